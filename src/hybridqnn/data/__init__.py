@@ -1,1 +1,36 @@
-"""data"""
+"""Data sets for hybridqnn: loaders with checksums and safe downloads, subsets and splits.
+
+Quick start::
+
+    from hybridqnn.data import load_dataset, class_pair, stratified_subset
+
+    ds = load_dataset("mnist")                 # images (N, 1, 28, 28) float32 in [0, 1]
+    small = stratified_subset(ds, 1000, 200, seed=0)
+    pair = class_pair(small, 3, 8)             # labels 3 -> 0, 8 -> 1
+
+Files live under the data root (``data_dir``, else ``$HYBRIDQNN_DATA``, else
+``~/.cache/hybridqnn/data``), one folder per data set; see :mod:`hybridqnn.data.paths`,
+:mod:`hybridqnn.data.loaders` and :mod:`hybridqnn.data.download`.
+"""
+
+from __future__ import annotations
+
+from hybridqnn.data.checksums import DataIntegrityError
+from hybridqnn.data.dataset import Dataset
+from hybridqnn.data.libsvm import load_libsvm
+from hybridqnn.data.loaders import DATASETS, load_dataset
+from hybridqnn.data.paths import resolve_data_root
+from hybridqnn.data.subsets import class_pair, first_n, stratified_subset, train_val_split
+
+__all__ = [
+    "DATASETS",
+    "DataIntegrityError",
+    "Dataset",
+    "class_pair",
+    "first_n",
+    "load_dataset",
+    "load_libsvm",
+    "resolve_data_root",
+    "stratified_subset",
+    "train_val_split",
+]

@@ -1,1 +1,15 @@
-"""train"""
+"""Methods that fit on data: fit functions and scikit-learn estimators."""
+
+from hybridqnn.train.estimators import QUBOHeadClassifier, SGDHeadClassifier
+from hybridqnn.train.qubo_head import QUBOHeadResult, fit_qubo_head, head_encoding
+from hybridqnn.train.sgd_head import SGDHeadResult, fit_sgd_head
+
+__all__ = [
+    "QUBOHeadClassifier",
+    "QUBOHeadResult",
+    "SGDHeadClassifier",
+    "SGDHeadResult",
+    "fit_qubo_head",
+    "fit_sgd_head",
+    "head_encoding",
+]

@@ -1,0 +1,627 @@
+"""Experiment configs: TOML files validated against an experiment's params dataclass.
+
+A config file looks like this::
+
+    experiment = "qubo-head"   # a registered Experiment; its params dataclass validates [params]
+    description = "..."        # optional
+    seed = 0                   # optional, default 0
+    name = "quickstart"        # optional, default: the file stem
+    [params]
+    dataset = "digits"
+    bits = [10]
+    [quick]                    # overrides applied by --quick (same keys as [params])
+    epochs = 1
+
+Shipped configs live in ``hybridqnn/experiments/configs/NAME.toml``. :func:`load_config`
+resolves a shipped name or a path, applies ``[quick]`` (when asked), then ``--set key=value``
+overrides, type-checks every value against the dataclass annotations and builds the params
+instance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import numbers
+import sys
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from hybridqnn.experiments.registry import Experiment, get_experiment
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "ConfigInfo",
+    "ParamInfo",
+    "ResolvedConfig",
+    "check_params_type",
+    "config_path",
+    "list_configs",
+    "load_config",
+    "params_help",
+    "shipped_config_names",
+]
+
+TOP_LEVEL_KEYS: tuple[str, ...] = ("experiment", "name", "description", "seed", "params", "quick")
+_SEED_MAX = 2**32 - 1
+_MISSING = object()
+
+
+# --------------------------------------------------------------------------- data classes
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """A fully resolved, validated config.
+
+    Attributes:
+        name: Config name (the shipped name, the file's ``name`` key or the file stem).
+        experiment: The registered :class:`~hybridqnn.experiments.registry.Experiment`.
+        params: Instance of ``experiment.params`` with ``[quick]`` and overrides applied.
+        seed: Master seed of the run.
+        quick: Whether the ``[quick]`` overrides were applied.
+        description: The config's description (falls back to the experiment's).
+        source: File the config was read from, or None.
+        overrides: The ``key=value`` overrides that were applied, in order.
+    """
+
+    name: str
+    experiment: Experiment
+    params: Any
+    seed: int
+    quick: bool = False
+    description: str = ""
+    source: Path | None = None
+    overrides: tuple[str, ...] = ()
+
+    def params_dict(self) -> dict[str, Any]:
+        """Return the params as a dict of plain values (tuples become lists)."""
+        return {
+            f.name: _plain(getattr(self.params, f.name))
+            for f in dataclasses.fields(self.params)
+            if f.init
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the resolved config as a dict that :func:`load_config` accepts back.
+
+        ``[quick]`` and the overrides are already merged into ``params``, so the dict has no
+        ``quick`` table.
+        """
+        return {
+            "name": self.name,
+            "experiment": self.experiment.name,
+            "description": self.description,
+            "seed": self.seed,
+            "params": self.params_dict(),
+        }
+
+    def to_toml(self) -> str:
+        """Return :meth:`to_dict` as TOML. Params whose value is None are omitted (TOML has no
+        null), so they take their dataclass default when the file is loaded again."""
+        import tomli_w
+
+        data = self.to_dict()
+        data["params"] = _drop_none(data["params"])
+        return tomli_w.dumps(data)
+
+
+@dataclass(frozen=True)
+class ConfigInfo:
+    """A shipped config, as listed by :func:`list_configs`."""
+
+    name: str
+    experiment: str
+    kind: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """One key of an experiment's params dataclass, as listed by :func:`params_help`."""
+
+    name: str
+    type: str
+    default: Any
+    help: str
+    required: bool = False
+
+
+# --------------------------------------------------------------------------- locating configs
+
+
+def _config_root() -> Any:
+    """Return the directory (an importlib Traversable) holding the shipped configs."""
+    from importlib.resources import files
+
+    return files("hybridqnn.experiments").joinpath("configs")
+
+
+def _shipped() -> dict[str, Any]:
+    root = _config_root()
+    if not root.is_dir():
+        return {}
+    return {
+        entry.name[: -len(".toml")]: entry
+        for entry in root.iterdir()
+        if entry.name.endswith(".toml") and entry.is_file()
+    }
+
+
+def shipped_config_names() -> list[str]:
+    """Return the names of the shipped configs, sorted."""
+    return sorted(_shipped())
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.endswith(".toml") or "/" in name or "\\" in name or Path(name).exists()
+
+
+def config_path(name_or_path: str | Path) -> Any:
+    """Resolve a shipped config name or a path to the file to read.
+
+    A directory holding ``config.toml`` (a run directory) resolves to that file.
+
+    Raises:
+        FileNotFoundError: If a path does not exist.
+        ValueError: If a name is not a shipped config; the message lists the shipped names.
+    """
+    return _resolve(name_or_path)[0]
+
+
+def _resolve(name_or_path: str | Path) -> tuple[Any, str | None]:
+    """Return ``(file, shipped name or None)``."""
+    if isinstance(name_or_path, Path) or _looks_like_path(str(name_or_path)):
+        path = Path(name_or_path).expanduser()
+        if path.is_dir() and (path / "config.toml").is_file():
+            return path / "config.toml", None
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+        return path, None
+    shipped = _shipped()
+    if name_or_path in shipped:
+        return shipped[name_or_path], str(name_or_path)
+    valid = sorted(shipped)
+    hint = difflib.get_close_matches(str(name_or_path), valid, n=1)
+    raise ValueError(
+        f"unknown config {name_or_path!r}"
+        + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        + f"; shipped configs: {', '.join(valid) or '(none)'}; or pass a path to a .toml file"
+    )
+
+
+def _read_toml(source: Any, label: str) -> dict[str, Any]:
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FileNotFoundError(f"cannot read config {label}: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"config {label} is not valid TOML: {exc}") from None
+
+
+def list_configs() -> list[ConfigInfo]:
+    """Return the shipped configs sorted by name, with their experiment and its kind.
+
+    Raises:
+        ValueError: If a shipped config is malformed or names an unknown experiment.
+    """
+    infos = []
+    for name, entry in sorted(_shipped().items()):
+        label = repr(name)
+        data = _read_toml(entry, label)
+        exp_name = data.get("experiment")
+        if not isinstance(exp_name, str):
+            raise ValueError(f"config {label}: 'experiment' must be a str, got {exp_name!r}")
+        exp = get_experiment(exp_name)
+        description = data.get("description", exp.description)
+        infos.append(ConfigInfo(name, exp.name, exp.kind, str(description)))
+    return infos
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_config(
+    name_or_path: str | Path | Mapping[str, Any],
+    overrides: Iterable[str] = (),
+    quick: bool = False,
+    seed: int | None = None,
+) -> ResolvedConfig:
+    """Load, merge and validate a config.
+
+    Precedence, lowest first: dataclass defaults, ``[params]``, ``[quick]`` (if ``quick``),
+    ``overrides``; for the seed: ``seed`` in the file (default 0), ``--set seed=N``, ``seed``.
+
+    Args:
+        name_or_path: A shipped config name, a path to a ``.toml`` file (or a run directory
+            holding ``config.toml``), or an already parsed config dict.
+        overrides: ``"key=value"`` strings. ``value`` uses TOML value syntax (``3``, ``1e-3``,
+            ``[5, 10]``, ``"x"``, ``true``) and falls back to the bare string (``mnist``).
+            ``key`` is a params key (optionally written ``params.key``) or ``seed``.
+        quick: Apply the ``[quick]`` table.
+        seed: Master seed, overriding the file and the overrides.
+
+    Returns:
+        The :class:`ResolvedConfig`.
+
+    Raises:
+        FileNotFoundError: If a config path does not exist.
+        ValueError: For unknown names or keys (the message lists the valid ones), and for
+            values the params dataclass rejects.
+        TypeError: For values of the wrong type.
+    """
+    if isinstance(overrides, str):
+        raise TypeError(f"'overrides' must be a list of 'key=value' strings, got {overrides!r}")
+    overrides = tuple(overrides)
+    source: Path | None = None
+    if isinstance(name_or_path, Mapping):
+        data = dict(name_or_path)
+        default_name = str(data.get("name", "config"))
+        label = f"{default_name!r}"
+    else:
+        entry, shipped_name = _resolve(name_or_path)
+        if shipped_name is None:
+            source = entry
+            default_name = entry.stem
+            label = repr(str(entry))
+        else:
+            default_name = shipped_name
+            label = repr(shipped_name)
+            source = Path(str(entry)) if isinstance(entry, Path) else None
+        data = _read_toml(entry, label)
+    where = f"config {label}"
+
+    _check_keys(where, "top level", data, TOP_LEVEL_KEYS)
+    if "experiment" not in data:
+        raise ValueError(f"{where}: missing required key 'experiment' (the experiment to run)")
+    exp_name = data["experiment"]
+    if not isinstance(exp_name, str):
+        raise TypeError(f"{where}: 'experiment' must be a str, got {exp_name!r}")
+    experiment = get_experiment(exp_name)
+
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{where}: 'name' must be a non-empty str, got {name!r}")
+    description = data.get("description", experiment.description)
+    if not isinstance(description, str):
+        raise TypeError(f"{where}: 'description' must be a str, got {description!r}")
+    file_seed = _check_seed(f"{where}: 'seed'", data.get("seed", 0))
+
+    hints = _field_hints(experiment.params)
+    values: dict[str, Any] = {}
+    for table in ("params", "quick"):
+        section = data.get(table, {})
+        if not isinstance(section, dict):
+            raise TypeError(f"{where}: [{table}] must be a table, got {section!r}")
+        _check_keys(where, f"[{table}]", section, hints)
+        checked = {
+            key: _coerce(f"{where}: [{table}] {key!r}", value, hints[key])
+            for key, value in section.items()
+        }
+        if table == "params" or quick:
+            values.update(checked)
+
+    run_seed = file_seed
+    for item in overrides:
+        key, parsed, raw = _parse_override(item)
+        owhere = f"--set {item}"
+        if key == "seed":
+            run_seed = _check_seed(f"{owhere}: 'seed'", parsed)
+            continue
+        if key.startswith("params."):
+            key = key[len("params.") :]
+        _check_keys(owhere, "[params]", {key: None}, ("seed", *hints))
+        try:
+            values[key] = _coerce(f"{owhere}: {key!r}", parsed, hints[key])
+        except (TypeError, ValueError):
+            if parsed is raw or not _accepts_str(hints[key]):
+                raise
+            values[key] = _coerce(f"{owhere}: {key!r}", raw, hints[key])
+    if seed is not None:
+        run_seed = _check_seed("'seed'", seed)
+
+    missing = [k for k, f in _init_fields(experiment.params).items() if _required(f) and k not in values]
+    if missing:
+        raise ValueError(
+            f"{where}: missing required key(s) {', '.join(map(repr, missing))} in [params]"
+        )
+    try:
+        params = experiment.params(**values)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            f"{where} (experiment {experiment.name!r}): invalid [params]"
+            f"{' with --quick' if quick else ''}: {_one_line(exc)}"
+        ) from None
+
+    return ResolvedConfig(
+        name=name,
+        experiment=experiment,
+        params=params,
+        seed=run_seed,
+        quick=bool(quick),
+        description=description,
+        source=source,
+        overrides=overrides,
+    )
+
+
+def params_help(experiment: Experiment) -> list[ParamInfo]:
+    """Describe the config keys of ``experiment``: name, type, default and help text."""
+    hints = _field_hints(experiment.params)
+    out = []
+    for name, f in _init_fields(experiment.params).items():
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = None
+        out.append(
+            ParamInfo(
+                name=name,
+                type=_type_name(hints[name]),
+                default=_plain(default),
+                help=str(f.metadata.get("help", "")),
+                required=_required(f),
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _check_keys(where: str, table: str, data: Mapping[str, Any], valid: Iterable[str]) -> None:
+    valid = list(valid)
+    for key in data:
+        if key not in valid:
+            hint = difflib.get_close_matches(str(key), valid, n=1)
+            raise ValueError(
+                f"{where}: unknown key {key!r} in {table}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; valid keys: {', '.join(valid) or '(none)'}"
+            )
+
+
+def _check_seed(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where} must be an integer in [0, {_SEED_MAX}], got {value!r}")
+    if not 0 <= int(value) <= _SEED_MAX:
+        raise ValueError(f"{where} must be an integer in [0, {_SEED_MAX}], got {value!r}")
+    return int(value)
+
+
+def _parse_override(item: Any) -> tuple[str, Any, str]:
+    if not isinstance(item, str) or "=" not in item:
+        raise ValueError(f"--set expects key=value, got {item!r}")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ValueError(f"--set expects key=value with a non-empty key, got {item!r}")
+    try:
+        parsed = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key, raw, raw
+    return key, parsed, raw
+
+
+def _init_fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls) if f.init}
+
+
+def _required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _field_hints(cls: type) -> dict[str, Any]:
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception as exc:  # NameError etc. from unresolvable string annotations
+        raise TypeError(f"cannot resolve the annotations of {cls.__qualname__}: {exc}") from None
+    return {name: hints.get(name, Any) for name in _init_fields(cls)}
+
+
+def check_params_type(cls: type, where: str = "params") -> None:
+    """Raise ``TypeError`` if a field of the dataclass ``cls`` has an unsupported annotation."""
+    for name, hint in _field_hints(cls).items():
+        try:
+            _check_supported(hint)
+        except TypeError as exc:
+            raise TypeError(f"{where}: field {name!r} of {cls.__qualname__}: {exc}") from None
+
+
+_UNION_TYPES: tuple[Any, ...] = (typing.Union, types.UnionType)
+_SCALARS = (int, float, bool, str)
+
+
+def _check_supported(hint: Any) -> None:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any or hint in _SCALARS:
+        return
+    if origin in _UNION_TYPES:
+        for arg in args:
+            if arg is not type(None):
+                _check_supported(arg)
+        return
+    if origin is Literal:
+        return
+    if origin in (list, Sequence) and len(args) == 1:
+        _check_supported(args[0])
+        return
+    if origin is tuple and args:
+        for arg in args:
+            if arg is not Ellipsis:
+                _check_supported(arg)
+        return
+    if origin is dict and len(args) == 2 and args[0] is str:
+        _check_supported(args[1])
+        return
+    raise TypeError(
+        f"unsupported annotation {hint!r}; use int, float, bool, str, Literal[...], list[X], "
+        "tuple[X, ...], dict[str, X], X | None or Any"
+    )
+
+
+def _type_name(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any:
+        return "any"
+    if hint is type(None):
+        return "None"
+    if origin in _UNION_TYPES:
+        return " | ".join(_type_name(a) for a in args)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (list, Sequence):
+        return f"list[{_type_name(args[0])}]"
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"list[{_type_name(args[0])}]"
+        return f"list of {len(args)} ({', '.join(_type_name(a) for a in args)})"
+    if origin is dict:
+        return f"table of {_type_name(args[1])}"
+    return getattr(hint, "__name__", repr(hint))
+
+
+def _accepts_str(hint: Any) -> bool:
+    if hint is str or hint is Any:
+        return True
+    if typing.get_origin(hint) in _UNION_TYPES:
+        return any(_accepts_str(a) for a in typing.get_args(hint))
+    if typing.get_origin(hint) is Literal:
+        return any(isinstance(a, str) for a in typing.get_args(hint))
+    return False
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _coerce(where: str, value: Any, hint: Any) -> Any:
+    """Check ``value`` against ``hint`` and return it in the annotated form."""
+    ok, result = _try_coerce(value, hint)
+    if ok:
+        return result
+    if isinstance(result, str):  # a nested element failed; result names it
+        raise TypeError(f"{where}{result}")
+    raise TypeError(f"{where} must be {_type_name(hint)}, got {_shown(value)}")
+
+
+def _try_coerce(value: Any, hint: Any) -> tuple[bool, Any]:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any:
+        return True, value
+    if hint is type(None):
+        return value is None, None
+    if hint is bool:
+        return (True, value) if isinstance(value, bool) else (False, None)
+    if hint is int:
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return True, int(value)
+        return False, None
+    if hint is float:
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return True, float(value)
+        return False, None
+    if hint is str:
+        return (True, value) if isinstance(value, str) else (False, None)
+    if origin in _UNION_TYPES:
+        non_none = [a for a in args if a is not type(None)]
+        if value is None and len(non_none) < len(args):
+            return True, None
+        # "none"/"null" strings (from --set) mean None where a str is not acceptable
+        if (
+            isinstance(value, str)
+            and value.lower() in ("none", "null")
+            and len(non_none) < len(args)
+            and not any(_accepts_str(a) for a in non_none)
+        ):
+            return True, None
+        for arg in non_none:
+            ok, result = _try_coerce(value, arg)
+            if ok:
+                return True, result
+        return False, None
+    if origin is Literal:
+        for choice in args:
+            if value == choice and type(value) is type(choice):
+                return True, value
+        return False, None
+    if origin in (list, Sequence, tuple):
+        if not isinstance(value, (list, tuple)):
+            return False, None
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            if len(value) != len(args):
+                return False, None
+            elem_hints = list(args)
+        else:
+            elem_hints = [args[0]] * len(value)
+        out = []
+        for i, (item, elem_hint) in enumerate(zip(value, elem_hints, strict=True)):
+            ok, result = _try_coerce(item, elem_hint)
+            if not ok:
+                return False, (
+                    f"[{i}] must be {_type_name(elem_hint)}, got {_shown(item)}"
+                    if not isinstance(result, str)
+                    else f"[{i}]{result}"
+                )
+            out.append(result)
+        return True, (tuple(out) if origin is tuple else out)
+    if origin is dict:
+        if not isinstance(value, dict):
+            return False, None
+        out_d = {}
+        for key, item in value.items():
+            ok, result = _try_coerce(item, args[1])
+            if not ok:
+                return False, (
+                    f"[{key!r}] must be {_type_name(args[1])}, got {_shown(item)}"
+                    if not isinstance(result, str)
+                    else f"[{key!r}]{result}"
+                )
+            out_d[key] = result
+        return True, out_d
+    if isinstance(hint, type) and isinstance(value, hint):
+        return True, value
+    return False, None
+
+
+def _plain(value: Any) -> Any:
+    """Convert tuples to lists and Paths to str, recursively, for TOML/JSON output."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy scalar
+        return value.item()
+    return value
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    return value
+

@@ -1,0 +1,203 @@
+"""The experiment registry: named runners that shipped TOML configs point at.
+
+An :class:`Experiment` couples a parameter dataclass (whose fields are the keys a config's
+``[params]`` table may set) with a ``run(ctx, params)`` function. Modules register their
+experiments at import time with :func:`register`; :func:`load_builtin_experiments` imports the
+modules listed in :data:`BUILTIN_MODULES`.
+
+The registry dict is the only module-level mutable state in the package.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import numbers
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hybridqnn.experiments.runner import RunContext
+
+__all__ = [
+    "BUILTIN_MODULES",
+    "KINDS",
+    "Experiment",
+    "get_experiment",
+    "list_experiments",
+    "load_builtin_experiments",
+    "register",
+]
+
+#: Modules that register the experiments shipped with hybridqnn.
+BUILTIN_MODULES: tuple[str, ...] = ("hybridqnn.experiments.qubo_head",)
+
+#: Valid values of :attr:`Experiment.kind`.
+KINDS: tuple[str, ...] = ("experiment", "bench")
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+_REGISTRY: dict[str, Experiment] = {}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named experiment (or benchmark) runner.
+
+    Attributes:
+        name: Registry name, lower case, e.g. ``"qubo-head"``. Configs refer to it with their
+            top-level ``experiment`` key.
+        params: A dataclass type. Its init fields are the keys a config's ``[params]`` and
+            ``[quick]`` tables may set; the field annotations are used to type-check values and
+            ``field(metadata={"help": ...})`` gives the help text. Supported annotations: ``int``,
+            ``float``, ``bool``, ``str``, ``Literal[...]``, ``list[X]``, ``tuple[X, ...]``,
+            ``dict[str, X]``, ``X | None`` and ``Any``. ``__post_init__`` may raise
+            ``ValueError``/``TypeError`` for cross-field validation.
+        run: ``run(ctx, params)``, called with a :class:`~hybridqnn.experiments.runner.RunContext`
+            and an instance of ``params``. It records results through ``ctx`` and returns None.
+        description: One-line description shown by ``hybridqnn list``.
+        kind: ``"experiment"`` or ``"bench"``. Bench rows must carry ``case``, ``impl``,
+            ``seconds``, ``baseline`` and ``speedup_vs_baseline``.
+        paper: The paper's reported numbers as flat rows (dicts of str/int/float/bool/None),
+            rendered in ``report.md`` beside the measured rows.
+    """
+
+    name: str
+    params: type
+    run: Callable[[RunContext, Any], None]
+    description: str
+    kind: str = "experiment"
+    paper: tuple[dict, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            raise ValueError(
+                "'name' must be a lower-case identifier of letters, digits, '.', '_' and '-', "
+                f"got {self.name!r}"
+            )
+        if not (isinstance(self.params, type) and dataclasses.is_dataclass(self.params)):
+            raise TypeError(
+                f"'params' of experiment {self.name!r} must be a dataclass type, got {self.params!r}"
+            )
+        if not callable(self.run):
+            raise TypeError(f"'run' of experiment {self.name!r} must be callable, got {self.run!r}")
+        if not isinstance(self.description, str):
+            raise TypeError(
+                f"'description' of experiment {self.name!r} must be a str, got {self.description!r}"
+            )
+        if self.kind not in KINDS:
+            raise ValueError(
+                f"'kind' of experiment {self.name!r} must be one of {', '.join(KINDS)}; "
+                f"got {self.kind!r}"
+            )
+        if isinstance(self.paper, dict) or not isinstance(self.paper, (tuple, list)):
+            raise TypeError(
+                f"'paper' of experiment {self.name!r} must be a tuple of dicts, got {self.paper!r}"
+            )
+        for i, row in enumerate(self.paper):
+            _check_flat_row(f"paper[{i}] of experiment {self.name!r}", row)
+        object.__setattr__(self, "paper", tuple(dict(row) for row in self.paper))
+
+
+def _check_flat_row(where: str, row: Any) -> None:
+    if not isinstance(row, dict):
+        raise TypeError(f"{where} must be a dict, got {type(row).__name__}")
+    for key, value in row.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{where} keys must be str, got {key!r}")
+        if value is not None and not isinstance(value, (str, numbers.Real)):
+            raise ValueError(
+                f"{where}[{key!r}] must be a str, number, bool or None, got "
+                f"{type(value).__name__}"
+            )
+
+
+def register(exp: Experiment) -> Experiment:
+    """Add ``exp`` to the registry and return it.
+
+    Registering the same experiment again (same name, same ``run`` function by module and
+    qualified name, as after a module reload) replaces the entry.
+
+    Args:
+        exp: The experiment.
+
+    Returns:
+        ``exp``, so the call can be used in an assignment.
+
+    Raises:
+        TypeError: If ``exp`` is not an :class:`Experiment` or its params dataclass uses an
+            unsupported field annotation.
+        ValueError: If another experiment is already registered under ``exp.name``.
+    """
+    if not isinstance(exp, Experiment):
+        raise TypeError(f"'exp' must be an Experiment, got {type(exp).__name__}")
+    from hybridqnn.experiments.config import check_params_type
+
+    check_params_type(exp.params, where=f"experiment {exp.name!r}")
+    old = _REGISTRY.get(exp.name)
+    if old is not None and old is not exp and _origin(old.run) != _origin(exp.run):
+        raise ValueError(
+            f"experiment name {exp.name!r} is already registered by "
+            f"{_origin(old.run)[0]}.{_origin(old.run)[1]}"
+        )
+    _REGISTRY[exp.name] = exp
+    return exp
+
+
+def _origin(fn: Any) -> tuple[str, str]:
+    return (getattr(fn, "__module__", "?"), getattr(fn, "__qualname__", repr(fn)))
+
+
+def load_builtin_experiments() -> None:
+    """Import the modules in :data:`BUILTIN_MODULES` so that their experiments register.
+
+    Importing is idempotent, so this is cheap to call repeatedly. A missing module raises
+    ``ImportError``.
+    """
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
+def get_experiment(name: str) -> Experiment:
+    """Return the registered experiment called ``name``.
+
+    The built-in experiments are loaded first if ``name`` is not registered yet.
+
+    Raises:
+        ValueError: If no experiment has that name; the message lists the valid names.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"'experiment' must be a str, got {name!r}")
+    if name not in _REGISTRY:
+        load_builtin_experiments()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        valid = sorted(_REGISTRY)
+        hint = difflib.get_close_matches(name, valid, n=1)
+        raise ValueError(
+            f"unknown experiment {name!r}"
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            + f"; valid experiments: {', '.join(valid) or '(none registered)'}"
+        ) from None
+
+
+def list_experiments(kind: str | None = None) -> list[Experiment]:
+    """Return the registered experiments sorted by name, optionally only those of ``kind``.
+
+    The built-in experiments are loaded first.
+
+    Args:
+        kind: ``"experiment"``, ``"bench"`` or None for all.
+    """
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"'kind' must be one of {', '.join(KINDS)} or None; got {kind!r}")
+    load_builtin_experiments()
+    return [
+        exp
+        for name, exp in sorted(_REGISTRY.items())
+        if kind is None or exp.kind == kind
+    ]

@@ -1,0 +1,92 @@
+"""Solvers by name: the one place where strings such as ``"sa"`` become ``dimod.Sampler`` objects.
+
+Library code takes sampler *objects*; names are resolved only here, in the config loader and in
+the CLI (see DESIGN.md). Any ``dimod.Sampler`` a user already has (dwave-samplers, an
+``EmbeddingComposite(DWaveSampler())``, a hybrid solver) can be passed wherever a solver is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import dimod
+
+
+@dataclass(frozen=True)
+class SolverEntry:
+    """A registered solver: how to build it and what it is."""
+
+    name: str
+    factory: Callable[..., dimod.Sampler]
+    description: str
+
+
+def _sa(**params: Any) -> dimod.Sampler:
+    from dwave.samplers import SimulatedAnnealingSampler
+
+    return SimulatedAnnealingSampler(**params)
+
+
+def _tabu(**params: Any) -> dimod.Sampler:
+    from dwave.samplers import TabuSampler
+
+    return TabuSampler(**params)
+
+
+def _steepest(**params: Any) -> dimod.Sampler:
+    from dwave.samplers import SteepestDescentSolver
+
+    return SteepestDescentSolver(**params)
+
+
+def _exact(**params: Any) -> dimod.Sampler:
+    return dimod.ExactSolver(**params)
+
+
+_SOLVERS = MappingProxyType(
+    {
+        e.name: e
+        for e in (
+            SolverEntry("sa", _sa, "simulated annealing (dwave-samplers SimulatedAnnealingSampler); the default"),
+            SolverEntry("tabu", _tabu, "tabu search (dwave-samplers TabuSampler)"),
+            SolverEntry("steepest", _steepest, "steepest greedy descent (dwave-samplers SteepestDescentSolver)"),
+            SolverEntry("exact", _exact, f"brute force (dimod ExactSolver); tiny problems only (<= {24} variables)"),
+        )
+    }
+)
+
+DEFAULT_SOLVER = "sa"
+
+
+def solver_names() -> tuple[str, ...]:
+    """Names accepted by :func:`get_sampler`."""
+    return tuple(_SOLVERS)
+
+
+def list_solvers() -> list[tuple[str, str]]:
+    """(name, description) for every registered solver."""
+    return [(e.name, e.description) for e in _SOLVERS.values()]
+
+
+def get_sampler(name: str, **params: Any) -> dimod.Sampler:
+    """Build the sampler registered as ``name``; ``params`` go to its constructor."""
+    if not isinstance(name, str) or name not in _SOLVERS:
+        raise ValueError(f"'solver' must be one of {', '.join(_SOLVERS)}; got {name!r}")
+    try:
+        return _SOLVERS[name].factory(**params)
+    except TypeError as exc:
+        raise TypeError(f"solver {name!r} does not accept these parameters: {exc}") from None
+
+
+def as_sampler(solver: str | dimod.Sampler | None) -> dimod.Sampler:
+    """Resolve ``solver`` (a registry name, a ``dimod.Sampler`` or None for the default)."""
+    if solver is None:
+        return get_sampler(DEFAULT_SOLVER)
+    if isinstance(solver, str):
+        return get_sampler(solver)
+    if isinstance(solver, dimod.Sampler) or (hasattr(solver, "sample") and hasattr(solver, "parameters")):
+        return solver
+    raise TypeError(f"'sampler' must be a dimod.Sampler or one of {', '.join(_SOLVERS)}; got {type(solver).__name__}")

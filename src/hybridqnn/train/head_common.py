@@ -1,0 +1,85 @@
+"""Shared pieces of the classifier-head trainers: input checks, the loss and the torch head."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from hybridqnn._checks import check_int
+
+
+def check_features(name: str, x: object) -> np.ndarray:
+    """Return ``x`` as a finite float64 (N, d) array or raise a one-line error."""
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name!r} must be a numeric array of shape (n_samples, n_features), got {type(x).__name__}") from None
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name!r} must have shape (n_samples, n_features) with both > 0, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.count_nonzero(~np.isfinite(arr)))
+        raise ValueError(f"{name!r} must be finite, got {bad} NaN or inf values")
+    return arr
+
+
+def check_labels(name: str, y: object, n_samples: int, num_classes: int | None = None) -> tuple[np.ndarray, int]:
+    """Return integer labels in 0..C-1 and C; C defaults to max(y) + 1 and must be >= 2."""
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"{name!r} must be 1-D, got shape {arr.shape}")
+    if arr.shape[0] != n_samples:
+        raise ValueError(f"{name!r} must have one label per sample ({n_samples}), got {arr.shape[0]}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise TypeError(f"{name!r} must hold integer class indices, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if num_classes is None:
+        num_classes = int(arr.max()) + 1 if arr.size else 0
+    num_classes = check_int("num_classes", num_classes, 2)
+    if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+        raise ValueError(f"{name!r} must be in 0..{num_classes - 1}, got values in [{arr.min()}, {arr.max()}]")
+    present = np.unique(arr)
+    if present.size < 2:
+        raise ValueError(f"{name!r} must contain at least 2 classes, got only one class: {present.tolist()}")
+    return arr, num_classes
+
+
+def with_bias_column(x: np.ndarray) -> np.ndarray:
+    """[x, 1]: the feature matrix Phi with a constant column for the bias."""
+    return np.hstack([x, np.ones((x.shape[0], 1), dtype=x.dtype)])
+
+
+def softmax_loss_grad(weights: np.ndarray, phi: np.ndarray, onehot: np.ndarray, l2: float) -> tuple[float, np.ndarray]:
+    """Mean softmax cross-entropy plus (l2/2)||W||^2, and its gradient (C, d+1).
+
+    L(W) = -(1/N) sum_n log softmax(W phi_n)_{y_n} + (l2/2) ||W||_F^2,
+    dL/dW = (1/N) (P - Y)^T Phi + l2 W.
+    """
+    logits = phi @ weights.T
+    logits -= logits.max(axis=1, keepdims=True)
+    expd = np.exp(logits)
+    total = expd.sum(axis=1, keepdims=True)
+    n = phi.shape[0]
+    loss = float((np.log(total).ravel() - (logits * onehot).sum(axis=1)).mean()) + 0.5 * l2 * float(np.sum(weights**2))
+    grad = ((expd / total - onehot).T @ phi) / n + l2 * weights
+    return loss, grad
+
+
+def softmax_loss(weights: np.ndarray, phi: np.ndarray, onehot: np.ndarray, l2: float) -> float:
+    """The loss of :func:`softmax_loss_grad` alone."""
+    logits = phi @ weights.T
+    logits -= logits.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(logits).sum(axis=1))
+    return float((lse - (logits * onehot).sum(axis=1)).mean()) + 0.5 * l2 * float(np.sum(weights**2))
+
+
+def linear_head_module(weights: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.nn.Linear:
+    """``nn.Linear(d, C)`` holding W[:, :d] as weight and W[:, d] as bias."""
+    c, d1 = weights.shape
+    layer = torch.nn.Linear(d1 - 1, c)
+    with torch.no_grad():
+        layer.weight.copy_(torch.as_tensor(weights[:, :-1], dtype=dtype))
+        layer.bias.copy_(torch.as_tensor(weights[:, -1], dtype=dtype))
+    return layer.to(dtype)

@@ -1,0 +1,213 @@
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import numpy as np
+import pytest
+
+from hybridqnn.experiments import RunContext, load_config, run_experiment
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+pytestmark = pytest.mark.usefixtures("toy_registry")
+
+REPORT_KEYS = {
+    "experiment", "runner", "kind", "status", "seed", "quick", "config", "versions", "platform",
+    "started_at", "wall_time_s", "rows", "notes", "paper", "error",
+}
+
+
+def _report(path):
+    return json.loads(path.read_text())
+
+
+def test_run_directory_contents(tmp_path):
+    out = tmp_path / "run"
+    result = run_experiment(load_config("toy", overrides=["bits=[4,8]"]), out)
+    assert result.status == "ok" and result.ok and result.out_dir == out
+    assert result.report_path == out / "report.json"
+
+    config = tomllib.loads((out / "config.toml").read_text())
+    assert config["seed"] == 7 and config["experiment"] == "toy" and config["params"]["bits"] == [4, 8]
+
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [m["epoch"] for m in metrics] == [0, 1]
+    assert isinstance(metrics[0]["loss"], float)
+
+    report = _report(out / "report.json")
+    assert REPORT_KEYS <= set(report)
+    assert report["experiment"] == "toy" and report["runner"] == "toy" and report["kind"] == "experiment"
+    assert report["status"] == "ok" and report["error"] is None and report["seed"] == 7
+    assert report["quick"] is False and report["config"]["params"]["epochs"] == 2
+    assert set(report["versions"]) >= {"python", "hybridqnn", "numpy", "torch", "dimod", "dwave-samplers", "scikit-learn"}
+    assert report["versions"]["numpy"] == np.__version__
+    assert report["platform"]["cpu_count"] >= 1 and report["platform"]["machine"]
+    assert report["wall_time_s"] >= 0
+    assert len(report["rows"]) == 4
+    assert report["rows"][0]["bits"] == 4 and isinstance(report["rows"][0]["test_accuracy"], float)
+    assert report["notes"] == ["A toy note."]
+    assert report["paper"] == [{"method": "toy", "dataset": "digits", "test_accuracy": 0.9}]
+    assert report["figures"] == ["loss.png"]
+
+    md = (out / "report.md").read_text()
+    assert "| method | dataset | bits | epoch | test_accuracy | seed |" in md
+    assert "## Paper reports" in md and "A toy note." in md and "**Status:** ok" in md
+    assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_default_out_dir_under_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config("toy", overrides=["plot=false", "epochs=1"])
+    first = run_experiment(cfg).out_dir
+    second = run_experiment(cfg).out_dir
+    assert re.fullmatch(r"toy-\d{8}-\d{6}(-\d+)?", first.name)
+    assert first.parent == second.parent == type(first)("runs")
+    assert first != second and (first / "report.json").is_file()
+
+
+def test_dry_run_creates_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config("toy")
+    result = run_experiment(cfg, tmp_path / "out", dry_run=True)
+    assert result.status == "dry-run" and result.report is None
+    result = run_experiment(cfg, dry_run=True)
+    assert result.out_dir.parent.name == "runs"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_seeds_are_deterministic(tmp_path):
+    cfg = load_config("toy")
+    ctx = RunContext(cfg, tmp_path)
+    seeds = ctx.spawn_seeds(5)
+    assert seeds == RunContext(cfg, tmp_path).spawn_seeds(5)
+    assert seeds[:2] == ctx.spawn_seeds(2)
+    assert len(set(seeds)) == 5 and all(0 <= s < 2**32 for s in seeds)
+    assert seeds != RunContext(load_config("toy", seed=8), tmp_path).spawn_seeds(5)
+    expected = [int(c.generate_state(1, dtype=np.uint32)[0]) for c in np.random.SeedSequence(7).spawn(5)]
+    assert seeds == expected
+
+    a = run_experiment(cfg, tmp_path / "a").rows
+    b = run_experiment(cfg, tmp_path / "b").rows
+    c = run_experiment(load_config("toy", seed=1), tmp_path / "c").rows
+    assert a == b and a != c
+
+
+def test_add_row_converts_numpy_and_rejects_nested(tmp_path):
+    ctx = RunContext(load_config("toy"), tmp_path)
+    ctx.add_row({"a": np.float32(0.5), "b": np.int64(3), "c": np.bool_(True), "d": None, "e": np.array(2.0)})
+    assert ctx.rows == [{"a": 0.5, "b": 3, "c": True, "d": None, "e": 2.0}]
+    assert type(ctx.rows[0]["b"]) is int
+    with pytest.raises(ValueError, match=r"row 1\['x'\] must be a str, int, float, bool or None.*got list"):
+        ctx.add_row({"x": [1, 2]})
+    with pytest.raises(TypeError, match="must be a dict"):
+        ctx.add_row([("a", 1)])
+    ctx.rows[0]["a"] = 99  # rows returns copies
+    assert ctx.rows[0]["a"] == 0.5
+
+
+def test_progress_is_passthrough_when_disabled(tmp_path):
+    ctx = RunContext(load_config("toy"), tmp_path)
+    items = [1, 2]
+    assert ctx.progress(items) is items
+    shown = RunContext(load_config("toy"), tmp_path, progress=True)
+    assert list(shown.progress(items, total=2, desc="x")) == items
+
+
+def test_save_figure_validates_name(tmp_path):
+    from matplotlib.figure import Figure
+
+    ctx = RunContext(load_config("toy"), tmp_path)
+    path = ctx.save_figure("curve.png", Figure())
+    assert path == tmp_path / "curve.png" and path.is_file()
+    assert ctx.figures == ["curve.png"]
+    with pytest.raises(ValueError, match="'name' must be a file stem"):
+        ctx.save_figure("../escape", Figure())
+
+
+def test_bench_rows_are_validated(tmp_path):
+    result = run_experiment(load_config("bench-toy"), tmp_path / "ok")
+    assert result.report["kind"] == "bench" and len(result.rows) == 2
+    with pytest.raises(ValueError, match=r"bench row 0 is missing 'baseline'; every bench row needs case, impl, seconds, baseline, speedup_vs_baseline"):
+        run_experiment(load_config("bench-toy", overrides=["drop_key=baseline"]), tmp_path / "bad")
+    report = _report(tmp_path / "bad" / "report.json")
+    assert report["status"] == "failed" and "missing 'baseline'" in report["error"]
+
+
+def test_failure_is_recorded_then_reraised(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="boom"):
+        run_experiment(load_config("toy", overrides=["fail_at=1"]), out)
+    report = _report(out / "report.json")
+    assert report["status"] == "failed"
+    assert report["error"] == "RuntimeError: boom at epoch"
+    assert len(report["rows"]) == 1  # epoch 0 finished
+    assert "Traceback" in (out / "error.log").read_text()
+    assert "**Error:** RuntimeError: boom at epoch" in (out / "report.md").read_text()
+
+
+def test_interrupt_keeps_partial_rows(tmp_path):
+    out = tmp_path / "run"
+    cfg = load_config("toy", overrides=["interrupt_at=1", "epochs=3"])
+    result = run_experiment(cfg, out, raise_on_error=False)
+    assert result.status == "interrupted" and isinstance(result.exception, KeyboardInterrupt)
+    report = _report(out / "report.json")
+    assert report["status"] == "interrupted" and len(report["rows"]) == 1
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(cfg, tmp_path / "again")
+
+
+def test_failed_run_never_overwrites_good_report(tmp_path):
+    out = tmp_path / "run"
+    run_experiment(load_config("toy"), out)
+    good = {name: (out / name).read_bytes() for name in ("report.json", "report.md", "config.toml", "metrics.jsonl", "loss.png")}
+
+    result = run_experiment(load_config("toy", overrides=["fail_at=1", "lr=0.5"]), out, raise_on_error=False)
+    assert result.status == "failed" and result.report_path == out / "report.failed.json"
+    for name, data in good.items():
+        assert (out / name).read_bytes() == data, name
+    assert _report(out / "report.failed.json")["status"] == "failed"
+    assert (out / "report.failed.md").is_file()
+    assert tomllib.loads((out / "config.failed.toml").read_text())["params"]["lr"] == 0.5
+    assert len((out / "metrics.failed.jsonl").read_text().splitlines()) == 1
+
+    result = run_experiment(load_config("toy", overrides=["interrupt_at=0"]), out, raise_on_error=False)
+    assert result.report_path == out / "report.interrupted.json"
+    assert (out / "report.json").read_bytes() == good["report.json"]
+
+    # an ok run replaces the old good one, and no staging directory is left behind
+    result = run_experiment(load_config("toy", overrides=["lr=0.25"]), out)
+    assert result.report_path == out / "report.json"
+    assert _report(out / "report.json")["config"]["params"]["lr"] == 0.25
+    assert tomllib.loads((out / "config.toml").read_text())["params"]["lr"] == 0.25
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_invalid_options_fail_before_creating_anything(tmp_path):
+    cfg = load_config("toy")
+    with pytest.raises(ValueError, match="'device' must be cpu, cuda or cuda:N; got 'gpu'"):
+        run_experiment(cfg, tmp_path / "a", device="gpu")
+    with pytest.raises(ValueError, match="'data_dir' must be an existing directory"):
+        run_experiment(cfg, tmp_path / "b", data_dir=tmp_path / "missing")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_context_passes_options_through(tmp_path):
+    seen = {}
+    cfg = load_config("toy", quick=True)
+
+    def spy(ctx, params):
+        seen.update(device=ctx.device, executor=ctx.executor, data_dir=ctx.data_dir, quick=ctx.quick,
+                    params=params, seed=ctx.seed)
+
+    import dataclasses
+
+    spied = dataclasses.replace(cfg, experiment=dataclasses.replace(cfg.experiment, run=spy))
+    run_experiment(spied, tmp_path / "run", data_dir=tmp_path, executor="dask://h:1")
+    assert seen == {"device": "cpu", "executor": "dask://h:1", "data_dir": tmp_path, "quick": True,
+                    "params": cfg.params, "seed": 7}
