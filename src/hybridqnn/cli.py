@@ -231,6 +231,8 @@ def _run(args: argparse.Namespace, target: str, want_kind: str) -> int:
     if result.rows:
         print(render_table(result.rows))
         print()
+    for note in result.report.get("notes", []) if result.report else []:
+        print(note)
     if result.status == "ok":
         print(f"run directory: {result.out_dir}")
         return 0

@@ -114,6 +114,13 @@ class RandomConvFeatures(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (self.raw(x) - self.mean) / self.std
 
+    def get_extra_state(self) -> dict[str, Any]:
+        """``fitted`` travels with ``state_dict`` so a reloaded, fitted module can ``transform``."""
+        return {"fitted": self.fitted}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        self.fitted = bool(state.get("fitted", False))
+
     @torch.no_grad()
     def fit(self, x: np.ndarray | torch.Tensor, batch_size: int = 8192) -> RandomConvFeatures:
         """Fit the standardisation (mean, std) on training images."""

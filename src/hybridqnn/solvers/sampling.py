@@ -41,9 +41,12 @@ def beta_range_for(bqm: dimod.BinaryQuadraticModel, initial_state: np.ndarray | 
     """A (hot, cold) inverse-temperature range derived from the model's own coefficients.
 
     Cold start (no ``initial_state``): the hot end accepts the largest possible flip with
-    probability 1/2, beta_hot = ln 2 / max_i Delta_i, and the cold end rejects the smallest
-    nonzero flip with probability 99%, beta_cold = ln 100 / min_i Delta_i, where Delta_i is the
-    bound of :func:`flip_costs`. This is the rule dwave-samplers uses by default, computed here
+    probability 1/2, beta_hot = ln 2 / max_i Delta_i, where Delta_i is the bound of
+    :func:`flip_costs`, and the cold end rejects the smallest nonzero flip with probability 99%,
+    beta_cold = ln 100 / delta_min, with delta_min approximated (as dwave-samplers does) by the
+    smallest nonzero coefficient magnitude |h_i| or |J_ij| (times 2 for SPIN). (min_i Delta_i,
+    the smallest of the *largest* flips, is far too hot an end: annealing then stops before the
+    samples reach a local minimum.) This is the rule dwave-samplers uses by default, computed here
     in O(#couplers) numpy instead of its per-call Python loop (about 5 s at n = 3000), and it
     scales with real-valued coefficients instead of assuming integer-like ones.
 
@@ -56,12 +59,21 @@ def beta_range_for(bqm: dimod.BinaryQuadraticModel, initial_state: np.ndarray | 
     """
     if bqm.num_variables == 0:
         return (0.1, 1.0)
-    costs = np.abs(flip_costs(bqm)) if initial_state is None else flip_costs(bqm, initial_state)
-    positive = costs[costs > 0]
-    if positive.size == 0:
-        return (0.1, 1.0)
-    hot_delta = float(positive.max() if initial_state is None else np.percentile(positive, 10))
-    cold_delta = float(positive.min())
+    if initial_state is None:
+        lin, (_, _, quad), _ = bqm.to_numpy_vectors(bqm.variables)
+        coeffs = np.abs(np.concatenate([lin, quad]).astype(np.float64))
+        coeffs = coeffs[coeffs > 0]
+        if coeffs.size == 0:
+            return (0.1, 1.0)
+        hot_delta = float(flip_costs(bqm).max())
+        cold_delta = (2.0 if bqm.vartype is dimod.SPIN else 1.0) * float(coeffs.min())
+    else:
+        costs = flip_costs(bqm, initial_state)
+        positive = costs[costs > 0]
+        if positive.size == 0:
+            return (0.1, 1.0)
+        hot_delta = float(np.percentile(positive, 10))
+        cold_delta = float(positive.min())
     beta_hot = math.log(2.0) / hot_delta
     beta_cold = math.log(100.0) / cold_delta
     return (beta_hot, max(beta_cold, beta_hot))

@@ -78,8 +78,8 @@ def softmax_loss(weights: np.ndarray, phi: np.ndarray, onehot: np.ndarray, l2: f
 def linear_head_module(weights: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.nn.Linear:
     """``nn.Linear(d, C)`` holding W[:, :d] as weight and W[:, d] as bias."""
     c, d1 = weights.shape
-    layer = torch.nn.Linear(d1 - 1, c)
+    layer = torch.nn.Linear(d1 - 1, c, dtype=dtype)  # created in dtype: no float32 round trip
     with torch.no_grad():
         layer.weight.copy_(torch.as_tensor(weights[:, :-1], dtype=dtype))
         layer.bias.copy_(torch.as_tensor(weights[:, -1], dtype=dtype))
-    return layer.to(dtype)
+    return layer

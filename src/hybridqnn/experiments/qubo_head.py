@@ -1,0 +1,373 @@
+"""Experiments for the QUBO-trained classifier head (Atallah & Herrman, arXiv 2603.02958).
+
+- ``qubo-head`` (configs ``quickstart`` and ``qubo-head-precision``): frozen random conv
+  features, then the SGD baseline and the QUBO head for each bit precision K, on each data set.
+- ``bench-qubo-head`` (config ``bench-qubo-head``): QUBO training time against the SGD head's
+  time to reach its best test accuracy, on the same features, in the same process.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.runner import RunContext
+
+PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
+    {"claim": "accuracy rises monotonically with K", "paper": "yes (all data sets)"},
+    {"claim": "K = 5 fails", "paper": "on every data set"},
+    {"claim": "practical minimum K", "paper": "10"},
+    {"claim": "K = 20 vs SGD", "paper": "matches or beats SGD on MNIST, Fashion-MNIST, EMNIST (up to +3.1 points on MNIST); slightly below on CIFAR-10, KMNIST"},
+    {"claim": "K = 15 problem size", "paper": "fits D-Wave Advantage qubit and coupler limits"},
+    {"claim": "training time (simulated annealing)", "paper": "100-400x slower than SGD"},
+)
+
+
+def _default_list(*values: Any) -> Any:
+    return field(default_factory=lambda: list(values))
+
+
+@dataclass(frozen=True)
+class HeadParams:
+    """Settings shared by the head experiment and its benchmark."""
+
+    train_size: int | None = field(default=None, metadata={"help": "stratified training subset size (None: all)"})
+    test_size: int | None = field(default=None, metadata={"help": "stratified test subset size (None: all)"})
+    num_filters: int | None = field(default=None, metadata={"help": "random conv filters (None: size-based default)"})
+    kernel_size: int | None = field(default=None, metadata={"help": "conv kernel size (None: size-based default)"})
+    pool_size: int | None = field(default=None, metadata={"help": "pooled grid side (None: size-based default)"})
+    nonlinearity: str = field(default="relu", metadata={"help": "relu, tanh, abs or identity"})
+    pool: str = field(default="avg", metadata={"help": "avg or max"})
+    weight_range: float = field(default=2.0, metadata={"help": "weights live on the K-bit grid over [-r, r]"})
+    bias_range: float = field(default=4.0, metadata={"help": "bias lives on the K-bit grid over [-r, r]"})
+    l2: float = field(default=1e-4, metadata={"help": "L2 penalty (both heads)"})
+    max_iter: int = field(default=30, metadata={"help": "most QUBO iterations"})
+    tol: float = field(default=1e-4, metadata={"help": "relative loss improvement counted as progress"})
+    patience: int = field(default=3, metadata={"help": "stalled iterations before stopping"})
+    sample_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "passed verbatim to sampler.sample"})
+    warm_start: bool = field(default=True, metadata={"help": "warm-start samplers from the classical reference"})
+    compare_cold_start: bool = field(default=False, metadata={"help": "also record cold-start energies (first iteration)"})
+    sgd_optimizer: str = field(default="adam", metadata={"help": "adam or sgd"})
+    sgd_lr: float = 1e-2
+    sgd_batch_size: int = 256
+    sgd_epochs: int = 20
+
+    def __post_init__(self) -> None:
+        from hybridqnn._checks import check_choice
+        from hybridqnn.nn.features import NONLINEARITIES, POOLS
+        from hybridqnn.train.sgd_head import OPTIMIZERS
+
+        check_choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
+        check_choice("pool", self.pool, POOLS)
+        check_choice("sgd_optimizer", self.sgd_optimizer, OPTIMIZERS)
+        for name in ("train_size", "test_size", "num_filters", "kernel_size", "pool_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name!r} must be a positive integer or None, got {value}")
+
+
+def _check_solvers(names: list[str]) -> None:
+    from hybridqnn._checks import check_choice
+    from hybridqnn.solvers import solver_names
+
+    for name in names:
+        check_choice("solver", name, solver_names())
+
+
+def _check_bits(bits: list[int]) -> None:
+    from hybridqnn._checks import check_int
+
+    if not bits:
+        raise ValueError("'bits' must list at least one precision, got []")
+    for k in bits:
+        check_int("bits", k, 1, 32)
+
+
+@dataclass(frozen=True)
+class QUBOHeadExperimentParams(HeadParams):
+    """The QUBO head against SGD over data sets and bit precisions."""
+
+    datasets: list[str] = _default_list("digits")
+    optional_datasets: list[str] = field(
+        default_factory=list, metadata={"help": "data sets run only when their files are present (never downloaded)"}
+    )
+    bits: list[int] = _default_list(10)
+    solver: str = field(default="sa", metadata={"help": "registry name of the sampler (hybridqnn list solvers)"})
+
+    def __post_init__(self) -> None:
+        from hybridqnn._checks import check_choice
+        from hybridqnn.data import DATASETS
+
+        super().__post_init__()
+        if not self.datasets and not self.optional_datasets:
+            raise ValueError("'datasets' must name at least one data set, got []")
+        for name in [*self.datasets, *self.optional_datasets]:
+            check_choice("datasets", name, [d for d in DATASETS if d != "a1a"])
+        _check_bits(self.bits)
+        _check_solvers([self.solver])
+
+
+@dataclass(frozen=True)
+class QUBOHeadBenchParams(HeadParams):
+    """QUBO-head training time as a ratio of SGD's time to its best test accuracy."""
+
+    dataset: str = "mnist"
+    bits: int = 20
+    solvers: list[str] = _default_list("sa")
+    repeats: int = field(default=1, metadata={"help": "timed repeats per implementation (median reported)"})
+    target_ratio: float = field(default=10.0, metadata={"help": "the issue's target: QUBO time <= ratio x SGD time"})
+
+    def __post_init__(self) -> None:
+        from hybridqnn._checks import check_choice, check_int
+        from hybridqnn.data import DATASETS
+
+        super().__post_init__()
+        check_choice("dataset", self.dataset, [d for d in DATASETS if d != "a1a"])
+        check_int("bits", self.bits, 1, 32)
+        if not self.solvers:
+            raise ValueError("'solvers' must list at least one solver, got []")
+        _check_solvers(self.solvers)
+        check_int("repeats", self.repeats, 1)
+
+
+@dataclass
+class _Features:
+    dataset: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    feature_s: float
+
+
+def _features(ctx: RunContext, p: HeadParams, name: str, seed: int, *, download: bool = True) -> _Features:
+    from hybridqnn.data import load_dataset, stratified_subset
+    from hybridqnn.nn import RandomConvFeatures
+
+    ds = load_dataset(name, data_dir=ctx.data_dir, download=download)
+    if p.train_size is not None or p.test_size is not None:
+        ds = stratified_subset(ds, min(p.train_size or ds.n_train, ds.n_train), min(p.test_size or ds.n_test, ds.n_test), seed=seed)
+    overrides = {
+        k: v
+        for k, v in {"num_filters": p.num_filters, "kernel_size": p.kernel_size, "pool_size": p.pool_size}.items()
+        if v is not None
+    }
+    start = time.perf_counter()
+    extractor = RandomConvFeatures.for_images(
+        ds.image_shape, seed=seed, nonlinearity=p.nonlinearity, pool=p.pool, **overrides
+    ).to(ctx.device)
+    extractor.fit(ds.x_train)
+    feats = _Features(
+        name, extractor.transform(ds.x_train), ds.y_train, extractor.transform(ds.x_test), ds.y_test,
+        ds.num_classes, time.perf_counter() - start,
+    )
+    return feats
+
+
+def _accuracy(weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(np.argmax(x @ weights[:, :-1].T + weights[:, -1], axis=1) == y))
+
+
+def _train_sgd(ctx: RunContext, p: HeadParams, f: _Features, seed: int) -> tuple[dict[str, Any], Any]:
+    from hybridqnn.train import fit_sgd_head
+
+    res = fit_sgd_head(
+        f.x_train, f.y_train, f.num_classes, optimizer=p.sgd_optimizer, lr=p.sgd_lr, batch_size=p.sgd_batch_size,
+        epochs=p.sgd_epochs, l2=p.l2, seed=seed, device=ctx.device, eval_set=(f.x_test, f.y_test),
+        callback=lambda r: ctx.log(dataset=f.dataset, method="sgd", **r),
+    )
+    row = {
+        "method": "sgd",
+        "dataset": f.dataset,
+        "bits": None,
+        "solver": p.sgd_optimizer,
+        "features": f.x_train.shape[1],
+        "train_accuracy": _accuracy(res.weights, f.x_train, f.y_train),
+        "test_accuracy": _accuracy(res.weights, f.x_test, f.y_test),
+        "best_test_accuracy": res.best_eval_accuracy,
+        "time_to_best_s": res.time_to_best_s,
+        "train_time_s": res.train_time_s,
+        "iterations": len(res.history),
+    }
+    return row, res
+
+
+def _train_qubo(ctx: RunContext, p: HeadParams, f: _Features, bits: int, solver: str, seed: int) -> tuple[dict[str, Any], Any]:
+    from hybridqnn.solvers import get_sampler
+    from hybridqnn.train import fit_qubo_head
+
+    res = fit_qubo_head(
+        f.x_train, f.y_train, f.num_classes, get_sampler(solver), bits=bits, weight_range=p.weight_range,
+        bias_range=p.bias_range, l2=p.l2, max_iter=p.max_iter, tol=p.tol, patience=p.patience,
+        warm_start=p.warm_start, compare_cold_start=p.compare_cold_start, sample_kwargs=p.sample_kwargs,
+        seed=seed, executor=ctx.executor,
+        callback=lambda r: ctx.log(dataset=f.dataset, method="qubo-head", bits=bits, solver=solver, **r),
+    )
+    last, first = res.history[-1], res.history[0]
+    row = {
+        "method": "qubo-head",
+        "dataset": f.dataset,
+        "bits": bits,
+        "solver": solver,
+        "features": f.x_train.shape[1],
+        "train_accuracy": _accuracy(res.weights, f.x_train, f.y_train),
+        "test_accuracy": _accuracy(res.weights, f.x_test, f.y_test),
+        "train_time_s": res.timing["total_s"],
+        "build_s": res.timing["build_s"],
+        "reference_s": res.timing["reference_s"],
+        "solve_s": res.timing["solve_s"],
+        "other_s": res.timing["other_s"],
+        "iterations": len(res.history),
+        "accepted": sum(1 for r in res.history if r["accepted"]),
+        "num_variables": res.problem["num_variables"],
+        "num_interactions": res.problem["num_interactions"],
+        "fits_advantage": res.problem["fits_advantage"],
+        "solver_energy_last": last["solver_energy"],
+        "reference_energy_last": last["reference_energy"],
+        "cold_start_energy_first": first.get("cold_start_energy"),
+        "solver_energy_first": first["solver_energy"],
+    }
+    return row, res
+
+
+def run_qubo_head(ctx: RunContext, p: QUBOHeadExperimentParams) -> None:
+    """For each data set: features, the SGD head, then the QUBO head at every K."""
+    names = [(n, True) for n in p.datasets] + [(n, False) for n in p.optional_datasets]
+    seeds = ctx.spawn_seeds(3 * len(names) + len(names) * len(p.bits))
+    results: dict[str, dict[str, Any]] = {}
+    jobs = ctx.progress(range(len(names) * (len(p.bits) + 1)), total=len(names) * (len(p.bits) + 1), desc="qubo-head")
+    job_iter = iter(jobs)
+    for i, (name, required) in enumerate(names):
+        try:
+            f = _features(ctx, p, name, seeds[3 * i], download=required)
+        except FileNotFoundError as exc:
+            if required:
+                raise
+            ctx.note(f"Skipped optional data set {name!r}: its files are not present ({exc}).")
+            for _ in range(len(p.bits) + 1):
+                next(job_iter, None)
+            continue
+        sgd_row, _ = _train_sgd(ctx, p, f, seeds[3 * i + 1])
+        sgd_row["feature_s"] = f.feature_s
+        ctx.add_row(sgd_row)
+        next(job_iter, None)
+        per_k: dict[int, dict[str, Any]] = {}
+        for j, k in enumerate(p.bits):
+            row, res = _train_qubo(ctx, p, f, k, p.solver, seeds[3 * len(names) + i * len(p.bits) + j])
+            row["time_vs_sgd_best"] = row["train_time_s"] / max(sgd_row["time_to_best_s"], 1e-9)
+            row["accuracy_vs_sgd_best"] = row["test_accuracy"] - sgd_row["best_test_accuracy"]
+            ctx.add_row(row)
+            per_k[k] = {"row": row, "losses": [r["loss"] for r in res.history]}
+            next(job_iter, None)
+        results[name] = {"sgd": sgd_row, "per_k": per_k}
+    _plot_precision(ctx, results)
+    _summarise(ctx, results)
+
+
+def _plot_precision(ctx: RunContext, results: dict[str, dict[str, Any]]) -> None:
+    import matplotlib.pyplot as plt
+
+    if not results:
+        return
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, (name, r) in enumerate(results.items()):
+        ks = sorted(r["per_k"])
+        color = f"C{i}"
+        ax.plot(ks, [r["per_k"][k]["row"]["test_accuracy"] for k in ks], "o-", color=color, label=f"{name} QUBO head")
+        ax.axhline(r["sgd"]["best_test_accuracy"], color=color, ls="--", lw=1, label=f"{name} SGD (best)")
+    ax.set_xlabel("bits per weight K")
+    ax.set_ylabel("test accuracy")
+    ax.set_title("QUBO-trained head: accuracy vs precision")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ctx.save_figure("accuracy_vs_bits", fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, (name, r) in enumerate(results.items()):
+        for k, v in sorted(r["per_k"].items()):
+            ax.plot(v["losses"], color=f"C{i}", alpha=0.4 + 0.6 * k / 32, label=f"{name} K={k}")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("training loss")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6)
+    ctx.save_figure("loss", fig)
+
+
+def _summarise(ctx: RunContext, results: dict[str, dict[str, Any]]) -> None:
+    for name, r in results.items():
+        ks = sorted(r["per_k"])
+        accs = [r["per_k"][k]["row"]["test_accuracy"] for k in ks]
+        monotone = all(b >= a - 1e-12 for a, b in zip(accs, accs[1:]))
+        parts = [f"K={k}: {a:.4f}" for k, a in zip(ks, accs)]
+        sgd = r["sgd"]
+        ctx.note(
+            f"{name}: QUBO head test accuracy {', '.join(parts)} (monotone in K: {'yes' if monotone else 'no'}); "
+            f"SGD best {sgd['best_test_accuracy']:.4f} reached after {sgd['time_to_best_s']:.2f} s."
+        )
+
+
+register(
+    Experiment(
+        name="qubo-head",
+        params=QUBOHeadExperimentParams,
+        run=run_qubo_head,
+        description="QUBO-trained classifier head on frozen random conv features vs an SGD head (arXiv 2603.02958)",
+        paper=PAPER_CLAIMS,
+    )
+)
+
+
+def run_bench_qubo_head(ctx: RunContext, p: QUBOHeadBenchParams) -> None:
+    """Median QUBO training time per solver, as a ratio of SGD's time to its best accuracy."""
+    seeds = ctx.spawn_seeds(2 + p.repeats * (1 + len(p.solvers)))
+    f = _features(ctx, p, p.dataset, seeds[0])
+    case = f"{p.dataset}-K{p.bits}"
+    sgd_rows = [_train_sgd(ctx, p, f, seeds[2 + r])[0] for r in ctx.progress(range(p.repeats), desc="sgd")]
+    sgd_s = statistics.median(r["time_to_best_s"] for r in sgd_rows)
+    sgd_acc = statistics.median(r["best_test_accuracy"] for r in sgd_rows)
+    baseline = f"sgd-{p.sgd_optimizer}"
+    ctx.add_row({
+        "case": case, "impl": baseline, "seconds": sgd_s, "test_accuracy": sgd_acc, "baseline": baseline,
+        "speedup_vs_baseline": 1.0, "time_ratio_vs_baseline": 1.0, "meets_target": None,
+    })
+    for s_i, solver in enumerate(p.solvers):
+        rows = [
+            _train_qubo(ctx, p, f, p.bits, solver, seeds[2 + p.repeats * (1 + s_i) + r])[0]
+            for r in ctx.progress(range(p.repeats), desc=f"qubo-head[{solver}]")
+        ]
+        q_s = statistics.median(r["train_time_s"] for r in rows)
+        q_acc = statistics.median(r["test_accuracy"] for r in rows)
+        ratio = q_s / max(sgd_s, 1e-9)
+        ctx.add_row({
+            "case": case, "impl": f"qubo-head[{solver}]", "seconds": q_s, "test_accuracy": q_acc,
+            "baseline": baseline, "speedup_vs_baseline": sgd_s / q_s, "time_ratio_vs_baseline": ratio,
+            "meets_target": bool(ratio <= p.target_ratio and q_acc >= sgd_acc),
+            "build_s": statistics.median(r["build_s"] for r in rows),
+            "reference_s": statistics.median(r["reference_s"] for r in rows),
+            "solve_s": statistics.median(r["solve_s"] for r in rows),
+            "iterations": rows[0]["iterations"], "num_variables": rows[0]["num_variables"],
+        })
+    ctx.note(
+        f"Target: QUBO training time <= {p.target_ratio:g}x the SGD head's time to its best test accuracy "
+        f"({sgd_s:.2f} s, accuracy {sgd_acc:.4f}), at equal or better accuracy. Feature extraction "
+        f"({f.feature_s:.1f} s) is shared and counted for neither."
+    )
+
+
+register(
+    Experiment(
+        name="bench-qubo-head",
+        params=QUBOHeadBenchParams,
+        run=run_bench_qubo_head,
+        description="QUBO-head training time vs the SGD head's time to its best accuracy, same features",
+        kind="bench",
+        paper=({"claim": "training time with simulated annealing", "paper": "100-400x slower than SGD"},),
+    )
+)

@@ -1,0 +1,114 @@
+"""End to end: every shipped config through ``cli.main`` on small data."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from hybridqnn import cli
+from hybridqnn.experiments.config import shipped_config_names
+
+
+@pytest.fixture(scope="module")
+def shared_data() -> Path:
+    env = os.environ.get("HYBRIDQNN_DATA", "")
+    path = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
+    if not (path / "mnist").is_dir():
+        pytest.skip(f"real data folder {path} not found (set HYBRIDQNN_DATA)")
+    return path
+
+
+def _report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())
+
+
+def test_every_shipped_config_validates(capsys: pytest.CaptureFixture[str]) -> None:
+    assert {"quickstart", "qubo-head-precision", "bench-qubo-head"} <= set(shipped_config_names())
+    assert cli.main(["validate"]) == 0
+    assert "quickstart" in capsys.readouterr().out
+
+
+def test_quickstart_reaches_target_accuracy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "qs"
+    assert cli.main(["run", "quickstart", "--quick", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    report = _report(out)
+    assert report["status"] == "ok"
+    rows = {r["method"]: r for r in report["rows"]}
+    assert set(rows) == {"sgd", "qubo-head"}
+    head = rows["qubo-head"]
+    assert head["bits"] == 10 and head["num_variables"] == (head["features"] + 1) * 10
+    assert head["test_accuracy"] >= 0.90
+    assert head["build_s"] + head["reference_s"] + head["solve_s"] + head["other_s"] == pytest.approx(head["train_time_s"], rel=1e-6)
+    # the quickstart prints both accuracies side by side
+    assert "qubo-head" in printed and "sgd" in printed and "SGD best" in printed
+    for name in ("config.toml", "metrics.jsonl", "report.md", "accuracy_vs_bits.png", "loss.png"):
+        assert (out / name).is_file(), name
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert any(json.loads(line)["method"] == "qubo-head" for line in lines)
+
+
+def test_precision_quick_has_rows_per_bits(tmp_path: Path) -> None:
+    out = tmp_path / "prec"
+    assert cli.main(["run", "qubo-head-precision", "--quick", "--out", str(out), "--no-progress"]) == 0
+    rows = _report(out)["rows"]
+    assert sorted(r["bits"] for r in rows if r["method"] == "qubo-head") == [5, 10]
+    assert [r["method"] for r in rows].count("sgd") == 1
+
+
+def test_optional_dataset_missing_is_skipped_with_a_note(tmp_path: Path) -> None:
+    out = tmp_path / "opt"
+    (tmp_path / "empty").mkdir()
+    argv = [
+        "run", "quickstart", "--quick", "--out", str(out), "--no-progress", "--data-dir", str(tmp_path / "empty"),
+        "--set", "optional_datasets=[\"kmnist\"]", "--set", "max_iter=2",
+    ]
+    assert cli.main(argv) == 0
+    report = _report(out)
+    assert {r["dataset"] for r in report["rows"]} == {"digits"}
+    assert any("kmnist" in note and "not present" in note for note in report["notes"])
+
+
+def test_mnist_subset_through_the_cli(tmp_path: Path, shared_data: Path) -> None:
+    out = tmp_path / "mnist"
+    argv = [
+        "run", "quickstart", "--out", str(out), "--no-progress", "--data-dir", str(shared_data),
+        "--set", "datasets=[\"mnist\"]", "--set", "train_size=400", "--set", "test_size=200",
+        "--set", "bits=[6]", "--set", "max_iter=3", "--set", "sgd_epochs=3",
+    ]
+    assert cli.main(argv) == 0
+    rows = _report(out)["rows"]
+    head = next(r for r in rows if r["method"] == "qubo-head")
+    assert head["dataset"] == "mnist" and head["features"] == 128 and head["num_variables"] == 129 * 6
+    assert head["test_accuracy"] > 0.5
+
+
+def test_bench_quick_rows(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    assert cli.main(["bench", "qubo-head", "--quick", "--out", str(out), "--no-progress"]) == 0
+    report = _report(out)
+    assert report["kind"] == "bench"
+    impls = {r["impl"]: r for r in report["rows"]}
+    assert set(impls) == {"sgd-adam", "qubo-head[sa]"}
+    q = impls["qubo-head[sa]"]
+    assert q["baseline"] == "sgd-adam"
+    assert q["speedup_vs_baseline"] == pytest.approx(impls["sgd-adam"]["seconds"] / q["seconds"])
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("datasets=[\"nope\"]", "'datasets' must be one of digits"),
+        ("solver=\"nope\"", "'solver' must be one of sa, tabu, steepest, exact"),
+        ("bits=[0]", "'bits' must be an integer in [1, 32], got 0"),
+        ("bits=[33]", "'bits' must be an integer in [1, 32], got 33"),
+    ],
+)
+def test_bad_config_values_are_one_line_errors(override: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "quickstart", "--dry-run", "--set", override]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err
+    assert len(err.splitlines()) == 1

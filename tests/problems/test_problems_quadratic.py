@@ -1,0 +1,98 @@
+"""quadratic_to_bqm, checked by enumerating every bit string on small sizes."""
+
+from __future__ import annotations
+
+import dimod
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hybridqnn.problems import FixedPointEncoding, quadratic_objective, quadratic_to_bqm
+
+
+def _all_bit_strings(m: int) -> np.ndarray:
+    return ((np.arange(2**m)[:, None] >> np.arange(m)) & 1).astype(np.int8)
+
+
+@st.composite
+def small_problems(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float, FixedPointEncoding]:
+    n = draw(st.integers(1, 4))
+    k = draw(st.integers(1, 10 // n))
+    assert n * k <= 10
+    seed = draw(st.integers(0, 2**32 - 1))
+    symmetric = draw(st.booleans())
+    per_coord = draw(st.booleans())
+    rng = np.random.default_rng(seed)
+    h = rng.normal(size=(n, n)) * draw(st.sampled_from([0.1, 1.0, 10.0]))
+    if symmetric:
+        h = h + h.T
+    g = rng.normal(size=n)
+    offset = float(rng.normal() * 5)
+    if per_coord:
+        low = rng.uniform(-3, 1, size=n)
+        enc = FixedPointEncoding(k, low, low + rng.uniform(0.1, 4, size=n))
+    else:
+        r = float(rng.uniform(0.1, 3))
+        enc = FixedPointEncoding.symmetric(k, r, size=n)
+    return h, g, offset, enc
+
+
+@given(small_problems())
+def test_bqm_energy_equals_objective_for_every_bit_string(problem) -> None:
+    h, g, c, enc = problem
+    bqm = quadratic_to_bqm(h, g, enc, offset=c)
+    m = enc.num_variables
+    assert bqm.vartype is dimod.BINARY
+    assert list(bqm.variables) == list(range(m))
+    b = _all_bit_strings(m)
+    energies = bqm.energies((b, list(range(m))))
+    # independent evaluation: decode by hand (x_j = low_j + step_j * sum_k 2^k b_jk), raw H
+    ints = b.reshape(-1, enc.size, enc.bits) @ (2.0 ** np.arange(enc.bits))
+    x = enc.low + (enc.high - enc.low) / (2**enc.bits - 1) * ints
+    expected = 0.5 * np.einsum("si,ij,sj->s", x, h, x) + x @ g + c
+    scale = 1.0 + np.abs(expected).max()
+    np.testing.assert_allclose(energies, expected, rtol=0, atol=1e-9 * scale)
+    # the library's own objective agrees too
+    np.testing.assert_allclose(quadratic_objective(h, g, x, c), expected, rtol=0, atol=1e-9 * scale)
+
+
+def test_nonsymmetric_input_uses_symmetric_part() -> None:
+    rng = np.random.default_rng(3)
+    h = rng.normal(size=(3, 3))
+    g = rng.normal(size=3)
+    enc = FixedPointEncoding(2, -1.0, 2.0, size=3)
+    a = quadratic_to_bqm(h, g, enc, 1.5)
+    b = quadratic_to_bqm(0.5 * (h + h.T), g, enc, 1.5)
+    samples = _all_bit_strings(6)
+    np.testing.assert_allclose(a.energies((samples, range(6))), b.energies((samples, range(6))), atol=1e-12)
+
+
+def test_known_tiny_case() -> None:
+    # n = 1, K = 1 on [0, 1]: x = b, f = 1/2 * 4 x^2 + 3 x + 2 -> f(0) = 2, f(1) = 7
+    enc = FixedPointEncoding(1, 0.0, 1.0)
+    bqm = quadratic_to_bqm(np.array([[4.0]]), np.array([3.0]), enc, offset=2.0)
+    assert bqm.energy({0: 0}) == pytest.approx(2.0)
+    assert bqm.energy({0: 1}) == pytest.approx(7.0)
+
+
+def test_shape_mismatch_names_parameter() -> None:
+    enc = FixedPointEncoding(2, -1.0, 1.0, size=3)
+    with pytest.raises(ValueError, match="'hessian' must have shape \\(3, 3\\)"):
+        quadratic_to_bqm(np.eye(2), np.zeros(3), enc)
+    with pytest.raises(ValueError, match="'hessian'"):
+        quadratic_to_bqm(np.ones(3), np.zeros(3), enc)
+    with pytest.raises(ValueError, match="'linear' must have shape \\(3,\\)"):
+        quadratic_to_bqm(np.eye(3), np.zeros(4), enc)
+    with pytest.raises(ValueError, match="'linear'"):
+        quadratic_to_bqm(np.eye(3), np.zeros((3, 1)), enc)
+
+
+def test_non_finite_inputs() -> None:
+    enc = FixedPointEncoding(2, -1.0, 1.0, size=2)
+    h = np.eye(2)
+    h[0, 1] = np.nan
+    with pytest.raises(ValueError, match="must be finite"):
+        quadratic_to_bqm(h, np.zeros(2), enc)
+    with pytest.raises(ValueError, match="must be finite"):
+        quadratic_to_bqm(np.eye(2), np.array([np.inf, 0.0]), enc)

@@ -1,0 +1,71 @@
+"""The solver registry: names to dimod samplers, and as_sampler."""
+
+from __future__ import annotations
+
+import dimod
+import pytest
+from dwave.samplers import SimulatedAnnealingSampler, SteepestDescentSolver, TabuSampler
+
+from hybridqnn.solvers import DEFAULT_SOLVER, as_sampler, get_sampler, list_solvers, solver_names
+
+EXPECTED = {"sa": SimulatedAnnealingSampler, "tabu": TabuSampler, "steepest": SteepestDescentSolver, "exact": dimod.ExactSolver}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_get_sampler_returns_dimod_sampler(name: str) -> None:
+    sampler = get_sampler(name)
+    assert isinstance(sampler, dimod.Sampler)
+    assert isinstance(sampler, EXPECTED[name])
+    # a fresh object each call
+    assert get_sampler(name) is not sampler
+
+
+@pytest.mark.parametrize("bad", ["annealing", "", "SA", None, 3])
+def test_unknown_name_lists_valid_names(bad: object) -> None:
+    with pytest.raises(ValueError) as info:
+        get_sampler(bad)  # type: ignore[arg-type]
+    msg = str(info.value)
+    assert "'solver' must be one of" in msg
+    for name in EXPECTED:
+        assert name in msg
+
+
+def test_constructor_params_are_checked() -> None:
+    with pytest.raises(TypeError, match="solver 'exact' does not accept these parameters"):
+        get_sampler("exact", bogus=1)
+
+
+def test_list_solvers_and_names() -> None:
+    entries = list_solvers()
+    assert [name for name, _ in entries] == list(solver_names())
+    assert set(solver_names()) == set(EXPECTED)
+    assert DEFAULT_SOLVER == "sa" and DEFAULT_SOLVER in solver_names()
+    for name, description in entries:
+        assert isinstance(description, str) and description
+
+
+def test_as_sampler_accepts_objects_names_and_none() -> None:
+    rs = dimod.RandomSampler()
+    assert as_sampler(rs) is rs
+    assert isinstance(as_sampler(None), SimulatedAnnealingSampler)
+    assert isinstance(as_sampler("tabu"), TabuSampler)
+
+    class DuckSampler:  # not a dimod.Sampler subclass but quacks like one
+        parameters: dict = {}
+
+        def sample(self, bqm, **kwargs):  # pragma: no cover - never called
+            raise NotImplementedError
+
+    duck = DuckSampler()
+    assert as_sampler(duck) is duck  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [3, 1.5, object(), ["sa"]])
+def test_as_sampler_rejects_other_types(bad: object) -> None:
+    with pytest.raises(TypeError, match="'sampler' must be a dimod.Sampler"):
+        as_sampler(bad)  # type: ignore[arg-type]
+
+
+def test_as_sampler_unknown_name() -> None:
+    with pytest.raises(ValueError, match="must be one of"):
+        as_sampler("nope")

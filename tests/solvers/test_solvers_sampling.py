@@ -1,0 +1,333 @@
+"""sample_bqm, beta_range_for and flip_costs, and conformance of every registry sampler."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import unittest
+from typing import Any
+
+import dimod
+import dimod.testing
+import numpy as np
+import pytest
+
+from hybridqnn.solvers import beta_range_for, flip_costs, get_sampler, polish, sample_bqm
+from hybridqnn.solvers.sampling import EXACT_MAX_VARIABLES
+
+AWKWARD_LABELS = ["b", ("t", 1), "a", 3, ("x", ("y",)), frozenset({1})]
+
+
+def random_bqm(n: int, seed: int, vartype: dimod.Vartype = dimod.BINARY, labels: list | None = None, density: float = 0.7) -> dimod.BinaryQuadraticModel:
+    rng = np.random.default_rng(seed)
+    labels = list(range(n)) if labels is None else labels[:n]
+    linear = {v: float(rng.normal()) for v in labels}
+    quadratic = {
+        (u, v): float(rng.normal())
+        for u, v in itertools.combinations(labels, 2)
+        if rng.random() < density
+    }
+    return dimod.BinaryQuadraticModel(linear, quadratic, float(rng.normal()), vartype)
+
+
+def _state_array(sample: dict, bqm: dimod.BinaryQuadraticModel) -> np.ndarray:
+    return np.array([sample[v] for v in bqm.variables])
+
+
+class _ViaSampleBqm(dimod.Sampler):
+    """A registry sampler called through sample_bqm, for dimod's own sampler test suite."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.inner = get_sampler(name)
+        self._params = dict(self.inner.parameters)
+        self._props: dict[str, Any] = {}
+
+    @property
+    def parameters(self) -> dict:
+        return self._params
+
+    @property
+    def properties(self) -> dict:
+        return self._props
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, **kwargs: Any) -> dimod.SampleSet:
+        return sample_bqm(self.inner, bqm, seed=1, sample_kwargs=kwargs)
+
+
+def _factory(name: str):
+    def make() -> _ViaSampleBqm:
+        return _ViaSampleBqm(name)
+
+    make.__name__ = f"via_sample_bqm_{name}"
+    return make
+
+
+@dimod.testing.load_sampler_bqm_tests(_factory("sa"))
+class TestDimodSuiteSA(unittest.TestCase):
+    def test_api(self) -> None:
+        dimod.testing.assert_sampler_api(_ViaSampleBqm("sa"))
+
+
+@dimod.testing.load_sampler_bqm_tests(_factory("tabu"))
+class TestDimodSuiteTabu(unittest.TestCase):
+    def test_api(self) -> None:
+        dimod.testing.assert_sampler_api(_ViaSampleBqm("tabu"))
+
+
+@dimod.testing.load_sampler_bqm_tests(_factory("steepest"))
+class TestDimodSuiteSteepest(unittest.TestCase):
+    def test_api(self) -> None:
+        dimod.testing.assert_sampler_api(_ViaSampleBqm("steepest"))
+
+
+@dimod.testing.load_sampler_bqm_tests(_factory("exact"))
+class TestDimodSuiteExact(unittest.TestCase):
+    def test_api(self) -> None:
+        dimod.testing.assert_sampler_api(_ViaSampleBqm("exact"))
+
+
+# --- sample_bqm ----------------------------------------------------------------------------
+
+
+class _Recorder(dimod.Sampler):
+    """Records the keywords sample_bqm passes; returns the all-zero state."""
+
+    def __init__(self, parameters: dict) -> None:
+        self._params = parameters
+        self.kwargs: dict[str, Any] = {}
+
+    @property
+    def parameters(self) -> dict:
+        return self._params
+
+    @property
+    def properties(self) -> dict:
+        return {}
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, **kwargs: Any) -> dimod.SampleSet:
+        self.kwargs = kwargs
+        low = 0 if bqm.vartype is dimod.BINARY else -1
+        return dimod.SampleSet.from_samples_bqm(({v: low for v in bqm.variables}), bqm)
+
+
+@pytest.mark.parametrize("name", ["sa", "tabu", "steepest", "exact"])
+def test_unknown_sample_kwargs_name_keyword_and_sampler(name: str) -> None:
+    sampler = get_sampler(name)
+    bqm = random_bqm(4, 0)
+    with pytest.raises(ValueError) as info:
+        sample_bqm(sampler, bqm, sample_kwargs={"num_sweepz": 10})
+    msg = str(info.value)
+    assert "'num_sweepz'" in msg
+    assert type(sampler).__name__ in msg
+    assert "'sample_kwargs'" in msg
+
+
+def test_exact_takes_nothing_and_refuses_large_models() -> None:
+    exact = get_sampler("exact")
+    with pytest.raises(ValueError, match="it takes: nothing"):
+        sample_bqm(exact, random_bqm(3, 0), sample_kwargs={"num_reads": 1})
+    big = dimod.BinaryQuadraticModel({i: 1.0 for i in range(EXACT_MAX_VARIABLES + 1)}, {}, 0.0, dimod.BINARY)
+    with pytest.raises(ValueError, match=f"at most {EXACT_MAX_VARIABLES} variables, got {EXACT_MAX_VARIABLES + 1}"):
+        sample_bqm(exact, big)
+    # small ones work, and seed / initial_state are simply not passed
+    ss = sample_bqm(exact, random_bqm(4, 1), seed=3, initial_state=np.zeros(4))
+    assert len(ss) == 16
+
+
+def test_keywords_passed_to_sampler() -> None:
+    bqm = random_bqm(5, 2)
+    rec = _Recorder({"seed": [], "initial_states": [], "beta_range": [], "num_reads": []})
+    state = np.array([1, 0, 1, 1, 0])
+    sample_bqm(rec, bqm, seed=2**31 + 7, initial_state=state, sample_kwargs={"num_reads": 3})
+    kw = rec.kwargs
+    assert kw["num_reads"] == 3
+    assert kw["seed"] == 7  # reduced modulo 2^31
+    states, labels = kw["initial_states"]
+    np.testing.assert_array_equal(states, state.reshape(1, -1))
+    assert labels == list(bqm.variables)
+    assert kw["beta_range"] == pytest.approx(beta_range_for(bqm, state))
+
+    # no seed / state: neither passed; cold beta range
+    sample_bqm(rec, bqm)
+    assert "seed" not in rec.kwargs and "initial_states" not in rec.kwargs
+    assert rec.kwargs["beta_range"] == pytest.approx(beta_range_for(bqm))
+
+    # an explicit beta_range or beta_schedule is left alone; an explicit seed wins
+    rec2 = _Recorder({"seed": [], "beta_range": [], "beta_schedule": []})
+    sample_bqm(rec2, bqm, seed=5, sample_kwargs={"beta_range": (1.0, 2.0), "seed": 11})
+    assert rec2.kwargs["beta_range"] == (1.0, 2.0) and rec2.kwargs["seed"] == 11
+    sample_bqm(rec2, bqm, sample_kwargs={"beta_schedule": [1.0]})
+    assert "beta_range" not in rec2.kwargs
+
+    # a sampler without these parameters receives none of them
+    rec3 = _Recorder({})
+    sample_bqm(rec3, bqm, seed=1, initial_state=state)
+    assert rec3.kwargs == {}
+
+
+def test_binary_initial_state_converted_for_spin_models() -> None:
+    bqm = random_bqm(4, 3, dimod.SPIN)
+    rec = _Recorder({"initial_states": []})
+    sample_bqm(rec, bqm, initial_state=np.array([1, 0, 0, 1]))
+    np.testing.assert_array_equal(rec.kwargs["initial_states"][0], [[1, -1, -1, 1]])
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [("sa", {"num_reads": 4, "num_sweeps": 50}), ("steepest", {"num_reads": 4})])
+def test_same_seed_same_samples(name: str, kwargs: dict) -> None:
+    # a +-1 spin glass without fields has many local minima, so different seeds differ
+    rng = np.random.default_rng(4)
+    bqm = dimod.BinaryQuadraticModel(
+        {i: 0.0 for i in range(30)},
+        {(i, j): float(rng.choice([-1.0, 1.0])) for i, j in itertools.combinations(range(30), 2)},
+        0.0,
+        dimod.SPIN,
+    )
+    sampler = get_sampler(name)
+    a = sample_bqm(sampler, bqm, seed=123, sample_kwargs=kwargs)
+    b = sample_bqm(sampler, bqm, seed=123, sample_kwargs=kwargs)
+    c = sample_bqm(sampler, bqm, seed=124, sample_kwargs=kwargs)
+    va = a.record.sample[:, [a.variables.index(v) for v in bqm.variables]]
+    vb = b.record.sample[:, [b.variables.index(v) for v in bqm.variables]]
+    vc = c.record.sample[:, [c.variables.index(v) for v in bqm.variables]]
+    np.testing.assert_array_equal(va, vb)
+    assert not np.array_equal(va, vc)
+
+
+@pytest.mark.parametrize("vartype", [dimod.BINARY, dimod.SPIN])
+def test_steepest_warm_start_at_local_minimum_returns_it(vartype: dimod.Vartype) -> None:
+    bqm = random_bqm(6, 5, vartype, labels=AWKWARD_LABELS)
+    steepest = get_sampler("steepest")
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        start = rng.integers(0, 2, size=6)
+        if vartype is dimod.SPIN:
+            start = 2 * start - 1
+        local = _state_array(steepest.sample(bqm, initial_states=(start.reshape(1, -1), list(bqm.variables))).first.sample, bqm)
+        assert np.all(flip_costs(bqm, local) >= -1e-12)
+        ss = sample_bqm(steepest, bqm, seed=seed, initial_state=local)
+        np.testing.assert_array_equal(_state_array(ss.first.sample, bqm), local)
+        if vartype is dimod.SPIN:  # also given as 0/1 bits
+            ss = sample_bqm(steepest, bqm, seed=seed, initial_state=(local + 1) // 2)
+            np.testing.assert_array_equal(_state_array(ss.first.sample, bqm), local)
+
+
+# --- beta_range_for --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vartype", [dimod.BINARY, dimod.SPIN])
+def test_beta_range_cold(vartype: dimod.Vartype) -> None:
+    bqm = random_bqm(8, 6, vartype)
+    hot, cold = beta_range_for(bqm)
+    assert 0 < hot < cold
+    bound = flip_costs(bqm)
+    assert hot == pytest.approx(math.log(2) / bound.max())
+    # the cold end: the smallest nonzero coefficient (x2 for SPIN) approximates the smallest flip
+    coeffs = np.abs(np.concatenate([list(bqm.linear.values()), list(bqm.quadratic.values())]))
+    scale = 2.0 if vartype is dimod.SPIN else 1.0
+    assert cold == pytest.approx(math.log(100) / (scale * coeffs[coeffs > 0].min()))
+
+
+@pytest.mark.parametrize("vartype", [dimod.BINARY, dimod.SPIN])
+def test_cold_started_sa_ends_at_local_minima(vartype: dimod.Vartype) -> None:
+    """Regression: the cold end of the derived schedule must freeze the samples."""
+    bqm = random_bqm(10, 77, vartype, density=1.0)
+    ss = sample_bqm(get_sampler("sa"), bqm, seed=0, sample_kwargs={"num_reads": 20, "num_sweeps": 200})
+    for sample in ss.samples():
+        assert np.all(flip_costs(bqm, _state_array(sample, bqm)) >= -1e-12)
+
+
+def test_beta_range_warm_from_state() -> None:
+    bqm = random_bqm(10, 7)
+    state = polish(bqm, np.zeros(10))[0]
+    hot, cold = beta_range_for(bqm, state)
+    costs = flip_costs(bqm, state)
+    uphill = costs[costs > 0]
+    assert hot == pytest.approx(math.log(2) / np.percentile(uphill, 10))
+    assert cold == pytest.approx(max(math.log(100) / uphill.min(), hot))
+    assert 0 < hot <= cold
+    # the warm start is hotter at the cold end than nothing, and differs from the cold range
+    assert (hot, cold) != beta_range_for(bqm)
+
+
+def test_beta_range_degenerate_models() -> None:
+    assert beta_range_for(dimod.BinaryQuadraticModel(dimod.BINARY)) == (0.1, 1.0)
+    flat = dimod.BinaryQuadraticModel({0: 0.0, 1: 0.0}, {}, 1.0, dimod.BINARY)
+    assert beta_range_for(flat) == (0.1, 1.0)
+    # at a state from which every flip is downhill there is no uphill flip either
+    down = dimod.BinaryQuadraticModel({0: -1.0, 1: -2.0}, {}, 0.0, dimod.BINARY)
+    assert beta_range_for(down, np.zeros(2)) == (0.1, 1.0)
+
+
+# --- flip_costs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vartype", [dimod.BINARY, dimod.SPIN])
+@pytest.mark.parametrize("seed", range(4))
+def test_flip_costs_equal_brute_force(vartype: dimod.Vartype, seed: int) -> None:
+    bqm = random_bqm(6, seed, vartype, labels=AWKWARD_LABELS)
+    # a non-trivial variable order: add a variable last and relabel nothing
+    rng = np.random.default_rng(seed + 100)
+    values = [0, 1] if vartype is dimod.BINARY else [-1, 1]
+    for _ in range(5):
+        state = rng.choice(values, size=len(bqm.variables))
+        sample = dict(zip(bqm.variables, state, strict=True))
+        base = bqm.energy(sample)
+        expected = []
+        for v in bqm.variables:
+            flipped = dict(sample)
+            flipped[v] = (1 - flipped[v]) if vartype is dimod.BINARY else -flipped[v]
+            expected.append(bqm.energy(flipped) - base)
+        np.testing.assert_allclose(flip_costs(bqm, state), expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("vartype", [dimod.BINARY, dimod.SPIN])
+def test_flip_cost_bound_is_an_upper_bound(vartype: dimod.Vartype) -> None:
+    bqm = random_bqm(5, 9, vartype, labels=AWKWARD_LABELS)
+    bound = flip_costs(bqm)
+    assert bound.shape == (5,) and np.all(bound >= 0)
+    values = [0, 1] if vartype is dimod.BINARY else [-1, 1]
+    worst = np.zeros(5)
+    for state in itertools.product(values, repeat=5):
+        worst = np.maximum(worst, np.abs(flip_costs(bqm, np.array(state))))
+    assert np.all(worst <= bound + 1e-12)
+
+
+# --- every registry sampler finds the ground state of small random BQMs ---------------------
+
+SAMPLE_KWARGS = {
+    "sa": {"num_reads": 20, "num_sweeps": 200},
+    "tabu": {"num_reads": 4, "timeout": 5},
+    "steepest": {"num_reads": 200},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_KWARGS))
+@pytest.mark.parametrize("vartype", [dimod.BINARY, dimod.SPIN])
+def test_registry_samplers_find_exact_ground_state(name: str, vartype: dimod.Vartype) -> None:
+    sampler = get_sampler(name)
+    exact = dimod.ExactSolver()
+    for seed in range(6):
+        n = 3 + seed  # 3..8 variables
+        labels = AWKWARD_LABELS + [f"v{i}" for i in range(10)] if seed % 2 else None
+        bqm = random_bqm(n, 1000 + seed, vartype, labels=labels)
+        ss = sample_bqm(sampler, bqm, seed=seed, sample_kwargs=SAMPLE_KWARGS[name])
+        dimod.testing.assert_sampleset_energies(ss, bqm)
+        assert set(ss.variables) == set(bqm.variables)
+        ground = exact.sample(bqm).first.energy
+        assert ss.first.energy == pytest.approx(ground, abs=1e-9), (name, seed)
+    # and a 10-variable dense problem
+    bqm = random_bqm(10, 77, vartype, density=1.0)
+    ss = sample_bqm(sampler, bqm, seed=0, sample_kwargs=SAMPLE_KWARGS[name])
+    dimod.testing.assert_sampleset_energies(ss, bqm)
+    assert ss.first.energy == pytest.approx(exact.sample(bqm).first.energy, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", ["sa", "tabu", "steepest"])
+def test_warm_started_samplers_do_not_end_above_a_local_minimum(name: str) -> None:
+    bqm = random_bqm(10, 55, density=1.0)
+    local, energy = polish(bqm, np.zeros(10))
+    kwargs = {"num_reads": 1, "timeout": 5} if name == "tabu" else {"num_reads": 1}
+    ss = sample_bqm(get_sampler(name), bqm, seed=0, initial_state=local, sample_kwargs=kwargs)
+    dimod.testing.assert_sampleset_energies(ss, bqm)
+    assert ss.first.energy <= energy + 1e-9

@@ -1,0 +1,111 @@
+"""scikit-learn estimators: check_estimator conformance, labels, torch export, not-fitted errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from dwave.samplers import TabuSampler
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from hybridqnn.train import QUBOHeadClassifier, SGDHeadClassifier, head_encoding
+
+
+@parametrize_with_checks(
+    [QUBOHeadClassifier(sampler="steepest", executor="serial", max_iter=10), SGDHeadClassifier(epochs=10)]
+)
+def test_sklearn_compatible_estimator(estimator, check) -> None:
+    check(estimator)
+
+
+def toy(seed: int = 0, n: int = 60, d: int = 4, c: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(c, d)) * 3
+    y = np.arange(n) % c
+    x = centers[y] + rng.normal(size=(n, d)) * 0.5
+    return (x - x.mean(0)) / x.std(0), y
+
+
+def _fitted(kind: str, x: np.ndarray, y: np.ndarray):
+    if kind == "qubo":
+        return QUBOHeadClassifier(bits=6, sampler="steepest", executor="serial", max_iter=5).fit(x, y)
+    return SGDHeadClassifier(epochs=30, batch_size=16, lr=0.05, random_state=0).fit(x, y)
+
+
+@pytest.mark.parametrize("kind", ["qubo", "sgd"])
+def test_string_labels(kind: str) -> None:
+    x, y = toy()
+    names = np.array(["emu", "cat", "dog"])[y]
+    clf = _fitted(kind, x, names)
+    np.testing.assert_array_equal(clf.classes_, ["cat", "dog", "emu"])
+    pred = clf.predict(x)
+    assert pred.dtype.kind == "U" and set(pred) <= set(names)
+    assert clf.score(x, names) > 0.9
+
+
+@pytest.mark.parametrize("kind", ["qubo", "sgd"])
+def test_to_torch_matches_logits_and_proba(kind: str) -> None:
+    x, y = toy()
+    clf = _fitted(kind, x, y)
+    layer = clf.to_torch(torch.float64)
+    assert isinstance(layer, torch.nn.Linear)
+    assert (layer.in_features, layer.out_features) == (4, 3)
+    with torch.no_grad():
+        out = layer(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(out, clf.decision_function(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(torch.softmax(torch.tensor(out), dim=1).numpy(), clf.predict_proba(x), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(clf.classes_[out.argmax(1)], clf.predict(x))
+    layer32 = clf.to_torch()
+    assert layer32.weight.dtype == torch.float32
+    with torch.no_grad():
+        np.testing.assert_allclose(layer32(torch.tensor(x, dtype=torch.float32)).numpy(), out, rtol=1e-5, atol=1e-5)
+
+
+def test_binary_decision_function_convention() -> None:
+    x, y = toy(c=2)
+    clf = SGDHeadClassifier(epochs=20, lr=0.05, random_state=0).fit(x, y)
+    with torch.no_grad():
+        z = clf.to_torch(torch.float64)(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(clf.decision_function(x), z[:, 1] - z[:, 0], atol=1e-12)
+    np.testing.assert_array_equal(clf.predict(x), (clf.decision_function(x) > 0).astype(int))
+
+
+@pytest.mark.parametrize("clf", [QUBOHeadClassifier(), SGDHeadClassifier()])
+def test_not_fitted(clf) -> None:
+    x, _ = toy()
+    for method in (clf.predict, clf.predict_proba, clf.decision_function):
+        with pytest.raises(NotFittedError):
+            method(x)
+    with pytest.raises(NotFittedError):
+        clf.to_torch()
+
+
+def test_qubo_classifier_attributes_and_grid() -> None:
+    x, y = toy()
+    clf = QUBOHeadClassifier(bits=5, weight_range=1.0, bias_range=2.0, sampler="steepest", executor="serial", max_iter=4).fit(x, y)
+    assert clf.n_features_in_ == 4
+    assert clf.coef_.shape == (3, 4) and clf.intercept_.shape == (3,)
+    assert clf.n_iter_ == len(clf.history_) >= 1
+    assert clf.problem_["num_variables"] == 5 * 5
+    assert set(clf.timing_) >= {"build_s", "reference_s", "solve_s", "other_s", "total_s"}
+    enc = head_encoding(4, 5, 1.0, 2.0)
+    w = np.hstack([clf.coef_, clf.intercept_[:, None]])
+    for row in w:
+        np.testing.assert_allclose(enc.round(row), row, rtol=0, atol=1e-12)
+
+
+def test_qubo_classifier_sampler_object_and_random_state() -> None:
+    x, y = toy()
+    a = QUBOHeadClassifier(bits=6, sampler="sa", sample_kwargs={"num_sweeps": 30}, executor="serial", max_iter=3, random_state=3).fit(x, y)
+    b = QUBOHeadClassifier(bits=6, sampler="sa", sample_kwargs={"num_sweeps": 30}, executor="serial", max_iter=3, random_state=3).fit(x, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    tabu = QUBOHeadClassifier(bits=6, sampler=TabuSampler(), sample_kwargs={"timeout": 5}, executor="serial", max_iter=3).fit(x, y)
+    assert tabu.score(x, y) > 0.9
+
+
+def test_single_class_rejected() -> None:
+    x, _ = toy()
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        SGDHeadClassifier(epochs=1).fit(x, np.zeros(len(x), dtype=int))
