@@ -33,7 +33,8 @@ def test_map_runs_correctly(spec: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("spec", "cls"), [("serial", SerialExecutor), ("thread", ThreadPoolExecutor), ("process", ProcessPoolExecutor)]
+    ("spec", "cls"),
+    [("serial", SerialExecutor), ("thread", ThreadPoolExecutor), ("process", ProcessPoolExecutor)],
 )
 def test_spec_selects_executor_type(spec: str, cls: type) -> None:
     with get_executor(spec, max_workers=2) as pool:
@@ -56,7 +57,10 @@ def test_serial_runs_inline_and_delivers_exceptions_through_future() -> None:
 
 
 def test_thread_pool_propagates_exceptions() -> None:
-    with get_executor("thread", max_workers=2) as pool, pytest.raises(RuntimeError, match="task 1 failed"):
+    with (
+        get_executor("thread", max_workers=2) as pool,
+        pytest.raises(RuntimeError, match="task 1 failed"),
+    ):
         list(pool.map(fail, [1]))
 
 
@@ -73,7 +77,9 @@ def test_bad_spec_type_error() -> None:
             pass
 
 
-@pytest.mark.skipif(importlib.util.find_spec("distributed") is not None, reason="distributed is installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("distributed") is not None, reason="distributed is installed"
+)
 @pytest.mark.parametrize("spec", ["dask://localhost:8786", "tcp://127.0.0.1:8786"])
 def test_dask_without_distributed_gives_install_hint(spec: str) -> None:
     with pytest.raises(ImportError, match=r"pip install 'hybridqnn\[distributed\]'"):
@@ -81,8 +87,12 @@ def test_dask_without_distributed_gives_install_hint(spec: str) -> None:
             pass
 
 
-@pytest.mark.parametrize(("env", "cls"), [("serial", SerialExecutor), ("process", ProcessPoolExecutor)])
-def test_environment_variable_honoured(monkeypatch: pytest.MonkeyPatch, env: str, cls: type) -> None:
+@pytest.mark.parametrize(
+    ("env", "cls"), [("serial", SerialExecutor), ("process", ProcessPoolExecutor)]
+)
+def test_environment_variable_honoured(
+    monkeypatch: pytest.MonkeyPatch, env: str, cls: type
+) -> None:
     monkeypatch.setenv(EXECUTOR_ENV, env)
     with get_executor(max_workers=2) as pool:
         assert isinstance(pool, cls)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -79,7 +81,9 @@ def test_global_rng_untouched() -> None:
 @pytest.mark.parametrize("nonlinearity", ["relu", "tanh", "abs", "identity"])
 @pytest.mark.parametrize("pool", ["avg", "max"])
 def test_fit_standardises_training_features(nonlinearity: str, pool: str) -> None:
-    m = RandomConvFeatures(num_filters=4, kernel_size=3, pool_size=2, nonlinearity=nonlinearity, pool=pool)
+    m = RandomConvFeatures(
+        num_filters=4, kernel_size=3, pool_size=2, nonlinearity=nonlinearity, pool=pool
+    )
     x = _images(200, seed=1).numpy()
     assert m.fit(x, batch_size=64) is m
     assert m.fitted
@@ -93,7 +97,10 @@ def test_fit_standardises_training_features(nonlinearity: str, pool: str) -> Non
 
 def test_nonlinearity_changes_features() -> None:
     x = _images(3)
-    outs = {nl: RandomConvFeatures(num_filters=2, kernel_size=3, nonlinearity=nl).raw(x) for nl in ["relu", "tanh", "abs", "identity"]}
+    outs = {
+        nl: RandomConvFeatures(num_filters=2, kernel_size=3, nonlinearity=nl).raw(x)
+        for nl in ["relu", "tanh", "abs", "identity"]
+    }
     assert torch.all(outs["relu"] >= 0) and torch.all(outs["abs"] >= 0)
     assert not torch.allclose(outs["identity"], outs["relu"])
 
@@ -159,3 +166,14 @@ def test_invalid_arguments() -> None:
         RandomConvFeatures(num_filters=0)
     with pytest.raises(TypeError, match="'kernel_size' must be an integer"):
         RandomConvFeatures(kernel_size=2.5)  # type: ignore[arg-type]
+
+
+def test_torch_save_load_weights_only() -> None:
+    x = _images(20, seed=3)
+    a = RandomConvFeatures(num_filters=2, kernel_size=3, pool_size=2).fit(x)
+    buffer = io.BytesIO()
+    torch.save(a.state_dict(), buffer)
+    buffer.seek(0)
+    b = RandomConvFeatures(num_filters=2, kernel_size=3, pool_size=2, seed=1)
+    b.load_state_dict(torch.load(buffer, weights_only=True))
+    np.testing.assert_array_equal(b.transform(x), a.transform(x))

@@ -33,10 +33,14 @@ def test_decode_encode_round_trip_on_grid(enc: FixedPointEncoding, seed: int) ->
     rng = np.random.default_rng(seed)
     b = _random_bits(enc, rng, 16)
     # the two extreme bit strings too
-    b = np.vstack([b, np.zeros((1, enc.num_variables), np.int8), np.ones((1, enc.num_variables), np.int8)])
+    b = np.vstack(
+        [b, np.zeros((1, enc.num_variables), np.int8), np.ones((1, enc.num_variables), np.int8)]
+    )
     x = enc.decode(b)
     assert x.shape == (18, enc.size)
-    assert np.all(x >= enc.low - 1e-9 * np.abs(enc.low)) and np.all(x <= enc.high + 1e-9 * np.abs(enc.high))
+    assert np.all(x >= enc.low - 1e-9 * np.abs(enc.low)) and np.all(
+        x <= enc.high + 1e-9 * np.abs(enc.high)
+    )
     np.testing.assert_allclose(x[-2], enc.low)
     np.testing.assert_allclose(x[-1], enc.high, rtol=1e-12, atol=1e-12 * np.abs(enc.low).max())
     back = enc.encode(x)
@@ -80,8 +84,12 @@ def test_encode_clips_out_of_box_values(enc: FixedPointEncoding, seed: int) -> N
     np.testing.assert_array_equal(enc.encode(below), np.zeros(enc.num_variables))
     np.testing.assert_array_equal(enc.encode(above), np.ones(enc.num_variables))
     np.testing.assert_allclose(enc.round(below), enc.low)
-    np.testing.assert_allclose(enc.round(above), enc.high, rtol=1e-12, atol=1e-12 * (1 + np.abs(enc.low).max()))
-    np.testing.assert_array_equal(enc.quantize_index(np.vstack([below, above])), [[0] * enc.size, [enc.levels - 1] * enc.size])
+    np.testing.assert_allclose(
+        enc.round(above), enc.high, rtol=1e-12, atol=1e-12 * (1 + np.abs(enc.low).max())
+    )
+    np.testing.assert_array_equal(
+        enc.quantize_index(np.vstack([below, above])), [[0] * enc.size, [enc.levels - 1] * enc.size]
+    )
 
 
 @given(encodings(), st.integers(0, 2**32 - 1))
@@ -95,7 +103,9 @@ def test_matrix_consistent_with_decode(enc: FixedPointEncoding, seed: int) -> No
     assert np.all(e[~mask] == 0)
     np.testing.assert_allclose(e[mask], np.outer(enc.step, 2.0 ** np.arange(k)).ravel())
     b = _random_bits(enc, rng, 10)
-    np.testing.assert_allclose(enc.low + b @ e.T, enc.decode(b), rtol=1e-12, atol=1e-12 * (1 + np.abs(enc.low).max()))
+    np.testing.assert_allclose(
+        enc.low + b @ e.T, enc.decode(b), rtol=1e-12, atol=1e-12 * (1 + np.abs(enc.low).max())
+    )
 
 
 def test_properties_and_symmetric() -> None:

@@ -65,7 +65,9 @@ def test_nonsymmetric_input_uses_symmetric_part() -> None:
     a = quadratic_to_bqm(h, g, enc, 1.5)
     b = quadratic_to_bqm(0.5 * (h + h.T), g, enc, 1.5)
     samples = _all_bit_strings(6)
-    np.testing.assert_allclose(a.energies((samples, range(6))), b.energies((samples, range(6))), atol=1e-12)
+    np.testing.assert_allclose(
+        a.energies((samples, range(6))), b.energies((samples, range(6))), atol=1e-12
+    )
 
 
 def test_known_tiny_case() -> None:

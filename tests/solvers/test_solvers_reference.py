@@ -18,7 +18,9 @@ def _pd_matrix(n: int, rng: np.random.Generator) -> np.ndarray:
     return a @ a.T + 0.5 * np.eye(n)
 
 
-def _kkt_residual(h: np.ndarray, g: np.ndarray, x: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
+def _kkt_residual(
+    h: np.ndarray, g: np.ndarray, x: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> float:
     """Largest violation of the KKT conditions of min 1/2 x'Hx + g'x over [low, high]."""
     grad = h @ x + g
     viol = np.maximum(low - x, 0) + np.maximum(x - high, 0)

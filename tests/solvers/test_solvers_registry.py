@@ -8,7 +8,12 @@ from dwave.samplers import SimulatedAnnealingSampler, SteepestDescentSolver, Tab
 
 from hybridqnn.solvers import DEFAULT_SOLVER, as_sampler, get_sampler, list_solvers, solver_names
 
-EXPECTED = {"sa": SimulatedAnnealingSampler, "tabu": TabuSampler, "steepest": SteepestDescentSolver, "exact": dimod.ExactSolver}
+EXPECTED = {
+    "sa": SimulatedAnnealingSampler,
+    "tabu": TabuSampler,
+    "steepest": SteepestDescentSolver,
+    "exact": dimod.ExactSolver,
+}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -40,7 +45,7 @@ def test_list_solvers_and_names() -> None:
     assert [name for name, _ in entries] == list(solver_names())
     assert set(solver_names()) == set(EXPECTED)
     assert DEFAULT_SOLVER == "sa" and DEFAULT_SOLVER in solver_names()
-    for name, description in entries:
+    for _name, description in entries:
         assert isinstance(description, str) and description
 
 

@@ -18,7 +18,13 @@ from hybridqnn.solvers.sampling import EXACT_MAX_VARIABLES
 AWKWARD_LABELS = ["b", ("t", 1), "a", 3, ("x", ("y",)), frozenset({1})]
 
 
-def random_bqm(n: int, seed: int, vartype: dimod.Vartype = dimod.BINARY, labels: list | None = None, density: float = 0.7) -> dimod.BinaryQuadraticModel:
+def random_bqm(
+    n: int,
+    seed: int,
+    vartype: dimod.Vartype = dimod.BINARY,
+    labels: list | None = None,
+    density: float = 0.7,
+) -> dimod.BinaryQuadraticModel:
     rng = np.random.default_rng(seed)
     labels = list(range(n)) if labels is None else labels[:n]
     linear = {v: float(rng.normal()) for v in labels}
@@ -127,8 +133,12 @@ def test_exact_takes_nothing_and_refuses_large_models() -> None:
     exact = get_sampler("exact")
     with pytest.raises(ValueError, match="it takes: nothing"):
         sample_bqm(exact, random_bqm(3, 0), sample_kwargs={"num_reads": 1})
-    big = dimod.BinaryQuadraticModel({i: 1.0 for i in range(EXACT_MAX_VARIABLES + 1)}, {}, 0.0, dimod.BINARY)
-    with pytest.raises(ValueError, match=f"at most {EXACT_MAX_VARIABLES} variables, got {EXACT_MAX_VARIABLES + 1}"):
+    big = dimod.BinaryQuadraticModel(
+        {i: 1.0 for i in range(EXACT_MAX_VARIABLES + 1)}, {}, 0.0, dimod.BINARY
+    )
+    with pytest.raises(
+        ValueError, match=f"at most {EXACT_MAX_VARIABLES} variables, got {EXACT_MAX_VARIABLES + 1}"
+    ):
         sample_bqm(exact, big)
     # small ones work, and seed / initial_state are simply not passed
     ss = sample_bqm(exact, random_bqm(4, 1), seed=3, initial_state=np.zeros(4))
@@ -173,7 +183,9 @@ def test_binary_initial_state_converted_for_spin_models() -> None:
     np.testing.assert_array_equal(rec.kwargs["initial_states"][0], [[1, -1, -1, 1]])
 
 
-@pytest.mark.parametrize(("name", "kwargs"), [("sa", {"num_reads": 4, "num_sweeps": 50}), ("steepest", {"num_reads": 4})])
+@pytest.mark.parametrize(
+    ("name", "kwargs"), [("sa", {"num_reads": 4, "num_sweeps": 50}), ("steepest", {"num_reads": 4})]
+)
 def test_same_seed_same_samples(name: str, kwargs: dict) -> None:
     # a +-1 spin glass without fields has many local minima, so different seeds differ
     rng = np.random.default_rng(4)
@@ -203,7 +215,12 @@ def test_steepest_warm_start_at_local_minimum_returns_it(vartype: dimod.Vartype)
         start = rng.integers(0, 2, size=6)
         if vartype is dimod.SPIN:
             start = 2 * start - 1
-        local = _state_array(steepest.sample(bqm, initial_states=(start.reshape(1, -1), list(bqm.variables))).first.sample, bqm)
+        local = _state_array(
+            steepest.sample(
+                bqm, initial_states=(start.reshape(1, -1), list(bqm.variables))
+            ).first.sample,
+            bqm,
+        )
         assert np.all(flip_costs(bqm, local) >= -1e-12)
         ss = sample_bqm(steepest, bqm, seed=seed, initial_state=local)
         np.testing.assert_array_equal(_state_array(ss.first.sample, bqm), local)
@@ -232,7 +249,9 @@ def test_beta_range_cold(vartype: dimod.Vartype) -> None:
 def test_cold_started_sa_ends_at_local_minima(vartype: dimod.Vartype) -> None:
     """Regression: the cold end of the derived schedule must freeze the samples."""
     bqm = random_bqm(10, 77, vartype, density=1.0)
-    ss = sample_bqm(get_sampler("sa"), bqm, seed=0, sample_kwargs={"num_reads": 20, "num_sweeps": 200})
+    ss = sample_bqm(
+        get_sampler("sa"), bqm, seed=0, sample_kwargs={"num_reads": 20, "num_sweeps": 200}
+    )
     for sample in ss.samples():
         assert np.all(flip_costs(bqm, _state_array(sample, bqm)) >= -1e-12)
 

@@ -13,7 +13,10 @@ from hybridqnn.train import QUBOHeadClassifier, SGDHeadClassifier, head_encoding
 
 
 @parametrize_with_checks(
-    [QUBOHeadClassifier(sampler="steepest", executor="serial", max_iter=10), SGDHeadClassifier(epochs=10)]
+    [
+        QUBOHeadClassifier(sampler="steepest", executor="serial", max_iter=10),
+        SGDHeadClassifier(epochs=10),
+    ]
 )
 def test_sklearn_compatible_estimator(estimator, check) -> None:
     check(estimator)
@@ -29,7 +32,9 @@ def toy(seed: int = 0, n: int = 60, d: int = 4, c: int = 3) -> tuple[np.ndarray,
 
 def _fitted(kind: str, x: np.ndarray, y: np.ndarray):
     if kind == "qubo":
-        return QUBOHeadClassifier(bits=6, sampler="steepest", executor="serial", max_iter=5).fit(x, y)
+        return QUBOHeadClassifier(bits=6, sampler="steepest", executor="serial", max_iter=5).fit(
+            x, y
+        )
     return SGDHeadClassifier(epochs=30, batch_size=16, lr=0.05, random_state=0).fit(x, y)
 
 
@@ -54,12 +59,19 @@ def test_to_torch_matches_logits_and_proba(kind: str) -> None:
     with torch.no_grad():
         out = layer(torch.tensor(x)).numpy()
     np.testing.assert_allclose(out, clf.decision_function(x), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(torch.softmax(torch.tensor(out), dim=1).numpy(), clf.predict_proba(x), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        torch.softmax(torch.tensor(out), dim=1).numpy(),
+        clf.predict_proba(x),
+        rtol=1e-10,
+        atol=1e-12,
+    )
     np.testing.assert_array_equal(clf.classes_[out.argmax(1)], clf.predict(x))
     layer32 = clf.to_torch()
     assert layer32.weight.dtype == torch.float32
     with torch.no_grad():
-        np.testing.assert_allclose(layer32(torch.tensor(x, dtype=torch.float32)).numpy(), out, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            layer32(torch.tensor(x, dtype=torch.float32)).numpy(), out, rtol=1e-5, atol=1e-5
+        )
 
 
 def test_binary_decision_function_convention() -> None:
@@ -83,7 +95,9 @@ def test_not_fitted(clf) -> None:
 
 def test_qubo_classifier_attributes_and_grid() -> None:
     x, y = toy()
-    clf = QUBOHeadClassifier(bits=5, weight_range=1.0, bias_range=2.0, sampler="steepest", executor="serial", max_iter=4).fit(x, y)
+    clf = QUBOHeadClassifier(
+        bits=5, weight_range=1.0, bias_range=2.0, sampler="steepest", executor="serial", max_iter=4
+    ).fit(x, y)
     assert clf.n_features_in_ == 4
     assert clf.coef_.shape == (3, 4) and clf.intercept_.shape == (3,)
     assert clf.n_iter_ == len(clf.history_) >= 1
@@ -97,11 +111,27 @@ def test_qubo_classifier_attributes_and_grid() -> None:
 
 def test_qubo_classifier_sampler_object_and_random_state() -> None:
     x, y = toy()
-    a = QUBOHeadClassifier(bits=6, sampler="sa", sample_kwargs={"num_sweeps": 30}, executor="serial", max_iter=3, random_state=3).fit(x, y)
-    b = QUBOHeadClassifier(bits=6, sampler="sa", sample_kwargs={"num_sweeps": 30}, executor="serial", max_iter=3, random_state=3).fit(x, y)
+    a = QUBOHeadClassifier(
+        bits=6,
+        sampler="sa",
+        sample_kwargs={"num_sweeps": 30},
+        executor="serial",
+        max_iter=3,
+        random_state=3,
+    ).fit(x, y)
+    b = QUBOHeadClassifier(
+        bits=6,
+        sampler="sa",
+        sample_kwargs={"num_sweeps": 30},
+        executor="serial",
+        max_iter=3,
+        random_state=3,
+    ).fit(x, y)
     np.testing.assert_array_equal(a.coef_, b.coef_)
     np.testing.assert_array_equal(a.intercept_, b.intercept_)
-    tabu = QUBOHeadClassifier(bits=6, sampler=TabuSampler(), sample_kwargs={"timeout": 5}, executor="serial", max_iter=3).fit(x, y)
+    tabu = QUBOHeadClassifier(
+        bits=6, sampler=TabuSampler(), sample_kwargs={"timeout": 5}, executor="serial", max_iter=3
+    ).fit(x, y)
     assert tabu.score(x, y) > 0.9
 
 

@@ -27,13 +27,24 @@ def _problem(n: int, d: int, c: int, seed: int, scale: float = 1.0):
     return w, phi, onehot, y
 
 
-@given(st.integers(1, 12), st.integers(1, 5), st.integers(2, 5), st.floats(0, 1), st.integers(0, 2**32 - 1))
-def test_loss_and_gradient_match_torch_autograd(n: int, d: int, c: int, l2: float, seed: int) -> None:
+@given(
+    st.integers(1, 12),
+    st.integers(1, 5),
+    st.integers(2, 5),
+    st.floats(0, 1),
+    st.integers(0, 2**32 - 1),
+)
+def test_loss_and_gradient_match_torch_autograd(
+    n: int, d: int, c: int, l2: float, seed: int
+) -> None:
     w, phi, onehot, y = _problem(n, d, c, seed, scale=2.0)
     loss, grad = softmax_loss_grad(w, phi, onehot, l2)
     assert grad.shape == w.shape
     wt = torch.tensor(w, requires_grad=True)
-    ref = torch.nn.functional.cross_entropy(torch.tensor(phi) @ wt.T, torch.tensor(y)) + 0.5 * l2 * (wt**2).sum()
+    ref = (
+        torch.nn.functional.cross_entropy(torch.tensor(phi) @ wt.T, torch.tensor(y))
+        + 0.5 * l2 * (wt**2).sum()
+    )
     ref.backward()
     assert loss == pytest.approx(float(ref.detach()), rel=1e-10, abs=1e-12)
     np.testing.assert_allclose(grad, wt.grad.numpy(), rtol=1e-9, atol=1e-12)
@@ -49,7 +60,9 @@ def test_gradient_matches_finite_differences() -> None:
     for idx in np.ndindex(*w.shape):
         e = np.zeros_like(w)
         e[idx] = eps
-        fd[idx] = (softmax_loss(w + e, phi, onehot, l2) - softmax_loss(w - e, phi, onehot, l2)) / (2 * eps)
+        fd[idx] = (softmax_loss(w + e, phi, onehot, l2) - softmax_loss(w - e, phi, onehot, l2)) / (
+            2 * eps
+        )
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
 
 
@@ -81,13 +94,20 @@ def test_linear_head_module() -> None:
     assert isinstance(layer, torch.nn.Linear)
     assert (layer.in_features, layer.out_features) == (3, 3)
     x = np.random.default_rng(0).normal(size=(5, 3))
-    np.testing.assert_allclose(layer(torch.tensor(x, dtype=torch.float32)).detach().numpy(), with_bias_column(x) @ w.T, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        layer(torch.tensor(x, dtype=torch.float32)).detach().numpy(),
+        with_bias_column(x) @ w.T,
+        rtol=1e-5,
+        atol=1e-5,
+    )
     layer64 = linear_head_module(w, torch.float64)
     assert layer64.weight.dtype == torch.float64 and layer64.bias.dtype == torch.float64
     # full float64 precision (regression: the weights used to pass through float32)
     np.testing.assert_array_equal(layer64.weight.detach().numpy(), w[:, :-1])
     np.testing.assert_array_equal(layer64.bias.detach().numpy(), w[:, -1])
-    np.testing.assert_allclose(layer64(torch.tensor(x)).detach().numpy(), with_bias_column(x) @ w.T, rtol=1e-12)
+    np.testing.assert_allclose(
+        layer64(torch.tensor(x)).detach().numpy(), with_bias_column(x) @ w.T, rtol=1e-12
+    )
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -138,7 +158,9 @@ def test_check_labels_errors() -> None:
         check_labels("labels", [1, 1, 1], 3, num_classes=3)
     with pytest.raises(ValueError, match="'num_classes' must be an integer >= 2"):
         check_labels("labels", [0, 0], 2)
-    with pytest.raises(TypeError, match="'labels' must hold integer class indices, got dtype float64"):
+    with pytest.raises(
+        TypeError, match="'labels' must hold integer class indices, got dtype float64"
+    ):
         check_labels("labels", [0.0, 1.5], 2)
     with pytest.raises(TypeError, match="integer class indices"):
         check_labels("labels", [0.0, np.nan], 2)

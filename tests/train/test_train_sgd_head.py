@@ -39,7 +39,9 @@ def test_eval_set_records_accuracy_and_time_to_best() -> None:
     x, y = toy()
     ex, ey = toy(seed=0, n=30)  # same centres (same seed), fresh noise draws for n=30
     seen: list[dict] = []
-    result = fit_sgd_head(x, y, 3, lr=0.05, batch_size=16, epochs=12, eval_set=(ex, ey), callback=seen.append)
+    result = fit_sgd_head(
+        x, y, 3, lr=0.05, batch_size=16, epochs=12, eval_set=(ex, ey), callback=seen.append
+    )
     assert seen == result.history
     accs = [r["eval_accuracy"] for r in result.history]
     assert all(0.0 <= a <= 1.0 for a in accs)
@@ -62,7 +64,9 @@ def test_minimises_the_same_objective_as_the_qubo_head() -> None:
         loss, grad = softmax_loss_grad(flat.reshape(3, 5), phi, onehot, l2)
         return loss, grad.ravel()
 
-    opt = scipy.optimize.minimize(fun, np.zeros(15), jac=True, method="L-BFGS-B", options={"gtol": 1e-10})
+    opt = scipy.optimize.minimize(
+        fun, np.zeros(15), jac=True, method="L-BFGS-B", options={"gtol": 1e-10}
+    )
     result = fit_sgd_head(x, y, 3, optimizer="adam", lr=0.05, batch_size=30, epochs=400, l2=l2)
     np.testing.assert_allclose(result.weights, opt.x.reshape(3, 5), atol=2e-3)
     assert result.history[-1]["loss"] == pytest.approx(opt.fun, abs=1e-4)
@@ -82,7 +86,12 @@ def test_bad_optimizer_lists_valid_ones() -> None:
     with pytest.raises(ValueError) as info:
         fit_sgd_head(x, y, 3, optimizer="rmsprop")
     msg = str(info.value)
-    assert "'optimizer' must be one of" in msg and "sgd" in msg and "adam" in msg and "'rmsprop'" in msg
+    assert (
+        "'optimizer' must be one of" in msg
+        and "sgd" in msg
+        and "adam" in msg
+        and "'rmsprop'" in msg
+    )
 
 
 def test_invalid_inputs() -> None:

@@ -304,8 +304,8 @@ def _summarise(ctx: RunContext, results: dict[str, dict[str, Any]]) -> None:
     for name, r in results.items():
         ks = sorted(r["per_k"])
         accs = [r["per_k"][k]["row"]["test_accuracy"] for k in ks]
-        monotone = all(b >= a - 1e-12 for a, b in zip(accs, accs[1:]))
-        parts = [f"K={k}: {a:.4f}" for k, a in zip(ks, accs)]
+        monotone = all(b >= a - 1e-12 for a, b in zip(accs, accs[1:], strict=False))
+        parts = [f"K={k}: {a:.4f}" for k, a in zip(ks, accs, strict=True)]
         sgd = r["sgd"]
         ctx.note(
             f"{name}: QUBO head test accuracy {', '.join(parts)} (monotone in K: {'yes' if monotone else 'no'}); "

@@ -15,10 +15,12 @@ loss is the mean softmax cross-entropy plus (l2/2)||W||^2. Each iteration t:
    :func:`hybridqnn.problems.quadratic_to_bqm` with H = H_t, g = G_c - H_t w_c and offset
    -G_c^T w_c + 1/2 w_c^T H_t w_c, so the BQM energy is exactly the predicted change of the
    surrogate. The C QUBOs are independent and are solved in parallel.
-4. Accept the new W only if the true loss decreases: then alpha <- max(alpha/2, alpha_min)
-   (a longer step next time, since Boehning's bound is loose once predictions are confident);
-   otherwise keep W_t and alpha <- 4 alpha (a shorter, safer step). This is the adaptive trust
-   region; alpha >= 1 restores the guaranteed-decrease majoriser.
+   Before the QUBOs are built, alpha is chosen by a cheap classical line search: for
+   alpha' in alpha * (1/4, 1, 4) the rounded continuous minimisers are scored by the true loss
+   (Boehning's bound is loose once predictions are confident, so longer steps usually pay).
+4. Accept the new W only if the true loss decreases; otherwise keep W_t, set alpha <- 4 alpha
+   and let the next line search look only at alpha * (1, 4), so a rejected step is never
+   retried: the trust region shrinks. alpha >= 1 restores the guaranteed-decrease majoriser.
 5. Stop after ``max_iter`` iterations, or when the loss improved by less than ``tol``
    (relative) over ``patience`` consecutive iterations.
 
@@ -38,6 +40,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import dimod
@@ -83,6 +86,7 @@ def head_encoding(num_features: int, bits: int, weight_range: float, bias_range:
 
 
 ALPHA_FACTORS = (0.25, 1.0, 4.0)
+ALPHA_FACTORS_AFTER_REJECT = (1.0, 4.0)
 ALPHA_MIN, ALPHA_MAX = 1e-4, 1e4
 
 
@@ -95,10 +99,11 @@ def _line_search_alpha(
     enc: FixedPointEncoding,
     phi: np.ndarray,
     onehot: np.ndarray,
+    factors: tuple[float, ...] = ALPHA_FACTORS,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """Pick the trust-region scale for this iteration by a cheap classical line search.
 
-    For alpha' in alpha * (1/4, 1, 4), the box minimisers of all C surrogates (one Cholesky
+    For alpha' in alpha * ``factors`` (by default (1/4, 1, 4)), the box minimisers of all C surrogates (one Cholesky
     factorisation of H = alpha' B + l2 I) are rounded to the grid and the true loss of that head
     is evaluated; the alpha' with the lowest loss is kept. This costs O(d^3 + N d C) per
     candidate, nothing next to building and solving the C QUBOs, and it spends the QUBO solves
@@ -109,7 +114,7 @@ def _line_search_alpha(
     """
     eye = np.eye(gram.shape[0])
     best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
-    for factor in ALPHA_FACTORS:
+    for factor in factors:
         a = float(np.clip(alpha * factor, ALPHA_MIN, ALPHA_MAX))
         hess = a * gram + l2 * eye
         lin = grad - weights @ hess
@@ -121,29 +126,29 @@ def _line_search_alpha(
     return best[1], best[2], best[3], best[4]
 
 
+def _problem_size(bqm: dimod.BinaryQuadraticModel) -> dict[str, Any]:
+    return {
+        "num_variables": bqm.num_variables,
+        "num_interactions": bqm.num_interactions,
+        "fits_advantage": bool(bqm.num_variables <= ADVANTAGE_QUBITS and bqm.num_interactions <= ADVANTAGE_COUPLERS),
+    }
+
+
 def _solve_class(
     sampler: dimod.Sampler,
     bqm: dimod.BinaryQuadraticModel,
-    reference_state: np.ndarray,
-    *,
-    warm_start: bool,
+    initial_state: np.ndarray | None,
     seed: int,
+    *,
     sample_kwargs: Mapping[str, Any] | None,
-    cold_start: bool,
-) -> dict[str, Any]:
-    start = time.perf_counter()
-    ss = sample_bqm(sampler, bqm, seed=seed, initial_state=reference_state if warm_start else None, sample_kwargs=sample_kwargs)
+) -> tuple[np.ndarray, float]:
+    """The sampler's lowest-energy bits (``bqm.variables`` order) and their recomputed energy."""
+    ss = sample_bqm(sampler, bqm, seed=seed, initial_state=initial_state, sample_kwargs=sample_kwargs)
     best = ss.first
     state = np.array([best.sample[v] for v in bqm.variables], dtype=np.int8)
-    if bqm.vartype is dimod.SPIN:  # a sampler may hand back spins for a BINARY model only via a composite
+    if ss.vartype is dimod.SPIN:
         state = ((state + 1) // 2).astype(np.int8)
-    out: dict[str, Any] = {"state": state, "energy": float(bqm.energy((state, list(bqm.variables)))), "seconds": time.perf_counter() - start}
-    if cold_start:
-        t = time.perf_counter()
-        cold = sample_bqm(sampler, bqm, seed=seed, initial_state=None, sample_kwargs=sample_kwargs)
-        out["cold_energy"] = float(cold.first.energy)
-        out["cold_seconds"] = time.perf_counter() - t
-    return out
+    return state, float(bqm.energy((state, list(bqm.variables))))
 
 
 def fit_qubo_head(
@@ -221,43 +226,34 @@ def fit_qubo_head(
     with get_executor(executor) as pool:
         for it in range(max_iter):
             t = time.perf_counter()
-            alpha, hess, lin, x_cont = _line_search_alpha(alpha, gram, l2, grad, weights, enc, phi, onehot)
+            factors = ALPHA_FACTORS if not history or history[-1]["accepted"] else ALPHA_FACTORS_AFTER_REJECT
+            alpha, hess, lin, x_cont = _line_search_alpha(alpha, gram, l2, grad, weights, enc, phi, onehot, factors)
             offsets = -np.einsum("cd,cd->c", grad, weights) + 0.5 * np.einsum("cd,de,ce->c", weights, hess, weights)
             timing["reference_s"] += time.perf_counter() - t
 
             t = time.perf_counter()
-            bqms = list(pool.map(lambda c: quadratic_to_bqm(hess, lin[c], enc, offsets[c]), range(num_classes)))
+            bqms = list(pool.map(partial(quadratic_to_bqm, hess), lin, [enc] * num_classes, offsets))
             timing["build_s"] += time.perf_counter() - t
             if not problem:
-                problem = {
-                    "num_variables": bqms[0].num_variables,
-                    "num_interactions": bqms[0].num_interactions,
-                    "fits_advantage": bool(bqms[0].num_variables <= ADVANTAGE_QUBITS and bqms[0].num_interactions <= ADVANTAGE_COUPLERS),
-                }
+                problem = _problem_size(bqms[0])
 
             t = time.perf_counter()
-            refs = list(pool.map(lambda c: polish(bqms[c], enc.encode(x_cont[c])), range(num_classes)))
+            refs = list(pool.map(polish, bqms, enc.encode(x_cont)))
             timing["reference_s"] += time.perf_counter() - t
 
-            child = seeds.spawn(num_classes)
-            cold = compare_cold_start and it == 0
+            class_seeds = [int(s.generate_state(1)[0]) for s in seeds.spawn(num_classes)]
+            solve = partial(_solve_class, sampler, sample_kwargs=sample_kwargs)
             t = time.perf_counter()
-            solves = list(
-                pool.map(
-                    lambda c: _solve_class(
-                        sampler, bqms[c], refs[c][0], warm_start=warm_start, seed=int(child[c].generate_state(1)[0]),
-                        sample_kwargs=sample_kwargs, cold_start=cold,
-                    ),
-                    range(num_classes),
-                )
-            )
-            elapsed = time.perf_counter() - t
-            cold_s = max((s.get("cold_seconds", 0.0) for s in solves), default=0.0) if cold else 0.0
-            timing["cold_start_s"] += min(cold_s, elapsed)
-            timing["solve_s"] += elapsed - min(cold_s, elapsed)
-            del bqms
+            starts = [r[0] if warm_start else None for r in refs]
+            solves = list(pool.map(solve, bqms, starts, class_seeds))
+            timing["solve_s"] += time.perf_counter() - t
+            cold_energies = None
+            if compare_cold_start and it == 0:
+                t = time.perf_counter()
+                cold_energies = [e for _, e in pool.map(solve, bqms, [None] * num_classes, class_seeds)]
+                timing["cold_start_s"] += time.perf_counter() - t
 
-            candidate = enc.decode(np.stack([s["state"] for s in solves]))
+            candidate = enc.decode(np.stack([state for state, _ in solves]))
             new_loss = softmax_loss(candidate, phi, onehot, l2)
             accepted = new_loss < loss
             record: dict[str, Any] = {
@@ -266,12 +262,12 @@ def fit_qubo_head(
                 "candidate_loss": new_loss,
                 "accepted": bool(accepted),
                 "alpha": alpha,
-                "solver_energy": float(sum(s["energy"] for s in solves)),
+                "solver_energy": float(sum(e for _, e in solves)),
                 "reference_energy": float(sum(r[1] for r in refs)),
                 "changed_weights": int(np.count_nonzero(candidate != weights)),
             }
-            if cold:
-                record["cold_start_energy"] = float(sum(s["cold_energy"] for s in solves))
+            if cold_energies is not None:
+                record["cold_start_energy"] = float(sum(cold_energies))
             improvement = (loss - new_loss) / max(abs(loss), 1e-12) if accepted else 0.0
             if accepted:
                 weights, loss = candidate, new_loss
