@@ -102,7 +102,7 @@ def test_bench_quick_rows(tmp_path: Path) -> None:
     ("override", "expected"),
     [
         ("datasets=[\"nope\"]", "'datasets' must be one of digits"),
-        ("solver=\"nope\"", "'solver' must be one of sa, tabu, steepest, exact"),
+        ("solver=\"nope\"", "'solver' must be one of sa, tabu, steepest"),
         ("bits=[0]", "'bits' must be an integer in [1, 32], got 0"),
         ("bits=[33]", "'bits' must be an integer in [1, 32], got 33"),
     ],

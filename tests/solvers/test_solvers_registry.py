@@ -7,12 +7,14 @@ import pytest
 from dwave.samplers import SimulatedAnnealingSampler, SteepestDescentSolver, TabuSampler
 
 from hybridqnn.solvers import DEFAULT_SOLVER, as_sampler, get_sampler, list_solvers, solver_names
+from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
 
 EXPECTED = {
     "sa": SimulatedAnnealingSampler,
     "tabu": TabuSampler,
     "steepest": SteepestDescentSolver,
     "exact": dimod.ExactSolver,
+    "dense-sa": DenseSimulatedAnnealingSampler,
 }
 
 

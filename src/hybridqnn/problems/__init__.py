@@ -1,6 +1,7 @@
 """Pure builders: arrays in, ``dimod`` binary models out. Nothing here solves."""
 
+from hybridqnn.problems.dense import DenseIsing
 from hybridqnn.problems.encoding import FixedPointEncoding
-from hybridqnn.problems.quadratic import quadratic_objective, quadratic_to_bqm
+from hybridqnn.problems.quadratic import quadratic_objective, quadratic_to_bqm, quadratic_to_dense
 
-__all__ = ["FixedPointEncoding", "quadratic_objective", "quadratic_to_bqm"]
+__all__ = ["DenseIsing", "FixedPointEncoding", "quadratic_objective", "quadratic_to_bqm", "quadratic_to_dense"]

@@ -1,6 +1,6 @@
 """dimod samplers by name, and the helpers that call any sampler the same way."""
 
-from hybridqnn.solvers.reference import box_qp_minimizer, grid_reference, polish
+from hybridqnn.solvers.reference import box_qp_minimizer, grid_reference, polish, polish_dense
 from hybridqnn.solvers.registry import (
     DEFAULT_SOLVER,
     as_sampler,
@@ -20,6 +20,7 @@ __all__ = [
     "grid_reference",
     "list_solvers",
     "polish",
+    "polish_dense",
     "sample_bqm",
     "solver_names",
 ]

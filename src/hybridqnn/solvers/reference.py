@@ -6,7 +6,7 @@ Fixed-point least-squares QUBOs are hard for annealers because their coefficient
     min_x 1/2 x^T H x + g^T x   over the grid {low + step * i}^n   (H positive definite)
 
 is the continuous minimiser over the box [low, high]^n, rounded to the nearest grid point and
-then polished by steepest descent on the BQM (dwave-samplers ``SteepestDescentSolver``), i.e. a
+then polished by steepest single-flip descent (:func:`polish_dense`, on the dense spin model), i.e. a
 1-flip local minimum next to the continuous optimum. Every QUBO solve in hybridqnn is reported
 next to this reference so users can see whether a sampler adds anything.
 """
@@ -18,7 +18,8 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from hybridqnn.problems.encoding import FixedPointEncoding
+from hybridqnn.problems import DenseIsing, FixedPointEncoding, quadratic_to_dense
+from hybridqnn.solvers import kernels
 
 
 def box_qp_minimizer(hessian: np.ndarray, linear: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -41,30 +42,43 @@ def box_qp_minimizer(hessian: np.ndarray, linear: np.ndarray, low: np.ndarray, h
     return x if np.ndim(linear) == 2 else x[0]
 
 
-def polish(bqm: dimod.BinaryQuadraticModel, state: np.ndarray) -> tuple[np.ndarray, float]:
-    """Steepest single-flip descent from ``state`` (``bqm.variables`` order) to a local minimum."""
-    from dwave.samplers import SteepestDescentSolver
+def polish_dense(model: DenseIsing, spins: np.ndarray) -> tuple[np.ndarray, float]:
+    """Steepest single-flip descent from ``spins`` to a 1-flip local minimum: (spins, energy)."""
+    work = np.ascontiguousarray(np.asarray(spins, dtype=np.float64).reshape(1, model.num_variables))
+    if model.num_variables:
+        kernels.steepest_descent(np.ascontiguousarray(model.J), np.ascontiguousarray(model.h), work)
+    return work[0].astype(np.int8), float(model.energies(work)[0])
 
-    ss = SteepestDescentSolver().sample(bqm, initial_states=(np.asarray(state).reshape(1, -1), list(bqm.variables)))
-    best = ss.first
-    return np.array([best.sample[v] for v in bqm.variables], dtype=np.int8), float(best.energy)
+
+def polish(bqm: dimod.BinaryQuadraticModel, state: np.ndarray) -> tuple[np.ndarray, float]:
+    """Steepest single-flip descent on any BQM from ``state`` (``bqm.variables`` order, in the
+    BQM's vartype) to a 1-flip local minimum: (state, energy recomputed from the BQM)."""
+    model, labels = DenseIsing.from_bqm(bqm)
+    x = np.asarray(state).reshape(len(labels))
+    spins = 2 * x - 1 if bqm.vartype is dimod.BINARY else x
+    out, _ = polish_dense(model, spins)
+    result = ((out + 1) // 2).astype(np.int8) if bqm.vartype is dimod.BINARY else out
+    return result, float(bqm.energy((result, labels))) if labels else float(bqm.offset)
 
 
 def grid_reference(
     hessian: np.ndarray,
     linear: np.ndarray,
     encoding: FixedPointEncoding,
-    bqm: dimod.BinaryQuadraticModel,
+    offset: float = 0.0,
     x_continuous: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
-    """Reference bits and energy for the BQM of :func:`hybridqnn.problems.quadratic_to_bqm`.
+    """Reference bits and energy for the grid QUBO of (H, g, c) (see
+    :func:`hybridqnn.problems.quadratic_to_bqm`): the box minimiser rounded to the grid, then
+    polished by steepest descent.
 
     Args:
-        hessian, linear: H and g of the quadratic (the BQM must encode exactly this quadratic).
+        hessian, linear, offset: H, g and c of the quadratic.
         encoding: the grid.
-        bqm: the BQM built from (H, g, encoding), labels 0..nK-1.
         x_continuous: the box minimiser if the caller already has it (batched callers do).
     """
     if x_continuous is None:
         x_continuous = box_qp_minimizer(hessian, linear, encoding.low, encoding.high)
-    return polish(bqm, encoding.encode(x_continuous))
+    (model,) = quadratic_to_dense(hessian, linear, encoding, offset)
+    spins, energy = polish_dense(model, 2 * encoding.encode(x_continuous) - 1)
+    return ((spins + 1) // 2).astype(np.int8), energy

@@ -42,6 +42,12 @@ def _steepest(**params: Any) -> dimod.Sampler:
     return SteepestDescentSolver(**params)
 
 
+def _dense_sa(**params: Any) -> dimod.Sampler:
+    from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
+
+    return DenseSimulatedAnnealingSampler(**params)
+
+
 def _exact(**params: Any) -> dimod.Sampler:
     return dimod.ExactSolver(**params)
 
@@ -53,6 +59,7 @@ _SOLVERS = MappingProxyType(
             SolverEntry("sa", _sa, "simulated annealing (dwave-samplers SimulatedAnnealingSampler); the default"),
             SolverEntry("tabu", _tabu, "tabu search (dwave-samplers TabuSampler)"),
             SolverEntry("steepest", _steepest, "steepest greedy descent (dwave-samplers SteepestDescentSolver)"),
+            SolverEntry("dense-sa", _dense_sa, "hybridqnn's dense simulated annealing (numba, replicas in parallel, incremental fields)"),
             SolverEntry("exact", _exact, f"brute force (dimod ExactSolver); tiny problems only (<= {24} variables)"),
         )
     }

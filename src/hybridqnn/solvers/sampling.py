@@ -58,22 +58,40 @@ def beta_range_for(bqm: dimod.BinaryQuadraticModel, initial_state: np.ndarray | 
     far above it, at positive energies.)
     """
     if bqm.num_variables == 0:
-        return (0.1, 1.0)
-    if initial_state is None:
-        lin, (_, _, quad), _ = bqm.to_numpy_vectors(bqm.variables)
-        coeffs = np.abs(np.concatenate([lin, quad]).astype(np.float64))
-        coeffs = coeffs[coeffs > 0]
-        if coeffs.size == 0:
-            return (0.1, 1.0)
-        hot_delta = float(flip_costs(bqm).max())
-        cold_delta = (2.0 if bqm.vartype is dimod.SPIN else 1.0) * float(coeffs.min())
-    else:
-        costs = flip_costs(bqm, initial_state)
-        positive = costs[costs > 0]
+        return DEFAULT_BETA_RANGE
+    if initial_state is not None:
+        return beta_range_from_fields(None, 0.0, uphill=flip_costs(bqm, initial_state))
+    lin, (_, _, quad), _ = bqm.to_numpy_vectors(bqm.variables)
+    coeffs = np.abs(np.concatenate([lin, quad]).astype(np.float64))
+    coeffs = coeffs[coeffs > 0]
+    min_coef = (2.0 if bqm.vartype is dimod.SPIN else 1.0) * float(coeffs.min()) if coeffs.size else 0.0
+    return beta_range_from_fields(flip_costs(bqm), min_coef)
+
+
+DEFAULT_BETA_RANGE = (0.1, 1.0)
+
+
+def beta_range_from_fields(
+    max_flips: np.ndarray | None, min_coefficient: float, *, uphill: np.ndarray | None = None
+) -> tuple[float, float]:
+    """The rule behind :func:`beta_range_for`, on arrays (shared by the dense samplers).
+
+    Cold start: beta_hot = ln 2 / max(max_flips), beta_cold = ln 100 / min_coefficient.
+    Warm start (``uphill`` = flip costs at the start state): beta_hot = ln 2 / (10th percentile
+    of the positive costs), beta_cold = ln 100 / (smallest positive cost).
+    A model with nothing to flip gets (0.1, 1.0).
+    """
+    if uphill is not None:
+        positive = uphill[uphill > 0]
         if positive.size == 0:
-            return (0.1, 1.0)
-        hot_delta = float(np.percentile(positive, 10))
-        cold_delta = float(positive.min())
+            return DEFAULT_BETA_RANGE
+        hot_delta, cold_delta = float(np.percentile(positive, 10)), float(positive.min())
+    else:
+        if max_flips is None or max_flips.size == 0 or min_coefficient <= 0:
+            return DEFAULT_BETA_RANGE
+        hot_delta, cold_delta = float(np.max(max_flips)), float(min_coefficient)
+    if hot_delta <= 0 or cold_delta <= 0:
+        return DEFAULT_BETA_RANGE
     beta_hot = math.log(2.0) / hot_delta
     beta_cold = math.log(100.0) / cold_delta
     return (beta_hot, max(beta_cold, beta_hot))

@@ -48,8 +48,9 @@ import numpy as np
 
 from hybridqnn._checks import check_float, check_int
 from hybridqnn.parallel import get_executor
-from hybridqnn.problems import FixedPointEncoding, quadratic_to_bqm
-from hybridqnn.solvers import box_qp_minimizer, polish, sample_bqm
+from hybridqnn.problems import DenseIsing, FixedPointEncoding, quadratic_to_bqm, quadratic_to_dense
+from hybridqnn.solvers import box_qp_minimizer, polish_dense, sample_bqm
+from hybridqnn.solvers.dense import DenseSampler
 from hybridqnn.train.head_common import softmax_loss, softmax_loss_grad, with_bias_column
 
 logger = logging.getLogger(__name__)
@@ -126,15 +127,31 @@ def _line_search_alpha(
     return best[1], best[2], best[3], best[4]
 
 
-def _problem_size(bqm: dimod.BinaryQuadraticModel) -> dict[str, Any]:
+def _problem_size(model: DenseIsing) -> dict[str, Any]:
+    n = model.num_variables
+    couplers = int(np.count_nonzero(model.J)) // 2
     return {
-        "num_variables": bqm.num_variables,
-        "num_interactions": bqm.num_interactions,
-        "fits_advantage": bool(bqm.num_variables <= ADVANTAGE_QUBITS and bqm.num_interactions <= ADVANTAGE_COUPLERS),
+        "num_variables": n,
+        "num_interactions": couplers,
+        "fits_advantage": bool(n <= ADVANTAGE_QUBITS and couplers <= ADVANTAGE_COUPLERS),
     }
 
 
-def _solve_class(
+def _solve_dense(
+    sampler: DenseSampler,
+    model: DenseIsing,
+    initial_state: np.ndarray | None,
+    seed: int,
+    *,
+    sample_kwargs: Mapping[str, Any] | None,
+) -> tuple[np.ndarray, float]:
+    """The lowest-energy spins of a dense sampler's reads, and their energy."""
+    spins, energies, _ = sampler.sample_dense(model, seed=seed, initial_states=initial_state, **dict(sample_kwargs or {}))
+    best = int(np.argmin(energies))
+    return spins[best], float(energies[best])
+
+
+def _solve_bqm(
     sampler: dimod.Sampler,
     bqm: dimod.BinaryQuadraticModel,
     initial_state: np.ndarray | None,
@@ -142,13 +159,14 @@ def _solve_class(
     *,
     sample_kwargs: Mapping[str, Any] | None,
 ) -> tuple[np.ndarray, float]:
-    """The sampler's lowest-energy bits (``bqm.variables`` order) and their recomputed energy."""
-    ss = sample_bqm(sampler, bqm, seed=seed, initial_state=initial_state, sample_kwargs=sample_kwargs)
+    """Any dimod sampler on the BINARY head BQM: the best sample as spins, and its energy."""
+    bits = None if initial_state is None else ((np.asarray(initial_state) + 1) // 2).astype(np.int8)
+    ss = sample_bqm(sampler, bqm, seed=seed, initial_state=bits, sample_kwargs=sample_kwargs)
     best = ss.first
     state = np.array([best.sample[v] for v in bqm.variables], dtype=np.int8)
     if ss.vartype is dimod.SPIN:
         state = ((state + 1) // 2).astype(np.int8)
-    return state, float(bqm.energy((state, list(bqm.variables))))
+    return 2 * state - 1, float(bqm.energy((state, list(bqm.variables))))
 
 
 def fit_qubo_head(
@@ -232,28 +250,36 @@ def fit_qubo_head(
             timing["reference_s"] += time.perf_counter() - t
 
             t = time.perf_counter()
-            bqms = list(pool.map(partial(quadratic_to_bqm, hess), lin, [enc] * num_classes, offsets))
+            models = quadratic_to_dense(hess, lin, enc, offsets)
             timing["build_s"] += time.perf_counter() - t
             if not problem:
-                problem = _problem_size(bqms[0])
+                problem = _problem_size(models[0])
 
             t = time.perf_counter()
-            refs = list(pool.map(polish, bqms, enc.encode(x_cont)))
+            refs = list(pool.map(polish_dense, models, 2 * enc.encode(x_cont) - 1))
             timing["reference_s"] += time.perf_counter() - t
 
             class_seeds = [int(s.generate_state(1)[0]) for s in seeds.spawn(num_classes)]
-            solve = partial(_solve_class, sampler, sample_kwargs=sample_kwargs)
-            t = time.perf_counter()
             starts = [r[0] if warm_start else None for r in refs]
-            solves = list(pool.map(solve, bqms, starts, class_seeds))
+            if isinstance(sampler, DenseSampler):
+                solve = partial(_solve_dense, sampler, sample_kwargs=sample_kwargs)
+                jobs: tuple[list[Any], ...] = (models,)
+            else:
+                t = time.perf_counter()
+                jobs = (list(pool.map(partial(quadratic_to_bqm, hess), lin, [enc] * num_classes, offsets)),)
+                timing["build_s"] += time.perf_counter() - t
+                solve = partial(_solve_bqm, sampler, sample_kwargs=sample_kwargs)
+            t = time.perf_counter()
+            solves = list(pool.map(solve, *jobs, starts, class_seeds))
             timing["solve_s"] += time.perf_counter() - t
             cold_energies = None
             if compare_cold_start and it == 0:
                 t = time.perf_counter()
-                cold_energies = [e for _, e in pool.map(solve, bqms, [None] * num_classes, class_seeds)]
+                cold_energies = [e for _, e in pool.map(solve, *jobs, [None] * num_classes, class_seeds)]
                 timing["cold_start_s"] += time.perf_counter() - t
+            del jobs
 
-            candidate = enc.decode(np.stack([state for state, _ in solves]))
+            candidate = enc.decode((np.stack([spins for spins, _ in solves]) + 1) // 2)
             new_loss = softmax_loss(candidate, phi, onehot, l2)
             accepted = new_loss < loss
             record: dict[str, Any] = {
