@@ -98,3 +98,21 @@ def test_non_finite_inputs() -> None:
         quadratic_to_bqm(h, np.zeros(2), enc)
     with pytest.raises(ValueError, match="must be finite"):
         quadratic_to_bqm(np.eye(2), np.array([np.inf, 0.0]), enc)
+
+
+def test_binary_least_squares_by_enumeration() -> None:
+    import itertools
+
+    from hybridqnn.problems import binary_least_squares
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(7, 5))
+    v = rng.normal(size=7)
+    model = binary_least_squares(x, v)
+    spins = np.array(list(itertools.product([-1, 1], repeat=5)))
+    direct = ((v[None, :] - spins @ x.T) ** 2).sum(axis=1)
+    np.testing.assert_allclose(model.energies(spins), direct, rtol=1e-12, atol=1e-9)
+    # with X = I the minimiser is sign(v) (signSGD)
+    eye = binary_least_squares(np.eye(5), v[:5])
+    best = spins[np.argmin(eye.energies(spins))]
+    np.testing.assert_array_equal(best, np.where(v[:5] >= 0, 1, -1))

@@ -92,8 +92,9 @@ def to_json(value: Any, *, indent: int | None = None) -> str:
 def check_bench_row(row: Mapping[str, Any], index: int | None = None) -> None:
     """Raise ``ValueError`` if a bench row lacks a key of :data:`BENCH_KEYS` or has a bad value.
 
-    ``case``, ``impl`` and ``baseline`` must be strings; ``seconds`` a non-negative number;
-    ``speedup_vs_baseline`` a number or None.
+    ``case``, ``impl`` and ``baseline`` must be strings; ``seconds`` a non-negative number, or
+    None when the implementation never reached the benchmark's target; ``speedup_vs_baseline``
+    a number or None.
     """
     where = "bench row" if index is None else f"bench row {index}"
     missing = [k for k in BENCH_KEYS if k not in row]
@@ -106,8 +107,8 @@ def check_bench_row(row: Mapping[str, Any], index: int | None = None) -> None:
         if not isinstance(row[key], str):
             raise ValueError(f"{where}: {key!r} must be a str, got {row[key]!r}")
     seconds = row["seconds"]
-    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not seconds >= 0:
-        raise ValueError(f"{where}: 'seconds' must be a number >= 0, got {seconds!r}")
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not seconds >= 0):
+        raise ValueError(f"{where}: 'seconds' must be a number >= 0 or None (target not reached), got {seconds!r}")
     speedup = row["speedup_vs_baseline"]
     if speedup is not None and (isinstance(speedup, bool) or not isinstance(speedup, numbers.Real)):
         raise ValueError(f"{where}: 'speedup_vs_baseline' must be a number or None, got {speedup!r}")

@@ -37,7 +37,7 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
     Keywords of ``sample``: ``num_reads``, ``seed``, ``initial_states``, ``num_sweeps``
     (default 1000), ``beta_range`` (default derived from the coefficients, or from the warm
     start's uphill flips when ``initial_states`` is given), ``beta_schedule_type``
-    (``geometric`` or ``linear``). The returned state of each read is its final state.
+    (``geometric`` or ``linear``). Each read returns the lowest-energy state it visited.
     """
 
     _own_parameters = {"num_sweeps": [], "beta_range": [], "beta_schedule_type": ["schedules"]}

@@ -41,12 +41,18 @@ def anneal(J: np.ndarray, h: np.ndarray, spins: np.ndarray, betas: np.ndarray, r
     """Metropolis simulated annealing, in place on ``spins`` (R, n) float64 of +-1.
 
     One sweep visits every variable in order at inverse temperature ``betas[k]``.
-    ``rng_state`` holds one nonzero uint64 per replica.
+    ``rng_state`` holds one nonzero uint64 per replica. Each replica ends holding the
+    lowest-energy state it visited (tracked through the accepted dE; with a warm start the
+    result is therefore never worse than the start).
     """
     num_reads, n = spins.shape
+    best_s = np.empty(n)
     for r in range(num_reads):
         s = spins[r]
         f = h + J @ s
+        best_s[:] = s
+        energy = 0.0
+        best_energy = 0.0
         for k in range(betas.shape[0]):
             beta = betas[k]
             for i in range(n):
@@ -55,10 +61,15 @@ def anneal(J: np.ndarray, h: np.ndarray, spins: np.ndarray, betas: np.ndarray, r
                     if beta * de > 40.0 or _next_uniform(rng_state, r) >= math.exp(-beta * de):
                         continue
                 s[i] = -s[i]
+                energy += de
                 twice = 2.0 * s[i]
                 row = J[i]
                 for j in range(n):
                     f[j] += twice * row[j]
+                if energy < best_energy:
+                    best_energy = energy
+                    best_s[:] = s
+        s[:] = best_s
 
 
 @numba.njit(cache=True, nogil=True)

@@ -1,0 +1,254 @@
+"""``hybridqnn bench solvers``: dense Ising solvers side by side, in one process.
+
+Problems (all dense):
+- ``random-n{N}``: h_i, J_ij ~ N(0, 1), SPIN;
+- ``{dataset}-K{K}``: the first per-class QUBO of the QUBO-trained head on that data set's
+  features (class 0, alpha = 1), a structured fixed-point least-squares problem whose
+  coefficients span about 4^K;
+- ``projection-w{W}``: a binary-gradient projection min ||v - X g||^2 of a W-wide layer
+  (X: +-1 activations of a batch of 256, v: a Gaussian output gradient), as QP-SBGD builds it.
+
+Each solver runs at increasing effort (sweeps, steps or a time limit), one read per run, over
+``runs`` seeds. From those runs:
+- ``seconds`` (time to target): the median wall time of the smallest effort at which at least
+  90% of the runs came within ``target_gap`` (relative) of the best energy known for the
+  problem (over every run and the classical reference);
+- ``gap_pct@Bs``: the median gap at the largest effort whose median time fits the budget B;
+- for the structured problems, gaps are measured to the rounded-continuous reference (the box
+  minimiser rounded to the grid and polished), and ``beats_reference`` says whether any run
+  went below it. Warm starts from the reference (``+warm``) are reported separately.
+Efforts stop growing once a level's median time passes ``max_run_seconds`` / 3.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.runner import RunContext
+
+# solver name -> (effort keyword, effort levels, fixed keywords)
+EFFORTS: dict[str, tuple[str, tuple[float, ...], dict[str, Any]]] = {
+    "sa": ("num_sweeps", (10, 30, 100, 300, 1000, 3000, 10000), {"num_reads": 1}),
+    "dense-sa": ("num_sweeps", (10, 30, 100, 300, 1000, 3000, 10000), {"num_reads": 1}),
+    "tabu": ("timeout", (5, 20, 100, 300, 1000, 3000), {"num_reads": 1}),
+    "sb": ("num_steps", (30, 100, 300, 1000, 3000, 10000), {"num_reads": 1}),
+    "cim": ("num_steps", (30, 100, 300, 1000, 3000, 10000), {"num_reads": 1}),
+}
+WARM_CAPABLE = ("sa", "dense-sa", "tabu")
+
+
+def _default(*values: Any) -> Any:
+    return field(default_factory=lambda: list(values))
+
+
+@dataclass(frozen=True)
+class SolverBenchParams:
+    """Which problems and solvers, how many runs, and the budgets."""
+
+    random_sizes: list[int] = _default(200, 1000, 3000)
+    head_problems: list[str] = _default("digits-K10", "digits-K20", "mnist-K10", "mnist-K20")
+    projection_widths: list[int] = _default(128)
+    solvers: list[str] = _default("sa", "tabu", "dense-sa", "sb", "cim")
+    warm_starts: bool = field(default=True, metadata={"help": "also run warm starts from the reference on structured problems"})
+    runs: int = field(default=10, metadata={"help": "seeded runs per effort level"})
+    budgets: list[float] = _default(0.1, 0.3, 1.0, 3.0)
+    target_gap: float = field(default=1e-3, metadata={"help": "relative gap to the best known energy counted as reaching it"})
+    max_run_seconds: float = field(default=3.0, metadata={"help": "stop raising effort once a level's median time passes a third of this"})
+
+    def __post_init__(self) -> None:
+        from hybridqnn._checks import check_choice, check_float, check_int
+
+        for n in self.random_sizes:
+            check_int("random_sizes", n, 2)
+        for name in self.head_problems:
+            ds, _, k = name.partition("-K")
+            check_choice("head_problems dataset", ds, ["digits", "mnist", "fashion-mnist"])
+            check_int("head_problems bits", int(k) if k.isdigit() else -1, 1, 32)
+        for w in self.projection_widths:
+            check_int("projection_widths", w, 2)
+        for s in self.solvers:
+            check_choice("solvers", s, list(EFFORTS))
+        check_int("runs", self.runs, 1)
+        for b in self.budgets:
+            check_float("budgets", b, 0.0, low_open=True)
+        check_float("target_gap", self.target_gap, 0.0)
+        check_float("max_run_seconds", self.max_run_seconds, 0.0, low_open=True)
+
+
+@dataclass
+class _Problem:
+    name: str
+    model: Any  # DenseIsing
+    reference: float | None = None
+    reference_spins: np.ndarray | None = None
+    bqm: Any = None
+
+
+def _random_problem(n: int, seed: int) -> _Problem:
+    from hybridqnn.problems import DenseIsing
+
+    rng = np.random.default_rng(seed)
+    upper = np.triu(rng.normal(size=(n, n)), 1)
+    return _Problem(f"random-n{n}", DenseIsing(rng.normal(size=n), upper + upper.T, 0.0))
+
+
+def _head_problem(ctx: RunContext, name: str, seed: int) -> _Problem:
+    from hybridqnn.experiments.qubo_head import HeadParams, _features
+    from hybridqnn.problems import quadratic_to_dense
+    from hybridqnn.solvers import box_qp_minimizer, polish_dense
+    from hybridqnn.train.head_common import softmax_loss_grad, with_bias_column
+    from hybridqnn.train.qubo_head import head_encoding
+
+    dataset, _, k = name.partition("-K")
+    p = HeadParams()
+    f = _features(ctx, p, dataset, seed)
+    phi = with_bias_column(f.x_train)
+    onehot = np.eye(f.num_classes)[f.y_train]
+    enc = head_encoding(phi.shape[1] - 1, int(k), p.weight_range, p.bias_range)
+    weights = np.tile(enc.round(np.zeros(phi.shape[1])), (f.num_classes, 1))
+    _, grad = softmax_loss_grad(weights, phi, onehot, p.l2)
+    hess = phi.T @ phi / (2 * phi.shape[0]) + p.l2 * np.eye(phi.shape[1])
+    lin = grad[0] - weights[0] @ hess
+    offset = -grad[0] @ weights[0] + 0.5 * weights[0] @ hess @ weights[0]
+    (model,) = quadratic_to_dense(hess, lin, enc, offset)
+    x = box_qp_minimizer(hess, lin, enc.low, enc.high)
+    spins, energy = polish_dense(model, 2 * enc.encode(x) - 1)
+    return _Problem(name, model, energy, spins)
+
+
+def _projection_problem(width: int, seed: int) -> _Problem:
+    from hybridqnn.problems import binary_least_squares
+    from hybridqnn.solvers import box_qp_minimizer, polish_dense
+
+    rng = np.random.default_rng(seed)
+    x = np.where(rng.normal(size=(256, width)) >= 0, 1.0, -1.0)
+    v = rng.normal(size=256)
+    model = binary_least_squares(x, v)
+    cont = box_qp_minimizer(2 * x.T @ x, -2 * x.T @ v, -np.ones(width), np.ones(width))
+    spins, energy = polish_dense(model, np.where(cont >= 0, 1, -1))
+    return _Problem(f"projection-w{width}", model, energy, spins)
+
+
+def _run_once(sampler: Any, problem: _Problem, kwargs: dict[str, Any], seed: int, warm: bool) -> tuple[float, float]:
+    from hybridqnn.solvers.dense import DenseSampler
+
+    start = time.perf_counter()
+    init = problem.reference_spins[None, :] if warm else None
+    if isinstance(sampler, DenseSampler):
+        _, energies, _ = sampler.sample_dense(problem.model, seed=seed, initial_states=init, **kwargs)
+        energy = float(np.min(energies))
+    else:
+        params = dict(kwargs)
+        if "seed" in sampler.parameters:
+            params["seed"] = seed % (2**31)
+        if "beta_range" in sampler.parameters:
+            params["beta_range"] = problem.model.beta_range(init)
+        if warm:
+            params["initial_states"] = (init, list(range(problem.model.num_variables)))
+        ss = sampler.sample(problem.bqm, **params)
+        energy = float(ss.first.energy)
+    return time.perf_counter() - start, energy
+
+
+def _sweep(ctx: RunContext, p: SolverBenchParams, problem: _Problem, solver: str, warm: bool, seeds: list[int]) -> list[dict[str, Any]]:
+    from hybridqnn.solvers import get_sampler
+
+    sampler = get_sampler(solver)
+    knob, levels, fixed = EFFORTS[solver]
+    _run_once(sampler, problem, {**fixed, knob: levels[0]}, seeds[0], warm)  # warm-up (JIT, caches)
+    results = []
+    for level in levels:
+        runs = [_run_once(sampler, problem, {**fixed, knob: level}, s, warm) for s in seeds]
+        times = [t for t, _ in runs]
+        record = {"level": level, "times": times, "energies": [e for _, e in runs], "median_s": statistics.median(times)}
+        results.append(record)
+        ctx.log(case=problem.name, impl=solver + ("+warm" if warm else ""), effort=f"{knob}={level}", median_s=record["median_s"], best=min(record["energies"]))
+        if record["median_s"] > p.max_run_seconds / 3:
+            break
+    return results
+
+
+def _summarise(p: SolverBenchParams, problem: _Problem, impl: str, levels: list[dict[str, Any]], best_known: float) -> dict[str, Any]:
+    scale = max(abs(best_known), 1e-12)
+    target = best_known + p.target_gap * scale
+    need = math.ceil(0.9 * p.runs)
+    tt = next((lv["median_s"] for lv in levels if sum(e <= target for e in lv["energies"]) >= need), None)
+    ref = problem.reference if problem.reference is not None else best_known
+    ref_scale = max(abs(ref), 1e-12)
+    row: dict[str, Any] = {
+        "case": problem.name,
+        "impl": impl,
+        "seconds": tt,
+        "reached_target": tt is not None,
+        "variables": problem.model.num_variables,
+        "best_energy": min(min(lv["energies"]) for lv in levels),
+        "reference_energy": problem.reference,
+        "best_known_energy": best_known,
+    }
+    row["gap_pct"] = 100.0 * (row["best_energy"] - ref) / ref_scale
+    for budget in p.budgets:
+        fitting = [lv for lv in levels if lv["median_s"] <= budget]
+        row[f"gap_pct@{budget:g}s"] = 100.0 * (statistics.median(fitting[-1]["energies"]) - ref) / ref_scale if fitting else None
+    if problem.reference is not None:
+        row["beats_reference"] = bool(row["best_energy"] < problem.reference - 1e-9 * ref_scale)
+    row["max_effort"] = levels[-1]["level"]
+    return row
+
+
+def run_bench_solvers(ctx: RunContext, p: SolverBenchParams) -> None:
+    """Build the problems, run every solver at increasing effort, summarise per (case, impl)."""
+    seeds = ctx.spawn_seeds(len(p.random_sizes) + len(p.head_problems) + len(p.projection_widths) + p.runs)
+    run_seeds = seeds[-p.runs :]
+    problems = [_random_problem(n, seeds[i]) for i, n in enumerate(p.random_sizes)]
+    off = len(p.random_sizes)
+    problems += [_head_problem(ctx, name, seeds[off + i]) for i, name in enumerate(p.head_problems)]
+    off += len(p.head_problems)
+    problems += [_projection_problem(w, seeds[off + i]) for i, w in enumerate(p.projection_widths)]
+    sa10k: dict[str, float] = {}
+    for problem in ctx.progress(problems, total=len(problems), desc="bench solvers"):
+        problem.bqm = problem.model.to_bqm()
+        impls: dict[str, list[dict[str, Any]]] = {}
+        for solver in p.solvers:
+            impls[solver] = _sweep(ctx, p, problem, solver, False, run_seeds)
+            if p.warm_starts and problem.reference is not None and solver in WARM_CAPABLE:
+                impls[solver + "+warm"] = _sweep(ctx, p, problem, solver, True, run_seeds)
+        problem.bqm = None
+        energies = [e for levels in impls.values() for lv in levels for e in lv["energies"]]
+        best_known = min(energies + ([problem.reference] if problem.reference is not None else []))
+        rows = {impl: _summarise(p, problem, impl, levels, best_known) for impl, levels in impls.items()}
+        base = rows.get("sa")
+        for impl, row in rows.items():
+            row["baseline"] = "sa"
+            row["speedup_vs_baseline"] = (
+                base["seconds"] / row["seconds"] if base and base["seconds"] and row["seconds"] else None
+            )
+            if "sa" in impls and impls["sa"][-1]["level"] == 10000:
+                sa_energy = statistics.median(impls["sa"][-1]["energies"])
+                sa10k[problem.name] = sa_energy
+                reach = next((lv["median_s"] for lv in impls[impl] if statistics.median(lv["energies"]) <= sa_energy), None)
+                row["seconds_to_sa10k_energy"] = reach
+            ctx.add_row(row)
+    ctx.note(
+        "seconds = median wall time to come within "
+        f"{100 * p.target_gap:g}% of the best known energy in >= 90% of {p.runs} seeded runs (one read each); "
+        "None = never within the efforts tried. gap_pct is to the rounded-continuous reference on structured "
+        "problems (negative = better than it) and to the best known energy on random ones."
+    )
+
+
+register(
+    Experiment(
+        name="bench-solvers",
+        params=SolverBenchParams,
+        run=run_bench_solvers,
+        description="Dense Ising solvers side by side: time to target and gap at fixed budgets",
+        kind="bench",
+    )
+)

@@ -1,0 +1,39 @@
+"""Every registry sampler (and our own samplers directly) passes the conformance checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from hybridqnn.solvers import get_sampler
+from hybridqnn.testing import CHECKS, check_sampler
+
+# (name, quick kwargs, generous ground-state kwargs, rejects unknown kwargs itself)
+CASES = {
+    "sa": ({"num_reads": 4, "num_sweeps": 100}, {"num_reads": 20, "num_sweeps": 1000}, False),
+    "tabu": ({"num_reads": 2, "timeout": 20}, {"num_reads": 5, "timeout": 50}, False),
+    "steepest": ({"num_reads": 4}, {"num_reads": 200}, False),
+    "exact": ({}, {}, False),
+    "dense-sa": ({"num_reads": 4, "num_sweeps": 100}, {"num_reads": 20, "num_sweeps": 1000}, True),
+}
+
+
+@pytest.mark.parametrize("check", list(CHECKS))
+@pytest.mark.parametrize("name", list(CASES))
+def test_registry_sampler_conforms(name: str, check: str) -> None:
+    quick, generous, strict = CASES[name]
+    check_sampler(get_sampler(name), sample_kwargs=quick, ground_state_kwargs=generous, rejects_unknown_kwargs=strict, only=[check])
+
+
+def test_check_sampler_catches_a_broken_sampler() -> None:
+    import dimod
+
+    class WrongEnergies(dimod.RandomSampler):
+        def sample(self, bqm, **kwargs):
+            ss = super().sample(bqm, **kwargs)
+            ss.record.energy[:] += 1.0
+            return ss
+
+    with pytest.raises(AssertionError):
+        check_sampler(WrongEnergies(), sample_kwargs={"num_reads": 3}, only=["energies"])
+    with pytest.raises(ValueError, match="'only' must name checks"):
+        check_sampler(dimod.RandomSampler(), only=["nope"])
