@@ -18,6 +18,22 @@ EXPECTED = {
 }
 
 
+# built only with a D-Wave token (tested offline in test_solvers_dwave.py)
+NEED_TOKEN = {"qpu", "hybrid"}
+
+
+def test_qpu_and_hybrid_without_token_say_how_to_configure(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from hybridqnn.solvers import DWaveConfigError
+
+    monkeypatch.delenv("DWAVE_API_TOKEN", raising=False)
+    monkeypatch.delenv("DWAVE_CONFIG_FILE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    for name in sorted(NEED_TOKEN):
+        with pytest.raises(DWaveConfigError, match="DWAVE_API_TOKEN"):
+            get_sampler(name)
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_get_sampler_returns_dimod_sampler(name: str) -> None:
     sampler = get_sampler(name)
@@ -45,8 +61,8 @@ def test_constructor_params_are_checked() -> None:
 def test_list_solvers_and_names() -> None:
     entries = list_solvers()
     assert [name for name, _ in entries] == list(solver_names())
-    assert set(solver_names()) == set(EXPECTED)
-    assert DEFAULT_SOLVER == "sa" and DEFAULT_SOLVER in solver_names()
+    assert set(solver_names()) == set(EXPECTED) | NEED_TOKEN
+    assert DEFAULT_SOLVER == "dense-sa" and DEFAULT_SOLVER in solver_names()
     for _name, description in entries:
         assert isinstance(description, str) and description
 
@@ -54,7 +70,7 @@ def test_list_solvers_and_names() -> None:
 def test_as_sampler_accepts_objects_names_and_none() -> None:
     rs = dimod.RandomSampler()
     assert as_sampler(rs) is rs
-    assert isinstance(as_sampler(None), SimulatedAnnealingSampler)
+    assert isinstance(as_sampler(None), DenseSimulatedAnnealingSampler)
     assert isinstance(as_sampler("tabu"), TabuSampler)
 
     class DuckSampler:  # not a dimod.Sampler subclass but quacks like one

@@ -1,5 +1,23 @@
-"""dimod samplers by name, and the helpers that call any sampler the same way."""
+"""Solvers: dimod samplers and composites hybridqnn adds, the registry of names, and helpers that
+call any sampler the same way. Ocean's own samplers are re-exported through the registry, not
+rewritten."""
 
+from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
+from hybridqnn.solvers.composites import (
+    LimitedPrecisionComposite,
+    NoisyOracleComposite,
+    TimeBudgetComposite,
+    perturb_bqm,
+    round_coefficients,
+)
+from hybridqnn.solvers.dense import DenseSampler
+from hybridqnn.solvers.dwave import DWaveConfigError, check_fits, hybrid_sampler, qpu_sampler
+from hybridqnn.solvers.hardware import (
+    ADVANTAGE_LIMITS,
+    embedding_estimate,
+    hardware_estimate,
+    logical_counts,
+)
 from hybridqnn.solvers.reference import box_qp_minimizer, grid_reference, polish, polish_dense
 from hybridqnn.solvers.registry import (
     DEFAULT_SOLVER,
@@ -11,16 +29,31 @@ from hybridqnn.solvers.registry import (
 from hybridqnn.solvers.sampling import beta_range_for, flip_costs, sample_bqm
 
 __all__ = [
+    "ADVANTAGE_LIMITS",
     "DEFAULT_SOLVER",
+    "DWaveConfigError",
+    "DenseSampler",
+    "DenseSimulatedAnnealingSampler",
+    "LimitedPrecisionComposite",
+    "NoisyOracleComposite",
+    "TimeBudgetComposite",
     "as_sampler",
     "beta_range_for",
     "box_qp_minimizer",
+    "check_fits",
+    "embedding_estimate",
     "flip_costs",
     "get_sampler",
     "grid_reference",
+    "hardware_estimate",
+    "hybrid_sampler",
     "list_solvers",
+    "logical_counts",
+    "perturb_bqm",
     "polish",
     "polish_dense",
+    "qpu_sampler",
+    "round_coefficients",
     "sample_bqm",
     "solver_names",
 ]

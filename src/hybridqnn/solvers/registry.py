@@ -48,6 +48,18 @@ def _dense_sa(**params: Any) -> dimod.Sampler:
     return DenseSimulatedAnnealingSampler(**params)
 
 
+def _qpu(**params: Any) -> dimod.Sampler:
+    from hybridqnn.solvers.dwave import qpu_sampler
+
+    return qpu_sampler(**params)
+
+
+def _hybrid(**params: Any) -> dimod.Sampler:
+    from hybridqnn.solvers.dwave import hybrid_sampler
+
+    return hybrid_sampler(**params)
+
+
 def _exact(**params: Any) -> dimod.Sampler:
     return dimod.ExactSolver(**params)
 
@@ -56,16 +68,18 @@ _SOLVERS = MappingProxyType(
     {
         e.name: e
         for e in (
-            SolverEntry("sa", _sa, "simulated annealing (dwave-samplers SimulatedAnnealingSampler); the default"),
+            SolverEntry("sa", _sa, "simulated annealing (dwave-samplers SimulatedAnnealingSampler)"),
             SolverEntry("tabu", _tabu, "tabu search (dwave-samplers TabuSampler)"),
             SolverEntry("steepest", _steepest, "steepest greedy descent (dwave-samplers SteepestDescentSolver)"),
-            SolverEntry("dense-sa", _dense_sa, "hybridqnn's dense simulated annealing (numba, replicas in parallel, incremental fields)"),
+            SolverEntry("dense-sa", _dense_sa, "hybridqnn's dense simulated annealing (numba, replicas in parallel, incremental fields); the default"),
             SolverEntry("exact", _exact, f"brute force (dimod ExactSolver); tiny problems only (<= {24} variables)"),
+            SolverEntry("qpu", _qpu, "D-Wave QPU: EmbeddingComposite(DWaveSampler()); needs pip install 'hybridqnn[dwave]' and a Leap token"),
+            SolverEntry("hybrid", _hybrid, "D-Wave Leap hybrid BQM solver (LeapHybridSampler); needs the dwave extra and a token"),
         )
     }
 )
 
-DEFAULT_SOLVER = "sa"
+DEFAULT_SOLVER = "dense-sa"
 
 
 def solver_names() -> tuple[str, ...]:
