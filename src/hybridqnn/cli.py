@@ -106,6 +106,21 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="validate with the [quick] settings")
     p.set_defaults(func=_cmd_validate)
 
+    p = sub.add_parser("hardware", parents=[common], help="estimate a config's largest problem on D-Wave hardware",
+                       description="Logical counts and a time-limited minor-embedding attempt (minorminer) onto "
+                       "Pegasus P16 (Advantage) and Zephyr Z12 (Advantage2) for the largest binary problem a run "
+                       "of the config would build. Needs pip install 'hybridqnn[dwave]'.")
+    p.add_argument("name", metavar="NAME_OR_PATH", help="shipped config name or .toml path")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key; repeatable")
+    p.add_argument("--quick", action="store_true", help="use the config's [quick] settings")
+    p.add_argument("--data-dir", type=Path, metavar="DIR", help="dataset directory")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                   help="seconds per topology for the embedding attempt (default 10)")
+    p.add_argument("--topology", dest="topologies", action="append", choices=("pegasus", "zephyr"),
+                   help="target topology; repeatable (default: both)")
+    p.set_defaults(func=_cmd_hardware)
+
     p = sub.add_parser("report", parents=[common], help="re-render a run's report.md",
                        description="Re-render report.md from report.json and print it.")
     p.add_argument("run_dir", metavar="RUN_DIR", type=Path,
@@ -353,6 +368,23 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             continue
         print(f"ok: {config.name} ({config.experiment.name})")
     return 2 if failures else 0
+
+
+def _cmd_hardware(args: argparse.Namespace) -> int:
+    from hybridqnn.experiments.config import load_config
+    from hybridqnn.experiments.report import render_table
+    from hybridqnn.solvers import hardware_estimate
+
+    if args.timeout <= 0:
+        raise _UsageError(f"'--timeout' must be > 0 seconds, got {args.timeout}")
+    config = load_config(args.name, overrides=args.overrides, quick=args.quick)
+    build = config.experiment.largest_problem
+    if build is None:
+        raise _UsageError(f"config {config.name!r} (experiment {config.experiment.name!r}) builds no binary problem to estimate")
+    bqm = build(config.params, args.data_dir, config.seed)
+    record = hardware_estimate(bqm, topologies=tuple(args.topologies or ("pegasus", "zephyr")), timeout=args.timeout)
+    print(render_table([{"config": config.name, **record}]))
+    return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -38,8 +38,10 @@ def test_quickstart_reaches_target_accuracy(tmp_path: Path, capsys: pytest.Captu
     report = _report(out)
     assert report["status"] == "ok"
     rows = {r["method"]: r for r in report["rows"]}
-    assert set(rows) == {"sgd", "qubo-head"}
     head = rows["qubo-head"]
+    assert set(rows) == {"sgd", "qubo-head", "hardware-estimate"}
+    hw = rows["hardware-estimate"]
+    assert hw["num_variables"] == head["num_variables"] and hw["pegasus_success"] is False
     assert head["bits"] == 10 and head["num_variables"] == (head["features"] + 1) * 10
     assert head["test_accuracy"] >= 0.90
     assert head["build_s"] + head["reference_s"] + head["solve_s"] + head["other_s"] == pytest.approx(head["train_time_s"], rel=1e-6)
@@ -92,10 +94,43 @@ def test_bench_quick_rows(tmp_path: Path) -> None:
     report = _report(out)
     assert report["kind"] == "bench"
     impls = {r["impl"]: r for r in report["rows"]}
-    assert set(impls) == {"sgd-adam", "qubo-head[sa]"}
-    q = impls["qubo-head[sa]"]
-    assert q["baseline"] == "sgd-adam"
-    assert q["speedup_vs_baseline"] == pytest.approx(impls["sgd-adam"]["seconds"] / q["seconds"])
+    assert set(impls) == {"sgd-adam", "qubo-head[dense-sa]", "qubo-head[sa]"}
+    for name in ("qubo-head[dense-sa]", "qubo-head[sa]"):
+        q = impls[name]
+        assert q["baseline"] == "sgd-adam"
+        assert q["speedup_vs_baseline"] == pytest.approx(impls["sgd-adam"]["seconds"] / q["seconds"])
+        assert isinstance(q["meets_target"], bool)
+
+
+def test_bench_solvers_quick_rows(tmp_path: Path) -> None:
+    out = tmp_path / "bs"
+    argv = ["bench", "solvers", "--quick", "--out", str(out), "--no-progress", "--set", "solvers=[\"sa\", \"dense-sa\"]"]
+    assert cli.main(argv) == 0
+    rows = _report(out)["rows"]
+    cases = {r["case"] for r in rows}
+    assert cases == {"random-n200", "digits-K10", "projection-w32"}
+    impls = {r["impl"] for r in rows if r["case"] == "digits-K10"}
+    assert impls == {"sa", "sa+warm", "dense-sa", "dense-sa+warm"}
+    for row in rows:
+        assert row["baseline"] == "sa"
+        if row["case"] == "digits-K10":
+            assert row["reference_energy"] is not None
+            # nothing is below the best known energy, which includes the reference
+            assert row["best_energy"] >= row["best_known_energy"] - 1e-12
+        if row["impl"].endswith("+warm"):
+            # a warm start from the reference never ends above it (best state kept)
+            assert row["gap_pct"] <= 1e-9 or row["impl"] == "sa+warm"
+
+
+def test_hardware_command_on_quickstart(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["hardware", "quickstart", "--quick", "--timeout", "2", "--topology", "pegasus"]) == 0
+    out = capsys.readouterr().out
+    assert "num_couplers" in out and "pegasus_success" in out and "330" in out
+
+
+def test_hardware_command_rejects_bench_configs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["hardware", "bench-solvers"]) == 2
+    assert "builds no binary problem" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

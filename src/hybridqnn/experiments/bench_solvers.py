@@ -101,25 +101,14 @@ def _random_problem(n: int, seed: int) -> _Problem:
 
 def _head_problem(ctx: RunContext, name: str, seed: int) -> _Problem:
     from hybridqnn.experiments.qubo_head import HeadParams, _features
-    from hybridqnn.problems import quadratic_to_dense
-    from hybridqnn.solvers import box_qp_minimizer, polish_dense
-    from hybridqnn.train.head_common import softmax_loss_grad, with_bias_column
-    from hybridqnn.train.qubo_head import head_encoding
+    from hybridqnn.train import head_qubo
 
     dataset, _, k = name.partition("-K")
     p = HeadParams()
     f = _features(ctx, p, dataset, seed)
-    phi = with_bias_column(f.x_train)
-    onehot = np.eye(f.num_classes)[f.y_train]
-    enc = head_encoding(phi.shape[1] - 1, int(k), p.weight_range, p.bias_range)
-    weights = np.tile(enc.round(np.zeros(phi.shape[1])), (f.num_classes, 1))
-    _, grad = softmax_loss_grad(weights, phi, onehot, p.l2)
-    hess = phi.T @ phi / (2 * phi.shape[0]) + p.l2 * np.eye(phi.shape[1])
-    lin = grad[0] - weights[0] @ hess
-    offset = -grad[0] @ weights[0] + 0.5 * weights[0] @ hess @ weights[0]
-    (model,) = quadratic_to_dense(hess, lin, enc, offset)
-    x = box_qp_minimizer(hess, lin, enc.low, enc.high)
-    spins, energy = polish_dense(model, 2 * enc.encode(x) - 1)
+    model, _, spins, energy = head_qubo(
+        f.x_train, f.y_train, f.num_classes, bits=int(k), weight_range=p.weight_range, bias_range=p.bias_range, l2=p.l2
+    )
     return _Problem(name, model, energy, spins)
 
 

@@ -52,6 +52,7 @@ class HeadParams:
     sample_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "passed verbatim to sampler.sample"})
     warm_start: bool = field(default=True, metadata={"help": "warm-start samplers from the classical reference"})
     compare_cold_start: bool = field(default=False, metadata={"help": "also record cold-start energies (first iteration)"})
+    hardware_timeout: float = field(default=10.0, metadata={"help": "seconds per topology for the minor-embedding attempt"})
     sgd_optimizer: str = field(default="adam", metadata={"help": "adam or sgd"})
     sgd_lr: float = 1e-2
     sgd_batch_size: int = 256
@@ -97,7 +98,7 @@ class QUBOHeadExperimentParams(HeadParams):
         default_factory=list, metadata={"help": "data sets run only when their files are present (never downloaded)"}
     )
     bits: list[int] = _default_list(10)
-    solver: str = field(default="sa", metadata={"help": "registry name of the sampler (hybridqnn list solvers)"})
+    solver: str = field(default="dense-sa", metadata={"help": "registry name of the sampler (hybridqnn list solvers)"})
 
     def __post_init__(self) -> None:
         from hybridqnn._checks import check_choice
@@ -118,7 +119,7 @@ class QUBOHeadBenchParams(HeadParams):
 
     dataset: str = "mnist"
     bits: int = 20
-    solvers: list[str] = _default_list("sa")
+    solvers: list[str] = _default_list("dense-sa", "sa")
     repeats: int = field(default=1, metadata={"help": "timed repeats per implementation (median reported)"})
     target_ratio: float = field(default=10.0, metadata={"help": "the issue's target: QUBO time <= ratio x SGD time"})
 
@@ -240,6 +241,7 @@ def run_qubo_head(ctx: RunContext, p: QUBOHeadExperimentParams) -> None:
     """For each data set: features, the SGD head, then the QUBO head at every K."""
     names = [(n, True) for n in p.datasets] + [(n, False) for n in p.optional_datasets]
     seeds = ctx.spawn_seeds(3 * len(names) + len(names) * len(p.bits))
+    largest: tuple[int, _Features, int] | None = None
     results: dict[str, dict[str, Any]] = {}
     jobs = ctx.progress(range(len(names) * (len(p.bits) + 1)), total=len(names) * (len(p.bits) + 1), desc="qubo-head")
     job_iter = iter(jobs)
@@ -266,8 +268,47 @@ def run_qubo_head(ctx: RunContext, p: QUBOHeadExperimentParams) -> None:
             per_k[k] = {"row": row, "losses": [r["loss"] for r in res.history]}
             next(job_iter, None)
         results[name] = {"sgd": sgd_row, "per_k": per_k}
+        size = (f.x_train.shape[1] + 1) * max(p.bits)
+        if largest is None or size > largest[0]:
+            largest = (size, f, max(p.bits))
+    if largest is not None:
+        ctx.add_row(_hardware_row(p, largest[1], largest[2]))
     _plot_precision(ctx, results)
     _summarise(ctx, results)
+
+
+def _head_bqm(p: HeadParams, f: _Features, bits: int) -> Any:
+    from hybridqnn.train import head_qubo
+
+    model, *_ = head_qubo(
+        f.x_train, f.y_train, f.num_classes, bits=bits, weight_range=p.weight_range, bias_range=p.bias_range, l2=p.l2
+    )
+    return model.to_bqm("BINARY")
+
+
+def _hardware_row(p: HeadParams, f: _Features, bits: int) -> dict[str, Any]:
+    """Hardware figures of the run's largest problem (one class QUBO at the largest K)."""
+    from hybridqnn.solvers import hardware_estimate
+
+    record = hardware_estimate(_head_bqm(p, f, bits), timeout=p.hardware_timeout)
+    return {"method": "hardware-estimate", "dataset": f.dataset, "bits": bits, **record}
+
+
+def largest_head_problem(p: QUBOHeadExperimentParams, data_dir: Any, seed: int) -> Any:
+    """The largest class QUBO a run of ``p`` builds: the largest K on the data set with the most
+    features (the first non-digits data set, else digits)."""
+    names = [n for n in p.datasets if n != "digits"] or list(p.datasets) or list(p.optional_datasets)
+    ctx = _FeatureContext(data_dir)
+    f = _features(ctx, p, names[0], seed)  # type: ignore[arg-type]
+    return _head_bqm(p, f, max(p.bits))
+
+
+@dataclass
+class _FeatureContext:
+    """The two fields of a RunContext that :func:`_features` reads."""
+
+    data_dir: Any
+    device: str = "cpu"
 
 
 def _plot_precision(ctx: RunContext, results: dict[str, dict[str, Any]]) -> None:
@@ -320,6 +361,7 @@ register(
         run=run_qubo_head,
         description="QUBO-trained classifier head on frozen random conv features vs an SGD head (arXiv 2603.02958)",
         paper=PAPER_CLAIMS,
+        largest_problem=largest_head_problem,
     )
 )
 

@@ -63,6 +63,9 @@ class Experiment:
             ``seconds``, ``baseline`` and ``speedup_vs_baseline``.
         paper: The paper's reported numbers as flat rows (dicts of str/int/float/bool/None),
             rendered in ``report.md`` beside the measured rows.
+        largest_problem: ``largest_problem(params, data_dir, seed) -> dimod.BinaryQuadraticModel``,
+            the largest binary problem a run of this config would build; ``hybridqnn hardware``
+            estimates its hardware figures. None if the experiment builds no binary problem.
     """
 
     name: str
@@ -71,6 +74,7 @@ class Experiment:
     description: str
     kind: str = "experiment"
     paper: tuple[dict, ...] = ()
+    largest_problem: Callable[[Any, Any, int], Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME_RE.match(self.name):

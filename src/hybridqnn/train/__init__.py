@@ -1,7 +1,7 @@
 """Methods that fit on data: fit functions and scikit-learn estimators."""
 
 from hybridqnn.train.estimators import QUBOHeadClassifier, SGDHeadClassifier
-from hybridqnn.train.qubo_head import QUBOHeadResult, fit_qubo_head, head_encoding
+from hybridqnn.train.qubo_head import QUBOHeadResult, fit_qubo_head, head_encoding, head_qubo
 from hybridqnn.train.sgd_head import SGDHeadResult, fit_sgd_head
 
 __all__ = [
@@ -12,4 +12,5 @@ __all__ = [
     "fit_qubo_head",
     "fit_sgd_head",
     "head_encoding",
+    "head_qubo",
 ]

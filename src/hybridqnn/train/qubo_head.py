@@ -169,6 +169,40 @@ def _solve_bqm(
     return 2 * state - 1, float(bqm.energy((state, list(bqm.variables))))
 
 
+def head_qubo(
+    features: np.ndarray,
+    labels: np.ndarray,
+    num_classes: int,
+    *,
+    bits: int,
+    weight_range: float = 2.0,
+    bias_range: float = 4.0,
+    l2: float = 1e-4,
+    class_index: int = 0,
+) -> tuple[DenseIsing, FixedPointEncoding, np.ndarray, float]:
+    """The QUBO that :func:`fit_qubo_head` solves first for one class (W_0 on the grid next to
+    0, alpha = 1), as a dense spin model, with its encoding and classical reference.
+
+    Returns:
+        (model, encoding, reference spins, reference energy). ``model.to_bqm("BINARY")`` is the
+        BQM that any dimod sampler (or a hardware estimate) would get.
+    """
+    from hybridqnn.train.head_common import check_features, check_labels
+
+    x = check_features("features", features)
+    y, num_classes = check_labels("labels", labels, x.shape[0], num_classes)
+    phi = with_bias_column(x)
+    enc = head_encoding(phi.shape[1] - 1, bits, weight_range, bias_range)
+    weights = np.tile(enc.round(np.zeros(phi.shape[1])), (num_classes, 1))
+    _, grad = softmax_loss_grad(weights, phi, np.eye(num_classes)[y], l2)
+    hess = phi.T @ phi / (2.0 * phi.shape[0]) + l2 * np.eye(phi.shape[1])
+    w, g = weights[class_index], grad[class_index]
+    lin = g - hess @ w
+    (model,) = quadratic_to_dense(hess, lin, enc, -g @ w + 0.5 * w @ hess @ w)
+    spins, energy = polish_dense(model, 2 * enc.encode(box_qp_minimizer(hess, lin, enc.low, enc.high)) - 1)
+    return model, enc, spins, energy
+
+
 def fit_qubo_head(
     features: np.ndarray,
     labels: np.ndarray,
