@@ -22,6 +22,7 @@ import dimod
 import dimod.testing
 import numpy as np
 
+
 def awkward_labels(n: int) -> list[Any]:
     """n distinct labels of mixed kinds: strings, tuples, ints (not 0..n-1 in order), floats."""
     kinds = (lambda i: f"v{i} label", lambda i: ("t", i), lambda i: 1000 - i, lambda i: i + 0.5, lambda i: (i, "β"))
