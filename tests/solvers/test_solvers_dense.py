@@ -1,0 +1,112 @@
+"""hybridqnn's dense simulated annealing: kernels, schedules, warm starts, the fast path."""
+
+from __future__ import annotations
+
+import dimod
+import numpy as np
+import pytest
+
+from hybridqnn.problems import DenseIsing
+from hybridqnn.solvers import DenseSimulatedAnnealingSampler, kernels, polish_dense
+from hybridqnn.testing.conformance import random_bqm
+
+
+def _model(n: int, seed: int) -> DenseIsing:
+    model, _ = DenseIsing.from_bqm(random_bqm(n, "SPIN", seed))
+    return model
+
+
+def test_sample_dense_and_sample_agree() -> None:
+    bqm = random_bqm(30, "BINARY", 5)
+    model, labels = DenseIsing.from_bqm(bqm)
+    sampler = DenseSimulatedAnnealingSampler()
+    spins, energies, info = sampler.sample_dense(model, num_reads=3, seed=7, num_sweeps=200)
+    ss = sampler.sample(bqm, num_reads=3, seed=7, num_sweeps=200)
+    np.testing.assert_array_equal(ss.record.sample, (spins + 1) // 2)
+    np.testing.assert_allclose(ss.record.energy, energies)
+    assert info["seed"] == 7 and "beta_range" in info
+    assert set(ss.info["timing"]) == {"preprocess_s", "sample_s", "postprocess_s"}
+
+
+def test_results_do_not_depend_on_how_reads_are_split_across_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _model(40, 1)
+    sampler = DenseSimulatedAnnealingSampler()
+    parallel, _, _ = sampler.sample_dense(model, num_reads=5, seed=3, num_sweeps=100)
+    monkeypatch.setattr(kernels, "default_workers", lambda: 1)
+    serial, _, _ = sampler.sample_dense(model, num_reads=5, seed=3, num_sweeps=100)
+    np.testing.assert_array_equal(parallel, serial)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_warm_start_never_ends_above_its_start(seed: int) -> None:
+    model = _model(60, seed)
+    start = np.random.default_rng(seed).choice(np.array([-1, 1], dtype=np.int8), size=60)
+    local, e_local = polish_dense(model, start)
+    spins, energies, _ = DenseSimulatedAnnealingSampler().sample_dense(
+        model, num_reads=4, seed=seed, initial_states=local, num_sweeps=50, beta_range=(0.01, 0.1)
+    )
+    assert np.all(energies <= e_local + 1e-9)
+
+
+def test_returns_best_state_seen_not_last() -> None:
+    # a very hot constant schedule wanders; the best state visited is still returned
+    model = _model(50, 2)
+    start = np.ones((1, 50), dtype=np.int8)
+    e_start = model.energies(start)[0]
+    _, energies, _ = DenseSimulatedAnnealingSampler().sample_dense(
+        model, num_reads=3, seed=0, initial_states=start, num_sweeps=20, beta_range=(1e-3, 1e-3)
+    )
+    assert np.all(energies <= e_start + 1e-9)
+
+
+def test_polish_reaches_a_one_flip_local_minimum() -> None:
+    model = _model(25, 4)
+    spins, energy = polish_dense(model, np.ones(25, dtype=np.int8))
+    f = model.local_fields(spins[None])[0]
+    assert np.all(-2 * spins * f >= -1e-9)
+    assert energy == pytest.approx(model.energies(spins[None])[0])
+
+
+def test_beta_range_cold_and_warm() -> None:
+    model = _model(20, 0)
+    hot, cold = model.beta_range()
+    assert 0 < hot < cold
+    local, _ = polish_dense(model, np.ones(20, dtype=np.int8))
+    warm_hot, warm_cold = model.beta_range(local)
+    assert warm_hot > hot  # a warm start is annealed from a colder start
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"num_sweeps": 0}, "'num_sweeps' must be an integer >= 1"),
+        ({"num_reads": 0}, "'num_reads' must be an integer >= 1"),
+        ({"beta_schedule_type": "cubic"}, "'beta_schedule_type' must be one of geometric, linear"),
+        ({"beta_range": (0.0, 1.0)}, "'beta_range\\[0\\]' must be"),
+        ({"bogus": 1}, "unknown keyword"),
+    ],
+)
+def test_bad_parameters_are_one_line_errors(kwargs: dict, message: str) -> None:
+    bqm = random_bqm(5, "SPIN", 0)
+    with pytest.raises((ValueError, TypeError), match=message):
+        DenseSimulatedAnnealingSampler().sample(bqm, **kwargs)
+
+
+def test_nan_coefficients_and_wrong_types_are_rejected() -> None:
+    sampler = DenseSimulatedAnnealingSampler()
+    bqm = dimod.BinaryQuadraticModel({"a": float("nan")}, {}, 0.0, "SPIN")
+    with pytest.raises(ValueError, match="finite"):
+        sampler.sample(bqm)
+    with pytest.raises(TypeError, match="'bqm' must be a dimod.BinaryQuadraticModel"):
+        sampler.sample({"a": 1.0})
+
+
+def test_initial_states_checked_against_the_model() -> None:
+    sampler = DenseSimulatedAnnealingSampler()
+    bqm = dimod.BinaryQuadraticModel({"a": 1.0, "b": -1.0}, {("a", "b"): 0.5}, 0.0, "BINARY")
+    with pytest.raises(ValueError, match="0/1"):
+        sampler.sample(bqm, initial_states=({"a": -1, "b": 1}))
+    with pytest.raises(ValueError, match="every variable"):
+        sampler.sample(bqm, initial_states=({"a": 1}))
+    ss = sampler.sample(bqm, initial_states=({"b": 0, "a": 1}), num_sweeps=10, seed=1)
+    assert len(ss) == 1
