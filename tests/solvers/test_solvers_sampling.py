@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from hybridqnn.solvers import beta_range_for, flip_costs, get_sampler, polish, sample_bqm
-from hybridqnn.solvers.sampling import EXACT_MAX_VARIABLES
+from hybridqnn.solvers.registry import EXACT_MAX_VARIABLES
 
 AWKWARD_LABELS = ["b", ("t", 1), "a", 3, ("x", ("y",)), frozenset({1})]
 
@@ -140,6 +140,9 @@ def test_exact_takes_nothing_and_refuses_large_models() -> None:
         ValueError, match=f"at most {EXACT_MAX_VARIABLES} variables, got {EXACT_MAX_VARIABLES + 1}"
     ):
         sample_bqm(exact, big)
+    # the guard is on the sampler itself, so direct calls are refused too (31 variables as well)
+    with pytest.raises(ValueError, match="at most"):
+        exact.sample(dimod.BinaryQuadraticModel({i: 1.0 for i in range(31)}, {}, 0.0, dimod.BINARY))
     # small ones work, and seed / initial_state are simply not passed
     ss = sample_bqm(exact, random_bqm(4, 1), seed=3, initial_state=np.zeros(4))
     assert len(ss) == 16

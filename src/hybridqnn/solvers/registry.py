@@ -60,8 +60,24 @@ def _hybrid(**params: Any) -> dimod.Sampler:
     return hybrid_sampler(**params)
 
 
+EXACT_MAX_VARIABLES = 24
+
+
+class ExactSolver(dimod.ExactSolver):
+    """dimod's ``ExactSolver`` with a size guard: it enumerates all 2^n states in memory
+    (2^25 states of 25 variables already take gigabytes), so more than
+    :data:`EXACT_MAX_VARIABLES` variables is a one-line error instead of an out-of-memory crash."""
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, **kwargs: Any) -> dimod.SampleSet:
+        if bqm.num_variables > EXACT_MAX_VARIABLES:
+            raise ValueError(
+                f"the exact solver enumerates 2^n states and takes at most {EXACT_MAX_VARIABLES} variables, got {bqm.num_variables}"
+            )
+        return super().sample(bqm, **kwargs)
+
+
 def _exact(**params: Any) -> dimod.Sampler:
-    return dimod.ExactSolver(**params)
+    return ExactSolver(**params)
 
 
 _SOLVERS = MappingProxyType(
@@ -72,7 +88,7 @@ _SOLVERS = MappingProxyType(
             SolverEntry("tabu", _tabu, "tabu search (dwave-samplers TabuSampler)"),
             SolverEntry("steepest", _steepest, "steepest greedy descent (dwave-samplers SteepestDescentSolver)"),
             SolverEntry("dense-sa", _dense_sa, "hybridqnn's dense simulated annealing (numba, replicas in parallel, incremental fields); the default"),
-            SolverEntry("exact", _exact, f"brute force (dimod ExactSolver); tiny problems only (<= {24} variables)"),
+            SolverEntry("exact", _exact, f"brute force (dimod ExactSolver); tiny problems only (<= {EXACT_MAX_VARIABLES} variables)"),
             SolverEntry("qpu", _qpu, "D-Wave QPU: EmbeddingComposite(DWaveSampler()); needs pip install 'hybridqnn[dwave]' and a Leap token"),
             SolverEntry("hybrid", _hybrid, "D-Wave Leap hybrid BQM solver (LeapHybridSampler); needs the dwave extra and a token"),
         )

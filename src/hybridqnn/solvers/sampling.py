@@ -9,8 +9,6 @@ from typing import Any
 import dimod
 import numpy as np
 
-EXACT_MAX_VARIABLES = 24
-
 
 def flip_costs(bqm: dimod.BinaryQuadraticModel, state: np.ndarray | None = None) -> np.ndarray:
     """Energy change of flipping each variable: at ``state`` if given, else an upper bound.
@@ -123,10 +121,6 @@ def sample_bqm(
         raise ValueError(
             f"'sample_kwargs' has {', '.join(map(repr, unknown))}, which {type(sampler).__name__} does not take; "
             f"it takes: {', '.join(sorted(params)) or 'nothing'}"
-        )
-    if isinstance(sampler, dimod.ExactSolver) and bqm.num_variables > EXACT_MAX_VARIABLES:
-        raise ValueError(
-            f"the exact solver enumerates 2^n states and takes at most {EXACT_MAX_VARIABLES} variables, got {bqm.num_variables}"
         )
     if seed is not None and "seed" in params:
         kwargs.setdefault("seed", int(seed) % (2**31))
