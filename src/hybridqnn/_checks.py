@@ -51,6 +51,13 @@ def check_float(
     return value
 
 
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a bool (numpy bools accepted)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name!r} must be a bool, got {_shown(value)}")
+    return bool(value)
+
+
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``choices``; the error lists the valid ones."""
     choices = list(choices)

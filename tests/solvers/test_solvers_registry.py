@@ -8,6 +8,8 @@ from dwave.samplers import SimulatedAnnealingSampler, SteepestDescentSolver, Tab
 
 from hybridqnn.solvers import DEFAULT_SOLVER, as_sampler, get_sampler, list_solvers, solver_names
 from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
+from hybridqnn.solvers.bifurcation import SimulatedBifurcationSampler
+from hybridqnn.solvers.cim import CIMSampler
 
 EXPECTED = {
     "sa": SimulatedAnnealingSampler,
@@ -15,6 +17,8 @@ EXPECTED = {
     "steepest": SteepestDescentSolver,
     "exact": dimod.ExactSolver,
     "dense-sa": DenseSimulatedAnnealingSampler,
+    "sb": SimulatedBifurcationSampler,
+    "cim": CIMSampler,
 }
 
 

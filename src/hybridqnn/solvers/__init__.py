@@ -28,8 +28,25 @@ from hybridqnn.solvers.registry import (
 )
 from hybridqnn.solvers.sampling import beta_range_for, flip_costs, sample_bqm
 
+_TORCH_SAMPLERS = {
+    "SimulatedBifurcationSampler": "hybridqnn.solvers.bifurcation",
+    "CIMSampler": "hybridqnn.solvers.cim",
+}
+
+
+def __getattr__(name: str) -> object:
+    """The torch-based samplers are imported on first use (torch is slow to import)."""
+    if name in _TORCH_SAMPLERS:
+        import importlib
+
+        return getattr(importlib.import_module(_TORCH_SAMPLERS[name]), name)
+    raise AttributeError(f"module 'hybridqnn.solvers' has no attribute {name!r}")
+
+
 __all__ = [
     "ADVANTAGE_LIMITS",
+    "CIMSampler",
+    "SimulatedBifurcationSampler",
     "DEFAULT_SOLVER",
     "DWaveConfigError",
     "DenseSampler",

@@ -48,6 +48,18 @@ def _dense_sa(**params: Any) -> dimod.Sampler:
     return DenseSimulatedAnnealingSampler(**params)
 
 
+def _sb(**params: Any) -> dimod.Sampler:
+    from hybridqnn.solvers.bifurcation import SimulatedBifurcationSampler
+
+    return SimulatedBifurcationSampler(**params)
+
+
+def _cim(**params: Any) -> dimod.Sampler:
+    from hybridqnn.solvers.cim import CIMSampler
+
+    return CIMSampler(**params)
+
+
 def _qpu(**params: Any) -> dimod.Sampler:
     from hybridqnn.solvers.dwave import qpu_sampler
 
@@ -89,6 +101,8 @@ _SOLVERS = MappingProxyType(
             SolverEntry("steepest", _steepest, "steepest greedy descent (dwave-samplers SteepestDescentSolver)"),
             SolverEntry("dense-sa", _dense_sa, "hybridqnn's dense simulated annealing (numba, replicas in parallel, incremental fields); the default"),
             SolverEntry("exact", _exact, f"brute force (dimod ExactSolver); tiny problems only (<= {EXACT_MAX_VARIABLES} variables)"),
+            SolverEntry("sb", _sb, "simulated bifurcation (Goto 2019/2021; ballistic or discrete, heated, early stopping), batched agents in torch; device='cpu'|'cuda'"),
+            SolverEntry("cim", _cim, "coherent Ising machine simulation (measurement feedback, chaotic amplitude control); best sample seen; torch, device='cpu'|'cuda'"),
             SolverEntry("qpu", _qpu, "D-Wave QPU: EmbeddingComposite(DWaveSampler()); needs pip install 'hybridqnn[dwave]' and a Leap token"),
             SolverEntry("hybrid", _hybrid, "D-Wave Leap hybrid BQM solver (LeapHybridSampler); needs the dwave extra and a token"),
         )

@@ -1,0 +1,36 @@
+"""Device, dtype and generator arguments of the torch-based samplers, checked in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+def as_device(device: Any) -> torch.device:
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"'device' must be a str or torch.device, got {type(device).__name__}")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"'device' must name a torch device such as 'cpu' or 'cuda:0', got {device!r}") from None
+
+
+def check_available(device: torch.device) -> None:
+    """Fail before any work when ``device`` is CUDA and torch sees no CUDA device."""
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"'device' is {str(device)!r} but torch sees no CUDA device; use device='cpu'")
+
+
+def as_dtype(dtype: Any) -> torch.dtype:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"'dtype' must be a floating torch.dtype such as torch.float32, got {dtype!r}")
+    return dtype
+
+
+def seeded_generator(device: torch.device, seed: int) -> torch.Generator:
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    return gen
