@@ -8,6 +8,7 @@ import pytest
 
 from hybridqnn.problems import DenseIsing
 from hybridqnn.solvers import DenseSimulatedAnnealingSampler, kernels, polish_dense
+from hybridqnn.solvers.sampling import beta_range_dense
 from hybridqnn.testing.conformance import random_bqm
 
 
@@ -69,10 +70,10 @@ def test_polish_reaches_a_one_flip_local_minimum() -> None:
 
 def test_beta_range_cold_and_warm() -> None:
     model = _model(20, 0)
-    hot, cold = model.beta_range()
+    hot, cold = beta_range_dense(model)
     assert 0 < hot < cold
     local, _ = polish_dense(model, np.ones(20, dtype=np.int8))
-    warm_hot, warm_cold = model.beta_range(local)
+    warm_hot, warm_cold = beta_range_dense(model, local)
     assert warm_hot > hot  # a warm start is annealed from a colder start
 
 

@@ -131,6 +131,7 @@ def _projection_problem(width: int, seed: int) -> _Problem:
 
 def _run_once(sampler: Any, problem: _Problem, kwargs: dict[str, Any], seed: int, warm: bool) -> tuple[float, float]:
     from hybridqnn.solvers.dense import DenseSampler
+    from hybridqnn.solvers.sampling import beta_range_dense
 
     start = time.perf_counter()
     init = problem.reference_spins[None, :] if warm else None
@@ -142,7 +143,7 @@ def _run_once(sampler: Any, problem: _Problem, kwargs: dict[str, Any], seed: int
         if "seed" in sampler.parameters:
             params["seed"] = seed % (2**31)
         if "beta_range" in sampler.parameters:
-            params["beta_range"] = problem.model.beta_range(init)
+            params["beta_range"] = beta_range_dense(problem.model, init)
         if warm:
             params["initial_states"] = (init, list(range(problem.model.num_variables)))
         ss = sampler.sample(problem.bqm, **params)

@@ -36,6 +36,16 @@ class DenseIsing:
         if not (np.all(np.isfinite(self.h)) and np.all(np.isfinite(self.J)) and math.isfinite(self.offset)):
             raise ValueError("the model's coefficients must be finite, got NaN or inf")
 
+    @classmethod
+    def _from_checked(cls, h: np.ndarray, J: np.ndarray, offset: float) -> DenseIsing:
+        """Build without re-checking finiteness (O(n^2)); for builders whose inputs were checked
+        and that hand one J to many models."""
+        model = object.__new__(cls)
+        object.__setattr__(model, "h", h)
+        object.__setattr__(model, "J", J)
+        object.__setattr__(model, "offset", float(offset))
+        return model
+
     @property
     def num_variables(self) -> int:
         return int(self.h.shape[0])
@@ -78,21 +88,5 @@ class DenseIsing:
     def local_fields(self, spins: np.ndarray) -> np.ndarray:
         """f = h + J s for each row of ``spins``; flipping s_i changes E by -2 s_i f_i."""
         return self.h + np.asarray(spins, dtype=np.float64) @ self.J
-
-    def beta_range(self, spins: np.ndarray | None = None) -> tuple[float, float]:
-        """(hot, cold) inverse temperatures from the coefficients; see
-        :func:`hybridqnn.solvers.sampling.beta_range_from_fields`."""
-        from hybridqnn.solvers.sampling import beta_range_from_fields
-
-        if spins is None:
-            return beta_range_from_fields(2.0 * (np.abs(self.h) + np.abs(self.J).sum(axis=1)), self._min_coefficient())
-        s = np.asarray(spins, dtype=np.float64).reshape(-1, self.num_variables)[0]
-        costs = -2.0 * s * (self.h + self.J @ s)
-        return beta_range_from_fields(None, self._min_coefficient(), uphill=costs)
-
-    def _min_coefficient(self) -> float:
-        mags = np.concatenate([np.abs(self.h), np.abs(self.J[np.triu_indices(self.num_variables, 1)])])
-        mags = mags[mags > 0]
-        return float(2.0 * mags.min()) if mags.size else 0.0
 
 

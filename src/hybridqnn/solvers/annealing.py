@@ -3,7 +3,7 @@
 It runs the numba kernel of :mod:`hybridqnn.solvers.kernels` on a dense
 :class:`~hybridqnn.problems.DenseIsing` model: many replicas at once (one per read, in
 parallel), incremental local-field updates, and a geometric beta schedule derived
-from the problem's own coefficients (:meth:`DenseIsing.beta_range`: hot enough to accept the
+from the problem's own coefficients (:func:`~hybridqnn.solvers.sampling.beta_range_dense`: hot enough to accept the
 largest possible flip half the time, cold enough to freeze the smallest coefficient; from a
 warm start, hot enough only for the 10th-percentile uphill flip).
 """
@@ -19,6 +19,7 @@ from hybridqnn._checks import check_choice, check_float, check_int
 from hybridqnn.problems.dense import DenseIsing
 from hybridqnn.solvers import kernels
 from hybridqnn.solvers.dense import DenseSampler
+from hybridqnn.solvers.sampling import beta_range_dense
 
 SCHEDULES = ("geometric", "linear")
 
@@ -60,7 +61,7 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         num_sweeps = check_int("num_sweeps", num_sweeps, 1)
         check_choice("beta_schedule_type", beta_schedule_type, SCHEDULES)
         if beta_range is None:
-            beta_range = model.beta_range(spins[:1] if warm else None)
+            beta_range = beta_range_dense(model, spins[:1] if warm else None)
         elif len(beta_range) != 2:
             raise ValueError(f"'beta_range' must be a pair (hot, cold), got {beta_range!r}")
         betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)

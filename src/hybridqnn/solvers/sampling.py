@@ -9,6 +9,8 @@ from typing import Any
 import dimod
 import numpy as np
 
+from hybridqnn.problems.dense import DenseIsing
+
 
 def flip_costs(bqm: dimod.BinaryQuadraticModel, state: np.ndarray | None = None) -> np.ndarray:
     """Energy change of flipping each variable: at ``state`` if given, else an upper bound.
@@ -93,6 +95,21 @@ def beta_range_from_fields(
     beta_hot = math.log(2.0) / hot_delta
     beta_cold = math.log(100.0) / cold_delta
     return (beta_hot, max(beta_cold, beta_hot))
+
+
+def beta_range_dense(model: DenseIsing, spins: np.ndarray | None = None) -> tuple[float, float]:
+    """The rule of :func:`beta_range_for` on a dense spin model, from a warm start if ``spins``
+    (one state) is given. The warm start needs only the flip costs at the start, O(n^2) once;
+    the cold start needs the largest possible flip, 2 (|h_i| + sum_j |J_ij|), and the smallest
+    nonzero coefficient (times 2 for spins)."""
+    if spins is not None:
+        s = np.asarray(spins, dtype=np.float64).reshape(-1, model.num_variables)[0]
+        return beta_range_from_fields(None, 0.0, uphill=-2.0 * s * (model.h + model.J @ s))
+    abs_j = np.abs(model.J)
+    nonzero = np.concatenate([np.abs(model.h), abs_j[abs_j > 0]])
+    nonzero = nonzero[nonzero > 0]
+    min_coefficient = 2.0 * float(nonzero.min()) if nonzero.size else 0.0
+    return beta_range_from_fields(2.0 * (np.abs(model.h) + abs_j.sum(axis=1)), min_coefficient)
 
 
 def sample_bqm(

@@ -106,7 +106,8 @@ def _line_search_alpha(
 
     For alpha' in alpha * ``factors`` (by default (1/4, 1, 4)), the box minimisers of all C surrogates (one Cholesky
     factorisation of H = alpha' B + l2 I) are rounded to the grid and the true loss of that head
-    is evaluated; the alpha' with the lowest loss is kept. This costs O(d^3 + N d C) per
+    is evaluated (in float32: it only ranks the candidates; the accept test is float64); the
+    alpha' with the lowest loss is kept. This costs O(d^3 + N d C) per
     candidate, nothing next to building and solving the C QUBOs, and it spends the QUBO solves
     on a step size that works instead of on rejected steps.
 
@@ -120,7 +121,7 @@ def _line_search_alpha(
         hess = a * gram + l2 * eye
         lin = grad - weights @ hess
         x = box_qp_minimizer(hess, lin, enc.low, enc.high)
-        loss = softmax_loss(enc.round(x), phi, onehot, l2)
+        loss = softmax_loss(enc.round(x).astype(phi.dtype), phi, onehot, l2)
         if best is None or loss < best[0]:
             best = (loss, a, hess, lin, x)
     assert best is not None
@@ -265,6 +266,7 @@ def fit_qubo_head(
     onehot = np.zeros((n, num_classes))
     onehot[np.arange(n), y] = 1.0
     gram = phi.T @ phi / (2.0 * n)
+    phi32, onehot32 = phi.astype(np.float32), onehot.astype(np.float32)  # the line search only ranks steps
     enc = head_encoding(d1 - 1, bits, weight_range, bias_range)
     weights = np.tile(enc.round(np.zeros(d1)), (num_classes, 1))
     loss, grad = softmax_loss_grad(weights, phi, onehot, l2)
@@ -279,7 +281,7 @@ def fit_qubo_head(
         for it in range(max_iter):
             t = time.perf_counter()
             factors = ALPHA_FACTORS if not history or history[-1]["accepted"] else ALPHA_FACTORS_AFTER_REJECT
-            alpha, hess, lin, x_cont = _line_search_alpha(alpha, gram, l2, grad, weights, enc, phi, onehot, factors)
+            alpha, hess, lin, x_cont = _line_search_alpha(alpha, gram, l2, grad, weights, enc, phi32, onehot32, factors)
             offsets = -np.einsum("cd,cd->c", grad, weights) + 0.5 * np.einsum("cd,de,ce->c", weights, hess, weights)
             timing["reference_s"] += time.perf_counter() - t
 
@@ -314,7 +316,7 @@ def fit_qubo_head(
             del jobs
 
             candidate = enc.decode((np.stack([spins for spins, _ in solves]) + 1) // 2)
-            new_loss = softmax_loss(candidate, phi, onehot, l2)
+            new_loss, new_grad = softmax_loss_grad(candidate, phi, onehot, l2)
             accepted = new_loss < loss
             record: dict[str, Any] = {
                 "iteration": it,
@@ -330,8 +332,7 @@ def fit_qubo_head(
                 record["cold_start_energy"] = float(sum(cold_energies))
             improvement = (loss - new_loss) / max(abs(loss), 1e-12) if accepted else 0.0
             if accepted:
-                weights, loss = candidate, new_loss
-                _, grad = softmax_loss_grad(weights, phi, onehot, l2)
+                weights, loss, grad = candidate, new_loss, new_grad
             else:
                 alpha *= 4.0
             history.append(record)
