@@ -91,8 +91,7 @@ import torch
 
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
 from hybridqnn.problems.dense import DenseIsing
-from hybridqnn.solvers.dense import DenseSampler
-from hybridqnn.solvers.torch_device import as_device, as_dtype, check_available, seeded_generator
+from hybridqnn.solvers.torch_device import TorchDenseSampler, check_available, seeded_generator
 
 MODES = ("ballistic", "discrete")
 DEFAULT_DT = {"ballistic": 0.5, "discrete": 1.0}
@@ -135,7 +134,7 @@ def default_c0(J: torch.Tensor, h: torch.Tensor, dt: float) -> float:
     return c0
 
 
-class SimulatedBifurcationSampler(DenseSampler):
+class SimulatedBifurcationSampler(TorchDenseSampler):
     """Ballistic or discrete simulated bifurcation (Goto 2019/2021), batched in torch.
 
     The module docstring gives the equations, how fields are handled, and the reasons for
@@ -173,13 +172,9 @@ class SimulatedBifurcationSampler(DenseSampler):
         "check_every": [],
     }
 
-    def __init__(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> None:
-        self.device = as_device(device)
-        self.dtype = as_dtype(dtype)
-
     @property
     def properties(self) -> dict[str, Any]:
-        return {"modes": MODES, "device": str(self.device), "dtype": str(self.dtype)}
+        return {**super().properties, "modes": MODES}
 
     def _sample_spins(
         self,

@@ -104,8 +104,7 @@ import torch
 from hybridqnn._checks import check_bool, check_float, check_int
 from hybridqnn.problems.dense import DenseIsing
 from hybridqnn.solvers.bifurcation import spectral_radius
-from hybridqnn.solvers.dense import DenseSampler
-from hybridqnn.solvers.torch_device import as_device, as_dtype, check_available, seeded_generator
+from hybridqnn.solvers.torch_device import TorchDenseSampler, check_available, seeded_generator
 
 AMPLITUDE_CLIP = 1.5  # |x| <= 1.5 A
 STABILITY = 1.5  # e_max = STABILITY / (dt eps rho(J))
@@ -127,7 +126,7 @@ def _pump_range(value: Any) -> tuple[float, float]:
     return check_float("pump_range[0]", value[0]), check_float("pump_range[1]", value[1])
 
 
-class CIMSampler(DenseSampler):
+class CIMSampler(TorchDenseSampler):
     """A simulated measurement-feedback coherent Ising machine with amplitude-heterogeneity correction.
 
     The module docstring gives the equations, the deviations from the papers, and the reasons
@@ -164,14 +163,6 @@ class CIMSampler(DenseSampler):
         "error_rate": [],
         "check_every": [],
     }
-
-    def __init__(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> None:
-        self.device = as_device(device)
-        self.dtype = as_dtype(dtype)
-
-    @property
-    def properties(self) -> dict[str, Any]:
-        return {"device": str(self.device), "dtype": str(self.dtype)}
 
     def _sample_spins(
         self,

@@ -172,7 +172,38 @@ def round_coefficients(
     return _rebuild(bqm, np.round(lin / step) * step, np.round(quad / step) * step), step
 
 
-class LimitedPrecisionComposite(dimod.ComposedSampler):
+class _OneChildComposite(dimod.ComposedSampler):
+    """The plumbing the three composites share: one child, the child's parameters plus
+    :attr:`_own_parameters`, and ``child_properties`` plus :meth:`_own_properties`."""
+
+    _own_parameters: tuple[str, ...] = ()
+
+    def __init__(self, child: dimod.Sampler) -> None:
+        self._children = [_check_child(child)]
+
+    @property
+    def children(self) -> list[dimod.Sampler]:
+        """The one child sampler."""
+        return self._children
+
+    @property
+    def parameters(self) -> dict[str, list]:
+        """The child's sample parameters plus this composite's own."""
+        params = dict(self.child.parameters)
+        for name in self._own_parameters:
+            params.setdefault(name, [])
+        return params
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """``child_properties`` plus this composite's settings."""
+        return {"child_properties": dict(self.child.properties), **self._own_properties()}
+
+    def _own_properties(self) -> dict[str, Any]:
+        return {}
+
+
+class LimitedPrecisionComposite(_OneChildComposite):
     """Sample a copy of the problem whose coefficients are rounded to ``bits`` bits.
 
     Models the digital-to-analog converters (DACs) that program h and J on a quantum annealer
@@ -195,23 +226,11 @@ class LimitedPrecisionComposite(dimod.ComposedSampler):
     """
 
     def __init__(self, child: dimod.Sampler, bits: int) -> None:
-        self._children = [_check_child(child)]
+        super().__init__(child)
         self.bits = check_int("bits", bits, 2, 32)
 
-    @property
-    def children(self) -> list[dimod.Sampler]:
-        """The one child sampler."""
-        return self._children
-
-    @property
-    def parameters(self) -> dict[str, list]:
-        """The child's sample parameters (this composite adds none)."""
-        return dict(self.child.parameters)
-
-    @property
-    def properties(self) -> dict[str, Any]:
-        """``child_properties`` and ``bits``."""
-        return {"child_properties": dict(self.child.properties), "bits": self.bits}
+    def _own_properties(self) -> dict[str, Any]:
+        return {"bits": self.bits}
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters: Any) -> dimod.SampleSet:
         """Sample the rounded ``bqm`` with the child; energies are those of the original ``bqm``.
@@ -268,7 +287,7 @@ def perturb_bqm(
     return _rebuild(bqm, lin, quad)
 
 
-class NoisyOracleComposite(dimod.ComposedSampler):
+class NoisyOracleComposite(_OneChildComposite):
     """An oracle that sees the problem, and reports energies, through bounded noise.
 
     For each call, the child samples a perturbed problem (:func:`perturb_bqm`: every bias plus
@@ -302,7 +321,7 @@ class NoisyOracleComposite(dimod.ComposedSampler):
         seed: int | None = None,
         energy_noise: bool = True,
     ) -> None:
-        self._children = [_check_child(child)]
+        super().__init__(child)
         self.variance = check_float("variance", variance, 0.0)
         self.seed = _check_seed("seed", seed)
         if not isinstance(energy_noise, bool):
@@ -315,27 +334,10 @@ class NoisyOracleComposite(dimod.ComposedSampler):
         """The noise bound a = sqrt(3 * variance)."""
         return _halfwidth(self.variance)
 
-    @property
-    def children(self) -> list[dimod.Sampler]:
-        """The one child sampler."""
-        return self._children
+    _own_parameters = ("seed",)
 
-    @property
-    def parameters(self) -> dict[str, list]:
-        """The child's sample parameters plus ``seed``."""
-        params = dict(self.child.parameters)
-        params.setdefault("seed", [])
-        return params
-
-    @property
-    def properties(self) -> dict[str, Any]:
-        """``child_properties``, ``variance``, ``halfwidth`` and ``energy_noise``."""
-        return {
-            "child_properties": dict(self.child.properties),
-            "variance": self.variance,
-            "halfwidth": self.halfwidth,
-            "energy_noise": self.energy_noise,
-        }
+    def _own_properties(self) -> dict[str, Any]:
+        return {"variance": self.variance, "halfwidth": self.halfwidth, "energy_noise": self.energy_noise}
 
     def sample(
         self, bqm: dimod.BinaryQuadraticModel, *, seed: int | None = None, **parameters: Any
@@ -411,7 +413,7 @@ def _merge_best(
     return dimod.SampleSet(record.view(np.recarray), variables, {}, vartype)
 
 
-class TimeBudgetComposite(dimod.ComposedSampler):
+class TimeBudgetComposite(_OneChildComposite):
     """Call the child again and again until a wall-clock budget is spent; keep the best samples.
 
     The loop: call the child (always at least once); merge its rows with the best kept so far
@@ -448,30 +450,14 @@ class TimeBudgetComposite(dimod.ComposedSampler):
     def __init__(
         self, child: dimod.Sampler, time_limit: float, *, max_calls: int | None = None
     ) -> None:
-        self._children = [_check_child(child)]
+        super().__init__(child)
         self.time_limit = check_float("time_limit", time_limit, 0.0, low_open=True)
         self.max_calls = None if max_calls is None else check_int("max_calls", max_calls, 1)
 
-    @property
-    def children(self) -> list[dimod.Sampler]:
-        """The one child sampler."""
-        return self._children
+    _own_parameters = ("num_reads",)
 
-    @property
-    def parameters(self) -> dict[str, list]:
-        """The child's sample parameters plus ``num_reads``."""
-        params = dict(self.child.parameters)
-        params.setdefault("num_reads", [])
-        return params
-
-    @property
-    def properties(self) -> dict[str, Any]:
-        """``child_properties``, ``time_limit`` and ``max_calls``."""
-        return {
-            "child_properties": dict(self.child.properties),
-            "time_limit": self.time_limit,
-            "max_calls": self.max_calls,
-        }
+    def _own_properties(self) -> dict[str, Any]:
+        return {"time_limit": self.time_limit, "max_calls": self.max_calls}
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters: Any) -> dimod.SampleSet:
         """Sample ``bqm`` with the child until the budget is spent; return the best rows.

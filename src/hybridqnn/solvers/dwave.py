@@ -268,15 +268,8 @@ def qpu_sampler(
                 f"'child' must be a structured dimod sampler, got {type(child).__name__}"
             )
         return composite(child, **kwargs)
-    system = _dwave_system()
-    secret = _require_token(token, config)
-    options = dict(config)
-    if token is not None:
-        options["token"] = token
-    if solver is not None:
-        options["solver"] = solver
     logger.info("opening a D-Wave QPU sampler (solver=%r)", solver)
-    return composite(_open(system.DWaveSampler, "QPU sampler", secret, options), **kwargs)
+    return composite(_open_configured("DWaveSampler", "QPU sampler", solver, token, config), **kwargs)
 
 
 def hybrid_sampler(
@@ -297,6 +290,14 @@ def hybrid_sampler(
         DWaveConfigError: No token is configured (checked before connecting).
         ConnectionError: The solver could not be reached or selected (message without token).
     """
+    logger.info("opening the Leap hybrid BQM sampler (solver=%r)", solver)
+    return _open_configured("LeapHybridSampler", "hybrid sampler", solver, token, config)
+
+
+def _open_configured(
+    cls_name: str, what: str, solver: str | Mapping[str, Any] | None, token: str | None, config: Mapping[str, Any]
+) -> dimod.Sampler:
+    """Check that a token is configured (offline), then build ``dwave.system.<cls_name>``."""
     system = _dwave_system()
     secret = _require_token(token, config)
     options = dict(config)
@@ -304,5 +305,4 @@ def hybrid_sampler(
         options["token"] = token
     if solver is not None:
         options["solver"] = solver
-    logger.info("opening the Leap hybrid BQM sampler (solver=%r)", solver)
-    return _open(system.LeapHybridSampler, "hybrid sampler", secret, options)
+    return _open(getattr(system, cls_name), what, secret, options)

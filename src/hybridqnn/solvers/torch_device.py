@@ -1,10 +1,12 @@
-"""Device, dtype and generator arguments of the torch-based samplers, checked in one place."""
+"""The torch-based dense samplers' shared part: device, dtype and generator, checked in one place."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch
+
+from hybridqnn.solvers.dense import DenseSampler
 
 
 def as_device(device: Any) -> torch.device:
@@ -34,3 +36,15 @@ def seeded_generator(device: torch.device, seed: int) -> torch.Generator:
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)
     return gen
+
+
+class TorchDenseSampler(DenseSampler):
+    """A :class:`DenseSampler` that integrates its dynamics in torch on ``device`` in ``dtype``."""
+
+    def __init__(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> None:
+        self.device = as_device(device)
+        self.dtype = as_dtype(dtype)
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return {"device": str(self.device), "dtype": str(self.dtype)}
