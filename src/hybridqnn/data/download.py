@@ -260,17 +260,7 @@ def ensure_files(
     if missing and not download:
         raise_missing(dataset, directory, missing, "download=False")
     for name in list(missing):
-        failure = ""
-        try:
-            download_file(
-                name,
-                directory,
-                urls=candidate_urls(key, name, mirrors),
-                expected=table.get(name),
-                timeout=timeout,
-            )
-        except DownloadError as exc:
-            failure = str(exc)
+        failure = _try_download(name, directory, key, mirrors, table.get(name), timeout)
         if failure:
             raise_missing(dataset, directory, missing, f"download failed: {failure}")
         missing.remove(name)
@@ -278,6 +268,17 @@ def ensure_files(
     for path in paths:
         verify_file(path, table.get(path.name))
     return paths
+
+
+def _try_download(
+    name: str, directory: Path, key: str, mirrors: Sequence[str] | None, expected: str | None, timeout: float
+) -> str:
+    """Download one file from the mirrors; "" on success, else the one-line reason."""
+    try:
+        download_file(name, directory, urls=candidate_urls(key, name, mirrors), expected=expected, timeout=timeout)
+    except DownloadError as exc:
+        return str(exc)
+    return ""
 
 
 def _write_atomically(source: IO[bytes], target: Path) -> None:
@@ -417,17 +418,7 @@ def ensure_archive_files(
         elif not download:
             raise_missing(dataset, directory, missing_names, "download=False", hint)
         else:
-            failure = ""
-            try:
-                download_file(
-                    archive_name,
-                    archive_dir,
-                    urls=candidate_urls(key, archive_name, mirrors),
-                    expected=table.get(archive_name),
-                    timeout=timeout,
-                )
-            except DownloadError as exc:
-                failure = str(exc)
+            failure = _try_download(archive_name, archive_dir, key, mirrors, table.get(archive_name), timeout)
             if failure:
                 raise_missing(
                     dataset,
