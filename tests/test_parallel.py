@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -77,11 +77,9 @@ def test_bad_spec_type_error() -> None:
             pass
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("distributed") is not None, reason="distributed is installed"
-)
 @pytest.mark.parametrize("spec", ["dask://localhost:8786", "tcp://127.0.0.1:8786"])
-def test_dask_without_distributed_gives_install_hint(spec: str) -> None:
+def test_dask_without_distributed_gives_install_hint(spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
     with pytest.raises(ImportError, match=r"pip install 'hybridqnn\[distributed\]'"):
         with get_executor(spec):
             pass
@@ -117,3 +115,33 @@ def test_default_is_thread(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_default_workers_positive() -> None:
     assert default_workers() >= 1
+
+
+def test_dask_executor_on_a_local_cluster() -> None:
+    """The same code path runs on a Dask cluster (a LocalCluster on loopback here)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address.split("://", 1)[1]
+        with get_executor(f"dask://{address}") as pool:
+            assert list(pool.map(square, range(6))) == [0, 1, 4, 9, 16, 25]
+
+
+def test_qubo_head_runs_on_a_dask_cluster() -> None:
+    distributed = pytest.importorskip("distributed")
+    import numpy as np
+
+    from hybridqnn.solvers import get_sampler
+    from hybridqnn.train import fit_qubo_head
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0).astype(int)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address.split("://", 1)[1]
+        on_dask = fit_qubo_head(x, y, 3, get_sampler("steepest"), bits=6, max_iter=3, seed=1, executor=f"dask://{address}")
+    local = fit_qubo_head(x, y, 3, get_sampler("steepest"), bits=6, max_iter=3, seed=1, executor="serial")
+    np.testing.assert_array_equal(on_dask.weights, local.weights)
