@@ -147,3 +147,20 @@ def test_bad_config_values_are_one_line_errors(override: str, expected: str, cap
     err = capsys.readouterr().err.strip()
     assert expected in err
     assert len(err.splitlines()) == 1
+
+
+def test_bench_solvers_skips_missing_third_party_solvers_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("openjij", "simulated_bifurcation") else real(name, *a))
+    out = tmp_path / "bs"
+    argv = [
+        "bench", "solvers", "--quick", "--out", str(out), "--no-progress",
+        "--set", "solvers=[\"dense-sa\", \"openjij\", \"sb-package\"]", "--set", "head_problems=[]",
+        "--set", "projection_widths=[]",
+    ]
+    assert cli.main(argv) == 0
+    report = _report(out)
+    assert {r["impl"] for r in report["rows"]} == {"dense-sa"}
+    assert sum("not installed" in note for note in report["notes"]) == 2

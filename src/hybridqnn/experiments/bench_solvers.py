@@ -22,6 +22,8 @@ Efforts stop growing once a level's median time passes ``max_run_seconds`` / 3.
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
 import math
 import statistics
 import time
@@ -44,7 +46,11 @@ EFFORTS: dict[str, tuple[str, tuple[float, ...], dict[str, Any]]] = {
     "tabu": ("timeout", (5, 20, 100, 300, 1000, 3000), {"num_reads": 1}),
     "sb": ("num_steps", (30, 100, 300, 1000, 3000, 10000), {"num_reads": 16}),
     "cim": ("num_steps", (30, 100, 300, 1000, 3000, 10000), {"num_reads": 16}),
+    # bench-only third-party solvers (pip install 'hybridqnn[bench]'); skipped with a note if absent
+    "openjij": ("num_sweeps", (10, 30, 100, 300, 1000, 3000, 10000), {"num_reads": 1}),
+    "sb-package": ("max_steps", (30, 100, 300, 1000, 3000, 10000), {"num_reads": 16}),
 }
+OPTIONAL = {"openjij": "openjij", "sb-package": "simulated_bifurcation"}
 WARM_CAPABLE = ("sa", "dense-sa", "tabu")
 
 
@@ -140,10 +146,12 @@ def _run_once(sampler: Any, problem: _Problem, kwargs: dict[str, Any], seed: int
         energy = float(np.min(energies))
     else:
         params = dict(kwargs)
-        if "seed" in sampler.parameters:
+        if "seed" in sampler.parameters or "seed" in inspect.signature(sampler.sample).parameters:
             params["seed"] = seed % (2**31)
         if "beta_range" in sampler.parameters:
             params["beta_range"] = beta_range_dense(problem.model, init)
+        elif "beta_min" in sampler.parameters:  # openjij names the same range beta_min, beta_max
+            params["beta_min"], params["beta_max"] = beta_range_dense(problem.model, init)
         if warm:
             params["initial_states"] = (init, list(range(problem.model.num_variables)))
         ss = sampler.sample(problem.bqm, **params)
@@ -151,10 +159,51 @@ def _run_once(sampler: Any, problem: _Problem, kwargs: dict[str, Any], seed: int
     return time.perf_counter() - start, energy
 
 
-def _sweep(ctx: RunContext, p: SolverBenchParams, problem: _Problem, solver: str, warm: bool, seeds: list[int]) -> list[dict[str, Any]]:
+def _bench_sampler(name: str) -> Any:
+    """A registry sampler, or one of the bench-only third-party solvers."""
     from hybridqnn.solvers import get_sampler
 
-    sampler = get_sampler(solver)
+    if name == "openjij":
+        import openjij
+
+        return openjij.SASampler()
+    if name == "sb-package":
+        return _SimulatedBifurcationPackage()
+    return get_sampler(name)
+
+
+def _make_sb_package_class() -> type:
+    from hybridqnn.solvers.dense import DenseSampler
+
+    class SimulatedBifurcationPackage(DenseSampler):
+        """The ``simulated-bifurcation`` package (Ageron et al.) on the dense model:
+        ``minimize(J/2, h, offset, domain="spin")`` is exactly E(s) = offset + h^T s + 1/2 s^T J s.
+        It seeds only torch's global generator, so the call runs inside ``torch.random.fork_rng``."""
+
+        _own_parameters = {"max_steps": []}
+
+        def _sample_spins(self, model: Any, spins: np.ndarray, seed: int, *, warm: bool, max_steps: int = 10000) -> tuple[np.ndarray, dict[str, Any]]:
+            import simulated_bifurcation as sb
+            import torch
+
+            with torch.random.fork_rng():
+                torch.manual_seed(seed)
+                best, _ = sb.minimize(
+                    torch.as_tensor(model.J / 2), torch.as_tensor(model.h), torch.tensor(model.offset), domain="spin",
+                    agents=spins.shape[0], max_steps=max_steps, best_only=False, verbose=False,
+                )
+            out = best.detach().cpu().numpy().reshape(spins.shape[0], -1)
+            return np.where(out >= 0, 1, -1).astype(np.int8), {}
+
+    return SimulatedBifurcationPackage
+
+
+def _SimulatedBifurcationPackage() -> Any:  # noqa: N802 - a factory standing in for a class
+    return _make_sb_package_class()()
+
+
+def _sweep(ctx: RunContext, p: SolverBenchParams, problem: _Problem, solver: str, warm: bool, seeds: list[int]) -> list[dict[str, Any]]:
+    sampler = _bench_sampler(solver)
     knob, levels, fixed = EFFORTS[solver]
     _run_once(sampler, problem, {**fixed, knob: levels[0]}, seeds[0], warm)  # warm-up (JIT, caches)
     results = []
@@ -205,11 +254,17 @@ def run_bench_solvers(ctx: RunContext, p: SolverBenchParams) -> None:
     problems += [_head_problem(ctx, name, seeds[off + i]) for i, name in enumerate(p.head_problems)]
     off += len(p.head_problems)
     problems += [_projection_problem(w, seeds[off + i]) for i, w in enumerate(p.projection_widths)]
+    solvers = []
+    for name in p.solvers:
+        if name in OPTIONAL and importlib.util.find_spec(OPTIONAL[name]) is None:
+            ctx.note(f"Skipped {name!r}: the package {OPTIONAL[name]!r} is not installed (pip install 'hybridqnn[bench]').")
+        else:
+            solvers.append(name)
     sa10k: dict[str, float] = {}
     for problem in ctx.progress(problems, total=len(problems), desc="bench solvers"):
         problem.bqm = problem.model.to_bqm()
         impls: dict[str, list[dict[str, Any]]] = {}
-        for solver in p.solvers:
+        for solver in solvers:
             impls[solver] = _sweep(ctx, p, problem, solver, False, run_seeds)
             if p.warm_starts and problem.reference is not None and solver in WARM_CAPABLE:
                 impls[solver + "+warm"] = _sweep(ctx, p, problem, solver, True, run_seeds)
