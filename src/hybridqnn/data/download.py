@@ -26,7 +26,7 @@ import tempfile
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, NoReturn
@@ -118,28 +118,37 @@ def candidate_urls(
     return tuple(_join(base, filename) for base in MIRRORS.get(key, ()))
 
 
-def _fetch(url: str, target: Path, expected: str | None, timeout: float) -> None:
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+@contextlib.contextmanager
+def _atomic_file(target: Path) -> Iterator[IO[bytes]]:
+    """Write ``target`` through a temporary file in its folder, moved into place only when the
+    block ends without error; on any error (Ctrl-C included) the temporary file is removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
     try:
-        digest = hashlib.new(digest_algorithm(expected)) if expected else None
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as resp:
-            while chunk := resp.read(_CHUNK):
-                out.write(chunk)
-                if digest is not None:
-                    digest.update(chunk)
-        if digest is not None and digest.hexdigest() != expected.lower():
-            raise DataIntegrityError(
-                f"checksum mismatch for {target.name} downloaded from {url}: expected "
-                f"{digest.name} {expected.lower()}, got {digest.hexdigest()}"
-            )
+        with os.fdopen(fd, "wb") as out:
+            yield out
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def _fetch(url: str, target: Path, expected: str | None, timeout: float) -> None:
+    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+    digest = hashlib.new(digest_algorithm(expected)) if expected else None
+    with _atomic_file(target) as out, urllib.request.urlopen(request, timeout=timeout) as resp:
+        while chunk := resp.read(_CHUNK):
+            out.write(chunk)
+            if digest is not None:
+                digest.update(chunk)
+        if digest is not None and digest.hexdigest() != expected.lower():
+            raise DataIntegrityError(
+                f"checksum mismatch for {target.name} downloaded from {url}: expected "
+                f"{digest.name} {expected.lower()}, got {digest.hexdigest()}"
+            )
 
 
 def download_file(
@@ -282,18 +291,8 @@ def _try_download(
 
 
 def _write_atomically(source: IO[bytes], target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(source, out, _CHUNK)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+    with _atomic_file(target) as out:
+        shutil.copyfileobj(source, out, _CHUNK)
 
 
 def extract_zip_members(archive: str | os.PathLike[str], members: Mapping[str, Path]) -> None:

@@ -115,7 +115,7 @@ def _head_problem(ctx: RunContext, name: str, seed: int) -> _Problem:
 
     dataset, _, k = name.partition("-K")
     p = HeadParams()
-    f = _features(ctx, p, dataset, seed)
+    f = _features(p, dataset, seed, data_dir=ctx.data_dir, device=ctx.device)
     model, _, spins, energy = head_qubo(
         f.x_train, f.y_train, f.num_classes, bits=int(k), weight_range=p.weight_range, bias_range=p.bias_range, l2=p.l2
     )

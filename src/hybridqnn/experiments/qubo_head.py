@@ -147,11 +147,13 @@ class _Features:
     feature_s: float
 
 
-def _features(ctx: RunContext, p: HeadParams, name: str, seed: int, *, download: bool = True) -> _Features:
+def _features(
+    p: HeadParams, name: str, seed: int, *, data_dir: Any = None, device: str = "cpu", download: bool = True
+) -> _Features:
     from hybridqnn.data import load_dataset, stratified_subset
     from hybridqnn.nn import RandomConvFeatures
 
-    ds = load_dataset(name, data_dir=ctx.data_dir, download=download)
+    ds = load_dataset(name, data_dir=data_dir, download=download)
     if p.train_size is not None or p.test_size is not None:
         ds = stratified_subset(ds, min(p.train_size or ds.n_train, ds.n_train), min(p.test_size or ds.n_test, ds.n_test), seed=seed)
     overrides = {
@@ -162,7 +164,7 @@ def _features(ctx: RunContext, p: HeadParams, name: str, seed: int, *, download:
     start = time.perf_counter()
     extractor = RandomConvFeatures.for_images(
         ds.image_shape, seed=seed, nonlinearity=p.nonlinearity, pool=p.pool, **overrides
-    ).to(ctx.device)
+    ).to(device)
     extractor.fit(ds.x_train)
     feats = _Features(
         name, extractor.transform(ds.x_train), ds.y_train, extractor.transform(ds.x_test), ds.y_test,
@@ -247,7 +249,7 @@ def run_qubo_head(ctx: RunContext, p: QUBOHeadExperimentParams) -> None:
     job_iter = iter(jobs)
     for i, (name, required) in enumerate(names):
         try:
-            f = _features(ctx, p, name, seeds[3 * i], download=required)
+            f = _features(p, name, seeds[3 * i], data_dir=ctx.data_dir, device=ctx.device, download=required)
         except FileNotFoundError as exc:
             if required:
                 raise
@@ -298,17 +300,8 @@ def largest_head_problem(p: QUBOHeadExperimentParams, data_dir: Any, seed: int) 
     """The largest class QUBO a run of ``p`` builds: the largest K on the data set with the most
     features (the first non-digits data set, else digits)."""
     names = [n for n in p.datasets if n != "digits"] or list(p.datasets) or list(p.optional_datasets)
-    ctx = _FeatureContext(data_dir)
-    f = _features(ctx, p, names[0], seed)  # type: ignore[arg-type]
+    f = _features(p, names[0], seed, data_dir=data_dir)
     return _head_bqm(p, f, max(p.bits))
-
-
-@dataclass
-class _FeatureContext:
-    """The two fields of a RunContext that :func:`_features` reads."""
-
-    data_dir: Any
-    device: str = "cpu"
 
 
 def _plot_precision(ctx: RunContext, results: dict[str, dict[str, Any]]) -> None:
@@ -369,7 +362,7 @@ register(
 def run_bench_qubo_head(ctx: RunContext, p: QUBOHeadBenchParams) -> None:
     """Median QUBO training time per solver, as a ratio of SGD's time to its best accuracy."""
     seeds = ctx.spawn_seeds(2 + p.repeats * (1 + len(p.solvers)))
-    f = _features(ctx, p, p.dataset, seeds[0])
+    f = _features(p, p.dataset, seeds[0], data_dir=ctx.data_dir, device=ctx.device)
     case = f"{p.dataset}-K{p.bits}"
     sgd_rows = [_train_sgd(ctx, p, f, seeds[2 + r])[0] for r in ctx.progress(range(p.repeats), desc="sgd")]
     sgd_s = statistics.median(r["time_to_best_s"] for r in sgd_rows)

@@ -51,7 +51,13 @@ from hybridqnn.parallel import get_executor
 from hybridqnn.problems import DenseIsing, FixedPointEncoding, quadratic_to_bqm, quadratic_to_dense
 from hybridqnn.solvers import box_qp_minimizer, polish_dense, sample_bqm
 from hybridqnn.solvers.dense import DenseSampler
-from hybridqnn.train.head_common import softmax_loss, softmax_loss_grad, with_bias_column
+from hybridqnn.train.head_common import (
+    check_features,
+    check_labels,
+    softmax_loss,
+    softmax_loss_grad,
+    with_bias_column,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +107,7 @@ def _line_search_alpha(
     phi: np.ndarray,
     onehot: np.ndarray,
     factors: tuple[float, ...] = ALPHA_FACTORS,
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pick the trust-region scale for this iteration by a cheap classical line search.
 
     For alpha' in alpha * ``factors`` (by default (1/4, 1, 4)), the box minimisers of all C surrogates (one Cholesky
@@ -112,20 +118,21 @@ def _line_search_alpha(
     on a step size that works instead of on rejected steps.
 
     Returns:
-        alpha, H, the per-class linear terms g_c - H w_c (rows), and the box minimisers (rows).
+        alpha, H, the per-class linear terms and offsets of :func:`_surrogate_terms`, and the box
+        minimisers (rows).
     """
     eye = np.eye(gram.shape[0])
-    best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
+    best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     for factor in factors:
         a = float(np.clip(alpha * factor, ALPHA_MIN, ALPHA_MAX))
         hess = a * gram + l2 * eye
-        lin = grad - weights @ hess
+        lin, offsets = _surrogate_terms(grad, weights, hess)
         x = box_qp_minimizer(hess, lin, enc.low, enc.high)
         loss = softmax_loss(enc.round(x).astype(phi.dtype), phi, onehot, l2)
         if best is None or loss < best[0]:
-            best = (loss, a, hess, lin, x)
+            best = (loss, a, hess, lin, offsets, x)
     assert best is not None
-    return best[1], best[2], best[3], best[4]
+    return best[1:]
 
 
 def _problem_size(model: DenseIsing) -> dict[str, Any]:
@@ -170,6 +177,45 @@ def _solve_bqm(
     return 2 * state - 1, float(bqm.energy((state, list(bqm.variables))))
 
 
+@dataclass
+class _Start:
+    """The validated inputs and the state every head fit starts from."""
+
+    phi: np.ndarray  # [features, 1], (N, d+1)
+    onehot: np.ndarray  # (N, C)
+    gram: np.ndarray  # Boehning's B = Phi^T Phi / (2N)
+    enc: FixedPointEncoding
+    weights: np.ndarray  # W_0: the grid point next to 0, (C, d+1)
+    loss: float
+    grad: np.ndarray
+
+
+def _start(
+    features: np.ndarray, labels: np.ndarray, num_classes: int, bits: int, weight_range: float, bias_range: float, l2: float
+) -> _Start:
+    x = check_features("features", features)
+    y, num_classes = check_labels("labels", labels, x.shape[0], num_classes)
+    bits = check_int("bits", bits, 1, 32)
+    weight_range = check_float("weight_range", weight_range, 0.0, low_open=True)
+    bias_range = check_float("bias_range", bias_range, 0.0, low_open=True)
+    l2 = check_float("l2", l2, 0.0, low_open=True)
+    phi = with_bias_column(x)
+    onehot = np.zeros((phi.shape[0], num_classes))
+    onehot[np.arange(phi.shape[0]), y] = 1.0
+    enc = head_encoding(phi.shape[1] - 1, bits, weight_range, bias_range)
+    weights = np.tile(enc.round(np.zeros(phi.shape[1])), (num_classes, 1))
+    loss, grad = softmax_loss_grad(weights, phi, onehot, l2)
+    return _Start(phi, onehot, phi.T @ phi / (2.0 * phi.shape[0]), enc, weights, loss, grad)
+
+
+def _surrogate_terms(grad: np.ndarray, weights: np.ndarray, hess: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, q_c(w) = G_c^T (w - w_c) + 1/2 (w - w_c)^T H (w - w_c) written as
+    1/2 w^T H w + g'^T w + c' with g' = G_c - H w_c and c' = -G_c^T w_c + 1/2 w_c^T H w_c."""
+    lin = grad - weights @ hess
+    offsets = -np.einsum("cd,cd->c", grad, weights) + 0.5 * np.einsum("cd,de,ce->c", weights, hess, weights)
+    return lin, offsets
+
+
 def head_qubo(
     features: np.ndarray,
     labels: np.ndarray,
@@ -188,20 +234,14 @@ def head_qubo(
         (model, encoding, reference spins, reference energy). ``model.to_bqm("BINARY")`` is the
         BQM that any dimod sampler (or a hardware estimate) would get.
     """
-    from hybridqnn.train.head_common import check_features, check_labels
-
-    x = check_features("features", features)
-    y, num_classes = check_labels("labels", labels, x.shape[0], num_classes)
-    phi = with_bias_column(x)
-    enc = head_encoding(phi.shape[1] - 1, bits, weight_range, bias_range)
-    weights = np.tile(enc.round(np.zeros(phi.shape[1])), (num_classes, 1))
-    _, grad = softmax_loss_grad(weights, phi, np.eye(num_classes)[y], l2)
-    hess = phi.T @ phi / (2.0 * phi.shape[0]) + l2 * np.eye(phi.shape[1])
-    w, g = weights[class_index], grad[class_index]
-    lin = g - hess @ w
-    (model,) = quadratic_to_dense(hess, lin, enc, -g @ w + 0.5 * w @ hess @ w)
-    spins, energy = polish_dense(model, 2 * enc.encode(box_qp_minimizer(hess, lin, enc.low, enc.high)) - 1)
-    return model, enc, spins, energy
+    st = _start(features, labels, num_classes, bits, weight_range, bias_range, l2)
+    check_int("class_index", class_index, 0, st.onehot.shape[1] - 1)
+    hess = st.gram + l2 * np.eye(st.gram.shape[0])
+    lin, offsets = _surrogate_terms(st.grad, st.weights, hess)
+    (model,) = quadratic_to_dense(hess, lin[class_index], st.enc, offsets[class_index])
+    x = box_qp_minimizer(hess, lin[class_index], st.enc.low, st.enc.high)
+    spins, energy = polish_dense(model, 2 * st.enc.encode(x) - 1)
+    return model, st.enc, spins, energy
 
 
 def fit_qubo_head(
@@ -247,29 +287,16 @@ def fit_qubo_head(
         executor: executor spec for the per-class solves (see :mod:`hybridqnn.parallel`).
         callback: called with each iteration's record.
     """
-    from hybridqnn.train.head_common import check_features, check_labels
-
-    x = check_features("features", features)
-    y, num_classes = check_labels("labels", labels, x.shape[0], num_classes)
-    bits = check_int("bits", bits, 1, 32)
-    weight_range = check_float("weight_range", weight_range, 0.0, low_open=True)
-    bias_range = check_float("bias_range", bias_range, 0.0, low_open=True)
-    l2 = check_float("l2", l2, 0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, 1)
     tol = check_float("tol", tol, 0.0)
     patience = check_int("patience", patience, 1)
     seed = check_int("seed", seed, 0)
 
     t_start = time.perf_counter()
-    phi = with_bias_column(x)
-    n, d1 = phi.shape
-    onehot = np.zeros((n, num_classes))
-    onehot[np.arange(n), y] = 1.0
-    gram = phi.T @ phi / (2.0 * n)
+    st = _start(features, labels, num_classes, bits, weight_range, bias_range, l2)
+    phi, onehot, gram, enc, weights, loss, grad = st.phi, st.onehot, st.gram, st.enc, st.weights, st.loss, st.grad
+    num_classes, d1 = weights.shape
     phi32, onehot32 = phi.astype(np.float32), onehot.astype(np.float32)  # the line search only ranks steps
-    enc = head_encoding(d1 - 1, bits, weight_range, bias_range)
-    weights = np.tile(enc.round(np.zeros(d1)), (num_classes, 1))
-    loss, grad = softmax_loss_grad(weights, phi, onehot, l2)
     alpha = 1.0
     seeds = np.random.SeedSequence(seed)
     timing = {"build_s": 0.0, "reference_s": 0.0, "solve_s": 0.0, "cold_start_s": 0.0}
@@ -281,8 +308,7 @@ def fit_qubo_head(
         for it in range(max_iter):
             t = time.perf_counter()
             factors = ALPHA_FACTORS if not history or history[-1]["accepted"] else ALPHA_FACTORS_AFTER_REJECT
-            alpha, hess, lin, x_cont = _line_search_alpha(alpha, gram, l2, grad, weights, enc, phi32, onehot32, factors)
-            offsets = -np.einsum("cd,cd->c", grad, weights) + 0.5 * np.einsum("cd,de,ce->c", weights, hess, weights)
+            alpha, hess, lin, offsets, x_cont = _line_search_alpha(alpha, gram, l2, grad, weights, enc, phi32, onehot32, factors)
             timing["reference_s"] += time.perf_counter() - t
 
             t = time.perf_counter()
