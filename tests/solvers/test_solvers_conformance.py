@@ -13,6 +13,7 @@ CASES = {
     "tabu": ({"num_reads": 2, "timeout": 20}, {"num_reads": 5, "timeout": 50}, False),
     "steepest": ({"num_reads": 4}, {"num_reads": 200}, False),
     "exact": ({}, {}, False),
+    "milp": ({}, {}, True),
     "dense-sa": ({"num_reads": 4, "num_sweeps": 100}, {"num_reads": 20, "num_sweeps": 1000}, True),
     "sb": ({"num_reads": 4, "num_steps": 200}, {"num_reads": 20, "mode": "discrete"}, True),
     "cim": ({"num_reads": 4, "num_steps": 300}, {"num_reads": 20}, True),

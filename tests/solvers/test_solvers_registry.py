@@ -10,6 +10,7 @@ from hybridqnn.solvers import DEFAULT_SOLVER, as_sampler, get_sampler, list_solv
 from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
 from hybridqnn.solvers.bifurcation import SimulatedBifurcationSampler
 from hybridqnn.solvers.cim import CIMSampler
+from hybridqnn.solvers.milp import MILPSolver
 
 EXPECTED = {
     "sa": SimulatedAnnealingSampler,
@@ -19,6 +20,7 @@ EXPECTED = {
     "dense-sa": DenseSimulatedAnnealingSampler,
     "sb": SimulatedBifurcationSampler,
     "cim": CIMSampler,
+    "milp": MILPSolver,
 }
 
 

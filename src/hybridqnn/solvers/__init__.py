@@ -18,6 +18,7 @@ from hybridqnn.solvers.hardware import (
     hardware_estimate,
     logical_counts,
 )
+from hybridqnn.solvers.milp import MILPSolver
 from hybridqnn.solvers.reference import box_qp_minimizer, grid_reference, polish, polish_dense
 from hybridqnn.solvers.registry import (
     DEFAULT_SOLVER,
@@ -52,6 +53,7 @@ __all__ = [
     "DenseSampler",
     "DenseSimulatedAnnealingSampler",
     "LimitedPrecisionComposite",
+    "MILPSolver",
     "NoisyOracleComposite",
     "TimeBudgetComposite",
     "as_sampler",

@@ -92,6 +92,12 @@ def _exact(**params: Any) -> dimod.Sampler:
     return ExactSolver(**params)
 
 
+def _milp(**params: Any) -> dimod.Sampler:
+    from hybridqnn.solvers.milp import MILPSolver
+
+    return MILPSolver(**params)
+
+
 _SOLVERS = MappingProxyType(
     {
         e.name: e
@@ -101,6 +107,7 @@ _SOLVERS = MappingProxyType(
             SolverEntry("steepest", _steepest, "steepest greedy descent (dwave-samplers SteepestDescentSolver)"),
             SolverEntry("dense-sa", _dense_sa, "hybridqnn's dense simulated annealing (numba, replicas in parallel, incremental fields); the default"),
             SolverEntry("exact", _exact, f"brute force (dimod ExactSolver); tiny problems only (<= {EXACT_MAX_VARIABLES} variables)"),
+            SolverEntry("milp", _milp, "exact optimum by mixed-integer linear programming (HiGHS via scipy; products linearised exactly); also solves binary CQMs (sample_cqm); small or structured problems"),
             SolverEntry("sb", _sb, "simulated bifurcation (Goto 2019/2021; ballistic or discrete, heated, early stopping), batched agents in torch; device='cpu'|'cuda'"),
             SolverEntry("cim", _cim, "coherent Ising machine simulation (measurement feedback, chaotic amplitude control); best sample seen; torch, device='cpu'|'cuda'"),
             SolverEntry("qpu", _qpu, "D-Wave QPU: EmbeddingComposite(DWaveSampler()); needs pip install 'hybridqnn[dwave]' and a Leap token"),

@@ -1,0 +1,322 @@
+"""Exact solutions of binary quadratic problems, with and without constraints, by mixed-integer
+linear programming (HiGHS through :func:`scipy.optimize.milp`).
+
+This is the ground truth for problems too large to enumerate (``exact`` stops at 24 variables)
+and the stand-in for the Gurobi solves of the QP-SBGD paper (Krahn et al., arXiv 2310.15128) and
+the exact QCBO solves of the QCBO paper (Li et al., arXiv 2506.18240). HiGHS ships inside scipy,
+so no licence or extra package is needed.
+
+**The linearisation.** Every variable becomes one MILP column: a BINARY variable is a 0/1 column
+x, a SPIN variable s is written s = 2x - 1 with a 0/1 column x, and an INTEGER or REAL variable
+keeps its bounds. A quadratic term between two binary-valued variables,
+b·x_u·x_v, is replaced by b·y_uv with a continuous y_uv in [0, 1] and
+
+    y_uv <= x_u,    y_uv <= x_v,    y_uv >= x_u + x_v - 1,
+
+which forces y_uv = x_u·x_v at every integer point, so the MILP's optimum *is* the quadratic
+problem's optimum (not a relaxation). One y column is shared by every expression (objective and
+constraints) that uses the same pair. Quadratic terms that involve an INTEGER or REAL variable
+are not linearised; they are an error naming the term.
+
+Deterministic: HiGHS is run single-threaded with a zero relative gap, so the same problem gives
+the same sample; ``seed`` is accepted for interface compatibility and has no effect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+import dimod
+import numpy as np
+
+__all__ = ["MILPSolver"]
+
+_SENSES = {"<=": "le", ">=": "ge", "==": "eq"}
+
+
+def _check_time_limit(time_limit: Any) -> float | None:
+    if time_limit is None:
+        return None
+    if (
+        isinstance(time_limit, bool)
+        or not isinstance(time_limit, (int, float))
+        or not np.isfinite(time_limit)
+        or time_limit <= 0
+    ):
+        raise ValueError(
+            f"'time_limit' must be a positive number of seconds or None, got {time_limit!r}"
+        )
+    return float(time_limit)
+
+
+class _Linearisation:
+    """Columns, aux product columns and rows of the MILP being built."""
+
+    def __init__(
+        self,
+        variables: list[Hashable],
+        vartype_of: Mapping[Hashable, dimod.Vartype],
+        bounds: Mapping[Hashable, tuple[float, float]],
+    ):
+        self.index = {v: i for i, v in enumerate(variables)}
+        self.vartype_of = vartype_of
+        self.lower = [bounds[v][0] for v in variables]
+        self.upper = [bounds[v][1] for v in variables]
+        self.integral = [0 if vartype_of[v] is dimod.REAL else 1 for v in variables]
+        self.pairs: dict[tuple[int, int], int] = {}
+
+    def _is_binary_valued(self, v: Hashable) -> bool:
+        return self.vartype_of[v] in (dimod.BINARY, dimod.SPIN)
+
+    def _product(self, i: int, j: int) -> int:
+        key = (i, j) if i < j else (j, i)
+        col = self.pairs.get(key)
+        if col is None:
+            col = len(self.lower)
+            self.pairs[key] = col
+            self.lower.append(0.0)
+            self.upper.append(1.0)
+            self.integral.append(0)
+        return col
+
+    def expression(self, model: Any, where: str) -> tuple[dict[int, float], float]:
+        """Column coefficients and constant of ``model`` (a BQM or QM) in the MILP's columns."""
+        coef: dict[int, float] = {}
+        const = float(model.offset)
+
+        def add(col: int, value: float) -> None:
+            coef[col] = coef.get(col, 0.0) + value
+
+        for v, a in model.iter_linear():
+            a = float(a)
+            i = self.index[v]
+            if self.vartype_of[v] is dimod.SPIN:
+                add(i, 2.0 * a)
+                const -= a
+            else:
+                add(i, a)
+        for u, v, b in model.iter_quadratic():
+            b = float(b)
+            if not (self._is_binary_valued(u) and self._is_binary_valued(v)):
+                raise ValueError(
+                    f"{where}: the quadratic term ({u!r}, {v!r}) involves a {self.vartype_of[u if not self._is_binary_valued(u) else v].name} "
+                    "variable; only products of BINARY/SPIN variables can be linearised exactly"
+                )
+            i, j = self.index[u], self.index[v]
+            su = self.vartype_of[u] is dimod.SPIN
+            sv = self.vartype_of[v] is dimod.SPIN
+            # b * (α_u x_u + β_u) (α_v x_v + β_v) with (α, β) = (2, -1) for spins and (1, 0) for bits.
+            au, bu = (2.0, -1.0) if su else (1.0, 0.0)
+            av, bv = (2.0, -1.0) if sv else (1.0, 0.0)
+            add(self._product(i, j), b * au * av)
+            if bv:
+                add(i, b * au * bv)
+            if bu:
+                add(j, b * av * bu)
+            const += b * bu * bv
+        return coef, const
+
+
+def _objective_check(model: Any, where: str) -> None:
+    lin = np.fromiter((b for _, b in model.iter_linear()), dtype=float)
+    quad = np.fromiter((b for *_, b in model.iter_quadratic()), dtype=float)
+    if not (np.all(np.isfinite(lin)) and np.all(np.isfinite(quad)) and np.isfinite(model.offset)):
+        raise ValueError(f"{where} has NaN or infinite coefficients")
+
+
+class MILPSolver(dimod.Sampler):
+    """Exact minimiser of a ``dimod`` BQM (:meth:`sample`) or binary CQM (:meth:`sample_cqm`) by
+    MILP with HiGHS; see the module docstring for the exact linearisation.
+
+    Returns one sample: the optimum, or with ``time_limit`` the best point HiGHS found (then
+    ``info["optimal"]`` is False). ``info`` also has ``status`` (HiGHS's message),
+    ``mip_gap`` and ``solve_seconds``.
+    """
+
+    parameters = {"time_limit": [], "seed": []}
+    properties = {"exact": True}
+
+    def sample(
+        self,
+        bqm: dimod.BinaryQuadraticModel,
+        *,
+        time_limit: float | None = None,
+        seed: int | None = None,
+    ) -> dimod.SampleSet:
+        """Minimise ``bqm`` exactly: E(x) = offset + Σ_v h_v x_v + Σ_{u<v} J_uv x_u x_v."""
+        if not isinstance(bqm, dimod.BinaryQuadraticModel):
+            raise TypeError(f"'bqm' must be a dimod.BinaryQuadraticModel, got {type(bqm).__name__}")
+        _objective_check(bqm, "'bqm'")
+        limit = _check_time_limit(time_limit)
+        variables = list(bqm.variables)
+        vartype_of = {v: bqm.vartype for v in variables}
+        lin = _Linearisation(variables, vartype_of, {v: (0.0, 1.0) for v in variables})
+        values, info = _solve(lin, lin.expression(bqm, "'bqm'"), [], limit)
+        sample = _decode(values, variables, vartype_of)
+        ss = dimod.SampleSet.from_samples_bqm(
+            (np.asarray([sample], dtype=np.int8).reshape(1, len(variables)), variables),
+            bqm,
+            info=info,
+        )
+        return ss
+
+    def sample_cqm(
+        self,
+        cqm: dimod.ConstrainedQuadraticModel,
+        *,
+        time_limit: float | None = None,
+        seed: int | None = None,
+    ) -> dimod.SampleSet:
+        """Minimise ``cqm``'s objective subject to its constraints, exactly.
+
+        Variables may be BINARY, SPIN, INTEGER (bounded) or REAL; quadratic terms (in the
+        objective or a constraint) must join BINARY/SPIN variables. Constraints may be
+        ``<=``, ``>=`` or ``==``, linear or quadratic. Soft constraints are an error (their
+        weights have no exact MILP meaning here).
+
+        Raises:
+            ValueError: the model is infeasible, has non-finite coefficients, soft constraints,
+                or a quadratic term on a non-binary variable.
+            RuntimeError: ``time_limit`` ran out before HiGHS found a feasible point.
+        """
+        if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
+            raise TypeError(
+                f"'cqm' must be a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}"
+            )
+        limit = _check_time_limit(time_limit)
+        variables = list(cqm.variables)
+        vartype_of = {v: cqm.vartype(v) for v in variables}
+        bounds: dict[Hashable, tuple[float, float]] = {}
+        for v in variables:
+            if vartype_of[v] in (dimod.BINARY, dimod.SPIN):
+                bounds[v] = (0.0, 1.0)
+            else:
+                lo, hi = float(cqm.lower_bound(v)), float(cqm.upper_bound(v))
+                if not (np.isfinite(lo) and np.isfinite(hi)):
+                    raise ValueError(
+                        f"'cqm' variable {v!r} must have finite bounds, got [{lo}, {hi}]"
+                    )
+                bounds[v] = (lo, hi)
+        _objective_check(cqm.objective, "'cqm' objective")
+        lin = _Linearisation(variables, vartype_of, bounds)
+        objective = lin.expression(cqm.objective, "'cqm' objective")
+        rows = []
+        for label, constraint in cqm.constraints.items():
+            if label in getattr(
+                cqm, "_soft", {}
+            ):  # dimod keeps soft constraints only in this mapping
+                raise ValueError(
+                    f"'cqm' constraint {label!r} is soft; MILPSolver solves hard constraints only"
+                )
+            _objective_check(constraint.lhs, f"'cqm' constraint {label!r}")
+            coef, const = lin.expression(constraint.lhs, f"'cqm' constraint {label!r}")
+            rhs = float(constraint.rhs) - const
+            rows.append((coef, _SENSES[constraint.sense.value], rhs, label))
+        values, info = _solve(lin, objective, rows, limit)
+        sample = _decode(values, variables, vartype_of)
+        return dimod.SampleSet.from_samples_cqm(([sample], variables), cqm, info=info)
+
+
+def _decode(
+    values: np.ndarray, variables: list[Hashable], vartype_of: Mapping[Hashable, dimod.Vartype]
+) -> list[float]:
+    out = []
+    for i, v in enumerate(variables):
+        x = values[i]
+        vt = vartype_of[v]
+        if vt is dimod.SPIN:
+            out.append(2 * int(round(x)) - 1)
+        elif vt in (dimod.BINARY, dimod.INTEGER):
+            out.append(int(round(x)))
+        else:
+            out.append(float(x))
+    return out
+
+
+def _solve(
+    lin: _Linearisation,
+    objective: tuple[dict[int, float], float],
+    rows: list[tuple[dict[int, float], str, float, Any]],
+    time_limit: float | None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_array
+
+    ncols = len(lin.lower)
+    c = np.zeros(ncols)
+    for col, value in objective[0].items():
+        c[col] += value
+    r_idx: list[int] = []
+    c_idx: list[int] = []
+    vals: list[float] = []
+    lb: list[float] = []
+    ub: list[float] = []
+    for (i, j), y in lin.pairs.items():
+        # y - x_i <= 0,  y - x_j <= 0,  y - x_i - x_j >= -1
+        for cols, coeffs, lo, hi in (
+            ((y, i), (1.0, -1.0), -np.inf, 0.0),
+            ((y, j), (1.0, -1.0), -np.inf, 0.0),
+            ((y, i, j), (1.0, -1.0, -1.0), -1.0, np.inf),
+        ):
+            row = len(lb)
+            r_idx.extend([row] * len(cols))
+            c_idx.extend(cols)
+            vals.extend(coeffs)
+            lb.append(lo)
+            ub.append(hi)
+    for coef, sense, rhs, _label in rows:
+        row = len(lb)
+        for col, value in coef.items():
+            r_idx.append(row)
+            c_idx.append(col)
+            vals.append(value)
+        lb.append(rhs if sense in ("ge", "eq") else -np.inf)
+        ub.append(rhs if sense in ("le", "eq") else np.inf)
+    constraints = []
+    if lb:
+        A = coo_array((vals, (r_idx, c_idx)), shape=(len(lb), ncols)).tocsr()
+        constraints.append(LinearConstraint(A, np.asarray(lb), np.asarray(ub)))
+    options: dict[str, Any] = {"disp": False, "mip_rel_gap": 0.0}
+    if time_limit is not None:
+        options["time_limit"] = time_limit
+    start = time.perf_counter()
+    if ncols == 0:
+        values = np.zeros(0)
+        info = {"status": "empty model", "optimal": True, "mip_gap": 0.0}
+        for _coef, sense, rhs, label in rows:
+            if (
+                (sense == "le" and 0.0 > rhs + 1e-9)
+                or (sense == "ge" and 0.0 < rhs - 1e-9)
+                or (sense == "eq" and abs(rhs) > 1e-9)
+            ):
+                raise ValueError(f"'cqm' is infeasible: constraint {label!r} cannot hold")
+    else:
+        res = milp(
+            c,
+            integrality=np.asarray(lin.integral),
+            bounds=Bounds(np.asarray(lin.lower), np.asarray(lin.upper)),
+            constraints=constraints,
+            options=options,
+        )
+        if res.status == 2:
+            raise ValueError(
+                "'cqm' is infeasible: HiGHS proved that no assignment satisfies its constraints"
+            )
+        if res.status == 3:
+            raise ValueError(
+                "the problem is unbounded; give every INTEGER/REAL variable finite bounds"
+            )
+        if res.x is None:
+            raise RuntimeError(
+                f"'time_limit' ({time_limit} s) ran out before HiGHS found a feasible point ({res.message})"
+            )
+        values = res.x
+        info = {
+            "status": str(res.message),
+            "optimal": res.status == 0,
+            "mip_gap": float(getattr(res, "mip_gap", 0.0) or 0.0),
+        }
+    info["solve_seconds"] = time.perf_counter() - start
+    return values, info
