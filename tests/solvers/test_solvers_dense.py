@@ -111,3 +111,48 @@ def test_initial_states_checked_against_the_model() -> None:
         sampler.sample(bqm, initial_states=({"a": 1}))
     ss = sampler.sample(bqm, initial_states=({"b": 0, "a": 1}), num_sweeps=10, seed=1)
     assert len(ss) == 1
+
+
+def _grid_problem(target: float, bits: int) -> tuple[dimod.BinaryQuadraticModel, object]:
+    """min (x - target)^2 over x in {0, 1, ..., 2^bits - 1}: a one-coordinate fixed-point QUBO."""
+    from hybridqnn.problems import FixedPointEncoding, quadratic_to_bqm
+
+    enc = FixedPointEncoding(bits, 0.0, 2.0**bits - 1.0, size=1)
+    return quadratic_to_bqm(np.array([[2.0]]), np.array([-2.0 * target]), enc, target**2), enc
+
+
+def test_fixed_point_moves_cross_carry_boundaries_that_single_flips_cannot() -> None:
+    # From x = 127 (0111 1111) the optimum x = 128 (1000 0000) is one carry away; every single
+    # flip from 127 raises the energy, so a zero-temperature single-flip run stays at 127.
+    bqm, enc = _grid_problem(127.9, 8)
+    start = {v: int(b) for v, b in zip(bqm.variables, enc.encode(np.array([127.0])), strict=True)}
+    sampler = DenseSimulatedAnnealingSampler()
+    frozen = {"num_sweeps": 20, "beta_range": (1e6, 1e6), "seed": 0}
+    flips = sampler.sample(bqm, initial_states=start, **frozen).first
+    moves = sampler.sample(bqm, initial_states=start, fixed_point_bits=8, **frozen).first
+    decode = lambda s: float(enc.decode(np.array([[s[v] for v in bqm.variables]]))[0, 0])  # noqa: E731
+    assert decode(flips.sample) == 127.0
+    assert decode(moves.sample) == 128.0
+    assert moves.energy == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fixed_point_moves_find_the_ground_state_of_small_grid_problems(seed: int) -> None:
+    from hybridqnn.problems import FixedPointEncoding, quadratic_to_bqm
+
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(5, 3))
+    enc = FixedPointEncoding(4, -1.0, 1.0, size=3)
+    bqm = quadratic_to_bqm(a.T @ a + 0.1 * np.eye(3), rng.normal(size=3), enc, 0.5)
+    ground = dimod.ExactSolver().sample(bqm).first.energy
+    ss = DenseSimulatedAnnealingSampler().sample(bqm, num_reads=4, num_sweeps=300, seed=seed, fixed_point_bits=4)
+    dimod.testing.assert_sampleset_energies(ss, bqm)
+    assert ss.first.energy == pytest.approx(ground, abs=1e-9)
+
+
+def test_fixed_point_bits_must_divide_the_variables() -> None:
+    bqm = random_bqm(10, "SPIN", 0)
+    with pytest.raises(ValueError, match=r"'fixed_point_bits' must divide the number of variables \(10\), got 4"):
+        DenseSimulatedAnnealingSampler().sample(bqm, fixed_point_bits=4)
+    with pytest.raises(ValueError, match="'fixed_point_bits'"):
+        DenseSimulatedAnnealingSampler().sample(bqm, fixed_point_bits=0)

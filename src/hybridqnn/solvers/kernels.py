@@ -73,6 +73,78 @@ def anneal(J: np.ndarray, h: np.ndarray, spins: np.ndarray, betas: np.ndarray, r
 
 
 @numba.njit(cache=True, nogil=True)
+def anneal_fixed_point(J: np.ndarray, h: np.ndarray, spins: np.ndarray, betas: np.ndarray, bits: int, rng_state: np.ndarray) -> None:
+    """Metropolis simulated annealing with integer-step moves on fixed-point groups, in place.
+
+    The n spins form n / ``bits`` consecutive groups; group a holds the offset-binary integer
+    u_a = sum_k 2^k b_{a*bits+k} with b = (1 + s)/2, least-significant bit first (the layout of
+    :class:`hybridqnn.problems.FixedPointEncoding`). A sweep proposes, for every group a and
+    every level m in 0..bits-1, the move u_a -> u_a +- 2^m (sign drawn at random): the spins
+    from bit m up to the first bit that stops the carry (or borrow) flip together, and a move
+    that would leave [0, 2^bits - 1] is skipped. A set F of flipped spins changes the energy by
+
+        dE = -2 sum_{i in F} s_i f_i + 4 sum_{i<j in F} s_i s_j J_ij,
+
+    with f = h + J s the local fields, which are then updated for each flipped spin. Without
+    carries these are the single flips of :func:`anneal`; with them, a coordinate can move by
+    one grid step across a carry boundary (0111 -> 1000) in one move instead of climbing over
+    the energy barrier that single flips face on problems whose coefficients span 4^bits.
+    Each replica ends holding the lowest-energy state it visited.
+    """
+    num_reads, n = spins.shape
+    groups = n // bits
+    best_s = np.empty(n)
+    flips = np.empty(bits, dtype=np.int64)
+    for r in range(num_reads):
+        s = spins[r]
+        f = h + J @ s
+        best_s[:] = s
+        energy = 0.0
+        best_energy = 0.0
+        for k in range(betas.shape[0]):
+            beta = betas[k]
+            for a in range(groups):
+                base = a * bits
+                for m in range(bits):
+                    # adding 2^m flips 1-bits (s = +1) to 0 until the first 0-bit; subtracting
+                    # flips 0-bits to 1 until the first 1-bit
+                    stop = -1.0 if _next_uniform(rng_state, r) < 0.5 else 1.0
+                    count = 0
+                    closed = False
+                    for b in range(m, bits):
+                        i = base + b
+                        flips[count] = i
+                        count += 1
+                        if s[i] == stop:
+                            closed = True
+                            break
+                    if not closed:
+                        continue
+                    de = 0.0
+                    for x in range(count):
+                        i = flips[x]
+                        de -= 2.0 * s[i] * f[i]
+                        for y in range(x):
+                            j = flips[y]
+                            de += 4.0 * s[i] * s[j] * J[i, j]
+                    if de > 0.0:
+                        if beta * de > 40.0 or _next_uniform(rng_state, r) >= math.exp(-beta * de):
+                            continue
+                    for x in range(count):
+                        i = flips[x]
+                        s[i] = -s[i]
+                        twice = 2.0 * s[i]
+                        row = J[i]
+                        for j in range(n):
+                            f[j] += twice * row[j]
+                    energy += de
+                    if energy < best_energy:
+                        best_energy = energy
+                        best_s[:] = s
+        s[:] = best_s
+
+
+@numba.njit(cache=True, nogil=True)
 def steepest_descent(J: np.ndarray, h: np.ndarray, spins: np.ndarray) -> None:
     """Steepest single-flip descent to a 1-flip local minimum, in place on ``spins`` (R, n).
 

@@ -282,7 +282,9 @@ def fit_qubo_head(
         compare_cold_start: on the first iteration, also solve each QUBO from a cold start and
             record its energy (not used for the update; timed separately from training).
         sample_kwargs: passed verbatim to ``sampler.sample`` (e.g. ``num_reads``,
-            ``num_sweeps``); keywords the sampler does not take are an error.
+            ``num_sweeps``); keywords the sampler does not take are an error. A sampler that
+            takes ``fixed_point_bits`` (our dense SA) is given ``bits`` unless this sets it, so
+            it moves weights by grid steps instead of single bit flips.
         seed: master seed; each solve gets a child seed from ``numpy.random.SeedSequence``.
         executor: executor spec for the per-class solves (see :mod:`hybridqnn.parallel`).
         callback: called with each iteration's record.
@@ -291,6 +293,9 @@ def fit_qubo_head(
     tol = check_float("tol", tol, 0.0)
     patience = check_int("patience", patience, 1)
     seed = check_int("seed", seed, 0)
+    sample_kwargs = dict(sample_kwargs or {})
+    if "fixed_point_bits" in sampler.parameters:
+        sample_kwargs.setdefault("fixed_point_bits", bits)
 
     t_start = time.perf_counter()
     st = _start(features, labels, num_classes, bits, weight_range, bias_range, l2)
