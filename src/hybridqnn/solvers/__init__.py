@@ -19,6 +19,8 @@ from hybridqnn.solvers.hardware import (
     logical_counts,
 )
 from hybridqnn.solvers.milp import MILPSolver
+from hybridqnn.solvers.penalty import PenaltyCQMSampler, penalty_bqm
+from hybridqnn.solvers.qcgd import QCGDSolver, qcgd, qcgd_convergence
 from hybridqnn.solvers.reference import box_qp_minimizer, grid_reference, polish, polish_dense
 from hybridqnn.solvers.registry import (
     DEFAULT_SOLVER,
@@ -54,6 +56,8 @@ __all__ = [
     "DenseSimulatedAnnealingSampler",
     "LimitedPrecisionComposite",
     "MILPSolver",
+    "PenaltyCQMSampler",
+    "QCGDSolver",
     "NoisyOracleComposite",
     "TimeBudgetComposite",
     "as_sampler",
@@ -68,9 +72,12 @@ __all__ = [
     "hybrid_sampler",
     "list_solvers",
     "logical_counts",
+    "penalty_bqm",
     "perturb_bqm",
     "polish",
     "polish_dense",
+    "qcgd",
+    "qcgd_convergence",
     "qpu_sampler",
     "round_coefficients",
     "sample_bqm",

@@ -1,0 +1,786 @@
+"""The QCBO training model of a quantized spline network, as a ``dimod.ConstrainedQuadraticModel``.
+
+Li et al., "Quantum-Classical Hybrid Quantized Neural Network" (arXiv 2506.18240) write the
+training of a low-bit network as one quadratic constrained binary optimisation (QCBO). The
+paper publishes neither the model nor code; every choice below is ours and is written down.
+
+Network semantics (what the model's optimum is the optimum *of*)
+-----------------------------------------------------------------
+:class:`QuantizedSplineNetwork`. Layers l = 1..L, sizes (n_0, ..., n_L), optional bias input
+(a constant 1 appended to each layer's input). For a sample x:
+
+    z^1 = W^1 x,   a^l_j = Q_j( s^l_j(z^l_j) ),   z^{l+1} = W^{l+1} a^l,   output z^L (logits),
+
+where s^l_j is the linear spline of the layer's activation on neuron j's FIP grid (M_l uniform
+segments over its FIP range [lo_j, hi_j], :mod:`hybridqnn.problems.fip`) and Q_j rounds to the
+nearest point of the K_l-bit grid on the neuron's activation range [A_j, B_j] (the spline's
+image): a_j = A_j + step_j * sum_m 2^m u_jm, step_j = (B_j - A_j) / (2^K - 1), ties either
+way (see the line ties below). (Quantized
+activations are what makes the activations binary-encodable; the paper does not say how it
+encodes them.) The training loss is the spline loss
+
+    sum_s sum_c  ell_c( y_sc z^L_sc ),
+
+with ell_c the linear spline (M_loss segments) of the margin loss on [-R_c, R_c],
+R_c = max(|lo_c|, |hi_c|) of output c's FIP range; y_s in {-1, +1} for one output, and
+one-vs-rest labels y_sc = +1 if c is the class else -1 for several outputs.
+
+Weights (per layer l, one code for all its weights, scale s_l > 0): w = s_l (c_0 + sum_k c_k b_k)
+with bits b_k:
+
+* ``binary``:  w = s (2 b - 1)                 in {-s, +s};
+* ``ternary``: w = s (b_1 + b_2 - 1)           in {-s, 0, +s} (0 has two codes; no constraint);
+* ``kbit``:    w = s (2 sum_k 2^k b_k - (2^K - 1)) in s{-(2^K-1), ..., -1, 1, ..., 2^K - 1}.
+
+Variables (all BINARY)
+----------------------
+* ("w", l, j, i, k): bit k of weight W^l_{ji} (shared by all samples);
+* per sample s and hidden neuron (l, j) whose activation is not constant:
+  ("sel", s, l, j, k) one-hot sub-interval selectors, one per segment k that meets the
+  sample's FIP range of z (none if only one does); ("a", s, l, j, m) the K activation bits;
+* ("p", s, l, j, i, k, m): the product b_k u_m of a weight bit of layer l >= 2 and an
+  activation bit, for the output layer always and for hidden layers with
+  ``products="variables"``;
+* per sample and output c: ("lsel", s, c, k) loss-segment selectors (none if one segment).
+
+Slack bits are not CQM variables: inequalities are native to a CQM; the penalty conversion
+(:mod:`hybridqnn.solvers.penalty`) adds them.
+
+Constraints (per sample; zl, zu are the sample's FIP bounds of z, A, B the activation range)
+-------------------------------------------------------------------------------------------
+* one-hot: sum_k sel_k = 1;
+* interval (aggregated big-M, exact under one-hot): z >= sum_k t_k sel_k and
+  z <= sum_k t_{k+1} sel_k;
+* line ties, big-M from FIP, for each selectable segment k with line alpha_k z + beta_k:
+
+      a - alpha_k z + U_k sel_k <= beta_k + step/2 + U_k,
+      a - alpha_k z - L_k sel_k >= beta_k - step/2 - L_k,
+
+  U_k = max(0, B - beta_k - min(alpha_k zl, alpha_k zu) - step/2) and
+  L_k = max(0, max(alpha_k zl, alpha_k zu) + beta_k - A - step/2): with sel_k = 1 they force
+  |a - s(z)| <= step/2 (a is a nearest grid point; at an exact tie, which the deeper layers
+  of a binary network do produce, e.g. z = s B when the grid is {0, 2 s B}, either neighbour
+  is allowed, so the optimum is also a minimum over tie choices, as
+  ``QuantizedSplineNetwork.loss_value(ties="best")`` computes), with sel_k = 0 they are slack
+  for every a in [A, B] and z in [zl, zu]. With a single selectable segment the two ties are
+  written without sel. (Per-sample FIP rounds ties outwards, so these bounds stay sound.)
+* products: p - b u = 0 (a quadratic equality); with ``products="inline"`` hidden layers
+  l >= 2 instead use b u directly, so their interval and tie constraints are quadratic.
+  These are the quadratic constraints "where a layer's weights multiply encoded activations".
+
+z is linear in the variables for layer 1 (x is data), and linear in (b, u, p) for later
+layers; constraints are therefore linear except the product equalities (or, inline, the
+hidden-layer constraints).
+
+Objective: for each sample and output, with m = y_c z_c (linear in the variables) and loss
+selectors lsel_k: sum_k lsel_k (alpha_k m + beta_k) (quadratic: lsel times m's variables), or
+alpha m + beta with one selectable segment. The output layer always uses product variables
+because lsel_k m would otherwise be cubic.
+
+The optimum equals min over quantized weights of the spline loss of
+:class:`QuantizedSplineNetwork` (tested against brute force on tiny instances, with the exact
+solver :class:`hybridqnn.solvers.milp.MILPSolver`: HiGHS through scipy, in place of the
+CP-SAT / SCIP the issue suggests). :attr:`QCBOModel.counts` gives the variable (Ising spin)
+counts by kind; the penalty and QCGD solvers add slack and product bits on top.
+
+Sizes, per sample, for a network with one hidden layer (n_0, n_1, n_L), weight bits B_w, K
+activation bits, M segments and M_loss loss segments (upper bounds: segments that a sample's
+FIP range does not meet, and constant neurons, are dropped): selectors <= n_1 M,
+activation bits <= n_1 K, products n_L n_1 B_w K, loss selectors <= n_L M_loss; plus
+n_1 (n_0 + bias) B_w + n_L (n_1 + bias) B_w weight bits shared by all samples.
+
+Decomposition (for progressive hedging): ``build_qcbo(X[s:s+1], ..., sample_ids=[s],
+weight_label=lambda l, j, i, k: ("w", s, l, j, i, k), fip=shared_fip)`` builds sample s's
+subproblem with its own weight copy on the same network grids, and
+:meth:`QCBOModel.with_weight_terms` adds lambda^T w + (rho/2) ||w - w_bar||^2 (quadratic in the
+weight bits) to its objective.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dimod
+import numpy as np
+
+from hybridqnn._checks import check_bool, check_choice, check_float, check_int
+from hybridqnn.problems.splines import LOSSES, LinearSpline, loss_spline
+from hybridqnn.problems.fip import (
+    FIPResult,
+    forward_interval_propagation,
+    quantize_activation,
+    sample_bounds,
+)
+
+__all__ = ["QCBOModel", "QuantizedSplineNetwork", "WeightCode", "build_qcbo"]
+
+WEIGHT_KINDS = ("binary", "ternary", "kbit")
+
+
+@dataclass(frozen=True)
+class WeightCode:
+    """How a weight is written in bits: w = scale * (c_0 + sum_k c_k b_k) (module docstring).
+
+    Args:
+        kind: ``binary``, ``ternary`` or ``kbit``.
+        bits: K for ``kbit`` (1..8); ignored otherwise (binary: 1 bit, ternary: 2).
+        scale: s > 0.
+    """
+
+    kind: str = "binary"
+    bits: int = 1
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_choice("kind", self.kind, WEIGHT_KINDS)
+        check_float("scale", self.scale, 0.0, low_open=True)
+        if self.kind == "kbit":
+            check_int("bits", self.bits, 1, 8)
+
+    @property
+    def num_bits(self) -> int:
+        return {"binary": 1, "ternary": 2}.get(self.kind, self.bits)
+
+    @property
+    def offset(self) -> float:
+        """c_0."""
+        if self.kind == "kbit":
+            return -float(2**self.bits - 1)
+        return -1.0
+
+    @property
+    def coefficients(self) -> np.ndarray:
+        """c_k, shape (num_bits,)."""
+        if self.kind == "binary":
+            return np.array([2.0])
+        if self.kind == "ternary":
+            return np.array([1.0, 1.0])
+        return 2.0 ** (np.arange(self.bits) + 1)
+
+    @property
+    def levels(self) -> np.ndarray:
+        """The distinct weight values, sorted."""
+        codes = (np.arange(2**self.num_bits)[:, None] >> np.arange(self.num_bits)) & 1
+        return np.unique(self.decode(codes))
+
+    @property
+    def bits_per_weight(self) -> float:
+        """log2 of the number of distinct values (1 for binary, log2 3 for ternary)."""
+        return math.log2(self.levels.size)
+
+    def decode(self, bits: np.ndarray) -> np.ndarray:
+        """Weights from bits of shape (..., num_bits)."""
+        return self.scale * (self.offset + np.asarray(bits, dtype=np.float64) @ self.coefficients)
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        """Bits (int8, shape (..., num_bits)) of weights that are levels (nearest level otherwise)."""
+        values = np.asarray(values, dtype=np.float64)
+        codes = ((np.arange(2**self.num_bits)[:, None] >> np.arange(self.num_bits)) & 1).astype(
+            np.int8
+        )
+        decoded = self.decode(codes)
+        idx = np.argmin(np.abs(values[..., None] - decoded), axis=-1)
+        return codes[idx]
+
+
+class _Expr:
+    """const + sum lin[v] v + sum quad[(u, v)] u v over binary variables."""
+
+    __slots__ = ("const", "lin", "quad")
+
+    def __init__(self, const: float = 0.0) -> None:
+        self.const = float(const)
+        self.lin: dict[Hashable, float] = {}
+        self.quad: dict[tuple[Hashable, Hashable], float] = {}
+
+    def add_lin(self, v: Hashable, c: float) -> None:
+        self.lin[v] = self.lin.get(v, 0.0) + c
+
+    def add_quad(self, u: Hashable, v: Hashable, c: float) -> None:
+        self.quad[(u, v)] = self.quad.get((u, v), 0.0) + c
+
+    def add(self, other: _Expr, c: float = 1.0) -> _Expr:
+        self.const += c * other.const
+        for v, b in other.lin.items():
+            self.add_lin(v, c * b)
+        for uv, b in other.quad.items():
+            self.add_quad(*uv, c * b)
+        return self
+
+    def copy(self, c: float = 1.0) -> _Expr:
+        return _Expr().add(self, c)
+
+    def bqm(self) -> dimod.BinaryQuadraticModel:
+        return dimod.BinaryQuadraticModel(self.lin, self.quad, self.const, dimod.BINARY)
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizedSplineNetwork:
+    """The network whose spline loss the QCBO minimises (module docstring, "Network semantics").
+
+    Attributes:
+        fip: grids and ranges of every neuron.
+        codes: per layer, its :class:`WeightCode`.
+        activation_bits: K per hidden layer.
+        loss: the margin loss name.
+        loss_splines: per output, its loss spline on [-R_c, R_c].
+    """
+
+    fip: FIPResult
+    codes: tuple[WeightCode, ...]
+    activation_bits: tuple[int, ...]
+    loss: str
+    loss_splines: tuple[LinearSpline, ...]
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return self.fip.sizes
+
+    def weight_shapes(self) -> list[tuple[int, int]]:
+        s = self.sizes
+        return [(s[li], s[li - 1] + int(self.fip.bias)) for li in range(1, len(s))]
+
+    def hidden(self, weights: Sequence[np.ndarray], X: np.ndarray) -> list[np.ndarray]:
+        """Per layer, its pre-activations z^l for inputs X (n, n_0)."""
+        a = np.asarray(X, dtype=np.float64)
+        zs = []
+        for li, (W, lb) in enumerate(zip(weights, self.fip.layers, strict=False), start=1):
+            if self.fip.bias:
+                a = np.concatenate([a, np.ones((a.shape[0], 1))], axis=1)
+            z = a @ np.asarray(W, dtype=np.float64).T
+            zs.append(z)
+            if li == len(self.fip.layers):
+                break
+            act = np.empty_like(z)
+            for j, sp in enumerate(lb.splines):
+                act[:, j] = lb.act_low[j] if sp is None else sp(z[:, j])
+            a = quantize_activation(act, lb.act_low, lb.act_high, self.activation_bits[li - 1])
+        return zs
+
+    def forward(self, weights: Sequence[np.ndarray], X: np.ndarray) -> np.ndarray:
+        """The logits z^L, shape (n, n_L)."""
+        return self.hidden(weights, X)[-1]
+
+    def margins(self, weights: Sequence[np.ndarray], X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """y_sc z^L_sc, shape (n, n_L) (labels as :func:`build_qcbo` takes them)."""
+        return _signs(np.asarray(y), self.sizes[-1]) * self.forward(weights, X)
+
+    def loss_value(
+        self, weights: Sequence[np.ndarray], X: np.ndarray, y: np.ndarray, *, ties: str = "best"
+    ) -> float:
+        """sum_s sum_c ell_c(y_sc z_sc), the spline loss.
+
+        Args:
+            ties: ``best`` (the QCBO's semantics): where s(z) lies exactly halfway between two
+                grid points (relative tolerance 1e-9), either neighbour is allowed, and each
+                sample's loss is the minimum over those choices; ``nearest``: the plain
+                forward pass (numpy's round half to even).
+        """
+        ties = check_choice("ties", ties, ("best", "nearest"))
+        if ties == "nearest":
+            m = self.margins(weights, X, y)
+            return float(sum(sp(m[:, c]).sum() for c, sp in enumerate(self.loss_splines)))
+        X = np.asarray(X, dtype=np.float64)
+        signs = _signs(np.asarray(y), self.sizes[-1])
+        return float(
+            sum(self._best_sample_loss(weights, X[i], signs[i]) for i in range(X.shape[0]))
+        )
+
+    def _best_sample_loss(
+        self, weights: Sequence[np.ndarray], x: np.ndarray, sign: np.ndarray
+    ) -> float:
+        layers = self.fip.layers
+
+        def rec(li: int, a: np.ndarray) -> float:
+            if self.fip.bias:
+                a = np.append(a, 1.0)
+            z = np.asarray(weights[li], dtype=np.float64) @ a
+            lb = layers[li]
+            if li == len(layers) - 1:
+                return float(sum(sp(sign[c] * z[c]) for c, sp in enumerate(self.loss_splines)))
+            K = self.activation_bits[li]
+            options = []
+            for j, sp in enumerate(lb.splines):
+                A, B = float(lb.act_low[j]), float(lb.act_high[j])
+                if sp is None or B <= A:
+                    options.append([A])
+                    continue
+                step = (B - A) / (2**K - 1)
+                u = (float(sp(z[j])) - A) / step
+                lo_i = math.floor(u)
+                if abs(u - lo_i - 0.5) <= 1e-9 * (1.0 + abs(u)):
+                    idx = [i for i in (lo_i, lo_i + 1) if 0 <= i <= 2**K - 1]
+                else:
+                    idx = [min(max(int(np.rint(u)), 0), 2**K - 1)]
+                options.append([A + i * step for i in idx])
+            return min(rec(li + 1, np.array(choice)) for choice in itertools.product(*options))
+
+        return rec(0, np.asarray(x, dtype=np.float64))
+
+    def predict(self, weights: Sequence[np.ndarray], X: np.ndarray) -> np.ndarray:
+        """Labels: +-1 for one output, class indices otherwise."""
+        z = self.forward(weights, X)
+        return np.where(z[:, 0] >= 0, 1, -1) if z.shape[1] == 1 else np.argmax(z, axis=1)
+
+
+def _signs(y: np.ndarray, n_out: int) -> np.ndarray:
+    if n_out == 1:
+        return np.where(y.reshape(-1) > 0, 1.0, -1.0)[:, None]
+    return np.where(np.arange(n_out)[None, :] == y.reshape(-1, 1), 1.0, -1.0)
+
+
+@dataclass(eq=False)
+class QCBOModel:
+    """A built QCBO: the CQM plus what is needed to read its samples.
+
+    Attributes:
+        cqm: the model.
+        network: the network whose spline loss it minimises.
+        weight_labels: per layer, an object array (n_l, n_in, num_bits) of variable labels.
+        counts: number of variables by kind (``weights``, ``selectors``, ``activations``,
+            ``products``, ``loss_selectors``, ``total``) and ``constraints``.
+        sample_ids: the samples' ids used in labels.
+    """
+
+    cqm: dimod.ConstrainedQuadraticModel
+    network: QuantizedSplineNetwork
+    weight_labels: list[np.ndarray]
+    counts: dict[str, int]
+    sample_ids: tuple[Hashable, ...]
+    X: np.ndarray = field(repr=False)
+    y: np.ndarray = field(repr=False)
+
+    def decode_weights(self, sample: Mapping[Hashable, float]) -> list[np.ndarray]:
+        """The weights W^l of a sample of the CQM's variables."""
+        out = []
+        for code, labels in zip(self.network.codes, self.weight_labels, strict=False):
+            bits = np.vectorize(lambda v: sample[v], otypes=[np.float64])(labels)
+            out.append(code.decode(bits))
+        return out
+
+    def encode_weights(self, weights: Sequence[np.ndarray]) -> dict[Hashable, int]:
+        """The weight-bit assignment of weights given as levels."""
+        assignment: dict[Hashable, int] = {}
+        for code, labels, W in zip(self.network.codes, self.weight_labels, weights, strict=False):
+            bits = code.encode(np.asarray(W))
+            for idx in np.ndindex(labels.shape):
+                assignment[labels[idx]] = int(bits[idx])
+        return assignment
+
+    def complete(
+        self, sample: Mapping[Hashable, float] | Sequence[np.ndarray]
+    ) -> dict[Hashable, int]:
+        """The feasible assignment implied by the weights: every other variable from the forward pass.
+
+        Given weights (or a sample, whose weight bits are kept as they are), sets each
+        activation's bits to the nearest grid point of s(z) (numpy's rint at a tie), each
+        selector to the segment that holds z (or the margin), and each product to b u. The
+        result satisfies every constraint (up to the solver tolerance at exact ties) and its
+        objective is the network's spline loss with those roundings. A QCBO-specific repair
+        step: it turns any oracle sample into a feasible one (see ``repair`` in
+        :func:`hybridqnn.solvers.qcgd.qcgd` and :class:`hybridqnn.solvers.penalty.PenaltyCQMSampler`).
+        """
+        if isinstance(sample, Mapping):
+            wbits = {v: int(sample[v]) for labels in self.weight_labels for v in labels.reshape(-1)}
+            weights = self.decode_weights(sample)
+        else:
+            weights = [np.asarray(w, dtype=np.float64) for w in sample]
+            wbits = self.encode_weights(weights)
+        net = self.network
+        fip = net.fip
+        L = len(fip.layers)
+        present = set(self.cqm.variables)
+        out: dict[Hashable, int] = dict(wbits)
+        signs = _signs(np.asarray(self.y), net.sizes[-1])
+        for s_idx, sid in enumerate(self.sample_ids):
+            bounds = sample_bounds(fip, self.X[s_idx], net.activation_bits)
+            a = self.X[s_idx]
+            prev_bits: list[list[int]] = [[] for _ in a]
+            for li, lb in enumerate(fip.layers, start=1):
+                if fip.bias:
+                    a = np.append(a, 1.0)
+                    prev_bits = prev_bits + [[]]
+                z = weights[li - 1] @ a
+                zl, zu = bounds[li - 1]
+                labels = self.weight_labels[li - 1]
+                for j, i in np.ndindex(labels.shape[:2]):
+                    for k, b in enumerate(labels[j, i]):
+                        for m, u in enumerate(prev_bits[i]):
+                            p = ("p", sid, li, j, i, k, m)
+                            if p in present:
+                                out[p] = wbits[b] * u
+                if li == L:
+                    for c, sp in enumerate(net.loss_splines):
+                        mlo, mhi = (zl[c], zu[c]) if signs[s_idx, c] > 0 else (-zu[c], -zl[c])
+                        segs = _segment_range(sp, float(mlo), float(mhi))
+                        pick = min(
+                            max(int(sp.segment_index(signs[s_idx, c] * z[c])), segs.start),
+                            segs.stop - 1,
+                        )
+                        for k in segs:
+                            if ("lsel", sid, c, k) in present:
+                                out[("lsel", sid, c, k)] = int(k == pick)
+                    break
+                K = net.activation_bits[li - 1]
+                new_a = np.empty(lb.size)
+                new_bits: list[list[int]] = []
+                for j, sp in enumerate(lb.splines):
+                    A, B = float(lb.act_low[j]), float(lb.act_high[j])
+                    if sp is None or B <= A:
+                        new_a[j] = A
+                        new_bits.append([])
+                        continue
+                    step = (B - A) / (2**K - 1)
+                    idx = int(np.clip(np.rint((float(sp(z[j])) - A) / step), 0, 2**K - 1))
+                    new_a[j] = A + idx * step
+                    bits = [(idx >> m) & 1 for m in range(K)]
+                    new_bits.append(bits)
+                    for m, bit in enumerate(bits):
+                        out[("a", sid, li, j, m)] = bit
+                    segs = _segment_range(sp, float(zl[j]), float(zu[j]))
+                    pick = min(max(int(sp.segment_index(z[j])), segs.start), segs.stop - 1)
+                    for k in segs:
+                        if ("sel", sid, li, j, k) in present:
+                            out[("sel", sid, li, j, k)] = int(k == pick)
+                a, prev_bits = new_a, new_bits
+        return out
+
+    def loss_of_weights(self, weights: Sequence[np.ndarray]) -> float:
+        """The spline loss of the network with these weights on the model's samples (ties: best)."""
+        return self.network.loss_value(weights, self.X, self.y)
+
+    def weight_terms(
+        self, lam: Sequence[np.ndarray] | None, rho: float, w_bar: Sequence[np.ndarray] | None
+    ) -> dimod.BinaryQuadraticModel:
+        """lambda^T w + (rho/2) ||w - w_bar||^2 as a BQM in the weight bits.
+
+        With w = s(c_0 + sum_k c_k b_k) = d_0 + sum_k e_k b_k, (w - w_bar)^2 expands (b^2 = b)
+        to (d_0 - w_bar)^2 + sum_k (2 (d_0 - w_bar) e_k + e_k^2) b_k + 2 sum_{k<k'} e_k e_k' b_k b_k'.
+        """
+        rho = check_float("rho", rho, 0.0)
+        shapes = [lab.shape[:2] for lab in self.weight_labels]
+        expr = _Expr()
+        for li, (code, labels) in enumerate(
+            zip(self.network.codes, self.weight_labels, strict=False)
+        ):
+            lam_l = (
+                np.zeros(shapes[li])
+                if lam is None
+                else _checked_like(f"lam[{li}]", lam[li], shapes[li])
+            )
+            bar_l = (
+                np.zeros(shapes[li])
+                if w_bar is None
+                else _checked_like(f"w_bar[{li}]", w_bar[li], shapes[li])
+            )
+            d0 = code.scale * code.offset
+            e = code.scale * code.coefficients
+            for j, i in np.ndindex(shapes[li]):
+                bits = labels[j, i]
+                d = d0 - bar_l[j, i]
+                expr.const += lam_l[j, i] * d0 + 0.5 * rho * d * d
+                for k, v in enumerate(bits):
+                    expr.add_lin(v, lam_l[j, i] * e[k] + 0.5 * rho * (2 * d * e[k] + e[k] ** 2))
+                    for k2 in range(k + 1, len(bits)):
+                        expr.add_quad(v, bits[k2], rho * e[k] * e[k2])
+        return expr.bqm()
+
+    def with_weight_terms(
+        self, lam: Sequence[np.ndarray] | None, rho: float, w_bar: Sequence[np.ndarray] | None
+    ) -> QCBOModel:
+        """A copy whose objective has :meth:`weight_terms` added (progressive-hedging subproblem)."""
+        cqm = copy.deepcopy(self.cqm)
+        objective = dimod.BinaryQuadraticModel(
+            cqm.objective.linear, cqm.objective.quadratic, cqm.objective.offset, dimod.BINARY
+        )
+        objective.update(self.weight_terms(lam, rho, w_bar))
+        cqm.set_objective(objective)
+        return QCBOModel(
+            cqm,
+            self.network,
+            self.weight_labels,
+            dict(self.counts),
+            self.sample_ids,
+            self.X,
+            self.y,
+        )
+
+
+def _checked_like(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name!r} must have shape {tuple(shape)}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name!r} must be finite")
+    return arr
+
+
+def _per_layer(name: str, value: Any, count: int) -> tuple:
+    if isinstance(value, (list, tuple)):
+        if len(value) != count:
+            raise ValueError(f"{name!r} must give one value per layer ({count}), got {len(value)}")
+        return tuple(value)
+    return (value,) * count
+
+
+def _segment_range(sp: LinearSpline, lo: float, hi: float) -> range:
+    return range(int(sp.segment_index(lo)), int(sp.segment_index(hi)) + 1)
+
+
+def build_qcbo(
+    X: np.ndarray,
+    y: np.ndarray,
+    sizes: Sequence[int],
+    weights: WeightCode | Sequence[WeightCode] = WeightCode(),
+    *,
+    activations: str | Sequence[str] = "relu",
+    segments: int | Sequence[int] = 4,
+    activation_bits: int | Sequence[int] = 2,
+    loss: str = "logistic",
+    loss_segments: int = 4,
+    bias: bool = False,
+    input_low: np.ndarray | None = None,
+    input_high: np.ndarray | None = None,
+    fip: FIPResult | None = None,
+    products: str = "variables",
+    sample_ids: Sequence[Hashable] | None = None,
+    weight_label: Callable[[int, int, int, int], Hashable] | None = None,
+) -> QCBOModel:
+    """Build the QCBO of training a quantized spline network on (X, y) (module docstring).
+
+    Args:
+        X: Inputs, shape (n, n_0), finite.
+        y: Labels, shape (n,): +-1 (or 0/1) for one output, class indices for several.
+        sizes: (n_0, ..., n_L), L >= 1.
+        weights: one :class:`WeightCode` for all layers, or one per layer.
+        activations: hidden-layer activation(s) (:data:`hybridqnn.problems.splines.ACTIVATIONS`).
+        segments: M per hidden layer (>= 1).
+        activation_bits: K per hidden layer (1..16).
+        loss: margin loss (:data:`hybridqnn.problems.splines.LOSSES`).
+        loss_segments: segments of the loss spline (>= 1).
+        bias: a bias weight per neuron (input fixed to 1).
+        input_low, input_high: the input box for FIP (default: the data's per-feature min/max).
+        fip: precomputed network bounds (e.g. shared by per-sample subproblems); overrides
+            the input box, activations, segments and bias.
+        products: ``variables`` or ``inline`` (hidden layers >= 2 only; module docstring).
+        sample_ids: ids used in variable labels (default 0..n-1).
+        weight_label: (l, j, i, k) -> label of a weight bit (default ("w", l, j, i, k)).
+
+    Raises:
+        ValueError: non-finite X or bounds, bad labels or sizes, M < 1, an empty input
+            interval, or infeasible bounds (a sample's FIP range outside a neuron's grid,
+            naming the layer and the neuron).
+        TypeError: a weight code that is not a :class:`WeightCode`.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"'X' must be 2-dimensional (samples x features), got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(
+            f"'X' must be finite, got {int(np.count_nonzero(~np.isfinite(X)))} NaN or infinite value(s)"
+        )
+    y = np.asarray(y)
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"'y' must have shape ({X.shape[0]},), got {y.shape}")
+    sizes = tuple(check_int("sizes[i]", n, 1) for n in sizes)
+    if len(sizes) < 2 or sizes[0] != X.shape[1]:
+        raise ValueError(
+            f"'sizes' must start with the number of features {X.shape[1]} and list >= 2 sizes, got {sizes}"
+        )
+    L = len(sizes) - 1
+    n_out = sizes[-1]
+    if not np.all(np.isfinite(y.astype(np.float64))):
+        raise ValueError("'y' must be finite")
+    if n_out == 1:
+        if not np.all(np.isin(y, (-1, 0, 1))):
+            raise ValueError(
+                f"'y' must hold labels in {{-1, +1}} (or {{0, 1}}) for one output, got {np.unique(y)[:5]}"
+            )
+    elif not (np.all(np.equal(np.mod(y, 1), 0)) and np.all((y >= 0) & (y < n_out))):
+        raise ValueError(f"'y' must hold class indices in [0, {n_out - 1}], got {np.unique(y)[:5]}")
+    codes = _per_layer("weights", weights, L)
+    for c in codes:
+        if not isinstance(c, WeightCode):
+            raise TypeError(f"'weights' must be WeightCode(s), got {type(c).__name__}")
+    kbits = tuple(
+        check_int("activation_bits", k, 1, 16)
+        for k in _per_layer("activation_bits", activation_bits, L - 1)
+    )
+    loss = check_choice("loss", loss, LOSSES)
+    loss_segments = check_int("loss_segments", loss_segments, 1)
+    products = check_choice("products", products, ("variables", "inline"))
+    bias = check_bool("bias", bias)
+    if fip is None:
+        lo = X.min(axis=0) if input_low is None else input_low
+        hi = X.max(axis=0) if input_high is None else input_high
+        fip = forward_interval_propagation(
+            lo, hi, sizes, [c.levels for c in codes], activations, segments, bias=bias
+        )
+    elif not isinstance(fip, FIPResult):
+        raise TypeError(f"'fip' must be a FIPResult, got {type(fip).__name__}")
+    if fip.sizes != sizes:
+        raise ValueError(f"'fip' was built for sizes {fip.sizes}, got {sizes}")
+    ids = tuple(range(X.shape[0])) if sample_ids is None else tuple(sample_ids)
+    if len(ids) != X.shape[0]:
+        raise ValueError(f"'sample_ids' must have {X.shape[0]} ids, got {len(ids)}")
+    wl = weight_label or (lambda li, j, i, k: ("w", li, j, i, k))
+
+    out_lb = fip.layers[-1]
+    loss_sps = []
+    for c in range(n_out):
+        R = float(max(abs(out_lb.low[c]), abs(out_lb.high[c])))
+        loss_sps.append(
+            loss_spline(loss, -R if R > 0 else -1.0, R if R > 0 else 1.0, loss_segments)
+        )
+    network = QuantizedSplineNetwork(fip, codes, kbits, loss, tuple(loss_sps))
+
+    cqm = dimod.ConstrainedQuadraticModel()
+    counts = dict.fromkeys(("weights", "selectors", "activations", "products", "loss_selectors"), 0)
+    weight_labels = []
+    for li, (n_o, n_i) in enumerate(network.weight_shapes(), start=1):
+        code = codes[li - 1]
+        labels = np.empty((n_o, n_i, code.num_bits), dtype=object)
+        for j, i, k in np.ndindex(labels.shape):
+            labels[j, i, k] = wl(li, j, i, k)
+        weight_labels.append(labels)
+        cqm.add_variables(dimod.BINARY, list(labels.reshape(-1)))
+        counts["weights"] += labels.size
+    objective = _Expr()
+
+    def constrain(expr: _Expr, sense: str, label: str) -> None:
+        model = dimod.BinaryQuadraticModel(expr.lin, expr.quad, 0.0, dimod.BINARY)
+        cqm.add_constraint_from_model(model, sense, -expr.const, label=label, copy=False)
+
+    def new_var(label: Hashable, kind: str) -> Hashable:
+        cqm.add_variable(dimod.BINARY, label)
+        counts[kind] += 1
+        return label
+
+    for s_idx, s in enumerate(ids):
+        bounds = sample_bounds(fip, X[s_idx], kbits)
+        # each input of the current layer: (constant, {bit label: coefficient})
+        acts: list[tuple[float, dict[Hashable, float]]] = [(float(v), {}) for v in X[s_idx]]
+        for li, lb in enumerate(fip.layers, start=1):
+            code = codes[li - 1]
+            if fip.bias:
+                acts = acts + [(1.0, {})]
+            d0 = code.scale * code.offset
+            e = code.scale * code.coefficients
+            zl_all, zu_all = bounds[li - 1]
+            new_acts: list[tuple[float, dict[Hashable, float]]] = []
+            for j in range(lb.size):
+                z = _Expr()
+                for i, (ac, abits) in enumerate(acts):
+                    wbits = weight_labels[li - 1][j, i]
+                    z.const += d0 * ac
+                    for k, b in enumerate(wbits):
+                        z.add_lin(b, e[k] * ac)
+                    for u, du in abits.items():
+                        z.add_lin(u, d0 * du)
+                        for k, b in enumerate(wbits):
+                            if products == "inline" and li < L:
+                                z.add_quad(b, u, e[k] * du)
+                            else:
+                                plabel = new_var(("p", s, li, j, i, k, u[-1]), "products")
+                                z.add_lin(plabel, e[k] * du)
+                                constrain(
+                                    _Expr().add(_lin(plabel, 1.0)).add(_quad(b, u, -1.0)),
+                                    "==",
+                                    f"prod/{s}/{li}/{j}/{i}/{k}/{u[-1]}",
+                                )
+                zl, zu = float(zl_all[j]), float(zu_all[j])
+                tag = f"{s}/{li}/{j}"
+                if li == L:
+                    y_sign = _signs(y[s_idx : s_idx + 1], n_out)[0, j]
+                    m = z.copy(y_sign)
+                    ml, mu = (zl, zu) if y_sign > 0 else (-zu, -zl)
+                    sp = loss_sps[j]
+                    segs = _segment_range(sp, ml, mu)
+                    if len(segs) == 1:
+                        k = segs[0]
+                        objective.add(m, sp.slopes[k]).const += sp.intercepts[k]
+                        continue
+                    sel = [new_var(("lsel", s, j, k), "loss_selectors") for k in segs]
+                    _piece_constraints(constrain, m, sel, sp, segs, f"loss/{s}/{j}")
+                    for lab, k in zip(sel, segs, strict=False):
+                        objective.add_lin(lab, sp.slopes[k] * m.const + sp.intercepts[k])
+                        for v, c in m.lin.items():
+                            objective.add_quad(lab, v, sp.slopes[k] * c)
+                    continue
+                sp = lb.splines[j]
+                A, B = float(lb.act_low[j]), float(lb.act_high[j])
+                if sp is None or B <= A:
+                    new_acts.append((A, {}))
+                    continue
+                K = kbits[li - 1]
+                step = (B - A) / (2**K - 1)
+                a_expr = _Expr(A)
+                abits: dict[Hashable, float] = {}
+                for mbit in range(K):
+                    lab = new_var(("a", s, li, j, mbit), "activations")
+                    a_expr.add_lin(lab, step * 2**mbit)
+                    abits[lab] = step * 2**mbit
+                new_acts.append((A, abits))
+                segs = _segment_range(sp, zl, zu)
+                half = 0.5 * step
+                if len(segs) == 1:
+                    k = segs[0]
+                    tie = a_expr.copy().add(z, -sp.slopes[k])
+                    tie.const -= sp.intercepts[k]
+                    constrain(tie.copy().add(_Expr(-half)), "<=", f"tie+/{tag}")
+                    constrain(tie.copy().add(_Expr(half)), ">=", f"tie-/{tag}")
+                    continue
+                sel = [new_var(("sel", s, li, j, k), "selectors") for k in segs]
+                _piece_constraints(constrain, z, sel, sp, segs, f"z/{tag}")
+                for lab, k in zip(sel, segs, strict=False):
+                    al, be = float(sp.slopes[k]), float(sp.intercepts[k])
+                    U = max(0.0, B - be - min(al * zl, al * zu) - half)
+                    Lm = max(0.0, max(al * zl, al * zu) + be - A - half)
+                    tie = a_expr.copy().add(z, -al)
+                    tie.const -= be
+                    up = tie.copy()
+                    up.const -= half + U
+                    up.add_lin(lab, U)
+                    constrain(up, "<=", f"tie+/{tag}/{k}")
+                    lo_ = tie.copy()
+                    lo_.const += half + Lm
+                    lo_.add_lin(lab, -Lm)
+                    constrain(lo_, ">=", f"tie-/{tag}/{k}")
+            acts = new_acts
+    cqm.set_objective(objective.bqm())
+    counts["total"] = len(cqm.variables)
+    counts["constraints"] = len(cqm.constraints)
+    return QCBOModel(cqm, network, weight_labels, counts, ids, X, y)
+
+
+def _lin(v: Hashable, c: float) -> _Expr:
+    e = _Expr()
+    e.add_lin(v, c)
+    return e
+
+
+def _quad(u: Hashable, v: Hashable, c: float) -> _Expr:
+    e = _Expr()
+    e.add_quad(u, v, c)
+    return e
+
+
+def _piece_constraints(
+    constrain: Callable, z: _Expr, sel: list, sp: LinearSpline, segs: range, tag: str
+) -> None:
+    """One-hot selectors and the aggregated interval constraints t_k <= z <= t_{k+1}."""
+    onehot = _Expr(-1.0)
+    low = z.copy()
+    high = z.copy()
+    for lab, k in zip(sel, segs, strict=False):
+        onehot.add_lin(lab, 1.0)
+        low.add_lin(lab, -float(sp.knots[k]))
+        high.add_lin(lab, -float(sp.knots[k + 1]))
+    constrain(onehot, "==", f"onehot/{tag}")
+    constrain(low, ">=", f"lo/{tag}")
+    constrain(high, "<=", f"hi/{tag}")

@@ -1,0 +1,238 @@
+"""The QCBO model: exact optimum = brute force over the weights, per-weight consistency,
+weight codes, proximal terms, counts and errors."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+
+import dimod
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hybridqnn.problems.qcbo import QCBOModel, WeightCode, build_qcbo
+from hybridqnn.solvers.milp import MILPSolver
+
+
+def _brute_force(model: QCBOModel) -> float:
+    """min over every weight assignment of the network's spline loss (independent of the CQM)."""
+    shapes = model.network.weight_shapes()
+    per_layer = [
+        itertools.product(code.levels, repeat=int(np.prod(shape)))
+        for code, shape in zip(model.network.codes, shapes, strict=False)
+    ]
+    best = np.inf
+    for combo in itertools.product(*[list(p) for p in per_layer]):
+        weights = [np.array(c).reshape(s) for c, s in zip(combo, shapes, strict=False)]
+        best = min(best, model.loss_of_weights(weights))
+    return best
+
+
+CASES = [
+    # (sizes, code(s), activation, segments, activation bits, loss, loss segments, bias, products)
+    ((2, 2, 1), WeightCode("binary", scale=0.7), "relu", 3, 2, "logistic", 3, False, "variables"),
+    ((2, 2, 1), WeightCode("binary", scale=1.0), "tanh", 2, 1, "hinge", 3, True, "variables"),
+    (
+        (2, 2, 1),
+        [WeightCode("ternary", scale=0.5), WeightCode("binary")],
+        "sigmoid",
+        2,
+        2,
+        "mse",
+        2,
+        False,
+        "variables",
+    ),
+    ((2, 2, 1, 1), WeightCode("binary", scale=0.8), "relu", 2, 1, "logistic", 2, False, "inline"),
+    ((2, 1, 2), WeightCode("binary", scale=0.9), "gelu", 2, 2, "logistic", 2, False, "variables"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[2]}-{c[5]}-{c[8]}")
+def test_exact_optimum_equals_brute_force_over_weights(case) -> None:
+    sizes, codes, act, segs, kbits, loss, lsegs, bias, products = case
+    rng = np.random.default_rng(7)
+    X = rng.uniform(-1, 1, size=(3, sizes[0]))
+    y = np.array([0, 1, 1]) if sizes[-1] > 1 else np.array([1, -1, 1])
+    model = build_qcbo(
+        X,
+        y,
+        sizes,
+        codes,
+        activations=act,
+        segments=segs,
+        activation_bits=kbits,
+        loss=loss,
+        loss_segments=lsegs,
+        bias=bias,
+        products=products,
+    )
+    sampleset = MILPSolver().sample_cqm(model.cqm)
+    best = sampleset.first
+    assert best.is_feasible
+    expected = _brute_force(model)
+    assert best.energy == pytest.approx(expected, rel=1e-7, abs=1e-7)
+    # the optimal weights decoded from the sample reach that loss in the network itself
+    assert model.loss_of_weights(model.decode_weights(best.sample)) == pytest.approx(
+        expected, rel=1e-7, abs=1e-7
+    )
+
+
+def test_fixing_the_weights_leaves_exactly_the_network_loss() -> None:
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-1, 2, size=(2, 3))
+    y = np.array([1, -1])
+    model = build_qcbo(
+        X,
+        y,
+        (3, 2, 1),
+        WeightCode("kbit", 2, 0.4),
+        activations="tanh",
+        segments=3,
+        activation_bits=2,
+        loss="logistic",
+        loss_segments=3,
+    )
+    levels = model.network.codes[0].levels
+    for _ in range(4):
+        weights = [rng.choice(levels, size=s) for s in model.network.weight_shapes()]
+        cqm = copy.deepcopy(model.cqm)
+        cqm.fix_variables(model.encode_weights(weights))
+        energy = MILPSolver().sample_cqm(cqm).first.energy
+        assert energy == pytest.approx(model.loss_of_weights(weights), rel=1e-7, abs=1e-7)
+
+
+def test_weight_codes() -> None:
+    np.testing.assert_allclose(WeightCode("binary", scale=0.5).levels, [-0.5, 0.5])
+    np.testing.assert_allclose(WeightCode("ternary", scale=2).levels, [-2, 0, 2])
+    np.testing.assert_allclose(WeightCode("kbit", 2).levels, [-3, -1, 1, 3])
+    assert WeightCode("ternary").bits_per_weight == pytest.approx(np.log2(3))
+    for code in (
+        WeightCode("binary"),
+        WeightCode("ternary", scale=0.3),
+        WeightCode("kbit", 3, 0.1),
+    ):
+        np.testing.assert_allclose(code.decode(code.encode(code.levels)), code.levels)
+    with pytest.raises(ValueError, match="'kind'"):
+        WeightCode("quaternary")
+    with pytest.raises(ValueError, match="'scale'"):
+        WeightCode("binary", scale=0.0)
+
+
+def test_counts_and_labels() -> None:
+    X = np.array([[0.1, 0.9], [-0.4, 0.3]])
+    model = build_qcbo(
+        X,
+        [1, -1],
+        (2, 3, 1),
+        WeightCode("ternary"),
+        segments=2,
+        activation_bits=2,
+        bias=True,
+        sample_ids=["a", "b"],
+        weight_label=lambda li, j, i, k: ("W", li, j, i, k),
+    )
+    c = model.counts
+    assert c["weights"] == 2 * (3 * 3 + 1 * 4)
+    assert (
+        c["total"]
+        == len(model.cqm.variables)
+        == sum(c[k] for k in ("weights", "selectors", "activations", "products", "loss_selectors"))
+    )
+    assert c["constraints"] == len(model.cqm.constraints)
+    assert ("W", 1, 0, 0, 0) in model.cqm.variables
+    assert all(v[0] == "W" or v[1] in ("a", "b") for v in model.cqm.variables)
+    assert all(model.cqm.vartype(v) is dimod.BINARY for v in model.cqm.variables)
+
+
+@given(st.integers(0, 2**32 - 1), st.floats(0, 3))
+def test_weight_terms_equal_the_proximal_formula(seed: int, rho: float) -> None:
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(1, 2))
+    model = build_qcbo(
+        X,
+        [1],
+        (2, 2, 1),
+        [WeightCode("kbit", 2, 0.3), WeightCode("ternary", scale=0.6)],
+        segments=1,
+        activation_bits=1,
+        loss_segments=1,
+    )
+    shapes = model.network.weight_shapes()
+    lam = [rng.normal(size=s) for s in shapes]
+    w_bar = [rng.normal(size=s) for s in shapes]
+    bqm = model.weight_terms(lam, rho, w_bar)
+    for _ in range(5):
+        weights = [
+            rng.choice(c.levels, size=s) for c, s in zip(model.network.codes, shapes, strict=False)
+        ]
+        expected = sum(
+            float((lm * w).sum() + 0.5 * rho * ((w - wb) ** 2).sum())
+            for lm, w, wb in zip(lam, weights, w_bar, strict=False)
+        )
+        assert bqm.energy(model.encode_weights(weights)) == pytest.approx(
+            expected, rel=1e-9, abs=1e-9
+        )
+    sub = model.with_weight_terms(lam, rho, w_bar)
+    assert sub.cqm.objective.num_variables >= model.cqm.objective.num_variables
+    sample = {v: 0 for v in model.cqm.variables}
+    assert sub.cqm.objective.energy(sample) == pytest.approx(
+        model.cqm.objective.energy(sample) + bqm.energy(sample)
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "text"),
+    [
+        ({"X": np.array([[0.0, np.nan]])}, ValueError, "'X' must be finite"),
+        ({"y": np.array([2])}, ValueError, "'y'"),
+        ({"segments": 0}, ValueError, "'segments'"),
+        ({"loss_segments": 0}, ValueError, "'loss_segments'"),
+        ({"activation_bits": 0}, ValueError, "'activation_bits'"),
+        ({"products": "cubic"}, ValueError, "'products'"),
+        ({"loss": "relu"}, ValueError, "'loss'"),
+        ({"sizes": (3, 2, 1)}, ValueError, "'sizes'"),
+        ({"input_low": np.array([1.0, 1.0])}, ValueError, "empty"),
+        ({"weights": "binary"}, TypeError, "'weights'"),
+    ],
+)
+def test_bad_input(kwargs: dict, exc: type, text: str) -> None:
+    args = {"X": np.array([[0.2, 0.5]]), "y": np.array([1]), "sizes": (2, 2, 1)} | kwargs
+    with pytest.raises(exc, match=text):
+        build_qcbo(**args)
+
+
+@pytest.mark.parametrize("products", ["variables", "inline"])
+def test_complete_gives_the_feasible_point_of_any_weights(products: str) -> None:
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-1, 1, size=(3, 2))
+    y = np.array([1, -1, 1])
+    model = build_qcbo(
+        X,
+        y,
+        (2, 3, 2, 1),
+        WeightCode("ternary", scale=0.6),
+        activations="tanh",
+        segments=3,
+        activation_bits=2,
+        bias=True,
+        products=products,
+    )
+    for _ in range(4):
+        weights = [
+            rng.choice(c.levels, size=s)
+            for c, s in zip(model.network.codes, model.network.weight_shapes(), strict=True)
+        ]
+        full = model.complete(weights)
+        assert set(full) == set(model.cqm.variables)
+        assert model.cqm.check_feasible(full)
+        assert model.cqm.objective.energy(full) == pytest.approx(
+            model.network.loss_value(weights, X, y, ties="nearest")
+        )
+        # from a sample: its weight bits are kept, the rest is recomputed
+        scrambled = {
+            v: int(rng.integers(0, 2)) for v in model.cqm.variables
+        } | model.encode_weights(weights)
+        assert model.complete(scrambled) == full

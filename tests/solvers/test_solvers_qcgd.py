@@ -1,0 +1,156 @@
+"""QCGD: feasible near-optimal answers, decreasing infeasibility, the lifted iterate, seeds,
+the convergence study under noisy / limited-precision oracles, errors."""
+
+from __future__ import annotations
+
+import dimod
+import numpy as np
+import pytest
+from dwave.samplers import SimulatedAnnealingSampler
+
+from hybridqnn.problems.qcbo import WeightCode, build_qcbo
+from hybridqnn.solvers.milp import MILPSolver
+from hybridqnn.solvers.penalty import penalty_parts
+from hybridqnn.solvers.qcgd import QCGDSolver, qcgd, qcgd_convergence
+
+FAST = {"num_reads": 20, "num_sweeps": 300}
+
+
+def _model(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(n, 2))
+    y = np.array([1, -1, 1])[:n]
+    return build_qcbo(
+        X,
+        y,
+        (2, 2, 1),
+        WeightCode("binary", scale=0.7),
+        segments=2,
+        activation_bits=1,
+        loss="logistic",
+        loss_segments=3,
+    )
+
+
+def test_one_sample_qcbo_reaches_the_exact_optimum() -> None:
+    model = _model(1)
+    exact = MILPSolver().sample_cqm(model.cqm).first.energy
+    res = qcgd(model.cqm, SimulatedAnnealingSampler(), iterations=30, sample_kwargs=FAST, seed=0)
+    best = res.sampleset.first
+    assert best.is_feasible and res.sampleset.info["found_feasible"]
+    assert best.energy == pytest.approx(exact, abs=1e-9)
+
+
+def test_two_sample_qcbo_is_feasible_within_the_stated_tolerance() -> None:
+    """Stated tolerance: a feasible answer with relative gap <= 50% after 30 oracle calls
+    (QCGD is a heuristic on the binary problem; its guarantee is for the lifted one)."""
+    model = _model(2)
+    exact = MILPSolver().sample_cqm(model.cqm).first.energy
+    res = qcgd(model.cqm, SimulatedAnnealingSampler(), iterations=30, sample_kwargs=FAST, seed=0)
+    best = res.sampleset.first
+    assert best.is_feasible
+    assert best.energy <= exact + 0.5 * abs(exact) + 1e-9
+    # the answer's energy is the CQM objective, its weights reproduce it in the network
+    assert best.energy == pytest.approx(model.cqm.objective.energy(best.sample))
+    assert model.loss_of_weights(model.decode_weights(best.sample)) <= best.energy + 1e-9
+    trace = res.trace
+    assert len(trace) == 30 == res.sampleset.info["oracle_calls"]
+    infeas = [t["infeasibility"] for t in trace]
+    assert infeas[-1] < 0.05 * infeas[0]
+    assert np.mean(infeas[-10:]) < np.mean(infeas[5:15])
+    assert trace[-1]["best_feasible"] == pytest.approx(best.energy)
+
+
+def test_repair_makes_every_iteration_feasible() -> None:
+    model = _model(2, seed=1)
+    res = qcgd(
+        model.cqm,
+        SimulatedAnnealingSampler(),
+        iterations=2,
+        sample_kwargs={"num_reads": 2, "num_sweeps": 10},
+        seed=0,
+        repair=model.complete,
+    )
+    assert res.sampleset.first.is_feasible and res.sampleset.info["repair"]
+    assert all(t["best_feasible"] is not None for t in res.trace)
+    with pytest.raises(TypeError, match="'repair'"):
+        qcgd(model.cqm, SimulatedAnnealingSampler(), repair=1)
+
+
+def test_lifted_iterate_is_a_completely_positive_average() -> None:
+    x = [dimod.Binary(f"x{i}") for i in range(4)]
+    cqm = dimod.ConstrainedQuadraticModel()
+    cqm.set_objective(-x[0] - 2 * x[1] + 3 * x[0] * x[2] - x[3] + x[1] * x[3])
+    cqm.add_constraint(x[0] + x[1] + x[2] == 1, label="onehot")
+    cqm.add_constraint(x[1] + x[3] <= 1, label="le")
+    res = qcgd(cqm, dimod.ExactSolver(), iterations=15, seed=1, keep_lifted=True)
+    X = res.X
+    np.testing.assert_allclose(X, X.T)
+    assert np.all(X >= -1e-12) and np.all(np.diag(X) <= 1 + 1e-12)
+    assert np.linalg.eigvalsh(X).min() > -1e-9
+    # the traced objective is <C, X> + k evaluated independently on X
+    parts = penalty_parts(cqm)
+    idx = {v: i for i, v in enumerate(res.variables)}
+    obj = parts.objective
+    value = obj.offset + sum(b * X[idx[v], idx[v]] for v, b in obj.linear.items())
+    value += sum(b * X[idx[u], idx[v]] for (u, v), b in obj.quadratic.items())
+    assert res.trace[-1]["objective"] == pytest.approx(value)
+    # an exact oracle finds the optimum of this tiny problem
+    assert res.sampleset.first.is_feasible
+    feasible = [
+        cqm.objective.energy(dict(zip("x0 x1 x2 x3".split(), bits, strict=False)))
+        for bits in np.ndindex(2, 2, 2, 2)
+        if cqm.check_feasible(dict(zip("x0 x1 x2 x3".split(), bits, strict=False)))
+    ]
+    assert res.sampleset.first.energy == pytest.approx(min(feasible))
+
+
+def test_same_seed_same_run_and_solver_object() -> None:
+    model = _model(1, seed=3)
+    a = qcgd(model.cqm, SimulatedAnnealingSampler(), iterations=5, sample_kwargs=FAST, seed=4)
+    b = qcgd(model.cqm, SimulatedAnnealingSampler(), iterations=5, sample_kwargs=FAST, seed=4)
+    assert [t["sample_objective"] for t in a.trace] == [t["sample_objective"] for t in b.trace]
+    solver = QCGDSolver(SimulatedAnnealingSampler(), iterations=5, sample_kwargs=FAST)
+    out = solver.sample_cqm(model.cqm, seed=4)
+    assert out.first.energy == a.sampleset.first.energy and len(solver.last_trace) == 5
+
+
+def test_convergence_study_under_noise_and_precision() -> None:
+    model = _model(1)
+    settings = [{}, {"variance": 0.05}, {"bits": 4}, {"variance": 0.05, "bits": 4}]
+    runs = qcgd_convergence(
+        model.cqm,
+        settings,
+        sampler=SimulatedAnnealingSampler(),
+        iterations=6,
+        sample_kwargs=FAST,
+        seed=0,
+    )
+    assert [(r["variance"], r["bits"]) for r in runs] == [
+        (0.0, None),
+        (0.05, None),
+        (0.0, 4),
+        (0.05, 4),
+    ]
+    for r in runs:
+        assert len(r["trace"]) == 6
+        assert {"objective", "infeasibility", "sample_feasible"} <= set(r["trace"][0])
+    with pytest.raises(ValueError, match="unknown key"):
+        qcgd_convergence(model.cqm, [{"noise": 1}], iterations=1)
+
+
+def test_errors() -> None:
+    model = _model(1)
+    sa = SimulatedAnnealingSampler()
+    with pytest.raises(ValueError, match="'iterations'"):
+        qcgd(model.cqm, sa, iterations=0)
+    with pytest.raises(ValueError, match="'seed'"):
+        qcgd(model.cqm, sa, sample_kwargs={"seed": 1})
+    with pytest.raises(ValueError, match="does not take"):
+        qcgd(model.cqm, sa, sample_kwargs={"num_reeds": 1})
+    with pytest.raises(ValueError, match="'beta0'"):
+        qcgd(model.cqm, sa, beta0=0.0)
+    with pytest.raises(TypeError, match="'sampler'"):
+        qcgd(model.cqm, "sa")
+    with pytest.raises(TypeError, match="'cqm'"):
+        qcgd(dimod.BinaryQuadraticModel("BINARY"), sa)
