@@ -1,5 +1,7 @@
-"""PyTorch modules: random feature extractors (and, in later issues, binary and quantum layers)."""
+"""PyTorch modules: binary layers, random feature extractors, spline activations."""
 
+from hybridqnn.nn.binary import BinaryConv2d, BinaryLayer, BinaryLinear, SignActivation, binarize
 from hybridqnn.nn.features import RandomConvFeatures
+from hybridqnn.nn.splines import SplineActivation
 
-__all__ = ["RandomConvFeatures"]
+__all__ = ["BinaryConv2d", "BinaryLayer", "BinaryLinear", "RandomConvFeatures", "SignActivation", "SplineActivation", "binarize"]

@@ -1,5 +1,10 @@
 """Pure builders: arrays in, ``dimod`` binary models out. Nothing here solves."""
 
+from hybridqnn.problems.binary_gradient import (
+    sign_matching_bqm,
+    sign_matching_cqm,
+    xnor_threshold_bqm,
+)
 from hybridqnn.problems.dense import DenseIsing
 from hybridqnn.problems.encoding import FixedPointEncoding
 from hybridqnn.problems.fip import (
@@ -39,4 +44,7 @@ __all__ = [
     "quadratic_to_bqm",
     "quadratic_to_dense",
     "sample_bounds",
+    "sign_matching_bqm",
+    "sign_matching_cqm",
+    "xnor_threshold_bqm",
 ]

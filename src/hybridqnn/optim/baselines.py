@@ -1,0 +1,139 @@
+"""The baselines QP-SBGD is compared with (Krahn et al., arXiv 2310.15128), on the same binary
+layers (:mod:`hybridqnn.nn.binary`):
+
+- :class:`BinaryConnect` (Courbariaux, Bengio, David, NeurIPS 2015): the forward pass uses
+  sign(W), the straight-through gradient g = dL/d sign(W) updates the latent weights, which are
+  clipped to [-1, 1]:
+
+      BC-SGD:      W <- clip(W - lr g, -1, 1)
+      BC-signSGD:  W <- clip(W - lr sign(g), -1, 1)      (sign(0) = 0: no step without gradient)
+
+  Parameters that are not binary-layer weights (e.g. biases) get the same step without the clip.
+- :class:`ProxQuant` (Bai, Wang, Liberty, ICLR 2019), in the form of the QP-SBGD code: an SGD
+  step p <- p - lr g, then on binary-layer weights the prox step
+
+      p <- sign(p) + sign(p - sign(p)) relu(|p - sign(p)| - lam)       (sign(0) = +1 for sign(p))
+
+  with lam = lam0 (epoch + 1) set by :meth:`ProxQuant.set_epoch` (lam0 = 0.01 as in the paper;
+  before any ``set_epoch`` call lam = lam0).
+- Full-precision SGD and Adam are ``torch.optim.SGD`` / ``torch.optim.Adam``;
+  :func:`make_optimizer` builds any of them by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+
+from hybridqnn._checks import check_bool, check_choice, check_float, check_int
+from hybridqnn.nn.binary import binary_layer_of, sign
+
+__all__ = ["OPTIMIZER_NAMES", "BinaryConnect", "ProxQuant", "make_optimizer"]
+
+#: Names accepted by :func:`make_optimizer`.
+OPTIMIZER_NAMES = ("qpsbgd", "bc-sgd", "bc-signsgd", "proxquant", "sgd", "adam")
+
+
+class BinaryConnect(torch.optim.Optimizer):
+    """BinaryConnect with SGD (``sign=False``) or signSGD (``sign=True``) (module docstring).
+
+    Args:
+        params: parameters or param groups.
+        lr: step size > 0.
+        sign: use sign(g) instead of g.
+        clip: clip binary-layer latent weights to [-1, 1] after the step (BinaryConnect's rule).
+    """
+
+    def __init__(
+        self, params: Iterable[Any], lr: float, *, sign: bool = False, clip: bool = True
+    ) -> None:
+        lr = check_float("lr", lr, 0.0, low_open=True)
+        super().__init__(
+            params, dict(lr=lr, sign=check_bool("sign", sign), clip=check_bool("clip", clip))
+        )
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One step; ``closure`` re-evaluates the model and returns the loss."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = torch.sign(p.grad) if group["sign"] else p.grad
+                p.add_(g, alpha=-group["lr"])
+                if group["clip"] and binary_layer_of(p) is not None:
+                    p.clamp_(-1.0, 1.0)
+        return loss
+
+
+class ProxQuant(torch.optim.Optimizer):
+    """ProxQuant with the binary prox step of the QP-SBGD code (module docstring).
+
+    Args:
+        params: parameters or param groups.
+        lr: step size > 0.
+        lam: lam0, the prox strength at epoch 0 (lam = lam0 (epoch + 1)).
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float, *, lam: float = 0.01) -> None:
+        lr = check_float("lr", lr, 0.0, low_open=True)
+        lam = check_float("lam", lam, 0.0)
+        super().__init__(params, dict(lr=lr, lam=lam, lam0=lam))
+
+    def set_epoch(self, epoch: int) -> None:
+        """Set lam = lam0 (epoch + 1) in every group (lam0 = 0.01 gives the paper's schedule)."""
+        epoch = check_int("epoch", epoch, 0)
+        for group in self.param_groups:
+            group["lam"] = group["lam0"] * (epoch + 1)
+
+    @staticmethod
+    def prox(p: torch.Tensor, lam: float) -> torch.Tensor:
+        """sign(p) + sign(p - sign(p)) relu(|p - sign(p)| - lam)."""
+        s = sign(p)
+        r = p - s
+        return s + torch.sign(r) * torch.relu(r.abs() - lam)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """SGD step, then the prox step on binary-layer weights."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                p.add_(p.grad, alpha=-group["lr"])
+                if binary_layer_of(p) is not None:
+                    p.copy_(self.prox(p, group["lam"]))
+        return loss
+
+
+def make_optimizer(
+    name: str, params: Iterable[Any], lr: float, **kwargs: Any
+) -> torch.optim.Optimizer:
+    """Build an optimizer by name: ``qpsbgd`` (:class:`~hybridqnn.optim.QPSBGD`), ``bc-sgd``,
+    ``bc-signsgd`` (:class:`BinaryConnect`), ``proxquant`` (:class:`ProxQuant`), ``sgd`` or
+    ``adam`` (torch). ``kwargs`` go to the constructor."""
+    check_choice("optimizer", name, OPTIMIZER_NAMES)
+    if name == "qpsbgd":
+        from hybridqnn.optim.qpsbgd import QPSBGD
+
+        return QPSBGD(params, lr, **kwargs)
+    if name == "bc-sgd":
+        return BinaryConnect(params, lr, sign=False, **kwargs)
+    if name == "bc-signsgd":
+        return BinaryConnect(params, lr, sign=True, **kwargs)
+    if name == "proxquant":
+        return ProxQuant(params, lr, **kwargs)
+    lr = check_float("lr", lr, 0.0, low_open=True)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, **kwargs)
+    return torch.optim.Adam(params, lr=lr, **kwargs)
