@@ -22,14 +22,32 @@ from hybridqnn.data.loaders import DATASETS, load_dataset
 from hybridqnn.data.paths import resolve_data_root
 from hybridqnn.data.subsets import class_pair, first_n, stratified_subset, train_val_split
 
+_GRAPH_NAMES = ("GRAPH_DATASETS", "GraphDataset", "gcn_adjacency", "load_graph_dataset", "load_karate_club", "load_planetoid")
+
+
+def __getattr__(name: str) -> object:
+    """Graph data sets need torch (and torch_geometric): loaded on first use."""
+    if name in _GRAPH_NAMES:
+        from hybridqnn.data import graphs
+
+        return getattr(graphs, name)
+    raise AttributeError(f"module 'hybridqnn.data' has no attribute {name!r}")
+
+
 __all__ = [
     "DATASETS",
+    "GRAPH_DATASETS",
+    "GraphDataset",
     "DataIntegrityError",
     "Dataset",
     "class_pair",
     "first_n",
+    "gcn_adjacency",
     "load_dataset",
+    "load_graph_dataset",
+    "load_karate_club",
     "load_libsvm",
+    "load_planetoid",
     "resolve_data_root",
     "stratified_subset",
     "train_val_split",

@@ -1,7 +1,8 @@
 """PyTorch modules: binary layers, random feature extractors, spline activations."""
 
 from hybridqnn.nn.binary import BinaryConv2d, BinaryLayer, BinaryLinear, SignActivation, binarize
+from hybridqnn.nn.binary_graph import BinaryGCNConv
 from hybridqnn.nn.features import RandomConvFeatures
 from hybridqnn.nn.splines import SplineActivation
 
-__all__ = ["BinaryConv2d", "BinaryLayer", "BinaryLinear", "RandomConvFeatures", "SignActivation", "SplineActivation", "binarize"]
+__all__ = ["BinaryConv2d", "BinaryGCNConv", "BinaryLayer", "BinaryLinear", "RandomConvFeatures", "SignActivation", "SplineActivation", "binarize"]
