@@ -1,8 +1,30 @@
-"""PyTorch modules: binary layers, random feature extractors, spline activations."""
+"""PyTorch modules: binary layers, qubit-neuron (natural quantization) layers, random feature
+extractors, spline activations."""
 
 from hybridqnn.nn.binary import BinaryConv2d, BinaryLayer, BinaryLinear, SignActivation, binarize
 from hybridqnn.nn.binary_graph import BinaryGCNConv
 from hybridqnn.nn.features import RandomConvFeatures
+from hybridqnn.nn.natural import (
+    NaturalActivation,
+    NaturalQuantizedMLP,
+    QubitRotation,
+    SignMLP,
+    WeakMeasurement,
+)
 from hybridqnn.nn.splines import SplineActivation
 
-__all__ = ["BinaryConv2d", "BinaryGCNConv", "BinaryLayer", "BinaryLinear", "RandomConvFeatures", "SignActivation", "SplineActivation", "binarize"]
+__all__ = [
+    "BinaryConv2d",
+    "BinaryGCNConv",
+    "BinaryLayer",
+    "BinaryLinear",
+    "NaturalActivation",
+    "NaturalQuantizedMLP",
+    "QubitRotation",
+    "RandomConvFeatures",
+    "SignActivation",
+    "SignMLP",
+    "SplineActivation",
+    "WeakMeasurement",
+    "binarize",
+]

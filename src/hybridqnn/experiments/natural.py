@@ -1,0 +1,756 @@
+"""Experiments for natural quantization (Barney, Lakhdar-Hamina & Galitski, arXiv 2503.15482).
+
+- ``natural-mnist`` (config ``natural-mnist``): the paper protocol (first 5,000 MNIST training
+  images, the 10,000 test images as validation set, 784-512x3-10, Kaiming-normal init, SGD lr
+  0.01 momentum 0.9, batch 64, 100 epochs, 15-shot majority vote) for the classical binary
+  network (a = 0, g = pi/2), Method 1 (a = 10^-0.5 ~ 0.316) and Method 2 (g = 5 pi/19), with
+  training and validation error curves and the final and best 15-shot validation errors.
+- ``natural-sweep`` (config ``natural-sweep``): validation error against a (log grid, g = pi/2),
+  against g (linspace(0, pi/2, 20), a = 0) and on a combined (a, g) grid; locates the critical
+  g_c where learning collapses.
+- ``bench-natural`` (config ``bench-natural``): one training epoch plus one 15-shot evaluation of
+  the 10,000 test images, natural network against the same network with deterministic sign
+  activations, in the same process.
+
+Every training run (a "point") runs through :func:`hybridqnn.parallel.get_executor`: the
+``executor`` parameter (``--executor`` on the command line wins) names a local process pool
+(default), threads, serial execution or a Dask cluster (``dask://HOST:PORT``). Each point loads
+the data itself and uses ``max(1, cores // workers)`` torch threads. With a local executor each
+point also appends its epochs to ``progress-<i>.jsonl`` in the run directory as it goes (the
+full history lands in ``metrics.jsonl`` when the point finishes).
+
+Choices where the paper is silent (PAPERS.md D.4): 3 hidden layers and 100 epochs (the original
+script); one seed per setting; Method 2 uses a = 0; the last hidden layer uses g = pi/2 (the
+authors' code); one stochastic sample per training forward pass; the "training error" curve is
+the running single-shot error of the training batches during the epoch (free; the authors record
+the last batch's error); the validation error is evaluated single-shot every epoch and with the
+15-shot vote every ``eval_every`` epochs and at the end ("best" is the best of those).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.runner import RunContext
+
+PAPER_ROWS: tuple[dict[str, Any], ...] = (
+    {"setting": "classical", "a": 0.0, "g_over_pi": 0.5, "val_error": "8-9% (overfits)"},
+    {"setting": "method1", "a": 0.316, "g_over_pi": 0.5, "val_error": "4.72%"},
+    {"setting": "method2", "a": 0.0, "g_over_pi": 5 / 19, "val_error": "5.29%"},
+    {"setting": "combined", "a": None, "g_over_pi": None, "val_error": "4.63%"},
+    {"setting": "learning collapse", "a": None, "g_over_pi": "g_c < 1/8", "val_error": "~90%"},
+)
+
+SETTING_KEYS = ("a", "g", "g_over_pi")
+
+
+def _check_setting(name: str, setting: dict[str, float]) -> tuple[float, float]:
+    """Return ``(a, g)`` of one setting table (``a``, and ``g`` or ``g_over_pi``)."""
+    from hybridqnn._checks import check_float
+
+    unknown = [k for k in setting if k not in SETTING_KEYS]
+    if unknown:
+        raise ValueError(
+            f"setting {name!r}: unknown key {unknown[0]!r}; valid keys: {', '.join(SETTING_KEYS)}"
+        )
+    if "g" in setting and "g_over_pi" in setting:
+        raise ValueError(f"setting {name!r}: give 'g' or 'g_over_pi', not both")
+    a = check_float("a", setting.get("a", 0.0), 0.0)
+    if "g_over_pi" in setting:
+        g = math.pi * check_float("g_over_pi", setting["g_over_pi"], 0.0, 0.5)
+    else:
+        g = check_float("g", setting.get("g", math.pi / 2), 0.0, math.pi / 2)
+    return a, min(g, math.pi / 2)
+
+
+@dataclass(frozen=True)
+class NaturalTrainParams:
+    """Settings shared by the natural-quantization experiments."""
+
+    dataset: str = field(
+        default="mnist", metadata={"help": "mnist or fashion-mnist (first train_size images)"}
+    )
+    train_size: int = field(
+        default=5000, metadata={"help": "first N training images (paper: 5000)"}
+    )
+    test_size: int | None = field(
+        default=None, metadata={"help": "first N test images (None: all 10,000)"}
+    )
+    width: int = field(default=512, metadata={"help": "hidden width (qubits per register)"})
+    hidden_layers: int = field(default=3, metadata={"help": "hidden layers (paper script: 3)"})
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 0.01
+    momentum: float = 0.9
+    shots: int = field(default=15, metadata={"help": "majority-vote shots at evaluation"})
+    eval_every: int = field(
+        default=1, metadata={"help": "epochs between 15-shot validation votes (and the last)"}
+    )
+    update: Literal["paper", "exact"] = field(
+        default="paper", metadata={"help": "post-measurement update"}
+    )
+    last_g_over_pi: float | None = field(
+        default=0.5, metadata={"help": "g/pi of the last hidden layer (None: same g)"}
+    )
+    backend: Literal["auto", "torch", "numba"] = "auto"
+    executor: str = field(
+        default="process",
+        metadata={"help": "thread, process, serial or dask://HOST:PORT (--executor wins)"},
+    )
+    max_workers: int | None = field(
+        default=None, metadata={"help": "parallel points (None: CPU count)"}
+    )
+
+    def __post_init__(self) -> None:
+        from hybridqnn._checks import check_choice, check_float, check_int
+
+        check_choice("dataset", self.dataset, ("mnist", "fashion-mnist"))
+        check_int("train_size", self.train_size, 1)
+        if self.test_size is not None:
+            check_int("test_size", self.test_size, 1)
+        check_int("width", self.width, 1)
+        check_int("hidden_layers", self.hidden_layers, 1)
+        check_int("epochs", self.epochs, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_float("lr", self.lr, 0.0, low_open=True)
+        check_float("momentum", self.momentum, 0.0, 1.0)
+        check_int("shots", self.shots, 1)
+        check_int("eval_every", self.eval_every, 1)
+        if self.last_g_over_pi is not None:
+            check_float("last_g_over_pi", self.last_g_over_pi, 0.0, 0.5)
+        if self.max_workers is not None:
+            check_int("max_workers", self.max_workers, 1)
+
+
+def _paper_settings() -> dict[str, dict[str, float]]:
+    return {
+        "classical": {"a": 0.0, "g_over_pi": 0.5},
+        "method1": {"a": 10**-0.5, "g_over_pi": 0.5},
+        "method2": {"a": 0.0, "g_over_pi": 5 / 19},
+    }
+
+
+@dataclass(frozen=True)
+class NaturalMNISTParams(NaturalTrainParams):
+    """The paper protocol for named (a, g) settings."""
+
+    settings: dict[str, dict[str, float]] = field(
+        default_factory=_paper_settings,
+        metadata={"help": "name -> {a, g or g_over_pi}; default: classical, method1, method2"},
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.settings:
+            raise ValueError("'settings' must name at least one setting, got {}")
+        for name, setting in self.settings.items():
+            _check_setting(name, setting)
+
+
+def _a_grid() -> list[float]:
+    return [float(v) for v in 10 ** np.linspace(-2, 0.5, 11)]
+
+
+def _g_grid() -> list[float]:
+    return [float(v) for v in np.linspace(0, 0.5, 20)]
+
+
+@dataclass(frozen=True)
+class NaturalSweepParams(NaturalTrainParams):
+    """Validation error over a grid of a, of g and of (a, g)."""
+
+    a_grid: list[float] = field(default_factory=_a_grid, metadata={"help": "a values (g = pi/2)"})
+    g_grid_over_pi: list[float] = field(
+        default_factory=_g_grid, metadata={"help": "g/pi values (a = 0)"}
+    )
+    combined_a: list[float] = field(
+        default_factory=lambda: [0.1, 10**-0.5, 1.0],
+        metadata={"help": "a values of the combined grid"},
+    )
+    combined_g_over_pi: list[float] = field(
+        default_factory=lambda: [5 / 19, 7 / 19, 9 / 19],
+        metadata={"help": "g/pi values of the combined grid"},
+    )
+    collapse_level: float = field(
+        default=0.5,
+        metadata={"help": "g_c: where the error crosses best + level * (chance - best)"},
+    )
+
+    def __post_init__(self) -> None:
+        from hybridqnn._checks import check_float
+
+        super().__post_init__()
+        for a in [*self.a_grid, *self.combined_a]:
+            check_float("a", a, 0.0)
+        for g in [*self.g_grid_over_pi, *self.combined_g_over_pi]:
+            check_float("g_over_pi", g, 0.0, 0.5)
+        if not (
+            self.a_grid or self.g_grid_over_pi or (self.combined_a and self.combined_g_over_pi)
+        ):
+            raise ValueError(
+                "the sweep is empty: give 'a_grid', 'g_grid_over_pi' or a combined grid"
+            )
+        check_float("collapse_level", self.collapse_level, 0.0, 1.0, low_open=True)
+
+
+# --------------------------------------------------------------------------- one point
+
+
+def load_natural_data(
+    dataset: str, train_size: int, test_size: int | None, data_dir: Any = None
+) -> tuple[Any, Any, Any, Any]:
+    """The first ``train_size`` training and ``test_size`` test images, flattened float32
+    tensors in [0, 1], and int64 labels (the paper's ``Subset(range(5000))``)."""
+    import torch
+
+    from hybridqnn.data import first_n, load_dataset
+
+    ds = load_dataset(dataset, data_dir=data_dir)
+    ds = first_n(
+        ds, min(train_size, ds.n_train), None if test_size is None else min(test_size, ds.n_test)
+    )
+
+    def flat(x: np.ndarray) -> Any:
+        return torch.from_numpy(np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32))
+
+    return (
+        flat(ds.x_train),
+        torch.from_numpy(ds.y_train.astype(np.int64)),
+        flat(ds.x_test),
+        torch.from_numpy(ds.y_test.astype(np.int64)),
+    )
+
+
+def build_model(
+    p: NaturalTrainParams, a: float, g: float, in_features: int, seed: int, device: str
+) -> Any:
+    """The network of one point: natural, or the sign network when ``a`` is None."""
+    from hybridqnn.nn.natural import NaturalQuantizedMLP, SignMLP
+
+    if a is None:
+        return SignMLP(in_features, p.width, p.hidden_layers, 10, seed=seed, device=device)
+    last_g = g if p.last_g_over_pi is None else min(math.pi * p.last_g_over_pi, math.pi / 2)
+    return NaturalQuantizedMLP(
+        in_features,
+        p.width,
+        p.hidden_layers,
+        10,
+        a=a,
+        g=g,
+        last_g=last_g,
+        update=p.update,
+        backend=p.backend,
+        seed=seed,
+        device=device,
+    )
+
+
+def vote_error(model: Any, x: Any, y: Any, shots: int, generator: Any) -> float:
+    """Error of the ``shots``-shot majority vote (fresh samples per shot)."""
+    pred = model.predict(x, shots=shots, generator=generator)
+    return float((pred != y).float().mean())
+
+
+def train_one_epoch(
+    model: Any, opt: Any, x: Any, y: Any, batch_size: int, generator: Any
+) -> tuple[float, float]:
+    """One epoch of SGD on shuffled batches; returns (mean loss, running single-shot error)."""
+    import torch
+
+    perm = torch.randperm(x.shape[0], generator=generator, device=generator.device).to(x.device)
+    loss_sum, wrong = 0.0, 0
+    for start in range(0, x.shape[0], batch_size):
+        idx = perm[start : start + batch_size]
+        xb, yb = x[idx], y[idx]
+        opt.zero_grad(set_to_none=True)
+        logits = model(xb, generator=generator)
+        loss = torch.nn.functional.cross_entropy(logits, yb)
+        loss.backward()
+        opt.step()
+        loss_sum += float(loss.detach()) * len(idx)
+        wrong += int((logits.detach().argmax(1) != yb).sum())
+    return loss_sum / x.shape[0], wrong / x.shape[0]
+
+
+def _threads_for(workers: int) -> int:
+    from hybridqnn.parallel import default_workers
+
+    return max(1, default_workers() // max(1, workers))
+
+
+def run_point(spec: dict[str, Any]) -> dict[str, Any]:
+    """Train and evaluate one (a, g) setting; top-level so that process pools and Dask can
+    pickle it. ``spec``: ``params`` (a :class:`NaturalTrainParams`), ``name``, ``a``, ``g``,
+    ``seed``, ``data_dir``, ``device``, ``threads``."""
+    import torch
+
+    p: NaturalTrainParams = spec["params"]
+    if spec.get("threads"):
+        torch.set_num_threads(int(spec["threads"]))
+    start = time.perf_counter()
+    xtr, ytr, xte, yte = load_natural_data(
+        p.dataset, p.train_size, p.test_size, spec.get("data_dir")
+    )
+    device = spec.get("device", "cpu")
+    xtr, ytr, xte, yte = (t.to(device) for t in (xtr, ytr, xte, yte))
+    seeds = np.random.SeedSequence(spec["seed"]).generate_state(2, dtype=np.uint32)
+    model = build_model(p, spec["a"], spec["g"], xtr.shape[1], int(seeds[0]), device)
+    gen = torch.Generator(device=device).manual_seed(int(seeds[1]))
+    opt = torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum)
+    history = []
+    best = (math.inf, 0)
+    train_s = 0.0
+    for epoch in range(1, p.epochs + 1):
+        t0 = time.perf_counter()
+        loss, train_err = train_one_epoch(model, opt, xtr, ytr, p.batch_size, gen)
+        train_s += time.perf_counter() - t0
+        rec: dict[str, Any] = {
+            "setting": spec["name"],
+            "epoch": epoch,
+            "train_loss": loss,
+            "train_error": train_err,
+            "val_error_1shot": vote_error(model, xte, yte, 1, gen),
+            "val_error_vote": None,
+        }
+        if epoch % p.eval_every == 0 or epoch == p.epochs:
+            rec["val_error_vote"] = vote_error(model, xte, yte, p.shots, gen)
+            if rec["val_error_vote"] < best[0]:
+                best = (rec["val_error_vote"], epoch)
+        history.append(rec)
+        if spec.get("log_path"):  # live progress of long runs (local executors only)
+            with open(spec["log_path"], "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(rec) + "\n")
+    last = history[-1]
+    row = {
+        "setting": spec["name"],
+        "a": spec["a"],
+        "g_over_pi": spec["g"] / math.pi,
+        "update": p.update,
+        "epochs": p.epochs,
+        "train_size": int(xtr.shape[0]),
+        "val_size": int(xte.shape[0]),
+        "final_val_error": last["val_error_vote"],
+        "best_val_error": best[0],
+        "best_epoch": best[1],
+        "final_val_error_1shot": last["val_error_1shot"],
+        "final_train_error": last["train_error"],
+        "final_train_loss": last["train_loss"],
+        "train_time_s": train_s,
+        "total_time_s": time.perf_counter() - start,
+        "seed": spec["seed"],
+    }
+    return {"row": row, "history": history}
+
+
+def run_points(
+    ctx: RunContext, p: NaturalTrainParams, points: list[tuple[str, float, float]], desc: str
+) -> list[dict[str, Any]]:
+    """Run ``(name, a, g)`` points through the executor; results in the order given."""
+    from hybridqnn.parallel import default_workers, get_executor
+
+    seeds = ctx.spawn_seeds(len(points))
+    spec_exec = ctx.executor or p.executor
+    workers = min(p.max_workers or default_workers(), len(points))
+    if workers == 1 and spec_exec in ("thread", "process"):
+        spec_exec = "serial"
+    # local pools share the cores; serial runs and Dask workers keep their own thread settings
+    threads = _threads_for(workers) if spec_exec in ("thread", "process") else 0
+    data_dir = None if ctx.data_dir is None else str(ctx.data_dir)
+    local = spec_exec in ("thread", "process", "serial")
+    specs = [
+        {
+            "params": p,
+            "name": name,
+            "a": a,
+            "g": g,
+            "seed": seed,
+            "data_dir": data_dir,
+            "device": ctx.device,
+            "threads": threads,
+            "log_path": str(ctx.out_dir / f"progress-{i}.jsonl") if local else None,
+        }
+        for i, ((name, a, g), seed) in enumerate(zip(points, seeds, strict=True))
+    ]
+    results: list[dict[str, Any] | None] = [None] * len(specs)
+    with get_executor(spec_exec, max_workers=workers) as pool:
+        futures = [pool.submit(run_point, spec) for spec in specs]
+        for i in ctx.progress(range(len(futures)), total=len(futures), desc=desc):
+            results[i] = futures[i].result()
+            for rec in results[i]["history"]:
+                ctx.log(**rec)
+    return [r for r in results if r is not None]
+
+
+# --------------------------------------------------------------------------- natural-mnist
+
+
+def run_natural_mnist(ctx: RunContext, p: NaturalMNISTParams) -> None:
+    """Train every setting with the paper protocol; rows, error curves and notes."""
+    points = [(name, *_check_setting(name, s)) for name, s in p.settings.items()]
+    results = run_points(ctx, p, points, "natural-mnist")
+    for res in results:
+        ctx.add_row({"method": "natural-quantization", "dataset": p.dataset, **res["row"]})
+    _plot_curves(ctx, results)
+    parts = [
+        f"{r['row']['setting']}: final {100 * r['row']['final_val_error']:.2f}%, best {100 * r['row']['best_val_error']:.2f}% "
+        f"(epoch {r['row']['best_epoch']}), train error {100 * r['row']['final_train_error']:.2f}%"
+        for r in results
+    ]
+    ctx.note(
+        f"{p.shots}-shot majority-vote validation error on {results[0]['row']['val_size']} test images after "
+        f"{p.epochs} epochs on the first {results[0]['row']['train_size']} training images: "
+        + "; ".join(parts)
+        + ". Paper: classical ~8-9%, Method 1 4.72% (a ~ 0.316), Method 2 5.29% (g = 5pi/19), combined 4.63%."
+    )
+
+
+def _plot_curves(ctx: RunContext, results: list[dict[str, Any]]) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, res in enumerate(results):
+        hist = res["history"]
+        epochs = [h["epoch"] for h in hist]
+        name = res["row"]["setting"]
+        ax.plot(
+            epochs,
+            [100 * h["train_error"] for h in hist],
+            color=f"C{i}",
+            ls="--",
+            lw=1,
+            label=f"{name} train",
+        )
+        ax.plot(
+            epochs,
+            [100 * h["val_error_1shot"] for h in hist],
+            color=f"C{i}",
+            lw=1,
+            alpha=0.5,
+            label=f"{name} val (1 shot)",
+        )
+        votes = [
+            (h["epoch"], 100 * h["val_error_vote"]) for h in hist if h["val_error_vote"] is not None
+        ]
+        ax.plot(*zip(*votes, strict=True), "o-", color=f"C{i}", ms=2, label=f"{name} val (vote)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("error (%)")
+    ax.set_yscale("symlog", linthresh=1.0)  # training error reaches 0
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    ax.set_title("Natural quantization on MNIST: training vs validation error")
+    ctx.save_figure("error_curves", fig)
+
+
+register(
+    Experiment(
+        name="natural-mnist",
+        params=NaturalMNISTParams,
+        run=run_natural_mnist,
+        description="Natural quantization (arXiv 2503.15482): classical, Method 1 and Method 2 on the paper's MNIST protocol",
+        paper=PAPER_ROWS,
+    )
+)
+
+
+# --------------------------------------------------------------------------- natural-sweep
+
+
+def critical_g(
+    g_values: list[float], errors: list[float], level: float = 0.5, chance: float = 0.9
+) -> float | None:
+    """The critical g_c where learning collapses: scanning down from the largest g, the first
+    crossing of ``best + level * (chance - best)`` by the validation error, linearly
+    interpolated between grid points (``best`` is the lowest error of the sweep). None if the
+    error never crosses it."""
+    order = np.argsort(g_values)
+    g = np.asarray(g_values, dtype=float)[order]
+    e = np.asarray(errors, dtype=float)[order]
+    if len(g) < 2:
+        return None
+    threshold = e.min() + level * (chance - e.min())
+    for i in range(len(g) - 1, 0, -1):
+        if e[i] < threshold <= e[i - 1]:
+            return float(g[i - 1] + (threshold - e[i - 1]) * (g[i] - g[i - 1]) / (e[i] - e[i - 1]))
+    return None
+
+
+def run_natural_sweep(ctx: RunContext, p: NaturalSweepParams) -> None:
+    """Train every grid point (in parallel); rows, plots and g_c."""
+    half = math.pi / 2
+    points: list[tuple[str, float, float]] = []
+    groups: list[str] = []
+    for a in p.a_grid:
+        points.append((f"a={a:.4g}", a, half))
+        groups.append("a-sweep")
+    for gp in p.g_grid_over_pi:
+        points.append((f"g={gp:.4g}pi", 0.0, min(math.pi * gp, half)))
+        groups.append("g-sweep")
+    for a in p.combined_a:
+        for gp in p.combined_g_over_pi:
+            points.append((f"a={a:.4g},g={gp:.4g}pi", a, min(math.pi * gp, half)))
+            groups.append("combined")
+    results = run_points(ctx, p, points, "natural-sweep")
+    rows = []
+    for group, res in zip(groups, results, strict=True):
+        row = {"sweep": group, "dataset": p.dataset, **res["row"]}
+        rows.append(row)
+        ctx.add_row(row)
+    g_rows = [r for r in rows if r["sweep"] == "g-sweep"]
+    g_c = None
+    if len(g_rows) >= 2:
+        g_c = critical_g(
+            [r["g_over_pi"] for r in g_rows],
+            [r["final_val_error"] for r in g_rows],
+            p.collapse_level,
+        )
+    _plot_sweep(ctx, rows, g_c)
+    best = min(rows, key=lambda r: r["final_val_error"])
+    ctx.note(
+        f"Sweep of {len(rows)} points, {p.epochs} epochs each on {rows[0]['train_size']} images, "
+        f"{p.shots}-shot vote on {rows[0]['val_size']}. Best final validation error "
+        f"{100 * best['final_val_error']:.2f}% at {best['setting']}. "
+        + (
+            f"Critical g_c ~ {g_c:.3f} pi (error crossing halfway between the best and chance); the paper reports "
+            "collapse below ~pi/8 = 0.125 pi."
+            if g_c is not None
+            else "No learning collapse found on the g grid."
+        )
+    )
+    if g_c is not None:
+        ctx.add_row(
+            {
+                "sweep": "critical-g",
+                "dataset": p.dataset,
+                "setting": "g_c",
+                "g_over_pi": g_c,
+                "epochs": p.epochs,
+            }
+        )
+
+
+def _plot_sweep(ctx: RunContext, rows: list[dict[str, Any]], g_c: float | None) -> None:
+    import matplotlib.pyplot as plt
+
+    a_rows = [r for r in rows if r["sweep"] == "a-sweep"]
+    g_rows = [r for r in rows if r["sweep"] == "g-sweep"]
+    c_rows = [r for r in rows if r["sweep"] == "combined"]
+    if a_rows:
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        ax.plot(
+            [r["a"] for r in a_rows],
+            [100 * r["final_val_error"] for r in a_rows],
+            "o-",
+            label="final",
+        )
+        ax.plot(
+            [r["a"] for r in a_rows],
+            [100 * r["best_val_error"] for r in a_rows],
+            "s--",
+            ms=3,
+            label="best",
+        )
+        ax.set_xscale("log")
+        ax.set_xlabel("stretch a (g = pi/2)")
+        ax.set_ylabel("validation error (%)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend()
+        ctx.save_figure("error_vs_a", fig)
+    if g_rows:
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        ax.plot(
+            [r["g_over_pi"] for r in g_rows],
+            [100 * r["final_val_error"] for r in g_rows],
+            "o-",
+            label="final",
+        )
+        ax.plot(
+            [r["g_over_pi"] for r in g_rows],
+            [100 * r["best_val_error"] for r in g_rows],
+            "s--",
+            ms=3,
+            label="best",
+        )
+        ax.axvline(0.125, color="gray", ls=":", label="paper: collapse below pi/8")
+        if g_c is not None:
+            ax.axvline(g_c, color="C3", ls="--", label=f"g_c = {g_c:.3f} pi")
+        ax.set_xlabel("g / pi (a = 0)")
+        ax.set_ylabel("validation error (%)")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+        ctx.save_figure("error_vs_g", fig)
+    if c_rows:
+        a_vals = sorted({r["a"] for r in c_rows})
+        g_vals = sorted({r["g_over_pi"] for r in c_rows})
+        grid = np.full((len(a_vals), len(g_vals)), np.nan)
+        for r in c_rows:
+            grid[a_vals.index(r["a"]), g_vals.index(r["g_over_pi"])] = 100 * r["final_val_error"]
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+        ax.set_xticks(range(len(g_vals)), [f"{v:.3f}" for v in g_vals])
+        ax.set_yticks(range(len(a_vals)), [f"{v:.3g}" for v in a_vals])
+        for i in range(len(a_vals)):
+            for j in range(len(g_vals)):
+                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", color="w", fontsize=8)
+        ax.set_xlabel("g / pi")
+        ax.set_ylabel("a")
+        fig.colorbar(im, label="validation error (%)")
+        ctx.save_figure("error_combined", fig)
+
+
+register(
+    Experiment(
+        name="natural-sweep",
+        params=NaturalSweepParams,
+        run=run_natural_sweep,
+        description="Natural quantization: validation error against a, against g and on an (a, g) grid; critical g_c",
+        paper=PAPER_ROWS,
+    )
+)
+
+
+# --------------------------------------------------------------------------- bench-natural
+
+
+@dataclass(frozen=True)
+class NaturalBenchParams:
+    """One training epoch plus one k-shot evaluation: natural vs deterministic sign network."""
+
+    dataset: str = "mnist"
+    train_size: int = 5000
+    test_size: int | None = None
+    width: int = 512
+    hidden_layers: int = 3
+    batch_size: int = 64
+    lr: float = 0.01
+    momentum: float = 0.9
+    shots: int = 15
+    a: float = field(default=10**-0.5, metadata={"help": "stretch of the natural network"})
+    g_over_pi: float = field(
+        default=5 / 19, metadata={"help": "g/pi of the natural network (combined mode)"}
+    )
+    backends: list[str] = field(
+        default_factory=lambda: ["auto", "torch"],
+        metadata={"help": "natural-network backends to time"},
+    )
+    repeats: int = field(default=3, metadata={"help": "timed repeats (median reported)"})
+    target_ratio: float = field(
+        default=1.5, metadata={"help": "the issue's target: natural <= ratio x sign time"}
+    )
+
+    def __post_init__(self) -> None:
+        from hybridqnn._checks import check_choice, check_float, check_int
+        from hybridqnn.nn.natural import BACKENDS
+
+        check_choice("dataset", self.dataset, ("mnist", "fashion-mnist"))
+        check_int("train_size", self.train_size, 1)
+        if self.test_size is not None:
+            check_int("test_size", self.test_size, 1)
+        check_int("width", self.width, 1)
+        check_int("hidden_layers", self.hidden_layers, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("shots", self.shots, 1)
+        check_float("a", self.a, 0.0)
+        check_float("g_over_pi", self.g_over_pi, 0.0, 0.5)
+        if not self.backends:
+            raise ValueError("'backends' must list at least one backend, got []")
+        for b in self.backends:
+            check_choice("backends", b, BACKENDS)
+        check_int("repeats", self.repeats, 1)
+        check_float("target_ratio", self.target_ratio, 0.0, low_open=True)
+
+
+def _time_once(
+    model: Any, data: tuple[Any, ...], p: NaturalBenchParams, shots: int, seed: int
+) -> tuple[float, float, float]:
+    import torch
+
+    xtr, ytr, xte, yte = data
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum)
+    t0 = time.perf_counter()
+    train_one_epoch(model, opt, xtr, ytr, p.batch_size, gen)
+    t1 = time.perf_counter()
+    err = vote_error(model, xte, yte, shots, gen)
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, err
+
+
+def run_bench_natural(ctx: RunContext, p: NaturalBenchParams) -> None:
+    """Median seconds of one epoch + one ``shots``-shot evaluation, per implementation."""
+    from hybridqnn.nn.natural import NaturalQuantizedMLP, SignMLP
+
+    data = load_natural_data(p.dataset, p.train_size, p.test_size, ctx.data_dir)
+    n_in = data[0].shape[1]
+    g = min(math.pi * p.g_over_pi, math.pi / 2)
+    impls: list[tuple[str, Any, int]] = [("sign", None, p.shots), ("sign-1shot", None, 1)]
+    impls += [(f"natural[{b}]", b, p.shots) for b in p.backends]
+    seeds = ctx.spawn_seeds(p.repeats * len(impls) + 1)
+    # warm-up (numba compilation, allocator), not timed
+    warm = NaturalQuantizedMLP(n_in, p.width, p.hidden_layers, 10, a=p.a, g=g, seed=0)
+    warm(data[2][:8], shots=2)
+    times: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in impls}
+    k = 0
+    for r in ctx.progress(range(p.repeats), total=p.repeats, desc="bench-natural"):
+        for name, backend, shots in impls:  # interleaved so that load drifts hit all alike
+            if backend is None:
+                model = SignMLP(n_in, p.width, p.hidden_layers, 10, seed=seeds[-1])
+            else:
+                model = NaturalQuantizedMLP(
+                    n_in, p.width, p.hidden_layers, 10, a=p.a, g=g, backend=backend, seed=seeds[-1]
+                )
+            times[name].append(_time_once(model, data, p, shots, seeds[k]))
+            k += 1
+        del r
+    case = f"{p.dataset}[{data[0].shape[0]} train, {data[2].shape[0]} test] {n_in}-{p.width}x{p.hidden_layers}-10: 1 epoch + {p.shots}-shot eval"
+    base_s = statistics.median(t[0] + t[1] for t in times["sign"])
+    for name, _, shots in impls:
+        total = statistics.median(t[0] + t[1] for t in times[name])
+        ratio = total / base_s
+        ctx.add_row(
+            {
+                "case": case,
+                "impl": name,
+                "seconds": total,
+                "baseline": "sign",
+                "speedup_vs_baseline": base_s / total,
+                "time_ratio_vs_baseline": ratio,
+                "train_epoch_s": statistics.median(t[0] for t in times[name]),
+                "eval_s": statistics.median(t[1] for t in times[name]),
+                "eval_shots": shots,
+                "test_accuracy": 1 - statistics.median(t[2] for t in times[name]),
+                "meets_target": bool(ratio <= p.target_ratio)
+                if name.startswith("natural")
+                else None,
+            }
+        )
+    ctx.note(
+        f"Target: natural network <= {p.target_ratio:g}x the sign network's time for the same work (one epoch + one "
+        f"{p.shots}-shot evaluation; the sign network also runs {p.shots} batched passes). 'sign-1shot' is the sign "
+        f"network evaluated once, which is all a deterministic network needs. Natural network: a = {p.a:.4g}, "
+        f"g = {p.g_over_pi:.4g} pi; {p.repeats} interleaved repeats, medians; torch threads: "
+        f"{__import__('torch').get_num_threads()}. Accuracy after one epoch is shown only as a sanity check."
+    )
+
+
+register(
+    Experiment(
+        name="bench-natural",
+        params=NaturalBenchParams,
+        run=run_bench_natural,
+        description="Natural quantization: one epoch + one 15-shot evaluation vs the deterministic sign network",
+        kind="bench",
+        paper=(
+            {"claim": "stochastic overhead target (issue)", "paper": "<= 1.5x the sign network"},
+        ),
+    )
+)
