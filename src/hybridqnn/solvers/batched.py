@@ -33,24 +33,9 @@ import numba
 import numpy as np
 
 from hybridqnn.parallel import default_workers
-from hybridqnn.solvers.kernels import _next_uniform, seed_states
+from hybridqnn.solvers.kernels import metropolis_accepts, seed_states
 
 __all__ = ["anneal_least_squares", "least_squares_beta_ranges", "solve_least_squares_batch"]
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _accept(de: float, beta: float, rng_state: np.ndarray, r: int) -> bool:
-    """Metropolis: accept a flip of energy change ``de`` at inverse temperature ``beta``. As
-    exp(-x) <= 1/(1 + x), a uniform u >= 1/(1 + x) rejects without evaluating exp."""
-    if de <= 0.0:
-        return True
-    x = beta * de
-    if x > 40.0:
-        return False
-    u = _next_uniform(rng_state, r)
-    if u * (1.0 + x) >= 1.0:
-        return False
-    return u < math.exp(-x)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -122,7 +107,7 @@ def anneal_least_squares(
                 for t in range(var_index.shape[0]):
                     i = var_index[t]
                     de = 4.0 * (gj[i] * f[i] + gram[i, i])
-                    if not _accept(de, beta, rng_state, j):
+                    if not metropolis_accepts(de, beta, rng_state, j):
                         continue
                     twice = 2.0 * gj[i]
                     col = gram[i]

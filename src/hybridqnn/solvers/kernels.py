@@ -36,6 +36,32 @@ def _next_uniform(state: np.ndarray, r: int) -> float:
     return float((x * np.uint64(2685821657736338717)) >> np.uint64(11)) / _TWO_POW_53
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def metropolis_accepts(de: float, beta: float, rng_state: np.ndarray, r: int) -> bool:
+    """Metropolis: accept a move of energy change ``de`` at inverse temperature ``beta`` with
+    probability min(1, exp(-beta de)). As exp(-x) <= 1/(1 + x), a uniform u >= 1/(1 + x) rejects
+    without evaluating exp."""
+    if de <= 0.0:
+        return True
+    x = beta * de
+    if x > 40.0:
+        return False
+    u = _next_uniform(rng_state, r)
+    if u * (1.0 + x) >= 1.0:
+        return False
+    return u < math.exp(-x)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _flip(s: np.ndarray, f: np.ndarray, J: np.ndarray, i: int) -> None:
+    """Flip s_i and update the local fields f = h + J s."""
+    s[i] = -s[i]
+    twice = 2.0 * s[i]
+    row = J[i]
+    for j in range(f.shape[0]):
+        f[j] += twice * row[j]
+
+
 @numba.njit(cache=True, nogil=True)
 def anneal(J: np.ndarray, h: np.ndarray, spins: np.ndarray, betas: np.ndarray, rng_state: np.ndarray) -> None:
     """Metropolis simulated annealing, in place on ``spins`` (R, n) float64 of +-1.
@@ -57,15 +83,10 @@ def anneal(J: np.ndarray, h: np.ndarray, spins: np.ndarray, betas: np.ndarray, r
             beta = betas[k]
             for i in range(n):
                 de = -2.0 * s[i] * f[i]
-                if de > 0.0:
-                    if beta * de > 40.0 or _next_uniform(rng_state, r) >= math.exp(-beta * de):
-                        continue
-                s[i] = -s[i]
+                if not metropolis_accepts(de, beta, rng_state, r):
+                    continue
+                _flip(s, f, J, i)
                 energy += de
-                twice = 2.0 * s[i]
-                row = J[i]
-                for j in range(n):
-                    f[j] += twice * row[j]
                 if energy < best_energy:
                     best_energy = energy
                     best_s[:] = s
@@ -127,16 +148,10 @@ def anneal_fixed_point(J: np.ndarray, h: np.ndarray, spins: np.ndarray, betas: n
                         for y in range(x):
                             j = flips[y]
                             de += 4.0 * s[i] * s[j] * J[i, j]
-                    if de > 0.0:
-                        if beta * de > 40.0 or _next_uniform(rng_state, r) >= math.exp(-beta * de):
-                            continue
+                    if not metropolis_accepts(de, beta, rng_state, r):
+                        continue
                     for x in range(count):
-                        i = flips[x]
-                        s[i] = -s[i]
-                        twice = 2.0 * s[i]
-                        row = J[i]
-                        for j in range(n):
-                            f[j] += twice * row[j]
+                        _flip(s, f, J, flips[x])
                     energy += de
                     if energy < best_energy:
                         best_energy = energy
@@ -170,11 +185,7 @@ def steepest_descent(J: np.ndarray, h: np.ndarray, spins: np.ndarray) -> None:
                     arg = i
             if arg < 0:
                 break
-            s[arg] = -s[arg]
-            twice = 2.0 * s[arg]
-            row = J[arg]
-            for j in range(n):
-                f[j] += twice * row[j]
+            _flip(s, f, J, arg)
 
 
 def seed_states(seed: int, num_reads: int) -> np.ndarray:
