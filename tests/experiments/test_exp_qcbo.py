@@ -1,0 +1,124 @@
+"""End to end: the QCBO experiments and benchmark through ``cli.main`` with ``--quick``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from hybridqnn import cli
+
+
+@pytest.fixture(scope="module")
+def shared_data() -> Path:
+    env = os.environ.get("HYBRIDQNN_DATA", "")
+    path = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
+    if not (path / "fashion-mnist").is_dir():
+        pytest.skip(f"real data folder {path} has no fashion-mnist (set HYBRIDQNN_DATA)")
+    return path
+
+
+def _report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())
+
+
+def _run(argv: list[str], data: Path) -> None:
+    assert cli.main([*argv, "--quick", "--no-progress", "--data-dir", str(data)]) == 0
+
+
+def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
+    out = tmp_path / "fm"
+    _run(["run", "qcbo-fmnist", "--out", str(out)], shared_data)
+    report = _report(out)
+    assert report["status"] == "ok"
+    rows = {r["method"]: r for r in report["rows"]}
+    assert set(rows) == {
+        "full-precision",
+        "qat-ste-adam",
+        "qph-qcgd",
+        "mono-penalty",
+        "spin-count",
+        "spline-error",
+        "hardware-estimate",
+    }
+    qph, spin, hw = rows["qph-qcgd"], rows["spin-count"], rows["hardware-estimate"]
+    assert (
+        qph["bits_per_weight"] == 1.0 and qph["architecture"] == "16-4-1" and qph["n_train"] == 12
+    )
+    assert 0.0 <= qph["test_accuracy"] <= 1.0 and qph["oracle_calls"] > 0
+    assert qph["accuracy_vs_qat"] == pytest.approx(
+        qph["test_accuracy"] - rows["qat-ste-adam"]["test_accuracy"]
+    )
+    # monolithic spins = weights + the per-sample parts; each solve is far smaller
+    assert (
+        spin["monolithic_spins"]
+        == qph["monolithic_spins"]
+        > spin["subproblem_spins_max"]
+        == qph["spins_per_solve"]
+    )
+    assert spin["subproblem_spins_max"] <= spin["formula_subproblem"]
+    assert hw["num_variables"] <= qph["spins_per_solve"]
+    # the monolithic row solves one model of all its samples
+    mono = rows["mono-penalty"]
+    assert mono["n_train"] == 2 and mono["spins_per_solve"] == mono["monolithic_spins"]
+    for name in ("report.md", "metrics.jsonl", "accuracy.png", "qph_loss.png", "config.toml"):
+        assert (out / name).is_file(), name
+    assert any("94.95" in note for note in report["notes"])
+
+
+def test_qcbo_convergence_quick(tmp_path: Path, shared_data: Path) -> None:
+    out = tmp_path / "conv"
+    _run(["run", "qcbo-convergence", "--out", str(out)], shared_data)
+    rows = _report(out)["rows"]
+    exact = rows[0]
+    assert exact["setting"] == "exact (milp)" and exact["feasible"] is True
+    settings = rows[1:]
+    assert {(r["variance"], r["bits"]) for r in settings} == {
+        (0.0, None),
+        (0.0, 4),
+        (0.1, None),
+        (0.1, 4),
+    }
+    for r in settings:
+        # nothing feasible can beat the exact optimum
+        assert r["gap"] is None or r["gap"] >= -1e-6
+    assert (out / "qcgd_convergence.png").is_file()
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 4 * 4 and "infeasibility" in json.loads(lines[0])
+
+
+def test_bench_qcbo_quick(tmp_path: Path, shared_data: Path) -> None:
+    out = tmp_path / "bench"
+    _run(["bench", "qcbo", "--out", str(out)], shared_data)
+    report = _report(out)
+    assert report["kind"] == "bench"
+    impls = {r["impl"]: r for r in report["rows"]}
+    assert set(impls) == {"qat-ste-adam", "qph-qcgd[dense-sa]"}
+    q = impls["qph-qcgd[dense-sa]"]
+    assert q["baseline"] == "qat-ste-adam"
+    assert q["speedup_vs_baseline"] == pytest.approx(
+        impls["qat-ste-adam"]["seconds"] / q["seconds"]
+    )
+    assert q["oracle_calls"] == 20 * 2 and 0.0 < q["oracle_share"] <= 1.0
+    assert isinstance(q["meets_target"], bool)
+
+
+def test_bad_setting_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.main(
+        [
+            "run",
+            "qcbo-fmnist",
+            "--dry-run",
+            "--set",
+            'settings=["4bit"]',
+            "--out",
+            str(tmp_path / "x"),
+        ]
+    )
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "'settings' must be one of" in err and "4bit" in err

@@ -1,0 +1,306 @@
+"""QCBO training: decomposition + progressive hedging, the bit-scale step, spin counts, baselines."""
+
+from __future__ import annotations
+
+import dimod
+import numpy as np
+import pytest
+from dwave.samplers import SimulatedAnnealingSampler
+
+from hybridqnn.problems.fip import forward_interval_propagation
+from hybridqnn.problems.qcbo import WeightCode, build_qcbo
+from hybridqnn.solvers import MILPSolver, get_sampler
+from hybridqnn.train.qcbo import (
+    QCBOClassifier,
+    _bit_scales,
+    _layer_inputs,
+    _network,
+    bits_per_weight,
+    declared_limit,
+    fit_qat,
+    fit_qcbo,
+    ising_spins,
+    spin_counts,
+    spin_formula,
+)
+
+SIZES = (3, 2, 1)
+
+
+def _toy(n: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Linearly separable points in [0, 1]^3: y = sign(x0 - x1)."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 1, size=(n, 3))
+    y = np.where(X[:, 0] > X[:, 1], 1, -1)
+    return X, y
+
+
+BOX = {"input_low": np.zeros(3), "input_high": np.ones(3)}
+SMALL = {"segments": 2, "activation_bits": 1, "loss_segments": 2, **BOX}
+
+
+def test_monolithic_spins_equal_weights_plus_per_sample_parts() -> None:
+    X, y = _toy(4)
+    codes = [WeightCode("binary"), WeightCode("binary")]
+    fip = forward_interval_propagation(
+        np.zeros(3), np.ones(3), SIZES, [c.levels for c in codes], "relu", 2, bias=True
+    )
+    kw = {"activation_bits": [2], "loss": "logistic", "loss_segments": 3}
+    counts = spin_counts(X, y, SIZES, codes, fip=fip, **kw)
+    mono = build_qcbo(X, y, SIZES, codes, fip=fip, **kw)
+    assert counts["monolithic_spins"] == ising_spins(mono, 3)
+    assert counts["monolithic_cqm_variables"] == mono.counts["total"]
+    assert (
+        counts["num_subproblems"] == 4
+        and counts["weight_spins"] == mono.counts["weights"] == 2 * 4 + 1 * 3
+    )
+    bound = spin_formula(
+        SIZES, codes, segments=2, activation_bits=2, loss_segments=3, bias=True, num_samples=4
+    )
+    assert bound["weights"] == counts["weight_spins"]
+    assert counts["monolithic_spins"] <= bound["monolithic"]
+    assert counts["subproblem_spins_max"] <= bound["subproblem"]
+    # mini-batches of two: two subproblems, same monolithic total
+    half = spin_counts(X, y, SIZES, codes, fip=fip, batch_size=2, **kw)
+    assert half["num_subproblems"] == 2 and half["monolithic_spins"] == counts["monolithic_spins"]
+
+
+def test_bits_per_weight_is_exact() -> None:
+    codes = [WeightCode("binary"), WeightCode("kbit", bits=3)]
+    assert bits_per_weight((16, 4, 1), codes, bias=False) == pytest.approx((64 + 3 * 4) / 68)
+    assert bits_per_weight((3, 2, 1), [WeightCode("ternary")] * 2, True) == pytest.approx(
+        np.log2(3)
+    )
+
+
+def test_fit_with_exact_subproblems_is_deterministic_and_returns_levels() -> None:
+    X, y = _toy(6)
+    kw = {
+        "sampler": MILPSolver(),
+        "method": "cqm",
+        "ph_iterations": 2,
+        "seed": 3,
+        "executor": "serial",
+        **SMALL,
+    }
+    a = fit_qcbo(X, y, SIZES, **kw)
+    b = fit_qcbo(X, y, SIZES, **kw)
+    assert len(a.history) == 2
+    for wa, wb, code in zip(a.weights, b.weights, a.codes, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+        assert set(np.round(np.unique(wa) / code.scale, 9)) <= {-1.0, 1.0}
+    assert a.spins["num_subproblems"] == 6 and a.spins["spin_ratio"] > 1
+    assert 0.0 <= a.initial["train_accuracy"] <= 1.0 and a.initial["train_loss"] > 0
+    assert a.timing["oracle_calls"] == 12
+    # the returned network is the best consensus over the iterations (select="accuracy")
+    accs = [h["train_accuracy"] for h in a.history]
+    assert a.history[a.best_iteration]["train_accuracy"] == max(accs)
+    assert a.accuracy(X, y) == pytest.approx(max(accs))
+    c = fit_qcbo(X, y, SIZES, **{**kw, "select": "loss"})
+    losses = [h["train_loss"] for h in c.history]
+    assert c.history[c.best_iteration]["train_loss"] == min(losses)
+    pred = a.predict(X)
+    assert set(np.unique(pred)) <= {-1, 1} and 0.0 <= a.accuracy(X, y) <= 1.0
+
+
+def test_thread_pool_gives_the_serial_result() -> None:
+    X, y = _toy(4)
+    kw = {
+        "sampler": get_sampler("dense-sa"),
+        "ph_iterations": 1,
+        "seed": 1,
+        "qcgd_iterations": 2,
+        "sample_kwargs": {"num_reads": 1, "num_sweeps": 20},
+        **SMALL,
+    }
+    a = fit_qcbo(X, y, SIZES, executor="serial", **kw)
+    b = fit_qcbo(X, y, SIZES, executor="thread", max_workers=2, **kw)
+    for wa, wb in zip(a.weights, b.weights, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_one_subproblem_is_the_monolithic_model_and_consensus_is_its_answer() -> None:
+    X, y = _toy(3)
+    res = fit_qcbo(
+        X,
+        y,
+        SIZES,
+        sampler=MILPSolver(),
+        method="cqm",
+        batch_size=3,
+        ph_iterations=1,
+        rho=1e-6,
+        consensus="mean",
+        bit_scale=False,
+        seed=0,
+        executor="serial",
+        count_spins=True,
+        **SMALL,
+    )
+    h = res.history[0]
+    assert h["residual"] == pytest.approx(0.0) and h["disagreement"] == 0.0
+    assert res.spins["num_subproblems"] == 1 and res.spins["spin_ratio"] == pytest.approx(1.0)
+    # the exact monolithic optimum equals brute force over the weights (rho ~ 0, ties: best)
+    model = build_qcbo(
+        X, y, SIZES, res.codes, fip=res.network.fip, activation_bits=[1], loss_segments=2
+    )
+    best = min(
+        model.loss_of_weights([np.array(w0).reshape(2, 4), np.array(w1).reshape(1, 3)])
+        for w0 in np.array(np.meshgrid(*[[-1.0, 1.0]] * 8)).T.reshape(-1, 8)
+        for w1 in np.array(np.meshgrid(*[[-1.0, 1.0]] * 3)).T.reshape(-1, 3)
+    )
+    assert model.loss_of_weights(res.weights) == pytest.approx(best, abs=1e-6)
+
+
+def test_bit_scale_step_is_the_closed_form() -> None:
+    X, y = _toy(8, seed=2)
+    rng = np.random.default_rng(0)
+    units = [rng.choice([-1.0, 1.0], size=(2, 4)), rng.choice([-1.0, 1.0], size=(1, 3))]
+    codes = [WeightCode("binary"), WeightCode("binary", scale=1.0)]
+    args = (X, y, SIZES, (np.zeros(3), np.ones(3)), "relu", (2,), True, (2,), "logistic", 3)
+    new = _bit_scales(units, codes, *args, 1.5)
+    a0 = np.concatenate([X, np.ones((8, 1))], axis=1)
+    assert new[0].scale == pytest.approx(1 / np.sqrt(np.mean(np.sum(a0**2, axis=1))))
+    net = _network(X, y, SIZES, new, *args[3:])
+    a1 = _layer_inputs(net, [u * c.scale for u, c in zip(units, new, strict=True)], X)[1]
+    g = (a1 @ units[1].T)[:, 0]
+    ls = 1.5 * np.sum(y * g) / np.sum(g * g)
+    if ls > 0:
+        assert new[1].scale == pytest.approx(np.clip(ls, 0.5, 2.0))
+    else:
+        assert new[1].scale == 1.0
+
+
+def test_declared_limit_and_too_large_subproblem() -> None:
+    structured = dimod.StructureComposite(SimulatedAnnealingSampler(), list(range(10)), [(0, 1)])
+    assert declared_limit(structured) == (10, "nodelist")
+
+    class Limited(dimod.Sampler):
+        parameters = {"num_reads": []}
+        properties = {"max_variables": 12}
+
+        def sample(self, bqm, num_reads=1):  # a real sampler: exact enumeration
+            return dimod.ExactSolver().sample(bqm).truncate(num_reads)
+
+    assert declared_limit(Limited()) == (12, "properties['max_variables']")
+    assert declared_limit(get_sampler("dense-sa")) is None
+    X, y = _toy(2)
+    with pytest.raises(ValueError, match=r"spins, more than the sampler's declared limit 12"):
+        fit_qcbo(X, y, SIZES, sampler=Limited(), ph_iterations=1, executor="serial", **SMALL)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"segments": 0}, r"'segments' must be an integer >= 1"),
+        ({"input_low": np.array([0.0, 2.0, 0.0])}, r"input interval of feature 1 is empty"),
+        ({"ph_iterations": 0}, r"'ph_iterations' must be an integer >= 1"),
+        ({"rho": 0.0}, r"'rho' must be"),
+        ({"method": "anneal"}, r"'method' must be one of"),
+        ({"sample_kwargs": {"seed": 1}}, r"must not contain 'seed'"),
+        ({"sample_kwargs": {"bogus": 1}}, r"does not take: 'bogus'"),
+        ({"batch_size": 99}, r"'batch_size' must be an integer in \[1, 4\]"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(change: dict, match: str) -> None:
+    X, y = _toy(4)
+    kw = {"sampler": get_sampler("dense-sa"), **SMALL, **change}
+    with pytest.raises(ValueError, match=match) as info:
+        fit_qcbo(X, y, SIZES, **kw)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_data_is_rejected() -> None:
+    X, y = _toy(4)
+    bad = X.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"'X' must be finite, got 1 NaN"):
+        fit_qcbo(bad, y, SIZES, sampler=get_sampler("dense-sa"))
+    with pytest.raises(ValueError, match=r"'y' must hold labels"):
+        fit_qcbo(X, np.array([0, 1, 2, 1]), SIZES, sampler=get_sampler("dense-sa"))
+    with pytest.raises(ValueError, match=r"'sizes' must start with the number of features 3"):
+        fit_qcbo(X, y, (4, 2, 1), sampler=get_sampler("dense-sa"))
+    with pytest.raises(TypeError, match=r"'sampler' must have sample_cqm"):
+        fit_qcbo(X, y, SIZES, sampler=get_sampler("dense-sa"), method="cqm")
+    with pytest.raises(ValueError, match=r"inside the input box"):
+        fit_qcbo(X * 3, y, SIZES, sampler=get_sampler("dense-sa"), **BOX)
+
+
+def test_qat_keeps_quantized_levels_and_full_precision_learns() -> None:
+    X, y = _toy(64, seed=5)
+    for code in (WeightCode("binary"), WeightCode("ternary"), WeightCode("kbit", bits=2)):
+        res = fit_qat(X, y, SIZES, code, epochs=3, seed=0)
+        for W, c in zip(res.weights, res.codes, strict=True):
+            assert set(np.round(np.unique(W) / c.scale, 6)) <= set(
+                np.round(code.levels / code.scale, 6)
+            )
+    fp = fit_qat(X, y, (3, 8, 1), None, epochs=200, lr=3e-2, seed=0)
+    assert fp.codes is None and fp.accuracy(X, y) >= 0.9
+    a = fit_qat(X, y, SIZES, WeightCode("binary"), epochs=3, seed=7)
+    b = fit_qat(X, y, SIZES, WeightCode("binary"), epochs=3, seed=7)
+    np.testing.assert_array_equal(a.weights[0], b.weights[0])
+
+
+def test_ten_class_labels_and_estimator() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(6, 3))
+    y = np.array([0, 1, 2, 0, 1, 2])
+    res = fit_qcbo(
+        X,
+        y,
+        (3, 2, 3),
+        sampler=MILPSolver(),
+        method="cqm",
+        ph_iterations=1,
+        seed=0,
+        executor="serial",
+        sample_kwargs={"time_limit": 5.0},
+        **SMALL,
+    )
+    assert set(np.unique(res.predict(X))) <= {0, 1, 2}
+    clf = QCBOClassifier(
+        hidden=(2,),
+        sampler=MILPSolver(),
+        method="cqm",
+        ph_iterations=1,
+        seed=0,
+        fit_kwargs={"executor": "serial", **SMALL},
+    )
+    labels = np.array(["a", "b"])[(X[:, 0] > 0.5).astype(int)]
+    assert clf.fit(X, labels) is clf
+    assert set(clf.predict(X)) <= {"a", "b"} and 0.0 <= clf.score(X, labels) <= 1.0
+    assert len(clf.weights_) == 2 and len(clf.history_) == 1
+
+
+def test_keep_incumbent_never_makes_a_subproblem_worse_than_the_start() -> None:
+    X, y = _toy(6, seed=4)
+    kw = {
+        "sampler": get_sampler("dense-sa"),
+        "ph_iterations": 1,
+        "seed": 2,
+        "qcgd_iterations": 1,
+        "sample_kwargs": {"num_reads": 1, "num_sweeps": 5},
+        "executor": "serial",
+        **SMALL,
+    }
+    kept = fit_qcbo(X, y, SIZES, keep_incumbent=True, **kw)
+    # lambda = 0 and the prox term vanishes at w_bar, so staying scores the start's loss
+    # (ties "best" <= the plain forward pass)
+    assert kept.history[0]["subproblem_objective"] <= kept.initial["train_loss"] + 1e-9
+    raw = fit_qcbo(X, y, SIZES, keep_incumbent=False, **kw)
+    assert raw.history[0]["incumbent_kept"] == 0
+
+
+def test_qat_restarts_keep_the_lowest_training_loss() -> None:
+    X, y = _toy(32, seed=6)
+    best = fit_qat(X, y, SIZES, WeightCode("binary"), epochs=2, seed=11, restarts=3)
+    children = np.random.SeedSequence(11).spawn(3)
+    runs = [
+        fit_qat(
+            X, y, SIZES, WeightCode("binary"), epochs=2, seed=int(c.generate_state(1)[0]) % 2**31
+        )
+        for c in children
+    ]
+    assert best.history[-1]["loss"] == min(r.history[-1]["loss"] for r in runs)
+    with pytest.raises(ValueError, match=r"'restarts' must be an integer >= 1, got 0"):
+        fit_qat(X, y, SIZES, WeightCode("binary"), restarts=0)
