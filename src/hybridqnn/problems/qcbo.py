@@ -109,15 +109,15 @@ import dimod
 import numpy as np
 
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
-from hybridqnn.problems.splines import LOSSES, LinearSpline, loss_spline
 from hybridqnn.problems.fip import (
     FIPResult,
     forward_interval_propagation,
     quantize_activation,
     sample_bounds,
 )
+from hybridqnn.problems.splines import LOSSES, LinearSpline, loss_spline
 
-__all__ = ["QCBOModel", "QuantizedSplineNetwork", "WeightCode", "build_qcbo"]
+__all__ = ["QCBOModel", "QuantizedSplineNetwork", "WeightCode", "build_qcbo", "check_network_data"]
 
 WEIGHT_KINDS = ("binary", "ternary", "kbit")
 
@@ -511,6 +511,45 @@ class QCBOModel:
         )
 
 
+def check_network_data(X: Any, y: Any, sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Validate a network's training data: ``(X, y, sizes)`` as arrays and a tuple of ints.
+
+    X must be a finite real (samples x features) array with at least one sample, ``sizes`` the
+    layer widths starting with X's feature count, and y one label per sample: in {-1, +1} or
+    {0, 1} for one output, else class indices in [0, sizes[-1]). One-line ``ValueError`` /
+    ``TypeError`` otherwise.
+    """
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"'X' must be an array of real numbers, got {type(X).__name__}") from None
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"'X' must be 2-dimensional with at least one sample, got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(
+            f"'X' must be finite, got {int(np.count_nonzero(~np.isfinite(X)))} NaN or infinite value(s)"
+        )
+    y = np.asarray(y)
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"'y' must have shape ({X.shape[0]},), got {y.shape}")
+    if not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y.astype(np.float64))):
+        raise ValueError("'y' must hold finite numeric labels")
+    sizes = tuple(check_int("sizes[i]", n, 1) for n in sizes)
+    if len(sizes) < 2 or sizes[0] != X.shape[1]:
+        raise ValueError(
+            f"'sizes' must start with the number of features {X.shape[1]} and list >= 2 sizes, got {sizes}"
+        )
+    n_out = sizes[-1]
+    if n_out == 1:
+        if not np.all(np.isin(y, (-1, 0, 1))):
+            raise ValueError(
+                f"'y' must hold labels in {{-1, +1}} (or {{0, 1}}) for one output, got {np.unique(y)[:5]}"
+            )
+    elif not (np.all(np.equal(np.mod(y, 1), 0)) and np.all((y >= 0) & (y < n_out))):
+        raise ValueError(f"'y' must hold class indices in [0, {n_out - 1}], got {np.unique(y)[:5]}")
+    return X, y, sizes
+
+
 def _checked_like(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
     if arr.shape != tuple(shape):
@@ -577,32 +616,9 @@ def build_qcbo(
             naming the layer and the neuron).
         TypeError: a weight code that is not a :class:`WeightCode`.
     """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"'X' must be 2-dimensional (samples x features), got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(
-            f"'X' must be finite, got {int(np.count_nonzero(~np.isfinite(X)))} NaN or infinite value(s)"
-        )
-    y = np.asarray(y)
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"'y' must have shape ({X.shape[0]},), got {y.shape}")
-    sizes = tuple(check_int("sizes[i]", n, 1) for n in sizes)
-    if len(sizes) < 2 or sizes[0] != X.shape[1]:
-        raise ValueError(
-            f"'sizes' must start with the number of features {X.shape[1]} and list >= 2 sizes, got {sizes}"
-        )
+    X, y, sizes = check_network_data(X, y, sizes)
     L = len(sizes) - 1
     n_out = sizes[-1]
-    if not np.all(np.isfinite(y.astype(np.float64))):
-        raise ValueError("'y' must be finite")
-    if n_out == 1:
-        if not np.all(np.isin(y, (-1, 0, 1))):
-            raise ValueError(
-                f"'y' must hold labels in {{-1, +1}} (or {{0, 1}}) for one output, got {np.unique(y)[:5]}"
-            )
-    elif not (np.all(np.equal(np.mod(y, 1), 0)) and np.all((y >= 0) & (y < n_out))):
-        raise ValueError(f"'y' must hold class indices in [0, {n_out - 1}], got {np.unique(y)[:5]}")
     codes = _per_layer("weights", weights, L)
     for c in codes:
         if not isinstance(c, WeightCode):

@@ -126,7 +126,13 @@ import numpy as np
 
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
 from hybridqnn.problems.fip import FIPResult, forward_interval_propagation, quantize_activation
-from hybridqnn.problems.qcbo import QCBOModel, QuantizedSplineNetwork, WeightCode, build_qcbo
+from hybridqnn.problems.qcbo import (
+    QCBOModel,
+    QuantizedSplineNetwork,
+    WeightCode,
+    build_qcbo,
+    check_network_data,
+)
 
 __all__ = [
     "METHODS",
@@ -544,39 +550,6 @@ def spin_counts(
     }
 
 
-def _check_data(
-    X: Any, y: Any, sizes: Sequence[int]
-) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
-    try:
-        X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"'X' must be an array of real numbers, got {type(X).__name__}") from None
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"'X' must be 2-dimensional with at least one sample, got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(
-            f"'X' must be finite, got {int(np.count_nonzero(~np.isfinite(X)))} NaN or infinite value(s)"
-        )
-    y = np.asarray(y)
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"'y' must have shape ({X.shape[0]},), got {y.shape}")
-    sizes = tuple(check_int("sizes[i]", s, 1) for s in sizes)
-    if len(sizes) < 2 or sizes[0] != X.shape[1]:
-        raise ValueError(
-            f"'sizes' must start with the number of features {X.shape[1]} and list >= 2 sizes, got {sizes}"
-        )
-    if sizes[-1] == 1:
-        if not np.all(np.isin(y, (-1, 0, 1))):
-            raise ValueError(
-                f"'y' must hold labels in {{-1, +1}} or {{0, 1}} for one output, got {np.unique(y)[:5]}"
-            )
-    elif not (np.issubdtype(y.dtype, np.integer) and np.all((y >= 0) & (y < sizes[-1]))):
-        raise ValueError(
-            f"'y' must hold class indices in [0, {sizes[-1] - 1}], got {np.unique(y)[:5]}"
-        )
-    return X, y, sizes
-
-
 def _codes(weights: Any, L: int) -> list[WeightCode]:
     codes = list(weights) if isinstance(weights, (list, tuple)) else [weights] * L
     if len(codes) != L:
@@ -683,7 +656,7 @@ def fit_qcbo(
             (:func:`declared_limit`).
         TypeError: a sampler without ``sample`` (or ``sample_cqm`` for ``cqm``), bad codes.
     """
-    X, y, sizes = _check_data(X, y, sizes)
+    X, y, sizes = check_network_data(X, y, sizes)
     L = len(sizes) - 1
     codes = _codes(WeightCode() if weights is None else weights, L)
     method = check_choice("method", method, METHODS)
@@ -1126,7 +1099,7 @@ def fit_qat(
             units at chance accuracy (measured: 2 of 4 seeds on T-shirt/trouser at lr 3e-2),
             so the experiments use 3 restarts; ``train_time_s`` sums all runs.
     """
-    X, y, sizes = _check_data(X, y, sizes)
+    X, y, sizes = check_network_data(X, y, sizes)
     restarts = check_int("restarts", restarts, 1)
     if restarts > 1:
         seeds = np.random.SeedSequence(seed).spawn(restarts)
