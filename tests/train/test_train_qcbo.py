@@ -12,9 +12,9 @@ from hybridqnn.problems.qcbo import WeightCode, build_qcbo
 from hybridqnn.solvers import MILPSolver, get_sampler
 from hybridqnn.train.qcbo import (
     QCBOClassifier,
+    _Architecture,
     _bit_scales,
     _layer_inputs,
-    _network,
     bits_per_weight,
     declared_limit,
     fit_qat,
@@ -157,11 +157,11 @@ def test_bit_scale_step_is_the_closed_form() -> None:
     rng = np.random.default_rng(0)
     units = [rng.choice([-1.0, 1.0], size=(2, 4)), rng.choice([-1.0, 1.0], size=(1, 3))]
     codes = [WeightCode("binary"), WeightCode("binary", scale=1.0)]
-    args = (X, y, SIZES, (np.zeros(3), np.ones(3)), "relu", (2,), True, (2,), "logistic", 3)
-    new = _bit_scales(units, codes, *args, 1.5)
+    arch = _Architecture(SIZES, (np.zeros(3), np.ones(3)), "relu", (2,), True, (2,), "logistic", 3)
+    new = _bit_scales(units, codes, X, y, arch, 1.5)
     a0 = np.concatenate([X, np.ones((8, 1))], axis=1)
     assert new[0].scale == pytest.approx(1 / np.sqrt(np.mean(np.sum(a0**2, axis=1))))
-    net = _network(X, y, SIZES, new, *args[3:])
+    net = arch.network(new)
     a1 = _layer_inputs(net, [u * c.scale for u, c in zip(units, new, strict=True)], X)[1]
     g = (a1 @ units[1].T)[:, 0]
     ls = 1.5 * np.sum(y * g) / np.sum(g * g)

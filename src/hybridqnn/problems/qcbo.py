@@ -237,6 +237,23 @@ class QuantizedSplineNetwork:
     loss: str
     loss_splines: tuple[LinearSpline, ...]
 
+    @classmethod
+    def from_fip(
+        cls,
+        fip: FIPResult,
+        codes: Sequence[WeightCode],
+        activation_bits: Sequence[int],
+        loss: str,
+        loss_segments: int,
+    ) -> QuantizedSplineNetwork:
+        """The network on ``fip``'s grids: output c's loss spline covers [-R_c, R_c], R_c the
+        largest magnitude of its FIP range (1 if that range is {0})."""
+        splines = []
+        for low, high in zip(fip.layers[-1].low, fip.layers[-1].high, strict=True):
+            R = float(max(abs(low), abs(high))) or 1.0
+            splines.append(loss_spline(loss, -R, R, loss_segments))
+        return cls(fip, tuple(codes), tuple(activation_bits), loss, tuple(splines))
+
     @property
     def sizes(self) -> tuple[int, ...]:
         return self.fip.sizes
@@ -511,7 +528,9 @@ class QCBOModel:
         )
 
 
-def check_network_data(X: Any, y: Any, sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+def check_network_data(
+    X: Any, y: Any, sizes: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """Validate a network's training data: ``(X, y, sizes)`` as arrays and a tuple of ints.
 
     X must be a finite real (samples x features) array with at least one sample, ``sizes`` the
@@ -646,14 +665,7 @@ def build_qcbo(
         raise ValueError(f"'sample_ids' must have {X.shape[0]} ids, got {len(ids)}")
     wl = weight_label or (lambda li, j, i, k: ("w", li, j, i, k))
 
-    out_lb = fip.layers[-1]
-    loss_sps = []
-    for c in range(n_out):
-        R = float(max(abs(out_lb.low[c]), abs(out_lb.high[c])))
-        loss_sps.append(
-            loss_spline(loss, -R if R > 0 else -1.0, R if R > 0 else 1.0, loss_segments)
-        )
-    network = QuantizedSplineNetwork(fip, codes, kbits, loss, tuple(loss_sps))
+    network = QuantizedSplineNetwork.from_fip(fip, codes, kbits, loss, loss_segments)
 
     cqm = dimod.ConstrainedQuadraticModel()
     counts = dict.fromkeys(("weights", "selectors", "activations", "products", "loss_selectors"), 0)
@@ -715,7 +727,7 @@ def build_qcbo(
                     y_sign = _signs(y[s_idx : s_idx + 1], n_out)[0, j]
                     m = z.copy(y_sign)
                     ml, mu = (zl, zu) if y_sign > 0 else (-zu, -zl)
-                    sp = loss_sps[j]
+                    sp = network.loss_splines[j]
                     segs = _segment_range(sp, ml, mu)
                     if len(segs) == 1:
                         k = segs[0]

@@ -412,17 +412,35 @@ def _solve_subproblem(
 # network helpers
 
 
-def _fip(
-    sizes: tuple[int, ...],
-    codes: Sequence[WeightCode],
-    box: tuple[np.ndarray, np.ndarray],
-    activations: Any,
-    segments: Any,
-    bias: bool,
-) -> FIPResult:
-    return forward_interval_propagation(
-        box[0], box[1], sizes, [c.levels for c in codes], activations, segments, bias=bias
-    )
+@dataclass(frozen=True)
+class _Architecture:
+    """What fixes the network apart from its weight codes: the input box, widths, activations,
+    segments, bias, activation bits and the loss."""
+
+    sizes: tuple[int, ...]
+    box: tuple[np.ndarray, np.ndarray]
+    activations: Any
+    segments: tuple[int, ...]
+    bias: bool
+    activation_bits: tuple[int, ...]
+    loss: str
+    loss_segments: int
+
+    def fip(self, codes: Sequence[WeightCode]) -> FIPResult:
+        return forward_interval_propagation(
+            self.box[0],
+            self.box[1],
+            self.sizes,
+            [c.levels for c in codes],
+            self.activations,
+            self.segments,
+            bias=self.bias,
+        )
+
+    def network(self, codes: Sequence[WeightCode]) -> QuantizedSplineNetwork:
+        return QuantizedSplineNetwork.from_fip(
+            self.fip(codes), codes, self.activation_bits, self.loss, self.loss_segments
+        )
 
 
 def _layer_inputs(
@@ -708,7 +726,8 @@ def fit_qcbo(
     lo = X.min(axis=0) if input_low is None else np.asarray(input_low, dtype=np.float64)
     hi = X.max(axis=0) if input_high is None else np.asarray(input_high, dtype=np.float64)
     box = (lo, hi)
-    fip = _fip(sizes, codes, box, activations, segs, bias)  # validates the box, M, activations
+    arch = _Architecture(sizes, box, activations, segs, bias, kbits, loss, loss_segments)
+    fip = arch.fip(codes)  # validates the box, M, activations
     if np.any(X < lo - 1e-12) or np.any(X > hi + 1e-12):
         raise ValueError("'X' must lie inside the input box [input_low, input_high]")
     y_model = np.where(y > 0, 1, -1) if sizes[-1] == 1 else y.astype(np.int64)
@@ -740,25 +759,9 @@ def fit_qcbo(
         for code, shape in zip(codes, shapes, strict=True)
     ]
     if bit_scale:
-        codes = _bit_scales(
-            units,
-            codes,
-            X,
-            y_model,
-            sizes,
-            box,
-            activations,
-            segs,
-            bias,
-            kbits,
-            loss,
-            loss_segments,
-            scale_target,
-        )
+        codes = _bit_scales(units, codes, X, y_model, arch, scale_target)
     w_bar = [u * c.scale for u, c in zip(units, codes, strict=True)]
-    net_init = _network(
-        X, y_model, sizes, codes, box, activations, segs, bias, kbits, loss, loss_segments
-    )
+    net_init = arch.network(codes)
     y_pm = y_model if sizes[-1] > 1 else np.where(y_model > 0, 1, -1)
     initial = {
         "train_loss": net_init.loss_value(w_bar, X, y_model, ties="nearest") / n,
@@ -783,7 +786,7 @@ def fit_qcbo(
         for t in range(ph_iterations):
             t_iter = time.perf_counter()
             rho_t = rho * rho_growth**t
-            fip = _fip(sizes, codes, box, activations, segs, bias)
+            fip = arch.fip(codes)
             build = _Build(sizes, tuple(codes), fip, kbits, loss, loss_segments, "variables")
             seeds = [int(s.generate_state(1)[0]) % 2**31 for s in solve_seq.spawn(len(batches))]
             do_count = count and t == 0
@@ -825,19 +828,7 @@ def fit_qcbo(
             gamma = 1.0
             if consensus == "line-search":
                 center = _round_to_levels(w_bar, codes)
-                net0 = _network(
-                    X,
-                    y_model,
-                    sizes,
-                    codes,
-                    box,
-                    activations,
-                    segs,
-                    bias,
-                    kbits,
-                    loss,
-                    loss_segments,
-                )
+                net0 = arch.network(codes)
                 scored = []
                 for g in (0.0, *extrapolation):
                     cand = _round_to_levels(
@@ -884,21 +875,7 @@ def fit_qcbo(
             total_calls += calls
             if bit_scale:
                 units = [qq / c.scale for qq, c in zip(q, codes, strict=True)]
-                new_codes = _bit_scales(
-                    units,
-                    codes,
-                    X,
-                    y_model,
-                    sizes,
-                    box,
-                    activations,
-                    segs,
-                    bias,
-                    kbits,
-                    loss,
-                    loss_segments,
-                    scale_target,
-                )
+                new_codes = _bit_scales(units, codes, X, y_model, arch, scale_target)
                 ratio = [nc.scale / c.scale for nc, c in zip(new_codes, codes, strict=True)]
                 w_bar = [w * r for w, r in zip(w_bar, ratio, strict=True)]
                 q = [w * r for w, r in zip(q, ratio, strict=True)]
@@ -909,9 +886,7 @@ def fit_qcbo(
                 ]
                 lam = [[lm / r for lm, r in zip(lam_k, ratio, strict=True)] for lam_k in lam]
                 codes = new_codes
-            net = _network(
-                X, y_model, sizes, codes, box, activations, segs, bias, kbits, loss, loss_segments
-            )
+            net = arch.network(codes)
             train_loss = net.loss_value(q, X, y_model, ties="nearest") / n
             pred = net.predict(q, X)
             acc = float(
@@ -945,9 +920,7 @@ def fit_qcbo(
             ctx.__exit__(None, None, None)
     assert best is not None
     _, best_t, best_w, best_codes = best
-    net = _network(
-        X, y_model, sizes, best_codes, box, activations, segs, bias, kbits, loss, loss_segments
-    )
+    net = arch.network(best_codes)
     formula = spin_formula(
         sizes,
         best_codes,
@@ -969,52 +942,20 @@ def fit_qcbo(
     return QCBOResult(best_w, best_codes, net, history, spins, timing, best_t, seed, box, initial)
 
 
-def _network(
-    X: np.ndarray,
-    y: np.ndarray,
-    sizes: tuple[int, ...],
-    codes: Sequence[WeightCode],
-    box: tuple[np.ndarray, np.ndarray],
-    activations: Any,
-    segs: tuple[int, ...],
-    bias: bool,
-    kbits: tuple[int, ...],
-    loss: str,
-    loss_segments: int,
-) -> QuantizedSplineNetwork:
-    fip = _fip(sizes, codes, box, activations, segs, bias)
-    return build_qcbo(
-        X[:1],
-        y[:1],
-        sizes,
-        list(codes),
-        fip=fip,
-        activation_bits=list(kbits),
-        loss=loss,
-        loss_segments=loss_segments,
-    ).network
-
-
 def _bit_scales(
     units: Sequence[np.ndarray],
     codes: Sequence[WeightCode],
     X: np.ndarray,
     y: np.ndarray,
-    sizes: tuple[int, ...],
-    box: tuple[np.ndarray, np.ndarray],
-    activations: Any,
-    segs: tuple[int, ...],
-    bias: bool,
-    kbits: tuple[int, ...],
-    loss: str,
-    loss_segments: int,
+    arch: _Architecture,
     tau: float,
 ) -> list[WeightCode]:
     """The closed-form bit-scale step (module docstring) for integer-level weights ``units``."""
     codes = list(codes)
+    sizes = arch.sizes
     L = len(sizes) - 1
     for li in range(L):
-        net = _network(X, y, sizes, codes, box, activations, segs, bias, kbits, loss, loss_segments)
+        net = arch.network(codes)
         ws = [u * c.scale for u, c in zip(units, codes, strict=True)]
         a = _layer_inputs(net, ws, X)[li]
         if li < L - 1:
