@@ -154,6 +154,20 @@ def _paper_value(table: dict[str, float], method: str) -> float | None:
 # --------------------------------------------------------------------------- params
 
 
+#: Learning rates of the authors' 2-layer D-Wave notebook (SGD 0.01, signSGD 0.005, QP-SBGD
+#: 0.008), used for the a1a 2-layer net and the MNIST pairs.
+TWO_LAYER_LR: dict[str, float] = {
+    "qpsbgd-ls": 0.008,
+    "qpsbgd-sm": 0.008,
+    "qpsbgd-xnor": 0.008,
+    "bc-sgd": 0.01,
+    "bc-signsgd": 0.005,
+    "proxquant": 0.01,
+    "sgd-fp": 0.01,
+    "adam-fp": 0.01,
+}
+
+
 def _lr_default(**values: float) -> Any:
     return field(
         default_factory=lambda: dict(values), metadata={"help": "learning rate per method"}
@@ -1358,18 +1372,7 @@ class A1A2Params(_TrainParams):
     methods: list[str] = _list_default(
         "qpsbgd-sm", "qpsbgd-xnor", "qpsbgd-ls", "bc-sgd", "bc-signsgd"
     )
-    lr: dict[str, float] = _lr_default(
-        **{
-            "qpsbgd-ls": 0.008,
-            "qpsbgd-sm": 0.008,
-            "qpsbgd-xnor": 0.008,
-            "bc-sgd": 0.01,
-            "bc-signsgd": 0.005,
-            "proxquant": 0.01,
-            "sgd-fp": 0.01,
-            "adam-fp": 0.01,
-        }
-    )
+    lr: dict[str, float] = _lr_default(**TWO_LAYER_LR)
     features: list[int] = _list_default(6, 22, 36, help="0-based a1a feature columns")
     hidden: int = 5
     batch_size: int = 20
@@ -1466,18 +1469,7 @@ class MNISTPairsParams(_TrainParams):
     methods: list[str] = _list_default(
         "qpsbgd-sm", "qpsbgd-xnor", "qpsbgd-ls", "bc-sgd", "bc-signsgd", "proxquant"
     )
-    lr: dict[str, float] = _lr_default(
-        **{
-            "qpsbgd-ls": 0.008,
-            "qpsbgd-sm": 0.008,
-            "qpsbgd-xnor": 0.008,
-            "bc-sgd": 0.01,
-            "bc-signsgd": 0.005,
-            "proxquant": 0.01,
-            "sgd-fp": 0.01,
-            "adam-fp": 0.01,
-        }
-    )
+    lr: dict[str, float] = _lr_default(**TWO_LAYER_LR)
     pairs: list[str] = _list_default("0/2", "1/2", "1/7", help="digit pairs a/b (a -> 0, b -> 1)")
     grid: int = field(
         default=3, metadata={"help": "features: the image average-pooled to grid x grid"}

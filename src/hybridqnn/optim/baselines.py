@@ -36,7 +36,33 @@ __all__ = ["OPTIMIZER_NAMES", "BinaryConnect", "ProxQuant", "make_optimizer"]
 OPTIMIZER_NAMES = ("qpsbgd", "bc-sgd", "bc-signsgd", "proxquant", "sgd", "adam")
 
 
-class BinaryConnect(torch.optim.Optimizer):
+class _LatentStep(torch.optim.Optimizer):
+    """A gradient step on every parameter, then :meth:`_finish` on binary-layer weights."""
+
+    def _direction(self, grad: torch.Tensor, group: dict[str, Any]) -> torch.Tensor:
+        return grad
+
+    def _finish(self, p: torch.Tensor, group: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One step; ``closure`` re-evaluates the model and returns the loss."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                p.add_(self._direction(p.grad, group), alpha=-group["lr"])
+                if binary_layer_of(p) is not None:
+                    self._finish(p, group)
+        return loss
+
+
+class BinaryConnect(_LatentStep):
     """BinaryConnect with SGD (``sign=False``) or signSGD (``sign=True``) (module docstring).
 
     Args:
@@ -54,25 +80,15 @@ class BinaryConnect(torch.optim.Optimizer):
             params, dict(lr=lr, sign=check_bool("sign", sign), clip=check_bool("clip", clip))
         )
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One step; ``closure`` re-evaluates the model and returns the loss."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = torch.sign(p.grad) if group["sign"] else p.grad
-                p.add_(g, alpha=-group["lr"])
-                if group["clip"] and binary_layer_of(p) is not None:
-                    p.clamp_(-1.0, 1.0)
-        return loss
+    def _direction(self, grad: torch.Tensor, group: dict[str, Any]) -> torch.Tensor:
+        return torch.sign(grad) if group["sign"] else grad
+
+    def _finish(self, p: torch.Tensor, group: dict[str, Any]) -> None:
+        if group["clip"]:
+            p.clamp_(-1.0, 1.0)
 
 
-class ProxQuant(torch.optim.Optimizer):
+class ProxQuant(_LatentStep):
     """ProxQuant with the binary prox step of the QP-SBGD code (module docstring).
 
     Args:
@@ -99,21 +115,8 @@ class ProxQuant(torch.optim.Optimizer):
         r = p - s
         return s + torch.sign(r) * torch.relu(r.abs() - lam)
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """SGD step, then the prox step on binary-layer weights."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                p.add_(p.grad, alpha=-group["lr"])
-                if binary_layer_of(p) is not None:
-                    p.copy_(self.prox(p, group["lam"]))
-        return loss
+    def _finish(self, p: torch.Tensor, group: dict[str, Any]) -> None:
+        p.copy_(self.prox(p, group["lam"]))
 
 
 def make_optimizer(
