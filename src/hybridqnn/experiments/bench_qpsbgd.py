@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from hybridqnn.experiments.params import check_solvers
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
 
@@ -67,8 +68,7 @@ class QPSBGDBenchParams:
     )
 
     def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_float, check_int
-        from hybridqnn.solvers import solver_names
+        from hybridqnn._checks import check_float, check_int
 
         check_int("in_features", self.in_features, 1)
         check_int("out_features", self.out_features, 1)
@@ -80,8 +80,7 @@ class QPSBGDBenchParams:
         check_float("target_ms", self.target_ms, 0.0, low_open=True)
         if not self.solvers:
             raise ValueError("'solvers' must list at least one solver, got []")
-        for name in self.solvers:
-            check_choice("solvers", name, solver_names())
+        check_solvers("solvers", *self.solvers)
 
 
 def _model(p: QPSBGDBenchParams, seed: int) -> Any:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn.experiments.params import list_field
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
 from hybridqnn.parallel import default_workers
@@ -56,21 +57,17 @@ OPTIONAL = {"openjij": "openjij", "sb-package": "simulated_bifurcation"}
 WARM_CAPABLE = ("sa", "dense-sa", "dense-sa-flips", "tabu")
 
 
-def _default(*values: Any) -> Any:
-    return field(default_factory=lambda: list(values))
-
-
 @dataclass(frozen=True)
 class SolverBenchParams:
     """Which problems and solvers, how many runs, and the budgets."""
 
-    random_sizes: list[int] = _default(200, 1000, 3000)
-    head_problems: list[str] = _default("digits-K10", "digits-K20", "mnist-K10", "mnist-K20")
-    projection_widths: list[int] = _default(128)
-    solvers: list[str] = _default("sa", "tabu", "dense-sa", "dense-sa-flips", "sb", "cim")
+    random_sizes: list[int] = list_field(200, 1000, 3000)
+    head_problems: list[str] = list_field("digits-K10", "digits-K20", "mnist-K10", "mnist-K20")
+    projection_widths: list[int] = list_field(128)
+    solvers: list[str] = list_field("sa", "tabu", "dense-sa", "dense-sa-flips", "sb", "cim")
     warm_starts: bool = field(default=True, metadata={"help": "also run warm starts from the reference on structured problems"})
     runs: int = field(default=10, metadata={"help": "seeded runs per effort level"})
-    budgets: list[float] = _default(0.1, 0.3, 1.0, 3.0)
+    budgets: list[float] = list_field(0.1, 0.3, 1.0, 3.0)
     target_gap: float = field(default=1e-3, metadata={"help": "relative gap to the best known energy counted as reaching it"})
     max_run_seconds: float = field(default=3.0, metadata={"help": "stop raising effort once a level's median time passes a third of this"})
 

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn.experiments.params import list_field
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
 
@@ -54,10 +55,6 @@ SETTINGS = ("binary", "ternary", "2bit", "mixed")
 QCBO_METHODS = ("qph-qcgd", "qph-penalty", "qph-milp", "mono-qcgd", "mono-penalty", "mono-milp")
 
 
-def _default_list(*values: Any) -> Any:
-    return field(default_factory=lambda: list(values))
-
-
 @dataclass(frozen=True)
 class QCBOParams:
     """Settings shared by the QCBO experiments and the benchmark."""
@@ -65,7 +62,7 @@ class QCBOParams:
     pool_side: int = field(
         default=4, metadata={"help": "inputs are side x side block means of the 28x28 image"}
     )
-    hidden: list[int] = _default_list(4)
+    hidden: list[int] = list_field(4)
     activation_bits: int = field(default=3, metadata={"help": "K bits of each hidden activation"})
     segments: int = field(default=2, metadata={"help": "M spline segments per hidden neuron"})
     loss: str = "logistic"
@@ -151,9 +148,9 @@ def _check_task(task: str) -> None:
 class QCBOExperimentParams(QCBOParams):
     """QCBO methods against QAT and full precision over tasks and weight settings."""
 
-    tasks: list[str] = _default_list("0-1", "6-0", "all")
-    settings: list[str] = _default_list("binary", "ternary", "2bit", "mixed")
-    methods: list[str] = _default_list("qph-qcgd", "mono-penalty", "mono-qcgd")
+    tasks: list[str] = list_field("0-1", "6-0", "all")
+    settings: list[str] = list_field("binary", "ternary", "2bit", "mixed")
+    methods: list[str] = list_field("qph-qcgd", "mono-penalty", "mono-qcgd")
     train_size: int = field(
         default=200, metadata={"help": "training samples per task (stratified)"}
     )
@@ -188,8 +185,8 @@ class QCBOConvergenceParams(QCBOParams):
 
     task: str = "0-1"
     num_samples: int = field(default=2, metadata={"help": "samples in the QCBO"})
-    variances: list[float] = _default_list(0.0, 0.01, 0.1)
-    coefficient_bits: list[int] = _default_list(0, 8, 4)
+    variances: list[float] = list_field(0.0, 0.01, 0.1)
+    coefficient_bits: list[int] = list_field(0, 8, 4)
     iterations: int = field(default=40, metadata={"help": "QCGD oracle calls per setting"})
     setting: str = "binary"
 

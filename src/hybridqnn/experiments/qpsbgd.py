@@ -62,6 +62,7 @@ import torch
 from torch import nn
 
 from hybridqnn._checks import check_choice, check_float, check_int
+from hybridqnn.experiments.params import check_solvers, list_field
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
 from hybridqnn.solvers import get_sampler
@@ -174,16 +175,6 @@ def _lr_default(**values: float) -> Any:
     )
 
 
-def _list_default(*values: Any, help: str = "") -> Any:
-    return field(default_factory=lambda: list(values), metadata={"help": help})
-
-
-def _check_solver(name: str, key: str) -> None:
-    from hybridqnn.solvers import solver_names
-
-    check_choice(key, name, solver_names())
-
-
 def _check_settings(p: Any) -> None:
     if not p.settings:
         raise ValueError("'settings' must list at least one of paper, best; got []")
@@ -224,7 +215,7 @@ def _setting(p: Any, setting: str) -> Any:
 class _TrainParams:
     """Keys shared by the training experiments."""
 
-    methods: list[str] = _list_default(
+    methods: list[str] = list_field(
         "qpsbgd-ls",
         "bc-sgd",
         "bc-signsgd",
@@ -243,7 +234,7 @@ class _TrainParams:
             "adam-fp": 0.01,
         }
     )
-    seeds: list[int] = _list_default(
+    seeds: list[int] = list_field(
         0, 1, 2, 3, 4, help="torch seeds of the runs (init and batches)"
     )
     solver: str = field(
@@ -278,7 +269,7 @@ class _TrainParams:
             "help": "torch intra-op threads during the run (restored after); None: unchanged"
         },
     )
-    settings: list[str] = _list_default("paper", "best", help="paper and/or best")
+    settings: list[str] = list_field("paper", "best", help="paper and/or best")
     best_effort: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "overrides of the best-effort setting"}
     )
@@ -298,8 +289,8 @@ class _TrainParams:
             raise ValueError("'seeds' must list at least one seed, got []")
         for s in self.seeds:
             check_int("seeds", s, 0, 2**32 - 1)
-        _check_solver(self.solver, "solver")
-        _check_solver(self.exact_solver, "exact_solver")
+        check_solvers("solver", self.solver)
+        check_solvers("exact_solver", self.exact_solver)
         if self.max_block_size is not None:
             check_int("max_block_size", self.max_block_size, 1)
         check_float("aux_lr", self.aux_lr, 0.0, low_open=True)
@@ -708,17 +699,17 @@ class RosenbrockParams:
     schedule: Literal["sqrt", "constant"] = field(
         default="sqrt", metadata={"help": "eta_t = lr/sqrt(t+1) or lr"}
     )
-    methods: list[str] = _list_default("qpsbgd", "signsgd", "sgd", help="qpsbgd, signsgd, sgd")
+    methods: list[str] = list_field("qpsbgd", "signsgd", "sgd", help="qpsbgd, signsgd, sgd")
     lr: dict[str, float] = _lr_default(qpsbgd=0.05, signsgd=0.05, sgd=0.002)
-    start: list[float] = _list_default(-1.2, 1.0, help="z_0 (length dims)")
-    seeds: list[int] = _list_default(0, 1, 2, help="seeds of A (and of the sampler)")
+    start: list[float] = list_field(-1.2, 1.0, help="z_0 (length dims)")
+    seeds: list[int] = list_field(0, 1, 2, help="seeds of A (and of the sampler)")
     solver: str = "dense-sa"
     sample_kwargs: dict[str, Any] = field(default_factory=dict)
     target: float = field(default=1e-2, metadata={"help": "report the first step with f <= target"})
-    lr_factors: list[float] = _list_default(
+    lr_factors: list[float] = list_field(
         1.0, help="lr grid: each method runs lr x factor and reports the best (median final f)"
     )
-    settings: list[str] = _list_default("paper", "best")
+    settings: list[str] = list_field("paper", "best")
     best_effort: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -743,7 +734,7 @@ class RosenbrockParams:
             raise ValueError("'seeds' must list at least one seed, got []")
         for s in self.seeds:
             check_int("seeds", s, 0, 2**32 - 1)
-        _check_solver(self.solver, "solver")
+        check_solvers("solver", self.solver)
         check_float("target", self.target, 0.0, low_open=True)
         if not self.lr_factors:
             raise ValueError("'lr_factors' must list at least one factor, got []")
@@ -959,7 +950,7 @@ register(
 class LogRegParams(_TrainParams):
     """Binary logistic regression (protocol in :func:`run_logreg`)."""
 
-    datasets: list[str] = _list_default("synthetic", "a1a", help="synthetic and/or a1a")
+    datasets: list[str] = list_field("synthetic", "a1a", help="synthetic and/or a1a")
     synthetic_features: int = 32
     synthetic_train: int = 1000
     synthetic_test: int = 2000
@@ -1169,7 +1160,7 @@ def _a1a_shuffled(
 class A1A10Params(_TrainParams):
     """The 10-layer binary MLP on a1a (protocol in :func:`run_a1a_10layer`)."""
 
-    seeds: list[int] = _list_default(5, 6, 7, 8, 9, help="torch seeds (the notebook's 5-9)")
+    seeds: list[int] = list_field(5, 6, 7, 8, 9, help="torch seeds (the notebook's 5-9)")
     hidden: int = 128
     hidden_layers: int = field(default=9, metadata={"help": "hidden layers of width hidden"})
     batch_size: int = 16
@@ -1369,11 +1360,11 @@ register(
 class A1A2Params(_TrainParams):
     """The 3→5→1 network on a1a features 6, 22, 36 (protocol in :func:`run_a1a_2layer`)."""
 
-    methods: list[str] = _list_default(
+    methods: list[str] = list_field(
         "qpsbgd-sm", "qpsbgd-xnor", "qpsbgd-ls", "bc-sgd", "bc-signsgd"
     )
     lr: dict[str, float] = _lr_default(**TWO_LAYER_LR)
-    features: list[int] = _list_default(6, 22, 36, help="0-based a1a feature columns")
+    features: list[int] = list_field(6, 22, 36, help="0-based a1a feature columns")
     hidden: int = 5
     batch_size: int = 20
     updates: int = 30
@@ -1466,11 +1457,11 @@ register(
 class MNISTPairsParams(_TrainParams):
     """Binary MLPs on MNIST digit pairs (protocol in :func:`run_mnist_pairs`)."""
 
-    methods: list[str] = _list_default(
+    methods: list[str] = list_field(
         "qpsbgd-sm", "qpsbgd-xnor", "qpsbgd-ls", "bc-sgd", "bc-signsgd", "proxquant"
     )
     lr: dict[str, float] = _lr_default(**TWO_LAYER_LR)
-    pairs: list[str] = _list_default("0/2", "1/2", "1/7", help="digit pairs a/b (a -> 0, b -> 1)")
+    pairs: list[str] = list_field("0/2", "1/2", "1/7", help="digit pairs a/b (a -> 0, b -> 1)")
     grid: int = field(
         default=3, metadata={"help": "features: the image average-pooled to grid x grid"}
     )
@@ -1686,7 +1677,7 @@ class GCNParams(_TrainParams):
             "adam-fp": 0.01,
         }
     )
-    datasets: list[str] = _list_default(
+    datasets: list[str] = list_field(
         "karate", "cora", "pubmed", "citeseer", help="run when the files are complete"
     )
     epochs: dict[str, int] = field(

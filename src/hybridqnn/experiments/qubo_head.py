@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn.experiments.params import check_solvers, list_field
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
 
@@ -26,10 +27,6 @@ PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
     {"claim": "K = 15 problem size", "paper": "fits D-Wave Advantage qubit and coupler limits"},
     {"claim": "training time (simulated annealing)", "paper": "100-400x slower than SGD"},
 )
-
-
-def _default_list(*values: Any) -> Any:
-    return field(default_factory=lambda: list(values))
 
 
 @dataclass(frozen=True)
@@ -72,14 +69,6 @@ class HeadParams:
                 raise ValueError(f"{name!r} must be a positive integer or None, got {value}")
 
 
-def _check_solvers(names: list[str]) -> None:
-    from hybridqnn._checks import check_choice
-    from hybridqnn.solvers import solver_names
-
-    for name in names:
-        check_choice("solver", name, solver_names())
-
-
 def _check_bits(bits: list[int]) -> None:
     from hybridqnn._checks import check_int
 
@@ -93,11 +82,11 @@ def _check_bits(bits: list[int]) -> None:
 class QUBOHeadExperimentParams(HeadParams):
     """The QUBO head against SGD over data sets and bit precisions."""
 
-    datasets: list[str] = _default_list("digits")
+    datasets: list[str] = list_field("digits")
     optional_datasets: list[str] = field(
         default_factory=list, metadata={"help": "data sets run only when their files are present (never downloaded)"}
     )
-    bits: list[int] = _default_list(10)
+    bits: list[int] = list_field(10)
     solver: str = field(default="dense-sa", metadata={"help": "registry name of the sampler (hybridqnn list solvers)"})
 
     def __post_init__(self) -> None:
@@ -110,7 +99,7 @@ class QUBOHeadExperimentParams(HeadParams):
         for name in [*self.datasets, *self.optional_datasets]:
             check_choice("datasets", name, [d for d in DATASETS if d != "a1a"])
         _check_bits(self.bits)
-        _check_solvers([self.solver])
+        check_solvers("solver", self.solver)
 
 
 @dataclass(frozen=True)
@@ -119,7 +108,7 @@ class QUBOHeadBenchParams(HeadParams):
 
     dataset: str = "mnist"
     bits: int = 20
-    solvers: list[str] = _default_list("dense-sa", "sa")
+    solvers: list[str] = list_field("dense-sa", "sa")
     repeats: int = field(default=1, metadata={"help": "timed repeats per implementation (median reported)"})
     target_ratio: float = field(default=10.0, metadata={"help": "the issue's target: QUBO time <= ratio x SGD time"})
 
@@ -132,7 +121,7 @@ class QUBOHeadBenchParams(HeadParams):
         check_int("bits", self.bits, 1, 32)
         if not self.solvers:
             raise ValueError("'solvers' must list at least one solver, got []")
-        _check_solvers(self.solvers)
+        check_solvers("solver", *self.solvers)
         check_int("repeats", self.repeats, 1)
 
 
