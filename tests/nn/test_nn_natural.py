@@ -147,6 +147,104 @@ def test_kernel_matches_torch_path_for_the_same_uniforms(a: float, update: str) 
     torch.testing.assert_close(b_k, b_t, atol=2e-6, rtol=0)
 
 
+def _kernel_case(n_shots: int, width: int) -> tuple[torch.Tensor, QubitState]:
+    gen = _gen(11)
+    z = torch.randn(n_shots, 7, width, generator=gen)
+    phi = torch.rand(n_shots, 7, width, generator=gen) * 2 * math.pi
+    d = torch.where(torch.rand(n_shots, 7, width, generator=gen) < 0.5, 1.0, -1.0)
+    return z, QubitState(torch.cos(phi / 2), torch.sin(phi / 2), d)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_in_place_update_equals_fresh_outputs(threads: int) -> None:
+    z, state = _kernel_case(5, 8000)  # above the threading threshold
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        fresh = _run_kernel(z, state.d, state.alpha, state.beta, None, 42, 0.3, 0.7, True)
+        alpha, beta = state.alpha.clone(), state.beta.clone()
+        own = {"alpha": alpha, "beta": beta}
+        m, a_new, b_new = _run_kernel(
+            z,
+            state.d,
+            alpha,
+            beta,
+            None,
+            42,
+            0.3,
+            0.7,
+            True,
+            out=lambda role, shape: own.get(role, torch.empty(shape)),
+        )
+    finally:
+        torch.set_num_threads(before)
+    assert a_new is alpha and b_new is beta
+    assert torch.equal(m, fresh[0])
+    assert torch.equal(alpha, fresh[1]) and torch.equal(beta, fresh[2])
+
+
+def test_threaded_kernel_equals_one_thread() -> None:
+    z, state = _kernel_case(1, 20000)  # 140,000 elements: above the threading threshold
+    z1, d1, a1, b1 = (t[0] for t in (z, state.d, state.alpha, state.beta))
+    results = []
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            for shots in (None, 3):  # split by columns, then by shots
+                results.append(_run_kernel(z1, d1, a1, b1, shots, 7, 0.2, 0.5, False))
+    finally:
+        torch.set_num_threads(before)
+    for one, two in zip(results[:2], results[2:], strict=True):
+        for x, y in zip(one, two, strict=True):
+            assert torch.equal(x, y)
+
+
+def test_out_buffers_are_checked() -> None:
+    z, state = _kernel_case(1, 4)
+    with pytest.raises(ValueError, match="'out' must give a contiguous float32 tensor of shape"):
+        _run_kernel(
+            z,
+            state.d,
+            state.alpha,
+            state.beta,
+            None,
+            1,
+            0.3,
+            0.7,
+            True,
+            out=lambda role, shape: torch.empty(3),
+        )
+    alpha = state.alpha.clone()
+    with pytest.raises(ValueError, match="'out' must return both of alpha and beta"):
+        _run_kernel(
+            z,
+            state.d,
+            alpha,
+            state.beta,
+            None,
+            1,
+            0.3,
+            0.7,
+            True,
+            out=lambda role, shape: alpha if role == "alpha" else torch.empty(shape),
+        )
+
+
+def test_batched_votes_reuse_buffers_without_mixing_batches() -> None:
+    """vote_counts keeps its kernel outputs from batch to batch: its counts must equal those of
+    separate passes over the same batches with the same generator stream."""
+    x = torch.rand(23, 784, generator=_gen(2))
+    model = NaturalQuantizedMLP(a=0.3, g=0.9, width=24, hidden_layers=3, seed=1)
+    counts = model.vote_counts(x, shots=5, generator=_gen(8), batch_size=10)
+    gen = _gen(8)
+    expected = []
+    for start in range(0, 23, 10):
+        preds = model(x[start : start + 10], generator=gen, shots=5).argmax(-1)
+        expected.append(torch.nn.functional.one_hot(preds, 10).sum(0))
+    assert torch.equal(counts, torch.cat(expected))
+
+
 # --------------------------------------------------------------------------- modules
 
 

@@ -65,7 +65,7 @@ Deviations from the authors' code, none of which changes the model:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -218,6 +218,10 @@ def _attach_ste(z: Tensor | None, d: Tensor) -> Tensor:
 
 # --------------------------------------------------------------------------- fused CPU kernel
 
+# LLVM may fuse a * b + c into one FMA (a single rounding): halves the polynomial work, so the
+# kernel is bound by memory traffic rather than arithmetic (2x faster measured); no other
+# fast-math licence (NaNs, reassociation, approximate division) is given
+_FMA = {"contract"}
 _R2 = np.float32(math.sqrt(0.5))
 _QUARTER_PI = np.float32(math.pi / 4)
 _TANH_CLAMP = np.float32(7.90531110763549805)
@@ -246,7 +250,7 @@ _TB = tuple(
 )
 
 
-@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy", fastmath=_FMA)
 def _tanh32(x: float) -> float:
     x = min(max(x, -_TANH_CLAMP), _TANH_CLAMP)
     x2 = x * x
@@ -283,7 +287,64 @@ def _uniforms(key: np.uint64, start: int, n: int) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy", fastmath=_FMA)
+def _rotate_measure(dd, zj, al, be, u, inv_a, classical, s, paper):
+    """One neuron: rotate ``(al, be)`` by the half-angle of ``theta`` for input spin ``dd`` and
+    pre-activation ``zj``, then measure with uniform ``u``; returns ``(plus, a1, b1)``, the
+    outcome ``m = +1`` and the rotated amplitudes (``|a1|`` under the paper's update)."""
+    one = np.float32(1.0)
+    half = np.float32(0.5)
+    zero = np.float32(0.0)
+    if classical:
+        t = np.float32(zj > zero) - np.float32(zj < zero)
+        tz = t == zero
+        c = _R2 if tz else half * (one + dd * t)
+        sn = dd * _R2 if tz else half * (dd - t)
+    else:
+        v = _QUARTER_PI * _tanh32(zj * inv_a)
+        v2 = v * v
+        cv = one + v2 * (
+            np.float32(-0.5)
+            + v2
+            * (
+                np.float32(1 / 24)
+                + v2
+                * (
+                    np.float32(-1 / 720)
+                    + v2 * (np.float32(1 / 40320) + v2 * np.float32(-1 / 3628800))
+                )
+            )
+        )
+        sv = v * (
+            one
+            + v2
+            * (
+                np.float32(-1 / 6)
+                + v2
+                * (np.float32(1 / 120) + v2 * (np.float32(-1 / 5040) + v2 * np.float32(1 / 362880)))
+            )
+        )
+        c = (cv + dd * sv) * _R2
+        sn = (dd * cv - sv) * _R2
+    a1 = al * c - be * sn
+    b1 = al * sn + be * c
+    p = half + half * s * (a1 - b1) * (a1 + b1)
+    return u < p, (abs(a1) if paper else a1), b1
+
+
+@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy", fastmath=_FMA)
+def _collapse(a1, b1, plus, sp, sm):
+    """The register after outcome ``plus``: ``M_m (a1, b1)`` normalised, with
+    ``M_+ = diag(sp, sm)``, ``M_- = diag(sm, sp)`` (``sp = sqrt(1 + s)``, ``sm = sqrt(1 - s)``)."""
+    aa = a1 * (sp if plus else sm)
+    bb = b1 * (sm if plus else sp)
+    nrm = math.sqrt(aa * aa + bb * bb)
+    ok = nrm > np.float32(0.0)
+    # an outcome of probability ~1e-8 from rounding can leave nrm == 0: keep the state
+    return (aa / nrm if ok else a1), (bb / nrm if ok else b1)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FMA)
 def _natural_kernel(
     z,
     d,
@@ -302,73 +363,76 @@ def _natural_kernel(
     sm,
     paper,
     need_state,
+    inplace,
     m_out,
     a_out,
     b_out,
 ):
     """Rotate-and-measure for outputs ``shot * n_in + j`` (inputs at ``j``); branch-free so that
-    LLVM vectorises the inner loop."""
+    LLVM vectorises the inner loops.
+
+    Each row is a loop from 0 over slices: LLVM then proves every index non-negative, drops
+    numba's wraparound selects and vectorises with contiguous loads and stores (indexing by
+    ``j_lo + j`` compiles to gathers and scatters, 8x slower). ``need_state=False`` (the last
+    hidden layer) has its own loop that never touches ``a_out``/``b_out``: otherwise their
+    one-element placeholders fail LLVM's runtime alias check and the loop runs scalar. For the
+    same reason ``inplace=True`` (write the new register over ``alpha``/``beta``, which saves two
+    fresh allocations and their page faults) has its own loop rather than passing the same
+    array twice.
+    """
     one = np.float32(1.0)
-    half = np.float32(0.5)
-    zero = np.float32(0.0)
     for shot in range(shot_lo, shot_hi):
-        base = shot * n_in
-        for j in range(j_lo, j_hi):
-            dd = d[j]
-            zj = z[j]
-            if classical:
-                t = np.float32(zj > zero) - np.float32(zj < zero)
-                tz = t == zero
-                c = _R2 if tz else half * (one + dd * t)
-                sn = dd * _R2 if tz else half * (dd - t)
-            else:
-                v = _QUARTER_PI * _tanh32(zj * inv_a)
-                v2 = v * v
-                cv = one + v2 * (
-                    np.float32(-0.5)
-                    + v2
-                    * (
-                        np.float32(1 / 24)
-                        + v2
-                        * (
-                            np.float32(-1 / 720)
-                            + v2 * (np.float32(1 / 40320) + v2 * np.float32(-1 / 3628800))
-                        )
-                    )
+        base = shot * n_in + j_lo
+        n = j_hi - j_lo
+        zs = z[j_lo:j_hi]
+        ds = d[j_lo:j_hi]
+        als = alpha[j_lo:j_hi]
+        bes = beta[j_lo:j_hi]
+        ms = m_out[base : base + n]
+        if not need_state:  # the last hidden layer: nothing reads the state again
+            for j in range(n):
+                u = _uniform(key, np.uint64(base + j))
+                plus, _, _ = _rotate_measure(
+                    ds[j], zs[j], als[j], bes[j], u, inv_a, classical, s, paper
                 )
-                sv = v * (
-                    one
-                    + v2
-                    * (
-                        np.float32(-1 / 6)
-                        + v2
-                        * (
-                            np.float32(1 / 120)
-                            + v2 * (np.float32(-1 / 5040) + v2 * np.float32(1 / 362880))
-                        )
-                    )
+                ms[j] = one if plus else -one
+            continue
+        if inplace:  # the new register overwrites the old one (same index: no hazard)
+            for j in range(n):
+                u = _uniform(key, np.uint64(base + j))
+                plus, a1, b1 = _rotate_measure(
+                    ds[j], zs[j], als[j], bes[j], u, inv_a, classical, s, paper
                 )
-                c = (cv + dd * sv) * _R2
-                sn = (dd * cv - sv) * _R2
-            al = alpha[j]
-            be = beta[j]
-            a1 = al * c - be * sn
-            b1 = al * sn + be * c
-            p = half + half * s * (a1 - b1) * (a1 + b1)
-            i = base + j
-            u = _uniform(key, np.uint64(i))
-            a1 = abs(a1) if paper else a1
-            plus = u < p
-            m_out[i] = one if plus else -one
-            if not need_state:  # the last hidden layer: nothing reads the state again
-                continue
-            aa = a1 * (sp if plus else sm)
-            bb = b1 * (sm if plus else sp)
-            nrm = math.sqrt(aa * aa + bb * bb)
-            ok = nrm > zero
-            # an outcome of probability ~1e-8 from rounding can leave nrm == 0: keep the state
-            a_out[i] = aa / nrm if ok else a1
-            b_out[i] = bb / nrm if ok else b1
+                ms[j] = one if plus else -one
+                als[j], bes[j] = _collapse(a1, b1, plus, sp, sm)
+            continue
+        aos = a_out[base : base + n]
+        bos = b_out[base : base + n]
+        for j in range(n):
+            u = _uniform(key, np.uint64(base + j))
+            plus, a1, b1 = _rotate_measure(
+                ds[j], zs[j], als[j], bes[j], u, inv_a, classical, s, paper
+            )
+            ms[j] = one if plus else -one
+            aos[j], bos[j] = _collapse(a1, b1, plus, sp, sm)
+
+
+OutputBuffers = Callable[[str, torch.Size], Tensor]
+"""``out(role, shape)``: the float32 tensor to write role ``"m"``, ``"alpha"`` or ``"beta"`` into."""
+
+
+def _fresh(role: str, shape: torch.Size) -> Tensor:
+    return torch.empty(shape, dtype=torch.float32)
+
+
+def _checked_buffer(out: OutputBuffers, role: str, shape: torch.Size) -> Tensor:
+    buf = out(role, shape)
+    if buf.shape != shape or buf.dtype != torch.float32 or not buf.is_contiguous():
+        raise ValueError(
+            f"'out' must give a contiguous float32 tensor of shape {tuple(shape)} for {role!r}, "
+            f"got {buf.dtype} of shape {tuple(buf.shape)}"
+        )
+    return buf
 
 
 _PARALLEL_MIN = 1 << 17  # elements below which threads cost more than they save
@@ -385,14 +449,26 @@ def _run_kernel(
     s: float,
     paper: bool,
     need_state: bool = True,
+    out: OutputBuffers | None = None,
 ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """Run :func:`_natural_kernel` on all torch threads; returns ``(m, alpha', beta')``
+    (``alpha', beta'`` None when ``need_state`` is False), in the tensors that ``out`` gives
+    (see :class:`NaturalActivation`). When ``out`` returns ``alpha`` and ``beta`` themselves the
+    register is updated in place."""
     n_in = z.numel()
-    out_shape = z.shape if shots is None else (shots, *z.shape)
+    out_shape = torch.Size(z.shape if shots is None else (shots, *z.shape))
     shots = shots or 1
-    m = torch.empty(out_shape, dtype=torch.float32)
-    state_shape = out_shape if need_state else (1,)
-    a_out = torch.empty(state_shape, dtype=torch.float32)
-    b_out = torch.empty(state_shape, dtype=torch.float32)
+    out = out or _fresh
+    m = _checked_buffer(out, "m", out_shape)
+    if need_state:
+        a_out = _checked_buffer(out, "alpha", out_shape)
+        b_out = _checked_buffer(out, "beta", out_shape)
+        inplace = a_out is alpha
+        if inplace != (b_out is beta):
+            raise ValueError("'out' must return both of alpha and beta in place, or neither")
+    else:
+        a_out = b_out = torch.empty(1, dtype=torch.float32)
+        inplace = False
     args = [t.detach().contiguous().reshape(-1).numpy() for t in (z, d, alpha, beta)]
     outs = [t.reshape(-1).numpy() for t in (m, a_out, b_out)]
     const = (
@@ -404,6 +480,7 @@ def _run_kernel(
         np.float32(math.sqrt(max(0.0, 1.0 - s))),
         paper,
         need_state,
+        inplace,
     )
     workers = torch.get_num_threads()
     total = n_in * shots
@@ -606,11 +683,16 @@ class NaturalActivation(nn.Module):
         generator: torch.Generator | None = None,
         shots: int | None = None,
         need_state: bool = True,
+        out: OutputBuffers | None = None,
     ) -> tuple[Tensor, QubitState | None]:
         """Rotate by ``z`` and measure; returns ``(d, state')``. See :meth:`WeakMeasurement.forward`.
 
         ``need_state=False`` (the last hidden layer, whose register nobody reads) lets the
         kernel skip the post-measurement update; ``state'`` may then be None.
+        ``out(role, shape)`` (kernel only) gives the tensors that the outcomes (role ``"m"``) and
+        the new amplitudes (``"alpha"``, ``"beta"``) are written into: returning ``state``'s own
+        amplitude tensors updates the register in place (then ``state`` must not be read again),
+        and returning buffers kept from an earlier batch saves allocations; None: fresh tensors.
         """
         if not self._use_kernel(z):
             return self.measurement(self.rotation(z, state), generator, shots)
@@ -629,6 +711,7 @@ class NaturalActivation(nn.Module):
             math.sin(self.measurement.g),
             self.measurement.update == "paper",
             need_state,
+            out,
         )
         zz = z if shots is None else z.expand(m.shape)
         new = QubitState(alpha, beta, m, None) if alpha is not None and beta is not None else None
@@ -663,6 +746,29 @@ def _kaiming(layers: Sequence[nn.Linear], generator: torch.Generator | None) -> 
             fan_in = layer.weight.shape[1]
             w = torch.randn(layer.weight.shape, generator=generator, dtype=torch.float32)
             layer.weight.copy_(w / math.sqrt(fan_in))
+
+
+def _pass_buffers(
+    layer: int, state: QubitState | None, workspace: dict[tuple[int, str], Tensor] | None
+) -> OutputBuffers:
+    """The kernel outputs of hidden layer ``layer`` in one forward pass. The pass owns its
+    register, so the new amplitudes overwrite the previous layer's where the shapes agree; the
+    rest come from ``workspace`` (kept across the batches of one evaluation, whose activations
+    nobody keeps) or are fresh."""
+
+    def out(role: str, shape: torch.Size) -> Tensor:
+        if role != "m" and state is not None and state.alpha.shape == shape:
+            own = state.alpha if role == "alpha" else state.beta
+            if own.is_contiguous() and own.dtype == torch.float32:
+                return own
+        if workspace is None:
+            return _fresh(role, shape)
+        buf = workspace.get((layer, role))
+        if buf is None or buf.shape != shape:
+            buf = workspace[(layer, role)] = _fresh(role, shape)
+        return buf
+
+    return out
 
 
 class _BinaryMLPBase(nn.Module):
@@ -702,6 +808,59 @@ class _BinaryMLPBase(nn.Module):
                 f"or (N, ...) flattening to it), got shape {tuple(x.shape)}"
             )
         return x.reshape(x.shape[0], self.in_features)
+
+    def _vote_logits(
+        self,
+        h: Tensor,
+        generator: torch.Generator | None,
+        shots: int,
+        workspace: dict[tuple[int, str], Tensor],
+    ) -> Tensor:
+        """Logits ``(shots, N, out)`` of one batch of :meth:`vote_counts`; ``workspace`` may keep
+        buffers for the next batch."""
+        return self(h, generator=generator, shots=shots)
+
+    @torch.no_grad()
+    def vote_counts(
+        self,
+        x: Tensor,
+        shots: int = 15,
+        generator: torch.Generator | None = None,
+        batch_size: int | None = 2048,
+    ) -> Tensor:
+        """How many of ``shots`` fresh stochastic passes predict each class: ``(N, out_features)``.
+
+        Args:
+            x: Inputs.
+            shots: Number of passes, ``>= 1``.
+            generator: Randomness source.
+            batch_size: Samples per batched computation (memory ``~ shots * batch_size * width``);
+                None: all at once.
+        """
+        shots = check_int("shots", shots, 1)
+        if batch_size is not None:
+            batch_size = check_int("batch_size", batch_size, 1)
+        h = self._flatten(x)
+        step = batch_size or max(1, h.shape[0])
+        workspace: dict[tuple[int, str], Tensor] = {}  # buffers reused from batch to batch
+        out = []
+        for start in range(0, h.shape[0], step):
+            logits = self._vote_logits(h[start : start + step], generator, shots, workspace)
+            preds = logits.argmax(-1)
+            out.append(torch.nn.functional.one_hot(preds, self.out_features).sum(0))
+        return torch.cat(out) if out else torch.zeros(0, self.out_features, dtype=torch.long)
+
+    @torch.no_grad()
+    def predict(
+        self,
+        x: Tensor,
+        shots: int = 15,
+        generator: torch.Generator | None = None,
+        batch_size: int | None = 2048,
+    ) -> Tensor:
+        """Class predictions: single-shot (``shots=1``) or the majority vote over ``shots``
+        fresh passes (the paper uses 15); ties go to the smallest class."""
+        return self.vote_counts(x, shots, generator, batch_size).argmax(-1)
 
 
 class NaturalQuantizedMLP(_BinaryMLPBase):
@@ -783,6 +942,7 @@ class NaturalQuantizedMLP(_BinaryMLPBase):
         generator: torch.Generator | None,
         shots: int | None,
         keep_activations: bool,
+        workspace: dict[tuple[int, str], Tensor] | None = None,
     ) -> tuple[Tensor, list[Tensor]]:
         if shots is not None:
             shots = check_int("shots", shots, 1)
@@ -795,52 +955,21 @@ class NaturalQuantizedMLP(_BinaryMLPBase):
             if i > 0:
                 z = self.layers[i](h)
             # the first layer is deterministic: draw the shot axis at its measurement only
-            d, state = act(z, state, generator, shots if i == 0 else None, i < last)
+            out = _pass_buffers(i, state, workspace)
+            d, state = act(z, state, generator, shots if i == 0 else None, i < last, out)
             h = d
             if keep_activations:
                 acts.append(d)
         return self.layers[-1](h), acts
 
-    @torch.no_grad()
-    def vote_counts(
+    def _vote_logits(
         self,
-        x: Tensor,
-        shots: int = 15,
-        generator: torch.Generator | None = None,
-        batch_size: int | None = 2048,
+        h: Tensor,
+        generator: torch.Generator | None,
+        shots: int,
+        workspace: dict[tuple[int, str], Tensor],
     ) -> Tensor:
-        """How many of ``shots`` fresh stochastic passes predict each class: ``(N, out_features)``.
-
-        Args:
-            x: Inputs.
-            shots: Number of passes, ``>= 1``.
-            generator: Randomness source.
-            batch_size: Samples per batched computation (memory ``~ shots * batch_size * width``);
-                None: all at once.
-        """
-        shots = check_int("shots", shots, 1)
-        if batch_size is not None:
-            batch_size = check_int("batch_size", batch_size, 1)
-        h = self._flatten(x)
-        step = batch_size or max(1, h.shape[0])
-        out = []
-        for start in range(0, h.shape[0], step):
-            logits = self(h[start : start + step], generator=generator, shots=shots)
-            preds = logits.argmax(-1)
-            out.append(torch.nn.functional.one_hot(preds, self.out_features).sum(0))
-        return torch.cat(out) if out else torch.zeros(0, self.out_features, dtype=torch.long)
-
-    @torch.no_grad()
-    def predict(
-        self,
-        x: Tensor,
-        shots: int = 15,
-        generator: torch.Generator | None = None,
-        batch_size: int | None = 2048,
-    ) -> Tensor:
-        """Class predictions: single-shot (``shots=1``) or the majority vote over ``shots``
-        fresh passes (the paper uses 15); ties go to the smallest class."""
-        return self.vote_counts(x, shots, generator, batch_size).argmax(-1)
+        return self._run(h, generator, shots, False, workspace)[0]
 
     @torch.no_grad()
     def sample_activations(
@@ -902,6 +1031,3 @@ class SignMLP(_BinaryMLPBase):
             h = sign_ste(z)
             z = self.layers[i](h)
         return z
-
-    vote_counts = NaturalQuantizedMLP.vote_counts
-    predict = NaturalQuantizedMLP.predict
