@@ -68,9 +68,9 @@ class QCBOParams:
     loss: str = "logistic"
     loss_segments: int = field(default=8, metadata={"help": "segments of the loss spline"})
     bias: bool = True
-    ph_iterations: int = 4
-    rho: float = 1.0
-    rho_growth: float = 1.5
+    ph_iterations: int = 6
+    rho: float = 0.3
+    rho_growth: float = 1.0
     batch_size: int = field(
         default=1, metadata={"help": "samples per QPH subproblem (1: sample-wise)"}
     )
@@ -367,7 +367,7 @@ def _run_qcbo(
         "time_per_call_s": res.timing["oracle_s"] / calls if calls else None,
         "oracle_share": res.timing["oracle_s"] / max(res.timing["solve_s"], 1e-12),
         "init_train_accuracy": res.initial["train_accuracy"],
-        "accepted_steps": sum(h["gamma"] > 0 for h in res.history),
+        "accepted_steps": sum((h["moved_weights"] or 0) > 0 for h in res.history),
         "ph_iterations": len(res.history),
         "best_iteration": res.best_iteration,
     }
