@@ -1057,14 +1057,16 @@ def _bit_scales(
 @dataclass
 class QATResult:
     """What :func:`fit_qat` returns: ``weights`` (per layer; quantized levels unless full
-    precision), ``codes`` (with the learned scales; None for full precision), ``history``
-    (per epoch ``epoch``, ``loss``, ``train_accuracy``), ``train_time_s``."""
+    precision) and ``codes`` (with the learned scales; None for full precision) of epoch
+    ``best_epoch``, ``history`` (per epoch ``epoch``, ``loss``, ``train_accuracy``),
+    ``train_time_s``."""
 
     weights: list[np.ndarray]
     codes: list[WeightCode] | None
     history: list[dict[str, Any]]
     train_time_s: float
     bias: bool
+    best_epoch: int
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Labels: +-1 for one output, class indices otherwise (ReLU hidden layers)."""
@@ -1108,13 +1110,17 @@ def fit_qat(
     s * nearest_level(V / s); the backward pass is the straight-through estimator (identity on
     V), scale treated as a constant. ``weights=None`` trains in full precision. Loss: logistic
     on the margin for one output, one-vs-rest logistic for several (the QCBO's loss before the
-    spline). Mini-batch Adam with ``lr``, seeded shuffling; returns the last epoch.
+    spline). Mini-batch Adam with ``lr``, seeded shuffling. Returns the epoch with the highest
+    training accuracy (ties: lower training loss), the rule :func:`fit_qcbo` uses for its
+    consensus networks: with binary weights the straight-through iterates oscillate, and the
+    last epoch can sit far below the best (measured on 1,000 T-shirt/trouser samples, 16-4-1
+    binary: last-epoch training accuracy 0.58 with 0.93 reached earlier).
 
     Args:
         weights: the weight code(s); ``None`` trains in full precision (no default code here,
             so the full-precision baseline is explicit).
-        restarts: independent runs (child seeds of ``seed``); the one with the lowest final
-            training loss is returned. With 4 hidden ReLU units a run sometimes ends with dead
+        restarts: independent runs (child seeds of ``seed``); the one whose returned epoch
+            ranks best (highest training accuracy, then lower loss) is returned. With 4 hidden ReLU units a run sometimes ends with dead
             units at chance accuracy (measured: 2 of 4 seeds on T-shirt/trouser at lr 3e-2),
             so the experiments use 3 restarts; ``train_time_s`` sums all runs.
     """
@@ -1137,7 +1143,7 @@ def fit_qat(
             )
             for sq in seeds
         ]
-        best = min(runs, key=lambda r: r.history[-1]["loss"])
+        best = min(runs, key=_qat_rank)
         best.train_time_s = sum(r.train_time_s for r in runs)
         return best
     import torch
@@ -1191,8 +1197,20 @@ def fit_qat(
                 a = torch.relu(a)
         return a
 
+    def snapshot() -> tuple[list[np.ndarray], list[WeightCode] | None]:
+        with torch.no_grad():
+            final, new_codes = [], None if codes is None else []
+            for li, V in enumerate(params):
+                q, s = quantized(li, V)
+                final.append(q.detach().cpu().double().numpy())
+                if new_codes is not None:
+                    new_codes.append(replace(codes[li], scale=float(s)))  # type: ignore[index]
+        return final, new_codes
+
     opt = torch.optim.Adam(params, lr=lr)
-    history = []
+    history: list[dict[str, Any]] = []
+    best: tuple[tuple[float, float], int, tuple[list[np.ndarray], list[WeightCode] | None]]
+    best = ((math.inf, math.inf), -1, ([], None))
     start = time.perf_counter()
     n = X.shape[0]
     for epoch in range(epochs):
@@ -1212,15 +1230,15 @@ def fit_qat(
             target = torch.as_tensor(np.where(y > 0, 1, -1) if sizes[-1] == 1 else y, device=dev)
             acc = float((pred == target).float().mean())
         history.append({"epoch": epoch, "loss": total / n, "train_accuracy": acc})
-    with torch.no_grad():
-        final = []
-        new_codes = None if codes is None else []
-        for li, V in enumerate(params):
-            q, s = quantized(li, V)
-            final.append(q.detach().cpu().double().numpy())
-            if new_codes is not None:
-                new_codes.append(replace(codes[li], scale=float(s)))  # type: ignore[index]
-    return QATResult(final, new_codes, history, time.perf_counter() - start, bias)
+        if (-acc, total / n) < best[0]:
+            best = ((-acc, total / n), epoch, snapshot())
+    _, best_epoch, (final, new_codes) = best
+    return QATResult(final, new_codes, history, time.perf_counter() - start, bias, best_epoch)
+
+
+def _qat_rank(result: QATResult) -> tuple[float, float]:
+    h = result.history[result.best_epoch]
+    return (-h["train_accuracy"], h["loss"])
 
 
 class QCBOClassifier:
