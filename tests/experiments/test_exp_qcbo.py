@@ -38,12 +38,18 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
         "full-precision",
         "qat-ste-adam",
         "qph-qcgd",
+        "greedy-moves",
         "mono-penalty",
         "spin-count",
         "spline-error",
         "hardware-estimate",
     }
     qph, spin, hw = rows["qph-qcgd"], rows["spin-count"], rows["hardware-estimate"]
+    # the classical control starts from the QPH run's random network (one seed per setting)
+    control = rows["greedy-moves"]
+    assert control["init_train_accuracy"] == qph["init_train_accuracy"]
+    assert control["ph_iterations"] == qph["ph_iterations"] and "oracle_calls" not in control
+    assert any("minus the classical control" in n for n in report["notes"])
     assert (
         qph["bits_per_weight"] == 1.0 and qph["architecture"] == "16-4-1" and qph["n_train"] == 12
     )
@@ -95,8 +101,10 @@ def test_bench_qcbo_quick(tmp_path: Path, shared_data: Path) -> None:
     report = _report(out)
     assert report["kind"] == "bench"
     impls = {r["impl"]: r for r in report["rows"]}
-    assert set(impls) == {"qat-ste-adam", "qph-qcgd[dense-sa]"}
+    assert set(impls) == {"qat-ste-adam", "qph-qcgd[dense-sa]", "greedy-moves (classical control)"}
     q = impls["qph-qcgd[dense-sa]"]
+    g = impls["greedy-moves (classical control)"]
+    assert g["init_train_accuracy"] == q["init_train_accuracy"]
     assert q["baseline"] == "qat-ste-adam"
     assert q["speedup_vs_baseline"] == pytest.approx(
         impls["qat-ste-adam"]["seconds"] / q["seconds"]

@@ -21,6 +21,7 @@ from hybridqnn.train.qcbo import (
     _votes,
     bits_per_weight,
     declared_limit,
+    fit_greedy_moves,
     fit_qat,
     fit_qcbo,
     ising_spins,
@@ -156,6 +157,31 @@ def test_line_search_consensus_learns_where_the_mean_does_not() -> None:
     assert ls.accuracy(X, y) > start
     assert any(h["moved_weights"] for h in ls.history)
     assert all(h["moved_weights"] is None for h in mean.history)
+
+
+def test_greedy_control_starts_where_qph_starts_and_learns_without_subproblems() -> None:
+    X, y = _toy(40, seed=1)
+    qph = fit_qcbo(
+        X,
+        y,
+        SIZES,
+        sampler=MILPSolver(),
+        method="cqm",
+        ph_iterations=1,
+        seed=4,
+        executor="serial",
+        **SMALL,
+    )
+    greedy = fit_greedy_moves(X, y, SIZES, iterations=4, seed=4, **SMALL)
+    assert greedy.initial == qph.initial
+    assert greedy.accuracy(X, y) > greedy.initial["train_accuracy"]
+    assert greedy.timing["oracle_calls"] == 0 and greedy.spins == {}
+    for w, code in zip(greedy.weights, greedy.codes, strict=True):
+        assert set(np.round(np.unique(w) / code.scale, 9)) <= {-1.0, 1.0}
+    best = greedy.history[greedy.best_iteration]
+    assert best["train_accuracy"] == max(h["train_accuracy"] for h in greedy.history)
+    with pytest.raises(ValueError, match="'iterations' must be an integer >= 1, got 0"):
+        fit_greedy_moves(X, y, SIZES, iterations=0, **SMALL)
 
 
 def test_thread_pool_gives_the_serial_result() -> None:

@@ -153,6 +153,7 @@ __all__ = [
     "QCBOResult",
     "bits_per_weight",
     "declared_limit",
+    "fit_greedy_moves",
     "fit_qat",
     "fit_qcbo",
     "ising_spins",
@@ -525,6 +526,34 @@ def _prefix_sizes(n: int) -> list[int]:
     return sorted({0, n, *(2**e for e in range(n.bit_length()) if 2**e < n)})
 
 
+def _random_start(
+    rng: np.random.Generator,
+    codes: list[WeightCode],
+    shapes: Sequence[tuple[int, int]],
+    X: np.ndarray,
+    y_model: np.ndarray,
+    arch: _Architecture,
+    bit_scale: bool,
+    scale_target: float,
+) -> tuple[list[WeightCode], list[np.ndarray], dict[str, float]]:
+    """Uniformly random levels per weight, the first bit-scale step, and the start's training
+    loss and accuracy: ``(codes, weights, initial)``."""
+    units = [
+        rng.choice(code.levels / code.scale, size=shape)
+        for code, shape in zip(codes, shapes, strict=True)
+    ]
+    if bit_scale:
+        codes = _bit_scales(units, codes, X, y_model, arch, scale_target)
+    ws = [u * c.scale for u, c in zip(units, codes, strict=True)]
+    net = arch.network(codes)
+    y_pm = y_model if arch.sizes[-1] > 1 else np.where(y_model > 0, 1, -1)
+    initial = {
+        "train_loss": net.loss_value(ws, X, y_model, ties="nearest") / X.shape[0],
+        "train_accuracy": float(np.mean(net.predict(ws, X) == y_pm)),
+    }
+    return codes, ws, initial
+
+
 def _train_score(
     net: QuantizedSplineNetwork,
     X: np.ndarray,
@@ -838,19 +867,10 @@ def fit_qcbo(
     batches = [np.sort(perm[i : i + batch_size]) for i in range(0, n, batch_size)]
     sizes_b = np.array([len(b) for b in batches], dtype=np.float64)
     shapes = [(sizes[li], sizes[li - 1] + int(bias)) for li in range(1, L + 1)]
-    units = [
-        rng.choice(code.levels / code.scale, size=shape)
-        for code, shape in zip(codes, shapes, strict=True)
-    ]
-    if bit_scale:
-        codes = _bit_scales(units, codes, X, y_model, arch, scale_target)
-    w_bar = [u * c.scale for u, c in zip(units, codes, strict=True)]
-    net_init = arch.network(codes)
+    codes, w_bar, initial = _random_start(
+        rng, codes, shapes, X, y_model, arch, bit_scale, scale_target
+    )
     y_pm = y_model if sizes[-1] > 1 else np.where(y_model > 0, 1, -1)
-    initial = {
-        "train_loss": net_init.loss_value(w_bar, X, y_model, ties="nearest") / n,
-        "train_accuracy": float(np.mean(net_init.predict(w_bar, X) == y_pm)),
-    }
     lam = [[np.zeros(s) for s in shapes] for _ in batches]
     # the starting consensus is every subproblem's first incumbent: an oracle answer is taken
     # only when it scores better than staying at w_bar (with keep_incumbent)
@@ -1085,6 +1105,121 @@ class QATResult:
         if self.weights[-1].shape[0] == 1:
             y = np.where(y > 0, 1, -1)
         return float(np.mean(pred == y))
+
+
+def fit_greedy_moves(
+    X: np.ndarray,
+    y: np.ndarray,
+    sizes: Sequence[int],
+    weights: WeightCode | Sequence[WeightCode] | None = None,
+    *,
+    iterations: int = 5,
+    activations: str = "relu",
+    segments: int | Sequence[int] = 2,
+    activation_bits: int | Sequence[int] = 3,
+    loss: str = "logistic",
+    loss_segments: int = 4,
+    bias: bool = True,
+    input_low: np.ndarray | None = None,
+    input_high: np.ndarray | None = None,
+    bit_scale: bool = True,
+    scale_target: float = 1.0,
+    select: str = "accuracy",
+    seed: int | None = None,
+) -> QCBOResult:
+    """The classical control for :func:`fit_qcbo`'s ``line-search`` consensus: the same network,
+    random start (same ``seed``: same starting weights), line search, bit-scale step and
+    selection, with no subproblem solved: every weight votes, with equal strength, for each of
+    its adjacent levels. Each iteration costs one forward pass per candidate (about two per
+    weight). If this matches :func:`fit_qcbo`, the line search, not the QCBO subproblems, did
+    the learning.
+
+    Returns a :class:`QCBOResult` with empty ``spins``; ``history`` records ``iteration``,
+    ``train_loss``, ``train_accuracy``, ``moved_weights``, ``scales`` and ``seconds``.
+    """
+    X, y, sizes = check_network_data(X, y, sizes)
+    L = len(sizes) - 1
+    codes = _codes(WeightCode() if weights is None else weights, L)
+    iterations = check_int("iterations", iterations, 1)
+    segs = _per_hidden("segments", segments, L, 1)
+    kbits = _per_hidden("activation_bits", activation_bits, L, 1, 16)
+    loss_segments = check_int("loss_segments", loss_segments, 1)
+    bias = check_bool("bias", bias)
+    bit_scale = check_bool("bit_scale", bit_scale)
+    scale_target = check_float("scale_target", scale_target, 0.0, low_open=True)
+    select = check_choice("select", select, ("accuracy", "loss"))
+    seed = None if seed is None else check_int("seed", seed, 0)
+    lo = X.min(axis=0) if input_low is None else np.asarray(input_low, dtype=np.float64)
+    hi = X.max(axis=0) if input_high is None else np.asarray(input_high, dtype=np.float64)
+    arch = _Architecture(sizes, (lo, hi), activations, segs, bias, kbits, loss, loss_segments)
+    arch.fip(codes)  # validates the box, M, activations
+    if np.any(X < lo - 1e-12) or np.any(X > hi + 1e-12):
+        raise ValueError("'X' must lie inside the input box [input_low, input_high]")
+    y_model = np.where(y > 0, 1, -1) if sizes[-1] == 1 else y.astype(np.int64)
+    y_pm = y_model if sizes[-1] > 1 else np.where(y_model > 0, 1, -1)
+    start = time.perf_counter()
+    init_seq = np.random.SeedSequence(seed).spawn(3)[0]  # fit_qcbo's starting weights
+    shapes = [(sizes[li], sizes[li - 1] + int(bias)) for li in range(1, L + 1)]
+    codes, ws, initial = _random_start(
+        np.random.default_rng(init_seq), codes, shapes, X, y_model, arch, bit_scale, scale_target
+    )
+    history: list[dict[str, Any]] = []
+    best: tuple[tuple[float, float], int, list[np.ndarray], list[WeightCode]] | None = None
+    for t in range(iterations):
+        t0 = time.perf_counter()
+        moves = [
+            (1.0, li, i, float(v))
+            for li, (w, code) in enumerate(zip(ws, codes, strict=True))
+            for i, c in enumerate(w.ravel())
+            for v in _adjacent_levels(code.levels, c)
+        ]
+        score = partial(_train_score, arch.network(codes), X, y_model, y_pm, select)
+        moved, ws = _line_search(ws, moves, score)
+        if bit_scale:
+            units = [w / c.scale for w, c in zip(ws, codes, strict=True)]
+            new_codes = _bit_scales(units, codes, X, y_model, arch, scale_target)
+            ws = [u * c.scale for u, c in zip(units, new_codes, strict=True)]
+            codes = new_codes
+        net = arch.network(codes)
+        record = {
+            "iteration": t,
+            "train_loss": net.loss_value(ws, X, y_model, ties="nearest") / X.shape[0],
+            "train_accuracy": float(np.mean(net.predict(ws, X) == y_pm)),
+            "moved_weights": moved,
+            "scales": [c.scale for c in codes],
+            "seconds": time.perf_counter() - t0,
+        }
+        history.append(record)
+        acc, tl = record["train_accuracy"], record["train_loss"]
+        key = (-acc, tl) if select == "accuracy" else (tl, -acc)
+        if best is None or key < best[0]:
+            best = (key, t, [w.copy() for w in ws], list(codes))
+    assert best is not None
+    _, best_t, best_w, best_codes = best
+    timing = {
+        "total_s": time.perf_counter() - start,
+        "solve_s": 0.0,
+        "wall_solve_s": 0.0,
+        "oracle_s": 0.0,
+        "oracle_calls": 0.0,
+    }
+    return QCBOResult(
+        best_w,
+        best_codes,
+        arch.network(best_codes),
+        history,
+        {},
+        timing,
+        best_t,
+        seed,
+        (lo, hi),
+        initial,
+    )
+
+
+def _adjacent_levels(levels: np.ndarray, value: float) -> list[float]:
+    i = int(np.argmin(np.abs(levels - value)))
+    return [float(levels[j]) for j in (i - 1, i + 1) if 0 <= j < levels.size]
 
 
 def fit_qat(
