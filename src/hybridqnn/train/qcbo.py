@@ -62,7 +62,12 @@ iterations: once the strongest vote hurts, every prefix does. The single and com
 remove that block: on 500 samples (rho = 0.3, constant, 8 iterations) training accuracy went
 from 43.4 % to 90.2 %, test 89.3 %, moving 1-5 weights per iteration. QAT with the same bits
 reaches 93.5 % test accuracy on this task. ``QCBOResult.initial`` records the starting network
-so that reports can tell what the iterations achieved.
+so that reports can tell what the iterations achieved. :func:`fit_greedy_moves` is the control
+that tells what the subproblems add: the same start and line search with every weight voting.
+Measured (qcbo-fmnist, 300 samples, 5 iterations, T-shirt/trouser and shirt/T-shirt, 1-bit,
+ternary, 2-bit and mixed): QCGD-subproblem QPH is within 2 test points of the control in 5 of 8
+settings, 12.6 points below it on shirt/T-shirt ternary, and 8-10 points above it only in the
+mixed (binary hidden, 3-bit output) setting; the control takes under a second.
 
 Choices the paper leaves open (all ours): w_bar starts at uniformly random levels (seeded) so
 that the prox term is active from the first solve (with rho = 0 a single sample leaves almost
