@@ -328,7 +328,7 @@ def _run_qcbo(
     seed: int,
     n_mono: int | None = None,
 ) -> tuple[dict[str, Any], Any]:
-    from hybridqnn.train.qcbo import bits_per_weight, fit_qcbo
+    from hybridqnn.train.qcbo import fit_qcbo
 
     sizes = _sizes(p, d)
     codes = _codes(setting, len(sizes) - 1)
@@ -357,15 +357,7 @@ def _run_qcbo(
     seconds = time.perf_counter() - start
     calls = res.timing["oracle_calls"]
     row = {
-        "method": method,
-        "task": d.task,
-        "setting": setting,
-        "bits_per_weight": bits_per_weight(sizes, codes, p.bias),
-        "architecture": "-".join(map(str, sizes)),
-        "n_train": X.shape[0],
-        "train_accuracy": res.accuracy(X, y),
-        "test_accuracy": res.accuracy(d.Xt, d.yt),
-        "train_time_s": seconds,
+        **_trained_row(method, d, setting, sizes, codes, p.bias, res, X, y, seconds),
         "spins_per_solve": res.spins.get("subproblem_spins_max"),
         "monolithic_spins": res.spins.get("monolithic_spins"),
         "cqm_variables_per_solve": res.spins.get("subproblem_cqm_variables_max"),
@@ -381,10 +373,38 @@ def _run_qcbo(
     return row, res
 
 
+def _trained_row(
+    method: str,
+    d: _Data,
+    setting: str | None,
+    sizes: tuple[int, ...],
+    codes: list[Any] | None,
+    bias: bool,
+    res: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    seconds: float,
+) -> dict[str, Any]:
+    """The columns every trained network's row has (``codes`` None: full precision)."""
+    from hybridqnn.train.qcbo import bits_per_weight
+
+    return {
+        "method": method,
+        "task": d.task,
+        "setting": setting or "fp32",
+        "bits_per_weight": 32.0 if codes is None else bits_per_weight(sizes, codes, bias),
+        "architecture": "-".join(map(str, sizes)),
+        "n_train": X.shape[0],
+        "train_accuracy": res.accuracy(X, y),
+        "test_accuracy": res.accuracy(d.Xt, d.yt),
+        "train_time_s": seconds,
+    }
+
+
 def _run_greedy(p: QCBOParams, d: _Data, setting: str, seed: int) -> dict[str, Any]:
     """The classical control: :func:`fit_greedy_moves` with the QPH runs' network, start
     (``seed``) and iteration count."""
-    from hybridqnn.train.qcbo import bits_per_weight, fit_greedy_moves
+    from hybridqnn.train.qcbo import fit_greedy_moves
 
     sizes = _sizes(p, d)
     codes = _codes(setting, len(sizes) - 1)
@@ -404,16 +424,9 @@ def _run_greedy(p: QCBOParams, d: _Data, setting: str, seed: int) -> dict[str, A
         input_high=np.full(d.X.shape[1], _BOX),
         seed=seed,
     )
+    seconds = time.perf_counter() - start
     return {
-        "method": "greedy-moves",
-        "task": d.task,
-        "setting": setting,
-        "bits_per_weight": bits_per_weight(sizes, codes, p.bias),
-        "architecture": "-".join(map(str, sizes)),
-        "n_train": d.X.shape[0],
-        "train_accuracy": res.accuracy(d.X, d.y),
-        "test_accuracy": res.accuracy(d.Xt, d.yt),
-        "train_time_s": time.perf_counter() - start,
+        **_trained_row("greedy-moves", d, setting, sizes, codes, p.bias, res, d.X, d.y, seconds),
         "init_train_accuracy": res.initial["train_accuracy"],
         "accepted_steps": sum(h["moved_weights"] > 0 for h in res.history),
         "ph_iterations": len(res.history),
@@ -422,7 +435,7 @@ def _run_greedy(p: QCBOParams, d: _Data, setting: str, seed: int) -> dict[str, A
 
 
 def _run_baseline(p: QCBOParams, d: _Data, setting: str | None, seed: int) -> dict[str, Any]:
-    from hybridqnn.train.qcbo import bits_per_weight, fit_qat
+    from hybridqnn.train.qcbo import fit_qat
 
     sizes = _sizes(p, d)
     codes = None if setting is None else _codes(setting, len(sizes) - 1)
@@ -439,17 +452,9 @@ def _run_baseline(p: QCBOParams, d: _Data, setting: str | None, seed: int) -> di
         seed=seed,
         restarts=p.qat_restarts,
     )
-    return {
-        "method": "qat-ste-adam" if codes is not None else "full-precision",
-        "task": d.task,
-        "setting": setting or "fp32",
-        "bits_per_weight": 32.0 if codes is None else bits_per_weight(sizes, codes, p.bias),
-        "architecture": "-".join(map(str, sizes)),
-        "n_train": d.X.shape[0],
-        "train_accuracy": res.accuracy(d.X, d.y),
-        "test_accuracy": res.accuracy(d.Xt, d.yt),
-        "train_time_s": time.perf_counter() - start,
-    }
+    method = "qat-ste-adam" if codes is not None else "full-precision"
+    seconds = time.perf_counter() - start
+    return _trained_row(method, d, setting, sizes, codes, p.bias, res, d.X, d.y, seconds)
 
 
 def _resource_rows(

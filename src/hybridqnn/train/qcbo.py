@@ -537,6 +537,7 @@ def _random_start(
     shapes: Sequence[tuple[int, int]],
     X: np.ndarray,
     y_model: np.ndarray,
+    y_pm: np.ndarray,
     arch: _Architecture,
     bit_scale: bool,
     scale_target: float,
@@ -551,7 +552,6 @@ def _random_start(
         codes = _bit_scales(units, codes, X, y_model, arch, scale_target)
     ws = [u * c.scale for u, c in zip(units, codes, strict=True)]
     net = arch.network(codes)
-    y_pm = y_model if arch.sizes[-1] > 1 else np.where(y_model > 0, 1, -1)
     initial = {
         "train_loss": net.loss_value(ws, X, y_model, ties="nearest") / X.shape[0],
         "train_accuracy": float(np.mean(net.predict(ws, X) == y_pm)),
@@ -567,11 +567,9 @@ def _train_score(
     select: str,
     weights: list[np.ndarray],
 ) -> tuple[float, float]:
-    """How consensus networks are ranked (lower is better): ``(-accuracy, spline loss)`` for
-    ``select="accuracy"``, ``(spline loss, -accuracy)`` for ``"loss"``; loss per sample."""
+    """:func:`_rank` of ``weights`` on the training set (spline loss per sample)."""
     loss = net.loss_value(weights, X, y_model, ties="nearest") / X.shape[0]
-    acc = float(np.mean(net.predict(weights, X) == y_pm))
-    return (-acc, loss) if select == "accuracy" else (loss, -acc)
+    return _rank(float(np.mean(net.predict(weights, X) == y_pm)), loss, select)
 
 
 def _line_search(
@@ -714,6 +712,48 @@ def _per_hidden(
     return tuple(check_int(name, v, low, high) for v in vals)
 
 
+def _network_setup(
+    X: np.ndarray,
+    y: np.ndarray,
+    sizes: Sequence[int],
+    weights: WeightCode | Sequence[WeightCode] | None,
+    activations: str,
+    segments: int | Sequence[int],
+    activation_bits: int | Sequence[int],
+    loss: str,
+    loss_segments: int,
+    bias: bool,
+    input_low: np.ndarray | None,
+    input_high: np.ndarray | None,
+) -> tuple[np.ndarray, tuple[int, ...], list[WeightCode], _Architecture, np.ndarray, np.ndarray]:
+    """Validate the data and the network settings shared by :func:`fit_qcbo` and
+    :func:`fit_greedy_moves`: ``(X, sizes, codes, arch, y_model, y_pm)`` with ``y_model`` the
+    labels as the QCBO takes them (+-1 for one output, else class indices) and ``y_pm`` the
+    labels :meth:`QuantizedSplineNetwork.predict` returns."""
+    X, y, sizes = check_network_data(X, y, sizes)
+    L = len(sizes) - 1
+    codes = _codes(WeightCode() if weights is None else weights, L)
+    segs = _per_hidden("segments", segments, L, 1)
+    kbits = _per_hidden("activation_bits", activation_bits, L, 1, 16)
+    loss_segments = check_int("loss_segments", loss_segments, 1)
+    bias = check_bool("bias", bias)
+    lo = X.min(axis=0) if input_low is None else np.asarray(input_low, dtype=np.float64)
+    hi = X.max(axis=0) if input_high is None else np.asarray(input_high, dtype=np.float64)
+    arch = _Architecture(sizes, (lo, hi), activations, segs, bias, kbits, loss, loss_segments)
+    arch.fip(codes)  # validates the box, M, activations
+    if np.any(X < lo - 1e-12) or np.any(X > hi + 1e-12):
+        raise ValueError("'X' must lie inside the input box [input_low, input_high]")
+    y_model = np.where(y > 0, 1, -1) if sizes[-1] == 1 else y.astype(np.int64)
+    y_pm = y_model if sizes[-1] > 1 else np.where(y_model > 0, 1, -1)
+    return X, sizes, codes, arch, y_model, y_pm
+
+
+def _rank(accuracy: float, loss: float, select: str) -> tuple[float, float]:
+    """How trained networks are ranked (lower is better): ``(-accuracy, loss)`` for
+    ``select="accuracy"``, ``(loss, -accuracy)`` for ``"loss"``."""
+    return (-accuracy, loss) if select == "accuracy" else (loss, -accuracy)
+
+
 def fit_qcbo(
     X: np.ndarray,
     y: np.ndarray,
@@ -797,9 +837,23 @@ def fit_qcbo(
             (:func:`declared_limit`).
         TypeError: a sampler without ``sample`` (or ``sample_cqm`` for ``cqm``), bad codes.
     """
-    X, y, sizes = check_network_data(X, y, sizes)
+    X, sizes, codes, arch, y_model, y_pm = _network_setup(
+        X,
+        y,
+        sizes,
+        weights,
+        activations,
+        segments,
+        activation_bits,
+        loss,
+        loss_segments,
+        bias,
+        input_low,
+        input_high,
+    )
     L = len(sizes) - 1
-    codes = _codes(WeightCode() if weights is None else weights, L)
+    segs, kbits, box = arch.segments, arch.activation_bits, arch.box
+    bias, loss_segments = arch.bias, arch.loss_segments  # validated
     method = check_choice("method", method, METHODS)
     if method == "cqm":
         if not hasattr(sampler, "sample_cqm"):
@@ -810,10 +864,6 @@ def fit_qcbo(
         raise TypeError(f"'sampler' must be a dimod.Sampler, got {type(sampler).__name__}")
     n = X.shape[0]
     batch_size = check_int("batch_size", batch_size, 1, n)
-    segs = _per_hidden("segments", segments, L, 1)
-    kbits = _per_hidden("activation_bits", activation_bits, L, 1, 16)
-    loss_segments = check_int("loss_segments", loss_segments, 1)
-    bias = check_bool("bias", bias)
     ph_iterations = check_int("ph_iterations", ph_iterations, 1)
     rho = check_float("rho", rho, 0.0, low_open=True)
     rho_growth = check_float("rho_growth", rho_growth, 1.0)
@@ -841,14 +891,6 @@ def fit_qcbo(
     seed = None if seed is None else check_int("seed", seed, 0)
     if callback is not None and not callable(callback):
         raise TypeError(f"'callback' must be callable or None, got {type(callback).__name__}")
-    lo = X.min(axis=0) if input_low is None else np.asarray(input_low, dtype=np.float64)
-    hi = X.max(axis=0) if input_high is None else np.asarray(input_high, dtype=np.float64)
-    box = (lo, hi)
-    arch = _Architecture(sizes, box, activations, segs, bias, kbits, loss, loss_segments)
-    fip = arch.fip(codes)  # validates the box, M, activations
-    if np.any(X < lo - 1e-12) or np.any(X > hi + 1e-12):
-        raise ValueError("'X' must lie inside the input box [input_low, input_high]")
-    y_model = np.where(y > 0, 1, -1) if sizes[-1] == 1 else y.astype(np.int64)
     limit = None if method == "cqm" else declared_limit(sampler)
     how = _Solve(
         method,
@@ -873,9 +915,8 @@ def fit_qcbo(
     sizes_b = np.array([len(b) for b in batches], dtype=np.float64)
     shapes = [(sizes[li], sizes[li - 1] + int(bias)) for li in range(1, L + 1)]
     codes, w_bar, initial = _random_start(
-        rng, codes, shapes, X, y_model, arch, bit_scale, scale_target
+        rng, codes, shapes, X, y_model, y_pm, arch, bit_scale, scale_target
     )
-    y_pm = y_model if sizes[-1] > 1 else np.where(y_model > 0, 1, -1)
     lam = [[np.zeros(s) for s in shapes] for _ in batches]
     # the starting consensus is every subproblem's first incumbent: an oracle answer is taken
     # only when it scores better than staying at w_bar (with keep_incumbent)
@@ -1015,7 +1056,7 @@ def fit_qcbo(
             logger.info("QPH iteration %d: loss %.4f, accuracy %.4f", t, train_loss, acc)
             if callback is not None:
                 callback(dict(record))
-            score = (-acc, train_loss) if select == "accuracy" else (train_loss, -acc)
+            score = _rank(acc, train_loss, select)
             if best is None or score < best[0]:
                 best = (score, t, [w.copy() for w in q], list(codes))
     finally:
@@ -1142,31 +1183,40 @@ def fit_greedy_moves(
     Returns a :class:`QCBOResult` with empty ``spins``; ``history`` records ``iteration``,
     ``train_loss``, ``train_accuracy``, ``moved_weights``, ``scales`` and ``seconds``.
     """
-    X, y, sizes = check_network_data(X, y, sizes)
+    X, sizes, codes, arch, y_model, y_pm = _network_setup(
+        X,
+        y,
+        sizes,
+        weights,
+        activations,
+        segments,
+        activation_bits,
+        loss,
+        loss_segments,
+        bias,
+        input_low,
+        input_high,
+    )
     L = len(sizes) - 1
-    codes = _codes(WeightCode() if weights is None else weights, L)
+    bias = arch.bias  # validated
     iterations = check_int("iterations", iterations, 1)
-    segs = _per_hidden("segments", segments, L, 1)
-    kbits = _per_hidden("activation_bits", activation_bits, L, 1, 16)
-    loss_segments = check_int("loss_segments", loss_segments, 1)
-    bias = check_bool("bias", bias)
     bit_scale = check_bool("bit_scale", bit_scale)
     scale_target = check_float("scale_target", scale_target, 0.0, low_open=True)
     select = check_choice("select", select, ("accuracy", "loss"))
     seed = None if seed is None else check_int("seed", seed, 0)
-    lo = X.min(axis=0) if input_low is None else np.asarray(input_low, dtype=np.float64)
-    hi = X.max(axis=0) if input_high is None else np.asarray(input_high, dtype=np.float64)
-    arch = _Architecture(sizes, (lo, hi), activations, segs, bias, kbits, loss, loss_segments)
-    arch.fip(codes)  # validates the box, M, activations
-    if np.any(X < lo - 1e-12) or np.any(X > hi + 1e-12):
-        raise ValueError("'X' must lie inside the input box [input_low, input_high]")
-    y_model = np.where(y > 0, 1, -1) if sizes[-1] == 1 else y.astype(np.int64)
-    y_pm = y_model if sizes[-1] > 1 else np.where(y_model > 0, 1, -1)
     start = time.perf_counter()
     init_seq = np.random.SeedSequence(seed).spawn(3)[0]  # fit_qcbo's starting weights
     shapes = [(sizes[li], sizes[li - 1] + int(bias)) for li in range(1, L + 1)]
     codes, ws, initial = _random_start(
-        np.random.default_rng(init_seq), codes, shapes, X, y_model, arch, bit_scale, scale_target
+        np.random.default_rng(init_seq),
+        codes,
+        shapes,
+        X,
+        y_model,
+        y_pm,
+        arch,
+        bit_scale,
+        scale_target,
     )
     history: list[dict[str, Any]] = []
     best: tuple[tuple[float, float], int, list[np.ndarray], list[WeightCode]] | None = None
@@ -1196,7 +1246,7 @@ def fit_greedy_moves(
         }
         history.append(record)
         acc, tl = record["train_accuracy"], record["train_loss"]
-        key = (-acc, tl) if select == "accuracy" else (tl, -acc)
+        key = _rank(acc, tl, select)
         if best is None or key < best[0]:
             best = (key, t, [w.copy() for w in ws], list(codes))
     assert best is not None
@@ -1217,7 +1267,7 @@ def fit_greedy_moves(
         timing,
         best_t,
         seed,
-        (lo, hi),
+        arch.box,
         initial,
     )
 
@@ -1370,15 +1420,15 @@ def fit_qat(
             target = torch.as_tensor(np.where(y > 0, 1, -1) if sizes[-1] == 1 else y, device=dev)
             acc = float((pred == target).float().mean())
         history.append({"epoch": epoch, "loss": total / n, "train_accuracy": acc})
-        if (-acc, total / n) < best[0]:
-            best = ((-acc, total / n), epoch, snapshot())
+        if _rank(acc, total / n, "accuracy") < best[0]:
+            best = (_rank(acc, total / n, "accuracy"), epoch, snapshot())
     _, best_epoch, (final, new_codes) = best
     return QATResult(final, new_codes, history, time.perf_counter() - start, bias, best_epoch)
 
 
 def _qat_rank(result: QATResult) -> tuple[float, float]:
     h = result.history[result.best_epoch]
-    return (-h["train_accuracy"], h["loss"])
+    return _rank(h["train_accuracy"], h["loss"], "accuracy")
 
 
 class QCBOClassifier:
