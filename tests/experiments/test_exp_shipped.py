@@ -122,6 +122,26 @@ def test_bench_solvers_quick_rows(tmp_path: Path) -> None:
             assert row["gap_pct"] <= 1e-9 or row["impl"] == "sa+warm"
 
 
+def test_bench_solvers_sa_10k_level_is_found_among_longer_runs() -> None:
+    """Regression: SA's efforts go past 10,000 sweeps; the reference is its 10,000-sweep level,
+    not its last one."""
+    from hybridqnn.experiments.bench_solvers import _reach_sa_10k
+
+    sa = [
+        {"level": 1000, "median_s": 0.2, "energies": [-5.0, -5.0, -4.0]},
+        {"level": 10000, "median_s": 2.0, "energies": [-7.0, -6.0, -6.0]},
+        {"level": 30000, "median_s": 6.0, "energies": [-9.0, -9.0, -9.0]},
+    ]
+    ours = [
+        {"level": 10, "median_s": 0.01, "energies": [-5.0, -5.0, -5.0]},
+        {"level": 30, "median_s": 0.04, "energies": [-6.0, -6.5, -5.0]},
+        {"level": 100, "median_s": 0.1, "energies": [-9.0, -9.0, -9.0]},
+    ]
+    assert _reach_sa_10k(sa, ours) == (0.04, pytest.approx(50.0))
+    assert _reach_sa_10k(sa, ours[:1]) == (None, None)
+    assert _reach_sa_10k(sa, sa) == (2.0, pytest.approx(1.0))
+
+
 def test_hardware_command_on_quickstart(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["hardware", "quickstart", "--quick", "--timeout", "2", "--topology", "pegasus"]) == 0
     out = capsys.readouterr().out

@@ -12,8 +12,10 @@ import dimod.testing
 import numpy as np
 import pytest
 
+from hybridqnn.problems import DenseIsing
 from hybridqnn.solvers import beta_range_for, flip_costs, get_sampler, polish, sample_bqm
 from hybridqnn.solvers.registry import EXACT_MAX_VARIABLES
+from hybridqnn.solvers.sampling import beta_range_dense
 
 AWKWARD_LABELS = ["b", ("t", 1), "a", 3, ("x", ("y",)), frozenset({1})]
 
@@ -235,17 +237,53 @@ def test_steepest_warm_start_at_local_minimum_returns_it(vartype: dimod.Vartype)
 # --- beta_range_for --------------------------------------------------------------------------
 
 
+def _steepest_descent(bqm: dimod.BinaryQuadraticModel, state: np.ndarray) -> np.ndarray:
+    """Steepest single-flip descent written out in numpy, for checking the cold rule."""
+    state = state.copy()
+    while True:
+        costs = flip_costs(bqm, state)
+        i = int(np.argmin(costs))
+        if costs[i] >= -1e-12:
+            return state
+        state[i] = -state[i] if bqm.vartype is dimod.SPIN else 1 - state[i]
+
+
 @pytest.mark.parametrize("vartype", [dimod.BINARY, dimod.SPIN])
 def test_beta_range_cold(vartype: dimod.Vartype) -> None:
     bqm = random_bqm(8, 6, vartype)
     hot, cold = beta_range_for(bqm)
     assert 0 < hot < cold
-    bound = flip_costs(bqm)
-    assert hot == pytest.approx(math.log(2) / bound.max())
-    # the cold end: the smallest nonzero coefficient (x2 for SPIN) approximates the smallest flip
-    coeffs = np.abs(np.concatenate([list(bqm.linear.values()), list(bqm.quadratic.values())]))
-    scale = 2.0 if vartype is dimod.SPIN else 1.0
-    assert cold == pytest.approx(math.log(100) / (scale * coeffs[coeffs > 0].min()))
+    # the hot end: the root-mean-square flip over random spin states, from the SPIN form
+    spin = bqm.change_vartype(dimod.SPIN, inplace=False)
+    h = np.array([spin.linear[v] for v in spin.variables])
+    J = np.array([[spin.quadratic.get((u, v), 0.0) if u != v else 0.0 for v in spin.variables] for u in spin.variables])
+    assert hot == pytest.approx(math.log(2) / (2 * np.sqrt(h**2 + (J**2).sum(axis=1))).max())
+    # the cold end: a tenth of the smallest uphill flip at the local minimum that steepest descent reaches
+    # from the seeded random start, floored by the smallest nonzero coefficient (x2 for spins)
+    start = np.random.default_rng(0).choice(np.array([-1, 1]), size=8)
+    uphill = flip_costs(spin, _steepest_descent(spin, start))
+    coeffs = np.abs(np.concatenate([h, J[J != 0]]))
+    assert cold == pytest.approx(math.log(100) / max(0.1 * uphill[uphill > 0].min(), 2 * coeffs[coeffs > 0].min()))
+    # the same model in either vartype gets the same range
+    assert beta_range_for(spin) == pytest.approx((hot, cold))
+
+
+def test_beta_range_cold_fits_dense_gaussian_problems() -> None:
+    """Regression: dwave-samplers' rule (hot: the largest possible flip; cold: the smallest
+    coefficient) spans about ten decades on a dense Gaussian model and wastes most sweeps; the
+    derived range spans a few, and the same sweeps reach lower energies."""
+    n = 300
+    rng = np.random.default_rng(5)
+    upper = np.triu(rng.normal(size=(n, n)), 1)
+    model = DenseIsing(rng.normal(size=n), upper + upper.T, 0.0)
+    hot, cold = beta_range_dense(model)
+    assert (hot, cold) == pytest.approx(beta_range_for(model.to_bqm()))
+    old = (math.log(2) / (2 * (np.abs(model.h) + np.abs(model.J).sum(axis=1))).max(), math.log(100) / (2 * np.abs(upper[upper != 0]).min()))
+    assert math.log10(cold / hot) < 0.5 * math.log10(old[1] / old[0])
+    sampler = get_sampler("dense-sa")
+    ours = [sampler.sample_dense(model, seed=s, num_reads=2, num_sweeps=200)[1].min() for s in range(8)]
+    theirs = [sampler.sample_dense(model, seed=s, num_reads=2, num_sweeps=200, beta_range=old)[1].min() for s in range(8)]
+    assert np.median(ours) < np.median(theirs)
 
 
 @pytest.mark.parametrize("vartype", [dimod.BINARY, dimod.SPIN])
