@@ -137,9 +137,11 @@ def beta_range_dense(model: DenseIsing, spins: np.ndarray | None = None) -> tupl
     the cold start needs the fields' root mean squares sqrt(h_i^2 + sum_j J_ij^2), the smallest
     nonzero coefficient (times 2 for spins) and one steepest descent from a seeded random state
     (:func:`hybridqnn.solvers.kernels.steepest_descent`)."""
+    def uphill(state: np.ndarray) -> np.ndarray:  # flip costs -2 s_i f_i at one state
+        return -2.0 * state * model.local_fields(state)
+
     if spins is not None:
-        s = np.asarray(spins, dtype=np.float64).reshape(-1, model.num_variables)[0]
-        return beta_range_from_fields(uphill=-2.0 * s * (model.h + model.J @ s))
+        return beta_range_from_fields(uphill=uphill(np.asarray(spins, dtype=np.float64).reshape(-1, model.num_variables)[0]))
     abs_j = np.abs(model.J)
     nonzero = np.concatenate([np.abs(model.h), abs_j[abs_j > 0]])
     nonzero = nonzero[nonzero > 0]
@@ -148,8 +150,8 @@ def beta_range_dense(model: DenseIsing, spins: np.ndarray | None = None) -> tupl
     local = np.random.default_rng(0).choice(np.array([-1.0, 1.0]), size=(1, model.num_variables))
     kernels.steepest_descent(np.ascontiguousarray(model.J), np.ascontiguousarray(model.h), local)
     return beta_range_from_fields(
-        typical_flips=2.0 * np.sqrt(model.h**2 + (model.J**2).sum(axis=1)),
-        local_minimum_uphill=-2.0 * local[0] * (model.h + model.J @ local[0]),
+        typical_flips=2.0 * np.sqrt(model.h**2 + np.einsum("ij,ij->i", model.J, model.J)),
+        local_minimum_uphill=uphill(local[0]),
         min_coefficient=2.0 * float(nonzero.min()),
     )
 
