@@ -104,13 +104,22 @@ def test_bench_quick_rows(tmp_path: Path) -> None:
 
 def test_bench_solvers_quick_rows(tmp_path: Path) -> None:
     out = tmp_path / "bs"
-    argv = ["bench", "solvers", "--quick", "--out", str(out), "--no-progress", "--set", "solvers=[\"sa\", \"dense-sa\"]"]
+    argv = ["bench", "solvers", "--quick", "--out", str(out), "--no-progress", "--set", "solvers=[\"sa\", \"dense-sa\", \"dense-sa-flips\"]"]
     assert cli.main(argv) == 0
     rows = _report(out)["rows"]
     cases = {r["case"] for r in rows}
     assert cases == {"random-n200", "digits-K10", "projection-w32"}
     impls = {r["impl"] for r in rows if r["case"] == "digits-K10"}
-    assert impls == {"sa", "sa+warm", "dense-sa", "dense-sa+warm"}
+    assert impls == {"sa", "sa+warm", "dense-sa", "dense-sa+warm", "dense-sa-flips", "dense-sa-flips+warm"}
+    # without a fixed-point encoding dense-sa makes single flips too: it is not run twice
+    assert {r["impl"] for r in rows if r["case"] == "random-n200"} == {"sa", "dense-sa"}
+    assert {r["impl"] for r in rows if r["case"] == "projection-w32"} == {"sa", "sa+warm", "dense-sa", "dense-sa+warm"}
+    for row in rows:
+        if row["reached_target"]:
+            hits, runs = map(int, row["hits"].split("/"))
+            assert runs == 3 and 1 <= hits <= runs and row["restarts"] >= 1
+        else:
+            assert row["hits"] is None and row["restarts"] is None
     for row in rows:
         assert row["baseline"] == "sa"
         if row["case"] == "digits-K10":
@@ -140,6 +149,27 @@ def test_bench_solvers_sa_10k_level_is_found_among_longer_runs() -> None:
     assert _reach_sa_10k(sa, ours) == (0.04, pytest.approx(50.0))
     assert _reach_sa_10k(sa, ours[:1]) == (None, None)
     assert _reach_sa_10k(sa, sa) == (2.0, pytest.approx(1.0))
+
+
+def test_bench_solvers_time_to_target_counts_restarts() -> None:
+    """Time to target at 90 %: R = ceil(ln 0.1 / ln(1 - p)) restarts of a level where a fraction p
+    of the runs hit the target, R = 1 from 9 hits in 10; the fastest level wins."""
+    from hybridqnn.experiments.bench_solvers import _time_to_target
+
+    def level(t: float, hits: int, runs: int) -> dict[str, object]:
+        return {"median_s": t, "energies": [-1.0] * hits + [0.0] * (runs - hits)}
+
+    # 1 of 10: 22 restarts (0.9^21 = 0.109 > 0.1 >= 0.9^22 = 0.098)
+    assert _time_to_target([level(0.5, 1, 10)], -1.0) == (pytest.approx(11.0), 22, 1, 10)
+    # 9 of 10 needs no restart; 1 of 2 needs 4 (0.5^3 > 0.1 >= 0.5^4)
+    assert _time_to_target([level(2.0, 9, 10)], -1.0) == (2.0, 1, 9, 10)
+    assert _time_to_target([level(0.3, 1, 2), level(2.0, 9, 10)], -1.0) == (pytest.approx(1.2), 4, 1, 2)
+    assert _time_to_target([level(0.6, 1, 2), level(2.0, 9, 10)], -1.0) == (2.0, 1, 9, 10)
+    # a level with no hit never counts; no hit anywhere: no time
+    assert _time_to_target([level(0.01, 0, 10), level(1.0, 10, 10)], -1.0) == (1.0, 1, 10, 10)
+    assert _time_to_target([level(0.01, 0, 10)], -1.0) == (None, None, 0, 0)
+    # energies within the target count; above it they do not
+    assert _time_to_target([{"median_s": 1.0, "energies": [-2.0, -0.99]}], -1.0)[2] == 1
 
 
 def test_hardware_command_on_quickstart(capsys: pytest.CaptureFixture[str]) -> None:

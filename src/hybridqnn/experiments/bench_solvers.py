@@ -8,11 +8,19 @@ Problems (all dense):
 - ``projection-w{W}``: a binary-gradient projection min ||v - X g||^2 of a W-wide layer
   (X: +-1 activations of a batch of 256, v: a Gaussian output gradient), as QP-SBGD builds it.
 
-Each solver runs at increasing effort (sweeps, steps or a time limit) over ``runs`` seeds; the
-reads per run are in :data:`EFFORTS`. From those runs:
-- ``seconds`` (time to target): the median wall time of the smallest effort at which at least
-  90% of the runs came within ``target_gap`` (relative) of the best energy known for the
-  problem (over every run and the classical reference);
+Each solver runs at increasing effort (sweeps, steps or a time limit) over ``runs`` seeds
+(``random_runs`` on the random problems); the reads per run are in :data:`EFFORTS`. From those
+runs:
+- ``seconds`` (time to target, :func:`_time_to_target`): the wall time a solver needs to come
+  within ``target_gap`` (relative) of the best energy known for the problem (over every run and
+  the classical reference) with probability at least 0.9. At an effort level where a fraction p
+  of the runs hit the target, R = ceil(ln 0.1 / ln(1 - p)) independent restarts hit it with
+  probability 1 - (1 - p)^R >= 0.9, so the level's time to target is R times its median run
+  time (R = 1 when at least 9 of 10 runs hit it); ``seconds`` is the smallest over the levels,
+  ``restarts`` its R and ``hits`` its successful runs out of the runs. This is the usual
+  time-to-solution measure of the annealing literature (at 90 % rather than 99 %); on random
+  dense problems the best known state is an isolated deep minimum found by a few percent of the
+  runs at any effort, so single runs never reach it 9 times in 10;
 - ``gap_pct@Bs``: the median gap at the largest effort whose median time fits the budget B;
 - for the structured problems, gaps are measured to the rounded-continuous reference (the box
   minimiser rounded to the grid and polished), and ``beats_reference`` says whether any run
@@ -67,6 +75,7 @@ class SolverBenchParams:
     solvers: list[str] = list_field("sa", "tabu", "dense-sa", "dense-sa-flips", "sb", "cim")
     warm_starts: bool = field(default=True, metadata={"help": "also run warm starts from the reference on structured problems"})
     runs: int = field(default=10, metadata={"help": "seeded runs per effort level"})
+    random_runs: int = field(default=40, metadata={"help": "seeded runs per effort level on the random problems, whose per-run success probabilities are a few percent"})
     budgets: list[float] = list_field(0.1, 0.3, 1.0, 3.0)
     target_gap: float = field(default=1e-3, metadata={"help": "relative gap to the best known energy counted as reaching it"})
     max_run_seconds: float = field(default=3.0, metadata={"help": "stop raising effort once a level's median time passes a third of this"})
@@ -85,6 +94,7 @@ class SolverBenchParams:
         for s in self.solvers:
             check_choice("solvers", s, list(EFFORTS))
         check_int("runs", self.runs, 1)
+        check_int("random_runs", self.random_runs, 1)
         for b in self.budgets:
             check_float("budgets", b, 0.0, low_open=True)
         check_float("target_gap", self.target_gap, 0.0)
@@ -223,9 +233,7 @@ def _sweep(ctx: RunContext, p: SolverBenchParams, problem: _Problem, solver: str
 
 def _summarise(p: SolverBenchParams, problem: _Problem, impl: str, levels: list[dict[str, Any]], best_known: float) -> dict[str, Any]:
     scale = max(abs(best_known), 1e-12)
-    target = best_known + p.target_gap * scale
-    need = math.ceil(0.9 * p.runs)
-    tt = next((lv["median_s"] for lv in levels if sum(e <= target for e in lv["energies"]) >= need), None)
+    tt, restarts, hits, runs = _time_to_target(levels, best_known + p.target_gap * scale)
     ref = problem.reference if problem.reference is not None else best_known
     ref_scale = max(abs(ref), 1e-12)
     row: dict[str, Any] = {
@@ -233,6 +241,8 @@ def _summarise(p: SolverBenchParams, problem: _Problem, impl: str, levels: list[
         "impl": impl,
         "seconds": tt,
         "reached_target": tt is not None,
+        "restarts": restarts,
+        "hits": None if tt is None else f"{hits}/{runs}",
         "variables": problem.model.num_variables,
         "best_energy": min(min(lv["energies"]) for lv in levels),
         "reference_energy": problem.reference,
@@ -248,6 +258,25 @@ def _summarise(p: SolverBenchParams, problem: _Problem, impl: str, levels: list[
     return row
 
 
+def _time_to_target(levels: list[dict[str, Any]], target: float, confidence: float = 0.9) -> tuple[float | None, int | None, int, int]:
+    """``(seconds, restarts, hits, runs)`` of the fastest level (module docstring): a level where
+    ``hits`` of its ``runs`` reach ``target`` (p = hits / runs > 0) needs
+    R = ceil(ln(1 - confidence) / ln(1 - p)) restarts (1 when p >= confidence) and takes
+    R x its median run time. ``(None, None, 0, 0)`` when no run reached the target."""
+    best: tuple[float | None, int | None, int, int] = (None, None, 0, 0)
+    for lv in levels:
+        runs = len(lv["energies"])
+        hits = sum(e <= target for e in lv["energies"])
+        if hits == 0:
+            continue
+        p = hits / runs
+        restarts = 1 if p >= confidence else math.ceil(math.log(1.0 - confidence) / math.log(1.0 - p))
+        seconds = restarts * lv["median_s"]
+        if best[0] is None or seconds < best[0]:
+            best = (seconds, restarts, hits, runs)
+    return best
+
+
 def _reach_sa_10k(sa_levels: list[dict[str, Any]], levels: list[dict[str, Any]]) -> tuple[float | None, float | None]:
     """The median time of the first effort level whose median energy is at or below dwave-samplers
     SA's median energy at 10,000 sweeps, and SA's 10,000-sweep median time over it (None, None
@@ -260,8 +289,9 @@ def _reach_sa_10k(sa_levels: list[dict[str, Any]], levels: list[dict[str, Any]])
 
 def run_bench_solvers(ctx: RunContext, p: SolverBenchParams) -> None:
     """Build the problems, run every solver at increasing effort, summarise per (case, impl)."""
-    seeds = ctx.spawn_seeds(len(p.random_sizes) + len(p.head_problems) + len(p.projection_widths) + p.runs)
-    run_seeds = seeds[-p.runs :]
+    most = max(p.runs, p.random_runs)
+    seeds = ctx.spawn_seeds(len(p.random_sizes) + len(p.head_problems) + len(p.projection_widths) + most)
+    all_run_seeds = seeds[-most:]
     problems = [_random_problem(n, seeds[i]) for i, n in enumerate(p.random_sizes)]
     off = len(p.random_sizes)
     problems += [_head_problem(ctx, name, seeds[off + i]) for i, name in enumerate(p.head_problems)]
@@ -276,9 +306,13 @@ def run_bench_solvers(ctx: RunContext, p: SolverBenchParams) -> None:
     for problem in ctx.progress(problems, total=len(problems), desc="bench solvers"):
         problem.bqm = problem.model.to_bqm()
         impls: dict[str, list[dict[str, Any]]] = {}
+        structured = problem.reference is not None
+        run_seeds = all_run_seeds[: p.runs if structured else p.random_runs]
         for solver in solvers:
+            if solver == "dense-sa-flips" and problem.bits is None:
+                continue  # without a fixed-point encoding dense-sa makes single flips too: the same run
             impls[solver] = _sweep(ctx, p, problem, solver, False, run_seeds)
-            if p.warm_starts and problem.reference is not None and solver in WARM_CAPABLE:
+            if p.warm_starts and structured and solver in WARM_CAPABLE:
                 impls[solver + "+warm"] = _sweep(ctx, p, problem, solver, True, run_seeds)
         problem.bqm = None
         energies = [e for levels in impls.values() for lv in levels for e in lv["energies"]]
@@ -296,12 +330,14 @@ def run_bench_solvers(ctx: RunContext, p: SolverBenchParams) -> None:
                 row["speedup_to_sa10k_energy"] = speedup
             ctx.add_row(row)
     ctx.note(
-        "seconds = median wall time to come within "
-        f"{100 * p.target_gap:g}% of the best known energy in >= 90% of {p.runs} seeded runs (one read each); "
-        "None = never within the efforts tried. gap_pct is to the rounded-continuous reference on structured "
-        "problems (negative = better than it) and to the best known energy on random ones. "
-        "On the structured (fixed-point) problems dense-sa is told the encoding (fixed_point_bits = K) and moves "
-        "one coordinate by +-2^m grid steps, carries included; dense-sa-flips is the same sampler with single flips."
+        f"seconds = time to come within {100 * p.target_gap:g}% of the best known energy with probability >= 0.9: "
+        "at the best effort level, restarts x the median run time, where restarts = ceil(ln 0.1 / ln(1 - p)) "
+        f"and p = hits / runs ({p.runs} seeded runs per level, {p.random_runs} on random problems; restarts = 1 "
+        "when >= 90% of the runs hit). None = no run hit it within the efforts tried. gap_pct is to the "
+        "rounded-continuous reference on structured problems (negative = better than it) and to the best known "
+        "energy on random ones. On the structured (fixed-point) problems dense-sa is told the encoding "
+        "(fixed_point_bits = K) and moves one coordinate by +-2^m grid steps, carries included; dense-sa-flips is "
+        "the same sampler with single flips, run on those problems only."
     )
 
 
