@@ -37,6 +37,7 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
     assert set(rows) == {
         "full-precision",
         "qat-ste-adam",
+        "qat-quantized-activations",
         "qph-qcgd",
         "greedy-moves",
         "mono-penalty",
@@ -57,6 +58,10 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
     assert qph["accuracy_vs_qat"] == pytest.approx(
         qph["test_accuracy"] - rows["qat-ste-adam"]["test_accuracy"]
     )
+    assert qph["accuracy_vs_qat_quantized_activations"] == pytest.approx(
+        qph["test_accuracy"] - rows["qat-quantized-activations"]["test_accuracy"]
+    )
+    assert rows["qat-quantized-activations"]["bits_per_weight"] == 1.0
     # monolithic spins = weights + the per-sample parts; each solve is far smaller
     assert (
         spin["monolithic_spins"]
@@ -101,7 +106,12 @@ def test_bench_qcbo_quick(tmp_path: Path, shared_data: Path) -> None:
     report = _report(out)
     assert report["kind"] == "bench"
     impls = {r["impl"]: r for r in report["rows"]}
-    assert set(impls) == {"qat-ste-adam", "qph-qcgd[dense-sa]", "greedy-moves (classical control)"}
+    assert set(impls) == {
+        "qat-ste-adam",
+        "qat-quantized-activations (the QCBO's network)",
+        "qph-qcgd[dense-sa]",
+        "greedy-moves (classical control)",
+    }
     q = impls["qph-qcgd[dense-sa]"]
     g = impls["greedy-moves (classical control)"]
     assert g["init_train_accuracy"] == q["init_train_accuracy"]

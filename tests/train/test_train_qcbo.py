@@ -18,6 +18,7 @@ from hybridqnn.train.qcbo import (
     _layer_inputs,
     _line_search,
     _qat_rank,
+    _quantized_spline_activation,
     _votes,
     bits_per_weight,
     declared_limit,
@@ -320,6 +321,53 @@ def test_qat_keeps_quantized_levels_and_full_precision_learns() -> None:
     a = fit_qat(X, y, SIZES, WeightCode("binary"), epochs=3, seed=7)
     b = fit_qat(X, y, SIZES, WeightCode("binary"), epochs=3, seed=7)
     np.testing.assert_array_equal(a.weights[0], b.weights[0])
+
+
+def test_torch_quantized_spline_activation_matches_the_network() -> None:
+    """The QAT forward on the QCBO's network equals QuantizedSplineNetwork's hidden layer:
+    spline on the FIP knots (M = 3, so the ReLU spline is not exact), then the K-bit grid."""
+    import torch
+
+    from hybridqnn.problems.fip import quantize_activation
+
+    fip = forward_interval_propagation(
+        np.zeros(3), np.ones(3), (3, 4, 1), [[-0.7, 0.7], [-1.0, 1.0]], "relu", 3, bias=True
+    )
+    layer = fip.layers[0]
+    rng = np.random.default_rng(3)
+    z = rng.uniform(layer.low, layer.high, size=(200, 4))
+    for bits in (1, 2, 3):
+        expect = np.column_stack([sp(z[:, j]) for j, sp in enumerate(layer.splines)])
+        expect = quantize_activation(expect, layer.act_low, layer.act_high, bits)
+        zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+        got = _quantized_spline_activation(zt, layer, bits)
+        # rounding ties may go either way; away from them the grids agree exactly
+        step = (layer.act_high - layer.act_low) / (2**bits - 1)
+        np.testing.assert_allclose(got.detach().numpy(), expect, atol=1e-9 + 1e-6 * step.max())
+        # straight-through: the gradient is the spline's slope, not zero
+        got.sum().backward()
+        slopes = np.column_stack(
+            [sp.slopes[np.clip(np.searchsorted(sp.knots, z[:, j]) - 1, 0, 2)] for j, sp in enumerate(layer.splines)]
+        )
+        np.testing.assert_allclose(zt.grad.numpy(), slopes)
+
+
+def test_qat_on_the_qcbo_network_predicts_with_it() -> None:
+    X, y = _toy(48, seed=9)
+    res = fit_qat(X, y, SIZES, WeightCode("binary"), epochs=8, seed=1, activation_bits=2, **BOX)
+    assert res.network is not None and res.network.activation_bits == (2,)
+    ypm = np.where(y > 0, 1, -1)
+    np.testing.assert_array_equal(res.predict(X), res.network.predict(res.weights, X))
+    assert res.accuracy(X, y) == pytest.approx(res.history[res.best_epoch]["train_accuracy"], abs=1.5 / 48)
+    assert res.accuracy(X, y) == np.mean(res.predict(X) == ypm)
+    plain = fit_qat(X, y, SIZES, WeightCode("binary"), epochs=8, seed=1)
+    assert plain.network is None and plain.input_box is None
+    with pytest.raises(ValueError, match=r"'activation_bits' needs quantized weights"):
+        fit_qat(X, y, SIZES, None, activation_bits=2)
+    with pytest.raises(ValueError, match=r"inside the input box"):
+        fit_qat(X * 3, y, SIZES, WeightCode("binary"), activation_bits=2, **BOX)
+    with pytest.raises(ValueError, match=r"'segments' must be an integer >= 1, got 0"):
+        fit_qat(X, y, SIZES, WeightCode("binary"), activation_bits=2, segments=0)
 
 
 def test_ten_class_labels_and_estimator() -> None:

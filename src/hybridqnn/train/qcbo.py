@@ -737,15 +737,31 @@ def _network_setup(
     kbits = _per_hidden("activation_bits", activation_bits, L, 1, 16)
     loss_segments = check_int("loss_segments", loss_segments, 1)
     bias = check_bool("bias", bias)
-    lo = X.min(axis=0) if input_low is None else np.asarray(input_low, dtype=np.float64)
-    hi = X.max(axis=0) if input_high is None else np.asarray(input_high, dtype=np.float64)
-    arch = _Architecture(sizes, (lo, hi), activations, segs, bias, kbits, loss, loss_segments)
-    arch.fip(codes)  # validates the box, M, activations
-    if np.any(X < lo - 1e-12) or np.any(X > hi + 1e-12):
-        raise ValueError("'X' must lie inside the input box [input_low, input_high]")
+    arch = _checked_architecture(
+        X, input_low, input_high, sizes, activations, segs, bias, kbits, loss, loss_segments
+    )
     y_model = np.where(y > 0, 1, -1) if sizes[-1] == 1 else y.astype(np.int64)
     y_pm = y_model if sizes[-1] > 1 else np.where(y_model > 0, 1, -1)
     return X, sizes, codes, arch, y_model, y_pm
+
+
+def _checked_architecture(
+    X: np.ndarray,
+    input_low: np.ndarray | None,
+    input_high: np.ndarray | None,
+    *fields: Any,
+) -> _Architecture:
+    """``_Architecture(sizes, box, *rest)`` from ``fields`` = (sizes, activations, segments,
+    bias, activation_bits, loss, loss_segments), with the FIP input box [input_low, input_high]
+    (default: the data's per-feature min/max); FIP validates the box, M and activations, and X
+    must lie inside the box."""
+    lo = X.min(axis=0) if input_low is None else np.asarray(input_low, dtype=np.float64)
+    hi = X.max(axis=0) if input_high is None else np.asarray(input_high, dtype=np.float64)
+    arch = _Architecture(fields[0], (lo, hi), *fields[1:])
+    arch.fip([WeightCode()] * (len(arch.sizes) - 1))
+    if np.any(X < lo - 1e-12) or np.any(X > hi + 1e-12):
+        raise ValueError("'X' must lie inside the input box [input_low, input_high]")
+    return arch
 
 
 def _rank(accuracy: float, loss: float, select: str) -> tuple[float, float]:
@@ -1125,7 +1141,8 @@ class QATResult:
     """What :func:`fit_qat` returns: ``weights`` (per layer; quantized levels unless full
     precision) and ``codes`` (with the learned scales; None for full precision) of epoch
     ``best_epoch``, ``history`` (per epoch ``epoch``, ``loss``, ``train_accuracy``),
-    ``train_time_s``."""
+    ``train_time_s``; with quantized activations, ``network`` (the
+    :class:`QuantizedSplineNetwork` on the FIP grids of the returned scales) and ``input_box``."""
 
     weights: list[np.ndarray]
     codes: list[WeightCode] | None
@@ -1133,9 +1150,15 @@ class QATResult:
     train_time_s: float
     bias: bool
     best_epoch: int
+    network: QuantizedSplineNetwork | None = None
+    input_box: tuple[np.ndarray, np.ndarray] | None = None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Labels: +-1 for one output, class indices otherwise (ReLU hidden layers)."""
+        """Labels: +-1 for one output, class indices otherwise (ReLU hidden layers; with
+        ``network``, its quantized spline activations, inputs clipped to ``input_box``)."""
+        if self.network is not None and self.input_box is not None:
+            X = np.clip(np.asarray(X, dtype=np.float64), self.input_box[0], self.input_box[1])
+            return self.network.predict(self.weights, X)
         a = np.asarray(X, dtype=np.float64)
         for li, W in enumerate(self.weights):
             if self.bias:
@@ -1290,11 +1313,23 @@ def fit_qat(
     seed: int | None = None,
     device: str = "cpu",
     restarts: int = 1,
+    activation_bits: int | Sequence[int] | None = None,
+    segments: int | Sequence[int] = 2,
+    input_low: np.ndarray | None = None,
+    input_high: np.ndarray | None = None,
 ) -> QATResult:
     """Quantization-aware training (straight-through estimator, Adam), or full precision.
 
     Same architecture as :func:`fit_qcbo` (ReLU hidden layers, optional bias inputs, linear
-    output) with full-precision activations. Forward with latent weights V per layer and the
+    output). With ``activation_bits=None`` the activations are full precision (plain ReLU).
+    With ``activation_bits=K`` the network is :func:`fit_qcbo`'s own
+    :class:`QuantizedSplineNetwork`: each hidden activation is the ReLU spline on its neuron's
+    FIP grid (M = ``segments`` per hidden layer, FIP of the input box [``input_low``,
+    ``input_high``], default the data's min/max, and of the current weight scales, recomputed
+    every step) rounded to the K-bit grid on its activation range, with the straight-through
+    estimator through the rounding. That variant tells how much of a gap between
+    :func:`fit_qcbo` and QAT comes from the network (activations quantized on worst-case FIP
+    ranges) rather than from the training method. Forward with latent weights V per layer and the
     code's integer levels c (sorted): scale s = mean|V| / mean|c| for binary and ternary
     (XNOR-Net / TWN style), s = max|V| / max|c| for ``kbit``; the quantized weight is
     s * nearest_level(V / s); the backward pass is the straight-through estimator (identity on
@@ -1313,6 +1348,8 @@ def fit_qat(
             ranks best (highest training accuracy, then lower loss) is returned. With 4 hidden ReLU units a run sometimes ends with dead
             units at chance accuracy (measured: 2 of 4 seeds on T-shirt/trouser at lr 3e-2),
             so the experiments use 3 restarts; ``train_time_s`` sums all runs.
+        activation_bits, segments, input_low, input_high: the quantized spline network (above);
+            ``None`` bits: full-precision activations, and the other three are unused.
     """
     X, y, sizes = check_network_data(X, y, sizes)
     restarts = check_int("restarts", restarts, 1)
@@ -1330,6 +1367,10 @@ def fit_qat(
                 batch_size=batch_size,
                 seed=int(sq.generate_state(1)[0]) % 2**31,
                 device=device,
+                activation_bits=activation_bits,
+                segments=segments,
+                input_low=input_low,
+                input_high=input_high,
             )
             for sq in seeds
         ]
@@ -1341,6 +1382,22 @@ def fit_qat(
     L = len(sizes) - 1
     codes = None if weights is None else _codes(weights, L)
     bias = check_bool("bias", bias)
+    arch = None
+    if activation_bits is not None:
+        if codes is None:
+            raise ValueError("'activation_bits' needs quantized weights: pass a WeightCode, got weights=None")
+        arch = _checked_architecture(
+            X,
+            input_low,
+            input_high,
+            tuple(sizes),
+            "relu",
+            _per_hidden("segments", segments, L, 1),
+            bias,
+            _per_hidden("activation_bits", activation_bits, L, 1, 16),
+            "logistic",  # unused: QAT trains on the logistic loss itself
+            1,
+        )
     epochs = check_int("epochs", epochs, 1)
     lr = check_float("lr", lr, 0.0, low_open=True)
     batch_size = check_int("batch_size", batch_size, 1)
@@ -1379,12 +1436,19 @@ def fit_qat(
 
     def forward(xb: torch.Tensor) -> torch.Tensor:
         a = xb
-        for li, V in enumerate(params):
+        qs = [quantized(li, V) for li, V in enumerate(params)]
+        fip = None
+        if arch is not None:
+            fip = arch.fip([replace(c, scale=sc) for c, (_, sc) in zip(codes, qs, strict=True)])  # type: ignore[arg-type]
+        for li, (W, _) in enumerate(qs):
             if bias:
                 a = torch.cat([a, torch.ones(a.shape[0], 1, device=dev)], dim=1)
-            a = a @ quantized(li, V)[0].T
+            a = a @ W.T
             if li < L - 1:
-                a = torch.relu(a)
+                if fip is None:
+                    a = torch.relu(a)
+                else:
+                    a = _quantized_spline_activation(a, fip.layers[li], arch.activation_bits[li])  # type: ignore[union-attr]
         return a
 
     def snapshot() -> tuple[list[np.ndarray], list[WeightCode] | None]:
@@ -1423,7 +1487,46 @@ def fit_qat(
         if _rank(acc, total / n, "accuracy") < best[0]:
             best = (_rank(acc, total / n, "accuracy"), epoch, snapshot())
     _, best_epoch, (final, new_codes) = best
-    return QATResult(final, new_codes, history, time.perf_counter() - start, bias, best_epoch)
+    network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
+    return QATResult(
+        final,
+        new_codes,
+        history,
+        time.perf_counter() - start,
+        bias,
+        best_epoch,
+        network,
+        None if arch is None else arch.box,
+    )
+
+
+def _quantized_spline_activation(z: Any, layer: Any, bits: int) -> Any:
+    """Torch version of one hidden layer of :class:`QuantizedSplineNetwork`: per neuron j the
+    linear spline on its FIP knots t_0 < ... < t_M, written as
+    s(z) = v_0 + sum_k slope_k clamp(z - t_k, 0, t_{k+1} - t_k) (z clamped to [t_0, t_M];
+    constant neurons give their value), then rounded to the ``bits``-bit grid on [A_j, B_j]
+    with the straight-through estimator (identity gradient) through the rounding."""
+    import torch
+
+    out = []
+    for j, sp in enumerate(layer.splines):
+        zj = z[:, j]
+        if sp is None:
+            out.append(torch.full_like(zj, float(layer.act_low[j])))
+            continue
+        knots = torch.tensor(sp.knots, dtype=z.dtype, device=z.device)
+        slopes = torch.tensor(sp.slopes, dtype=z.dtype, device=z.device)
+        widths = knots[1:] - knots[:-1]
+        zc = torch.clamp(zj, float(knots[0]), float(knots[-1]))[:, None]
+        value = float(sp.values[0]) + (slopes * torch.minimum(torch.clamp(zc - knots[:-1], min=0.0), widths)).sum(1)
+        lo, hi = float(layer.act_low[j]), float(layer.act_high[j])
+        step = (hi - lo) / (2**bits - 1)
+        if step <= 0:
+            out.append(torch.full_like(zj, lo))
+            continue
+        q = lo + torch.clamp(torch.round((value - lo) / step), 0, 2**bits - 1) * step
+        out.append(value + (q - value).detach())
+    return torch.stack(out, dim=1)
 
 
 def _qat_rank(result: QATResult) -> tuple[float, float]:
