@@ -738,7 +738,16 @@ def _network_setup(
     loss_segments = check_int("loss_segments", loss_segments, 1)
     bias = check_bool("bias", bias)
     arch = _checked_architecture(
-        X, input_low, input_high, sizes, activations, segs, bias, kbits, loss, loss_segments
+        X,
+        input_low,
+        input_high,
+        sizes=sizes,
+        activations=activations,
+        segments=segs,
+        bias=bias,
+        activation_bits=kbits,
+        loss=loss,
+        loss_segments=loss_segments,
     )
     y_model = np.where(y > 0, 1, -1) if sizes[-1] == 1 else y.astype(np.int64)
     y_pm = y_model if sizes[-1] > 1 else np.where(y_model > 0, 1, -1)
@@ -746,18 +755,14 @@ def _network_setup(
 
 
 def _checked_architecture(
-    X: np.ndarray,
-    input_low: np.ndarray | None,
-    input_high: np.ndarray | None,
-    *fields: Any,
+    X: np.ndarray, input_low: np.ndarray | None, input_high: np.ndarray | None, **fields: Any
 ) -> _Architecture:
-    """``_Architecture(sizes, box, *rest)`` from ``fields`` = (sizes, activations, segments,
-    bias, activation_bits, loss, loss_segments), with the FIP input box [input_low, input_high]
+    """``_Architecture(box=..., **fields)`` with the FIP input box [input_low, input_high]
     (default: the data's per-feature min/max); FIP validates the box, M and activations, and X
     must lie inside the box."""
     lo = X.min(axis=0) if input_low is None else np.asarray(input_low, dtype=np.float64)
     hi = X.max(axis=0) if input_high is None else np.asarray(input_high, dtype=np.float64)
-    arch = _Architecture(fields[0], (lo, hi), *fields[1:])
+    arch = _Architecture(box=(lo, hi), **fields)
     arch.fip([WeightCode()] * (len(arch.sizes) - 1))
     if np.any(X < lo - 1e-12) or np.any(X > hi + 1e-12):
         raise ValueError("'X' must lie inside the input box [input_low, input_high]")
@@ -1142,7 +1147,7 @@ class QATResult:
     precision) and ``codes`` (with the learned scales; None for full precision) of epoch
     ``best_epoch``, ``history`` (per epoch ``epoch``, ``loss``, ``train_accuracy``),
     ``train_time_s``; with quantized activations, ``network`` (the
-    :class:`QuantizedSplineNetwork` on the FIP grids of the returned scales) and ``input_box``."""
+    :class:`QuantizedSplineNetwork` on the FIP grids of the returned scales)."""
 
     weights: list[np.ndarray]
     codes: list[WeightCode] | None
@@ -1151,13 +1156,20 @@ class QATResult:
     bias: bool
     best_epoch: int
     network: QuantizedSplineNetwork | None = None
-    input_box: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def input_box(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The network's FIP input box (None without ``network``)."""
+        if self.network is None:
+            return None
+        return self.network.fip.input_low, self.network.fip.input_high
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Labels: +-1 for one output, class indices otherwise (ReLU hidden layers; with
         ``network``, its quantized spline activations, inputs clipped to ``input_box``)."""
-        if self.network is not None and self.input_box is not None:
-            X = np.clip(np.asarray(X, dtype=np.float64), self.input_box[0], self.input_box[1])
+        if self.network is not None:
+            fip = self.network.fip
+            X = np.clip(np.asarray(X, dtype=np.float64), fip.input_low, fip.input_high)
             return self.network.predict(self.weights, X)
         a = np.asarray(X, dtype=np.float64)
         for li, W in enumerate(self.weights):
@@ -1390,13 +1402,13 @@ def fit_qat(
             X,
             input_low,
             input_high,
-            tuple(sizes),
-            "relu",
-            _per_hidden("segments", segments, L, 1),
-            bias,
-            _per_hidden("activation_bits", activation_bits, L, 1, 16),
-            "logistic",  # unused: QAT trains on the logistic loss itself
-            1,
+            sizes=tuple(sizes),
+            activations="relu",
+            segments=_per_hidden("segments", segments, L, 1),
+            bias=bias,
+            activation_bits=_per_hidden("activation_bits", activation_bits, L, 1, 16),
+            loss="logistic",  # unused: QAT trains on the logistic loss itself
+            loss_segments=1,
         )
     epochs = check_int("epochs", epochs, 1)
     lr = check_float("lr", lr, 0.0, low_open=True)
@@ -1488,16 +1500,7 @@ def fit_qat(
             best = (_rank(acc, total / n, "accuracy"), epoch, snapshot())
     _, best_epoch, (final, new_codes) = best
     network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
-    return QATResult(
-        final,
-        new_codes,
-        history,
-        time.perf_counter() - start,
-        bias,
-        best_epoch,
-        network,
-        None if arch is None else arch.box,
-    )
+    return QATResult(final, new_codes, history, time.perf_counter() - start, bias, best_epoch, network)
 
 
 def _quantized_spline_activation(z: Any, layer: Any, bits: int) -> Any:
