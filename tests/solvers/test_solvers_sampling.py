@@ -257,7 +257,7 @@ def test_beta_range_cold(vartype: dimod.Vartype) -> None:
     spin = bqm.change_vartype(dimod.SPIN, inplace=False)
     h = np.array([spin.linear[v] for v in spin.variables])
     J = np.array([[spin.quadratic.get((u, v), 0.0) if u != v else 0.0 for v in spin.variables] for u in spin.variables])
-    assert hot == pytest.approx(math.log(2) / (2 * np.sqrt(h**2 + (J**2).sum(axis=1))).max())
+    assert hot == pytest.approx(math.log(4) / (2 * np.sqrt(h**2 + (J**2).sum(axis=1))).max())
     # the cold end: a tenth of the smallest uphill flip at the local minimum that steepest descent reaches
     # from the seeded random start, floored by the smallest nonzero coefficient (x2 for spins)
     start = np.random.default_rng(0).choice(np.array([-1, 1]), size=8)

@@ -4,7 +4,7 @@ It runs the numba kernel of :mod:`hybridqnn.solvers.kernels` on a dense
 :class:`~hybridqnn.problems.DenseIsing` model: many replicas at once (one per read, in
 parallel), incremental local-field updates, and a geometric beta schedule derived
 from the problem's own coefficients (:func:`~hybridqnn.solvers.sampling.beta_range_dense`: hot enough to accept the
-largest root-mean-square flip at random states half the time, cold enough to freeze a tenth of
+largest root-mean-square flip at random states a quarter of the time, cold enough to freeze a tenth of
 the smallest uphill flip at a local minimum; from a warm start, hot enough only for the
 10th-percentile uphill flip).
 """
