@@ -40,6 +40,7 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
         "qat-quantized-activations",
         "qph-qcgd",
         "greedy-moves",
+        "greedy-moves-restarts",
         "mono-penalty",
         "spin-count",
         "spline-error",
@@ -51,6 +52,13 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
     assert control["init_train_accuracy"] == qph["init_train_accuracy"]
     assert control["ph_iterations"] == qph["ph_iterations"] and "oracle_calls" not in control
     assert any("minus the classical control" in n for n in report["notes"])
+    multi = rows["greedy-moves-restarts"]
+    assert multi["restarts"] == 2 and multi["accuracy_vs_qat"] == pytest.approx(
+        multi["test_accuracy"] - rows["qat-ste-adam"]["test_accuracy"]
+    )
+    assert any(
+        "Multi-start classical control (best training score of 2" in n for n in report["notes"]
+    )
     assert (
         qph["bits_per_weight"] == 1.0 and qph["architecture"] == "16-4-1" and qph["n_train"] == 12
     )
@@ -111,6 +119,7 @@ def test_bench_qcbo_quick(tmp_path: Path, shared_data: Path) -> None:
         "qat-quantized-activations (the QCBO's network)",
         "qph-qcgd[dense-sa]",
         "greedy-moves (classical control)",
+        "greedy-moves, best of 2 starts (classical control)",
     }
     q = impls["qph-qcgd[dense-sa]"]
     g = impls["greedy-moves (classical control)"]

@@ -185,6 +185,28 @@ def test_greedy_control_starts_where_qph_starts_and_learns_without_subproblems()
         fit_greedy_moves(X, y, SIZES, iterations=0, **SMALL)
 
 
+def test_greedy_moves_restarts_keep_the_best_start() -> None:
+    X, y = _toy(16)
+    multi = fit_greedy_moves(X, y, SIZES, iterations=3, seed=5, restarts=3, **SMALL)
+    singles = [
+        fit_greedy_moves(
+            X, y, SIZES, iterations=3, seed=int(sq.generate_state(1)[0]) % 2**31, **SMALL
+        )
+        for sq in np.random.SeedSequence(5).spawn(3)
+    ]
+
+    def rank(r):  # highest training accuracy, then lowest spline loss, of the returned network
+        h = r.history[r.best_iteration]
+        return (-h["train_accuracy"], h["train_loss"])
+
+    best = min(singles, key=rank)
+    assert rank(multi) == rank(best) and multi.initial == best.initial
+    for w, v in zip(multi.weights, best.weights, strict=True):
+        np.testing.assert_array_equal(w, v)
+    with pytest.raises(ValueError, match="'restarts' must be an integer >= 1, got 0"):
+        fit_greedy_moves(X, y, SIZES, restarts=0, **SMALL)
+
+
 def test_thread_pool_gives_the_serial_result() -> None:
     X, y = _toy(4)
     kw = {
