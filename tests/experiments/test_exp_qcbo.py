@@ -63,6 +63,7 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
         qph["bits_per_weight"] == 1.0 and qph["architecture"] == "16-4-1" and qph["n_train"] == 12
     )
     assert 0.0 <= qph["test_accuracy"] <= 1.0 and qph["oracle_calls"] > 0
+    assert qph["restarts"] == 1  # ph_restarts: one QPH run, from the control's start
     assert qph["accuracy_vs_qat"] == pytest.approx(
         qph["test_accuracy"] - rows["qat-ste-adam"]["test_accuracy"]
     )

@@ -207,6 +207,35 @@ def test_greedy_moves_restarts_keep_the_best_start() -> None:
         fit_greedy_moves(X, y, SIZES, restarts=0, **SMALL)
 
 
+def test_qph_restarts_keep_the_best_start() -> None:
+    X, y = _toy(8)
+    kw = {
+        "sampler": get_sampler("dense-sa"),
+        "ph_iterations": 2,
+        "qcgd_iterations": 2,
+        "sample_kwargs": {"num_reads": 1, "num_sweeps": 20},
+        "executor": "serial",
+        **SMALL,
+    }
+    multi = fit_qcbo(X, y, SIZES, seed=3, restarts=2, **kw)
+    singles = [
+        fit_qcbo(X, y, SIZES, seed=int(sq.generate_state(1)[0]) % 2**31, **kw)
+        for sq in np.random.SeedSequence(3).spawn(2)
+    ]
+
+    def rank(r):  # highest training accuracy, then lowest spline loss, of the returned network
+        h = r.history[r.best_iteration]
+        return (-h["train_accuracy"], h["train_loss"])
+
+    best = min(singles, key=rank)
+    assert rank(multi) == rank(best) and multi.initial == best.initial
+    for w, v in zip(multi.weights, best.weights, strict=True):
+        np.testing.assert_array_equal(w, v)
+    assert multi.timing["oracle_calls"] == sum(r.timing["oracle_calls"] for r in singles)
+    with pytest.raises(ValueError, match="'restarts' must be an integer >= 1, got 0"):
+        fit_qcbo(X, y, SIZES, restarts=0, **kw)
+
+
 def test_thread_pool_gives_the_serial_result() -> None:
     X, y = _toy(4)
     kw = {

@@ -77,6 +77,13 @@ class QCBOParams:
     loss_segments: int = field(default=8, metadata={"help": "segments of the loss spline"})
     bias: bool = True
     ph_iterations: int = 6
+    ph_restarts: int = field(
+        default=1,
+        metadata={
+            "help": "QPH runs from random starts, best training score kept (fit_qcbo restarts; "
+            "qat_restarts for a like-for-like comparison)"
+        },
+    )
     rho: float = 0.3
     rho_growth: float = 1.0
     batch_size: int = field(
@@ -139,6 +146,7 @@ class QCBOParams:
         check_choice("loss", self.loss, LOSSES)
         check_int("loss_segments", self.loss_segments, 1)
         check_int("ph_iterations", self.ph_iterations, 1)
+        check_int("ph_restarts", self.ph_restarts, 1)
         check_float("rho", self.rho, 0.0, low_open=True)
         check_float("rho_growth", self.rho_growth, 1.0)
         check_int("batch_size", self.batch_size, 1)
@@ -371,6 +379,7 @@ def _run_qcbo(
         consensus="mean" if mono else p.consensus,
         executor=ctx.executor,
         seed=seed,
+        restarts=1 if mono else p.ph_restarts,
         callback=lambda r: ctx.log(task=d.task, setting=setting, method=method, **r),
         **kwargs,
     )
@@ -385,6 +394,7 @@ def _run_qcbo(
         "oracle_s": res.timing["oracle_s"],
         "time_per_call_s": res.timing["oracle_s"] / calls if calls else None,
         "oracle_share": res.timing["oracle_s"] / max(res.timing["solve_s"], 1e-12),
+        "restarts": 1 if mono else p.ph_restarts,
         "init_train_accuracy": res.initial["train_accuracy"],
         "accepted_steps": sum((h["moved_weights"] or 0) > 0 for h in res.history),
         "ph_iterations": len(res.history),

@@ -817,6 +817,7 @@ def fit_qcbo(
     count_spins: bool = True,
     seed: int | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
+    restarts: int = 1,
 ) -> QCBOResult:
     """Train a quantized spline network by decomposed QCBO + progressive hedging (module docstring).
 
@@ -856,6 +857,13 @@ def fit_qcbo(
             reduction per subproblem).
         seed: master seed (initial weights, subproblem order, oracle seeds).
         callback: called with each history record.
+        restarts: independent runs from random starts (child seeds of ``seed``); the run whose
+            returned network ranks best on the training set (``select``) is returned, with
+            ``timing`` summed over the runs. QPH, like every local search over discrete
+            weights, stops at a start-dependent network: on 300 T-shirt/trouser samples (1-bit
+            16-4-1, 5 iterations) four seeds gave test accuracies 0.81-0.91, and the best
+            training score picked 0.906 against 0.910 for QAT, which the experiments also
+            give 3 starts (``qat_restarts``). The experiments' ``ph_restarts`` sets this.
 
     Raises:
         ValueError: bad sizes, labels or settings; non-finite X; an empty input interval or
@@ -863,6 +871,15 @@ def fit_qcbo(
             (:func:`declared_limit`).
         TypeError: a sampler without ``sample`` (or ``sample_cqm`` for ``cqm``), bad codes.
     """
+    if check_int("restarts", restarts, 1) > 1:
+        args = dict(locals())
+        runs = [
+            fit_qcbo(**{**args, "seed": int(sq.generate_state(1)[0]) % 2**31, "restarts": 1})
+            for sq in np.random.SeedSequence(seed).spawn(restarts)
+        ]
+        best = min(runs, key=lambda r: _history_rank(r.history[r.best_iteration], select))
+        best.timing = {k: sum(r.timing[k] for r in runs) for k in best.timing}
+        return best
     X, sizes, codes, arch, y_model, y_pm = _network_setup(
         X,
         y,
