@@ -780,6 +780,25 @@ def _history_rank(record: dict[str, Any], select: str) -> tuple[float, float]:
     return _rank(record["train_accuracy"], record["train_loss"], select)
 
 
+def _best_start(
+    fit: Callable[..., QCBOResult],
+    args: dict[str, Any],
+    restarts: int,
+    seed: int | None,
+    select: str,
+) -> QCBOResult:
+    """``fit(**args)`` from ``restarts`` child seeds of ``seed``: the run whose returned network
+    ranks best on the training set (``select``), with ``timing`` summed over the runs."""
+    seed = None if seed is None else check_int("seed", seed, 0)
+    runs = [
+        fit(**{**args, "seed": int(sq.generate_state(1)[0]) % 2**31, "restarts": 1})
+        for sq in np.random.SeedSequence(seed).spawn(restarts)
+    ]
+    best = min(runs, key=lambda r: _history_rank(r.history[r.best_iteration], select))
+    best.timing = {k: sum(r.timing[k] for r in runs) for k in best.timing}
+    return best
+
+
 def fit_qcbo(
     X: np.ndarray,
     y: np.ndarray,
@@ -873,13 +892,7 @@ def fit_qcbo(
     """
     if check_int("restarts", restarts, 1) > 1:
         args = dict(locals())
-        runs = [
-            fit_qcbo(**{**args, "seed": int(sq.generate_state(1)[0]) % 2**31, "restarts": 1})
-            for sq in np.random.SeedSequence(seed).spawn(restarts)
-        ]
-        best = min(runs, key=lambda r: _history_rank(r.history[r.best_iteration], select))
-        best.timing = {k: sum(r.timing[k] for r in runs) for k in best.timing}
-        return best
+        return _best_start(fit_qcbo, args, restarts, seed, select)
     X, sizes, codes, arch, y_model, y_pm = _network_setup(
         X,
         y,
@@ -1251,33 +1264,9 @@ def fit_greedy_moves(
     Returns a :class:`QCBOResult` with empty ``spins``; ``history`` records ``iteration``,
     ``train_loss``, ``train_accuracy``, ``moved_weights``, ``scales`` and ``seconds``.
     """
-    restarts = check_int("restarts", restarts, 1)
-    if restarts > 1:
-        runs = [
-            fit_greedy_moves(
-                X,
-                y,
-                sizes,
-                weights,
-                iterations=iterations,
-                activations=activations,
-                segments=segments,
-                activation_bits=activation_bits,
-                loss=loss,
-                loss_segments=loss_segments,
-                bias=bias,
-                input_low=input_low,
-                input_high=input_high,
-                bit_scale=bit_scale,
-                scale_target=scale_target,
-                select=select,
-                seed=int(sq.generate_state(1)[0]) % 2**31,
-            )
-            for sq in np.random.SeedSequence(seed).spawn(restarts)
-        ]
-        best = min(runs, key=lambda r: _history_rank(r.history[r.best_iteration], select))
-        best.timing["total_s"] = sum(r.timing["total_s"] for r in runs)
-        return best
+    if check_int("restarts", restarts, 1) > 1:
+        args = dict(locals())
+        return _best_start(fit_greedy_moves, args, restarts, seed, select)
     X, sizes, codes, arch, y_model, y_pm = _network_setup(
         X,
         y,
