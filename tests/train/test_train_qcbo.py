@@ -185,6 +185,20 @@ def test_greedy_control_starts_where_qph_starts_and_learns_without_subproblems()
         fit_greedy_moves(X, y, SIZES, iterations=0, **SMALL)
 
 
+def _assert_best_of(multi, singles) -> None:
+    """``multi`` is the single run whose returned network has the highest training accuracy,
+    then the lowest spline loss."""
+
+    def rank(r):
+        h = r.history[r.best_iteration]
+        return (-h["train_accuracy"], h["train_loss"])
+
+    best = min(singles, key=rank)
+    assert rank(multi) == rank(best) and multi.initial == best.initial
+    for w, v in zip(multi.weights, best.weights, strict=True):
+        np.testing.assert_array_equal(w, v)
+
+
 def test_greedy_moves_restarts_keep_the_best_start() -> None:
     X, y = _toy(16)
     multi = fit_greedy_moves(X, y, SIZES, iterations=3, seed=5, restarts=3, **SMALL)
@@ -194,15 +208,7 @@ def test_greedy_moves_restarts_keep_the_best_start() -> None:
         )
         for sq in np.random.SeedSequence(5).spawn(3)
     ]
-
-    def rank(r):  # highest training accuracy, then lowest spline loss, of the returned network
-        h = r.history[r.best_iteration]
-        return (-h["train_accuracy"], h["train_loss"])
-
-    best = min(singles, key=rank)
-    assert rank(multi) == rank(best) and multi.initial == best.initial
-    for w, v in zip(multi.weights, best.weights, strict=True):
-        np.testing.assert_array_equal(w, v)
+    _assert_best_of(multi, singles)
     with pytest.raises(ValueError, match="'restarts' must be an integer >= 1, got 0"):
         fit_greedy_moves(X, y, SIZES, restarts=0, **SMALL)
 
@@ -222,15 +228,7 @@ def test_qph_restarts_keep_the_best_start() -> None:
         fit_qcbo(X, y, SIZES, seed=int(sq.generate_state(1)[0]) % 2**31, **kw)
         for sq in np.random.SeedSequence(3).spawn(2)
     ]
-
-    def rank(r):  # highest training accuracy, then lowest spline loss, of the returned network
-        h = r.history[r.best_iteration]
-        return (-h["train_accuracy"], h["train_loss"])
-
-    best = min(singles, key=rank)
-    assert rank(multi) == rank(best) and multi.initial == best.initial
-    for w, v in zip(multi.weights, best.weights, strict=True):
-        np.testing.assert_array_equal(w, v)
+    _assert_best_of(multi, singles)
     assert multi.timing["oracle_calls"] == sum(r.timing["oracle_calls"] for r in singles)
     with pytest.raises(ValueError, match="'restarts' must be an integer >= 1, got 0"):
         fit_qcbo(X, y, SIZES, restarts=0, **kw)

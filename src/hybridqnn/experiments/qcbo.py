@@ -435,8 +435,9 @@ def _run_greedy(
     p: QCBOParams, d: _Data, setting: str, seed: int, restarts: int = 1
 ) -> dict[str, Any]:
     """The classical control: :func:`fit_greedy_moves` with the QPH runs' network, start
-    (``seed``) and iteration count (``greedy-moves``); with ``restarts`` > 1, the best of that
-    many starts at ``control_iterations`` each (``greedy-moves-restarts``)."""
+    (``seed``) and iteration count (``greedy-moves``); with ``restarts`` > 1, the multi-start
+    control, ``control_iterations`` per start (``greedy-moves-restarts``)."""
+    multi = restarts > 1
     from hybridqnn.train.qcbo import fit_greedy_moves
 
     sizes = _sizes(p, d)
@@ -447,7 +448,7 @@ def _run_greedy(
         d.y,
         sizes,
         codes,
-        iterations=p.ph_iterations if restarts == 1 else p.control_iterations,
+        iterations=p.control_iterations if multi else p.ph_iterations,
         restarts=restarts,
         segments=p.segments,
         activation_bits=p.activation_bits,
@@ -459,7 +460,7 @@ def _run_greedy(
         seed=seed,
     )
     seconds = time.perf_counter() - start
-    method = "greedy-moves" if restarts == 1 else "greedy-moves-restarts"
+    method = "greedy-moves-restarts" if multi else "greedy-moves"
     return {
         **_trained_row(method, d, setting, sizes, codes, p.bias, res, d.X, d.y, seconds),
         "restarts": restarts,

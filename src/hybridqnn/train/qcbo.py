@@ -781,20 +781,35 @@ def _history_rank(record: dict[str, Any], select: str) -> tuple[float, float]:
 
 
 def _best_start(
+    fit: Callable[..., Any],
+    args: dict[str, Any],
+    restarts: int,
+    seed: int | None,
+    rank: Callable[[Any], Any],
+) -> tuple[Any, list[Any]]:
+    """``fit(**args)`` from ``restarts`` child seeds of ``seed`` (the restarts of
+    :func:`fit_qcbo`, :func:`fit_greedy_moves` and :func:`fit_qat`): the lowest-``rank`` run
+    and all runs."""
+    seed = None if seed is None else check_int("seed", seed, 0)
+    runs = [
+        fit(**{**args, "seed": int(sq.generate_state(1)[0]) % 2**31, "restarts": 1})
+        for sq in np.random.SeedSequence(seed).spawn(restarts)
+    ]
+    return min(runs, key=rank), runs
+
+
+def _best_qcbo_start(
     fit: Callable[..., QCBOResult],
     args: dict[str, Any],
     restarts: int,
     seed: int | None,
     select: str,
 ) -> QCBOResult:
-    """``fit(**args)`` from ``restarts`` child seeds of ``seed``: the run whose returned network
-    ranks best on the training set (``select``), with ``timing`` summed over the runs."""
-    seed = None if seed is None else check_int("seed", seed, 0)
-    runs = [
-        fit(**{**args, "seed": int(sq.generate_state(1)[0]) % 2**31, "restarts": 1})
-        for sq in np.random.SeedSequence(seed).spawn(restarts)
-    ]
-    best = min(runs, key=lambda r: _history_rank(r.history[r.best_iteration], select))
+    """:func:`_best_start` for :class:`QCBOResult`: ranked by the returned network's training
+    score (``select``), with ``timing`` summed over the runs."""
+    best, runs = _best_start(
+        fit, args, restarts, seed, lambda r: _history_rank(r.history[r.best_iteration], select)
+    )
     best.timing = {k: sum(r.timing[k] for r in runs) for k in best.timing}
     return best
 
@@ -891,8 +906,7 @@ def fit_qcbo(
         TypeError: a sampler without ``sample`` (or ``sample_cqm`` for ``cqm``), bad codes.
     """
     if check_int("restarts", restarts, 1) > 1:
-        args = dict(locals())
-        return _best_start(fit_qcbo, args, restarts, seed, select)
+        return _best_qcbo_start(fit_qcbo, dict(locals()), restarts, seed, select)
     X, sizes, codes, arch, y_model, y_pm = _network_setup(
         X,
         y,
@@ -1265,8 +1279,7 @@ def fit_greedy_moves(
     ``train_loss``, ``train_accuracy``, ``moved_weights``, ``scales`` and ``seconds``.
     """
     if check_int("restarts", restarts, 1) > 1:
-        args = dict(locals())
-        return _best_start(fit_greedy_moves, args, restarts, seed, select)
+        return _best_qcbo_start(fit_greedy_moves, dict(locals()), restarts, seed, select)
     X, sizes, codes, arch, y_model, y_pm = _network_setup(
         X,
         y,
@@ -1411,32 +1424,11 @@ def fit_qat(
         activation_bits, segments, input_low, input_high: the quantized spline network (above);
             ``None`` bits: full-precision activations, and the other three are unused.
     """
-    X, y, sizes = check_network_data(X, y, sizes)
-    restarts = check_int("restarts", restarts, 1)
-    if restarts > 1:
-        seeds = np.random.SeedSequence(seed).spawn(restarts)
-        runs = [
-            fit_qat(
-                X,
-                y,
-                sizes,
-                weights,
-                bias=bias,
-                epochs=epochs,
-                lr=lr,
-                batch_size=batch_size,
-                seed=int(sq.generate_state(1)[0]) % 2**31,
-                device=device,
-                activation_bits=activation_bits,
-                segments=segments,
-                input_low=input_low,
-                input_high=input_high,
-            )
-            for sq in seeds
-        ]
-        best = min(runs, key=_qat_rank)
+    if check_int("restarts", restarts, 1) > 1:
+        best, runs = _best_start(fit_qat, dict(locals()), restarts, seed, _qat_rank)
         best.train_time_s = sum(r.train_time_s for r in runs)
         return best
+    X, y, sizes = check_network_data(X, y, sizes)
     import torch
 
     L = len(sizes) - 1
