@@ -45,6 +45,8 @@ from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
 from hybridqnn.parallel import default_workers
 
+CUDA_READS = 4096  # replicas per GPU call: about one full wave of an H100 (132 SMs) at n = 1000
+
 # solver name -> (effort keyword, effort levels, fixed keywords). Each sampler runs as it is
 # built to: dwave-samplers' SA and tabu are single-threaded, one read per run; our dense SA runs
 # one replica per core in parallel threads; SB and CIM evolve a batch of agents with matrix
@@ -54,6 +56,8 @@ EFFORTS: dict[str, tuple[str, tuple[float, ...], dict[str, Any]]] = {
     "dense-sa": ("num_sweeps", (10, 30, 100, 300, 1000, 3000, 10000, 30000, 100000), {"num_reads": default_workers()}),
     # the same sampler restricted to single flips on the structured problems (see _sweep)
     "dense-sa-flips": ("num_sweeps", (10, 30, 100, 300, 1000, 3000, 10000), {"num_reads": default_workers()}),
+    # the same sampler on CUDA (device="cuda"): one warp per read; skipped with a note without a GPU
+    "dense-sa-cuda": ("num_sweeps", (10, 30, 100, 300, 1000, 3000, 10000, 30000), {"num_reads": CUDA_READS}),
     "tabu": ("timeout", (5, 20, 100, 300, 1000, 3000, 10000, 30000), {"num_reads": 1}),
     "sb": ("num_steps", (30, 100, 300, 1000, 3000, 10000), {"num_reads": 16}),
     "cim": ("num_steps", (30, 100, 300, 1000, 3000, 10000), {"num_reads": 16}),
@@ -72,7 +76,7 @@ class SolverBenchParams:
     random_sizes: list[int] = list_field(200, 1000, 3000)
     head_problems: list[str] = list_field("digits-K10", "digits-K20", "mnist-K10", "mnist-K20")
     projection_widths: list[int] = list_field(128)
-    solvers: list[str] = list_field("sa", "tabu", "dense-sa", "dense-sa-flips", "sb", "cim")
+    solvers: list[str] = list_field("sa", "tabu", "dense-sa", "dense-sa-flips", "dense-sa-cuda", "sb", "cim")
     warm_starts: bool = field(default=True, metadata={"help": "also run warm starts from the reference on structured problems"})
     runs: int = field(default=10, metadata={"help": "seeded runs per effort level"})
     random_runs: int = field(default=40, metadata={"help": "seeded runs per effort level on the random problems, whose per-run success probabilities are a few percent"})
@@ -179,7 +183,15 @@ def _bench_sampler(name: str) -> Any:
         return openjij.SASampler()
     if name == "sb-package":
         return _SimulatedBifurcationPackage()
+    if name == "dense-sa-cuda":
+        return get_sampler("dense-sa", device="cuda")
     return get_sampler("dense-sa" if name == "dense-sa-flips" else name)
+
+
+def _cuda_available() -> bool:
+    from numba import cuda
+
+    return bool(cuda.is_available())
 
 
 def _make_sb_package_class() -> type:
@@ -301,6 +313,8 @@ def run_bench_solvers(ctx: RunContext, p: SolverBenchParams) -> None:
     for name in p.solvers:
         if name in OPTIONAL and importlib.util.find_spec(OPTIONAL[name]) is None:
             ctx.note(f"Skipped {name!r}: the package {OPTIONAL[name]!r} is not installed (pip install 'hybridqnn[bench]').")
+        elif name == "dense-sa-cuda" and not _cuda_available():
+            ctx.note("Skipped 'dense-sa-cuda': numba sees no CUDA GPU (it needs an NVIDIA GPU and pip install numba-cuda).")
         else:
             solvers.append(name)
     for problem in ctx.progress(problems, total=len(problems), desc="bench solvers"):

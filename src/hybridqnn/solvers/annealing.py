@@ -21,6 +21,7 @@ from hybridqnn.problems.dense import DenseIsing
 from hybridqnn.solvers import kernels
 from hybridqnn.solvers.dense import DenseSampler
 from hybridqnn.solvers.sampling import beta_range_dense
+from hybridqnn.solvers.torch_device import as_device
 
 SCHEDULES = ("geometric", "linear")
 
@@ -34,7 +35,9 @@ def beta_schedule(beta_range: tuple[float, float], num_sweeps: int, kind: str = 
 
 
 class DenseSimulatedAnnealingSampler(DenseSampler):
-    """Simulated annealing on dense models (numba, CPU, one replica per read in parallel).
+    """Simulated annealing on dense models: numba on the CPU (one replica per read, reads in
+    parallel threads) or, with ``device="cuda"``, on an NVIDIA GPU (one warp per read, thousands
+    at once; :mod:`hybridqnn.solvers.cuda_kernels`, which needs ``pip install numba-cuda``).
 
     Keywords of ``sample``: ``num_reads``, ``seed``, ``initial_states``, ``num_sweeps``
     (default 1000), ``beta_range`` (default derived from the coefficients, or from the warm
@@ -56,9 +59,22 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
 
     _own_parameters = {"num_sweeps": [], "beta_range": [], "beta_schedule_type": ["schedules"], "fixed_point_bits": []}
 
+    def __init__(self, device: Any = "cpu") -> None:
+        self.device = as_device(device)
+        if self.device.type not in ("cpu", "cuda"):
+            raise ValueError(f"'device' must be 'cpu' or 'cuda[:N]', got {str(self.device)!r}")
+        if self.device.type == "cuda":
+            from numba import cuda
+
+            if not cuda.is_available():
+                raise ValueError(
+                    f"'device' is {str(self.device)!r} but numba sees no CUDA GPU "
+                    "(dense-sa on CUDA needs an NVIDIA driver and pip install numba-cuda); use device='cpu'"
+                )
+
     @property
     def properties(self) -> dict[str, Any]:
-        return {"schedules": SCHEDULES}
+        return {"schedules": SCHEDULES, "device": str(self.device)}
 
     def _sample_spins(
         self,
@@ -76,6 +92,8 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         check_choice("beta_schedule_type", beta_schedule_type, SCHEDULES)
         if fixed_point_bits is not None:
             fixed_point_bits = check_int("fixed_point_bits", fixed_point_bits, 1, 32)
+            if self.device.type == "cuda":
+                raise ValueError("'fixed_point_bits' (integer-step moves) runs on the CPU only; use device='cpu' for it")
             if model.num_variables % fixed_point_bits:
                 raise ValueError(
                     f"'fixed_point_bits' must divide the number of variables ({model.num_variables}), got {fixed_point_bits}"
@@ -85,8 +103,17 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         elif len(beta_range) != 2:
             raise ValueError(f"'beta_range' must be a pair (hot, cold), got {beta_range!r}")
         betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
-        work = np.ascontiguousarray(spins, dtype=np.float64)
         start = time.perf_counter()
+        if self.device.type == "cuda":
+            from numba import cuda
+
+            from hybridqnn.solvers import cuda_kernels
+
+            with cuda.gpus[self.device.index or 0]:
+                best, energies = cuda_kernels.anneal(model.J, model.h, model.offset, spins, betas, kernels.seed_states(seed, spins.shape[0]))
+            info = {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start}
+            return best, {**info, "energies": energies}
+        work = np.ascontiguousarray(spins, dtype=np.float64)
         J, h = np.ascontiguousarray(model.J), np.ascontiguousarray(model.h)
         states = (kernels.seed_states(seed, work.shape[0]),)
         if fixed_point_bits is None:

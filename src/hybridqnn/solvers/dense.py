@@ -68,7 +68,9 @@ class DenseSampler(dimod.Sampler, abc.ABC):
         self, model: DenseIsing, spins: np.ndarray, seed: int, *, warm: bool, **params: Any
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Return final spins (R, n) int8 started from ``spins`` and an info dict; ``warm`` says
-        whether ``spins`` came from the caller's ``initial_states`` (else they are random)."""
+        whether ``spins`` came from the caller's ``initial_states`` (else they are random).
+        A sampler that computed the final energies itself (on its device) returns them as
+        ``info["energies"]``; otherwise they are computed here from the model."""
 
     def sample_dense(
         self,
@@ -97,8 +99,9 @@ class DenseSampler(dimod.Sampler, abc.ABC):
         if n == 0:
             return spins, np.full(num_reads, model.offset), {"seed": seed}
         out, info = self._sample_spins(model, spins, int(rng.integers(2**31 - 1)), warm=initial_states is not None, **params)
+        energies = info.pop("energies", None)
         info["seed"] = seed
-        return out, model.energies(out), info
+        return out, model.energies(out) if energies is None else energies, info
 
     def sample(
         self,

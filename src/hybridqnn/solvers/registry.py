@@ -105,7 +105,7 @@ _SOLVERS = MappingProxyType(
             SolverEntry("sa", _sa, "simulated annealing (dwave-samplers SimulatedAnnealingSampler)"),
             SolverEntry("tabu", _tabu, "tabu search (dwave-samplers TabuSampler)"),
             SolverEntry("steepest", _steepest, "steepest greedy descent (dwave-samplers SteepestDescentSolver)"),
-            SolverEntry("dense-sa", _dense_sa, "hybridqnn's dense simulated annealing (numba, replicas in parallel, incremental fields); the default"),
+            SolverEntry("dense-sa", _dense_sa, "hybridqnn's dense simulated annealing (numba, replicas in parallel, incremental fields); device='cpu'|'cuda' (pip install 'hybridqnn[cuda]'); the default"),
             SolverEntry("exact", _exact, f"brute force (dimod ExactSolver); tiny problems only (<= {EXACT_MAX_VARIABLES} variables)"),
             SolverEntry("milp", _milp, "exact optimum by mixed-integer linear programming (HiGHS via scipy; products linearised exactly); also solves binary CQMs (sample_cqm); small or structured problems"),
             SolverEntry("sb", _sb, "simulated bifurcation (Goto 2019/2021; ballistic or discrete, heated, early stopping), batched agents in torch; device='cpu'|'cuda'"),

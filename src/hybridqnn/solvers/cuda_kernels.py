@@ -1,0 +1,202 @@
+"""CUDA kernel for dense simulated annealing (numba.cuda): one warp per replica.
+
+The dynamics are those of :func:`hybridqnn.solvers.kernels.anneal` (Metropolis single flips in
+index order, one sweep per inverse temperature), laid out for a GPU:
+
+- each replica is one warp of 32 lanes; its local fields f = h + J s live in shared memory,
+  its spins and best state in global memory;
+- every lane runs the replica's xorshift32 stream and the accept test itself, so all lanes
+  take the same decision without communicating (the branch is warp-uniform);
+- each replica returns the lowest-energy state among its start and the ends of its sweeps
+  (the CPU kernel checks after every flip; copying the state on every new low cost as much as
+  the flips themselves here);
+- an accepted flip of s_i updates f <- f + 2 s_i' J_i with lane l handling entries
+  l, l + 32, ... (coalesced reads of row i of J, which stays in the L2 cache for n up to a
+  few thousand);
+- a block is one warp, so ``__syncthreads`` (a barrier of 32 threads) orders the lanes around
+  each accepted flip: before it (every lane has read f_i and s_i) and after it (the next
+  proposal reads the updated fields). One warp per block costs no occupancy here: an SM holds
+  32 blocks, and shared memory limits it to fewer once n > 900 or so.
+
+A proposal costs O(1) per lane and an accepted flip O(n / 32); thousands of replicas run at
+once. With the same seed the result is deterministic (each replica has its own stream), but it
+differs from the CPU kernel's, whose streams are split differently. The final energies are
+computed on the device from the returned states, E = offset + sum_i b_i (h_i + 1/2 sum_k J_ki b_k),
+so no (R, n) x (n, n) product is left for the host.
+
+Tests run this kernel on the CPU through numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from numba import cuda, float64, uint32
+from numba.core.errors import NumbaPerformanceWarning
+
+WARP = 32
+_SHARED_BYTES = 48 * 1024  # shared memory a block may take without opting in
+
+
+@cuda.jit(device=True, inline=True)
+def _xorshift(x):  # noqa: ANN001, ANN202 - numba device function
+    """One xorshift32 step (Marsaglia 2003; period 2^32 - 1, far more than one replica draws):
+    (new state, uniform in (0, 1)). 32-bit, since 64-bit integer arithmetic is emulated on GPUs."""
+    # numba widens uint32 shifts to 64 bits: truncate after each step, or x leaves 32 bits
+    x = uint32(x ^ (x << uint32(13)))
+    x = uint32(x ^ (x >> uint32(17)))
+    x = uint32(x ^ (x << uint32(5)))
+    return x, float64(x) * 2.3283064365386963e-10
+
+
+@cuda.jit(device=True, inline=True)
+def _add_row(f, rows, i, twice, lane, n):  # noqa: ANN001, ANN202 - numba device function
+    """f[j] += twice * rows[i, j] for this lane's j = lane, lane + 32, ...; four loads are
+    issued before their updates, so their L2 latencies overlap instead of adding up."""
+    j = lane
+    while j + 3 * WARP < n:
+        a = rows[i, j]
+        b = rows[i, j + WARP]
+        c = rows[i, j + 2 * WARP]
+        d = rows[i, j + 3 * WARP]
+        f[j] += twice * a
+        f[j + WARP] += twice * b
+        f[j + 2 * WARP] += twice * c
+        f[j + 3 * WARP] += twice * d
+        j += 4 * WARP
+    while j < n:
+        f[j] += twice * rows[i, j]
+        j += WARP
+
+
+@cuda.jit(device=True, inline=True)
+def _copy_state(dst, src, r, lane, n):  # noqa: ANN001, ANN202 - numba device function
+    """dst[r, j] = src[r, j] for this lane's j, four loads in flight at a time."""
+    j = lane
+    while j + 3 * WARP < n:
+        a = src[r, j]
+        b = src[r, j + WARP]
+        c = src[r, j + 2 * WARP]
+        d = src[r, j + 3 * WARP]
+        dst[r, j] = a
+        dst[r, j + WARP] = b
+        dst[r, j + 2 * WARP] = c
+        dst[r, j + 3 * WARP] = d
+        j += 4 * WARP
+    while j < n:
+        dst[r, j] = src[r, j]
+        j += WARP
+
+
+@cuda.jit
+def _anneal_replicas(J, h, offset, spins, best, betas, rng_state, energies):  # noqa: ANN001 - numba kernel
+    """Anneal replica r = block index (one warp), in place on ``spins[r]`` (int8, +-1); the best
+    state visited goes to ``best[r]`` and its energy to ``energies[r]``."""
+    f = cuda.shared.array(0, dtype=float64)
+    lane = cuda.threadIdx.x
+    r = cuda.blockIdx.x
+    n = spins.shape[1]
+    for j in range(lane, n, WARP):
+        acc = h[j]
+        for k in range(n):
+            acc += J[k, j] * spins[r, k]  # J symmetric: row k is read coalesced across lanes
+        f[j] = acc
+        best[r, j] = spins[r, j]
+    cuda.syncthreads()
+    x = rng_state[r]
+    energy = 0.0
+    best_energy = 0.0
+    for step in range(betas.shape[0]):
+        beta = betas[step]
+        for i in range(n):
+            si = spins[r, i]
+            de = -2.0 * f[i] if si > 0 else 2.0 * f[i]  # -2 s_i f_i without an int-to-float conversion
+            accept = True
+            if de > 0.0:
+                t = beta * de
+                if t > 40.0:
+                    accept = False
+                else:
+                    x, u = _xorshift(x)
+                    # exp(-t) <= 1 / (1 + t): most rejections need no exp
+                    accept = u * (1.0 + t) < 1.0 and u < math.exp(-t)
+            if accept:
+                cuda.syncthreads()  # every lane has read f_i and s_i
+                _add_row(f, J, i, -2.0 * si, lane, n)
+                if lane == 0:
+                    spins[r, i] = -si
+                energy += de
+                cuda.syncthreads()
+        if energy < best_energy:  # the best state is kept at the end of each sweep
+            best_energy = energy
+            _copy_state(best, spins, r, lane, n)
+    cuda.syncthreads()  # the best states are written and the fields are free
+    # E(best) = offset + sum_j b_j h_j + 1/2 sum_j b_j sum_k J_kj b_k, summed over the lanes
+    part = 0.0
+    for j in range(lane, n, WARP):
+        acc = 0.0
+        for k in range(n):
+            acc += J[k, j] * best[r, k]
+        part += best[r, j] * (h[j] + 0.5 * acc)
+    f[lane] = part
+    cuda.syncthreads()
+    if lane == 0:
+        for k in range(1, WARP):
+            part += f[k]
+        energies[r] = offset + part
+
+
+def _xorshift32_states(rng_state: np.ndarray) -> np.ndarray:
+    """The low 32 bits of each uint64 seed state, never 0 (xorshift's one fixed point)."""
+    states = (np.asarray(rng_state, dtype=np.uint64) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    states[states == 0] = np.uint32(0x9E3779B9)
+    return states
+
+
+def max_variables() -> int:
+    """The largest model one warp's fields fit (float64, in one block's shared memory)."""
+    return _SHARED_BYTES // 8
+
+
+def anneal(
+    J: np.ndarray,
+    h: np.ndarray,
+    offset: float,
+    spins: np.ndarray,
+    betas: np.ndarray,
+    rng_state: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run :func:`_anneal_replicas` on the current CUDA device.
+
+    Args:
+        J, h, offset: the dense model E(s) = offset + h^T s + 1/2 s^T J s (J symmetric).
+        spins: start states (R, n) of +-1.
+        betas: one inverse temperature per sweep.
+        rng_state: one uint64 seed state per replica (its low 32 bits seed the replica's
+            xorshift32 stream).
+
+    Returns:
+        (best states (R, n) int8, their energies (R,) float64).
+    """
+    num_reads, n = spins.shape
+    if n > max_variables():
+        raise ValueError(f"the CUDA annealer holds at most {max_variables()} variables per replica, got {n}")
+    d_spins = cuda.to_device(np.ascontiguousarray(spins, dtype=np.int8))
+    d_best = cuda.device_array((num_reads, n), dtype=np.int8)
+    d_energies = cuda.device_array(num_reads, dtype=np.float64)
+    with warnings.catch_warnings():  # a few reads leave the GPU idle, which is the caller's choice
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        _anneal_replicas[num_reads, WARP, 0, max(n, WARP) * 8](
+            cuda.to_device(np.ascontiguousarray(J, dtype=np.float64)),
+            cuda.to_device(np.ascontiguousarray(h, dtype=np.float64)),
+            float(offset),
+            d_spins,
+            d_best,
+            cuda.to_device(np.ascontiguousarray(betas, dtype=np.float64)),
+            cuda.to_device(_xorshift32_states(rng_state)),
+            d_energies,
+        )
+    cuda.synchronize()
+    return d_best.copy_to_host(), d_energies.copy_to_host()
