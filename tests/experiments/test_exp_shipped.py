@@ -214,3 +214,19 @@ def test_bench_solvers_skips_missing_third_party_solvers_with_a_note(tmp_path: P
     report = _report(out)
     assert {r["impl"] for r in report["rows"]} == {"dense-sa"}
     assert sum("not installed" in note for note in report["notes"]) == 2
+
+
+def test_bench_solvers_skips_dense_sa_cuda_without_a_gpu_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from numba import cuda
+
+    monkeypatch.setattr(cuda, "is_available", lambda: False)
+    out = tmp_path / "bs"
+    argv = [
+        "bench", "solvers", "--quick", "--out", str(out), "--no-progress",
+        "--set", "solvers=[\"dense-sa\", \"dense-sa-cuda\"]", "--set", "head_problems=[]",
+        "--set", "projection_widths=[]",
+    ]
+    assert cli.main(argv) == 0
+    report = _report(out)
+    assert {r["impl"] for r in report["rows"]} == {"dense-sa"}
+    assert any("'dense-sa-cuda'" in note and "numba sees no CUDA GPU" in note for note in report["notes"])
