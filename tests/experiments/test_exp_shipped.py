@@ -199,19 +199,23 @@ def test_bad_config_values_are_one_line_errors(override: str, expected: str, cap
     assert len(err.splitlines()) == 1
 
 
+def _bench_solvers_on_random_problems(tmp_path: Path, solvers: list[str]) -> dict:
+    """``bench solvers --quick`` with only the random problems and these solvers; its report."""
+    out = tmp_path / "bs"
+    argv = [
+        "bench", "solvers", "--quick", "--out", str(out), "--no-progress",
+        "--set", f"solvers={json.dumps(solvers)}", "--set", "head_problems=[]", "--set", "projection_widths=[]",
+    ]
+    assert cli.main(argv) == 0
+    return _report(out)
+
+
 def test_bench_solvers_skips_missing_third_party_solvers_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("openjij", "simulated_bifurcation") else real(name, *a))
-    out = tmp_path / "bs"
-    argv = [
-        "bench", "solvers", "--quick", "--out", str(out), "--no-progress",
-        "--set", "solvers=[\"dense-sa\", \"openjij\", \"sb-package\"]", "--set", "head_problems=[]",
-        "--set", "projection_widths=[]",
-    ]
-    assert cli.main(argv) == 0
-    report = _report(out)
+    report = _bench_solvers_on_random_problems(tmp_path, ["dense-sa", "openjij", "sb-package"])
     assert {r["impl"] for r in report["rows"]} == {"dense-sa"}
     assert sum("not installed" in note for note in report["notes"]) == 2
 
@@ -220,13 +224,6 @@ def test_bench_solvers_skips_dense_sa_cuda_without_a_gpu_with_a_note(tmp_path: P
     from numba import cuda
 
     monkeypatch.setattr(cuda, "is_available", lambda: False)
-    out = tmp_path / "bs"
-    argv = [
-        "bench", "solvers", "--quick", "--out", str(out), "--no-progress",
-        "--set", "solvers=[\"dense-sa\", \"dense-sa-cuda\"]", "--set", "head_problems=[]",
-        "--set", "projection_widths=[]",
-    ]
-    assert cli.main(argv) == 0
-    report = _report(out)
+    report = _bench_solvers_on_random_problems(tmp_path, ["dense-sa", "dense-sa-cuda"])
     assert {r["impl"] for r in report["rows"]} == {"dense-sa"}
     assert any("'dense-sa-cuda'" in note and "numba sees no CUDA GPU" in note for note in report["notes"])
