@@ -45,7 +45,7 @@ from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
 from hybridqnn.parallel import default_workers
 
-CUDA_READS = 4096  # replicas per GPU call: about one full wave of an H100 (132 SMs) at n = 1000
+CUDA_READS = 4096  # reads per GPU call; an H100 holds about 25 one-warp blocks per SM at n = 1000, 3,300 at once
 
 # solver name -> (effort keyword, effort levels, fixed keywords). Each sampler runs as it is
 # built to: dwave-samplers' SA and tabu are single-threaded, one read per run; our dense SA runs
