@@ -188,12 +188,6 @@ def _bench_sampler(name: str) -> Any:
     return get_sampler("dense-sa" if name == "dense-sa-flips" else name)
 
 
-def _cuda_available() -> bool:
-    from numba import cuda
-
-    return bool(cuda.is_available())
-
-
 def _make_sb_package_class() -> type:
     from hybridqnn.solvers.dense import DenseSampler
 
@@ -309,11 +303,13 @@ def run_bench_solvers(ctx: RunContext, p: SolverBenchParams) -> None:
     problems += [_head_problem(ctx, name, seeds[off + i]) for i, name in enumerate(p.head_problems)]
     off += len(p.head_problems)
     problems += [_projection_problem(w, seeds[off + i]) for i, w in enumerate(p.projection_widths)]
+    from hybridqnn.solvers import cuda_kernels
+
     solvers = []
     for name in p.solvers:
         if name in OPTIONAL and importlib.util.find_spec(OPTIONAL[name]) is None:
             ctx.note(f"Skipped {name!r}: the package {OPTIONAL[name]!r} is not installed (pip install 'hybridqnn[bench]').")
-        elif name == "dense-sa-cuda" and not _cuda_available():
+        elif name == "dense-sa-cuda" and not cuda_kernels.available():
             ctx.note("Skipped 'dense-sa-cuda': numba sees no CUDA GPU (it needs an NVIDIA GPU and pip install numba-cuda).")
         else:
             solvers.append(name)

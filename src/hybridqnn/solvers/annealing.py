@@ -64,9 +64,9 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         if self.device.type not in ("cpu", "cuda"):
             raise ValueError(f"'device' must be 'cpu' or 'cuda[:N]', got {str(self.device)!r}")
         if self.device.type == "cuda":
-            from numba import cuda
+            from hybridqnn.solvers import cuda_kernels
 
-            if not cuda.is_available():
+            if not cuda_kernels.available():
                 raise ValueError(
                     f"'device' is {str(self.device)!r} but numba sees no CUDA GPU "
                     "(dense-sa on CUDA needs an NVIDIA driver and pip install numba-cuda); use device='cpu'"
