@@ -221,7 +221,7 @@ def _SimulatedBifurcationPackage() -> Any:  # noqa: N802 - a factory standing in
 def _sweep(ctx: RunContext, p: SolverBenchParams, problem: _Problem, solver: str, warm: bool, seeds: list[int]) -> list[dict[str, Any]]:
     sampler = _bench_sampler(solver)
     knob, levels, fixed = EFFORTS[solver]
-    if solver == "dense-sa" and problem.bits is not None:
+    if solver in ("dense-sa", "dense-sa-cuda") and problem.bits is not None:
         # the method builders know their encoding and pass it on; so does the benchmark
         fixed = {**fixed, "fixed_point_bits": problem.bits}
     _run_once(sampler, problem, {**fixed, knob: levels[0]}, seeds[0], warm)  # warm-up (JIT, caches)

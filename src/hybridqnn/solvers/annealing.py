@@ -92,8 +92,6 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         check_choice("beta_schedule_type", beta_schedule_type, SCHEDULES)
         if fixed_point_bits is not None:
             fixed_point_bits = check_int("fixed_point_bits", fixed_point_bits, 1, 32)
-            if self.device.type == "cuda":
-                raise ValueError("'fixed_point_bits' (integer-step moves) runs on the CPU only; use device='cpu' for it")
             if model.num_variables % fixed_point_bits:
                 raise ValueError(
                     f"'fixed_point_bits' must divide the number of variables ({model.num_variables}), got {fixed_point_bits}"
@@ -110,7 +108,9 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
             from hybridqnn.solvers import cuda_kernels
 
             with cuda.gpus[self.device.index or 0]:
-                best, energies = cuda_kernels.anneal(model.J, model.h, model.offset, spins, betas, kernels.seed_states(seed, spins.shape[0]))
+                best, energies = cuda_kernels.anneal(
+                    model.J, model.h, model.offset, spins, betas, kernels.seed_states(seed, spins.shape[0]), fixed_point_bits
+                )
             info = {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start}
             return best, {**info, "energies": energies}
         work = np.ascontiguousarray(spins, dtype=np.float64)
