@@ -490,3 +490,52 @@ def test_qat_returns_its_best_epoch_and_restarts_their_best_run() -> None:
         assert r.accuracy(X, y) == pytest.approx(h["train_accuracy"], abs=1.5 / 32)
     with pytest.raises(ValueError, match=r"'restarts' must be an integer >= 1, got 0"):
         fit_qat(X, y, SIZES, WeightCode("binary"), restarts=0)
+
+
+def _qat_on_the_qcbo_network(X: np.ndarray, y: np.ndarray, **kw) -> object:
+    """QAT of SIZES with SMALL's quantized spline network (1 activation bit, 2 segments)."""
+    return fit_qat(
+        X, y, SIZES, WeightCode("binary"), epochs=4, seed=11, activation_bits=1, segments=2,
+        **BOX, **kw,
+    )
+
+
+def test_warm_start_starts_from_the_given_network() -> None:
+    X, y = _toy(16, seed=2)
+    qat = _qat_on_the_qcbo_network(X, y)
+    control = fit_greedy_moves(X, y, SIZES, iterations=2, warm_start=qat, **SMALL)
+    assert control.initial["train_accuracy"] == qat.accuracy(X, y)
+    qph = fit_qcbo(
+        X, y, SIZES, sampler=get_sampler("dense-sa"), ph_iterations=1, qcgd_iterations=2,
+        sample_kwargs={"num_reads": 1, "num_sweeps": 20}, executor="serial", seed=1,
+        warm_start=qat, **SMALL,
+    )
+    assert qph.initial == control.initial
+    # the start is that network whatever the seed (no random levels are drawn)
+    again = fit_greedy_moves(X, y, SIZES, iterations=2, warm_start=qat, seed=99, **SMALL)
+    assert again.initial == control.initial
+    # a QCBOResult continues from its returned network
+    more = fit_greedy_moves(X, y, SIZES, iterations=1, warm_start=control, **SMALL)
+    assert more.initial["train_accuracy"] == control.history[control.best_iteration]["train_accuracy"]
+    assert more.initial["train_loss"] == pytest.approx(
+        control.history[control.best_iteration]["train_loss"]
+    )
+
+
+def test_warm_start_bad_input() -> None:
+    X, y = _toy(8)
+    qat = _qat_on_the_qcbo_network(X, y)
+    with pytest.raises(TypeError, match="'warm_start' must be a QCBOResult or a quantized QATResult"):
+        fit_greedy_moves(X, y, SIZES, warm_start=qat.weights, **SMALL)
+    full = fit_qat(X, y, SIZES, None, epochs=1, seed=0)
+    with pytest.raises(TypeError, match=r"quantized QATResult \(codes not None\), got QATResult"):
+        fit_greedy_moves(X, y, SIZES, warm_start=full, **SMALL)
+    with pytest.raises(ValueError, match="'warm_start' must have 3 layers, got 2"):
+        fit_greedy_moves(X, y, (3, 2, 2, 1), warm_start=qat, **SMALL)
+    with pytest.raises(ValueError, match=r"'warm_start' layer 1 must have shape \(3, 4\), got \(2, 4\)"):
+        fit_greedy_moves(X, y, (3, 3, 1), warm_start=qat, **SMALL)
+    with pytest.raises(ValueError, match="'warm_start' layer 1 must use ternary 2-bit weights, got binary 1-bit"):
+        fit_greedy_moves(X, y, SIZES, WeightCode("ternary"), warm_start=qat, **SMALL)
+    qat.weights[0][0, 0] *= 0.5
+    with pytest.raises(ValueError, match="'warm_start' layer 1 has weights that are not levels of its code"):
+        fit_qcbo(X, y, SIZES, sampler=get_sampler("dense-sa"), warm_start=qat, **SMALL)

@@ -531,7 +531,8 @@ def _prefix_sizes(n: int) -> list[int]:
     return sorted({0, n, *(2**e for e in range(n.bit_length()) if 2**e < n)})
 
 
-def _random_start(
+def _start(
+    warm_start: Any,
     rng: np.random.Generator,
     codes: list[WeightCode],
     shapes: Sequence[tuple[int, int]],
@@ -542,21 +543,52 @@ def _random_start(
     bit_scale: bool,
     scale_target: float,
 ) -> tuple[list[WeightCode], list[np.ndarray], dict[str, float]]:
-    """Uniformly random levels per weight, the first bit-scale step, and the start's training
-    loss and accuracy: ``(codes, weights, initial)``."""
-    units = [
-        rng.choice(code.levels / code.scale, size=shape)
-        for code, shape in zip(codes, shapes, strict=True)
-    ]
-    if bit_scale:
-        codes = _bit_scales(units, codes, X, y_model, arch, scale_target)
-    ws = [u * c.scale for u, c in zip(units, codes, strict=True)]
+    """The starting network and its training loss and accuracy: ``(codes, weights, initial)``.
+    Without ``warm_start``, uniformly random levels per weight (from ``rng``) and the first
+    bit-scale step; with it, its codes and weights (:func:`_checked_warm_start`)."""
+    if warm_start is None:
+        units = [
+            rng.choice(code.levels / code.scale, size=shape)
+            for code, shape in zip(codes, shapes, strict=True)
+        ]
+        if bit_scale:
+            codes = _bit_scales(units, codes, X, y_model, arch, scale_target)
+        ws = [u * c.scale for u, c in zip(units, codes, strict=True)]
+    else:
+        codes, ws = _checked_warm_start(warm_start, codes, shapes)
     net = arch.network(codes)
     initial = {
         "train_loss": net.loss_value(ws, X, y_model, ties="nearest") / X.shape[0],
         "train_accuracy": float(np.mean(net.predict(ws, X) == y_pm)),
     }
     return codes, ws, initial
+
+
+def _checked_warm_start(
+    warm: Any, codes: list[WeightCode], shapes: Sequence[tuple[int, int]]
+) -> tuple[list[WeightCode], list[np.ndarray]]:
+    """``(codes, weights)`` of ``fit_qcbo(warm_start=warm)``: ``warm``'s codes (their scales) and
+    copies of its weights, checked against the requested codes and layer shapes."""
+    if not isinstance(warm, (QCBOResult, QATResult)) or warm.codes is None:
+        raise TypeError(
+            "'warm_start' must be a QCBOResult or a quantized QATResult (codes not None), "
+            f"got {type(warm).__name__}"
+        )
+    if len(warm.weights) != len(shapes):
+        raise ValueError(f"'warm_start' must have {len(shapes)} layers, got {len(warm.weights)}")
+    for li, (w, c, want, shape) in enumerate(
+        zip(warm.weights, warm.codes, codes, shapes, strict=True), start=1
+    ):
+        if w.shape != shape:
+            raise ValueError(f"'warm_start' layer {li} must have shape {shape}, got {w.shape}")
+        if (c.kind, c.num_bits) != (want.kind, want.num_bits):
+            raise ValueError(
+                f"'warm_start' layer {li} must use {want.kind} {want.num_bits}-bit weights, "
+                f"got {c.kind} {c.num_bits}-bit"
+            )
+        if not np.all(np.isclose(w[..., None], c.levels).any(axis=-1)):
+            raise ValueError(f"'warm_start' layer {li} has weights that are not levels of its code")
+    return list(warm.codes), _round_to_levels(warm.weights, warm.codes)
 
 
 def _train_score(
@@ -614,9 +646,9 @@ class QCBOResult:
         best_iteration: the PH iteration whose consensus is returned.
         seed: the master seed used.
         input_box: the FIP input box (``predict`` clips inputs to it).
-        initial: ``train_loss`` and ``train_accuracy`` of the random starting network (after
-            the first bit-scale step), before any subproblem was solved: the reference that
-            tells what the QPH iterations themselves achieved.
+        initial: ``train_loss`` and ``train_accuracy`` of the starting network (random, after
+            the first bit-scale step, or the warm start), before any subproblem was solved: the
+            reference that tells what the QPH iterations themselves achieved.
     """
 
     weights: list[np.ndarray]
@@ -852,6 +884,7 @@ def fit_qcbo(
     seed: int | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
     restarts: int = 1,
+    warm_start: QCBOResult | QATResult | None = None,
 ) -> QCBOResult:
     """Train a quantized spline network by decomposed QCBO + progressive hedging (module docstring).
 
@@ -898,6 +931,14 @@ def fit_qcbo(
             16-4-1, 5 iterations) four seeds gave test accuracies 0.81-0.91, and the best
             training score picked 0.906 against 0.910 for QAT, which the experiments also
             give 3 starts (``qat_restarts``). The experiments' ``ph_restarts`` sets this.
+        warm_start: start from this trained network instead of random levels: a quantized
+            :class:`QATResult` (best :func:`fit_qat` with ``activation_bits``, QAT on this same
+            quantized spline network: classical pretraining, then QPH) or a
+            :class:`QCBOResult` (to continue). Its codes, scales included, replace
+            ``weights``'; their kinds must match. The end point of :func:`fit_greedy_moves` is
+            a poor start: no single weight move improves it there, and QPH's candidate moves
+            did not either (T-shirt/trouser, 300 samples, 1-bit: 0 moves in 6 iterations).
+            With ``restarts`` > 1 the runs differ only in subproblem order and oracle seeds.
 
     Raises:
         ValueError: bad sizes, labels or settings; non-finite X; an empty input interval or
@@ -984,8 +1025,8 @@ def fit_qcbo(
     batches = [np.sort(perm[i : i + batch_size]) for i in range(0, n, batch_size)]
     sizes_b = np.array([len(b) for b in batches], dtype=np.float64)
     shapes = [(sizes[li], sizes[li - 1] + int(bias)) for li in range(1, L + 1)]
-    codes, w_bar, initial = _random_start(
-        rng, codes, shapes, X, y_model, y_pm, arch, bit_scale, scale_target
+    codes, w_bar, initial = _start(
+        warm_start, rng, codes, shapes, X, y_model, y_pm, arch, bit_scale, scale_target
     )
     lam = [[np.zeros(s) for s in shapes] for _ in batches]
     # the starting consensus is every subproblem's first incumbent: an oracle answer is taken
@@ -1257,6 +1298,7 @@ def fit_greedy_moves(
     select: str = "accuracy",
     seed: int | None = None,
     restarts: int = 1,
+    warm_start: QCBOResult | QATResult | None = None,
 ) -> QCBOResult:
     """The classical control for :func:`fit_qcbo`'s ``line-search`` consensus: the same network,
     random start (same ``seed``: same starting weights), line search, bit-scale step and
@@ -1274,6 +1316,8 @@ def fit_greedy_moves(
     T-shirt/trouser at 1 bit, and the best-of-12 run scores 0.928 against 0.910 for QAT (3
     restarts) on the same samples; over the 8 two-class settings it is 3.8 points above to 3.0
     below QAT.
+
+    ``warm_start`` starts from a trained network instead, as in :func:`fit_qcbo`.
 
     Returns a :class:`QCBOResult` with empty ``spins``; ``history`` records ``iteration``,
     ``train_loss``, ``train_accuracy``, ``moved_weights``, ``scales`` and ``seconds``.
@@ -1304,7 +1348,8 @@ def fit_greedy_moves(
     start = time.perf_counter()
     init_seq = np.random.SeedSequence(seed).spawn(3)[0]  # fit_qcbo's starting weights
     shapes = [(sizes[li], sizes[li - 1] + int(bias)) for li in range(1, L + 1)]
-    codes, ws, initial = _random_start(
+    codes, ws, initial = _start(
+        warm_start,
         np.random.default_rng(init_seq),
         codes,
         shapes,
