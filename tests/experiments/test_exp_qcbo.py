@@ -64,6 +64,7 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
     )
     assert 0.0 <= qph["test_accuracy"] <= 1.0 and qph["oracle_calls"] > 0
     assert qph["restarts"] == 1  # ph_restarts: one QPH run, from the control's start
+    assert qph["start"] == control["start"] == "random"
     assert qph["accuracy_vs_qat"] == pytest.approx(
         qph["test_accuracy"] - rows["qat-ste-adam"]["test_accuracy"]
     )
@@ -86,6 +87,26 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
     for name in ("report.md", "metrics.jsonl", "accuracy.png", "qph_loss.png", "config.toml"):
         assert (out / name).is_file(), name
     assert any("94.95" in note for note in report["notes"])
+
+
+def test_qcbo_fmnist_qat_start_quick(
+    tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ph_start=qat``: QPH and the single-start control start from the setting's
+    qat-quantized-activations network."""
+    out = tmp_path / "fm-qat"
+    sets = 'methods=["qph-qcgd"] control_restarts=0 ph_start=qat'.split()
+    _run(["run", "qcbo-fmnist", "--out", str(out), *(a for s in sets for a in ("--set", s))], shared_data)
+    report = _report(out)
+    rows = {r["method"]: r for r in report["rows"]}
+    qat_q = rows["qat-quantized-activations"]
+    for name in ("qph-qcgd", "greedy-moves"):
+        assert rows[name]["start"] == "qat-quantized-activations"
+        assert rows[name]["init_train_accuracy"] == qat_q["train_accuracy"]
+    assert any("QPH from the qat-quantized-activations network" in n for n in report["notes"])
+    bad = ["run", "qcbo-fmnist", "--quick", "--set", "ph_start=warm", "--out", str(tmp_path / "x")]
+    assert cli.main(bad) == 2
+    assert "'ph_start' must be one of random, qat; got 'warm'" in capsys.readouterr().err
 
 
 def test_qcbo_convergence_quick(tmp_path: Path, shared_data: Path) -> None:
