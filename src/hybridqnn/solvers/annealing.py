@@ -43,7 +43,9 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
     (default 1000), ``beta_range`` (default derived from the coefficients, or from the warm
     start's uphill flips when ``initial_states`` is given), ``beta_schedule_type``
     (``geometric`` or ``linear``), ``fixed_point_bits``. Each read returns the lowest-energy
-    state it visited.
+    state it visited. On the CPU, single-flip anneals run their hot sweeps with float32 fields
+    (:func:`kernels.float32_sweeps`: where one rounding of the largest possible field is at most
+    1e-4 of the temperature) and the rest in float64 from exactly recomputed fields.
 
     ``fixed_point_bits=K`` tells the sampler that the variables (in ``bqm.variables`` order, or
     the model's order for :meth:`sample_dense`) are consecutive groups of K bits, least
@@ -117,7 +119,9 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         J, h = np.ascontiguousarray(model.J), np.ascontiguousarray(model.h)
         states = (kernels.seed_states(seed, work.shape[0]),)
         if fixed_point_bits is None:
-            kernels.run_replicas(kernels.anneal, work, J, h, betas, per_replica=states)
+            hot = kernels.float32_sweeps(J, h, betas)
+            J32 = J.astype(np.float32) if hot else np.empty((0, 0), dtype=np.float32)
+            kernels.run_replicas(kernels.anneal, work, J, h, betas, J32, hot, per_replica=states)
         else:
             kernels.run_replicas(kernels.anneal_fixed_point, work, J, h, betas, fixed_point_bits, per_replica=states)
         return work.astype(np.int8), {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start}

@@ -63,23 +63,68 @@ def _flip(s: np.ndarray, f: np.ndarray, J: np.ndarray, i: int) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def anneal(J: np.ndarray, h: np.ndarray, spins: np.ndarray, betas: np.ndarray, rng_state: np.ndarray) -> None:
+def anneal(
+    J: np.ndarray,
+    h: np.ndarray,
+    spins: np.ndarray,
+    betas: np.ndarray,
+    J32: np.ndarray,
+    hot_sweeps: int,
+    rng_state: np.ndarray,
+) -> None:
     """Metropolis simulated annealing, in place on ``spins`` (R, n) float64 of +-1.
 
     One sweep visits every variable in order at inverse temperature ``betas[k]``.
     ``rng_state`` holds one nonzero uint64 per replica. Each replica ends holding the
     lowest-energy state it visited (tracked through the accepted dE; with a warm start the
     result is therefore never worse than the start).
+
+    The first ``hot_sweeps`` sweeps (:func:`float32_sweeps`) keep the fields in float32 and
+    read the rows of ``J32`` (J in float32): an accepted flip, which dominates the time there,
+    then costs about 0.4x (149 against 358 ns per row update at n = 1000 on the benchmarks'
+    2-core CPU: half the bytes of J to read from L3, where a row of J lives once n is in the
+    hundreds, and twice the elements per vector instruction).
+    After them the fields are recomputed from J in float64 and the energy bookkeeping is made
+    exact (the current and the best state's energies recomputed relative to the start; the start
+    is restored if the hot part's best is in fact worse), so the cold sweeps, which decide the
+    result, run exactly as before.
     """
     num_reads, n = spins.shape
     best_s = np.empty(n)
+    start_s = np.empty(n)
+    f32 = np.empty(n, dtype=np.float32)
     for r in range(num_reads):
         s = spins[r]
         f = h + J @ s
         best_s[:] = s
         energy = 0.0
         best_energy = 0.0
-        for k in range(betas.shape[0]):
+        if hot_sweeps > 0:
+            start_s[:] = s
+            start_energy = 0.5 * (s @ (h + f))  # E(s) - offset = h.s + s.J.s / 2
+            f32[:] = f
+            for k in range(hot_sweeps):
+                beta = betas[k]
+                for i in range(n):
+                    de = -2.0 * s[i] * f32[i]
+                    if not metropolis_accepts(de, beta, rng_state, r):
+                        continue
+                    s[i] = -s[i]
+                    twice = np.float32(2.0 * s[i])
+                    row = J32[i]
+                    for j in range(n):
+                        f32[j] += twice * row[j]
+                    energy += de
+                    if energy < best_energy:
+                        best_energy = energy
+                        best_s[:] = s
+            f = h + J @ s
+            energy = 0.5 * (s @ (h + f)) - start_energy
+            best_energy = 0.5 * (best_s @ (h + h + J @ best_s)) - start_energy
+            if best_energy > 0.0:  # the float32 bookkeeping misjudged it: keep the start
+                best_s[:] = start_s
+                best_energy = 0.0
+        for k in range(hot_sweeps, betas.shape[0]):
             beta = betas[k]
             for i in range(n):
                 de = -2.0 * s[i] * f[i]
@@ -91,6 +136,35 @@ def anneal(J: np.ndarray, h: np.ndarray, spins: np.ndarray, betas: np.ndarray, r
                     best_energy = energy
                     best_s[:] = s
         s[:] = best_s
+
+
+FLOAT32_RESOLUTION = 1e-4
+"""The most that one float32 rounding of the largest possible field may be, as a fraction of the
+temperature, in a sweep that :func:`anneal` runs in float32 (:func:`float32_sweeps`)."""
+
+
+def float32_sweeps(J: np.ndarray, h: np.ndarray, betas: np.ndarray) -> int:
+    """How many of the first sweeps :func:`anneal` runs with float32 fields: the leading sweeps
+    hot enough that float32 resolves every field far below the temperature,
+
+        2^-24 F beta_k <= FLOAT32_RESOLUTION (1e-4),  F = max_i (|h_i| + sum_j |J_ij|) >= |f_i|.
+
+    Betas rise along a schedule, so these are its hot part. On a Sherrington-Kirkpatrick problem
+    (J_ij ~ N(0, 1), n = 1000, F about 830) that is every beta up to about 2, i.e. temperatures
+    down to 1/60 of the spin-glass T_c = sqrt(n), where nearly all accepted flips happen
+    (measured: all but 10 of 494,926 flips of a 10,000-sweep read came before beta = 0.9).
+    Problems whose coefficients span many decades (the fixed-point head and QCBO problems, which
+    the methods solve with :func:`anneal_fixed_point` anyway) get float32 only in their hottest
+    sweeps, where the largest couplings decide every flip.
+    """
+    if h.size == 0:
+        return 0
+    field_bound = float(np.max(np.abs(h) + np.abs(J).sum(axis=1)))
+    limit = FLOAT32_RESOLUTION / (2.0**-24 * max(field_bound, 1e-300))
+    hot = 0
+    while hot < betas.shape[0] and betas[hot] <= limit:
+        hot += 1
+    return hot
 
 
 @numba.njit(cache=True, nogil=True)
