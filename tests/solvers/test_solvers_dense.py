@@ -211,3 +211,17 @@ def test_float32_bookkeeping_cannot_make_a_warm_start_worse() -> None:
     betas = np.full(20, 0.01)
     got = _anneal(model, start, betas, 2.0 * model.J.astype(np.float32), len(betas), 6)
     assert np.all(got == -1.5)
+
+
+def test_coefficient_stats_match_numpy() -> None:
+    model = _sk(50, 7)
+    J = model.J.copy()
+    J[np.abs(J) < 0.5] = 0.0  # zeros are skipped by the smallest nonzero magnitude
+    h = model.h.copy()
+    h[:10] = 0.0
+    squares, absolute, smallest = kernels.coefficient_stats(J, h)
+    np.testing.assert_allclose(squares, h**2 + (J**2).sum(axis=1))
+    np.testing.assert_allclose(absolute, np.abs(h) + np.abs(J).sum(axis=1))
+    coefficients = np.abs(np.concatenate([h, J.ravel()]))
+    assert smallest == coefficients[coefficients > 0].min()
+    assert kernels.coefficient_stats(np.zeros((3, 3)), np.zeros(3))[2] == 0.0

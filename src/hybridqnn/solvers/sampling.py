@@ -152,17 +152,16 @@ def beta_range_dense(model: DenseIsing, spins: np.ndarray | None = None) -> tupl
 
     if spins is not None:
         return beta_range_from_fields(uphill=uphill(np.asarray(spins, dtype=np.float64).reshape(-1, model.num_variables)[0]))
-    abs_j = np.abs(model.J)
-    nonzero = np.concatenate([np.abs(model.h), abs_j[abs_j > 0]])
-    nonzero = nonzero[nonzero > 0]
-    if nonzero.size == 0:
+    J, h = np.ascontiguousarray(model.J), np.ascontiguousarray(model.h)
+    squares, _, smallest = kernels.coefficient_stats(J, h)
+    if smallest == 0.0:
         return DEFAULT_BETA_RANGE
     local = np.random.default_rng(0).choice(np.array([-1.0, 1.0]), size=(1, model.num_variables))
-    kernels.steepest_descent(np.ascontiguousarray(model.J), np.ascontiguousarray(model.h), local)
+    kernels.steepest_descent(J, h, local)
     return beta_range_from_fields(
-        typical_flips=2.0 * np.sqrt(model.h**2 + np.einsum("ij,ij->i", model.J, model.J)),
+        typical_flips=2.0 * np.sqrt(squares),
         local_minimum_uphill=uphill(local[0]),
-        min_coefficient=2.0 * float(nonzero.min()),
+        min_coefficient=2.0 * smallest,
     )
 
 
