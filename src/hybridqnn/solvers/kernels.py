@@ -54,12 +54,42 @@ def metropolis_accepts(de: float, beta: float, rng_state: np.ndarray, r: int) ->
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _flip(s: np.ndarray, f: np.ndarray, J: np.ndarray, i: int) -> None:
-    """Flip s_i and update the local fields f = h + J s."""
+    """Flip s_i and update the local fields f = h + J s (float64, or float32 fields and J: +-2 is
+    exact in float32, so the float64 update is unchanged and the float32 one stays float32)."""
     s[i] = -s[i]
-    twice = 2.0 * s[i]
+    twice = np.float32(2.0 * s[i])
     row = J[i]
     for j in range(f.shape[0]):
         f[j] += twice * row[j]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sweeps(
+    s: np.ndarray,
+    f: np.ndarray,
+    J: np.ndarray,
+    betas: np.ndarray,
+    rng_state: np.ndarray,
+    r: int,
+    energy: float,
+    best_energy: float,
+    best_s: np.ndarray,
+) -> tuple[float, float]:
+    """One Metropolis sweep per beta over replica r's spins ``s`` with fields ``f`` (float64, or
+    float32 with J in float32), keeping the lowest-energy state in ``best_s``; ``energy`` and
+    ``best_energy`` are relative to the start. Returns them updated."""
+    for k in range(betas.shape[0]):
+        beta = betas[k]
+        for i in range(s.shape[0]):
+            de = -2.0 * s[i] * f[i]
+            if not metropolis_accepts(de, beta, rng_state, r):
+                continue
+            _flip(s, f, J, i)
+            energy += de
+            if energy < best_energy:
+                best_energy = energy
+                best_s[:] = s
+    return energy, best_energy
 
 
 @numba.njit(cache=True, nogil=True)
@@ -103,38 +133,14 @@ def anneal(
             start_s[:] = s
             start_energy = 0.5 * (s @ (h + f))  # E(s) - offset = h.s + s.J.s / 2
             f32[:] = f
-            for k in range(hot_sweeps):
-                beta = betas[k]
-                for i in range(n):
-                    de = -2.0 * s[i] * f32[i]
-                    if not metropolis_accepts(de, beta, rng_state, r):
-                        continue
-                    s[i] = -s[i]
-                    twice = np.float32(2.0 * s[i])
-                    row = J32[i]
-                    for j in range(n):
-                        f32[j] += twice * row[j]
-                    energy += de
-                    if energy < best_energy:
-                        best_energy = energy
-                        best_s[:] = s
+            energy, best_energy = _sweeps(s, f32, J32, betas[:hot_sweeps], rng_state, r, energy, best_energy, best_s)
             f = h + J @ s
             energy = 0.5 * (s @ (h + f)) - start_energy
             best_energy = 0.5 * (best_s @ (h + h + J @ best_s)) - start_energy
             if best_energy > 0.0:  # the float32 bookkeeping misjudged it: keep the start
                 best_s[:] = start_s
                 best_energy = 0.0
-        for k in range(hot_sweeps, betas.shape[0]):
-            beta = betas[k]
-            for i in range(n):
-                de = -2.0 * s[i] * f[i]
-                if not metropolis_accepts(de, beta, rng_state, r):
-                    continue
-                _flip(s, f, J, i)
-                energy += de
-                if energy < best_energy:
-                    best_energy = energy
-                    best_s[:] = s
+        _sweeps(s, f, J, betas[hot_sweeps:], rng_state, r, energy, best_energy, best_s)
         s[:] = best_s
 
 
