@@ -17,12 +17,14 @@ def _model(n: int, seed: int) -> DenseIsing:
     return model
 
 
-def test_sample_dense_and_sample_agree() -> None:
+@pytest.mark.parametrize("moves", [{}, {"fixed_point_bits": 3}])
+def test_sample_dense_and_sample_agree(moves: dict) -> None:
+    """The kernels' own energies (sample_dense) equal the BQM's (sample), offset included."""
     bqm = random_bqm(30, "BINARY", 5)
     model, labels = DenseIsing.from_bqm(bqm)
     sampler = DenseSimulatedAnnealingSampler()
-    spins, energies, info = sampler.sample_dense(model, num_reads=3, seed=7, num_sweeps=200)
-    ss = sampler.sample(bqm, num_reads=3, seed=7, num_sweeps=200)
+    spins, energies, info = sampler.sample_dense(model, num_reads=3, seed=7, num_sweeps=200, **moves)
+    ss = sampler.sample(bqm, num_reads=3, seed=7, num_sweeps=200, **moves)
     np.testing.assert_array_equal(ss.record.sample, (spins + 1) // 2)
     np.testing.assert_allclose(ss.record.energy, energies)
     assert info["seed"] == 7 and "beta_range" in info
@@ -185,8 +187,10 @@ def test_float32_sweeps_are_the_sweeps_where_float32_resolves_the_fields() -> No
 
 def _anneal(model: DenseIsing, start: np.ndarray, betas: np.ndarray, J32: np.ndarray, hot: int, seed: int) -> np.ndarray:
     spins = np.array(start, dtype=np.float64)
-    kernels.anneal(model.J, model.h, spins, betas, J32, hot, kernels.seed_states(seed, spins.shape[0]))
-    return model.energies(spins)
+    energies = np.empty(spins.shape[0])
+    kernels.anneal(model.J, model.h, spins, betas, J32, hot, kernels.seed_states(seed, spins.shape[0]), energies)
+    np.testing.assert_allclose(energies + model.offset, model.energies(spins), rtol=1e-12, atol=1e-9)
+    return energies + model.offset
 
 
 def test_float32_hot_sweeps_anneal_as_well_as_float64() -> None:
@@ -211,6 +215,12 @@ def test_float32_bookkeeping_cannot_make_a_warm_start_worse() -> None:
     betas = np.full(20, 0.01)
     got = _anneal(model, start, betas, 2.0 * model.J.astype(np.float32), len(betas), 6)
     assert np.all(got == -1.5)
+
+
+def test_local_fields_match_numpy() -> None:
+    model = _sk(50, 3)
+    s = np.random.default_rng(0).choice([-1.0, 1.0], size=50)
+    np.testing.assert_allclose(kernels.local_fields(model.J, model.h, s), model.h + model.J @ s, rtol=1e-12, atol=1e-12)
 
 
 def test_coefficient_stats_match_numpy() -> None:

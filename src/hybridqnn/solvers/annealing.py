@@ -117,11 +117,13 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
             return best, {**info, "energies": energies}
         work = np.ascontiguousarray(spins, dtype=np.float64)
         J, h = np.ascontiguousarray(model.J), np.ascontiguousarray(model.h)
-        states = (kernels.seed_states(seed, work.shape[0]),)
+        energies = np.empty(work.shape[0])
+        per_replica = (kernels.seed_states(seed, work.shape[0]), energies)
         if fixed_point_bits is None:
             hot = kernels.float32_sweeps(J, h, betas)
             J32 = J.astype(np.float32) if hot else np.empty((0, 0), dtype=np.float32)
-            kernels.run_replicas(kernels.anneal, work, J, h, betas, J32, hot, per_replica=states)
+            kernels.run_replicas(kernels.anneal, work, J, h, betas, J32, hot, per_replica=per_replica)
         else:
-            kernels.run_replicas(kernels.anneal_fixed_point, work, J, h, betas, fixed_point_bits, per_replica=states)
-        return work.astype(np.int8), {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start}
+            kernels.run_replicas(kernels.anneal_fixed_point, work, J, h, betas, fixed_point_bits, per_replica=per_replica)
+        info = {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start}
+        return work.astype(np.int8), {**info, "energies": energies + model.offset}

@@ -147,12 +147,13 @@ def beta_range_dense(model: DenseIsing, spins: np.ndarray | None = None) -> tupl
     the cold start needs the fields' root mean squares sqrt(h_i^2 + sum_j J_ij^2), the smallest
     nonzero coefficient (times 2 for spins) and one steepest descent from a seeded random state
     (:func:`hybridqnn.solvers.kernels.steepest_descent`)."""
+    J, h = np.ascontiguousarray(model.J), np.ascontiguousarray(model.h)
+
     def uphill(state: np.ndarray) -> np.ndarray:  # flip costs -2 s_i f_i at one state
-        return -2.0 * state * model.local_fields(state)
+        return -2.0 * state * kernels.local_fields(J, h, state)
 
     if spins is not None:
         return beta_range_from_fields(uphill=uphill(np.asarray(spins, dtype=np.float64).reshape(-1, model.num_variables)[0]))
-    J, h = np.ascontiguousarray(model.J), np.ascontiguousarray(model.h)
     squares, _, smallest = kernels.coefficient_stats(J, h)
     if smallest == 0.0:
         return DEFAULT_BETA_RANGE
