@@ -69,7 +69,7 @@ class DenseSampler(dimod.Sampler, abc.ABC):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Return final spins (R, n) int8 started from ``spins`` and an info dict; ``warm`` says
         whether ``spins`` came from the caller's ``initial_states`` (else they are random).
-        A sampler that computed the final energies itself (on its device) returns them as
+        A sampler that computed the final energies itself (in its kernel) returns them as
         ``info["energies"]``; otherwise they are computed here from the model."""
 
     def sample_dense(

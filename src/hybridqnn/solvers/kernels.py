@@ -2,14 +2,14 @@
 
 Both kernels keep the local fields f = h + J s of each replica and update them incrementally:
 flipping s_i changes the energy by dE_i = -2 s_i f_i, and after the flip f <- f + 2 s_i' J_i
-(J_i the i-th row). A sweep therefore costs O(n) per proposal plus O(n) per *accepted* flip:
+(J_i the i-th row). A sweep therefore costs O(1) per proposal plus O(n) per *accepted* flip:
 O(n^2) when hot, close to O(n) when cold or warm-started. Each replica has its own xorshift64*
 stream, so results are deterministic for a seed however replicas are split across threads.
 
 The kernels release the GIL (``nogil=True``) and are single-threaded: callers run replicas in
 parallel with an ordinary thread pool. (Numba's ``parallel=True`` uses an OpenMP layer whose
 spinning threads fought OpenBLAS for the two cores here and slowed the NumPy work between
-solves several-fold.)
+solves several-fold.) Nothing in them calls BLAS either (:func:`local_fields`).
 """
 
 from __future__ import annotations
