@@ -174,7 +174,7 @@ def test_float32_sweeps_are_the_sweeps_where_float32_resolves_the_fields() -> No
     hot = {}
     for name, model in (("sk", sk), ("wide", wide)):
         betas = np.geomspace(*beta_range_dense(model), 1000)
-        hot[name] = kernels.float32_sweeps(model.J, model.h, betas)
+        hot[name] = kernels.float32_sweeps(kernels.coefficient_stats(model.J, model.h)[1], betas)
         bound = np.max(np.abs(model.h) + np.abs(model.J).sum(axis=1))
         rounding = 2.0**-24 * bound * betas  # one rounding of the largest field / temperature
         assert 0 < hot[name] < len(betas)  # the cold end, which decides the result, is float64
@@ -182,7 +182,7 @@ def test_float32_sweeps_are_the_sweeps_where_float32_resolves_the_fields() -> No
     sk_betas = np.geomspace(*beta_range_dense(sk), 1000)
     assert sk_betas[hot["sk"] - 1] > 1.0  # all of an SK anneal's busy part (T down to T_c / 30)
     assert hot["wide"] < hot["sk"]
-    assert kernels.float32_sweeps(sk.J, sk.h, np.full(10, 10.0)) == 0  # too cold throughout
+    assert kernels.float32_sweeps(kernels.coefficient_stats(sk.J, sk.h)[1], np.full(10, 10.0)) == 0  # too cold throughout
 
 
 def _anneal(model: DenseIsing, start: np.ndarray, betas: np.ndarray, J32: np.ndarray, hot: int, seed: int) -> np.ndarray:
@@ -235,3 +235,9 @@ def test_coefficient_stats_match_numpy() -> None:
     coefficients = np.abs(np.concatenate([h, J.ravel()]))
     assert smallest == coefficients[coefficients > 0].min()
     assert kernels.coefficient_stats(np.zeros((3, 3)), np.zeros(3))[2] == 0.0
+
+
+def test_beta_range_from_given_coefficient_stats_is_the_same() -> None:
+    model = _sk(60, 4)
+    stats = kernels.coefficient_stats(model.J, model.h)
+    assert beta_range_dense(model, stats=stats) == beta_range_dense(model)

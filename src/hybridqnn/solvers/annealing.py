@@ -98,10 +98,14 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
                 raise ValueError(
                     f"'fixed_point_bits' must divide the number of variables ({model.num_variables}), got {fixed_point_bits}"
                 )
-        if beta_range is None:
-            beta_range = beta_range_dense(model, spins[:1] if warm else None)
-        elif len(beta_range) != 2:
+        if beta_range is not None and len(beta_range) != 2:
             raise ValueError(f"'beta_range' must be a pair (hot, cold), got {beta_range!r}")
+        J, h = np.ascontiguousarray(model.J), np.ascontiguousarray(model.h)
+        # one O(n^2) pass serves the cold-start beta range and the CPU's float32 rule
+        single_flips_on_cpu = fixed_point_bits is None and self.device.type == "cpu"
+        stats = kernels.coefficient_stats(J, h) if single_flips_on_cpu or (beta_range is None and not warm) else None
+        if beta_range is None:
+            beta_range = beta_range_dense(model, spins[:1] if warm else None, stats=stats)
         betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
         start = time.perf_counter()
         if self.device.type == "cuda":
@@ -111,16 +115,15 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
 
             with cuda.gpus[self.device.index or 0]:
                 best, energies = cuda_kernels.anneal(
-                    model.J, model.h, model.offset, spins, betas, kernels.seed_states(seed, spins.shape[0]), fixed_point_bits
+                    J, h, model.offset, spins, betas, kernels.seed_states(seed, spins.shape[0]), fixed_point_bits
                 )
             info = {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start}
             return best, {**info, "energies": energies}
         work = np.ascontiguousarray(spins, dtype=np.float64)
-        J, h = np.ascontiguousarray(model.J), np.ascontiguousarray(model.h)
         energies = np.empty(work.shape[0])
         per_replica = (kernels.seed_states(seed, work.shape[0]), energies)
-        if fixed_point_bits is None:
-            hot = kernels.float32_sweeps(J, h, betas)
+        if single_flips_on_cpu:
+            hot = kernels.float32_sweeps(stats[1], betas)
             J32 = J.astype(np.float32) if hot else np.empty((0, 0), dtype=np.float32)
             kernels.run_replicas(kernels.anneal, work, J, h, betas, J32, hot, per_replica=per_replica)
         else:

@@ -179,11 +179,14 @@ FLOAT32_RESOLUTION = 1e-4
 temperature, in a sweep that :func:`anneal` runs in float32 (:func:`float32_sweeps`)."""
 
 
-def float32_sweeps(J: np.ndarray, h: np.ndarray, betas: np.ndarray) -> int:
+def float32_sweeps(row_magnitudes: np.ndarray, betas: np.ndarray) -> int:
     """How many of the first sweeps :func:`anneal` runs with float32 fields: the leading sweeps
     hot enough that float32 resolves every field far below the temperature,
 
-        2^-24 F beta_k <= FLOAT32_RESOLUTION (1e-4),  F = max_i (|h_i| + sum_j |J_ij|) >= |f_i|.
+        2^-24 F beta_k <= FLOAT32_RESOLUTION (1e-4),  F = max_i (|h_i| + sum_j |J_ij|) >= |f_i|,
+
+    from ``row_magnitudes`` = |h_i| + sum_j |J_ij| (the second output of
+    :func:`coefficient_stats`, which the sampler computes once for this and the beta range).
 
     Betas rise along a schedule, so these are its hot part. On a Sherrington-Kirkpatrick problem
     (J_ij ~ N(0, 1), n = 1000, F about 830) that is every beta up to about 2, i.e. temperatures
@@ -193,9 +196,9 @@ def float32_sweeps(J: np.ndarray, h: np.ndarray, betas: np.ndarray) -> int:
     the methods solve with :func:`anneal_fixed_point` anyway) get float32 only in their hottest
     sweeps, where the largest couplings decide every flip.
     """
-    if h.size == 0:
+    if row_magnitudes.size == 0:
         return 0
-    field_bound = float(np.max(coefficient_stats(J, h)[1]))
+    field_bound = float(np.max(row_magnitudes))
     limit = FLOAT32_RESOLUTION / (2.0**-24 * max(field_bound, 1e-300))
     hot = 0
     while hot < betas.shape[0] and betas[hot] <= limit:
@@ -341,11 +344,11 @@ def run_replicas(kernel: Callable[..., None], spins: np.ndarray, *args: np.ndarr
     parallel (the kernels release the GIL): the first chunk in the calling thread, the others in
     new threads; ``per_replica`` arrays are split like ``spins`` along their first axis."""
     workers = min(default_workers(), spins.shape[0])
-    bounds = np.linspace(0, spins.shape[0], workers + 1).astype(int)
-    chunks = [(spins[lo:hi], *(a[lo:hi] for a in per_replica)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
     if workers <= 1:
         kernel(*args[:2], spins, *args[2:], *per_replica)
         return
+    bounds = np.linspace(0, spins.shape[0], workers + 1).astype(int)
+    chunks = [(spins[lo:hi], *(a[lo:hi] for a in per_replica)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
     with ThreadPoolExecutor(max_workers=workers - 1) as pool:
         futures = [pool.submit(kernel, *args[:2], chunk[0], *args[2:], *chunk[1:]) for chunk in chunks[1:]]
         kernel(*args[:2], chunks[0][0], *args[2:], *chunks[0][1:])

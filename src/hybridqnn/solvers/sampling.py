@@ -141,12 +141,15 @@ def beta_range_from_fields(
     return (beta_hot, max(beta_cold, beta_hot))
 
 
-def beta_range_dense(model: DenseIsing, spins: np.ndarray | None = None) -> tuple[float, float]:
+def beta_range_dense(
+    model: DenseIsing, spins: np.ndarray | None = None, *, stats: tuple[np.ndarray, np.ndarray, float] | None = None
+) -> tuple[float, float]:
     """The rule of :func:`beta_range_for` on a dense spin model, from a warm start if ``spins``
     (one state) is given. The warm start needs only the flip costs at the start, O(n^2) once;
     the cold start needs the fields' root mean squares sqrt(h_i^2 + sum_j J_ij^2), the smallest
     nonzero coefficient (times 2 for spins) and one steepest descent from a seeded random state
-    (:func:`hybridqnn.solvers.kernels.steepest_descent`)."""
+    (:func:`hybridqnn.solvers.kernels.steepest_descent`). ``stats``, the model's
+    :func:`~hybridqnn.solvers.kernels.coefficient_stats` if the caller has them, saves that pass."""
     J, h = np.ascontiguousarray(model.J), np.ascontiguousarray(model.h)
 
     def uphill(state: np.ndarray) -> np.ndarray:  # flip costs -2 s_i f_i at one state
@@ -154,7 +157,7 @@ def beta_range_dense(model: DenseIsing, spins: np.ndarray | None = None) -> tupl
 
     if spins is not None:
         return beta_range_from_fields(uphill=uphill(np.asarray(spins, dtype=np.float64).reshape(-1, model.num_variables)[0]))
-    squares, _, smallest = kernels.coefficient_stats(J, h)
+    squares, _, smallest = kernels.coefficient_stats(J, h) if stats is None else stats
     if smallest == 0.0:
         return DEFAULT_BETA_RANGE
     local = np.random.default_rng(0).choice(np.array([-1.0, 1.0]), size=(1, model.num_variables))
