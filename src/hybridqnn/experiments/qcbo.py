@@ -77,7 +77,7 @@ class QCBOParams:
         default=4, metadata={"help": "inputs are side x side block means of the 28x28 image"}
     )
     hidden: list[int] = list_field(4)
-    activation_bits: int = field(default=3, metadata={"help": "K bits of each hidden activation"})
+    activation_bits: int = field(default=5, metadata={"help": "K bits of each hidden activation"})
     segments: int = field(default=2, metadata={"help": "M spline segments per hidden neuron"})
     loss: str = "logistic"
     loss_segments: int = field(default=8, metadata={"help": "segments of the loss spline"})
