@@ -289,7 +289,7 @@ def test_bit_scale_step_is_the_closed_form() -> None:
     units = [rng.choice([-1.0, 1.0], size=(2, 4)), rng.choice([-1.0, 1.0], size=(1, 3))]
     codes = [WeightCode("binary"), WeightCode("binary", scale=1.0)]
     arch = _Architecture(SIZES, (np.zeros(3), np.ones(3)), "relu", (2,), True, (2,), "logistic", 3)
-    new = _bit_scales(units, codes, X, y, arch, 1.5)
+    new = _bit_scales(units, codes, X, y, arch, 1.5, hidden=True)
     a0 = np.concatenate([X, np.ones((8, 1))], axis=1)
     assert new[0].scale == pytest.approx(1 / np.sqrt(np.mean(np.sum(a0**2, axis=1))))
     net = arch.network(new)
@@ -300,6 +300,13 @@ def test_bit_scale_step_is_the_closed_form() -> None:
         assert new[1].scale == pytest.approx(np.clip(ls, 0.5, 2.0))
     else:
         assert new[1].scale == 1.0
+    # between solves only the output scale moves: the same fit, the hidden scale kept
+    between = _bit_scales(units, codes, X, y, arch, 1.5, hidden=False)
+    assert between[0].scale == codes[0].scale
+    a1 = _layer_inputs(arch.network(codes), [u * c.scale for u, c in zip(units, codes, strict=True)], X)[1]
+    g = (a1 @ units[1].T)[:, 0]
+    ls = 1.5 * np.sum(y * g) / np.sum(g * g)
+    assert between[1].scale == (pytest.approx(np.clip(ls, 0.5, 2.0)) if ls > 0 else 1.0)
 
 
 def test_declared_limit_and_too_large_subproblem() -> None:
@@ -511,6 +518,11 @@ def test_warm_start_starts_from_the_given_network() -> None:
         warm_start=qat, **SMALL,
     )
     assert qph.initial == control.initial
+    # the hidden scale is the start's, so the line search never loses the start's training
+    # accuracy (re-normalising it changed the network outside the search)
+    for run in (control, qph):
+        assert run.codes[0].scale == qat.codes[0].scale
+        assert all(h["train_accuracy"] >= run.initial["train_accuracy"] for h in run.history)
     # the start is that network whatever the seed (no random levels are drawn)
     again = fit_greedy_moves(X, y, SIZES, iterations=2, warm_start=qat, seed=99, **SMALL)
     assert again.initial == control.initial
