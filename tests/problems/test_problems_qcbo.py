@@ -236,3 +236,35 @@ def test_complete_gives_the_feasible_point_of_any_weights(products: str) -> None
             v: int(rng.integers(0, 2)) for v in model.cqm.variables
         } | model.encode_weights(weights)
         assert model.complete(scrambled) == full
+
+
+
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_predictions_do_not_depend_on_the_output_scale(n_out: int) -> None:
+    """Quantized weights and activations make exact logit ties common; rounding must not give
+    them a sign that moves with a positive output scale (the training loop rescales it)."""
+    from hybridqnn.problems.fip import forward_interval_propagation
+    from hybridqnn.problems.qcbo import QuantizedSplineNetwork
+
+    sizes = (16, 4, n_out)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(400, 16))
+    near_ties = 0
+    for _ in range(20):
+        units = [rng.choice([-1.0, 0.0, 1.0], size=s) for s in ((4, 17), (n_out, 5))]
+        predictions = []
+        for out_scale in np.geomspace(0.1, 10.0, 15).tolist():
+            codes = [WeightCode("ternary", scale=0.31), WeightCode("ternary", scale=out_scale)]
+            fip = forward_interval_propagation(
+                np.zeros(16), np.ones(16), sizes, [c.levels for c in codes], "relu", 2, bias=True
+            )
+            net = QuantizedSplineNetwork.from_fip(fip, codes, (5,), "logistic", 4)
+            weights = [u * c.scale for u, c in zip(units, codes, strict=True)]
+            predictions.append(net.predict(weights, X))
+            z = net.forward(weights, X)
+            zs = np.sort(z, axis=1)
+            gap = np.abs(z[:, 0]) if n_out == 1 else zs[:, -1] - zs[:, -2]  # distance to a tie
+            near_ties += int(np.sum(gap < 1e-9))
+        for p in predictions[1:]:
+            np.testing.assert_array_equal(p, predictions[0])
+    assert near_ties > 0  # the case this test is about occurs
