@@ -946,6 +946,9 @@ def fit_qcbo(
             ``weights``'; their kinds must match. The end point of :func:`fit_greedy_moves` is
             a poor start: no single weight move improves it there, and QPH's candidate moves
             did not either (T-shirt/trouser, 300 samples, 1-bit: 0 moves in 6 iterations).
+            From the QAT network QPH moved 0-5 weights per run in 5 iterations (Fashion-MNIST,
+            1,000 samples, 8 two-class settings) and changed test accuracy by -0.15 to +1.5
+            points; it never lowers the start's training accuracy.
             With ``restarts`` > 1 the runs differ only in subproblem order and oracle seeds.
 
     Raises:
