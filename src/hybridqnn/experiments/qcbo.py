@@ -23,7 +23,7 @@ network against QAT with full-precision activations (1,000 training and 2,000 te
 8 two-class settings, same seeds): K = 3 trails by up to 13 points (2-bit T-shirt/trouser 0.810
 against 0.940) and by more than 1 point in 6 of 8, K = 4 by up to 2.8, K = 5 by at most 1.7
 (mixed T-shirt/trouser; ahead in 3 of 8), K = 6 by at most 0.3. K = 5 costs 16 spins more per
-sample-wise solve than K = 3 (193 against 177) and no measurable time (bench qcbo 408 s against
+sample-wise solve than K = 3 (193 against 177) and no measurable time (bench qcbo 321-408 s against
 407-410 s). With 1-2 bits the grid is too coarse to train at all (50-64 % training accuracy
 for the QAT weights, 100 samples). The logistic
 margin loss as an 8-segment spline (one-vs-rest margins for 10 classes). Weight settings:
