@@ -15,7 +15,6 @@ from hybridqnn.train.qcbo import (
     _apply_moves,
     _Architecture,
     _bit_scales,
-    _layer_inputs,
     _line_search,
     _qat_rank,
     _quantized_spline_activation,
@@ -293,7 +292,7 @@ def test_bit_scale_step_is_the_closed_form() -> None:
     a0 = np.concatenate([X, np.ones((8, 1))], axis=1)
     assert new[0].scale == pytest.approx(1 / np.sqrt(np.mean(np.sum(a0**2, axis=1))))
     net = arch.network(new)
-    a1 = _layer_inputs(net, [u * c.scale for u, c in zip(units, new, strict=True)], X)[1]
+    a1 = net.layer_inputs([u * c.scale for u, c in zip(units, new, strict=True)], X)[1]
     g = (a1 @ units[1].T)[:, 0]
     ls = 1.5 * np.sum(y * g) / np.sum(g * g)
     if ls > 0:
@@ -303,7 +302,7 @@ def test_bit_scale_step_is_the_closed_form() -> None:
     # between solves only the output scale moves: the same fit, the hidden scale kept
     between = _bit_scales(units, codes, X, y, arch, 1.5, hidden=False)
     assert between[0].scale == codes[0].scale
-    a1 = _layer_inputs(arch.network(codes), [u * c.scale for u, c in zip(units, codes, strict=True)], X)[1]
+    a1 = arch.network(codes).layer_inputs([u * c.scale for u, c in zip(units, codes, strict=True)], X)[1]
     g = (a1 @ units[1].T)[:, 0]
     ls = 1.5 * np.sum(y * g) / np.sum(g * g)
     assert between[1].scale == (pytest.approx(np.clip(ls, 0.5, 2.0)) if ls > 0 else 1.0)

@@ -262,32 +262,27 @@ class QuantizedSplineNetwork:
         s = self.sizes
         return [(s[li], s[li - 1] + int(self.fip.bias)) for li in range(1, len(s))]
 
-    def hidden(self, weights: Sequence[np.ndarray], X: np.ndarray) -> list[np.ndarray]:
-        """Per layer, its pre-activations z^l for inputs X (n, n_0)."""
-        return self._propagate(weights, X)[0]
-
-    def _propagate(
-        self, weights: Sequence[np.ndarray], X: np.ndarray
-    ) -> tuple[list[np.ndarray], np.ndarray]:
-        """(the pre-activations z^l per layer, the last layer's input with its bias column)."""
+    def layer_inputs(self, weights: Sequence[np.ndarray], X: np.ndarray) -> list[np.ndarray]:
+        """Per layer l, its input a^{l-1} for inputs X (n, n_0), bias column included when the
+        network has one: a^0 = x, a^l = the K-bit quantized spline activation of z^l = W^l a^{l-1}."""
         a = np.asarray(X, dtype=np.float64)
-        zs = []
-        for li, (W, lb) in enumerate(zip(weights, self.fip.layers, strict=False), start=1):
+        inputs = []
+        for li, (W, lb) in enumerate(zip(weights, self.fip.layers, strict=True), start=1):
             if self.fip.bias:
                 a = np.concatenate([a, np.ones((a.shape[0], 1))], axis=1)
-            z = a @ np.asarray(W, dtype=np.float64).T
-            zs.append(z)
+            inputs.append(a)
             if li == len(self.fip.layers):
                 break
+            z = a @ np.asarray(W, dtype=np.float64).T
             act = np.empty_like(z)
             for j, sp in enumerate(lb.splines):
                 act[:, j] = lb.act_low[j] if sp is None else sp(z[:, j])
             a = quantize_activation(act, lb.act_low, lb.act_high, self.activation_bits[li - 1])
-        return zs, a
+        return inputs
 
     def forward(self, weights: Sequence[np.ndarray], X: np.ndarray) -> np.ndarray:
-        """The logits z^L, shape (n, n_L)."""
-        return self.hidden(weights, X)[-1]
+        """The logits z^L = W^L a^{L-1}, shape (n, n_L)."""
+        return self.layer_inputs(weights, X)[-1] @ np.asarray(weights[-1], dtype=np.float64).T
 
     def predict(self, weights: Sequence[np.ndarray], X: np.ndarray) -> np.ndarray:
         """Labels: +-1 for one output (+1 where z >= 0), class indices otherwise (the first
@@ -303,9 +298,10 @@ class QuantizedSplineNetwork:
         lower it; a test with random ternary networks flips predictions at some output scales
         without this rule.
         """
-        zs, a = self._propagate(weights, X)
-        z = zs[-1]
-        tol = 1e-12 * (np.abs(a) @ np.abs(np.asarray(weights[-1], dtype=np.float64)).T)
+        a = self.layer_inputs(weights, X)[-1]
+        W = np.asarray(weights[-1], dtype=np.float64)
+        z = a @ W.T
+        tol = 1e-12 * (np.abs(a) @ np.abs(W).T)
         if z.shape[1] == 1:
             return np.where(z[:, 0] >= -tol[:, 0], 1, -1)
         top = z.max(axis=1, keepdims=True)

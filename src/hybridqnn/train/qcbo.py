@@ -149,7 +149,7 @@ import dimod
 import numpy as np
 
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
-from hybridqnn.problems.fip import FIPResult, forward_interval_propagation, quantize_activation
+from hybridqnn.problems.fip import FIPResult, forward_interval_propagation
 from hybridqnn.problems.qcbo import (
     QCBOModel,
     QuantizedSplineNetwork,
@@ -466,27 +466,6 @@ class _Architecture:
         return QuantizedSplineNetwork.from_fip(
             self.fip(codes), codes, self.activation_bits, self.loss, self.loss_segments
         )
-
-
-def _layer_inputs(
-    network: QuantizedSplineNetwork, weights: Sequence[np.ndarray], X: np.ndarray
-) -> list[np.ndarray]:
-    """a^{l-1} (bias column included when the network has one) for every layer l."""
-    fip = network.fip
-    a = np.asarray(X, dtype=np.float64)
-    out = []
-    for li, (W, lb) in enumerate(zip(weights, fip.layers, strict=True), start=1):
-        if fip.bias:
-            a = np.concatenate([a, np.ones((a.shape[0], 1))], axis=1)
-        out.append(a)
-        if li == len(fip.layers):
-            break
-        z = a @ np.asarray(W, dtype=np.float64).T
-        act = np.empty_like(z)
-        for j, sp in enumerate(lb.splines):
-            act[:, j] = lb.act_low[j] if sp is None else sp(z[:, j])
-        a = quantize_activation(act, lb.act_low, lb.act_high, network.activation_bits[li - 1])
-    return out
 
 
 def _signs(y: np.ndarray, n_out: int) -> np.ndarray:
@@ -1226,7 +1205,7 @@ def _bit_scales(
     for li in range(L) if hidden else [L - 1]:
         net = arch.network(codes)
         ws = [u * c.scale for u, c in zip(units, codes, strict=True)]
-        a = _layer_inputs(net, ws, X)[li]
+        a = net.layer_inputs(ws, X)[li]
         if li < L - 1:
             ms = float(np.mean(np.sum(a * a, axis=1)))
             if ms > 0 and math.isfinite(ms):
