@@ -154,6 +154,14 @@ class RunContext:
         children = np.random.SeedSequence(self.seed).spawn(int(n))
         return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
 
+    def seed_for(self, *key: str | int) -> int:
+        """The keyed seed of the row named ``key`` (e.g. ``(method, dataset, setting,
+        repeat)``): :func:`hybridqnn.experiments.toolkit.child_seed` of the master seed. Adding
+        a row changes no other row's seed."""
+        from hybridqnn.experiments.toolkit import child_seed
+
+        return child_seed(self.seed, *key)
+
     def log(self, **metrics: Any) -> None:
         """Append one JSON line (e.g. one epoch's metrics) to ``metrics.jsonl`` and flush it.
 
