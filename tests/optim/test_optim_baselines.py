@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridqnn.nn.binary import BinaryLinear
-from hybridqnn.optim import OPTIMIZER_NAMES, QPSBGD, BinaryConnect, ProxQuant, make_optimizer
+from hybridqnn.optim import OPTIMIZER_NAMES, QPSBGD, QPSBGD_VARIANTS, BinaryConnect, ProxQuant, make_optimizer
 from hybridqnn.testing.optimizers import check_optimizer, tiny_problem
 
 
@@ -85,6 +85,9 @@ def test_make_optimizer_names() -> None:
     layer = BinaryLinear(3, 2, bias=False)
     kinds = {
         "qpsbgd": QPSBGD,
+        "qpsbgd-ls": QPSBGD,
+        "qpsbgd-sm": QPSBGD,
+        "qpsbgd-xnor": QPSBGD,
         "bc-sgd": BinaryConnect,
         "bc-signsgd": BinaryConnect,
         "proxquant": ProxQuant,
@@ -97,6 +100,15 @@ def test_make_optimizer_names() -> None:
     assert make_optimizer("bc-signsgd", [layer.weight], 0.1).param_groups[0]["sign"] is True
     with pytest.raises(ValueError, match="'optimizer' must be one of"):
         make_optimizer("lion", [layer.weight], 0.1)
+
+
+def test_make_optimizer_qpsbgd_variants_fix_the_projection() -> None:
+    layer = BinaryLinear(3, 2, bias=False)
+    for name, projection in QPSBGD_VARIANTS.items():
+        opt = make_optimizer(name, [layer.weight], 0.1)
+        assert opt.param_groups[0]["projection"] == projection
+    with pytest.raises(ValueError, match="'projection' is fixed by optimizer 'qpsbgd-ls'"):
+        make_optimizer("qpsbgd-ls", [layer.weight], 0.1, projection="sign-matching")
 
 
 def test_bad_input() -> None:

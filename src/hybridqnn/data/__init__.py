@@ -20,9 +20,10 @@ from hybridqnn.data.dataset import Dataset
 from hybridqnn.data.libsvm import load_libsvm
 from hybridqnn.data.loaders import DATASETS, load_dataset
 from hybridqnn.data.paths import resolve_data_root
+from hybridqnn.data.prepare import a1a_spins, planted_logistic, pooled_pair_features
 from hybridqnn.data.subsets import class_pair, first_n, stratified_subset, train_val_split
 
-_GRAPH_NAMES = ("GRAPH_DATASETS", "GraphDataset", "gcn_adjacency", "load_graph_dataset", "load_karate_club", "load_planetoid")
+_GRAPH_NAMES = ("GRAPH_DATASETS", "GraphDataset", "gcn_adjacency", "load_graph_dataset", "load_karate_club", "load_planetoid", "training_receptive_field")
 
 
 def __getattr__(name: str) -> object:
@@ -40,6 +41,7 @@ __all__ = [
     "GraphDataset",
     "DataIntegrityError",
     "Dataset",
+    "a1a_spins",
     "class_pair",
     "first_n",
     "gcn_adjacency",
@@ -48,7 +50,10 @@ __all__ = [
     "load_karate_club",
     "load_libsvm",
     "load_planetoid",
+    "planted_logistic",
+    "pooled_pair_features",
     "resolve_data_root",
     "stratified_subset",
     "train_val_split",
+    "training_receptive_field",
 ]

@@ -69,6 +69,7 @@ __all__ = [
     "load_karate_club",
     "load_planetoid",
     "planetoid_files",
+    "training_receptive_field",
 ]
 
 GRAPH_DATASETS: tuple[str, ...] = ("karate", "cora", "citeseer", "pubmed")
@@ -303,6 +304,28 @@ def gcn_adjacency(
         check_invariants=True,
     )
     return adj.coalesce()
+
+
+def training_receptive_field(
+    graph: GraphDataset, adj: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Rows of Â for a training pass of a two-layer GCN that computes only what the loss needs.
+
+    Returns (Â[N1, :], Â[T, N1], y[T]) with T the training nodes (``graph.train_mask``) and N1
+    the nodes with a nonzero entry in Â[T, :] (T and its neighbours; 644 of Cora's 2708 nodes).
+    The logits at T computed as Â[T, N1] · σ(Â[N1, :] X W_1ᵀ) W_2ᵀ equal the full-graph logits at
+    T, so the training loss and every gradient are the full-batch ones
+    (:class:`hybridqnn.nn.BinaryGCN` takes the two matrices). ``adj`` is the sparse Â
+    (:meth:`GraphDataset.adjacency`).
+    """
+    if not isinstance(adj, torch.Tensor) or not adj.is_sparse:
+        raise TypeError(f"'adj' must be a sparse torch.Tensor, got {type(adj).__name__}")
+    train = graph.train_mask.nonzero().ravel()
+    rows = adj.index_select(0, train).coalesce()
+    n1 = torch.unique(rows.indices()[1])
+    adj1 = adj.index_select(0, n1).coalesce()
+    adj2 = rows.index_select(1, n1).coalesce()
+    return adj1, adj2, graph.y[train]
 
 
 def planetoid_files(name: str) -> tuple[str, ...]:

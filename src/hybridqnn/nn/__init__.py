@@ -4,6 +4,7 @@ extractors, spline activations."""
 from hybridqnn.nn.binary import BinaryConv2d, BinaryLayer, BinaryLinear, SignActivation, binarize
 from hybridqnn.nn.binary_graph import BinaryGCNConv
 from hybridqnn.nn.features import RandomConvFeatures
+from hybridqnn.nn.models import BinaryGCN, BinaryLogisticRegression, BinaryMLP, RealGCNConv, Scale
 from hybridqnn.nn.natural import (
     NaturalActivation,
     NaturalQuantizedMLP,
@@ -15,13 +16,18 @@ from hybridqnn.nn.splines import SplineActivation
 
 __all__ = [
     "BinaryConv2d",
+    "BinaryGCN",
     "BinaryGCNConv",
     "BinaryLayer",
     "BinaryLinear",
+    "BinaryLogisticRegression",
+    "BinaryMLP",
     "NaturalActivation",
     "NaturalQuantizedMLP",
     "QubitRotation",
     "RandomConvFeatures",
+    "RealGCNConv",
+    "Scale",
     "SignActivation",
     "SignMLP",
     "SplineActivation",

@@ -5,13 +5,22 @@
 - :class:`BinaryConnect` (BC-SGD / BC-signSGD) and :class:`ProxQuant`: its baselines.
 """
 
-from hybridqnn.optim.baselines import OPTIMIZER_NAMES, BinaryConnect, ProxQuant, make_optimizer
+from hybridqnn.optim.baselines import (
+    FULL_PRECISION_NAMES,
+    OPTIMIZER_NAMES,
+    QPSBGD_VARIANTS,
+    BinaryConnect,
+    ProxQuant,
+    make_optimizer,
+)
 from hybridqnn.optim.qpsbgd import PROJECTIONS, QPSBGD, UPDATES
 
 __all__ = [
+    "FULL_PRECISION_NAMES",
     "OPTIMIZER_NAMES",
     "PROJECTIONS",
     "QPSBGD",
+    "QPSBGD_VARIANTS",
     "UPDATES",
     "BinaryConnect",
     "ProxQuant",

@@ -17,7 +17,8 @@ layers (:mod:`hybridqnn.nn.binary`):
   with lam = lam0 (epoch + 1) set by :meth:`ProxQuant.set_epoch` (lam0 = 0.01 as in the paper;
   before any ``set_epoch`` call lam = lam0).
 - Full-precision SGD and Adam are ``torch.optim.SGD`` / ``torch.optim.Adam``;
-  :func:`make_optimizer` builds any of them by name.
+  :func:`make_optimizer` builds any of them by name (:data:`OPTIMIZER_NAMES`, the one
+  vocabulary of optimizer names in hybridqnn: the experiments' ``methods`` use it too).
 """
 
 from __future__ import annotations
@@ -30,10 +31,34 @@ import torch
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
 from hybridqnn.nn.binary import binary_layer_of, sign
 
-__all__ = ["OPTIMIZER_NAMES", "BinaryConnect", "ProxQuant", "make_optimizer"]
+__all__ = [
+    "FULL_PRECISION_NAMES",
+    "OPTIMIZER_NAMES",
+    "QPSBGD_VARIANTS",
+    "BinaryConnect",
+    "ProxQuant",
+    "make_optimizer",
+]
 
+#: The paper's three QP-SBGD variants: the name fixes QPSBGD's ``projection``. ``qpsbgd-ls``:
+#: least squares; ``qpsbgd-sm``: the authors' sign-matching problem (their Gurobi runs);
+#: ``qpsbgd-xnor``: the per-neuron XNOR/threshold penalty QUBO (their D-Wave runs).
+QPSBGD_VARIANTS: dict[str, str] = {
+    "qpsbgd-ls": "least-squares",
+    "qpsbgd-sm": "sign-matching",
+    "qpsbgd-xnor": "xnor-threshold",
+}
+#: Names of the full-precision (torch) optimizers among :data:`OPTIMIZER_NAMES`.
+FULL_PRECISION_NAMES: tuple[str, ...] = ("sgd", "adam")
 #: Names accepted by :func:`make_optimizer`.
-OPTIMIZER_NAMES = ("qpsbgd", "bc-sgd", "bc-signsgd", "proxquant", "sgd", "adam")
+OPTIMIZER_NAMES: tuple[str, ...] = (
+    "qpsbgd",
+    *QPSBGD_VARIANTS,
+    "bc-sgd",
+    "bc-signsgd",
+    "proxquant",
+    *FULL_PRECISION_NAMES,
+)
 
 
 class _LatentStep(torch.optim.Optimizer):
@@ -122,13 +147,22 @@ class ProxQuant(_LatentStep):
 def make_optimizer(
     name: str, params: Iterable[Any], lr: float, **kwargs: Any
 ) -> torch.optim.Optimizer:
-    """Build an optimizer by name: ``qpsbgd`` (:class:`~hybridqnn.optim.QPSBGD`), ``bc-sgd``,
-    ``bc-signsgd`` (:class:`BinaryConnect`), ``proxquant`` (:class:`ProxQuant`), ``sgd`` or
-    ``adam`` (torch). ``kwargs`` go to the constructor."""
+    """Build an optimizer by name: ``qpsbgd`` (:class:`~hybridqnn.optim.QPSBGD`, ``projection``
+    from ``kwargs``), ``qpsbgd-ls`` / ``qpsbgd-sm`` / ``qpsbgd-xnor`` (QPSBGD with the projection
+    of :data:`QPSBGD_VARIANTS`), ``bc-sgd``, ``bc-signsgd`` (:class:`BinaryConnect`),
+    ``proxquant`` (:class:`ProxQuant`), ``sgd`` or ``adam`` (torch). ``kwargs`` go to the
+    constructor."""
     check_choice("optimizer", name, OPTIMIZER_NAMES)
-    if name == "qpsbgd":
+    if name == "qpsbgd" or name in QPSBGD_VARIANTS:
         from hybridqnn.optim.qpsbgd import QPSBGD
 
+        if name in QPSBGD_VARIANTS:
+            if "projection" in kwargs:
+                raise ValueError(
+                    f"'projection' is fixed by optimizer {name!r} "
+                    f"({QPSBGD_VARIANTS[name]}), got projection={kwargs['projection']!r}"
+                )
+            kwargs = {**kwargs, "projection": QPSBGD_VARIANTS[name]}
         return QPSBGD(params, lr, **kwargs)
     if name == "bc-sgd":
         return BinaryConnect(params, lr, sign=False, **kwargs)

@@ -1,6 +1,14 @@
 """Methods that fit on data: fit functions and scikit-learn estimators."""
 
 from hybridqnn.train.estimators import QUBOHeadClassifier, SGDHeadClassifier
+from hybridqnn.train.loops import (
+    TrainResult,
+    bce_metrics,
+    minibatches,
+    optimizers_for,
+    train_classifier,
+    train_gcn,
+)
 from hybridqnn.train.qcbo import (
     QATResult,
     QCBOClassifier,
@@ -21,12 +29,18 @@ __all__ = [
     "QUBOHeadResult",
     "SGDHeadClassifier",
     "SGDHeadResult",
+    "TrainResult",
+    "bce_metrics",
     "fit_qat",
     "fit_qcbo",
     "fit_qubo_head",
     "fit_sgd_head",
     "head_encoding",
     "head_qubo",
+    "minibatches",
+    "optimizers_for",
     "spin_counts",
     "spin_formula",
+    "train_classifier",
+    "train_gcn",
 ]

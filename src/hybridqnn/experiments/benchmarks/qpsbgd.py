@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import statistics
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,15 +83,20 @@ class QPSBGDBenchParams:
 
 
 def _model(p: QPSBGDBenchParams, seed: int) -> Any:
+    """in -> out -> 1, binary, sign after the first layer, latent weights drawn with ``seed``."""
     import torch
 
     from hybridqnn.nn.binary import BinaryLinear
+    from hybridqnn.nn.models import uniform_init_
 
-    torch.manual_seed(seed)
-    return torch.nn.Sequential(
+    gen = torch.Generator().manual_seed(seed)
+    model = torch.nn.Sequential(
         BinaryLinear(p.in_features, p.out_features, bias=False, binary_activation=True),
         BinaryLinear(p.out_features, 1, bias=False),
     )
+    for layer in model:
+        uniform_init_(layer.weight, gen)
+    return model
 
 
 def _batches(p: QPSBGDBenchParams, n: int, seed: int) -> list[tuple[Any, Any]]:
@@ -110,22 +114,20 @@ def _batches(p: QPSBGDBenchParams, n: int, seed: int) -> list[tuple[Any, Any]]:
 def _time_impl(
     model0: Any, batches: list[tuple[Any, Any]], make_opt: Any, warmup: int
 ) -> list[dict[str, Any]]:
-    """One step per batch from the same initial model; per step: seconds and QP-SBGD stats."""
-    import torch
+    """One step per batch from the same initial model (:func:`hybridqnn.train.train_classifier`
+    on that one batch); per step: the optimizer's seconds and QP-SBGD stats."""
+    import numpy as np
 
-    loss_fn = torch.nn.BCEWithLogitsLoss()
+    from hybridqnn.train import train_classifier
+
     records = []
     for r, (x, y) in enumerate(batches):
         model = copy.deepcopy(model0)
         opt = make_opt(model[0].weight, r)
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        t0 = time.perf_counter()
-        opt.step()
-        seconds = time.perf_counter() - t0
+        result = train_classifier(model, [opt], x, y.reshape(-1), [np.arange(len(x))])
         stats = dict(getattr(opt, "stats", [{}])[-1]) if getattr(opt, "stats", None) else {}
         if r >= warmup:
-            records.append({"seconds": seconds, **stats})
+            records.append({"seconds": result.curves["step_seconds"][0], **stats})
     return records
 
 
@@ -139,9 +141,8 @@ def run_bench_qpsbgd(ctx: RunContext, p: QPSBGDBenchParams) -> None:
     from hybridqnn.optim import QPSBGD, BinaryConnect
     from hybridqnn.solvers import get_sampler
 
-    seeds = ctx.spawn_seeds(3)
-    model0 = _model(p, seeds[0])
-    batches = _batches(p, p.warmup + max(p.repeats, p.slow_repeats), seeds[1])
+    model0 = _model(p, ctx.seed_for("model"))
+    batches = _batches(p, p.warmup + max(p.repeats, p.slow_repeats), ctx.seed_for("batches"))
     case = f"linear-{p.in_features}x{p.out_features}-b{p.batch_size}"
     impls: list[tuple[str, Any, int]] = []
     for name in p.solvers:
@@ -151,7 +152,11 @@ def run_bench_qpsbgd(ctx: RunContext, p: QPSBGDBenchParams) -> None:
                 (
                     f"qpsbgd[{name}]",
                     lambda w, r, s=sampler: QPSBGD(
-                        [w], p.lr, sampler=s, sample_kwargs=p.sample_kwargs, seed=seeds[2] + r
+                        [w],
+                        p.lr,
+                        sampler=s,
+                        sample_kwargs=p.sample_kwargs,
+                        seed=ctx.seed_for("qpsbgd", r),
                     ),
                     p.repeats,
                 )
@@ -161,7 +166,7 @@ def run_bench_qpsbgd(ctx: RunContext, p: QPSBGDBenchParams) -> None:
                 (
                     f"qpsbgd[{name},greedy]",
                     lambda w, r, s=sampler, kw=greedy: QPSBGD(
-                        [w], p.lr, sampler=s, sample_kwargs=kw, seed=seeds[2] + r
+                        [w], p.lr, sampler=s, sample_kwargs=kw, seed=ctx.seed_for("qpsbgd", r)
                     ),
                     p.repeats,
                 )
@@ -175,7 +180,7 @@ def run_bench_qpsbgd(ctx: RunContext, p: QPSBGDBenchParams) -> None:
                         p.lr,
                         sampler=s,
                         sample_kwargs=p.generic_sample_kwargs,
-                        seed=seeds[2] + r,
+                        seed=ctx.seed_for("qpsbgd", r),
                     ),
                     p.slow_repeats,
                 )

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from hybridqnn import cli
-from hybridqnn.experiments import qpsbgd as exp
+from hybridqnn.experiments.qpsbgd import a1a_2layer, common, mnist_pairs, rosenbrock
+from hybridqnn.experiments.qpsbgd import gcn as gcn_exp
 from hybridqnn.experiments.config import load_config, shipped_config_names
 
 NAMES = (
@@ -28,7 +29,7 @@ NAMES = (
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
     env = os.environ.get("HYBRIDQNN_DATA", "")
-    path = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
+    path = Path(env) if env else Path(__file__).resolve().parents[4] / "shared" / "data"
     if not ((path / "libsvm" / "a1a").is_file() and (path / "mnist").is_dir()):
         pytest.skip(f"real data folder {path} not found (set HYBRIDQNN_DATA)")
     return path
@@ -60,7 +61,7 @@ def test_every_config_is_shipped_and_validates() -> None:
             assert cfg.experiment.name == name
             assert set(cfg.params.settings) == {"paper", "best"}
             # the best-effort overrides resolve to a valid setting
-            exp._setting(cfg.params, "best")
+            common.setting(cfg.params, "best")
         assert cli.main(["run", name, "--dry-run"]) == 0
 
 
@@ -89,7 +90,7 @@ def test_rosenbrock_identity_parametrisation_is_signsgd() -> None:
     signSGD take identical steps (the paper's U = I remark)."""
     from hybridqnn.solvers import get_sampler
 
-    p = exp.RosenbrockParams(
+    p = rosenbrock.RosenbrockParams(
         num_directions=2,
         steps=40,
         seeds=[0],
@@ -97,12 +98,12 @@ def test_rosenbrock_identity_parametrisation_is_signsgd() -> None:
         lr={"qpsbgd": 0.05, "signsgd": 0.05, "sgd": 0.001},
     )
     sampler = get_sampler("exact")
-    a = exp._rosenbrock_run(p, "qpsbgd", 0, sampler)
-    b = exp._rosenbrock_run(p, "signsgd", 0, sampler)
+    a = rosenbrock._rosenbrock_run(p, "qpsbgd", 0, sampler)
+    b = rosenbrock._rosenbrock_run(p, "signsgd", 0, sampler)
     np.testing.assert_allclose(a["f"], b["f"])
     assert a["codirectionality"] == 1.0
     # and it really descends
-    assert a["final_f"] < exp.rosenbrock(np.array([-1.2, 1.0]))
+    assert a["final_f"] < rosenbrock.rosenbrock(np.array([-1.2, 1.0]))
 
 
 def test_rosenbrock_gradient() -> None:
@@ -110,10 +111,10 @@ def test_rosenbrock_gradient() -> None:
     for d in (2, 5):
         z = rng.standard_normal(d)
         num = np.array(
-            [(exp.rosenbrock(z + h) - exp.rosenbrock(z - h)) / 2e-6 for h in np.eye(d) * 1e-6]
+            [(rosenbrock.rosenbrock(z + h) - rosenbrock.rosenbrock(z - h)) / 2e-6 for h in np.eye(d) * 1e-6]
         )
-        np.testing.assert_allclose(exp.rosenbrock_grad(z), num, rtol=1e-5, atol=1e-4)
-    assert exp.rosenbrock(np.ones(4)) == 0.0
+        np.testing.assert_allclose(rosenbrock.rosenbrock_grad(z), num, rtol=1e-5, atol=1e-4)
+    assert rosenbrock.rosenbrock(np.ones(4)) == 0.0
 
 
 def test_logreg_quick(tmp_path: Path, data_dir: Path) -> None:
@@ -125,13 +126,13 @@ def test_logreg_quick(tmp_path: Path, data_dir: Path) -> None:
         "bc-sgd",
         "bc-signsgd",
         "proxquant",
-        "adam-fp",
+        "adam",
     }
     for r in rows:
         assert 0.0 <= r["test_accuracy"] <= 1.0 and r["setting"] == "paper"
     qp = [r for r in rows if r["method"] == "qpsbgd-ls"]
     assert all(
-        r["best_baseline"] in exp.BINARY_BASELINES and r["gap_to_best_baseline"] is not None
+        r["best_baseline"] in common.BINARY_BASELINES and r["gap_to_best_baseline"] is not None
         for r in qp
     )
     assert all(r["max_qubo_size"] in (32, 123) for r in qp)
@@ -184,7 +185,7 @@ def test_mnist_pairs_quick_reports_the_paper_table(tmp_path: Path, data_dir: Pat
         and rows["proxquant"]["paper_test_accuracy"] == 0.64
     )
     for r in rows.values():
-        assert r["vs_paper"] == pytest.approx(r["test_accuracy"] - r["paper_test_accuracy"])
+        assert r["test_accuracy_vs_paper"] == pytest.approx(r["test_accuracy"] - r["paper_test_accuracy"])
         assert r["architecture"] == "9-5-1"
     assert len(report["paper"]) == 15
     assert {"method": "QP-SBGD (D-Wave)", "dataset": "mnist-0/2", "test_accuracy": 0.62} in report[
@@ -210,13 +211,14 @@ def test_gcn_quick_skips_incomplete_pubmed(tmp_path: Path, data_dir: Path) -> No
 
 def test_gcn_receptive_field_gives_full_batch_loss_and_gradients(data_dir: Path) -> None:
     pytest.importorskip("torch_geometric")
-    from hybridqnn.data.graphs import load_karate_club, load_planetoid
+    from hybridqnn.data.graphs import load_karate_club, load_planetoid, training_receptive_field
+    from hybridqnn.nn import BinaryGCN
 
     for g in (load_karate_club(), load_planetoid("cora", data_dir=data_dir)):
         adj = g.adjacency()
-        a1, a2, y = exp._receptive_field(g, adj)
+        a1, a2, y = training_receptive_field(g, adj)
         assert a1.shape[0] < g.num_nodes and a2.shape == (int(g.train_mask.sum()), a1.shape[0])
-        model = exp._GCN(g.num_features, 8, g.num_classes, binary=True, scaled_ste=False, seed=0)
+        model = BinaryGCN(g.num_features, 8, g.num_classes, binary=True, scaled_ste=False, seed=0)
         loss_full = torch.nn.functional.cross_entropy(
             model(g.x, adj)[g.train_mask], g.y[g.train_mask]
         )
@@ -242,7 +244,7 @@ def test_gap_notes_name_every_baseline_that_wins() -> None:
         {"method": "bc-signsgd", "dataset": "d", "setting": "paper", "acc": 0.65},
         {"method": "proxquant", "dataset": "d", "setting": "paper", "acc": 0.50},
         {
-            "method": "adam-fp",
+            "method": "adam",
             "dataset": "d",
             "setting": "paper",
             "acc": 0.99,
@@ -251,7 +253,7 @@ def test_gap_notes_name_every_baseline_that_wins() -> None:
         {"method": "bc-sgd", "dataset": "d", "setting": "best", "acc": 0.70},
     ]
     ctx = Ctx()
-    exp._gap_notes(ctx, rows, "acc", higher_is_better=True, what="accuracy")
+    common.gap_notes(ctx, rows, "acc", higher_is_better=True, what="accuracy")
     assert rows[0]["best_baseline"] == "bc-sgd" and rows[0][
         "gap_to_best_baseline"
     ] == pytest.approx(0.10)
@@ -261,26 +263,26 @@ def test_gap_notes_name_every_baseline_that_wins() -> None:
         "bc-sgd by 0.1 (bc-sgd 0.7 vs qpsbgd-ls 0.6)" in paper_note
         and "bc-signsgd by 0.05" in paper_note
     )
-    assert "proxquant" not in paper_note and "adam-fp" not in paper_note
+    assert "proxquant" not in paper_note and "adam" not in paper_note
     assert any("at or above every binary baseline" in n for n in ctx.notes if "best" in n)
     # lower is better (losses)
     loss_rows = [
         {"method": "qpsbgd-ls", "dataset": "d", "setting": "paper", "loss": 0.5},
         {"method": "bc-signsgd", "dataset": "d", "setting": "paper", "loss": 0.4},
     ]
-    exp._gap_notes(Ctx(), loss_rows, "loss", higher_is_better=False, what="loss")
+    common.gap_notes(Ctx(), loss_rows, "loss", higher_is_better=False, what="loss")
     assert loss_rows[0]["gap_to_best_baseline"] == pytest.approx(0.1)
 
 
 def test_paper_tables_match_the_issue() -> None:
-    mnist = {(r["method"], r["dataset"]): r["test_accuracy"] for r in exp.PAPER_MNIST}
+    mnist = {(r["method"], r["dataset"]): r["test_accuracy"] for r in mnist_pairs.PAPER_MNIST}
     assert (
         mnist[("QP-SBGD (Gurobi)", "mnist-1/2")] == 0.73
         and mnist[("BC-signSGD", "mnist-0/2")] == 0.71
     )
-    gcn = {(r["method"], r["dataset"]): r["test_accuracy"] for r in exp.PAPER_GCN}
+    gcn = {(r["method"], r["dataset"]): r["test_accuracy"] for r in gcn_exp.PAPER_GCN}
     assert gcn[("ProxQuant", "pubmed")] == 0.67 and gcn[("QP-SBGD (Gurobi)", "cora")] == 0.57
-    assert len(exp.PAPER_GCN) == 12
+    assert len(gcn_exp.PAPER_GCN) == 12
 
 
 @pytest.mark.parametrize(
@@ -294,8 +296,8 @@ def test_paper_tables_match_the_issue() -> None:
         ),
         (
             "qpsbgd-a1a-10layer",
-            'methods=["adam-fp"]',
-            "'lr' must give a learning rate for method 'adam-fp'",
+            'methods=["adam"]',
+            "'lr' must give a learning rate for method 'adam'",
         ),
         (
             "qpsbgd-a1a-10layer",
@@ -339,11 +341,11 @@ def test_bad_config_values_are_one_line_errors(
 
 
 def test_best_effort_overrides_merge_only_the_per_method_tables() -> None:
-    p = exp.A1A2Params(
+    p = a1a_2layer.A1A2Params(
         sample_kwargs={"num_reads": 20},
         best_effort={"lr": {"bc-sgd": 0.5}, "sample_kwargs": {}, "updates": 7},
     )
-    best = exp._setting(p, "best")
+    best = common.setting(p, "best")
     assert best.lr["bc-sgd"] == 0.5 and best.lr["qpsbgd-sm"] == p.lr["qpsbgd-sm"]
     assert best.sample_kwargs == {} and best.updates == 7 and best.best_effort == {}
-    assert exp._setting(p, "paper") is p
+    assert common.setting(p, "paper") is p

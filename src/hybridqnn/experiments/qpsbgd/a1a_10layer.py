@@ -1,0 +1,151 @@
+"""``qpsbgd-a1a-10layer``: the 10-layer binary MLP on a1a, the protocol of the paper's Fig. 3
+(Krahn et al., arXiv 2310.15128; notebook ``10LayerMLP``), protocol in :func:`run_a1a_10layer`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hybridqnn._checks import check_float, check_int
+from hybridqnn.experiments.params import list_field
+from hybridqnn.experiments.qpsbgd.common import (
+    MLPParams,
+    check_settings,
+    curve_panel,
+    gap_notes,
+    run_mlp_grid,
+    setting,
+    with_torch_threads,
+)
+from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.runner import RunContext
+from hybridqnn.experiments.toolkit import Timer, plot_panels
+
+PAPER_A1A_10: tuple[dict[str, Any], ...] = (
+    {"claim": "protocol", "paper": "123->128 (x9)->1 binary, B=16, 64 updates, torch seeds 5-9"},
+    {
+        "claim": "learning rates",
+        "paper": "QP-SBGD(G) 0.1, BC-SGD 0.01, BC-signSGD 0.02, ProxQuant 0.1",
+    },
+    {
+        "claim": "result",
+        "paper": "training-loss curves (mean, min/max); QP-SBGD lowest (figure only, no numbers)",
+    },
+)
+
+
+@dataclass(frozen=True)
+class A1A10Params(MLPParams):
+    """The 10-layer binary MLP on a1a (protocol in :func:`run_a1a_10layer`)."""
+
+    seeds: list[int] = list_field(5, 6, 7, 8, 9, help="torch seeds (the notebook's 5-9)")
+    hidden: int = 128
+    hidden_layers: int = field(default=9, metadata={"help": "hidden layers of width hidden"})
+    batch_size: int = 16
+    updates: int = 64
+    batches_per_epoch: int | None = field(
+        default=32, metadata={"help": "batches per epoch (the notebook: 32; None: all)"}
+    )
+    test_size: int | None = field(
+        default=2000, metadata={"help": "a1a test rows evaluated (None: all 30956)"}
+    )
+    time_budget_s: float = field(
+        default=120.0, metadata={"help": "the issue's target for the whole paper setting"}
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_int("hidden_layers", self.hidden_layers, 0)
+        if self.batches_per_epoch is not None:
+            check_int("batches_per_epoch", self.batches_per_epoch, 1)
+        check_float("time_budget_s", self.time_budget_s, 0.0, low_open=True)
+        check_settings(self)
+
+
+def _timing_row(ctx: RunContext, q: A1A10Params, name: str, seconds: float, budget: float) -> None:
+    ctx.add_row(
+        {
+            "method": "all",
+            "dataset": "a1a",
+            "setting": name,
+            "seeds": len(q.seeds),
+            "runs": len(q.methods) * len(q.seeds),
+            "updates": q.updates,
+            "wall_time_s": seconds,
+            "meets_time_budget": bool(seconds <= budget) if name == "paper" else None,
+        }
+    )
+    ctx.note(
+        f"{name} setting: {len(q.methods)} methods x {len(q.seeds)} seeds x {q.updates} updates took "
+        f"{seconds:.1f} s (target for the paper setting: <= {budget:g} s)."
+    )
+
+
+def run_a1a_10layer(ctx: RunContext, p: A1A10Params) -> None:
+    """The 10-layer binary MLP on a1a (the paper's Fig. 3 right; notebook ``10LayerMLP``).
+
+    Protocol from the authors' code: 123 → 128 (×9 hidden) → 1, ``BinaryLinear`` without bias,
+    sign activations after every layer including the output (hardtanh STE), the ±1 output fed to
+    ``BCEWithLogitsLoss`` against 0/1 labels; inputs as spins; latent weights U(−s, s),
+    s = √(1.5/(fan_in + fan_out)) (:class:`~hybridqnn.nn.BinaryMLP`); the 1605 training rows
+    shuffled once with numpy seed 2 and taken in order (:func:`hybridqnn.data.a1a_spins`), batch
+    16, 32 batches per epoch (so both epochs use the first 512 rows, in the same order), 2 epochs
+    = 64 updates; torch seeds 5–9 (here: the init generator's seed); learning rates QP-SBGD 0.1,
+    BC-SGD 0.01, BC-signSGD 0.02, ProxQuant 0.1. The curve is the training loss of each batch
+    before its update (mean and min/max band over the seeds).
+
+    Deviations: the paper's QP-SBGD(G) solved the sign-matching problem with Gurobi over all
+    128×128 weights of a layer at once; within the issue's 2-minute budget we run the
+    least-squares projection (``qpsbgd-ls``, the default solver) instead; ``qpsbgd-sm`` can be
+    selected with ``methods`` (very slow at this width). The notebook divides each column of X by
+    its squared norm before the Gurobi solve; QPSBGD's least-squares problem uses X as recorded.
+    Test accuracy is measured on ``test_size`` test rows (the notebook reports training loss only).
+    Best effort (``best_effort``; shipped config: the STE window widened to √fan_in, 256 updates
+    over all 100 batches of the training set, no column scaling).
+    """
+    from hybridqnn.data import a1a_spins, load_dataset
+
+    a1a = load_dataset("a1a", data_dir=ctx.data_dir)
+    rows: list[dict[str, Any]] = []
+    panels = []
+    timings: dict[str, float] = {}
+    for name in p.settings:
+        q = setting(p, name)
+        x, y, xt, yt = a1a_spins(a1a)
+        if q.test_size is not None:
+            xt, yt = xt[: q.test_size], yt[: q.test_size]
+        sizes = [x.shape[1], *([q.hidden] * q.hidden_layers), 1]
+        with Timer() as t:
+            r, c = run_mlp_grid(
+                ctx, q, name, "a1a", sizes, (x, y, xt, yt), batch_seed=lambda s: None
+            )
+        timings[name] = t.seconds
+        rows += r
+        panels.append(
+            curve_panel(f"a1a 10-layer ({name})", "update", "batch training loss (BCE)", c["loss"])
+        )
+    gap_notes(
+        ctx,
+        rows,
+        "train_loss",
+        higher_is_better=False,
+        what="final training loss (full training set)",
+    )
+    for row in rows:
+        ctx.add_row(row)
+    for name, seconds in timings.items():
+        _timing_row(ctx, setting(p, name), name, seconds, p.time_budget_s)
+    plot_panels(
+        ctx, "a1a_10layer_loss", panels, title="10-layer binary MLP on a1a: batch training loss"
+    )
+
+
+register(
+    Experiment(
+        name="qpsbgd-a1a-10layer",
+        params=A1A10Params,
+        run=with_torch_threads(run_a1a_10layer),
+        description="10-layer binary MLP on a1a, training-loss curves: QP-SBGD vs BC-SGD, BC-signSGD, ProxQuant (arXiv 2310.15128)",
+        paper=PAPER_A1A_10,
+    )
+)

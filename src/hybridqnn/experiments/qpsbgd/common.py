@@ -1,0 +1,514 @@
+"""What the QP-SBGD experiments share: method names, the paper's column labels, the settings
+(paper / best effort), the training params, one training run of a binary classifier, the
+summary row and the gap-to-baseline notes.
+
+The models, loops and data preparation are library code (:mod:`hybridqnn.nn.models`,
+:mod:`hybridqnn.train.loops`, :mod:`hybridqnn.data.prepare`); aggregation, paper columns and
+plots come from :mod:`hybridqnn.experiments.toolkit`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from hybridqnn._checks import check_choice, check_float, check_int
+from hybridqnn.experiments.params import check_solvers, list_field
+from hybridqnn.experiments.runner import RunContext
+from hybridqnn.experiments.toolkit import Panel, Series, aggregate, seed_summary
+from hybridqnn.optim import FULL_PRECISION_NAMES, QPSBGD_VARIANTS
+from hybridqnn.solvers import get_sampler
+from hybridqnn.train import bce_metrics, minibatches, optimizers_for, train_classifier
+
+QP_METHODS: tuple[str, ...] = tuple(QPSBGD_VARIANTS)
+BINARY_BASELINES: tuple[str, ...] = ("bc-sgd", "bc-signsgd", "proxquant")
+FP_METHODS: tuple[str, ...] = FULL_PRECISION_NAMES
+METHODS: tuple[str, ...] = QP_METHODS + BINARY_BASELINES + FP_METHODS
+SETTINGS: tuple[str, ...] = ("paper", "best")
+
+#: Which of the paper's columns each of our methods is compared with.
+PAPER_LABEL = {
+    "qpsbgd-sm": "QP-SBGD (Gurobi)",
+    "qpsbgd-xnor": "QP-SBGD (D-Wave)",
+    "bc-sgd": "BC-SGD",
+    "bc-signsgd": "BC-signSGD",
+    "proxquant": "ProxQuant",
+}
+
+#: Learning rates of the authors' 2-layer D-Wave notebook (SGD 0.01, signSGD 0.005, QP-SBGD
+#: 0.008), used for the a1a 2-layer net and the MNIST pairs.
+TWO_LAYER_LR: dict[str, float] = {
+    "qpsbgd-ls": 0.008,
+    "qpsbgd-sm": 0.008,
+    "qpsbgd-xnor": 0.008,
+    "bc-sgd": 0.01,
+    "bc-signsgd": 0.005,
+    "proxquant": 0.01,
+    "sgd": 0.01,
+    "adam": 0.01,
+}
+
+
+def paper_value(table: dict[str, float], method: str) -> float | None:
+    """The paper's number for our method (every qpsbgd-* variant maps to the Gurobi column when
+    the paper has no column of its own for it)."""
+    label = PAPER_LABEL.get(method)
+    if label is None and method in QP_METHODS:
+        label = "QP-SBGD (Gurobi)"
+    return table.get(label) if label else None
+
+
+def lr_default(**values: float) -> Any:
+    return field(
+        default_factory=lambda: dict(values), metadata={"help": "learning rate per method"}
+    )
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def check_settings(p: Any) -> None:
+    """Validate ``settings`` and the ``best_effort`` overrides (by building the best setting)."""
+    if not p.settings:
+        raise ValueError("'settings' must list at least one of paper, best; got []")
+    for s in p.settings:
+        check_choice("settings", s, SETTINGS)
+    if not isinstance(p.best_effort, dict):
+        raise TypeError(f"'best_effort' must be a table, got {type(p.best_effort).__name__}")
+    valid = [
+        f.name
+        for f in dataclasses.fields(p)
+        if f.init and f.name not in ("settings", "best_effort")
+    ]
+    for key in p.best_effort:
+        if key not in valid:
+            raise ValueError(
+                f"'best_effort' has unknown key {key!r}; valid keys: {', '.join(valid)}"
+            )
+    setting(p, "best")
+
+
+def setting(p: Any, name: str) -> Any:
+    """The params of setting ``name``: ``p`` itself for paper, ``p`` with ``best_effort`` applied
+    for best (the per-method / per-data-set tables ``lr`` and ``epochs`` merge key by key)."""
+    if name == "paper" or not p.best_effort:
+        return p
+    merged = dict(p.best_effort)
+    for key, value in merged.items():
+        base = getattr(p, key, None)
+        if key in ("lr", "epochs") and isinstance(value, dict) and isinstance(base, dict):
+            merged[key] = {**base, **value}
+    try:
+        return dataclasses.replace(p, **merged, best_effort={}, settings=["paper"])
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"'best_effort': {' '.join(str(exc).split())}") from None
+
+
+def check_methods(methods: Sequence[str], lr: dict[str, float], valid: Sequence[str]) -> None:
+    if not methods:
+        raise ValueError("'methods' must list at least one method, got []")
+    for m in methods:
+        check_choice("methods", m, valid)
+        if m not in lr:
+            raise ValueError(
+                f"'lr' must give a learning rate for method {m!r}, got keys {sorted(lr)}"
+            )
+    for m, value in lr.items():
+        check_float(f"lr[{m}]", value, 0.0, low_open=True)
+
+
+def check_seeds(seeds: Sequence[int]) -> None:
+    if not seeds:
+        raise ValueError("'seeds' must list at least one seed, got []")
+    for s in seeds:
+        check_int("seeds", s, 0, 2**32 - 1)
+
+
+# --------------------------------------------------------------------------- params
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Keys shared by the training experiments."""
+
+    methods: list[str] = list_field(
+        "qpsbgd-ls",
+        "bc-sgd",
+        "bc-signsgd",
+        "proxquant",
+        help="methods to run (see the package docstring)",
+    )
+    lr: dict[str, float] = lr_default(
+        **{
+            "qpsbgd-ls": 0.1,
+            "qpsbgd-sm": 0.1,
+            "qpsbgd-xnor": 0.1,
+            "bc-sgd": 0.01,
+            "bc-signsgd": 0.02,
+            "proxquant": 0.1,
+            "sgd": 0.01,
+            "adam": 0.01,
+        }
+    )
+    seeds: list[int] = list_field(0, 1, 2, 3, 4, help="torch seeds of the runs (init and batches)")
+    solver: str = field(
+        default="dense-sa", metadata={"help": "sampler for qpsbgd-ls and qpsbgd-xnor"}
+    )
+    sample_kwargs: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "passed to the sampler"}
+    )
+    exact_solver: str = field(
+        default="milp", metadata={"help": "solver of qpsbgd-sm (Gurobi stand-in)"}
+    )
+    exact_sample_kwargs: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "passed to exact_solver"}
+    )
+    max_block_size: int | None = field(
+        default=None, metadata={"help": "QPSBGD max_block_size (None: its default)"}
+    )
+    update: Literal["continuous", "projected"] = "continuous"
+    input_scaling: Literal["none", "column-sq-norm"] = field(
+        default="none",
+        metadata={"help": "QPSBGD input_scaling (the 10-layer notebook: column-sq-norm)"},
+    )
+    scale: Literal["auto", "none"] = field(
+        default="auto", metadata={"help": "QPSBGD least-squares gradient scale (auto or none)"}
+    )
+    aux_lr: float = field(
+        default=0.01, metadata={"help": "Adam lr for real-valued parameters (biases)"}
+    )
+    torch_threads: int | None = field(
+        default=1,
+        metadata={
+            "help": "torch intra-op threads during the run (restored after); None: unchanged"
+        },
+    )
+    settings: list[str] = list_field("paper", "best", help="paper and/or best")
+    best_effort: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "overrides of the best-effort setting"}
+    )
+
+    def __post_init__(self) -> None:
+        check_methods(self.methods, self.lr, METHODS)
+        check_seeds(self.seeds)
+        check_solvers("solver", self.solver)
+        check_solvers("exact_solver", self.exact_solver)
+        if self.max_block_size is not None:
+            check_int("max_block_size", self.max_block_size, 1)
+        check_float("aux_lr", self.aux_lr, 0.0, low_open=True)
+        if self.torch_threads is not None:
+            check_int("torch_threads", self.torch_threads, 1)
+
+
+@dataclass(frozen=True)
+class MLPParams(TrainParams):
+    """Keys of the experiments that train a :class:`~hybridqnn.nn.BinaryMLP` on mini-batches."""
+
+    hidden: int = 5
+    batch_size: int = 20
+    updates: int = 30
+    scaled_ste: bool = field(
+        default=False, metadata={"help": "widen the STE window to sqrt(fan_in)"}
+    )
+    test_size: int | None = field(
+        default=2000, metadata={"help": "test rows evaluated (None: all)"}
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_int("hidden", self.hidden, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("updates", self.updates, 1)
+        if self.test_size is not None:
+            check_int("test_size", self.test_size, 1)
+
+    def check_xnor_fan_in(self, fan_in: int, what: str) -> None:
+        """The XNOR penalty QUBO's threshold encoding needs every fan-in < 16."""
+        if "qpsbgd-xnor" in self.methods and max(fan_in, self.hidden) >= 16:
+            raise ValueError(
+                "'methods' has qpsbgd-xnor, whose threshold encoding needs fan-in < 16, got "
+                f"{what} and hidden={self.hidden}"
+            )
+
+
+def with_torch_threads(run: Callable[[RunContext, Any], None]) -> Callable[[RunContext, Any], None]:
+    """Run ``run(ctx, p)`` with ``torch.set_num_threads(p.torch_threads)`` and restore the old
+    value after. The layers here are tiny (batches of 16-64, widths <= 128): with several intra-op
+    threads on a busy machine one update of the 10-layer MLP took 9x longer than with one
+    (8.8 s vs 0.95 s for 64 updates, measured while other jobs ran)."""
+
+    @functools.wraps(run)
+    def wrapped(ctx: RunContext, p: Any) -> None:
+        if p.torch_threads is None:
+            return run(ctx, p)
+        old = torch.get_num_threads()
+        torch.set_num_threads(p.torch_threads)
+        try:
+            return run(ctx, p)
+        finally:
+            torch.set_num_threads(old)
+
+    return wrapped
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def make_optimizers(
+    method: str, model: nn.Module, q: TrainParams, seed: int
+) -> list[torch.optim.Optimizer]:
+    """The optimizers of ``method`` (one name of :data:`hybridqnn.optim.OPTIMIZER_NAMES`) from
+    the params: QPSBGD's sampler, projection settings and seed; Adam (``aux_lr``) on real
+    parameters next to binary layers."""
+    kwargs: dict[str, Any] = {}
+    if method in QP_METHODS:
+        exact = method == "qpsbgd-sm"
+        kwargs = {
+            "sampler": get_sampler(q.exact_solver if exact else q.solver),
+            "update": q.update,
+            "input_scaling": q.input_scaling,
+            "scale": q.scale,
+            "sample_kwargs": dict(q.exact_sample_kwargs if exact else q.sample_kwargs) or None,
+            "seed": int(seed),
+        }
+        if q.max_block_size is not None:
+            kwargs["max_block_size"] = q.max_block_size
+    return optimizers_for(model, method, q.lr[method], aux_lr=q.aux_lr, **kwargs)
+
+
+def qp_stats(optimizers: Sequence[torch.optim.Optimizer]) -> dict[str, Any]:
+    """Aggregate QPSBGD's per-(step, layer) ``stats``; empty for the other optimizers."""
+    stats = list(getattr(optimizers[0], "stats", None) or [])
+    if not stats:
+        return {}
+
+    def values(key: str) -> list[float]:
+        return [
+            float(s[key]) for s in stats if s.get(key) is not None and np.isfinite(float(s[key]))
+        ]
+
+    codir, solve, size, problems = (
+        values("codirectionality"),
+        values("solve_seconds"),
+        values("qubo_size"),
+        values("num_problems"),
+    )
+    return {
+        "codirectionality": statistics.fmean(codir) if codir else None,
+        "solve_s_per_layer_step": statistics.fmean(solve) if solve else None,
+        "solve_s_total": sum(solve) if solve else None,
+        "max_qubo_size": int(max(size)) if size else None,
+        "num_problems_total": int(sum(problems)) if problems else None,
+    }
+
+
+def fit_classifier(
+    ctx: RunContext,
+    q: TrainParams,
+    method: str,
+    seed: int,
+    model: nn.Module,
+    data: Sequence[torch.Tensor],
+    batches: tuple[list[np.ndarray], int],
+    *,
+    eval_every: int,
+    tag: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """Train ``model`` with ``method`` on ``data`` = (x, y, x_test, y_test) over ``batches``
+    (:func:`hybridqnn.train.minibatches`), logging every update with ``tag``. Returns the run's
+    record (final train/test metrics, QP-SBGD stats, ``seconds``) and its curves."""
+    x, y, xt, yt = data
+    opts = make_optimizers(method, model, q, seed)
+
+    def eval_fn() -> dict[str, float]:
+        return {**bce_metrics(model, x, y, "train"), **bce_metrics(model, xt, yt, "test")}
+
+    result = train_classifier(
+        model,
+        opts,
+        x,
+        y,
+        batches[0],
+        batches_per_epoch=batches[1],
+        eval_fn=eval_fn,
+        eval_every=eval_every,
+        on_step=lambda record: ctx.log(**tag, **record),
+    )
+    return {**result.final, **qp_stats(opts), "seconds": result.seconds}, result.curves
+
+
+def train_mlp(
+    ctx: RunContext,
+    q: MLPParams,
+    method: str,
+    seed: int,
+    sizes: Sequence[int],
+    data: Sequence[torch.Tensor],
+    *,
+    batch_seed: int | None,
+    eval_every: int,
+    tag: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """One run of a :class:`~hybridqnn.nn.BinaryMLP` of ``sizes`` (init ``seed``; the batches
+    reshuffled per epoch with ``batch_seed``, or in order when None)."""
+    from hybridqnn.nn import BinaryMLP
+
+    x, y, xt, yt = (t.to(ctx.device) for t in data)
+    model = BinaryMLP(
+        sizes, binary=method not in FP_METHODS, scaled_ste=q.scaled_ste, final_sign=True, seed=seed
+    ).to(ctx.device)
+    batches = minibatches(
+        len(x), q.batch_size, q.updates, batch_seed, getattr(q, "batches_per_epoch", None)
+    )
+    return fit_classifier(
+        ctx, q, method, seed, model, (x, y, xt, yt), batches, eval_every=eval_every, tag=tag
+    )
+
+
+# --------------------------------------------------------------------------- rows and notes
+
+
+def summary_row(
+    method: str,
+    dataset: str,
+    setting_name: str,
+    records: Sequence[dict[str, Any]],
+    metrics: Sequence[str],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """One row over the seeds of (method, data set, setting): ``extra``, the metrics' mean /
+    std / min / max, the mean training time and the QP-SBGD stats (mean co-directionality and
+    solve time per layer step, the largest QUBO)."""
+    row = seed_summary(records, metrics, method=method, dataset=dataset, setting=setting_name)
+    row.update(extra)
+    row["train_time_s"] = aggregate([r["seconds"] for r in records])["mean"]
+    for k in ("codirectionality", "solve_s_per_layer_step"):
+        row[k] = aggregate([r.get(k) for r in records])["mean"]
+    sizes = [r["max_qubo_size"] for r in records if r.get("max_qubo_size") is not None]
+    row["max_qubo_size"] = max(sizes) if sizes else None
+    return row
+
+
+def curve_panel(
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    curves: dict[str, list[list[float]]],
+    *,
+    logy: bool = False,
+) -> Panel:
+    """Per label the mean curve over runs, with the min-max band when there are several runs."""
+    series = []
+    for label, runs in curves.items():
+        length = min(len(r) for r in runs)
+        if length == 0:
+            continue
+        arr = np.asarray([r[:length] for r in runs], dtype=float)
+        band = (arr.min(axis=0).tolist(), arr.max(axis=0).tolist()) if len(runs) > 1 else None
+        series.append(
+            Series(label, list(range(1, length + 1)), arr.mean(axis=0).tolist(), band=band)
+        )
+    return Panel(title, xlabel, ylabel, series, logy=logy)
+
+
+def _gap_note(
+    row: dict[str, Any], base: list[dict[str, Any]], metric: str, sign: float, what: str
+) -> str:
+    beaten_by = [b for b in base if sign * (b[metric] - row[metric]) > 1e-12]
+    where = f"{row['dataset']} ({row['setting']} setting): {row['method']}"
+    if not beaten_by:
+        best = max(base, key=lambda b: sign * b[metric])
+        return (
+            f"{where} is at or above every binary baseline in {what} ({row[metric]:.4g} vs best "
+            f"baseline {best['method']} {best[metric]:.4g})."
+        )
+    parts = ", ".join(
+        f"{b['method']} by {abs(b[metric] - row[metric]):.4g} "
+        f"({b['method']} {b[metric]:.4g} vs {row['method']} {row[metric]:.4g})"
+        for b in sorted(beaten_by, key=lambda b: -sign * b[metric])
+    )
+    return f"{where} is below {parts} in {what}."
+
+
+def gap_notes(
+    ctx: Any, rows: list[dict[str, Any]], metric: str, *, higher_is_better: bool, what: str
+) -> None:
+    """Add ``gap_to_best_baseline`` to every QP-SBGD row (positive: QP-SBGD is worse) and a note
+    per (data set, setting) naming each binary baseline that beats QP-SBGD, and by how much."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["dataset"], r["setting"]), []).append(r)
+    sign = 1.0 if higher_is_better else -1.0
+    for group in groups.values():
+        base = [r for r in group if r["method"] in BINARY_BASELINES and r.get(metric) is not None]
+        for r in group:
+            if r["method"] not in QP_METHODS and r["method"] != "qpsbgd":
+                continue
+            if r.get(metric) is None or not base:
+                r["gap_to_best_baseline"] = None
+                continue
+            best = max(base, key=lambda b: sign * b[metric])
+            r["best_baseline"] = best["method"]
+            r["gap_to_best_baseline"] = sign * (best[metric] - r[metric])
+            ctx.note(_gap_note(r, base, metric, sign, what))
+
+
+def run_mlp_grid(
+    ctx: RunContext,
+    q: MLPParams,
+    setting_name: str,
+    dataset: str,
+    sizes: Sequence[int],
+    data: Sequence[torch.Tensor],
+    *,
+    batch_seed: Callable[[int], int | None],
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, list[list[float]]]]]:
+    """Train every method x seed of one (setting, data set) on the same data; return the summary
+    rows (with the mean of the last 8 batch losses and the last batch accuracy) and the per-update
+    curves ``loss`` and ``batch_accuracy`` of every method."""
+    rows: list[dict[str, Any]] = []
+    curves: dict[str, dict[str, list[list[float]]]] = {"loss": {}, "batch_accuracy": {}}
+    for method in q.methods:
+        records, runs = [], []
+        for seed in ctx.progress(q.seeds, desc=f"{dataset}/{method}"):
+            tag = {"setting": setting_name, "dataset": dataset, "method": method, "seed": seed}
+            record, curve = train_mlp(
+                ctx,
+                q,
+                method,
+                seed,
+                sizes,
+                data,
+                batch_seed=batch_seed(seed),
+                eval_every=0,
+                tag=tag,
+            )
+            records.append(record)
+            runs.append(curve)
+        for key in curves:
+            curves[key][method] = [r[key] for r in runs]
+        row = summary_row(
+            method,
+            dataset,
+            setting_name,
+            records,
+            ("train_loss", "train_accuracy", "test_accuracy"),
+            {
+                "architecture": "-".join(map(str, sizes)),
+                "batch_size": q.batch_size,
+                "updates": q.updates,
+                "lr": q.lr[method],
+            },
+        )
+        row["last8_batch_loss"] = statistics.fmean(v for r in runs for v in r["loss"][-8:])
+        row["final_batch_accuracy"] = statistics.fmean(r["batch_accuracy"][-1] for r in runs)
+        rows.append(row)
+    return rows, curves

@@ -1,0 +1,186 @@
+"""``qpsbgd-logreg``: binary logistic regression on synthetic data and on a1a, QP-SBGD against
+BinaryConnect and ProxQuant (Krahn et al., arXiv 2310.15128, mention it without a protocol;
+ours is in :func:`run_logreg`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from hybridqnn._checks import check_choice, check_float, check_int
+from hybridqnn.experiments.params import list_field
+from hybridqnn.experiments.qpsbgd.common import (
+    FP_METHODS,
+    TrainParams,
+    check_settings,
+    curve_panel,
+    fit_classifier,
+    gap_notes,
+    setting,
+    summary_row,
+    with_torch_threads,
+)
+from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.runner import RunContext
+from hybridqnn.experiments.toolkit import plot_panels
+
+PAPER_LOGREG: tuple[dict[str, Any], ...] = (
+    {"claim": "binary logistic regression", "paper": "mentioned; no protocol or numbers recovered"},
+)
+
+
+@dataclass(frozen=True)
+class LogRegParams(TrainParams):
+    """Binary logistic regression (protocol in :func:`run_logreg`)."""
+
+    datasets: list[str] = list_field("synthetic", "a1a", help="synthetic and/or a1a")
+    synthetic_features: int = 32
+    synthetic_train: int = 1000
+    synthetic_test: int = 2000
+    synthetic_noise: float = field(
+        default=0.5, metadata={"help": "label noise std on <w*, x>/sqrt(d)"}
+    )
+    batch_size: int = 16
+    updates: int = 64
+    bias: bool = field(default=True, metadata={"help": "real bias (trained by Adam, aux_lr)"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.datasets:
+            raise ValueError("'datasets' must list at least one data set, got []")
+        for d in self.datasets:
+            check_choice("datasets", d, ("synthetic", "a1a"))
+        check_int("synthetic_features", self.synthetic_features, 1)
+        check_int("synthetic_train", self.synthetic_train, 2)
+        check_int("synthetic_test", self.synthetic_test, 1)
+        check_float("synthetic_noise", self.synthetic_noise, 0.0)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("updates", self.updates, 1)
+        check_settings(self)
+
+
+def _arrays(
+    ctx: RunContext, q: LogRegParams, dataset: str, seed: int, cache: dict[str, Any]
+) -> tuple[np.ndarray, ...]:
+    """(x_train, y_train, x_test, y_test) of ``dataset``; a1a is read once per run."""
+    from hybridqnn.data import load_dataset, planted_logistic
+
+    if dataset == "synthetic":
+        return planted_logistic(
+            q.synthetic_features, q.synthetic_train, q.synthetic_test, q.synthetic_noise, seed
+        )
+    if "a1a" not in cache:
+        ds = load_dataset("a1a", data_dir=ctx.data_dir)
+        cache["a1a"] = (
+            ds.x_train,
+            ds.y_train.astype(np.float64),
+            ds.x_test,
+            ds.y_test.astype(np.float64),
+        )
+    return cache["a1a"]
+
+
+def _one_run(
+    ctx: RunContext,
+    q: LogRegParams,
+    method: str,
+    seed: int,
+    arrays: tuple[np.ndarray, ...],
+    tag: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    from hybridqnn.nn import BinaryLogisticRegression
+    from hybridqnn.train import minibatches
+
+    x, y, xt, yt = (torch.as_tensor(a, dtype=torch.float32) for a in arrays)
+    scale = 1.0 / math.sqrt(max(float((x**2).sum(1).mean()), 1e-12))
+    x, y, xt, yt = (t.to(ctx.device) for t in (x, y, xt, yt))
+    model = BinaryLogisticRegression(
+        x.shape[1], binary=method not in FP_METHODS, bias=q.bias, scale=scale, seed=seed
+    ).to(ctx.device)
+    batches = minibatches(len(x), q.batch_size, q.updates, seed)
+    return fit_classifier(
+        ctx,
+        q,
+        method,
+        seed,
+        model,
+        (x, y, xt, yt),
+        batches,
+        eval_every=max(1, q.updates // 16),
+        tag=tag,
+    )
+
+
+def run_logreg(ctx: RunContext, p: LogRegParams) -> None:
+    """Binary logistic regression: p(y = 1 | x) = σ(c·sign(w)ᵀx + b).
+
+    The paper mentions binary logistic regression without a protocol; ours:
+
+    - ``synthetic``: x ~ N(0, I_d) (d = ``synthetic_features``), a planted w* ∈ {±1}^d and
+      y = 1[⟨w*, x⟩/√d + σ ε > 0] (:func:`hybridqnn.data.planted_logistic`);
+      ``synthetic_train`` / ``synthetic_test`` samples (data seed = the run seed).
+    - ``a1a``: the LIBSVM file's 1605 training and 30956 test rows, 123 binary features as given
+      (0/1), labels ±1 → 0/1.
+    - Model: :class:`~hybridqnn.nn.BinaryLogisticRegression` (latent weights U(−s, s)), logit
+      scale c = 1/√(mean ‖x‖²) of the training set (so logits are O(1)), and a real bias trained
+      by Adam (``aux_lr``) for every binary method; the full-precision references train w and b
+      with their own optimizer.
+    - Paper setting: the 10-layer protocol's batch size 16 and 64 updates, with its learning
+      rates; best effort: ``best_effort`` (default config: batch 64, 500 updates).
+
+    QP-SBGD's layer-local problem here is one neuron: X = the batch (B×d), V = dL/d(logit).
+    """
+    rows: list[dict[str, Any]] = []
+    panels = []
+    cache: dict[str, Any] = {}
+    for name in p.settings:
+        q = setting(p, name)
+        for dataset in q.datasets:
+            curves = {}
+            for method in q.methods:
+                records, runs = [], []
+                for seed in ctx.progress(q.seeds, desc=f"{dataset}/{method}"):
+                    tag = {"setting": name, "dataset": dataset, "method": method, "seed": seed}
+                    record, curve = _one_run(
+                        ctx, q, method, seed, _arrays(ctx, q, dataset, seed, cache), tag
+                    )
+                    records.append(record)
+                    runs.append(curve["eval_train_loss"])
+                curves[method] = runs
+                rows.append(
+                    summary_row(
+                        method,
+                        dataset,
+                        name,
+                        records,
+                        ("train_loss", "test_accuracy", "train_accuracy"),
+                        {"batch_size": q.batch_size, "updates": q.updates, "lr": q.lr[method]},
+                    )
+                )
+            panels.append(
+                curve_panel(
+                    f"{dataset} ({name})",
+                    "evaluation",
+                    f"training loss (every ~{max(1, q.updates // 16)} updates)",
+                    curves,
+                )
+            )
+    gap_notes(ctx, rows, "test_accuracy", higher_is_better=True, what="mean test accuracy")
+    for row in rows:
+        ctx.add_row(row)
+    plot_panels(ctx, "logreg_train_loss", panels, title="Binary logistic regression: training loss")
+
+
+register(
+    Experiment(
+        name="qpsbgd-logreg",
+        params=LogRegParams,
+        run=with_torch_threads(run_logreg),
+        description="Binary logistic regression (synthetic, a1a): QP-SBGD vs BinaryConnect and ProxQuant (arXiv 2310.15128)",
+        paper=PAPER_LOGREG,
+    )
+)
