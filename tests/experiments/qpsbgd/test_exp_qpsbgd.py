@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from hybridqnn import cli
+from hybridqnn.experiments.config import load_config, shipped_config_names
 from hybridqnn.experiments.qpsbgd import a1a_2layer, common, mnist_pairs, rosenbrock
 from hybridqnn.experiments.qpsbgd import gcn as gcn_exp
-from hybridqnn.experiments.config import load_config, shipped_config_names
 
 NAMES = (
     "qpsbgd-rosenbrock",
@@ -93,7 +93,7 @@ def test_rosenbrock_identity_parametrisation_is_signsgd() -> None:
     p = rosenbrock.RosenbrockParams(
         num_directions=2,
         steps=40,
-        seeds=[0],
+        repeats=1,
         settings=["paper"],
         lr={"qpsbgd": 0.05, "signsgd": 0.05, "sgd": 0.001},
     )

@@ -58,7 +58,7 @@ def run_a1a_2layer(ctx: RunContext, p: A1A2Params) -> None:
     dense 123-feature matrix; the notebook's indexing base is not stated), as spins; 3 → 5 → 1
     binary, no bias, sign activations including the output, BCE on the ±1 output; the shuffled
     (numpy seed 2) training rows in order, batch 20, 30 updates (one pass over 600 rows); seeds
-    0–4; learning rates SGD 0.01 (here BC-SGD), signSGD 0.005 (BC-signSGD), QP-SBGD 0.008 for
+    0–4 (here: five keyed seeds of the master ``--seed``); learning rates SGD 0.01 (here BC-SGD), signSGD 0.005 (BC-signSGD), QP-SBGD 0.008 for
     both the exact (Gurobi, here ``milp``) and the D-Wave variant (here the XNOR/threshold penalty
     QUBO, λ = 50, solved by ``solver``: simulated annealing stands in for the QPU). The curve is the
     accuracy on the training batch after each update, as in the notebook; the least-squares

@@ -125,11 +125,14 @@ def check_methods(methods: Sequence[str], lr: dict[str, float], valid: Sequence[
         check_float(f"lr[{m}]", value, 0.0, low_open=True)
 
 
-def check_seeds(seeds: Sequence[int]) -> None:
-    if not seeds:
-        raise ValueError("'seeds' must list at least one seed, got []")
-    for s in seeds:
-        check_int("seeds", s, 0, 2**32 - 1)
+def run_seeds(ctx: RunContext, repeats: int, dataset: str, setting_name: str) -> list[int]:
+    """The keyed seeds of the ``repeats`` runs of one (data set, setting):
+    ``ctx.seed_for(dataset, setting, repeat)``, derived from the run's master ``--seed``.
+
+    Every method of that (data set, setting) gets the same seeds, so the methods start from the
+    same initial weights and see the same batches (a paired comparison); adding a method, a data
+    set or a setting changes no other row's seeds."""
+    return [ctx.seed_for(dataset, setting_name, r) for r in range(repeats)]
 
 
 # --------------------------------------------------------------------------- params
@@ -158,7 +161,10 @@ class TrainParams:
             "adam": 0.01,
         }
     )
-    seeds: list[int] = list_field(0, 1, 2, 3, 4, help="torch seeds of the runs (init and batches)")
+    repeats: int = field(
+        default=5,
+        metadata={"help": "runs per (method, data set, setting), keyed seeds (init and batches)"},
+    )
     solver: str = field(
         default="dense-sa", metadata={"help": "sampler for qpsbgd-ls and qpsbgd-xnor"}
     )
@@ -198,7 +204,7 @@ class TrainParams:
 
     def __post_init__(self) -> None:
         check_methods(self.methods, self.lr, METHODS)
-        check_seeds(self.seeds)
+        check_int("repeats", self.repeats, 1)
         check_solvers("solver", self.solver)
         check_solvers("exact_solver", self.exact_solver)
         if self.max_block_size is not None:
@@ -476,9 +482,10 @@ def run_mlp_grid(
     curves ``loss`` and ``batch_accuracy`` of every method."""
     rows: list[dict[str, Any]] = []
     curves: dict[str, dict[str, list[list[float]]]] = {"loss": {}, "batch_accuracy": {}}
+    seeds = run_seeds(ctx, q.repeats, dataset, setting_name)
     for method in q.methods:
         records, runs = [], []
-        for seed in ctx.progress(q.seeds, desc=f"{dataset}/{method}"):
+        for seed in ctx.progress(seeds, desc=f"{dataset}/{method}"):
             tag = {"setting": setting_name, "dataset": dataset, "method": method, "seed": seed}
             record, curve = train_mlp(
                 ctx,

@@ -19,6 +19,7 @@ from hybridqnn.experiments.qpsbgd.common import (
     make_optimizers,
     paper_value,
     qp_stats,
+    run_seeds,
     setting,
     summary_row,
     with_torch_threads,
@@ -159,9 +160,10 @@ def _dataset_rows(
     adj = g.adjacency().to(ctx.device)
     rf = training_receptive_field(g, adj) if q.receptive_field else None
     rows, curves = [], {}
+    seeds = run_seeds(ctx, q.repeats, dataset, name)
     for method in q.methods:
         records, runs = [], []
-        for seed in ctx.progress(q.seeds, desc=f"{dataset}/{method}"):
+        for seed in ctx.progress(seeds, desc=f"{dataset}/{method}"):
             tag = {"setting": name, "dataset": dataset, "method": method, "seed": seed}
             record, curve = _one_run(ctx, q, method, seed, g, adj, rf, tag)
             records.append(record)
@@ -192,8 +194,8 @@ def run_gcn(ctx: RunContext, p: GCNParams) -> None:
     node features (0/1 bag of words for Cora, one-hot for the karate club); full-batch training
     (:func:`hybridqnn.train.train_gcn`), one update per epoch, with the paper's epochs (karate
     ~270, Cora and PubMed 500); the standard public Planetoid split and the karate club's
-    one-node-per-community split (:mod:`hybridqnn.data.graphs`); seeds 0–4 (the paper: mean over
-    5 runs). QP-SBGD sees X = ÂH as each layer's input (see :class:`~hybridqnn.nn.BinaryGCNConv`).
+    one-node-per-community split (:mod:`hybridqnn.data.graphs`); five keyed seeds of the master
+    ``--seed`` (the paper: mean over 5 runs). QP-SBGD sees X = ÂH as each layer's input (see :class:`~hybridqnn.nn.BinaryGCNConv`).
     Learning rates are ours (the paper's are not recovered). A data set whose raw files are
     missing or incomplete (PubMed here lacks ``ind.pubmed.allx``) is skipped with a row
     (``status = "skipped"``) and a note naming the missing files. Best effort (shipped config):

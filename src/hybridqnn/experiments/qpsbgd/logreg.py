@@ -20,6 +20,7 @@ from hybridqnn.experiments.qpsbgd.common import (
     curve_panel,
     fit_classifier,
     gap_notes,
+    run_seeds,
     setting,
     summary_row,
     with_torch_threads,
@@ -141,9 +142,10 @@ def run_logreg(ctx: RunContext, p: LogRegParams) -> None:
         q = setting(p, name)
         for dataset in q.datasets:
             curves = {}
+            seeds = run_seeds(ctx, q.repeats, dataset, name)
             for method in q.methods:
                 records, runs = [], []
-                for seed in ctx.progress(q.seeds, desc=f"{dataset}/{method}"):
+                for seed in ctx.progress(seeds, desc=f"{dataset}/{method}"):
                     tag = {"setting": name, "dataset": dataset, "method": method, "seed": seed}
                     record, curve = _one_run(
                         ctx, q, method, seed, _arrays(ctx, q, dataset, seed, cache), tag

@@ -16,6 +16,7 @@ from hybridqnn.experiments.qpsbgd.common import (
     gap_notes,
     lr_default,
     paper_value,
+    run_seeds,
     setting,
     summary_row,
     train_mlp,
@@ -93,9 +94,10 @@ def _pair_rows(
         if pair in _MNIST_PAIRS
         else {}
     )
+    seeds = run_seeds(ctx, q.repeats, dataset, name)
     for method in q.methods:
         records, runs = [], []
-        for seed in ctx.progress(q.seeds, desc=f"{dataset}/{method}"):
+        for seed in ctx.progress(seeds, desc=f"{dataset}/{method}"):
             data = pooled_pair_features(ds, q.grid, q.train_size, q.test_size, seed)
             tag = {"setting": name, "dataset": dataset, "method": method, "seed": seed}
             record, curve = train_mlp(

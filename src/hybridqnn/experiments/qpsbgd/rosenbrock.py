@@ -17,10 +17,10 @@ from hybridqnn._checks import check_float, check_int
 from hybridqnn.experiments.params import check_solvers, list_field
 from hybridqnn.experiments.qpsbgd.common import (
     check_methods,
-    check_seeds,
     check_settings,
     curve_panel,
     lr_default,
+    run_seeds,
     setting,
 )
 from hybridqnn.experiments.registry import Experiment, register
@@ -48,7 +48,10 @@ class RosenbrockParams:
     methods: list[str] = list_field("qpsbgd", "signsgd", "sgd", help="qpsbgd, signsgd, sgd")
     lr: dict[str, float] = lr_default(qpsbgd=0.05, signsgd=0.05, sgd=0.002)
     start: list[float] = list_field(-1.2, 1.0, help="z_0 (length dims)")
-    seeds: list[int] = list_field(0, 1, 2, help="seeds of A (and of the sampler)")
+    repeats: int = field(
+        default=3,
+        metadata={"help": "runs per method and lr, keyed seeds (of A and of the sampler)"},
+    )
     solver: str = "dense-sa"
     sample_kwargs: dict[str, Any] = field(default_factory=dict)
     target: float = field(default=1e-2, metadata={"help": "report the first step with f <= target"})
@@ -67,7 +70,7 @@ class RosenbrockParams:
             raise ValueError(f"'start' must have dims={self.dims} entries, got {len(self.start)}")
         for v in self.start:
             check_float("start", v)
-        check_seeds(self.seeds)
+        check_int("repeats", self.repeats, 1)
         check_solvers("solver", self.solver)
         check_float("target", self.target, 0.0, low_open=True)
         if not self.lr_factors:
@@ -153,7 +156,7 @@ def _rosenbrock_run(p: RosenbrockParams, method: str, seed: int, sampler: Any) -
 
 
 def _best_lr(
-    ctx: RunContext, q: RosenbrockParams, method: str, name: str, sampler: Any
+    ctx: RunContext, q: RosenbrockParams, method: str, name: str, sampler: Any, seeds: list[int]
 ) -> tuple[float, list[dict[str, Any]]]:
     """Run ``method`` at every lr x factor of the grid; the lr with the lowest median final f
     and its runs."""
@@ -163,9 +166,9 @@ def _best_lr(
         qm = dataclasses.replace(q, lr={**q.lr, method: lr})
         runs = [
             _rosenbrock_run(qm, method, seed, sampler)
-            for seed in ctx.progress(q.seeds, desc=f"{method} lr={lr:g}")
+            for seed in ctx.progress(seeds, desc=f"{method} lr={lr:g}")
         ]
-        for seed, r in zip(q.seeds, runs, strict=True):
+        for seed, r in zip(seeds, runs, strict=True):
             ctx.log(
                 setting=name,
                 method=method,
@@ -229,7 +232,8 @@ def run_rosenbrock(ctx: RunContext, p: RosenbrockParams) -> None:
 
     The paper mentions Rosenbrock minimisation but gives no protocol; ours shows what the binary
     direction does. The iterate is parametrised as z = A w with w ∈ R^n latent parameters and a
-    fixed random A ∈ R^{d×n} (entries N(0, 1/n), seeded; A = I when n = d). Per step, with
+    fixed random A ∈ R^{d×n} (entries N(0, 1/n), drawn with the run's keyed seed
+    ``(rosenbrock-d<dims>, setting, repeat)``, shared by the methods; A = I when n = d). Per step, with
     v = ∇_z f(z):
 
     - SGD: w ← w − η_t Aᵀv;
@@ -257,8 +261,9 @@ def run_rosenbrock(ctx: RunContext, p: RosenbrockParams) -> None:
     for name in p.settings:
         q = setting(p, name)
         curves = {}
+        seeds = run_seeds(ctx, q.repeats, f"rosenbrock-d{q.dims}", name)
         for method in q.methods:
-            lr, runs = _best_lr(ctx, q, method, name, sampler)
+            lr, runs = _best_lr(ctx, q, method, name, sampler, seeds)
             curves[f"{method} (lr {lr:g})"] = [[max(f, 1e-12) for f in r["f"]] for r in runs]
             rows.append(_row(q, method, name, lr, runs))
         title = f"{name}: d={q.dims}, n={q.num_directions}, {q.schedule}"
