@@ -23,6 +23,7 @@ from hybridqnn.data.graphs import (
     load_karate_club,
     load_planetoid,
     planetoid_files,
+    training_receptive_field,
 )
 
 pytest.importorskip("torch_geometric", reason="graph tests need the 'graph' extra")
@@ -258,3 +259,22 @@ def test_graph_dataset_validates_its_tensors() -> None:
     with pytest.raises(ValueError, match="'y' must lie in"):
         GraphDataset("g", g.x, g.edge_index, g.y, g.train_mask, g.val_mask, g.test_mask, 2, "s")
     assert set(GRAPH_DATASETS) == {"karate", "cora", "citeseer", "pubmed"}
+
+
+def test_gcn_receptive_field_gives_full_batch_loss_and_gradients(cora: GraphDataset) -> None:
+    from hybridqnn.nn import BinaryGCN
+
+    for g in (load_karate_club(), cora):  # moved from the qpsbgd experiment tests
+        adj = g.adjacency()
+        a1, a2, y = training_receptive_field(g, adj)
+        assert a1.shape[0] < g.num_nodes and a2.shape == (int(g.train_mask.sum()), a1.shape[0])
+        model = BinaryGCN(g.num_features, 8, g.num_classes, binary=True, scaled_ste=False, seed=0)
+        loss_full = torch.nn.functional.cross_entropy(
+            model(g.x, adj)[g.train_mask], g.y[g.train_mask]
+        )
+        grads_full = torch.autograd.grad(loss_full, list(model.parameters()))
+        loss_sub = torch.nn.functional.cross_entropy(model(g.x, a1, a2), y)
+        grads_sub = torch.autograd.grad(loss_sub, list(model.parameters()))
+        torch.testing.assert_close(loss_sub, loss_full)
+        for a, b in zip(grads_full, grads_sub, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from hybridqnn import cli
 from hybridqnn.experiments.config import load_config, shipped_config_names
@@ -207,27 +206,6 @@ def test_gcn_quick_skips_incomplete_pubmed(tmp_path: Path, data_dir: Path) -> No
     assert karate[("qpsbgd-ls", "paper")]["max_qubo_size"] == 34
     assert karate[("qpsbgd-ls", "best")]["hidden"] == 32
     assert "gcn_test_accuracy.png" in report["figures"]
-
-
-def test_gcn_receptive_field_gives_full_batch_loss_and_gradients(data_dir: Path) -> None:
-    pytest.importorskip("torch_geometric")
-    from hybridqnn.data.graphs import load_karate_club, load_planetoid, training_receptive_field
-    from hybridqnn.nn import BinaryGCN
-
-    for g in (load_karate_club(), load_planetoid("cora", data_dir=data_dir)):
-        adj = g.adjacency()
-        a1, a2, y = training_receptive_field(g, adj)
-        assert a1.shape[0] < g.num_nodes and a2.shape == (int(g.train_mask.sum()), a1.shape[0])
-        model = BinaryGCN(g.num_features, 8, g.num_classes, binary=True, scaled_ste=False, seed=0)
-        loss_full = torch.nn.functional.cross_entropy(
-            model(g.x, adj)[g.train_mask], g.y[g.train_mask]
-        )
-        grads_full = torch.autograd.grad(loss_full, list(model.parameters()))
-        loss_sub = torch.nn.functional.cross_entropy(model(g.x, a1, a2), y)
-        grads_sub = torch.autograd.grad(loss_sub, list(model.parameters()))
-        torch.testing.assert_close(loss_sub, loss_full)
-        for a, b in zip(grads_full, grads_sub, strict=True):
-            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_gap_notes_name_every_baseline_that_wins() -> None:
