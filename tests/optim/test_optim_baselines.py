@@ -8,7 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridqnn.nn.binary import BinaryLinear
-from hybridqnn.optim import OPTIMIZER_NAMES, QPSBGD, QPSBGD_VARIANTS, BinaryConnect, ProxQuant, make_optimizer
+from hybridqnn.optim import (
+    OPTIMIZER_NAMES,
+    QPSBGD,
+    QPSBGD_VARIANTS,
+    BinaryConnect,
+    ProxQuant,
+    make_optimizer,
+)
 from hybridqnn.testing.optimizers import check_optimizer, tiny_problem
 
 
