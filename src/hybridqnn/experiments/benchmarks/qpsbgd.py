@@ -144,46 +144,23 @@ def run_bench_qpsbgd(ctx: RunContext, p: QPSBGDBenchParams) -> None:
     model0 = _model(p, ctx.seed_for("model"))
     batches = _batches(p, p.warmup + max(p.repeats, p.slow_repeats), ctx.seed_for("batches"))
     case = f"linear-{p.in_features}x{p.out_features}-b{p.batch_size}"
+
+    def qpsbgd(sampler: Any, kwargs: dict[str, Any]) -> Any:
+        """make_opt(weight, r): QPSBGD with ``sampler``; problem r gets the same seed in every impl."""
+        return lambda w, r: QPSBGD(
+            [w], p.lr, sampler=sampler, sample_kwargs=kwargs, seed=ctx.seed_for("qpsbgd", r)
+        )
+
     impls: list[tuple[str, Any, int]] = []
     for name in p.solvers:
         sampler = get_sampler(name)
         if name == "dense-sa":
-            impls.append(
-                (
-                    f"qpsbgd[{name}]",
-                    lambda w, r, s=sampler: QPSBGD(
-                        [w],
-                        p.lr,
-                        sampler=s,
-                        sample_kwargs=p.sample_kwargs,
-                        seed=ctx.seed_for("qpsbgd", r),
-                    ),
-                    p.repeats,
-                )
-            )
             greedy = {**p.sample_kwargs, "num_sweeps": 0}
-            impls.append(
-                (
-                    f"qpsbgd[{name},greedy]",
-                    lambda w, r, s=sampler, kw=greedy: QPSBGD(
-                        [w], p.lr, sampler=s, sample_kwargs=kw, seed=ctx.seed_for("qpsbgd", r)
-                    ),
-                    p.repeats,
-                )
-            )
+            impls.append((f"qpsbgd[{name}]", qpsbgd(sampler, p.sample_kwargs), p.repeats))
+            impls.append((f"qpsbgd[{name},greedy]", qpsbgd(sampler, greedy), p.repeats))
         else:
             impls.append(
-                (
-                    f"qpsbgd[{name}]",
-                    lambda w, r, s=sampler: QPSBGD(
-                        [w],
-                        p.lr,
-                        sampler=s,
-                        sample_kwargs=p.generic_sample_kwargs,
-                        seed=ctx.seed_for("qpsbgd", r),
-                    ),
-                    p.slow_repeats,
-                )
+                (f"qpsbgd[{name}]", qpsbgd(sampler, p.generic_sample_kwargs), p.slow_repeats)
             )
     baseline = next((i for i, _, _ in impls if i == "qpsbgd[sa]"), impls[-1][0])
     results: dict[str, list[dict[str, Any]]] = {}

@@ -11,14 +11,14 @@ from hybridqnn.experiments.qpsbgd.common import (
     MLPParams,
     check_settings,
     curve_panel,
-    gap_notes,
+    report,
     run_mlp_grid,
     setting,
     with_torch_threads,
 )
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
-from hybridqnn.experiments.toolkit import Timer, plot_panels
+from hybridqnn.experiments.toolkit import Timer
 
 PAPER_A1A_10: tuple[dict[str, Any], ...] = (
     {"claim": "protocol", "paper": "123->128 (x9)->1 binary, B=16, 64 updates, torch seeds 5-9"},
@@ -123,20 +123,18 @@ def run_a1a_10layer(ctx: RunContext, p: A1A10Params) -> None:
         panels.append(
             curve_panel(f"a1a 10-layer ({name})", "update", "batch training loss (BCE)", c["loss"])
         )
-    gap_notes(
+    report(
         ctx,
         rows,
-        "train_loss",
+        panels,
+        metric="train_loss",
         higher_is_better=False,
         what="final training loss (full training set)",
+        figure="a1a_10layer_loss",
+        title="10-layer binary MLP on a1a: batch training loss",
     )
-    for row in rows:
-        ctx.add_row(row)
     for name, seconds in timings.items():
         _timing_row(ctx, setting(p, name), name, seconds, p.time_budget_s)
-    plot_panels(
-        ctx, "a1a_10layer_loss", panels, title="10-layer binary MLP on a1a: batch training loss"
-    )
 
 
 register(

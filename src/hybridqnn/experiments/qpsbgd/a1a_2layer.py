@@ -13,15 +13,14 @@ from hybridqnn.experiments.qpsbgd.common import (
     MLPParams,
     check_settings,
     curve_panel,
-    gap_notes,
     lr_default,
+    report,
     run_mlp_grid,
     setting,
     with_torch_threads,
 )
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
-from hybridqnn.experiments.toolkit import plot_panels
 
 PAPER_A1A_2: tuple[dict[str, Any], ...] = (
     {"claim": "protocol", "paper": "a1a features 6, 22, 36; 3->5->1; B=20, 30 updates; seeds 0-4"},
@@ -88,16 +87,16 @@ def run_a1a_2layer(ctx: RunContext, p: A1A2Params) -> None:
         rows += r
         title = f"a1a 3->{q.hidden}->1 ({name}): batch accuracy after update"
         panels.append(curve_panel(title, "update", "training-batch accuracy", c["batch_accuracy"]))
-    gap_notes(
+    report(
         ctx,
         rows,
-        "final_batch_accuracy",
+        panels,
+        metric="final_batch_accuracy",
         higher_is_better=True,
         what="batch accuracy after the last update",
+        figure="a1a_2layer_batch_accuracy",
+        title="3->5->1 binary net on a1a",
     )
-    for row in rows:
-        ctx.add_row(row)
-    plot_panels(ctx, "a1a_2layer_batch_accuracy", panels, title="3->5->1 binary net on a1a")
 
 
 register(

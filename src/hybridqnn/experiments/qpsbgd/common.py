@@ -23,7 +23,7 @@ from torch import nn
 from hybridqnn._checks import check_choice, check_float, check_int
 from hybridqnn.experiments.params import check_solvers, list_field
 from hybridqnn.experiments.runner import RunContext
-from hybridqnn.experiments.toolkit import Panel, Series, aggregate, seed_summary
+from hybridqnn.experiments.toolkit import Panel, Series, aggregate, plot_panels, seed_summary
 from hybridqnn.optim import FULL_PRECISION_NAMES, QPSBGD_VARIANTS
 from hybridqnn.solvers import get_sampler
 from hybridqnn.train import bce_metrics, minibatches, optimizers_for, train_classifier
@@ -467,6 +467,33 @@ def gap_notes(
             ctx.note(_gap_note(r, base, metric, sign, what))
 
 
+Record = dict[str, Any]
+Curves = dict[str, list[float]]
+
+
+def method_runs(
+    ctx: RunContext,
+    q: TrainParams,
+    setting_name: str,
+    dataset: str,
+    run_one: Callable[[str, int, dict[str, Any]], tuple[Record, Curves]],
+) -> dict[str, tuple[list[Record], list[Curves]]]:
+    """Every method x repeat of one (setting, data set): ``run_one(method, seed, tag)`` with the
+    keyed seeds of :func:`run_seeds` and ``tag`` the run's identity for ``ctx.log``. Returns per
+    method the runs' records and curves."""
+    seeds = run_seeds(ctx, q.repeats, dataset, setting_name)
+    out: dict[str, tuple[list[Record], list[Curves]]] = {}
+    for method in q.methods:
+        records, curves = [], []
+        for seed in ctx.progress(seeds, desc=f"{dataset}/{method}"):
+            tag = {"setting": setting_name, "dataset": dataset, "method": method, "seed": seed}
+            record, curve = run_one(method, seed, tag)
+            records.append(record)
+            curves.append(curve)
+        out[method] = (records, curves)
+    return out
+
+
 def run_mlp_grid(
     ctx: RunContext,
     q: MLPParams,
@@ -480,42 +507,46 @@ def run_mlp_grid(
     """Train every method x seed of one (setting, data set) on the same data; return the summary
     rows (with the mean of the last 8 batch losses and the last batch accuracy) and the per-update
     curves ``loss`` and ``batch_accuracy`` of every method."""
+
+    def run_one(method: str, seed: int, tag: dict[str, Any]) -> tuple[Record, Curves]:
+        return train_mlp(
+            ctx, q, method, seed, sizes, data, batch_seed=batch_seed(seed), eval_every=0, tag=tag
+        )
+
     rows: list[dict[str, Any]] = []
     curves: dict[str, dict[str, list[list[float]]]] = {"loss": {}, "batch_accuracy": {}}
-    seeds = run_seeds(ctx, q.repeats, dataset, setting_name)
-    for method in q.methods:
-        records, runs = [], []
-        for seed in ctx.progress(seeds, desc=f"{dataset}/{method}"):
-            tag = {"setting": setting_name, "dataset": dataset, "method": method, "seed": seed}
-            record, curve = train_mlp(
-                ctx,
-                q,
-                method,
-                seed,
-                sizes,
-                data,
-                batch_seed=batch_seed(seed),
-                eval_every=0,
-                tag=tag,
-            )
-            records.append(record)
-            runs.append(curve)
+    extra = {
+        "architecture": "-".join(map(str, sizes)),
+        "batch_size": q.batch_size,
+        "updates": q.updates,
+    }
+    metrics = ("train_loss", "train_accuracy", "test_accuracy")
+    for method, (records, runs) in method_runs(ctx, q, setting_name, dataset, run_one).items():
         for key in curves:
             curves[key][method] = [r[key] for r in runs]
         row = summary_row(
-            method,
-            dataset,
-            setting_name,
-            records,
-            ("train_loss", "train_accuracy", "test_accuracy"),
-            {
-                "architecture": "-".join(map(str, sizes)),
-                "batch_size": q.batch_size,
-                "updates": q.updates,
-                "lr": q.lr[method],
-            },
+            method, dataset, setting_name, records, metrics, {**extra, "lr": q.lr[method]}
         )
         row["last8_batch_loss"] = statistics.fmean(v for r in runs for v in r["loss"][-8:])
         row["final_batch_accuracy"] = statistics.fmean(r["batch_accuracy"][-1] for r in runs)
         rows.append(row)
     return rows, curves
+
+
+def report(
+    ctx: RunContext,
+    rows: list[dict[str, Any]],
+    panels: Sequence[Panel],
+    *,
+    metric: str,
+    higher_is_better: bool,
+    what: str,
+    figure: str,
+    title: str,
+) -> None:
+    """The end of every training experiment: the gap-to-baseline columns and notes
+    (:func:`gap_notes` on ``metric``), the rows, and one figure of ``panels``."""
+    gap_notes(ctx, rows, metric, higher_is_better=higher_is_better, what=what)
+    for row in rows:
+        ctx.add_row(row)
+    plot_panels(ctx, figure, panels, title=title)

@@ -14,19 +14,19 @@ from hybridqnn.experiments.qpsbgd.common import (
     TrainParams,
     check_settings,
     curve_panel,
-    gap_notes,
     lr_default,
     make_optimizers,
+    method_runs,
     paper_value,
     qp_stats,
-    run_seeds,
+    report,
     setting,
     summary_row,
     with_torch_threads,
 )
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
-from hybridqnn.experiments.toolkit import paper_columns, plot_panels
+from hybridqnn.experiments.toolkit import paper_columns
 
 _GCN_TABLE = {  # read off the project page's figure, +-0.02
     "karate": {"BC-SGD": 0.46, "BC-signSGD": 0.46, "ProxQuant": 0.37, "QP-SBGD (Gurobi)": 0.56},
@@ -159,15 +159,13 @@ def _dataset_rows(
     g = g.to(ctx.device)
     adj = g.adjacency().to(ctx.device)
     rf = training_receptive_field(g, adj) if q.receptive_field else None
+
+    def run_one(method: str, seed: int, tag: dict[str, Any]) -> tuple[Any, Any]:
+        return _one_run(ctx, q, method, seed, g, adj, rf, tag)
+
     rows, curves = [], {}
-    seeds = run_seeds(ctx, q.repeats, dataset, name)
-    for method in q.methods:
-        records, runs = [], []
-        for seed in ctx.progress(seeds, desc=f"{dataset}/{method}"):
-            tag = {"setting": name, "dataset": dataset, "method": method, "seed": seed}
-            record, curve = _one_run(ctx, q, method, seed, g, adj, rf, tag)
-            records.append(record)
-            runs.append(curve)
+    metrics = ("test_accuracy", "train_accuracy", "val_accuracy", "train_loss")
+    for method, (records, runs) in method_runs(ctx, q, name, dataset, run_one).items():
         curves[method] = runs
         extra = {
             "hidden": q.hidden,
@@ -176,7 +174,6 @@ def _dataset_rows(
             "status": "ok",
             "layer1_rows": int(rf[0].shape[0]) if rf is not None else g.num_nodes,
         }
-        metrics = ("test_accuracy", "train_accuracy", "val_accuracy", "train_loss")
         row = summary_row(method, dataset, name, records, metrics, extra)
         paper = paper_value(_GCN_TABLE.get(dataset, {}), method)
         row.update(paper_columns("test_accuracy", row["test_accuracy"], paper))
@@ -230,10 +227,16 @@ def run_gcn(ctx: RunContext, p: GCNParams) -> None:
                     curves,
                 )
             )
-    gap_notes(ctx, rows, "test_accuracy", higher_is_better=True, what="mean final test accuracy")
-    for row in rows:
-        ctx.add_row(row)
-    plot_panels(ctx, "gcn_test_accuracy", panels, title="Binary GCNs: test accuracy")
+    report(
+        ctx,
+        rows,
+        panels,
+        metric="test_accuracy",
+        higher_is_better=True,
+        what="mean final test accuracy",
+        figure="gcn_test_accuracy",
+        title="Binary GCNs: test accuracy",
+    )
     ctx.note(
         "paper_test_accuracy: read off the project page's figure (+-0.02); the paper's QP-SBGD column is the Gurobi "
         "(sign-matching) variant and is shown next to every qpsbgd-* row."

@@ -19,15 +19,14 @@ from hybridqnn.experiments.qpsbgd.common import (
     check_settings,
     curve_panel,
     fit_classifier,
-    gap_notes,
-    run_seeds,
+    method_runs,
+    report,
     setting,
     summary_row,
     with_torch_threads,
 )
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
-from hybridqnn.experiments.toolkit import plot_panels
 
 PAPER_LOGREG: tuple[dict[str, Any], ...] = (
     {"claim": "binary logistic regression", "paper": "mentioned; no protocol or numbers recovered"},
@@ -138,43 +137,39 @@ def run_logreg(ctx: RunContext, p: LogRegParams) -> None:
     rows: list[dict[str, Any]] = []
     panels = []
     cache: dict[str, Any] = {}
+    metrics = ("train_loss", "test_accuracy", "train_accuracy")
     for name in p.settings:
         q = setting(p, name)
         for dataset in q.datasets:
+
+            def run_one(method: str, seed: int, tag: dict[str, Any]) -> tuple[Any, Any]:
+                arrays = _arrays(ctx, q, dataset, seed, cache)  # noqa: B023 - called right away
+                return _one_run(ctx, q, method, seed, arrays, tag)  # noqa: B023
+
             curves = {}
-            seeds = run_seeds(ctx, q.repeats, dataset, name)
-            for method in q.methods:
-                records, runs = [], []
-                for seed in ctx.progress(seeds, desc=f"{dataset}/{method}"):
-                    tag = {"setting": name, "dataset": dataset, "method": method, "seed": seed}
-                    record, curve = _one_run(
-                        ctx, q, method, seed, _arrays(ctx, q, dataset, seed, cache), tag
-                    )
-                    records.append(record)
-                    runs.append(curve["eval_train_loss"])
-                curves[method] = runs
-                rows.append(
-                    summary_row(
-                        method,
-                        dataset,
-                        name,
-                        records,
-                        ("train_loss", "test_accuracy", "train_accuracy"),
-                        {"batch_size": q.batch_size, "updates": q.updates, "lr": q.lr[method]},
-                    )
-                )
+            for method, (records, runs) in method_runs(ctx, q, name, dataset, run_one).items():
+                curves[method] = [r["eval_train_loss"] for r in runs]
+                extra = {"batch_size": q.batch_size, "updates": q.updates, "lr": q.lr[method]}
+                rows.append(summary_row(method, dataset, name, records, metrics, extra))
+            every = max(1, q.updates // 16)
             panels.append(
                 curve_panel(
                     f"{dataset} ({name})",
                     "evaluation",
-                    f"training loss (every ~{max(1, q.updates // 16)} updates)",
+                    f"training loss (every ~{every} updates)",
                     curves,
                 )
             )
-    gap_notes(ctx, rows, "test_accuracy", higher_is_better=True, what="mean test accuracy")
-    for row in rows:
-        ctx.add_row(row)
-    plot_panels(ctx, "logreg_train_loss", panels, title="Binary logistic regression: training loss")
+    report(
+        ctx,
+        rows,
+        panels,
+        metric="test_accuracy",
+        higher_is_better=True,
+        what="mean test accuracy",
+        figure="logreg_train_loss",
+        title="Binary logistic regression: training loss",
+    )
 
 
 register(

@@ -13,10 +13,10 @@ from hybridqnn.experiments.qpsbgd.common import (
     MLPParams,
     check_settings,
     curve_panel,
-    gap_notes,
     lr_default,
+    method_runs,
     paper_value,
-    run_seeds,
+    report,
     setting,
     summary_row,
     train_mlp,
@@ -24,7 +24,7 @@ from hybridqnn.experiments.qpsbgd.common import (
 )
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
-from hybridqnn.experiments.toolkit import paper_columns, plot_panels
+from hybridqnn.experiments.toolkit import paper_columns
 
 _MNIST_TABLE = {
     "ProxQuant": (0.65, 0.67, 0.64),
@@ -88,40 +88,30 @@ def _pair_rows(
     from hybridqnn.data import pooled_pair_features
 
     dataset = f"mnist-{pair}"
-    rows, curves = [], {}
     table = (
         {m: v[_MNIST_PAIRS.index(pair)] for m, v in _MNIST_TABLE.items()}
         if pair in _MNIST_PAIRS
         else {}
     )
-    seeds = run_seeds(ctx, q.repeats, dataset, name)
-    for method in q.methods:
-        records, runs = [], []
-        for seed in ctx.progress(seeds, desc=f"{dataset}/{method}"):
-            data = pooled_pair_features(ds, q.grid, q.train_size, q.test_size, seed)
-            tag = {"setting": name, "dataset": dataset, "method": method, "seed": seed}
-            record, curve = train_mlp(
-                ctx,
-                q,
-                method,
-                seed,
-                [data[0].shape[1], q.hidden, 1],
-                data,
-                batch_seed=seed,
-                eval_every=max(1, q.updates // 10),
-                tag=tag,
-            )
-            records.append(record)
-            runs.append(curve["eval_test_accuracy"])
-        curves[method] = runs
+
+    def run_one(method: str, seed: int, tag: dict[str, Any]) -> tuple[Any, Any]:
+        data = pooled_pair_features(ds, q.grid, q.train_size, q.test_size, seed)
+        sizes = [data[0].shape[1], q.hidden, 1]
+        eval_every = max(1, q.updates // 10)
+        return train_mlp(
+            ctx, q, method, seed, sizes, data, batch_seed=seed, eval_every=eval_every, tag=tag
+        )
+
+    rows, curves = [], {}
+    metrics = ("test_accuracy", "train_accuracy")
+    for method, (records, runs) in method_runs(ctx, q, name, dataset, run_one).items():
+        curves[method] = [r["eval_test_accuracy"] for r in runs]
         extra = {
             "architecture": f"{q.grid**2}-{q.hidden}-1",
             "updates": q.updates,
             "lr": q.lr[method],
         }
-        row = summary_row(
-            method, dataset, name, records, ("test_accuracy", "train_accuracy"), extra
-        )
+        row = summary_row(method, dataset, name, records, metrics, extra)
         row.update(paper_columns("test_accuracy", row["test_accuracy"], paper_value(table, method)))
         rows.append(row)
     return rows, curves
@@ -157,10 +147,16 @@ def run_mnist_pairs(ctx: RunContext, p: MNISTPairsParams) -> None:
                     f"mnist-{pair} ({name}): test accuracy", "evaluation", "test accuracy", curves
                 )
             )
-    gap_notes(ctx, rows, "test_accuracy", higher_is_better=True, what="mean test accuracy")
-    for row in rows:
-        ctx.add_row(row)
-    plot_panels(ctx, "mnist_pairs_test_accuracy", panels, title="Binary MLPs on MNIST digit pairs")
+    report(
+        ctx,
+        rows,
+        panels,
+        metric="test_accuracy",
+        higher_is_better=True,
+        what="mean test accuracy",
+        figure="mnist_pairs_test_accuracy",
+        title="Binary MLPs on MNIST digit pairs",
+    )
     ctx.note(
         "paper_test_accuracy: the project page's table (QP-SBGD (Gurobi) for qpsbgd-sm and qpsbgd-ls, "
         "QP-SBGD (D-Wave) for qpsbgd-xnor); its network, features and sample counts are not stated."
