@@ -69,11 +69,8 @@ class QPSBGDBenchParams:
     def __post_init__(self) -> None:
         from hybridqnn._checks import check_float, check_int
 
-        check_int("in_features", self.in_features, 1)
-        check_int("out_features", self.out_features, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_int("repeats", self.repeats, 1)
-        check_int("slow_repeats", self.slow_repeats, 1)
+        for key in ("in_features", "out_features", "batch_size", "repeats", "slow_repeats"):
+            check_int(key, getattr(self, key), 1)
         check_int("warmup", self.warmup, 0)
         check_float("lr", self.lr, 0.0, low_open=True)
         check_float("target_ms", self.target_ms, 0.0, low_open=True)

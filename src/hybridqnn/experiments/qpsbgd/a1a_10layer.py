@@ -7,16 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hybridqnn._checks import check_float, check_int
-from hybridqnn.experiments.qpsbgd.common import (
-    MLPParams,
-    check_settings,
-    curve_panel,
-    report,
-    run_mlp_grid,
-    setting,
-    with_torch_threads,
-)
-from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.runner import RunContext
 from hybridqnn.experiments.toolkit import Timer
 
@@ -32,9 +23,13 @@ PAPER_A1A_10: tuple[dict[str, Any], ...] = (
     },
 )
 
+DESCRIPTION = "10-layer binary MLP on a1a, training-loss curves: QP-SBGD vs BC-SGD, BC-signSGD, ProxQuant (arXiv 2310.15128)"
+#: The report's figure: file name and title.
+FIGURE = ("a1a_10layer_loss", "10-layer binary MLP on a1a: batch training loss")
+
 
 @dataclass(frozen=True)
-class A1A10Params(MLPParams):
+class A1A10Params(common.MLPParams):
     """The 10-layer binary MLP on a1a (protocol in :func:`run_a1a_10layer`)."""
 
     hidden: int = 128
@@ -57,7 +52,7 @@ class A1A10Params(MLPParams):
         if self.batches_per_epoch is not None:
             check_int("batches_per_epoch", self.batches_per_epoch, 1)
         check_float("time_budget_s", self.time_budget_s, 0.0, low_open=True)
-        check_settings(self)
+        common.check_settings(self)
 
 
 def _timing_row(ctx: RunContext, q: A1A10Params, name: str, seconds: float, budget: float) -> None:
@@ -109,40 +104,35 @@ def run_a1a_10layer(ctx: RunContext, p: A1A10Params) -> None:
     panels = []
     timings: dict[str, float] = {}
     for name in p.settings:
-        q = setting(p, name)
+        q = common.setting(p, name)
         x, y, xt, yt = a1a_spins(a1a)
         if q.test_size is not None:
             xt, yt = xt[: q.test_size], yt[: q.test_size]
         sizes = [x.shape[1], *([q.hidden] * q.hidden_layers), 1]
         with Timer() as t:
-            r, c = run_mlp_grid(
+            r, c = common.run_mlp_grid(
                 ctx, q, name, "a1a", sizes, (x, y, xt, yt), batch_seed=lambda s: None
             )
         timings[name] = t.seconds
         rows += r
         panels.append(
-            curve_panel(f"a1a 10-layer ({name})", "update", "batch training loss (BCE)", c["loss"])
+            common.curve_panel(
+                f"a1a 10-layer ({name})", "update", "batch training loss (BCE)", c["loss"]
+            )
         )
-    report(
+    common.report(
         ctx,
         rows,
         panels,
-        metric="train_loss",
+        "train_loss",
+        "final training loss (full training set)",
+        FIGURE,
         higher_is_better=False,
-        what="final training loss (full training set)",
-        figure="a1a_10layer_loss",
-        title="10-layer binary MLP on a1a: batch training loss",
     )
     for name, seconds in timings.items():
-        _timing_row(ctx, setting(p, name), name, seconds, p.time_budget_s)
+        _timing_row(ctx, common.setting(p, name), name, seconds, p.time_budget_s)
 
 
-register(
-    Experiment(
-        name="qpsbgd-a1a-10layer",
-        params=A1A10Params,
-        run=with_torch_threads(run_a1a_10layer),
-        description="10-layer binary MLP on a1a, training-loss curves: QP-SBGD vs BC-SGD, BC-signSGD, ProxQuant (arXiv 2310.15128)",
-        paper=PAPER_A1A_10,
-    )
+common.register_training(
+    "qpsbgd-a1a-10layer", A1A10Params, run_a1a_10layer, DESCRIPTION, PAPER_A1A_10
 )

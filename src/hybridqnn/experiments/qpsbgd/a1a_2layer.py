@@ -8,18 +8,7 @@ from typing import Any
 
 from hybridqnn._checks import check_int
 from hybridqnn.experiments.params import list_field
-from hybridqnn.experiments.qpsbgd.common import (
-    TWO_LAYER_LR,
-    MLPParams,
-    check_settings,
-    curve_panel,
-    lr_default,
-    report,
-    run_mlp_grid,
-    setting,
-    with_torch_threads,
-)
-from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.runner import RunContext
 
 PAPER_A1A_2: tuple[dict[str, Any], ...] = (
@@ -31,23 +20,26 @@ PAPER_A1A_2: tuple[dict[str, Any], ...] = (
     {"claim": "result", "paper": "training-batch accuracy per update (figure only, no numbers)"},
 )
 
+DESCRIPTION = "3->5->1 binary net on a1a features 6, 22, 36: batch accuracy per update incl. the XNOR penalty QUBO (arXiv 2310.15128)"
+#: The report's figure: file name and title.
+FIGURE = ("a1a_2layer_batch_accuracy", "3->5->1 binary net on a1a")
+
 
 @dataclass(frozen=True)
-class A1A2Params(MLPParams):
+class A1A2Params(common.MLPParams):
     """The 3→5→1 network on a1a features 6, 22, 36 (protocol in :func:`run_a1a_2layer`)."""
 
     methods: list[str] = list_field("qpsbgd-sm", "qpsbgd-xnor", "qpsbgd-ls", "bc-sgd", "bc-signsgd")
-    lr: dict[str, float] = lr_default(**TWO_LAYER_LR)
+    lr: dict[str, float] = common.lr_default(**common.TWO_LAYER_LR)
     features: list[int] = list_field(6, 22, 36, help="0-based a1a feature columns")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.features:
-            raise ValueError("'features' must list at least one a1a column, got []")
-        for f in self.features:
-            check_int("features", f, 0, 122)
+        common.check_each(
+            "features", self.features, "a1a column", lambda f: check_int("features", f, 0, 122)
+        )
         self.check_xnor_fan_in(len(self.features), f"{len(self.features)} features")
-        check_settings(self)
+        common.check_settings(self)
 
 
 def run_a1a_2layer(ctx: RunContext, p: A1A2Params) -> None:
@@ -70,12 +62,12 @@ def run_a1a_2layer(ctx: RunContext, p: A1A2Params) -> None:
     rows: list[dict[str, Any]] = []
     panels = []
     for name in p.settings:
-        q = setting(p, name)
+        q = common.setting(p, name)
         x, y, xt, yt = a1a_spins(a1a, features=q.features)
         if q.test_size is not None:
             xt, yt = xt[: q.test_size], yt[: q.test_size]
         one_pass = q.updates * q.batch_size <= len(x)
-        r, c = run_mlp_grid(
+        r, c = common.run_mlp_grid(
             ctx,
             q,
             name,
@@ -86,25 +78,12 @@ def run_a1a_2layer(ctx: RunContext, p: A1A2Params) -> None:
         )
         rows += r
         title = f"a1a 3->{q.hidden}->1 ({name}): batch accuracy after update"
-        panels.append(curve_panel(title, "update", "training-batch accuracy", c["batch_accuracy"]))
-    report(
-        ctx,
-        rows,
-        panels,
-        metric="final_batch_accuracy",
-        higher_is_better=True,
-        what="batch accuracy after the last update",
-        figure="a1a_2layer_batch_accuracy",
-        title="3->5->1 binary net on a1a",
+        panels.append(
+            common.curve_panel(title, "update", "training-batch accuracy", c["batch_accuracy"])
+        )
+    common.report(
+        ctx, rows, panels, "final_batch_accuracy", "batch accuracy after the last update", FIGURE
     )
 
 
-register(
-    Experiment(
-        name="qpsbgd-a1a-2layer",
-        params=A1A2Params,
-        run=with_torch_threads(run_a1a_2layer),
-        description="3->5->1 binary net on a1a features 6, 22, 36: batch accuracy per update incl. the XNOR penalty QUBO (arXiv 2310.15128)",
-        paper=PAPER_A1A_2,
-    )
-)
+common.register_training("qpsbgd-a1a-2layer", A1A2Params, run_a1a_2layer, DESCRIPTION, PAPER_A1A_2)

@@ -22,6 +22,7 @@ from torch import nn
 
 from hybridqnn._checks import check_choice, check_float, check_int
 from hybridqnn.experiments.params import check_solvers, list_field
+from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
 from hybridqnn.experiments.toolkit import Panel, Series, aggregate, plot_panels, seed_summary
 from hybridqnn.optim import FULL_PRECISION_NAMES, QPSBGD_VARIANTS
@@ -112,11 +113,17 @@ def setting(p: Any, name: str) -> Any:
         raise type(exc)(f"'best_effort': {' '.join(str(exc).split())}") from None
 
 
+def check_each(name: str, values: Sequence[Any], what: str, check: Callable[[Any], Any]) -> None:
+    """One-line error unless ``values`` lists at least one ``what``; then ``check`` each value."""
+    if not values:
+        raise ValueError(f"{name!r} must list at least one {what}, got []")
+    for value in values:
+        check(value)
+
+
 def check_methods(methods: Sequence[str], lr: dict[str, float], valid: Sequence[str]) -> None:
-    if not methods:
-        raise ValueError("'methods' must list at least one method, got []")
+    check_each("methods", methods, "method", lambda m: check_choice("methods", m, valid))
     for m in methods:
-        check_choice("methods", m, valid)
         if m not in lr:
             raise ValueError(
                 f"'lr' must give a learning rate for method {m!r}, got keys {sorted(lr)}"
@@ -537,16 +544,35 @@ def report(
     ctx: RunContext,
     rows: list[dict[str, Any]],
     panels: Sequence[Panel],
-    *,
     metric: str,
-    higher_is_better: bool,
     what: str,
-    figure: str,
-    title: str,
+    figure: tuple[str, str],
+    *,
+    higher_is_better: bool = True,
 ) -> None:
     """The end of every training experiment: the gap-to-baseline columns and notes
-    (:func:`gap_notes` on ``metric``), the rows, and one figure of ``panels``."""
+    (:func:`gap_notes` on ``metric``, described as ``what``), the rows, and one figure of
+    ``panels``, ``figure`` = (file name, title)."""
     gap_notes(ctx, rows, metric, higher_is_better=higher_is_better, what=what)
     for row in rows:
         ctx.add_row(row)
-    plot_panels(ctx, figure, panels, title=title)
+    plot_panels(ctx, figure[0], panels, title=figure[1])
+
+
+def register_training(
+    name: str,
+    params: type,
+    run: Callable[[RunContext, Any], None],
+    description: str,
+    paper: tuple[dict[str, Any], ...],
+) -> None:
+    """Register a training experiment; its ``run`` executes under :func:`with_torch_threads`."""
+    register(
+        Experiment(
+            name=name,
+            params=params,
+            run=with_torch_threads(run),
+            description=description,
+            paper=paper,
+        )
+    )

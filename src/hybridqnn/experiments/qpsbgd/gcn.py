@@ -9,22 +9,7 @@ from typing import Any
 
 from hybridqnn._checks import check_choice, check_int
 from hybridqnn.experiments.params import list_field
-from hybridqnn.experiments.qpsbgd.common import (
-    FP_METHODS,
-    TrainParams,
-    check_settings,
-    curve_panel,
-    lr_default,
-    make_optimizers,
-    method_runs,
-    paper_value,
-    qp_stats,
-    report,
-    setting,
-    summary_row,
-    with_torch_threads,
-)
-from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.runner import RunContext
 from hybridqnn.experiments.toolkit import paper_columns
 
@@ -39,12 +24,16 @@ PAPER_GCN: tuple[dict[str, Any], ...] = tuple(
     for method, acc in table.items()
 )
 
+DESCRIPTION = "Binary GCNs on karate club, Cora (and PubMed/CiteSeer when complete): QP-SBGD vs baselines (arXiv 2310.15128)"
+#: The report's figure: file name and title.
+FIGURE = ("gcn_test_accuracy", "Binary GCNs: test accuracy")
+
 
 @dataclass(frozen=True)
-class GCNParams(TrainParams):
+class GCNParams(common.TrainParams):
     """Binary GCNs on graph data (protocol in :func:`run_gcn`)."""
 
-    lr: dict[str, float] = lr_default(
+    lr: dict[str, float] = common.lr_default(
         **{
             "qpsbgd-ls": 0.01,
             "qpsbgd-sm": 0.01,
@@ -75,10 +64,13 @@ class GCNParams(TrainParams):
         from hybridqnn.data.graphs import GRAPH_DATASETS
 
         super().__post_init__()
-        if not self.datasets:
-            raise ValueError("'datasets' must list at least one graph data set, got []")
+        common.check_each(
+            "datasets",
+            self.datasets,
+            "graph data set",
+            lambda d: check_choice("datasets", d, GRAPH_DATASETS),
+        )
         for d in self.datasets:
-            check_choice("datasets", d, GRAPH_DATASETS)
             if d not in self.epochs:
                 raise ValueError(
                     f"'epochs' must give the epochs of data set {d!r}, got keys {sorted(self.epochs)}"
@@ -87,7 +79,7 @@ class GCNParams(TrainParams):
             check_int(f"epochs[{d}]", e, 1)
         check_int("hidden", self.hidden, 1)
         check_int("eval_every", self.eval_every, 1)
-        check_settings(self)
+        common.check_settings(self)
 
 
 def _load(ctx: RunContext, dataset: str, graphs: dict[str, Any]) -> Any:
@@ -130,11 +122,11 @@ def _one_run(
         g.num_features,
         q.hidden,
         g.num_classes,
-        binary=method not in FP_METHODS,
+        binary=method not in common.FP_METHODS,
         scaled_ste=q.scaled_ste,
         seed=seed,
     ).to(ctx.device)
-    opts = make_optimizers(method, model, q, seed)
+    opts = common.make_optimizers(method, model, q, seed)
     result = train_gcn(
         model,
         opts,
@@ -145,7 +137,7 @@ def _one_run(
         subgraph=rf,
         on_epoch=lambda record: ctx.log(**tag, **record),
     )
-    return {**result.final, **qp_stats(opts), "seconds": result.seconds}, result.curves[
+    return {**result.final, **common.qp_stats(opts), "seconds": result.seconds}, result.curves[
         "test_accuracy"
     ]
 
@@ -165,7 +157,7 @@ def _dataset_rows(
 
     rows, curves = [], {}
     metrics = ("test_accuracy", "train_accuracy", "val_accuracy", "train_loss")
-    for method, (records, runs) in method_runs(ctx, q, name, dataset, run_one).items():
+    for method, (records, runs) in common.method_runs(ctx, q, name, dataset, run_one).items():
         curves[method] = runs
         extra = {
             "hidden": q.hidden,
@@ -174,8 +166,8 @@ def _dataset_rows(
             "status": "ok",
             "layer1_rows": int(rf[0].shape[0]) if rf is not None else g.num_nodes,
         }
-        row = summary_row(method, dataset, name, records, metrics, extra)
-        paper = paper_value(_GCN_TABLE.get(dataset, {}), method)
+        row = common.summary_row(method, dataset, name, records, metrics, extra)
+        paper = common.paper_value(_GCN_TABLE.get(dataset, {}), method)
         row.update(paper_columns("test_accuracy", row["test_accuracy"], paper))
         rows.append(row)
     return rows, curves
@@ -212,7 +204,7 @@ def run_gcn(ctx: RunContext, p: GCNParams) -> None:
     panels = []
     graphs: dict[str, Any] = {}
     for name in p.settings:
-        q = setting(p, name)
+        q = common.setting(p, name)
         for dataset in q.datasets:
             g = _load(ctx, dataset, graphs)
             if g is None:
@@ -220,35 +212,18 @@ def run_gcn(ctx: RunContext, p: GCNParams) -> None:
             r, curves = _dataset_rows(ctx, q, name, dataset, g)
             rows += r
             panels.append(
-                curve_panel(
+                common.curve_panel(
                     f"{dataset} ({name}): test accuracy",
                     f"evaluation (every {q.eval_every} epochs)",
                     "test accuracy",
                     curves,
                 )
             )
-    report(
-        ctx,
-        rows,
-        panels,
-        metric="test_accuracy",
-        higher_is_better=True,
-        what="mean final test accuracy",
-        figure="gcn_test_accuracy",
-        title="Binary GCNs: test accuracy",
-    )
+    common.report(ctx, rows, panels, "test_accuracy", "mean final test accuracy", FIGURE)
     ctx.note(
         "paper_test_accuracy: read off the project page's figure (+-0.02); the paper's QP-SBGD column is the Gurobi "
         "(sign-matching) variant and is shown next to every qpsbgd-* row."
     )
 
 
-register(
-    Experiment(
-        name="qpsbgd-gcn",
-        params=GCNParams,
-        run=with_torch_threads(run_gcn),
-        description="Binary GCNs on karate club, Cora (and PubMed/CiteSeer when complete): QP-SBGD vs baselines (arXiv 2310.15128)",
-        paper=PAPER_GCN,
-    )
-)
+common.register_training("qpsbgd-gcn", GCNParams, run_gcn, DESCRIPTION, PAPER_GCN)

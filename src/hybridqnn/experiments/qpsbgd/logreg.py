@@ -13,28 +13,31 @@ import torch
 
 from hybridqnn._checks import check_choice, check_float, check_int
 from hybridqnn.experiments.params import list_field
-from hybridqnn.experiments.qpsbgd.common import (
-    FP_METHODS,
-    TrainParams,
-    check_settings,
-    curve_panel,
-    fit_classifier,
-    method_runs,
-    report,
-    setting,
-    summary_row,
-    with_torch_threads,
-)
-from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.runner import RunContext
 
 PAPER_LOGREG: tuple[dict[str, Any], ...] = (
     {"claim": "binary logistic regression", "paper": "mentioned; no protocol or numbers recovered"},
 )
 
+DESCRIPTION = "Binary logistic regression (synthetic, a1a): QP-SBGD vs BinaryConnect and ProxQuant (arXiv 2310.15128)"
+#: The report's figure: file name and title.
+FIGURE = ("logreg_train_loss", "Binary logistic regression: training loss")
+
+
+DATASETS: tuple[str, ...] = ("synthetic", "a1a")
+#: The integer keys of :class:`LogRegParams` and their lower bounds.
+_INT_KEYS = {
+    "synthetic_features": 1,
+    "synthetic_train": 2,
+    "synthetic_test": 1,
+    "batch_size": 1,
+    "updates": 1,
+}
+
 
 @dataclass(frozen=True)
-class LogRegParams(TrainParams):
+class LogRegParams(common.TrainParams):
     """Binary logistic regression (protocol in :func:`run_logreg`)."""
 
     datasets: list[str] = list_field("synthetic", "a1a", help="synthetic and/or a1a")
@@ -50,17 +53,13 @@ class LogRegParams(TrainParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.datasets:
-            raise ValueError("'datasets' must list at least one data set, got []")
-        for d in self.datasets:
-            check_choice("datasets", d, ("synthetic", "a1a"))
-        check_int("synthetic_features", self.synthetic_features, 1)
-        check_int("synthetic_train", self.synthetic_train, 2)
-        check_int("synthetic_test", self.synthetic_test, 1)
+        common.check_each(
+            "datasets", self.datasets, "data set", lambda d: check_choice("datasets", d, DATASETS)
+        )
+        for key, low in _INT_KEYS.items():
+            check_int(key, getattr(self, key), low)
         check_float("synthetic_noise", self.synthetic_noise, 0.0)
-        check_int("batch_size", self.batch_size, 1)
-        check_int("updates", self.updates, 1)
-        check_settings(self)
+        common.check_settings(self)
 
 
 def _arrays(
@@ -99,10 +98,10 @@ def _one_run(
     scale = 1.0 / math.sqrt(max(float((x**2).sum(1).mean()), 1e-12))
     x, y, xt, yt = (t.to(ctx.device) for t in (x, y, xt, yt))
     model = BinaryLogisticRegression(
-        x.shape[1], binary=method not in FP_METHODS, bias=q.bias, scale=scale, seed=seed
+        x.shape[1], binary=method not in common.FP_METHODS, bias=q.bias, scale=scale, seed=seed
     ).to(ctx.device)
     batches = minibatches(len(x), q.batch_size, q.updates, seed)
-    return fit_classifier(
+    return common.fit_classifier(
         ctx,
         q,
         method,
@@ -139,7 +138,7 @@ def run_logreg(ctx: RunContext, p: LogRegParams) -> None:
     cache: dict[str, Any] = {}
     metrics = ("train_loss", "test_accuracy", "train_accuracy")
     for name in p.settings:
-        q = setting(p, name)
+        q = common.setting(p, name)
         for dataset in q.datasets:
 
             def run_one(method: str, seed: int, tag: dict[str, Any]) -> tuple[Any, Any]:
@@ -147,37 +146,22 @@ def run_logreg(ctx: RunContext, p: LogRegParams) -> None:
                 return _one_run(ctx, q, method, seed, arrays, tag)  # noqa: B023
 
             curves = {}
-            for method, (records, runs) in method_runs(ctx, q, name, dataset, run_one).items():
+            for method, (records, runs) in common.method_runs(
+                ctx, q, name, dataset, run_one
+            ).items():
                 curves[method] = [r["eval_train_loss"] for r in runs]
                 extra = {"batch_size": q.batch_size, "updates": q.updates, "lr": q.lr[method]}
-                rows.append(summary_row(method, dataset, name, records, metrics, extra))
+                rows.append(common.summary_row(method, dataset, name, records, metrics, extra))
             every = max(1, q.updates // 16)
             panels.append(
-                curve_panel(
+                common.curve_panel(
                     f"{dataset} ({name})",
                     "evaluation",
                     f"training loss (every ~{every} updates)",
                     curves,
                 )
             )
-    report(
-        ctx,
-        rows,
-        panels,
-        metric="test_accuracy",
-        higher_is_better=True,
-        what="mean test accuracy",
-        figure="logreg_train_loss",
-        title="Binary logistic regression: training loss",
-    )
+    common.report(ctx, rows, panels, "test_accuracy", "mean test accuracy", FIGURE)
 
 
-register(
-    Experiment(
-        name="qpsbgd-logreg",
-        params=LogRegParams,
-        run=with_torch_threads(run_logreg),
-        description="Binary logistic regression (synthetic, a1a): QP-SBGD vs BinaryConnect and ProxQuant (arXiv 2310.15128)",
-        paper=PAPER_LOGREG,
-    )
-)
+common.register_training("qpsbgd-logreg", LogRegParams, run_logreg, DESCRIPTION, PAPER_LOGREG)

@@ -8,21 +8,7 @@ from typing import Any
 
 from hybridqnn._checks import check_int
 from hybridqnn.experiments.params import list_field
-from hybridqnn.experiments.qpsbgd.common import (
-    TWO_LAYER_LR,
-    MLPParams,
-    check_settings,
-    curve_panel,
-    lr_default,
-    method_runs,
-    paper_value,
-    report,
-    setting,
-    summary_row,
-    train_mlp,
-    with_torch_threads,
-)
-from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.runner import RunContext
 from hybridqnn.experiments.toolkit import paper_columns
 
@@ -40,15 +26,19 @@ PAPER_MNIST: tuple[dict[str, Any], ...] = tuple(
     for pair, acc in zip(_MNIST_PAIRS, accs, strict=True)
 )
 
+DESCRIPTION = "Binary MLPs on MNIST pairs 0/2, 1/2, 1/7: QP-SBGD (exact, XNOR QUBO, least squares) vs baselines (arXiv 2310.15128)"
+#: The report's figure: file name and title.
+FIGURE = ("mnist_pairs_test_accuracy", "Binary MLPs on MNIST digit pairs")
+
 
 @dataclass(frozen=True)
-class MNISTPairsParams(MLPParams):
+class MNISTPairsParams(common.MLPParams):
     """Binary MLPs on MNIST digit pairs (protocol in :func:`run_mnist_pairs`)."""
 
     methods: list[str] = list_field(
         "qpsbgd-sm", "qpsbgd-xnor", "qpsbgd-ls", "bc-sgd", "bc-signsgd", "proxquant"
     )
-    lr: dict[str, float] = lr_default(**TWO_LAYER_LR)
+    lr: dict[str, float] = common.lr_default(**common.TWO_LAYER_LR)
     pairs: list[str] = list_field("0/2", "1/2", "1/7", help="digit pairs a/b (a -> 0, b -> 1)")
     grid: int = field(
         default=3, metadata={"help": "features: the image average-pooled to grid x grid"}
@@ -62,14 +52,11 @@ class MNISTPairsParams(MLPParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.pairs:
-            raise ValueError("'pairs' must list at least one digit pair, got []")
-        for pair in self.pairs:
-            _parse_pair(pair)
+        common.check_each("pairs", self.pairs, "digit pair", _parse_pair)
         check_int("grid", self.grid, 1, 28)
         check_int("train_size", self.train_size, 2)
         self.check_xnor_fan_in(self.grid**2, f"grid={self.grid} ({self.grid**2} features)")
-        check_settings(self)
+        common.check_settings(self)
 
 
 def _parse_pair(pair: Any) -> tuple[int, int]:
@@ -98,21 +85,23 @@ def _pair_rows(
         data = pooled_pair_features(ds, q.grid, q.train_size, q.test_size, seed)
         sizes = [data[0].shape[1], q.hidden, 1]
         eval_every = max(1, q.updates // 10)
-        return train_mlp(
+        return common.train_mlp(
             ctx, q, method, seed, sizes, data, batch_seed=seed, eval_every=eval_every, tag=tag
         )
 
     rows, curves = [], {}
     metrics = ("test_accuracy", "train_accuracy")
-    for method, (records, runs) in method_runs(ctx, q, name, dataset, run_one).items():
+    for method, (records, runs) in common.method_runs(ctx, q, name, dataset, run_one).items():
         curves[method] = [r["eval_test_accuracy"] for r in runs]
         extra = {
             "architecture": f"{q.grid**2}-{q.hidden}-1",
             "updates": q.updates,
             "lr": q.lr[method],
         }
-        row = summary_row(method, dataset, name, records, metrics, extra)
-        row.update(paper_columns("test_accuracy", row["test_accuracy"], paper_value(table, method)))
+        row = common.summary_row(method, dataset, name, records, metrics, extra)
+        row.update(
+            paper_columns("test_accuracy", row["test_accuracy"], common.paper_value(table, method))
+        )
         rows.append(row)
     return rows, curves
 
@@ -138,37 +127,22 @@ def run_mnist_pairs(ctx: RunContext, p: MNISTPairsParams) -> None:
     rows: list[dict[str, Any]] = []
     panels = []
     for name in p.settings:
-        q = setting(p, name)
+        q = common.setting(p, name)
         for pair in q.pairs:
             r, curves = _pair_rows(ctx, q, name, pair, class_pair(full, *_parse_pair(pair)))
             rows += r
             panels.append(
-                curve_panel(
+                common.curve_panel(
                     f"mnist-{pair} ({name}): test accuracy", "evaluation", "test accuracy", curves
                 )
             )
-    report(
-        ctx,
-        rows,
-        panels,
-        metric="test_accuracy",
-        higher_is_better=True,
-        what="mean test accuracy",
-        figure="mnist_pairs_test_accuracy",
-        title="Binary MLPs on MNIST digit pairs",
-    )
+    common.report(ctx, rows, panels, "test_accuracy", "mean test accuracy", FIGURE)
     ctx.note(
         "paper_test_accuracy: the project page's table (QP-SBGD (Gurobi) for qpsbgd-sm and qpsbgd-ls, "
         "QP-SBGD (D-Wave) for qpsbgd-xnor); its network, features and sample counts are not stated."
     )
 
 
-register(
-    Experiment(
-        name="qpsbgd-mnist-pairs",
-        params=MNISTPairsParams,
-        run=with_torch_threads(run_mnist_pairs),
-        description="Binary MLPs on MNIST pairs 0/2, 1/2, 1/7: QP-SBGD (exact, XNOR QUBO, least squares) vs baselines (arXiv 2310.15128)",
-        paper=PAPER_MNIST,
-    )
+common.register_training(
+    "qpsbgd-mnist-pairs", MNISTPairsParams, run_mnist_pairs, DESCRIPTION, PAPER_MNIST
 )

@@ -15,14 +15,7 @@ import numpy as np
 
 from hybridqnn._checks import check_float, check_int
 from hybridqnn.experiments.params import check_solvers, list_field
-from hybridqnn.experiments.qpsbgd.common import (
-    check_methods,
-    check_settings,
-    curve_panel,
-    lr_default,
-    run_seeds,
-    setting,
-)
+from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.runner import RunContext
 from hybridqnn.experiments.toolkit import aggregate, plot_panels
@@ -46,7 +39,7 @@ class RosenbrockParams:
         default="sqrt", metadata={"help": "eta_t = lr/sqrt(t+1) or lr"}
     )
     methods: list[str] = list_field("qpsbgd", "signsgd", "sgd", help="qpsbgd, signsgd, sgd")
-    lr: dict[str, float] = lr_default(qpsbgd=0.05, signsgd=0.05, sgd=0.002)
+    lr: dict[str, float] = common.lr_default(qpsbgd=0.05, signsgd=0.05, sgd=0.002)
     start: list[float] = list_field(-1.2, 1.0, help="z_0 (length dims)")
     repeats: int = field(
         default=3,
@@ -65,7 +58,7 @@ class RosenbrockParams:
         check_int("dims", self.dims, 2, 64)
         check_int("num_directions", self.num_directions, 1, 4096)
         check_int("steps", self.steps, 1)
-        check_methods(self.methods, self.lr, ROSENBROCK_METHODS)
+        common.check_methods(self.methods, self.lr, ROSENBROCK_METHODS)
         if len(self.start) != self.dims:
             raise ValueError(f"'start' must have dims={self.dims} entries, got {len(self.start)}")
         for v in self.start:
@@ -73,11 +66,13 @@ class RosenbrockParams:
         check_int("repeats", self.repeats, 1)
         check_solvers("solver", self.solver)
         check_float("target", self.target, 0.0, low_open=True)
-        if not self.lr_factors:
-            raise ValueError("'lr_factors' must list at least one factor, got []")
-        for f in self.lr_factors:
-            check_float("lr_factors", f, 0.0, low_open=True)
-        check_settings(self)
+        common.check_each(
+            "lr_factors",
+            self.lr_factors,
+            "factor",
+            lambda f: check_float("lr_factors", f, 0.0, low_open=True),
+        )
+        common.check_settings(self)
 
 
 def rosenbrock(z: np.ndarray) -> float:
@@ -259,16 +254,18 @@ def run_rosenbrock(ctx: RunContext, p: RosenbrockParams) -> None:
     rows: list[dict[str, Any]] = []
     panels = []
     for name in p.settings:
-        q = setting(p, name)
+        q = common.setting(p, name)
         curves = {}
-        seeds = run_seeds(ctx, q.repeats, f"rosenbrock-d{q.dims}", name)
+        seeds = common.run_seeds(ctx, q.repeats, f"rosenbrock-d{q.dims}", name)
         for method in q.methods:
             lr, runs = _best_lr(ctx, q, method, name, sampler, seeds)
             curves[f"{method} (lr {lr:g})"] = [[max(f, 1e-12) for f in r["f"]] for r in runs]
             rows.append(_row(q, method, name, lr, runs))
         title = f"{name}: d={q.dims}, n={q.num_directions}, {q.schedule}"
         panels.append(
-            curve_panel(title, "step", "f(z): mean over seeds, band min to max", curves, logy=True)
+            common.curve_panel(
+                title, "step", "f(z): mean over seeds, band min to max", curves, logy=True
+            )
         )
         _signsgd_note(ctx, rows, name)
     for row in rows:
