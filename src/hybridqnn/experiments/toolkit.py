@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hybridqnn.experiments.runner import RunContext
+    from hybridqnn.experiments.context import RunContext
 
 __all__ = [
     "Panel",
