@@ -1,0 +1,1 @@
+"""Benchmarks: implementations compared with their fair baseline in the same process."""
