@@ -1,2 +1,1 @@
-"""Benchmarks (``hybridqnn bench NAME``): rows that compare implementations measured in the same
-process, one module per benchmark."""
+"""Benchmarks: implementations compared with their fair baseline in the same process."""

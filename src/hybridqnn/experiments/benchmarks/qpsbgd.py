@@ -29,9 +29,9 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import check_solvers
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.runner import RunContext
 
 
 @dataclass(frozen=True)

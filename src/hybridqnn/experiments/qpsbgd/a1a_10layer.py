@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hybridqnn._checks import check_float, check_int
+from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.qpsbgd import common
-from hybridqnn.experiments.runner import RunContext
 from hybridqnn.experiments.toolkit import Timer
 
 PAPER_A1A_10: tuple[dict[str, Any], ...] = (

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hybridqnn._checks import check_int
+from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import list_field
 from hybridqnn.experiments.qpsbgd import common
-from hybridqnn.experiments.runner import RunContext
 
 PAPER_A1A_2: tuple[dict[str, Any], ...] = (
     {"claim": "protocol", "paper": "a1a features 6, 22, 36; 3->5->1; B=20, 30 updates; seeds 0-4"},

@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from hybridqnn._checks import check_choice, check_float, check_int
+from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import check_solvers, list_field
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.runner import RunContext
 from hybridqnn.experiments.toolkit import Panel, Series, aggregate, plot_panels, seed_summary
 from hybridqnn.optim import FULL_PRECISION_NAMES, QPSBGD_VARIANTS
 from hybridqnn.solvers import get_sampler

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 
 from hybridqnn._checks import check_choice, check_float, check_int
+from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import list_field
 from hybridqnn.experiments.qpsbgd import common
-from hybridqnn.experiments.runner import RunContext
 
 PAPER_LOGREG: tuple[dict[str, Any], ...] = (
     {"claim": "binary logistic regression", "paper": "mentioned; no protocol or numbers recovered"},

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hybridqnn._checks import check_int
+from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import list_field
 from hybridqnn.experiments.qpsbgd import common
-from hybridqnn.experiments.runner import RunContext
 from hybridqnn.experiments.toolkit import paper_columns
 
 _MNIST_TABLE = {

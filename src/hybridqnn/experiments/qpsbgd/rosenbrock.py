@@ -14,10 +14,10 @@ from typing import Any, Literal
 import numpy as np
 
 from hybridqnn._checks import check_float, check_int
+from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import check_solvers, list_field
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.runner import RunContext
 from hybridqnn.experiments.toolkit import aggregate, plot_panels
 from hybridqnn.solvers import get_sampler
 
