@@ -36,6 +36,12 @@ protocol where the code or paper gives one) and a *best-effort* setting (``best_
 table of overrides such as wider networks and more steps), side by side, as the issue asks;
 ``settings`` picks which to run. Each row carries ``setting``.
 
+**Seeds.** ``repeats`` runs per (method, data set, setting); run r of a (data set, setting)
+uses the keyed seed ``ctx.seed_for(dataset, setting, r)`` of the master ``--seed``
+(:func:`~hybridqnn.experiments.qpsbgd.common.run_seeds`) for the initial weights, the batches,
+the data draws and the sampler, shared by every method so that they are compared on the same
+runs.
+
 **Reports.** Rows per (method, data set, setting) with the mean, min and max over seeds, QP-SBGD
 statistics (mean co-directionality, mean solve time per layer step, largest QUBO), the paper's
 number next to ours where there is one (``paper_*`` columns; the paper's tables are also the
