@@ -124,38 +124,6 @@ def test_natural_sweep_quick_in_processes(tmp_path: Path, shared_data: Path) -> 
     assert len(list(out.glob("progress-*.jsonl"))) == 3  # live progress from the worker processes
 
 
-def test_bench_natural_quick(tmp_path: Path, shared_data: Path) -> None:
-    out = tmp_path / "bench"
-    argv = [
-        "bench",
-        "natural",
-        "--quick",
-        "--out",
-        str(out),
-        "--no-progress",
-        "--data-dir",
-        str(shared_data),
-        "--set",
-        "train_size=300",
-        "--set",
-        "test_size=300",
-        "--set",
-        "width=32",
-    ]
-    assert cli.main(argv) == 0
-    report = _report(out)
-    assert report["kind"] == "bench"
-    impls = {r["impl"]: r for r in report["rows"]}
-    assert set(impls) == {"sign", "sign-1shot", "natural[auto]", "natural[torch]"}
-    base = impls["sign"]["seconds"]
-    for row in impls.values():
-        assert row["baseline"] == "sign"
-        assert row["speedup_vs_baseline"] == pytest.approx(base / row["seconds"])
-        assert row["seconds"] == pytest.approx(row["train_epoch_s"] + row["eval_s"], rel=0.5)
-    assert impls["sign-1shot"]["eval_shots"] == 1 and impls["natural[auto]"]["eval_shots"] == 15
-    assert isinstance(impls["natural[auto]"]["meets_target"], bool)
-
-
 @pytest.mark.parametrize(
     ("override", "expected"),
     [

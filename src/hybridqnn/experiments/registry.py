@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: Modules that register the experiments shipped with hybridqnn.
-BUILTIN_MODULES: tuple[str, ...] = ("hybridqnn.experiments.qubo_head", "hybridqnn.experiments.bench_solvers", "hybridqnn.experiments.qpsbgd", "hybridqnn.experiments.bench_qpsbgd", "hybridqnn.experiments.natural", "hybridqnn.experiments.qcbo")
+BUILTIN_MODULES: tuple[str, ...] = ("hybridqnn.experiments.qubo_head", "hybridqnn.experiments.bench_solvers", "hybridqnn.experiments.qpsbgd", "hybridqnn.experiments.bench_qpsbgd", "hybridqnn.experiments.natural", "hybridqnn.experiments.benchmarks.natural", "hybridqnn.experiments.qcbo")
 
 #: Valid values of :attr:`Experiment.kind`.
 KINDS: tuple[str, ...] = ("experiment", "bench")

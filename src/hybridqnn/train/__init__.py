@@ -1,6 +1,13 @@
 """Methods that fit on data: fit functions and scikit-learn estimators."""
 
 from hybridqnn.train.estimators import QUBOHeadClassifier, SGDHeadClassifier
+from hybridqnn.train.natural import (
+    NaturalFitResult,
+    fit_natural,
+    load_natural_data,
+    train_natural_epoch,
+    vote_error,
+)
 from hybridqnn.train.qcbo import (
     QATResult,
     QCBOClassifier,
@@ -14,6 +21,7 @@ from hybridqnn.train.qubo_head import QUBOHeadResult, fit_qubo_head, head_encodi
 from hybridqnn.train.sgd_head import SGDHeadResult, fit_sgd_head
 
 __all__ = [
+    "NaturalFitResult", "fit_natural", "load_natural_data", "train_natural_epoch", "vote_error",
     "QATResult",
     "QCBOClassifier",
     "QCBOResult",

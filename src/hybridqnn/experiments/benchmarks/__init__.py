@@ -1,0 +1,1 @@
+"""Benchmarks: implementations compared in the same process (``hybridqnn bench NAME``)."""
