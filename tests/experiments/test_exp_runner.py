@@ -81,6 +81,16 @@ def test_dry_run_creates_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_keyed_seeds_follow_the_master_seed_and_the_row_name(tmp_path):
+    from hybridqnn.experiments.toolkit import child_seed
+
+    ctx = RunContext(load_config("toy"), tmp_path)
+    assert ctx.seed_for("m", "d", "s", 0) == child_seed(ctx.seed, "m", "d", "s", 0)
+    other = RunContext(load_config("toy", seed=8), tmp_path)
+    assert ctx.seed_for("m", "d", "s", 0) != other.seed_for("m", "d", "s", 0)
+    assert ctx.seed_for("m", "d", "s", 0) != ctx.seed_for("m", "d", "s", 1)
+
+
 def test_seeds_are_deterministic(tmp_path):
     cfg = load_config("toy")
     ctx = RunContext(cfg, tmp_path)

@@ -10,7 +10,7 @@ Typical use::
 
 Experiment modules register themselves with :func:`register`; see
 :class:`~hybridqnn.experiments.registry.Experiment` and
-:class:`~hybridqnn.experiments.runner.RunContext` for what an experiment gets.
+:class:`~hybridqnn.experiments.context.RunContext` for what an experiment gets.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from hybridqnn.experiments.config import (
     load_config,
     params_help,
 )
+from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.registry import (
     BUILTIN_MODULES,
     Experiment,
@@ -32,7 +33,7 @@ from hybridqnn.experiments.registry import (
     register,
 )
 from hybridqnn.experiments.report import read_report, render_markdown, render_table, write_report
-from hybridqnn.experiments.runner import RunContext, RunResult, run_experiment
+from hybridqnn.experiments.runner import RunResult, run_experiment
 
 __all__ = [
     "BUILTIN_MODULES",

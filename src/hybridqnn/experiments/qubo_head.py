@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import check_solvers, list_field
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.runner import RunContext
 
 PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
     {"claim": "accuracy rises monotonically with K", "paper": "yes (all data sets)"},

@@ -19,8 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hybridqnn.experiments.schema import check_params_type
+
 if TYPE_CHECKING:
-    from hybridqnn.experiments.runner import RunContext
+    from hybridqnn.experiments.context import RunContext
 
 __all__ = [
     "BUILTIN_MODULES",
@@ -56,7 +58,7 @@ class Experiment:
             ``float``, ``bool``, ``str``, ``Literal[...]``, ``list[X]``, ``tuple[X, ...]``,
             ``dict[str, X]``, ``X | None`` and ``Any``. ``__post_init__`` may raise
             ``ValueError``/``TypeError`` for cross-field validation.
-        run: ``run(ctx, params)``, called with a :class:`~hybridqnn.experiments.runner.RunContext`
+        run: ``run(ctx, params)``, called with a :class:`~hybridqnn.experiments.context.RunContext`
             and an instance of ``params``. It records results through ``ctx`` and returns None.
         description: One-line description shown by ``hybridqnn list``.
         kind: ``"experiment"`` or ``"bench"``. Bench rows must carry ``case``, ``impl``,
@@ -138,7 +140,6 @@ def register(exp: Experiment) -> Experiment:
     """
     if not isinstance(exp, Experiment):
         raise TypeError(f"'exp' must be an Experiment, got {type(exp).__name__}")
-    from hybridqnn.experiments.config import check_params_type
 
     check_params_type(exp.params, where=f"experiment {exp.name!r}")
     old = _REGISTRY.get(exp.name)

@@ -1,0 +1,256 @@
+"""The one toolkit every experiment and benchmark uses: keyed seeds, timing, aggregation over
+seeds, the paper-comparison columns and the plots.
+
+Row identity. Every result row names what it measured with three string columns: ``method``
+(what trained or solved), ``dataset`` and ``setting`` (a short string saying what else varies
+in that row, such as ``"K=10"``, ``"lr=0.01"`` or ``"a=0.316"``), then its metrics.
+
+Keyed seeds. A row's seed is derived from the run's master seed and the row's *name*, never
+from its position in a list::
+
+    seed = ctx.seed_for("qubo-head", "mnist", "K=10", repeat)
+
+so adding a data set, a method or a repeat leaves every other row's seed (and numbers) as they
+were. :func:`child_seed` is ``numpy.random.SeedSequence(master, spawn_key=key words)``, where the
+key words are the 32-bit words of the BLAKE2b digest of each key part: independent streams for
+distinct keys, as with ``SeedSequence.spawn``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hybridqnn.experiments.context import RunContext
+
+__all__ = [
+    "Panel",
+    "Series",
+    "Timer",
+    "aggregate",
+    "child_seed",
+    "median_seconds",
+    "paper_columns",
+    "plot_panels",
+    "seed_summary",
+]
+
+
+# --------------------------------------------------------------------------- seeds
+
+
+def _key_words(part: str | int) -> list[int]:
+    if isinstance(part, bool) or not isinstance(part, (str, numbers.Integral)):
+        raise TypeError(f"seed key parts must be str or int, got {part!r}")
+    text = f"{type(part).__name__}:{part}"
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return [int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:], "little")]
+
+
+def child_seed(master: int, *key: str | int) -> int:
+    """A 32-bit seed for the row named ``key``, derived from the run's ``master`` seed.
+
+    Args:
+        master: The run's master seed (an integer >= 0).
+        *key: The row's name, e.g. ``("qpsbgd", "a1a", "lr=0.01", 3)``: strings and integers.
+
+    Returns:
+        ``SeedSequence(master, spawn_key=words(key)).generate_state(1)[0]``: the same key gives
+        the same seed, and different keys independent ones. The type of each part counts
+        (``"1"`` and ``1`` are different keys).
+    """
+    import numpy as np
+
+    if isinstance(master, bool) or not isinstance(master, numbers.Integral) or master < 0:
+        raise ValueError(f"'master' must be an integer >= 0, got {master!r}")
+    words = [w for part in key for w in _key_words(part)]
+    seq = np.random.SeedSequence(int(master), spawn_key=tuple(words))
+    return int(seq.generate_state(1, dtype=np.uint32)[0])
+
+
+# --------------------------------------------------------------------------- timing
+
+
+class Timer:
+    """Wall-clock time of a block: ``with Timer() as t: ...`` then ``t.seconds``
+    (``time.perf_counter``; while the block runs, ``seconds`` is the time so far)."""
+
+    def __init__(self) -> None:
+        self._start: float | None = None
+        self._stop: float | None = None
+
+    def __enter__(self) -> Timer:
+        self._start = time.perf_counter()
+        self._stop = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        if self._start is None:
+            return 0.0
+        end = self._stop if self._stop is not None else time.perf_counter()
+        return end - self._start
+
+
+def median_seconds(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Call ``fn()`` ``repeats`` times; return the median wall-clock seconds and the last
+    result. The benchmarks' one timing rule: the same repeats for an implementation and its
+    baseline, in the same process."""
+    if isinstance(repeats, bool) or not isinstance(repeats, numbers.Integral) or repeats < 1:
+        raise ValueError(f"'repeats' must be an integer >= 1, got {repeats!r}")
+    times = []
+    result = None
+    for _ in range(int(repeats)):
+        with Timer() as t:
+            result = fn()
+        times.append(t.seconds)
+    return statistics.median(times), result
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def aggregate(values: Sequence[float | None]) -> dict[str, float | int | None]:
+    """Mean, population standard deviation, min, max and count of the values that are not
+    None (all None for an empty list, with ``n = 0``)."""
+    vals = [float(v) for v in values if v is not None]
+    if not vals:
+        return {"mean": None, "std": None, "min": None, "max": None, "n": 0}
+    return {
+        "mean": statistics.fmean(vals),
+        "std": statistics.pstdev(vals) if len(vals) > 1 else 0.0,
+        "min": min(vals),
+        "max": max(vals),
+        "n": len(vals),
+    }
+
+
+def seed_summary(
+    records: Sequence[Mapping[str, Any]], metrics: Sequence[str], **ident: Any
+) -> dict[str, Any]:
+    """One flat row over the repeats (seeds) of one (method, dataset, setting).
+
+    Returns:
+        The ``ident`` columns, ``"seeds"`` (the number of records), then for each metric ``m``
+        its mean as ``m`` and ``m_std``, ``m_min``, ``m_max`` (None where no record has it).
+    """
+    row: dict[str, Any] = dict(ident)
+    row["seeds"] = len(records)
+    for m in metrics:
+        a = aggregate([r.get(m) for r in records])
+        row[m] = a["mean"]
+        row[f"{m}_std"] = a["std"]
+        row[f"{m}_min"] = a["min"]
+        row[f"{m}_max"] = a["max"]
+    return row
+
+
+def paper_columns(metric: str, value: float | None, paper: float | None) -> dict[str, Any]:
+    """The one shape of a paper comparison in a row: ``paper_<metric>`` (the paper's number,
+    None when it reports none) and ``<metric>_vs_paper`` (ours minus the paper's)."""
+    diff = None if value is None or paper is None else float(value) - float(paper)
+    return {f"paper_{metric}": paper, f"{metric}_vs_paper": diff}
+
+
+# --------------------------------------------------------------------------- plots
+
+
+@dataclass
+class Series:
+    """One labelled line: ``y`` over ``x``, with an optional error bar ``yerr`` or a shaded
+    ``band = (low, high)`` (e.g. min and max over seeds)."""
+
+    label: str
+    x: Sequence[float]
+    y: Sequence[float | None]
+    yerr: Sequence[float] | None = None
+    band: tuple[Sequence[float], Sequence[float]] | None = None
+
+
+@dataclass
+class Panel:
+    """One set of axes."""
+
+    title: str
+    xlabel: str
+    ylabel: str
+    series: list[Series] = field(default_factory=list)
+    logx: bool = False
+    logy: bool = False
+    ylim: tuple[float, float] | None = None
+
+
+_LEGEND_INSIDE = 4
+
+
+def _draw(ax: Any, panel: Panel) -> None:
+    all_x: list[float] = []
+    for i, s in enumerate(panel.series):
+        pts = [(float(x), float(y)) for x, y in zip(s.x, s.y, strict=True) if y is not None]
+        if not pts:
+            continue
+        xs, ys = zip(*pts, strict=True)
+        all_x.extend(xs)
+        # A marker on every series: a single evaluation is a visible point, not an empty panel;
+        # marker shapes and a small offset in the line style keep coinciding methods apart.
+        style = dict(color=f"C{i % 10}", marker="os^vDP*Xdp"[i % 10], ms=4, lw=1.4,
+                     ls=("-", "--", "-.", ":")[i // 10 % 4], label=s.label)
+        if s.yerr is not None:
+            ax.errorbar(xs, ys, yerr=list(s.yerr)[: len(xs)], capsize=2, **style)
+        else:
+            ax.plot(xs, ys, **style)
+        if s.band is not None:
+            ax.fill_between(list(s.x), list(s.band[0]), list(s.band[1]), color=f"C{i % 10}",
+                            alpha=0.18, lw=0)
+    ax.set_title(panel.title, fontsize=9)
+    ax.set_xlabel(panel.xlabel)
+    ax.set_ylabel(panel.ylabel)
+    if panel.logx:
+        ax.set_xscale("log")
+    if panel.logy:
+        ax.set_yscale("log")
+    if panel.ylim is not None:
+        ax.set_ylim(*panel.ylim)
+    if all_x and not panel.logx and all(float(x).is_integer() for x in all_x):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    if len(panel.series) > _LEGEND_INSIDE:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    elif panel.series:
+        ax.legend(fontsize=7)
+
+
+def plot_panels(ctx: RunContext, name: str, panels: Sequence[Panel], *, title: str) -> Path | None:
+    """Draw ``panels`` (up to three per row) in one figure titled ``title`` and save it as
+    ``<name>.png`` in the run directory. Panels without data are left out; returns None (and
+    writes nothing) when none has any."""
+    import matplotlib.pyplot as plt
+
+    shown = [p for p in panels if any(any(y is not None for y in s.y) for s in p.series)]
+    if not shown:
+        return None
+    wide = any(len(p.series) > _LEGEND_INSIDE for p in shown)
+    cols = min(len(shown), 2 if wide else 3)
+    rows = math.ceil(len(shown) / cols)
+    width = 6.5 if wide else 5.0
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, 3.6 * rows), squeeze=False)
+    for ax, panel in zip(axes.ravel(), shown, strict=False):
+        _draw(ax, panel)
+    for ax in axes.ravel()[len(shown):]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return ctx.save_figure(name, fig)
