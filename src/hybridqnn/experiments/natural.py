@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.runner import RunContext
+from hybridqnn.experiments.context import RunContext
 
 PAPER_ROWS: tuple[dict[str, Any], ...] = (
     {"setting": "classical", "a": 0.0, "g_over_pi": 0.5, "val_error": "8-9% (overfits)"},

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.runner import RunContext
+from hybridqnn.experiments.context import RunContext
 
 
 @dataclass(frozen=True)
