@@ -37,8 +37,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.context import RunContext
+from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.toolkit import Panel, Series, paper_columns, plot_panels
 
 PAPER_ROWS: tuple[dict[str, Any], ...] = (
     {"setting": "classical", "a": 0.0, "g_over_pi": 0.5, "val_error": "8-9% (overfits)"},
@@ -49,6 +50,13 @@ PAPER_ROWS: tuple[dict[str, Any], ...] = (
 )
 
 SETTING_KEYS = ("a", "g", "g_over_pi")
+
+#: The ``method`` column of every row.
+METHOD = "natural-quantization"
+
+#: The paper's best 15-shot validation errors of the named settings (PAPERS.md D.3); the
+#: classical network is reported only as "8-9% (overfits)", so it has none.
+PAPER_VAL_ERROR: dict[str, float | None] = {"classical": None, "method1": 0.0472, "method2": 0.0529}
 
 
 def _check_setting(name: str, setting: dict[str, float]) -> tuple[float, float]:
@@ -289,7 +297,8 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
 def run_points(
     ctx: RunContext, p: NaturalTrainParams, points: list[tuple[str, float, float]], desc: str
 ) -> list[dict[str, Any]]:
-    """Run ``(name, a, g)`` points through the executor; results in the order given."""
+    """Run ``(name, a, g)`` points through the executor; results in the order given. Each point's
+    seed is keyed by ``(METHOD, dataset, name)``, so adding a point changes no other."""
     from hybridqnn.parallel import default_workers, get_executor
 
     seeds = ctx.spawn_seeds(len(points))
@@ -333,8 +342,17 @@ def run_natural_mnist(ctx: RunContext, p: NaturalMNISTParams) -> None:
     points = [(name, *_check_setting(name, s)) for name, s in p.settings.items()]
     results = run_points(ctx, p, points, "natural-mnist")
     for res in results:
-        ctx.add_row({"method": "natural-quantization", "dataset": p.dataset, **res["row"]})
-    _plot_curves(ctx, results)
+        row = res["row"]
+        paper = PAPER_VAL_ERROR.get(row["setting"])
+        ctx.add_row(
+            {
+                "method": METHOD,
+                "dataset": p.dataset,
+                **row,
+                **paper_columns("final_val_error", row["final_val_error"], paper),
+            }
+        )
+    _plot_curves(ctx, results, p.shots)
     parts = [
         f"{r['row']['setting']}: final {100 * r['row']['final_val_error']:.2f}%, best {100 * r['row']['best_val_error']:.2f}% "
         f"(epoch {r['row']['best_epoch']}), train error {100 * r['row']['final_train_error']:.2f}%"
@@ -348,42 +366,30 @@ def run_natural_mnist(ctx: RunContext, p: NaturalMNISTParams) -> None:
     )
 
 
-def _plot_curves(ctx: RunContext, results: list[dict[str, Any]]) -> None:
-    import matplotlib.pyplot as plt
+def _plot_curves(ctx: RunContext, results: list[dict[str, Any]], shots: int) -> None:
+    """Training error, single-shot and voted validation error against the epoch, one series per
+    setting (percent)."""
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for i, res in enumerate(results):
-        hist = res["history"]
-        epochs = [h["epoch"] for h in hist]
-        name = res["row"]["setting"]
-        ax.plot(
-            epochs,
-            [100 * h["train_error"] for h in hist],
-            color=f"C{i}",
-            ls="--",
-            lw=1,
-            label=f"{name} train",
-        )
-        ax.plot(
-            epochs,
-            [100 * h["val_error_1shot"] for h in hist],
-            color=f"C{i}",
-            lw=1,
-            alpha=0.5,
-            label=f"{name} val (1 shot)",
-        )
-        votes = [
-            (h["epoch"], 100 * h["val_error_vote"]) for h in hist if h["val_error_vote"] is not None
+    def series(key: str) -> list[Series]:
+        return [
+            Series(
+                r["row"]["setting"],
+                [h["epoch"] for h in r["history"]],
+                [None if h[key] is None else 100 * h[key] for h in r["history"]],
+            )
+            for r in results
         ]
-        ax.plot(*zip(*votes, strict=True), "o-", color=f"C{i}", ms=2, label=f"{name} val (vote)")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("error (%)")
-    ax.set_yscale("symlog", linthresh=1.0)  # training error reaches 0
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
-    ax.set_title("Natural quantization on MNIST: training vs validation error")
-    ctx.save_figure("error_curves", fig)
+
+    panels = [
+        Panel("training error (running, 1 shot)", "epoch", "error (%)", series("train_error")),
+        Panel("validation error (1 shot)", "epoch", "error (%)", series("val_error_1shot")),
+        Panel(
+            f"validation error ({shots}-shot vote)", "epoch", "error (%)", series("val_error_vote")
+        ),
+    ]
+    plot_panels(
+        ctx, "error_curves", panels, title="Natural quantization: training vs validation error"
+    )
 
 
 register(
@@ -437,7 +443,7 @@ def run_natural_sweep(ctx: RunContext, p: NaturalSweepParams) -> None:
     results = run_points(ctx, p, points, "natural-sweep")
     rows = []
     for group, res in zip(groups, results, strict=True):
-        row = {"sweep": group, "dataset": p.dataset, **res["row"]}
+        row = {"method": METHOD, "sweep": group, "dataset": p.dataset, **res["row"]}
         rows.append(row)
         ctx.add_row(row)
     g_rows = [r for r in rows if r["sweep"] == "g-sweep"]
@@ -464,6 +470,7 @@ def run_natural_sweep(ctx: RunContext, p: NaturalSweepParams) -> None:
     if g_c is not None:
         ctx.add_row(
             {
+                "method": METHOD,
                 "sweep": "critical-g",
                 "dataset": p.dataset,
                 "setting": "g_c",
@@ -474,73 +481,53 @@ def run_natural_sweep(ctx: RunContext, p: NaturalSweepParams) -> None:
 
 
 def _plot_sweep(ctx: RunContext, rows: list[dict[str, Any]], g_c: float | None) -> None:
-    import matplotlib.pyplot as plt
+    """Final and best validation error against a, against g, and over g for each a of the
+    combined grid (percent)."""
 
-    a_rows = [r for r in rows if r["sweep"] == "a-sweep"]
-    g_rows = [r for r in rows if r["sweep"] == "g-sweep"]
-    c_rows = [r for r in rows if r["sweep"] == "combined"]
-    if a_rows:
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        ax.plot(
-            [r["a"] for r in a_rows],
-            [100 * r["final_val_error"] for r in a_rows],
-            "o-",
-            label="final",
+    def panel(group: str, x: str, title: str, xlabel: str, **kw: Any) -> Panel:
+        sel = [r for r in rows if r["sweep"] == group]
+        xs = [r[x] for r in sel]
+        return Panel(
+            title,
+            xlabel,
+            "validation error (%)",
+            [
+                Series("final", xs, [100 * r["final_val_error"] for r in sel]),
+                Series("best", xs, [100 * r["best_val_error"] for r in sel]),
+            ],
+            **kw,
         )
-        ax.plot(
-            [r["a"] for r in a_rows],
-            [100 * r["best_val_error"] for r in a_rows],
-            "s--",
-            ms=3,
-            label="best",
+
+    g_title = "error vs g (paper: collapse below pi/8"
+    g_title += f"; here g_c = {g_c:.3f} pi)" if g_c is not None else ")"
+    plot_panels(
+        ctx,
+        "error_vs_a",
+        [panel("a-sweep", "a", "error vs a", "stretch a (g = pi/2)", logx=True)],
+        title="Natural quantization: stretch a",
+    )
+    plot_panels(
+        ctx,
+        "error_vs_g",
+        [panel("g-sweep", "g_over_pi", g_title, "g / pi (a = 0)", logy=True)],
+        title="Natural quantization: measurement strength g",
+    )
+    combined = [r for r in rows if r["sweep"] == "combined"]
+    by_a = sorted({r["a"] for r in combined})
+    series = [
+        Series(
+            f"a={a:.3g}",
+            [r["g_over_pi"] for r in combined if r["a"] == a],
+            [100 * r["final_val_error"] for r in combined if r["a"] == a],
         )
-        ax.set_xscale("log")
-        ax.set_xlabel("stretch a (g = pi/2)")
-        ax.set_ylabel("validation error (%)")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend()
-        ctx.save_figure("error_vs_a", fig)
-    if g_rows:
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        ax.plot(
-            [r["g_over_pi"] for r in g_rows],
-            [100 * r["final_val_error"] for r in g_rows],
-            "o-",
-            label="final",
-        )
-        ax.plot(
-            [r["g_over_pi"] for r in g_rows],
-            [100 * r["best_val_error"] for r in g_rows],
-            "s--",
-            ms=3,
-            label="best",
-        )
-        ax.axvline(0.125, color="gray", ls=":", label="paper: collapse below pi/8")
-        if g_c is not None:
-            ax.axvline(g_c, color="C3", ls="--", label=f"g_c = {g_c:.3f} pi")
-        ax.set_xlabel("g / pi (a = 0)")
-        ax.set_ylabel("validation error (%)")
-        ax.set_yscale("log")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
-        ctx.save_figure("error_vs_g", fig)
-    if c_rows:
-        a_vals = sorted({r["a"] for r in c_rows})
-        g_vals = sorted({r["g_over_pi"] for r in c_rows})
-        grid = np.full((len(a_vals), len(g_vals)), np.nan)
-        for r in c_rows:
-            grid[a_vals.index(r["a"]), g_vals.index(r["g_over_pi"])] = 100 * r["final_val_error"]
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
-        ax.set_xticks(range(len(g_vals)), [f"{v:.3f}" for v in g_vals])
-        ax.set_yticks(range(len(a_vals)), [f"{v:.3g}" for v in a_vals])
-        for i in range(len(a_vals)):
-            for j in range(len(g_vals)):
-                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", color="w", fontsize=8)
-        ax.set_xlabel("g / pi")
-        ax.set_ylabel("a")
-        fig.colorbar(im, label="validation error (%)")
-        ctx.save_figure("error_combined", fig)
+        for a in by_a
+    ]
+    plot_panels(
+        ctx,
+        "error_combined",
+        [Panel("final error on the (a, g) grid", "g / pi", "validation error (%)", series)],
+        title="Natural quantization: combined a and g",
+    )
 
 
 register(

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.context import RunContext
+from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.toolkit import Timer
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class NaturalBenchParams:
 def _time_once(
     model: Any, data: tuple[Any, ...], p: NaturalBenchParams, shots: int, seed: int
 ) -> tuple[float, float, float]:
+    """``(epoch seconds, evaluation seconds, vote error)`` of one fresh model."""
     import torch
 
     from hybridqnn.train.natural import train_natural_epoch, vote_error
@@ -72,12 +73,11 @@ def _time_once(
     xtr, ytr, xte, yte = data
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum)
-    t0 = time.perf_counter()
-    train_natural_epoch(model, opt, xtr, ytr, p.batch_size, gen)
-    t1 = time.perf_counter()
-    err = vote_error(model, xte, yte, shots, gen)
-    t2 = time.perf_counter()
-    return t1 - t0, t2 - t1, err
+    with Timer() as train:
+        train_natural_epoch(model, opt, xtr, ytr, p.batch_size, gen)
+    with Timer() as evaluation:
+        err = vote_error(model, xte, yte, shots, gen)
+    return train.seconds, evaluation.seconds, err
 
 
 def run_bench_natural(ctx: RunContext, p: NaturalBenchParams) -> None:
@@ -90,23 +90,21 @@ def run_bench_natural(ctx: RunContext, p: NaturalBenchParams) -> None:
     g = min(math.pi * p.g_over_pi, math.pi / 2)
     impls: list[tuple[str, Any, int]] = [("sign", None, p.shots), ("sign-1shot", None, 1)]
     impls += [(f"natural[{b}]", b, p.shots) for b in p.backends]
-    seeds = ctx.spawn_seeds(p.repeats * len(impls) + 1)
+    init_seed = ctx.seed_for("init", p.dataset)  # one initialisation for every impl
     # warm-up (numba compilation, allocator), not timed
     warm = NaturalQuantizedMLP(n_in, p.width, p.hidden_layers, 10, a=p.a, g=g, seed=0)
     warm(data[2][:8], shots=2)
     times: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in impls}
-    k = 0
     for r in ctx.progress(range(p.repeats), total=p.repeats, desc="bench-natural"):
         for name, backend, shots in impls:  # interleaved so that load drifts hit all alike
             if backend is None:
-                model = SignMLP(n_in, p.width, p.hidden_layers, 10, seed=seeds[-1])
+                model = SignMLP(n_in, p.width, p.hidden_layers, 10, seed=init_seed)
             else:
                 model = NaturalQuantizedMLP(
-                    n_in, p.width, p.hidden_layers, 10, a=p.a, g=g, backend=backend, seed=seeds[-1]
+                    n_in, p.width, p.hidden_layers, 10, a=p.a, g=g, backend=backend, seed=init_seed
                 )
-            times[name].append(_time_once(model, data, p, shots, seeds[k]))
-            k += 1
-        del r
+            seed = ctx.seed_for(name, p.dataset, r)
+            times[name].append(_time_once(model, data, p, shots, seed))
     case = f"{p.dataset}[{data[0].shape[0]} train, {data[2].shape[0]} test] {n_in}-{p.width}x{p.hidden_layers}-10: 1 epoch + {p.shots}-shot eval"
     base_s = statistics.median(t[0] + t[1] for t in times["sign"])
     for name, _, shots in impls:
