@@ -21,8 +21,8 @@ point also appends its epochs to ``progress-<i>.jsonl`` in the run directory as 
 full history lands in ``metrics.jsonl`` when the point finishes).
 
 Choices where the paper is silent (PAPERS.md D.4): 3 hidden layers and 100 epochs (the original
-script); one seed per setting; Method 2 uses a = 0; the last hidden layer uses g = pi/2 (the
-authors' code); one stochastic sample per training forward pass; the error curves are those of
+script); one seed per setting, keyed by (method, dataset, setting name) so that adding a setting
+changes no other; Method 2 uses a = 0; the last hidden layer uses g = pi/2 (the authors' code); one stochastic sample per training forward pass; the error curves are those of
 :func:`hybridqnn.train.fit_natural` (the validation vote every ``eval_every`` epochs and at the
 end; "best" is the best of those).
 """
@@ -301,7 +301,7 @@ def run_points(
     seed is keyed by ``(METHOD, dataset, name)``, so adding a point changes no other."""
     from hybridqnn.parallel import default_workers, get_executor
 
-    seeds = ctx.spawn_seeds(len(points))
+    seeds = [ctx.seed_for(METHOD, p.dataset, name) for name, _, _ in points]
     spec_exec = ctx.executor or p.executor
     workers = min(p.max_workers or default_workers(), len(points))
     if workers == 1 and spec_exec in ("thread", "process"):
