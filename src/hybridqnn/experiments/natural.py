@@ -79,8 +79,9 @@ def _check_setting(name: str, setting: dict[str, float]) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class NaturalTrainParams:
-    """Settings shared by the natural-quantization experiments."""
+class NaturalNetParams:
+    """Data, network and SGD settings of every natural-quantization run (the experiments and
+    ``bench-natural``)."""
 
     dataset: str = field(
         default="mnist", metadata={"help": "mnist or fashion-mnist (first train_size images)"}
@@ -93,11 +94,31 @@ class NaturalTrainParams:
     )
     width: int = field(default=512, metadata={"help": "hidden width (qubits per register)"})
     hidden_layers: int = field(default=3, metadata={"help": "hidden layers (paper script: 3)"})
-    epochs: int = 100
     batch_size: int = 64
     lr: float = 0.01
     momentum: float = 0.9
     shots: int = field(default=15, metadata={"help": "majority-vote shots at evaluation"})
+
+    def __post_init__(self) -> None:
+        from hybridqnn._checks import check_choice, check_float, check_int
+
+        check_choice("dataset", self.dataset, ("mnist", "fashion-mnist"))
+        check_int("train_size", self.train_size, 1)
+        if self.test_size is not None:
+            check_int("test_size", self.test_size, 1)
+        check_int("width", self.width, 1)
+        check_int("hidden_layers", self.hidden_layers, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_float("lr", self.lr, 0.0, low_open=True)
+        check_float("momentum", self.momentum, 0.0, 1.0)
+        check_int("shots", self.shots, 1)
+
+
+@dataclass(frozen=True)
+class NaturalTrainParams(NaturalNetParams):
+    """Settings shared by the natural-quantization experiments."""
+
+    epochs: int = 100
     eval_every: int = field(
         default=1, metadata={"help": "epochs between 15-shot validation votes (and the last)"}
     )
@@ -117,19 +138,10 @@ class NaturalTrainParams:
     )
 
     def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_float, check_int
+        from hybridqnn._checks import check_float, check_int
 
-        check_choice("dataset", self.dataset, ("mnist", "fashion-mnist"))
-        check_int("train_size", self.train_size, 1)
-        if self.test_size is not None:
-            check_int("test_size", self.test_size, 1)
-        check_int("width", self.width, 1)
-        check_int("hidden_layers", self.hidden_layers, 1)
+        super().__post_init__()
         check_int("epochs", self.epochs, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_float("lr", self.lr, 0.0, low_open=True)
-        check_float("momentum", self.momentum, 0.0, 1.0)
-        check_int("shots", self.shots, 1)
         check_int("eval_every", self.eval_every, 1)
         if self.last_g_over_pi is not None:
             check_float("last_g_over_pi", self.last_g_over_pi, 0.0, 0.5)
@@ -257,20 +269,10 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
             with open(spec["log_path"], "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(history[-1]) + "\n")
 
+    opts = {k: getattr(p, k) for k in ("epochs", "batch_size", "lr", "momentum", "shots")}
+    gen = torch.Generator(device=device).manual_seed(int(seeds[1]))
     fit = fit_natural(
-        model,
-        xtr,
-        ytr,
-        xte,
-        yte,
-        epochs=p.epochs,
-        batch_size=p.batch_size,
-        lr=p.lr,
-        momentum=p.momentum,
-        shots=p.shots,
-        eval_every=p.eval_every,
-        generator=torch.Generator(device=device).manual_seed(int(seeds[1])),
-        log=log,
+        model, xtr, ytr, xte, yte, eval_every=p.eval_every, generator=gen, log=log, **opts
     )
     last = history[-1]
     row = {

@@ -10,23 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hybridqnn.experiments.context import RunContext
+from hybridqnn.experiments.natural import NaturalNetParams
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Timer
 
 
 @dataclass(frozen=True)
-class NaturalBenchParams:
+class NaturalBenchParams(NaturalNetParams):
     """One training epoch plus one k-shot evaluation: natural vs deterministic sign network."""
 
-    dataset: str = "mnist"
-    train_size: int = 5000
-    test_size: int | None = None
-    width: int = 512
-    hidden_layers: int = 3
-    batch_size: int = 64
-    lr: float = 0.01
-    momentum: float = 0.9
-    shots: int = 15
     a: float = field(default=10**-0.5, metadata={"help": "stretch of the natural network"})
     g_over_pi: float = field(
         default=5 / 19, metadata={"help": "g/pi of the natural network (combined mode)"}
@@ -44,14 +36,7 @@ class NaturalBenchParams:
         from hybridqnn._checks import check_choice, check_float, check_int
         from hybridqnn.nn.natural import BACKENDS
 
-        check_choice("dataset", self.dataset, ("mnist", "fashion-mnist"))
-        check_int("train_size", self.train_size, 1)
-        if self.test_size is not None:
-            check_int("test_size", self.test_size, 1)
-        check_int("width", self.width, 1)
-        check_int("hidden_layers", self.hidden_layers, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_int("shots", self.shots, 1)
+        super().__post_init__()
         check_float("a", self.a, 0.0)
         check_float("g_over_pi", self.g_over_pi, 0.0, 0.5)
         if not self.backends:

@@ -27,9 +27,10 @@ _QUARTER_PI = np.float32(math.pi / 4)
 _TANH_CLAMP = np.float32(7.90531110763549805)
 # Rational minimax approximation of tanh on [-7.905, 7.905] (the float32 one used by Eigen):
 # max abs error ~1e-7, mul-adds only, so the loop vectorises.
-_TA = tuple(
+_TANH = tuple(
     np.float32(c)
     for c in (
+        # numerator p0..p6 (of x, x^3, ..., x^13)
         4.89352455891786e-03,
         6.37261928875436e-04,
         1.48572235717979e-05,
@@ -37,17 +38,14 @@ _TA = tuple(
         -8.60467152213735e-11,
         2.00018790482477e-13,
         -2.76076847742355e-16,
-    )
-)
-_TB = tuple(
-    np.float32(c)
-    for c in (
+        # denominator q0..q3 (of 1, x^2, ..., x^6)
         4.89352518554385e-03,
         2.26843463243900e-03,
         1.18534705686654e-04,
         1.19825839466702e-06,
     )
 )
+_TA, _TB = _TANH[:7], _TANH[7:]
 
 
 @numba.njit(cache=True, nogil=True, inline="always", error_model="numpy", fastmath=_FMA)
@@ -144,6 +142,18 @@ def _collapse(a1, b1, plus, sp, sm):
     return (aa / nrm if ok else a1), (bb / nrm if ok else b1)
 
 
+@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy", fastmath=_FMA)
+def _neuron(key, i, dd, zj, al, be, c):
+    """The neuron at output index ``i``: draw its uniform, rotate, measure and collapse; returns
+    ``(m, alpha', beta')`` (unused results are dropped by the compiler). ``c`` holds the layer's
+    constants ``(inv_a, classical, s, sp, sm, paper)``."""
+    inv_a, classical, s, sp, sm, paper = c
+    u = _uniform(key, np.uint64(i))
+    plus, a1, b1 = _rotate_measure(dd, zj, al, be, u, inv_a, classical, s, paper)
+    a2, b2 = _collapse(a1, b1, plus, sp, sm)
+    return (np.float32(1.0) if plus else np.float32(-1.0)), a2, b2
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FMA)
 def _natural_kernel(
     z,
@@ -180,7 +190,7 @@ def _natural_kernel(
     fresh allocations and their page faults) has its own loop rather than passing the same
     array twice.
     """
-    one = np.float32(1.0)
+    c = (inv_a, classical, s, sp, sm, paper)
     for shot in range(shot_lo, shot_hi):
         base = shot * n_in + j_lo
         n = j_hi - j_lo
@@ -191,30 +201,15 @@ def _natural_kernel(
         ms = m_out[base : base + n]
         if not need_state:  # the last hidden layer: nothing reads the state again
             for j in range(n):
-                u = _uniform(key, np.uint64(base + j))
-                plus, _, _ = _rotate_measure(
-                    ds[j], zs[j], als[j], bes[j], u, inv_a, classical, s, paper
-                )
-                ms[j] = one if plus else -one
-            continue
-        if inplace:  # the new register overwrites the old one (same index: no hazard)
+                ms[j], _, _ = _neuron(key, base + j, ds[j], zs[j], als[j], bes[j], c)
+        elif inplace:  # the new register overwrites the old one (same index: no hazard)
             for j in range(n):
-                u = _uniform(key, np.uint64(base + j))
-                plus, a1, b1 = _rotate_measure(
-                    ds[j], zs[j], als[j], bes[j], u, inv_a, classical, s, paper
-                )
-                ms[j] = one if plus else -one
-                als[j], bes[j] = _collapse(a1, b1, plus, sp, sm)
-            continue
-        aos = a_out[base : base + n]
-        bos = b_out[base : base + n]
-        for j in range(n):
-            u = _uniform(key, np.uint64(base + j))
-            plus, a1, b1 = _rotate_measure(
-                ds[j], zs[j], als[j], bes[j], u, inv_a, classical, s, paper
-            )
-            ms[j] = one if plus else -one
-            aos[j], bos[j] = _collapse(a1, b1, plus, sp, sm)
+                ms[j], als[j], bes[j] = _neuron(key, base + j, ds[j], zs[j], als[j], bes[j], c)
+        else:
+            aos = a_out[base : base + n]
+            bos = b_out[base : base + n]
+            for j in range(n):
+                ms[j], aos[j], bos[j] = _neuron(key, base + j, ds[j], zs[j], als[j], bes[j], c)
 
 
 OutputBuffers = Callable[[str, torch.Size], Tensor]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -16,6 +17,10 @@ from hybridqnn.nn.natural.layers import BACKENDS, NaturalActivation
 from hybridqnn.nn.natural.physics import HALF_PI, UPDATES, QubitState, _check_a, _check_g
 
 __all__ = ["NaturalQuantizedMLP", "SignMLP", "majority_vote"]
+
+_Gen = torch.Generator | None
+_Work = dict[tuple[int, str], Tensor]
+"""Kernel output buffers kept across the batches of one evaluation, by (layer, role)."""
 
 
 def majority_vote(predictions: Tensor, num_classes: int) -> Tensor:
@@ -35,9 +40,7 @@ def _kaiming(layers: Sequence[nn.Linear], generator: torch.Generator | None) -> 
             layer.weight.copy_(w / math.sqrt(fan_in))
 
 
-def _pass_buffers(
-    layer: int, state: QubitState | None, workspace: dict[tuple[int, str], Tensor] | None
-) -> OutputBuffers:
+def _pass_buffers(layer: int, state: QubitState | None, workspace: _Work | None) -> OutputBuffers:
     """The kernel outputs of hidden layer ``layer`` in one forward pass. The pass owns its
     register, so the new amplitudes overwrite the previous layer's where the shapes agree; the
     rest come from ``workspace`` (kept across the batches of one evaluation, whose activations
@@ -100,13 +103,7 @@ class _BinaryMLPBase(nn.Module):
             )
         return x.reshape(x.shape[0], self.in_features)
 
-    def _vote_logits(
-        self,
-        h: Tensor,
-        generator: torch.Generator | None,
-        shots: int,
-        workspace: dict[tuple[int, str], Tensor],
-    ) -> Tensor:
+    def _vote_logits(self, h: Tensor, generator: _Gen, shots: int, workspace: _Work) -> Tensor:
         """Logits ``(shots, N, out)`` of one batch of :meth:`vote_counts`; ``workspace`` may keep
         buffers for the next batch."""
         return self(h, generator=generator, shots=shots)
@@ -133,7 +130,7 @@ class _BinaryMLPBase(nn.Module):
             batch_size = check_int("batch_size", batch_size, 1)
         h = self._flatten(x)
         step = batch_size or max(1, h.shape[0])
-        workspace: dict[tuple[int, str], Tensor] = {}  # buffers reused from batch to batch
+        workspace: _Work = {}  # buffers reused from batch to batch
         out = []
         for start in range(0, h.shape[0], step):
             logits = self._vote_logits(h[start : start + step], generator, shots, workspace)
@@ -142,16 +139,12 @@ class _BinaryMLPBase(nn.Module):
         return torch.cat(out) if out else torch.zeros(0, self.out_features, dtype=torch.long)
 
     @torch.no_grad()
-    def predict(
-        self,
-        x: Tensor,
-        shots: int = 15,
-        generator: torch.Generator | None = None,
-        batch_size: int | None = 2048,
-    ) -> Tensor:
-        """Class predictions: single-shot (``shots=1``) or the majority vote over ``shots``
-        fresh passes (the paper uses 15); ties go to the smallest class."""
-        return self.vote_counts(x, shots, generator, batch_size).argmax(-1)
+    def predict(self, x: Tensor, *vote: Any, **vote_kw: Any) -> Tensor:
+        """Class predictions: the most voted class of :meth:`vote_counts` (same arguments:
+        ``shots=15, generator=None, batch_size=2048``), i.e. single-shot (``shots=1``) or the
+        majority vote over ``shots`` fresh passes (the paper uses 15); ties go to the smallest
+        class."""
+        return self.vote_counts(x, *vote, **vote_kw).argmax(-1)
 
 
 class NaturalQuantizedMLP(_BinaryMLPBase):
@@ -235,7 +228,7 @@ class NaturalQuantizedMLP(_BinaryMLPBase):
         generator: torch.Generator | None,
         shots: int | None,
         keep_activations: bool,
-        workspace: dict[tuple[int, str], Tensor] | None = None,
+        workspace: _Work | None = None,
     ) -> tuple[Tensor, list[Tensor]]:
         if shots is not None:
             shots = check_int("shots", shots, 1)
@@ -255,13 +248,7 @@ class NaturalQuantizedMLP(_BinaryMLPBase):
                 acts.append(d)
         return self.layers[-1](h), acts
 
-    def _vote_logits(
-        self,
-        h: Tensor,
-        generator: torch.Generator | None,
-        shots: int,
-        workspace: dict[tuple[int, str], Tensor],
-    ) -> Tensor:
+    def _vote_logits(self, h: Tensor, generator: _Gen, shots: int, workspace: _Work) -> Tensor:
         return self._run(h, generator, shots, False, workspace)[0]
 
     @torch.no_grad()
