@@ -4,7 +4,6 @@ load_natural_data, and the README's Python API snippet."""
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import pytest
@@ -39,14 +38,6 @@ def _data(n: int = 96, features: int = 12, classes: int = 3, seed: int = 0):
 
 def _model(seed: int = 0) -> NaturalQuantizedMLP:
     return NaturalQuantizedMLP(12, 32, 2, 3, a=0.3, g=1.2, seed=seed)
-
-
-def _shared_data() -> Path:
-    env = os.environ.get("HYBRIDQNN_DATA", "")
-    path = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
-    if not (path / "mnist").is_dir():
-        pytest.skip(f"real data folder {path} not found (set HYBRIDQNN_DATA)")
-    return path
 
 
 def test_fit_learns_and_records_every_epoch() -> None:
@@ -105,8 +96,8 @@ def test_bad_arguments_are_one_line_errors(kwargs: dict, text: str) -> None:
     assert text in str(info.value) and "\n" not in str(info.value)
 
 
-def test_load_natural_data_is_the_first_images_flattened() -> None:
-    data_dir = _shared_data()
+def test_load_natural_data_is_the_first_images_flattened(shared_data: Path) -> None:
+    data_dir = shared_data
     xtr, ytr, xte, yte = load_natural_data("mnist", 300, 200, data_dir)
     assert xtr.shape == (300, 784) and xte.shape == (200, 784)
     assert xtr.dtype == torch.float32 and ytr.dtype == torch.int64
@@ -117,8 +108,8 @@ def test_load_natural_data_is_the_first_images_flattened() -> None:
         load_natural_data("mnist", 0)
 
 
-def test_readme_snippet_runs(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    monkeypatch.setenv("HYBRIDQNN_DATA", str(_shared_data()))
+def test_readme_snippet_runs(shared_data: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("HYBRIDQNN_DATA", str(shared_data))
     scope: dict = {}
     exec(compile(README_SNIPPET, "README", "exec"), scope)
     assert scope["labels"].shape == (10,)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,37 +10,10 @@ import pytest
 from hybridqnn import cli
 
 
-@pytest.fixture(scope="module")
-def shared_data() -> Path:
-    env = os.environ.get("HYBRIDQNN_DATA", "")
-    path = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
-    if not (path / "mnist").is_dir():
-        pytest.skip(f"real data folder {path} not found (set HYBRIDQNN_DATA)")
-    return path
-
-
-def _report(out: Path) -> dict:
-    return json.loads((out / "report.json").read_text())
-
-
 def test_bench_natural_quick(tmp_path: Path, shared_data: Path) -> None:
     out = tmp_path / "bench"
-    argv = [
-        "bench",
-        "natural",
-        "--quick",
-        "--out",
-        str(out),
-        "--no-progress",
-        "--data-dir",
-        str(shared_data),
-        "--set",
-        "train_size=300",
-        "--set",
-        "test_size=300",
-        "--set",
-        "width=32",
-    ]
+    quick = "--quick --no-progress --set train_size=300 --set test_size=300 --set width=32"
+    argv = ["bench", "natural", "--out", str(out), "--data-dir", str(shared_data), *quick.split()]
     assert cli.main(argv) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["kind"] == "bench"
