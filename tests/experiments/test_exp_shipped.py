@@ -134,7 +134,7 @@ def test_bench_solvers_quick_rows(tmp_path: Path) -> None:
 def test_bench_solvers_sa_10k_level_is_found_among_longer_runs() -> None:
     """Regression: SA's efforts go past 10,000 sweeps; the reference is its 10,000-sweep level,
     not its last one."""
-    from hybridqnn.experiments.bench_solvers import _reach_sa_10k
+    from hybridqnn.experiments.benchmarks.solvers import _reach_sa_10k
 
     sa = [
         {"level": 1000, "median_s": 0.2, "energies": [-5.0, -5.0, -4.0]},
@@ -154,7 +154,7 @@ def test_bench_solvers_sa_10k_level_is_found_among_longer_runs() -> None:
 def test_bench_solvers_time_to_target_counts_restarts() -> None:
     """Time to target at 90 %: R = ceil(ln 0.1 / ln(1 - p)) restarts of a level where a fraction p
     of the runs hit the target, R = 1 from 9 hits in 10; the fastest level wins."""
-    from hybridqnn.experiments.bench_solvers import _time_to_target
+    from hybridqnn.experiments.benchmarks.solvers import _time_to_target
 
     def level(t: float, hits: int, runs: int) -> dict[str, object]:
         return {"median_s": t, "energies": [-1.0] * hits + [0.0] * (runs - hits)}

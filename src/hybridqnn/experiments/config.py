@@ -24,7 +24,7 @@ import dataclasses
 import difflib
 import numbers
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,6 +236,78 @@ def list_configs() -> list[ConfigInfo]:
 # --------------------------------------------------------------------------- loading
 
 
+def _source(name_or_path: Any) -> tuple[dict[str, Any], str, str, Path | None]:
+    """The parsed config, its default name, its label in messages and its file (if any)."""
+    if isinstance(name_or_path, Mapping):
+        data = dict(name_or_path)
+        default_name = str(data.get("name", "config"))
+        return data, default_name, f"{default_name!r}", None
+    entry, shipped_name = _resolve(name_or_path)
+    if shipped_name is None:
+        return _read_toml(entry, repr(str(entry))), entry.stem, repr(str(entry)), entry
+    label = repr(shipped_name)
+    source = Path(str(entry)) if isinstance(entry, Path) else None
+    return _read_toml(entry, label), shipped_name, label, source
+
+
+def _table_values(
+    where: str, data: Mapping[str, Any], hints: Mapping[str, Any], quick: bool
+) -> dict[str, Any]:
+    """``[params]``, then ``[quick]`` when asked, each key checked against the dataclass (both
+    tables are always checked, so a typo in ``[quick]`` fails a normal run too)."""
+    values: dict[str, Any] = {}
+    for table in ("params", "quick"):
+        section = data.get(table, {})
+        if not isinstance(section, dict):
+            raise TypeError(f"{where}: [{table}] must be a table, got {section!r}")
+        _check_keys(where, f"[{table}]", section, hints)
+        checked = {
+            key: coerce(f"{where}: [{table}] {key!r}", value, hints[key])
+            for key, value in section.items()
+        }
+        if table == "params" or quick:
+            values.update(checked)
+    return values
+
+
+def _apply_overrides(
+    overrides: Sequence[str], hints: Mapping[str, Any], values: dict[str, Any]
+) -> int | None:
+    """Apply ``--set key=value`` items to ``values``; return the seed they set, if any."""
+    run_seed = None
+    for item in overrides:
+        key, parsed, raw = _parse_override(item)
+        owhere = f"--set {item}"
+        if key == "seed":
+            run_seed = _check_seed(f"{owhere}: 'seed'", parsed)
+            continue
+        if key.startswith("params."):
+            key = key[len("params.") :]
+        _check_keys(owhere, "[params]", {key: None}, ("seed", *hints))
+        try:
+            values[key] = coerce(f"{owhere}: {key!r}", parsed, hints[key])
+        except (TypeError, ValueError):
+            if parsed is raw or not accepts_str(hints[key]):
+                raise
+            values[key] = coerce(f"{owhere}: {key!r}", raw, hints[key])
+    return run_seed
+
+
+def _build_params(where: str, experiment: Experiment, values: dict[str, Any], quick: bool) -> Any:
+    missing = [k for k, f in init_fields(experiment.params).items() if is_required(f) and k not in values]
+    if missing:
+        raise ValueError(
+            f"{where}: missing required key(s) {', '.join(map(repr, missing))} in [params]"
+        )
+    try:
+        return experiment.params(**values)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            f"{where} (experiment {experiment.name!r}): invalid [params]"
+            f"{' with --quick' if quick else ''}: {_one_line(exc)}"
+        ) from None
+
+
 def load_config(
     name_or_path: str | Path | Mapping[str, Any],
     overrides: Iterable[str] = (),
@@ -268,24 +340,8 @@ def load_config(
     if isinstance(overrides, str):
         raise TypeError(f"'overrides' must be a list of 'key=value' strings, got {overrides!r}")
     overrides = tuple(overrides)
-    source: Path | None = None
-    if isinstance(name_or_path, Mapping):
-        data = dict(name_or_path)
-        default_name = str(data.get("name", "config"))
-        label = f"{default_name!r}"
-    else:
-        entry, shipped_name = _resolve(name_or_path)
-        if shipped_name is None:
-            source = entry
-            default_name = entry.stem
-            label = repr(str(entry))
-        else:
-            default_name = shipped_name
-            label = repr(shipped_name)
-            source = Path(str(entry)) if isinstance(entry, Path) else None
-        data = _read_toml(entry, label)
+    data, default_name, label, source = _source(name_or_path)
     where = f"config {label}"
-
     _check_keys(where, "top level", data, TOP_LEVEL_KEYS)
     if "experiment" not in data:
         raise ValueError(f"{where}: missing required key 'experiment' (the experiment to run)")
@@ -300,53 +356,16 @@ def load_config(
     description = data.get("description", experiment.description)
     if not isinstance(description, str):
         raise TypeError(f"{where}: 'description' must be a str, got {description!r}")
-    file_seed = _check_seed(f"{where}: 'seed'", data.get("seed", 0))
+    run_seed = _check_seed(f"{where}: 'seed'", data.get("seed", 0))
 
     hints = field_hints(experiment.params)
-    values: dict[str, Any] = {}
-    for table in ("params", "quick"):
-        section = data.get(table, {})
-        if not isinstance(section, dict):
-            raise TypeError(f"{where}: [{table}] must be a table, got {section!r}")
-        _check_keys(where, f"[{table}]", section, hints)
-        checked = {
-            key: coerce(f"{where}: [{table}] {key!r}", value, hints[key])
-            for key, value in section.items()
-        }
-        if table == "params" or quick:
-            values.update(checked)
-
-    run_seed = file_seed
-    for item in overrides:
-        key, parsed, raw = _parse_override(item)
-        owhere = f"--set {item}"
-        if key == "seed":
-            run_seed = _check_seed(f"{owhere}: 'seed'", parsed)
-            continue
-        if key.startswith("params."):
-            key = key[len("params.") :]
-        _check_keys(owhere, "[params]", {key: None}, ("seed", *hints))
-        try:
-            values[key] = coerce(f"{owhere}: {key!r}", parsed, hints[key])
-        except (TypeError, ValueError):
-            if parsed is raw or not accepts_str(hints[key]):
-                raise
-            values[key] = coerce(f"{owhere}: {key!r}", raw, hints[key])
+    values = _table_values(where, data, hints, quick)
+    override_seed = _apply_overrides(overrides, hints, values)
+    if override_seed is not None:
+        run_seed = override_seed
     if seed is not None:
         run_seed = _check_seed("'seed'", seed)
-
-    missing = [k for k, f in init_fields(experiment.params).items() if is_required(f) and k not in values]
-    if missing:
-        raise ValueError(
-            f"{where}: missing required key(s) {', '.join(map(repr, missing))} in [params]"
-        )
-    try:
-        params = experiment.params(**values)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(
-            f"{where} (experiment {experiment.name!r}): invalid [params]"
-            f"{' with --quick' if quick else ''}: {_one_line(exc)}"
-        ) from None
+    params = _build_params(where, experiment, values, quick)
 
     return ResolvedConfig(
         name=name,

@@ -2,14 +2,16 @@
 
 - ``qubo-head`` (configs ``quickstart`` and ``qubo-head-precision``): frozen random conv
   features, then the SGD baseline and the QUBO head for each bit precision K, on each data set.
-- ``bench-qubo-head`` (config ``bench-qubo-head``): QUBO training time against the SGD head's
-  time to reach its best test accuracy, on the same features, in the same process.
+
+Its benchmark, ``bench-qubo-head``, lives in :mod:`hybridqnn.experiments.benchmarks.qubo_head` and
+reuses :func:`head_features`, :func:`train_sgd_row` and :func:`train_qubo_row`.
+
+Seeds are keyed by name (:meth:`RunContext.seed_for`): features ``("features", dataset)``, the
+SGD head ``("sgd", dataset)``, the QUBO head ``("qubo-head", dataset, "K=<bits>")``.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +20,7 @@ import numpy as np
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import check_solvers, list_field
 from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.toolkit import Panel, Series, Timer, child_seed, plot_panels
 
 PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
     {"claim": "accuracy rises monotonically with K", "paper": "yes (all data sets)"},
@@ -102,31 +105,8 @@ class QUBOHeadExperimentParams(HeadParams):
         check_solvers("solver", self.solver)
 
 
-@dataclass(frozen=True)
-class QUBOHeadBenchParams(HeadParams):
-    """QUBO-head training time as a ratio of SGD's time to its best test accuracy."""
-
-    dataset: str = "mnist"
-    bits: int = 20
-    solvers: list[str] = list_field("dense-sa", "sa")
-    repeats: int = field(default=1, metadata={"help": "timed repeats per implementation (median reported)"})
-    target_ratio: float = field(default=10.0, metadata={"help": "the issue's target: QUBO time <= ratio x SGD time"})
-
-    def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_int
-        from hybridqnn.data import DATASETS
-
-        super().__post_init__()
-        check_choice("dataset", self.dataset, [d for d in DATASETS if d != "a1a"])
-        check_int("bits", self.bits, 1, 32)
-        if not self.solvers:
-            raise ValueError("'solvers' must list at least one solver, got []")
-        check_solvers("solver", *self.solvers)
-        check_int("repeats", self.repeats, 1)
-
-
 @dataclass
-class _Features:
+class HeadFeatures:
     dataset: str
     x_train: np.ndarray
     y_train: np.ndarray
@@ -136,9 +116,9 @@ class _Features:
     feature_s: float
 
 
-def _features(
+def head_features(
     p: HeadParams, name: str, seed: int, *, data_dir: Any = None, device: str = "cpu", download: bool = True
-) -> _Features:
+) -> HeadFeatures:
     from hybridqnn.data import load_dataset, stratified_subset
     from hybridqnn.nn import RandomConvFeatures
 
@@ -150,15 +130,13 @@ def _features(
         for k, v in {"num_filters": p.num_filters, "kernel_size": p.kernel_size, "pool_size": p.pool_size}.items()
         if v is not None
     }
-    start = time.perf_counter()
-    extractor = RandomConvFeatures.for_images(
-        ds.image_shape, seed=seed, nonlinearity=p.nonlinearity, pool=p.pool, **overrides
-    ).to(device)
-    extractor.fit(ds.x_train)
-    feats = _Features(
-        name, extractor.transform(ds.x_train), ds.y_train, extractor.transform(ds.x_test), ds.y_test,
-        ds.num_classes, time.perf_counter() - start,
-    )
+    with Timer() as timer:
+        extractor = RandomConvFeatures.for_images(
+            ds.image_shape, seed=seed, nonlinearity=p.nonlinearity, pool=p.pool, **overrides
+        ).to(device)
+        extractor.fit(ds.x_train)
+        x_train, x_test = extractor.transform(ds.x_train), extractor.transform(ds.x_test)
+    feats = HeadFeatures(name, x_train, ds.y_train, x_test, ds.y_test, ds.num_classes, timer.seconds)
     return feats
 
 
@@ -166,7 +144,7 @@ def _accuracy(weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(x @ weights[:, :-1].T + weights[:, -1], axis=1) == y))
 
 
-def _train_sgd(ctx: RunContext, p: HeadParams, f: _Features, seed: int) -> tuple[dict[str, Any], Any]:
+def train_sgd_row(ctx: RunContext, p: HeadParams, f: HeadFeatures, seed: int) -> tuple[dict[str, Any], Any]:
     from hybridqnn.train import fit_sgd_head
 
     res = fit_sgd_head(
@@ -177,6 +155,7 @@ def _train_sgd(ctx: RunContext, p: HeadParams, f: _Features, seed: int) -> tuple
     row = {
         "method": "sgd",
         "dataset": f.dataset,
+        "setting": "full precision",
         "bits": None,
         "solver": p.sgd_optimizer,
         "features": f.x_train.shape[1],
@@ -190,7 +169,7 @@ def _train_sgd(ctx: RunContext, p: HeadParams, f: _Features, seed: int) -> tuple
     return row, res
 
 
-def _train_qubo(ctx: RunContext, p: HeadParams, f: _Features, bits: int, solver: str, seed: int) -> tuple[dict[str, Any], Any]:
+def train_qubo_row(ctx: RunContext, p: HeadParams, f: HeadFeatures, bits: int, solver: str, seed: int) -> tuple[dict[str, Any], Any]:
     from hybridqnn.solvers import get_sampler
     from hybridqnn.train import fit_qubo_head
 
@@ -205,6 +184,7 @@ def _train_qubo(ctx: RunContext, p: HeadParams, f: _Features, bits: int, solver:
     row = {
         "method": "qubo-head",
         "dataset": f.dataset,
+        "setting": f"K={bits}",
         "bits": bits,
         "solver": solver,
         "features": f.x_train.shape[1],
@@ -231,33 +211,33 @@ def _train_qubo(ctx: RunContext, p: HeadParams, f: _Features, bits: int, solver:
 def run_qubo_head(ctx: RunContext, p: QUBOHeadExperimentParams) -> None:
     """For each data set: features, the SGD head, then the QUBO head at every K."""
     names = [(n, True) for n in p.datasets] + [(n, False) for n in p.optional_datasets]
-    seeds = ctx.spawn_seeds(3 * len(names) + len(names) * len(p.bits))
-    largest: tuple[int, _Features, int] | None = None
+    largest: tuple[int, HeadFeatures, int] | None = None
     results: dict[str, dict[str, Any]] = {}
-    jobs = ctx.progress(range(len(names) * (len(p.bits) + 1)), total=len(names) * (len(p.bits) + 1), desc="qubo-head")
-    job_iter = iter(jobs)
-    for i, (name, required) in enumerate(names):
+    total = len(names) * (len(p.bits) + 1)
+    bar = iter(ctx.progress(range(total), total=total, desc="qubo-head"))
+    for name, required in names:
         try:
-            f = _features(p, name, seeds[3 * i], data_dir=ctx.data_dir, device=ctx.device, download=required)
+            f = head_features(p, name, ctx.seed_for("features", name), data_dir=ctx.data_dir,
+                              device=ctx.device, download=required)
         except FileNotFoundError as exc:
             if required:
                 raise
             ctx.note(f"Skipped optional data set {name!r}: its files are not present ({exc}).")
             for _ in range(len(p.bits) + 1):
-                next(job_iter, None)
+                next(bar, None)
             continue
-        sgd_row, _ = _train_sgd(ctx, p, f, seeds[3 * i + 1])
+        sgd_row, _ = train_sgd_row(ctx, p, f, ctx.seed_for("sgd", name))
         sgd_row["feature_s"] = f.feature_s
         ctx.add_row(sgd_row)
-        next(job_iter, None)
+        next(bar, None)
         per_k: dict[int, dict[str, Any]] = {}
-        for j, k in enumerate(p.bits):
-            row, res = _train_qubo(ctx, p, f, k, p.solver, seeds[3 * len(names) + i * len(p.bits) + j])
+        for k in p.bits:
+            row, res = train_qubo_row(ctx, p, f, k, p.solver, ctx.seed_for("qubo-head", name, f"K={k}"))
             row["time_vs_sgd_best"] = row["train_time_s"] / max(sgd_row["time_to_best_s"], 1e-9)
             row["accuracy_vs_sgd_best"] = row["test_accuracy"] - sgd_row["best_test_accuracy"]
             ctx.add_row(row)
             per_k[k] = {"row": row, "losses": [r["loss"] for r in res.history]}
-            next(job_iter, None)
+            next(bar, None)
         results[name] = {"sgd": sgd_row, "per_k": per_k}
         size = (f.x_train.shape[1] + 1) * max(p.bits)
         if largest is None or size > largest[0]:
@@ -268,7 +248,7 @@ def run_qubo_head(ctx: RunContext, p: QUBOHeadExperimentParams) -> None:
     _summarise(ctx, results)
 
 
-def _head_bqm(p: HeadParams, f: _Features, bits: int) -> Any:
+def _head_bqm(p: HeadParams, f: HeadFeatures, bits: int) -> Any:
     from hybridqnn.train import head_qubo
 
     model, *_ = head_qubo(
@@ -277,61 +257,53 @@ def _head_bqm(p: HeadParams, f: _Features, bits: int) -> Any:
     return model.to_bqm("BINARY")
 
 
-def _hardware_row(p: HeadParams, f: _Features, bits: int) -> dict[str, Any]:
+def _hardware_row(p: HeadParams, f: HeadFeatures, bits: int) -> dict[str, Any]:
     """Hardware figures of the run's largest problem (one class QUBO at the largest K)."""
     from hybridqnn.solvers import hardware_estimate
 
     record = hardware_estimate(_head_bqm(p, f, bits), timeout=p.hardware_timeout)
-    return {"method": "hardware-estimate", "dataset": f.dataset, "bits": bits, **record}
+    return {"method": "hardware-estimate", "dataset": f.dataset, "setting": f"K={bits}", "bits": bits,
+            **record}
 
 
 def largest_head_problem(p: QUBOHeadExperimentParams, data_dir: Any, seed: int) -> Any:
-    """The largest class QUBO a run of ``p`` builds: the largest K on the data set with the most
-    features (the first non-digits data set, else digits)."""
+    """The largest class QUBO a run of ``p`` with master seed ``seed`` builds: the largest K on
+    the data set with the most features (the first non-digits data set, else digits), on the
+    same features as the run (the same keyed seed)."""
     names = [n for n in p.datasets if n != "digits"] or list(p.datasets) or list(p.optional_datasets)
-    f = _features(p, names[0], seed, data_dir=data_dir)
+    f = head_features(p, names[0], child_seed(seed, "features", names[0]), data_dir=data_dir)
     return _head_bqm(p, f, max(p.bits))
 
 
 def _plot_precision(ctx: RunContext, results: dict[str, dict[str, Any]]) -> None:
-    import matplotlib.pyplot as plt
-
-    if not results:
-        return
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for i, (name, r) in enumerate(results.items()):
+    """Test accuracy against K per data set, beside the SGD head's best (a flat line over the
+    same K), and each head's training loss per iteration."""
+    acc_panels, loss_series = [], []
+    for name, r in results.items():
         ks = sorted(r["per_k"])
-        color = f"C{i}"
-        ax.plot(ks, [r["per_k"][k]["row"]["test_accuracy"] for k in ks], "o-", color=color, label=f"{name} QUBO head")
-        ax.axhline(r["sgd"]["best_test_accuracy"], color=color, ls="--", lw=1, label=f"{name} SGD (best)")
-    ax.set_xlabel("bits per weight K")
-    ax.set_ylabel("test accuracy")
-    ax.set_title("QUBO-trained head: accuracy vs precision")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    ctx.save_figure("accuracy_vs_bits", fig)
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for i, (name, r) in enumerate(results.items()):
-        for k, v in sorted(r["per_k"].items()):
-            ax.plot(v["losses"], color=f"C{i}", alpha=0.4 + 0.6 * k / 32, label=f"{name} K={k}")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("training loss")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6)
-    ctx.save_figure("loss", fig)
+        acc_panels.append(Panel(name, "bits per weight K", "test accuracy", [
+            Series("QUBO head", ks, [r["per_k"][k]["row"]["test_accuracy"] for k in ks]),
+            Series("SGD head (best epoch)", ks, [r["sgd"]["best_test_accuracy"]] * len(ks)),
+        ]))
+        for k in ks:
+            losses = r["per_k"][k]["losses"]
+            loss_series.append(Series(f"{name} K={k}", list(range(1, len(losses) + 1)), losses))
+    plot_panels(ctx, "accuracy_vs_bits", acc_panels, title="QUBO-trained head: test accuracy vs precision")
+    plot_panels(ctx, "loss", [Panel("QUBO head", "iteration", "training loss", loss_series, logy=True)],
+                title="QUBO-trained head: training loss per iteration")
 
 
 def _summarise(ctx: RunContext, results: dict[str, dict[str, Any]]) -> None:
     for name, r in results.items():
         ks = sorted(r["per_k"])
         accs = [r["per_k"][k]["row"]["test_accuracy"] for k in ks]
-        monotone = all(b >= a - 1e-12 for a, b in zip(accs, accs[1:], strict=False))
-        parts = [f"K={k}: {a:.4f}" for k, a in zip(ks, accs, strict=True)]
+        parts = ", ".join(f"K={k}: {a:.4f}" for k, a in zip(ks, accs, strict=True))
+        if len(ks) > 1:
+            monotone = all(b >= a - 1e-12 for a, b in zip(accs, accs[1:], strict=False))
+            parts += f" (monotone in K: {'yes' if monotone else 'no'})"
         sgd = r["sgd"]
         ctx.note(
-            f"{name}: QUBO head test accuracy {', '.join(parts)} (monotone in K: {'yes' if monotone else 'no'}); "
+            f"{name}: QUBO head test accuracy {parts}; "
             f"SGD best {sgd['best_test_accuracy']:.4f} reached after {sgd['time_to_best_s']:.2f} s."
         )
 
@@ -348,50 +320,3 @@ register(
 )
 
 
-def run_bench_qubo_head(ctx: RunContext, p: QUBOHeadBenchParams) -> None:
-    """Median QUBO training time per solver, as a ratio of SGD's time to its best accuracy."""
-    seeds = ctx.spawn_seeds(2 + p.repeats * (1 + len(p.solvers)))
-    f = _features(p, p.dataset, seeds[0], data_dir=ctx.data_dir, device=ctx.device)
-    case = f"{p.dataset}-K{p.bits}"
-    sgd_rows = [_train_sgd(ctx, p, f, seeds[2 + r])[0] for r in ctx.progress(range(p.repeats), desc="sgd")]
-    sgd_s = statistics.median(r["time_to_best_s"] for r in sgd_rows)
-    sgd_acc = statistics.median(r["best_test_accuracy"] for r in sgd_rows)
-    baseline = f"sgd-{p.sgd_optimizer}"
-    ctx.add_row({
-        "case": case, "impl": baseline, "seconds": sgd_s, "test_accuracy": sgd_acc, "baseline": baseline,
-        "speedup_vs_baseline": 1.0, "time_ratio_vs_baseline": 1.0, "meets_target": None,
-    })
-    for s_i, solver in enumerate(p.solvers):
-        rows = [
-            _train_qubo(ctx, p, f, p.bits, solver, seeds[2 + p.repeats * (1 + s_i) + r])[0]
-            for r in ctx.progress(range(p.repeats), desc=f"qubo-head[{solver}]")
-        ]
-        q_s = statistics.median(r["train_time_s"] for r in rows)
-        q_acc = statistics.median(r["test_accuracy"] for r in rows)
-        ratio = q_s / max(sgd_s, 1e-9)
-        ctx.add_row({
-            "case": case, "impl": f"qubo-head[{solver}]", "seconds": q_s, "test_accuracy": q_acc,
-            "baseline": baseline, "speedup_vs_baseline": sgd_s / q_s, "time_ratio_vs_baseline": ratio,
-            "meets_target": bool(ratio <= p.target_ratio and q_acc >= sgd_acc),
-            "build_s": statistics.median(r["build_s"] for r in rows),
-            "reference_s": statistics.median(r["reference_s"] for r in rows),
-            "solve_s": statistics.median(r["solve_s"] for r in rows),
-            "iterations": rows[0]["iterations"], "num_variables": rows[0]["num_variables"],
-        })
-    ctx.note(
-        f"Target: QUBO training time <= {p.target_ratio:g}x the SGD head's time to its best test accuracy "
-        f"({sgd_s:.2f} s, accuracy {sgd_acc:.4f}), at equal or better accuracy. Feature extraction "
-        f"({f.feature_s:.1f} s) is shared and counted for neither."
-    )
-
-
-register(
-    Experiment(
-        name="bench-qubo-head",
-        params=QUBOHeadBenchParams,
-        run=run_bench_qubo_head,
-        description="QUBO-head training time vs the SGD head's time to its best accuracy, same features",
-        kind="bench",
-        paper=({"claim": "training time with simulated annealing", "paper": "100-400x slower than SGD"},),
-    )
-)

@@ -35,7 +35,16 @@ __all__ = [
 ]
 
 #: Modules that register the experiments shipped with hybridqnn.
-BUILTIN_MODULES: tuple[str, ...] = ("hybridqnn.experiments.qubo_head", "hybridqnn.experiments.bench_solvers", "hybridqnn.experiments.qpsbgd", "hybridqnn.experiments.bench_qpsbgd", "hybridqnn.experiments.natural", "hybridqnn.experiments.benchmarks.natural", "hybridqnn.experiments.qcbo")
+BUILTIN_MODULES: tuple[str, ...] = (
+    "hybridqnn.experiments.qubo_head",
+    "hybridqnn.experiments.qpsbgd",
+    "hybridqnn.experiments.natural",
+    "hybridqnn.experiments.qcbo",
+    "hybridqnn.experiments.benchmarks.qubo_head",
+    "hybridqnn.experiments.benchmarks.solvers",
+    "hybridqnn.experiments.benchmarks.natural",
+    "hybridqnn.experiments.bench_qpsbgd",
+)
 
 #: Valid values of :attr:`Experiment.kind`.
 KINDS: tuple[str, ...] = ("experiment", "bench")

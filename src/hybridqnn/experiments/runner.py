@@ -165,6 +165,64 @@ def _promote(work: Path, out: Path, status: str) -> dict[str, str]:
     return renamed
 
 
+def _checked_run_args(
+    config: Any, device: Any, data_dir: Any, executor: Any
+) -> tuple[str, Path | None]:
+    """Validate run_experiment's arguments before anything is created."""
+    if not isinstance(config, ResolvedConfig):
+        raise TypeError(f"'config' must be a ResolvedConfig, got {type(config).__name__}")
+    device = check_device(device)
+    if data_dir is not None:
+        data_dir = Path(data_dir).expanduser()
+        if not data_dir.is_dir():
+            raise ValueError(f"'data_dir' must be an existing directory, got {str(data_dir)!r}")
+    if executor is not None and (not isinstance(executor, str) or not executor):
+        raise ValueError(f"'executor' must be a non-empty str or None, got {executor!r}")
+    _check_device_available(device)
+    return device, data_dir
+
+
+def _run_directories(config: ResolvedConfig, out_dir: Any) -> tuple[Path, Path]:
+    """The run directory and the directory this run writes to: the same, unless the run
+    directory already holds a good report, which is protected by staging the new run's files
+    in a hidden directory (promoted by :func:`_promote` at the end)."""
+    if out_dir is None:
+        out = _make_default_out_dir(config.name)
+    else:
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"'out_dir' {str(out)!r} exists and is not a directory")
+        out.mkdir(parents=True, exist_ok=True)
+    if not has_ok_report(out):
+        return out, out
+    work = out / f".pending-{os.getpid()}-{int(time.time() * 1e3)}"
+    work.mkdir()
+    logger.info("%s holds an ok report; staging this run in %s", out, work.name)
+    return out, work
+
+
+def _call(
+    config: ResolvedConfig, ctx: RunContext, out: Path
+) -> tuple[str, str | None, BaseException | None]:
+    """Run the experiment; return (status, one-line error, the exception caught). A failure's
+    traceback goes to ``out/error.log``."""
+    logger.info("running %r (experiment %r, seed %d) in %s", config.name, config.experiment.name,
+                config.seed, out)
+    try:
+        config.experiment.run(ctx, config.params)
+    except KeyboardInterrupt as exc:
+        logger.info("run %r interrupted; writing a partial report", config.name)
+        return "interrupted", "interrupted (KeyboardInterrupt)", exc
+    except Exception as exc:
+        error = _one_line(exc)
+        log_path = out / "error.log"
+        atomic_write_text(log_path, "".join(traceback.format_exception(exc)))
+        # INFO, not ERROR: the exception is re-raised or returned, and the caller reports it
+        logger.info("run %r failed: %s (traceback in %s)", config.name, error, log_path)
+        return "failed", error, exc
+    return "ok", None, None
+
+
 def run_experiment(
     config: ResolvedConfig,
     out_dir: str | os.PathLike[str] | None = None,
@@ -198,76 +256,36 @@ def run_experiment(
         ValueError: For an invalid device, a missing ``data_dir`` or an unavailable CUDA
             device (before anything is created).
     """
-    if not isinstance(config, ResolvedConfig):
-        raise TypeError(f"'config' must be a ResolvedConfig, got {type(config).__name__}")
-    device = check_device(device)
-    if data_dir is not None:
-        data_dir = Path(data_dir).expanduser()
-        if not data_dir.is_dir():
-            raise ValueError(f"'data_dir' must be an existing directory, got {str(data_dir)!r}")
-    if executor is not None and (not isinstance(executor, str) or not executor):
-        raise ValueError(f"'executor' must be a non-empty str or None, got {executor!r}")
-    _check_device_available(device)
-    experiment = config.experiment
-
+    device, data_dir = _checked_run_args(config, device, data_dir, executor)
     if dry_run:
         target = Path(out_dir) if out_dir is not None else default_out_dir(config.name)
         logger.info(
             "dry run: would run experiment %r (config %r) into %s with:\n%s",
-            experiment.name, config.name, target, config.to_toml(),
+            config.experiment.name, config.name, target, config.to_toml(),
         )
         return RunResult(status="dry-run", out_dir=target, config=config)
 
-    if out_dir is None:
-        out = _make_default_out_dir(config.name)
-    else:
-        out = Path(out_dir)
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"'out_dir' {str(out)!r} exists and is not a directory")
-        out.mkdir(parents=True, exist_ok=True)
-
-    # A directory that already holds a good report is protected: stage this run's files.
-    protected = has_ok_report(out)
-    work = out
-    if protected:
-        work = out / f".pending-{os.getpid()}-{int(time.time() * 1e3)}"
-        work.mkdir()
-        logger.info("%s holds an ok report; staging this run in %s", out, work.name)
-
+    out, work = _run_directories(config, out_dir)
     ctx = RunContext(
         config, work, data_dir=data_dir, device=device, executor=executor, progress=progress
     )
     atomic_write_text(work / "config.toml", config.to_toml())
     atomic_write_text(work / "metrics.jsonl", "")
-
     started_at = datetime.now().astimezone().isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    status, error, exc_caught = "ok", None, None
-    logger.info("running %r (experiment %r, seed %d) in %s", config.name, experiment.name, config.seed, out)
-    try:
-        experiment.run(ctx, config.params)
-    except KeyboardInterrupt as exc:
-        status, error, exc_caught = "interrupted", "interrupted (KeyboardInterrupt)", exc
-        logger.info("run %r interrupted; writing a partial report", config.name)
-    except Exception as exc:
-        status, error, exc_caught = "failed", _one_line(exc), exc
-        log_path = out / "error.log"
-        atomic_write_text(log_path, "".join(traceback.format_exception(exc)))
-        # INFO, not ERROR: the exception is re-raised or returned, and the caller reports it
-        logger.info("run %r failed: %s (traceback in %s)", config.name, error, log_path)
+    status, error, exc_caught = _call(config, ctx, out)
     wall = time.perf_counter() - t0
 
     figures = ctx.figures
-    if protected:
+    if work != out:
         renamed = _promote(work, out, status)
         figures = [renamed.get(f, f) for f in figures]
     if status == "ok" and not ctx.rows:
         logger.warning("run %r finished without recording any rows", config.name)
-
     report: dict[str, Any] = {
         "experiment": config.name,
-        "runner": experiment.name,
-        "kind": experiment.kind,
+        "runner": config.experiment.name,
+        "kind": config.experiment.kind,
         "status": status,
         "seed": config.seed,
         "quick": config.quick,
@@ -283,18 +301,13 @@ def run_experiment(
         "rows": ctx.rows,
         "figures": figures,
         "notes": ctx.notes,
-        "paper": [dict(row) for row in experiment.paper],
+        "paper": [dict(row) for row in config.experiment.paper],
         "error": error,
     }
     report_path = write_report(out, report)
     result = RunResult(
-        status=status,
-        out_dir=out,
-        config=config,
-        report=report,
-        report_path=report_path,
-        error=error,
-        exception=exc_caught,
+        status=status, out_dir=out, config=config, report=report, report_path=report_path,
+        error=error, exception=exc_caught,
     )
     if exc_caught is not None and raise_on_error:
         raise exc_caught

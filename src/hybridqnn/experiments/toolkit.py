@@ -192,6 +192,7 @@ class Panel:
 
 
 _LEGEND_INSIDE = 4
+_FEW_TICKS = 12
 
 
 def _draw(ax: Any, panel: Panel) -> None:
@@ -223,9 +224,16 @@ def _draw(ax: Any, panel: Panel) -> None:
     if panel.ylim is not None:
         ax.set_ylim(*panel.ylim)
     if all_x and not panel.logx and all(float(x).is_integer() for x in all_x):
+        # Integer x (epochs, K, widths) gets integer ticks: at each value when there are few.
         from matplotlib.ticker import MaxNLocator
 
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        values = sorted(set(all_x))
+        if len(values) <= _FEW_TICKS:
+            ax.set_xticks(values)
+            if len(values) == 1:
+                ax.set_xlim(values[0] - 1, values[0] + 1)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     if len(panel.series) > _LEGEND_INSIDE:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)

@@ -1,1 +1,1 @@
-"""Benchmarks: implementations compared in the same process (``hybridqnn bench NAME``)."""
+"""Benchmarks: implementations compared with their fair baseline in the same process."""

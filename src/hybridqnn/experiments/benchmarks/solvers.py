@@ -40,9 +40,9 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import list_field
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.runner import RunContext
 from hybridqnn.parallel import default_workers
 
 CUDA_READS = 4096  # reads per GPU call; an H100 holds about 25 one-warp blocks per SM at n = 1000, 3,300 at once
@@ -124,12 +124,12 @@ def _random_problem(n: int, seed: int) -> _Problem:
 
 
 def _head_problem(ctx: RunContext, name: str, seed: int) -> _Problem:
-    from hybridqnn.experiments.qubo_head import HeadParams, _features
+    from hybridqnn.experiments.qubo_head import HeadParams, head_features
     from hybridqnn.train import head_qubo
 
     dataset, _, k = name.partition("-K")
     p = HeadParams()
-    f = _features(p, dataset, seed, data_dir=ctx.data_dir, device=ctx.device)
+    f = head_features(p, dataset, seed, data_dir=ctx.data_dir, device=ctx.device)
     model, _, spins, energy = head_qubo(
         f.x_train, f.y_train, f.num_classes, bits=int(k), weight_range=p.weight_range, bias_range=p.bias_range, l2=p.l2
     )
@@ -296,13 +296,11 @@ def _reach_sa_10k(sa_levels: list[dict[str, Any]], levels: list[dict[str, Any]])
 def run_bench_solvers(ctx: RunContext, p: SolverBenchParams) -> None:
     """Build the problems, run every solver at increasing effort, summarise per (case, impl)."""
     most = max(p.runs, p.random_runs)
-    seeds = ctx.spawn_seeds(len(p.random_sizes) + len(p.head_problems) + len(p.projection_widths) + most)
-    all_run_seeds = seeds[-most:]
-    problems = [_random_problem(n, seeds[i]) for i, n in enumerate(p.random_sizes)]
-    off = len(p.random_sizes)
-    problems += [_head_problem(ctx, name, seeds[off + i]) for i, name in enumerate(p.head_problems)]
-    off += len(p.head_problems)
-    problems += [_projection_problem(w, seeds[off + i]) for i, w in enumerate(p.projection_widths)]
+    # Keyed seeds: a problem's seed follows its name, and every solver gets the same run seeds.
+    all_run_seeds = [ctx.seed_for("run", r) for r in range(most)]
+    problems = [_random_problem(n, ctx.seed_for("random", n)) for n in p.random_sizes]
+    problems += [_head_problem(ctx, name, ctx.seed_for("head", name)) for name in p.head_problems]
+    problems += [_projection_problem(w, ctx.seed_for("projection", w)) for w in p.projection_widths]
     from hybridqnn.solvers import cuda_kernels
 
     solvers = []
