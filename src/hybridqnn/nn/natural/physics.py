@@ -109,6 +109,9 @@ def expected_activation(z: Tensor, a: float) -> Tensor:
     return torch.sin(HALF_PI * t)
 
 
+# --------------------------------------------------------------------------- the register
+
+
 class QubitState(NamedTuple):
     """The register of one layer, as real amplitudes ``|psi> = alpha|0> + beta|1>``.
 
@@ -160,6 +163,10 @@ def _half_rotation(z: Tensor, d: Tensor, a: float) -> tuple[Tensor, Tensor]:
 def _measure(
     alpha: Tensor, beta: Tensor, u: Tensor, s: float, paper: bool
 ) -> tuple[Tensor, Tensor, Tensor]:
+    """Measure the register ``(alpha, beta)`` with uniforms ``u`` (``s = sin g``): outcome
+    ``m = +1`` iff ``u < P(m = +1) = (1 + s (alpha^2 - beta^2)) / 2``, then the Kraus update
+    ``M_m (alpha, beta)`` renormalised (``|alpha|`` first under the paper's update); returns
+    ``(m, alpha', beta')``. A rounding-level outcome of probability 0 keeps the state."""
     plus = u < 0.5 + 0.5 * s * (alpha - beta) * (alpha + beta)
     m = torch.where(plus, 1.0, -1.0).to(alpha.dtype)
     if paper:
