@@ -51,6 +51,7 @@ from hybridqnn.parallel import get_executor
 from hybridqnn.problems import DenseIsing, FixedPointEncoding, quadratic_to_bqm, quadratic_to_dense
 from hybridqnn.solvers import box_qp_minimizer, polish_dense, sample_bqm
 from hybridqnn.solvers.dense import DenseSampler
+from hybridqnn.solvers.hardware import ADVANTAGE_LIMITS, fits_logically
 from hybridqnn.train.head_common import (
     check_features,
     check_labels,
@@ -60,10 +61,6 @@ from hybridqnn.train.head_common import (
 )
 
 logger = logging.getLogger(__name__)
-
-# D-Wave Advantage's published counts (Advantage_system4.1 / 6.x: 5,000+ qubits, ~35,000 couplers).
-ADVANTAGE_QUBITS = 5000
-ADVANTAGE_COUPLERS = 35000
 
 
 @dataclass
@@ -76,7 +73,9 @@ class QUBOHeadResult:
         timing: wall seconds by phase: ``build_s``, ``reference_s``, ``solve_s``, ``other_s``,
             ``total_s`` (the phases add up to the total).
         problem: size of one class QUBO: ``num_variables``, ``num_interactions`` and whether the
-            logical problem is within Advantage's published qubit and coupler counts.
+            logical problem is within Advantage's qubit and coupler counts
+            (:data:`hybridqnn.solvers.hardware.ADVANTAGE_LIMITS`, via
+            :func:`~hybridqnn.solvers.hardware.fits_logically`, the test ``check_fits`` makes).
     """
 
     weights: np.ndarray
@@ -135,13 +134,13 @@ def _line_search_alpha(
     return best[1:]
 
 
-def _problem_size(model: DenseIsing) -> dict[str, Any]:
+def _problem_size(model: DenseIsing, limits: Mapping[str, Any] = ADVANTAGE_LIMITS) -> dict[str, Any]:
     n = model.num_variables
     couplers = int(np.count_nonzero(model.J)) // 2
     return {
         "num_variables": n,
         "num_interactions": couplers,
-        "fits_advantage": bool(n <= ADVANTAGE_QUBITS and couplers <= ADVANTAGE_COUPLERS),
+        "fits_advantage": fits_logically(n, couplers, limits),
     }
 
 
