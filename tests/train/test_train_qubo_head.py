@@ -365,3 +365,14 @@ def test_head_uses_the_advantage_limits_of_solvers_hardware() -> None:
 
     assert not hasattr(qubo_head, "ADVANTAGE_QUBITS") and not hasattr(qubo_head, "ADVANTAGE_COUPLERS")
     assert qubo_head._problem_size.__defaults__ == (ADVANTAGE_LIMITS,)
+
+
+def test_a_third_party_sampler_on_the_dense_path_is_used_without_editing_the_head(data) -> None:
+    """fit_qubo_head knows no sampler class: a sampler advertising the dense path in
+    ``properties`` gets the dense models (its ``sample`` would fail the test)."""
+    from hybridqnn.testing.conformance import EnumeratingDenseSampler
+
+    x, y = data
+    sampler = EnumeratingDenseSampler()
+    result = fit_qubo_head(x[:, :2], y, 3, sampler, bits=3, max_iter=2, executor="serial", seed=0)
+    assert sampler.calls["dense"] == 3 * len(result.history) and result.history[0]["accepted"]

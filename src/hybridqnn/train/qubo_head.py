@@ -49,9 +49,9 @@ import numpy as np
 from hybridqnn._checks import check_float, check_int
 from hybridqnn.parallel import get_executor
 from hybridqnn.problems import DenseIsing, FixedPointEncoding, quadratic_to_bqm, quadratic_to_dense
-from hybridqnn.solvers import box_qp_minimizer, polish_dense, sample_bqm
-from hybridqnn.solvers.dense import DenseSampler
 from hybridqnn.solvers.hardware import ADVANTAGE_LIMITS, fits_logically
+from hybridqnn.solvers.reference import box_qp_minimizer, polish_dense
+from hybridqnn.solvers.sampling import solve_dense, supports_dense
 from hybridqnn.train.head_common import (
     check_features,
     check_labels,
@@ -144,36 +144,18 @@ def _problem_size(model: DenseIsing, limits: Mapping[str, Any] = ADVANTAGE_LIMIT
     }
 
 
-def _solve_dense(
-    sampler: DenseSampler,
-    model: DenseIsing,
-    initial_state: np.ndarray | None,
-    seed: int,
-    *,
-    sample_kwargs: Mapping[str, Any] | None,
-) -> tuple[np.ndarray, float]:
-    """The lowest-energy spins of a dense sampler's reads, and their energy."""
-    spins, energies, _ = sampler.sample_dense(model, seed=seed, initial_states=initial_state, **dict(sample_kwargs or {}))
-    best = int(np.argmin(energies))
-    return spins[best], float(energies[best])
-
-
-def _solve_bqm(
+def _solve(
     sampler: dimod.Sampler,
-    bqm: dimod.BinaryQuadraticModel,
+    model: DenseIsing,
+    bqm: dimod.BinaryQuadraticModel | None,
     initial_state: np.ndarray | None,
     seed: int,
     *,
     sample_kwargs: Mapping[str, Any] | None,
 ) -> tuple[np.ndarray, float]:
-    """Any dimod sampler on the BINARY head BQM: the best sample as spins, and its energy."""
-    bits = None if initial_state is None else ((np.asarray(initial_state) + 1) // 2).astype(np.int8)
-    ss = sample_bqm(sampler, bqm, seed=seed, initial_state=bits, sample_kwargs=sample_kwargs)
-    best = ss.first
-    state = np.array([best.sample[v] for v in bqm.variables], dtype=np.int8)
-    if ss.vartype is dimod.SPIN:
-        state = ((state + 1) // 2).astype(np.int8)
-    return 2 * state - 1, float(bqm.energy((state, list(bqm.variables))))
+    """One class QUBO: the best spins and their energy, by the sampler's dense path or, with
+    any other sampler, on the BINARY head BQM (:func:`hybridqnn.solvers.sampling.solve_dense`)."""
+    return solve_dense(sampler, model, seed=seed, initial_state=initial_state, sample_kwargs=sample_kwargs, bqm=bqm)
 
 
 @dataclass
@@ -327,14 +309,13 @@ def fit_qubo_head(
 
             class_seeds = [int(s.generate_state(1)[0]) for s in seeds.spawn(num_classes)]
             starts = [r[0] if warm_start else None for r in refs]
-            if isinstance(sampler, DenseSampler):
-                solve = partial(_solve_dense, sampler, sample_kwargs=sample_kwargs)
-                jobs: tuple[list[Any], ...] = (models,)
-            else:
+            bqms: list[Any] = [None] * num_classes
+            if not supports_dense(sampler, sample_kwargs):
                 t = time.perf_counter()
-                jobs = (list(pool.map(partial(quadratic_to_bqm, hess), lin, [enc] * num_classes, offsets)),)
+                bqms = list(pool.map(partial(quadratic_to_bqm, hess), lin, [enc] * num_classes, offsets))
                 timing["build_s"] += time.perf_counter() - t
-                solve = partial(_solve_bqm, sampler, sample_kwargs=sample_kwargs)
+            solve = partial(_solve, sampler, sample_kwargs=sample_kwargs)
+            jobs = (models, bqms)
             t = time.perf_counter()
             solves = list(pool.map(solve, *jobs, starts, class_seeds))
             timing["solve_s"] += time.perf_counter() - t
@@ -343,7 +324,7 @@ def fit_qubo_head(
                 t = time.perf_counter()
                 cold_energies = [e for _, e in pool.map(solve, *jobs, [None] * num_classes, class_seeds)]
                 timing["cold_start_s"] += time.perf_counter() - t
-            del jobs
+            del jobs, bqms
 
             candidate = enc.decode((np.stack([spins for spins, _ in solves]) + 1) // 2)
             new_loss, new_grad = softmax_loss_grad(candidate, phi, onehot, l2)
