@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridqnn.problems import DenseIsing
-from hybridqnn.solvers import polish_dense
 from hybridqnn.solvers.cim import CIMSampler, default_feedback_scale
+from hybridqnn.solvers.reference import polish_dense
 from hybridqnn.testing import CHECKS, check_sampler
 from hybridqnn.testing.conformance import awkward_labels, random_bqm
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from hybridqnn.problems import DenseIsing
-from hybridqnn.solvers import DenseSimulatedAnnealingSampler, kernels, polish_dense
+from hybridqnn.solvers import DenseSimulatedAnnealingSampler, kernels
+from hybridqnn.solvers.reference import polish_dense
 from hybridqnn.solvers.sampling import beta_range_dense
 from hybridqnn.testing.conformance import random_bqm
 
