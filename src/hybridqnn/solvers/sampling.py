@@ -213,11 +213,15 @@ def supports_dense(sampler: Any, sample_kwargs: Mapping[str, Any] | None = None)
     return fast_path(sampler, "dense", sample_kwargs)
 
 
+def _no_samples(sampler: Any) -> ValueError:
+    return ValueError(f"'sampler' ({type(sampler).__name__}) returned no samples; at least one is needed per problem")
+
+
 def best_sample(sampleset: dimod.SampleSet, sampler: Any) -> dimod.SampleView:
     """The lowest-energy row, among the feasible ones when the sample set marks feasibility;
     a one-line ValueError if the sampler returned nothing."""
     if len(sampleset) == 0:
-        raise ValueError(f"'sampler' ({type(sampler).__name__}) returned no samples; at least one is needed per problem")
+        raise _no_samples(sampler)
     if "is_feasible" in sampleset.record.dtype.names:
         feasible = sampleset.filter(lambda d: d.is_feasible)
         if len(feasible):
@@ -250,7 +254,7 @@ def solve_dense(
         start = None if initial_state is None else np.asarray(initial_state, dtype=np.int8).reshape(1, -1)
         spins, energies, _ = sampler.sample_dense(model, seed=seed, initial_states=start, **kwargs)
         if len(energies) == 0:
-            raise ValueError(f"'sampler' ({type(sampler).__name__}) returned no samples; at least one is needed per problem")
+            raise _no_samples(sampler)
         best = int(np.argmin(energies))
         return np.asarray(spins[best], dtype=np.int8), float(energies[best])
     bqm = model.to_bqm() if bqm is None else bqm
