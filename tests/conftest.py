@@ -8,7 +8,9 @@ randomized exploration with more examples locally.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -22,3 +24,14 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder with the real data files (``$HYBRIDQNN_DATA``, else ``shared/data`` beside the
+    checkout); skips the test when it holds no MNIST."""
+    env = os.environ.get("HYBRIDQNN_DATA", "")
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (path / "mnist").is_dir():
+        pytest.skip(f"real data folder {path} not found (set HYBRIDQNN_DATA)")
+    return path

@@ -383,3 +383,42 @@ def test_results_do_not_depend_on_the_executor(projection: str) -> None:
     assert torch.equal(directions[0], directions[1])
     with pytest.raises(TypeError, match="'executor'"):
         QPSBGD([layer.weight], 0.1, executor=2)
+
+
+# ------------------------------------------------------------------ fast paths of any sampler
+
+
+def test_a_third_party_sampler_on_the_fast_paths_is_used_without_editing_qpsbgd() -> None:
+    """QPSBGD knows no sampler class: whatever advertises a fast path in ``properties`` gets it."""
+    from hybridqnn.testing.conformance import EnumeratingDenseSampler
+
+    rng = np.random.default_rng(2)
+    x, v = rng.choice([-1.0, 1.0], size=(4, 10)), rng.normal(size=(4, 6))
+    exact, _ = least_squares_directions(x, v, ExactSolver(), seed=0)
+    batched = EnumeratingDenseSampler()
+    g, stats = least_squares_directions(x, v, batched, seed=0)
+    assert stats["path"] == "batched" and batched.calls == {"dense": 0, "least_squares": 1}
+    dense = EnumeratingDenseSampler()
+    g2, stats2 = least_squares_directions(x, v, dense, seed=0, sample_kwargs={"num_reads": 2})
+    assert stats2["path"] == "dense" and dense.calls == {"dense": 6, "least_squares": 0}
+    target = _scaled(x, v)
+    for found in (g, g2):
+        assert np.allclose(((target - found @ x.T) ** 2).sum(axis=1), ((target - exact @ x.T) ** 2).sum(axis=1))
+    # through the optimizer: one step of a binary layer takes the dense path
+    torch.manual_seed(0)
+    layer = BinaryLinear(6, 3)
+    opt = QPSBGD([layer.weight], lr=0.1, sampler=EnumeratingDenseSampler(), seed=0, sample_kwargs={"num_reads": 1})
+    layer(torch.randn(5, 6)).sum().backward()
+    opt.step()
+    assert opt.stats[-1]["path"] in ("dense", "closed-form") and opt.sampler.calls["least_squares"] == 0
+
+
+def test_limited_precision_over_dense_sa_keeps_its_rounding() -> None:
+    """A composite over dense SA does not take the child's fast paths (they would skip the
+    rounding): its problems go through ``sample(bqm)``, as before."""
+    from hybridqnn.solvers import LimitedPrecisionComposite
+
+    rng = np.random.default_rng(2)
+    x, v = rng.choice([-1.0, 1.0], size=(4, 10)), rng.normal(size=(4, 6))
+    _, stats = least_squares_directions(x, v, LimitedPrecisionComposite(DenseSimulatedAnnealingSampler(), bits=4), seed=0)
+    assert stats["path"] == "bqm"

@@ -24,8 +24,8 @@ from qiskit.quantum_info import Operator  # noqa: E402
 from qiskit_aer import AerSimulator  # noqa: E402
 from scipy.linalg import expm  # noqa: E402
 
-from hybridqnn.nn.natural import (  # noqa: E402
-    NaturalQuantizedMLP,
+from hybridqnn.nn.natural.models import NaturalQuantizedMLP  # noqa: E402
+from hybridqnn.nn.natural.physics import (  # noqa: E402
     measurement_probability,
     post_measurement_angle,
 )

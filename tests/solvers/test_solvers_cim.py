@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridqnn.problems import DenseIsing
-from hybridqnn.solvers import polish_dense
 from hybridqnn.solvers.cim import CIMSampler, default_feedback_scale
+from hybridqnn.solvers.reference import polish_dense
 from hybridqnn.testing import CHECKS, check_sampler
 from hybridqnn.testing.conformance import awkward_labels, random_bqm
 
@@ -86,7 +86,7 @@ def test_sample_dense_agrees_with_sample() -> None:
     np.testing.assert_array_equal(ss.record.sample, (spins + 1) // 2)
     np.testing.assert_allclose(ss.record.energy, energies)
     assert spins.dtype == np.int8 and set(np.unique(spins)) <= {-1, 1}
-    assert {"feedback_scale", "max_error", "num_steps", "dt", "device"} <= set(info)
+    assert {"feedback_scale", "max_error", "num_steps", "dt", "device"} <= set(info["cim"])
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -125,8 +125,10 @@ def test_float64_and_options() -> None:
         bqm, num_reads=4, seed=0, num_steps=300, feedback_scale=0.05, pump_range=[-0.5, 1.0], target_amplitude=0.7, error_rate=0.2
     )
     dimod.testing.assert_sampleset_energies(ss, bqm)
-    assert ss.info["feedback_scale"] == 0.05
-    assert CIMSampler(device=torch.device("cpu")).properties == {"device": "cpu", "dtype": "torch.float32"}
+    assert ss.info["cim"]["feedback_scale"] == 0.05
+    properties = CIMSampler(device=torch.device("cpu")).properties
+    assert {k: v for k, v in properties.items() if k != "fast_paths"} == {"device": "cpu", "dtype": "torch.float32"}
+    assert "dense" in properties["fast_paths"]
 
 
 @pytest.mark.parametrize(
@@ -178,4 +180,4 @@ def test_cuda_matches_the_energies() -> None:
     bqm = random_bqm(50, "SPIN", seed=0)
     ss = CIMSampler(device="cuda").sample(bqm, num_reads=8, seed=0)
     dimod.testing.assert_sampleset_energies(ss, bqm)
-    assert ss.info["device"].startswith("cuda")
+    assert ss.info["cim"]["device"].startswith("cuda")

@@ -303,7 +303,7 @@ def test_noisy_oracle_reproducible() -> None:
     assert not np.array_equal(first, second)
     # the reported seed re-creates the stream
     info = NoisyOracleComposite(SA(), variance=0.2, seed=9).sample(bqm).info
-    assert info["seed"] == 9 and info["spawn_key"] == [0]
+    assert info["seed"] == 9 and info["noisy_oracle"]["spawn_key"] == [0]
 
 
 def test_noisy_oracle_child_without_seed() -> None:
@@ -328,9 +328,9 @@ def test_time_budget_respects_limit_and_keeps_best() -> None:
         bqm, num_reads=3, num_sweeps=20, seed=1
     )
     elapsed = time.perf_counter() - start
-    calls = ss.info["calls"]
+    calls = ss.info["time_budget"]["calls"]
     assert calls == len(child.calls) >= 2
-    assert limit <= ss.info["elapsed_s"] <= elapsed < limit + 0.5
+    assert limit <= ss.info["time_budget"]["elapsed_s"] <= elapsed < limit + 0.5
     assert len(ss) == 3
     dimod.testing.assert_sampleset_energies(ss, bqm)
     seen = np.sort(np.concatenate([r.record.energy for r in child.returned]))
@@ -339,7 +339,7 @@ def test_time_budget_respects_limit_and_keeps_best() -> None:
     seeds = [kw["seed"] for _, kw in child.calls]
     assert len(set(seeds)) == len(seeds)
     assert all(kw["num_sweeps"] == 20 and kw["num_reads"] == 3 for _, kw in child.calls)
-    assert ss.info["seed"] == 1 and ss.info["interrupted"] is False
+    assert ss.info["seed"] == 1 and ss.info["time_budget"]["interrupted"] is False
 
 
 def test_time_budget_interrupts_a_long_child_call() -> None:
@@ -350,7 +350,7 @@ def test_time_budget_interrupts_a_long_child_call() -> None:
         bqm, num_reads=100000, num_sweeps=1000, seed=0
     )
     assert time.perf_counter() - start < 1.0
-    assert ss.info["calls"] == 1 and 1 <= len(ss) < 100000
+    assert ss.info["time_budget"]["calls"] == 1 and 1 <= len(ss) < 100000
 
 
 def test_time_budget_same_seed_same_calls() -> None:
@@ -373,14 +373,14 @@ def test_time_budget_child_without_num_reads_or_seed() -> None:
     assert ss.first.energy == pytest.approx(exact.first.energy)
     assert "seed" not in ss.info
     ss = TimeBudgetComposite(dimod.ExactSolver(), time_limit=10.0, max_calls=2).sample(bqm)
-    assert ss.info["calls"] == 2 and len(ss) == 2**6  # keeps as many as the first call gave
+    assert ss.info["time_budget"]["calls"] == 2 and len(ss) == 2**6  # keeps as many as the first call gave
 
 
 def test_time_budget_keyboard_interrupt_returns_best_so_far() -> None:
     bqm = random_bqm(8, seed=14)
     child = Recorder(SA(), fail_on=3)
     ss = TimeBudgetComposite(child, time_limit=30.0).sample(bqm, num_reads=2, seed=0)
-    assert ss.info["interrupted"] is True and ss.info["calls"] == 2
+    assert ss.info["time_budget"]["interrupted"] is True and ss.info["time_budget"]["calls"] == 2
     best = np.sort(np.concatenate([r.record.energy for r in child.returned]))[:2]
     assert np.allclose(np.sort(ss.record.energy), best)
     with pytest.raises(KeyboardInterrupt):
@@ -421,9 +421,13 @@ def test_composites_compose() -> None:
 )
 @pytest.mark.filterwarnings("ignore:All bqm biases are zero:UserWarning")  # SA on the empty model
 def test_conformance(make: Any) -> None:
-    from hybridqnn.testing import check_sampler
+    from hybridqnn.testing import CHECKS, check_sampler
 
     sampler = make()
     kwargs = {"num_reads": 4} if "num_reads" in sampler.parameters else {}
     generous = {"num_reads": 20, "num_sweeps": 1000} if "num_sweeps" in sampler.parameters else kwargs
-    check_sampler(sampler, sample_kwargs=kwargs, ground_state_kwargs=generous)
+    # "info": over a raw Ocean child a composite keeps the child's own info, which has loose
+    # figures (SA's beta_range); composites over the registry's samplers are checked for the
+    # info convention in test_solvers_conformance.py
+    checks = [name for name in CHECKS if name != "info"]
+    check_sampler(sampler, sample_kwargs=kwargs, ground_state_kwargs=generous, only=checks)

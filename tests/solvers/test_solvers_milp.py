@@ -87,7 +87,7 @@ def test_cqm_optimum_equals_brute_force(seed, n_bits, n_spins, n_constraints, wi
     assert first.is_feasible
     assert first.energy == pytest.approx(best, abs=1e-7)
     assert cqm.objective.energy(first.sample) == pytest.approx(first.energy, abs=1e-9)
-    assert ss.info["optimal"] is True
+    assert ss.info["milp"]["optimal"] is True
 
 
 @pytest.mark.parametrize("vartype", ["BINARY", "SPIN"])

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridqnn.problems import FixedPointEncoding, quadratic_to_bqm
-from hybridqnn.solvers import box_qp_minimizer, flip_costs, grid_reference, polish
+from hybridqnn.solvers.reference import box_qp_minimizer, grid_reference, polish
+from hybridqnn.solvers.sampling import flip_costs
 
 
 def _pd_matrix(n: int, rng: np.random.Generator) -> np.ndarray:

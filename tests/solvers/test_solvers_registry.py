@@ -98,3 +98,13 @@ def test_as_sampler_rejects_other_types(bad: object) -> None:
 def test_as_sampler_unknown_name() -> None:
     with pytest.raises(ValueError, match="must be one of"):
         as_sampler("nope")
+
+
+def test_package_exports_what_a_user_needs_and_no_internals() -> None:
+    import hybridqnn.solvers as solvers
+
+    for name in solvers.__all__:
+        assert getattr(solvers, name) is not None, name
+    for internal in ("polish", "polish_dense", "grid_reference", "box_qp_minimizer", "flip_costs", "beta_range_for", "qcgd_convergence"):
+        assert internal not in solvers.__all__ and not hasattr(solvers, internal), internal
+    assert {"get_sampler", "solve_dense", "supports_dense", "sample_bqm", "hardware_estimate"} <= set(solvers.__all__)

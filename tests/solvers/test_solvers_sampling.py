@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from hybridqnn.problems import DenseIsing
-from hybridqnn.solvers import beta_range_for, flip_costs, get_sampler, polish, sample_bqm
+from hybridqnn.solvers import get_sampler, sample_bqm
+from hybridqnn.solvers.reference import polish
 from hybridqnn.solvers.registry import EXACT_MAX_VARIABLES
-from hybridqnn.solvers.sampling import beta_range_dense
+from hybridqnn.solvers.sampling import beta_range_dense, beta_range_for, flip_costs
 
 AWKWARD_LABELS = ["b", ("t", 1), "a", 3, ("x", ("y",)), frozenset({1})]
 
@@ -391,3 +392,44 @@ def test_warm_started_samplers_do_not_end_above_a_local_minimum(name: str) -> No
     ss = sample_bqm(get_sampler(name), bqm, seed=0, initial_state=local, sample_kwargs=kwargs)
     dimod.testing.assert_sampleset_energies(ss, bqm)
     assert ss.first.energy <= energy + 1e-9
+
+
+# ------------------------------------------------------------------------------ fast paths
+
+
+def test_fast_paths_are_advertised_by_properties_only() -> None:
+    from hybridqnn.solvers import LimitedPrecisionComposite, TimeBudgetComposite
+    from hybridqnn.solvers.sampling import fast_path, supports_dense
+
+    dense_sa = get_sampler("dense-sa")
+    assert supports_dense(dense_sa) and fast_path(dense_sa, "least_squares", {"num_sweeps": 5})
+    assert supports_dense(dense_sa, {"fixed_point_bits": 3}) and not fast_path(dense_sa, "least_squares", {"fixed_point_bits": 3})
+    assert not supports_dense(dense_sa, {"not_a_keyword": 1})
+    assert supports_dense(get_sampler("sb")) and not fast_path(get_sampler("sb"), "least_squares")
+    for sampler in (get_sampler("sa"), get_sampler("exact"), get_sampler("milp")):
+        assert not supports_dense(sampler) and not fast_path(sampler, "least_squares")
+    # a composite must not hand its child's fast path on: that would skip the rounding
+    assert not supports_dense(LimitedPrecisionComposite(dense_sa, bits=4))
+    assert not fast_path(LimitedPrecisionComposite(dense_sa, bits=4), "least_squares")
+    assert not supports_dense(TimeBudgetComposite(dense_sa, time_limit=1.0))
+    with pytest.raises(ValueError, match="'path' must be one of dense, least_squares, got 'sparse'"):
+        fast_path(dense_sa, "sparse")
+
+
+@pytest.mark.parametrize("vartype", ["SPIN", "BINARY"])
+def test_solve_dense_gives_the_same_optimum_on_both_paths(vartype: str) -> None:
+    from hybridqnn.solvers.sampling import solve_dense
+    from hybridqnn.testing.conformance import EnumeratingDenseSampler
+
+    model, _ = DenseIsing.from_bqm(random_bqm(8, seed=3, vartype=dimod.Vartype[vartype]))
+    ground = dimod.ExactSolver().sample(model.to_bqm()).first.energy
+    dense = EnumeratingDenseSampler()
+    spins, energy = solve_dense(dense, model, seed=0)
+    assert dense.calls["dense"] == 1 and energy == pytest.approx(ground)
+    start = np.ones(8, dtype=np.int8)
+    bqm = model.to_bqm(dimod.Vartype[vartype])
+    spins2, energy2 = solve_dense(get_sampler("exact"), model, seed=0, initial_state=start, bqm=bqm)
+    assert np.array_equal(spins, spins2) and energy2 == pytest.approx(ground)
+    assert model.energies(spins2[None])[0] == pytest.approx(energy2)
+    with pytest.raises(ValueError, match="returned no samples"):
+        solve_dense(dense, model, seed=0, sample_kwargs={"num_reads": 0})

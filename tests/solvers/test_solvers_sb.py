@@ -91,8 +91,8 @@ def test_sample_dense_agrees_with_sample() -> None:
     np.testing.assert_array_equal(ss.record.sample, (spins + 1) // 2)
     np.testing.assert_allclose(ss.record.energy, energies)
     assert spins.dtype == np.int8 and set(np.unique(spins)) <= {-1, 1}
-    assert {"num_steps_run", "stopped_early", "c0", "dt", "mode", "heated", "device"} <= set(info)
-    assert info["device"] == "cpu" and info["dt"] == 1.0
+    assert {"num_steps_run", "stopped_early", "c0", "dt", "mode", "heated", "device"} <= set(info["sb"])
+    assert info["sb"]["device"] == "cpu" and info["sb"]["dt"] == 1.0
 
 
 def test_early_stopping_stops_on_an_easy_problem() -> None:
@@ -101,10 +101,10 @@ def test_early_stopping_stops_on_an_easy_problem() -> None:
     bqm = dimod.BinaryQuadraticModel({i: 1.0 for i in range(n)}, {(i, i + 1): -1.0 for i in range(n - 1)}, 0.0, "SPIN")
     sampler = SimulatedBifurcationSampler()
     early = sampler.sample(bqm, num_reads=8, seed=0, num_steps=2000)
-    assert early.info["stopped_early"] and early.info["num_steps_run"] < 2000
+    assert early.info["sb"]["stopped_early"] and early.info["sb"]["num_steps_run"] < 2000
     assert early.first.energy == pytest.approx(-n - (n - 1))
     full = sampler.sample(bqm, num_reads=8, seed=0, num_steps=2000, early_stopping=False)
-    assert not full.info["stopped_early"] and full.info["num_steps_run"] == 2000
+    assert not full.info["sb"]["stopped_early"] and full.info["sb"]["num_steps_run"] == 2000
 
 
 def test_heated_changes_the_trajectories() -> None:
@@ -112,7 +112,7 @@ def test_heated_changes_the_trajectories() -> None:
     sampler = SimulatedBifurcationSampler()
     plain = sampler.sample(bqm, num_reads=8, seed=3, early_stopping=False)
     heated = sampler.sample(bqm, num_reads=8, seed=3, early_stopping=False, heated=True, heat_coefficient=0.2)
-    assert heated.info["heated"]
+    assert heated.info["sb"]["heated"]
     assert not np.array_equal(plain.record.sample, heated.record.sample)
 
 
@@ -130,7 +130,7 @@ def test_float64_and_explicit_c0() -> None:
     bqm = random_bqm(10, "SPIN", seed=6)
     ss = SimulatedBifurcationSampler(dtype=torch.float64).sample(bqm, num_reads=4, seed=0, c0=0.05)
     dimod.testing.assert_sampleset_energies(ss, bqm)
-    assert ss.info["c0"] == 0.05
+    assert ss.info["sb"]["c0"] == 0.05
     assert SimulatedBifurcationSampler(dtype=torch.float64).properties["dtype"] == "torch.float64"
 
 
@@ -205,4 +205,4 @@ def test_cuda_matches_the_energies() -> None:
     bqm = random_bqm(50, "SPIN", seed=0)
     ss = SimulatedBifurcationSampler(device="cuda").sample(bqm, num_reads=8, seed=0)
     dimod.testing.assert_sampleset_energies(ss, bqm)
-    assert ss.info["device"].startswith("cuda")
+    assert ss.info["sb"]["device"].startswith("cuda")

@@ -6,6 +6,8 @@ import dimod
 import numpy as np
 import pytest
 from dwave.samplers import SimulatedAnnealingSampler, SteepestDescentSolver, TabuSampler
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hybridqnn.solvers import get_sampler
 from hybridqnn.train import fit_qubo_head, head_encoding
@@ -332,3 +334,45 @@ def test_rejected_step_shrinks_the_trust_region() -> None:
     assert rejected, "the test problem must produce a rejected step"
     for i in rejected:
         assert result.history[i + 1]["alpha"] > result.history[i]["alpha"]
+
+
+# ------------------------------------------------------------------ one set of hardware limits
+
+
+@given(n=st.integers(1, 12), density=st.floats(0.0, 1.0), qubits=st.integers(1, 12), couplers=st.integers(0, 40), seed=st.integers(0, 99))
+@settings(max_examples=60, deadline=None)
+def test_head_fit_check_agrees_with_check_fits(n: int, density: float, qubits: int, couplers: int, seed: int) -> None:
+    """The head's ``fits_advantage`` and ``check_fits`` are the same test on the same limits."""
+    from hybridqnn.problems import DenseIsing
+    from hybridqnn.solvers.dwave import check_fits
+    from hybridqnn.train.qubo_head import _problem_size
+
+    rng = np.random.default_rng(seed)
+    upper = np.triu(rng.normal(size=(n, n)) * (rng.random((n, n)) < density), 1)
+    model = DenseIsing(rng.normal(size=n), upper + upper.T, 0.0)
+    limits = {"num_qubits": qubits, "num_couplers": couplers}
+    try:
+        check_fits(model.to_bqm(), limits)
+        fits = True
+    except ValueError:
+        fits = False
+    assert _problem_size(model, limits)["fits_advantage"] is fits
+
+
+def test_head_uses_the_advantage_limits_of_solvers_hardware() -> None:
+    import hybridqnn.train.qubo_head as qubo_head
+    from hybridqnn.solvers.hardware import ADVANTAGE_LIMITS
+
+    assert not hasattr(qubo_head, "ADVANTAGE_QUBITS") and not hasattr(qubo_head, "ADVANTAGE_COUPLERS")
+    assert qubo_head._problem_size.__defaults__ == (ADVANTAGE_LIMITS,)
+
+
+def test_a_third_party_sampler_on_the_dense_path_is_used_without_editing_the_head(data) -> None:
+    """fit_qubo_head knows no sampler class: a sampler advertising the dense path in
+    ``properties`` gets the dense models (its ``sample`` would fail the test)."""
+    from hybridqnn.testing.conformance import EnumeratingDenseSampler
+
+    x, y = data
+    sampler = EnumeratingDenseSampler()
+    result = fit_qubo_head(x[:, :2], y, 3, sampler, bits=3, max_iter=2, executor="serial", seed=0)
+    assert sampler.calls["dense"] == 3 * len(result.history) and result.history[0]["accepted"]

@@ -8,9 +8,10 @@
 - ``natural-sweep`` (config ``natural-sweep``): validation error against a (log grid, g = pi/2),
   against g (linspace(0, pi/2, 20), a = 0) and on a combined (a, g) grid; locates the critical
   g_c where learning collapses.
-- ``bench-natural`` (config ``bench-natural``): one training epoch plus one 15-shot evaluation of
-  the 10,000 test images, natural network against the same network with deterministic sign
-  activations, in the same process.
+
+The model is :class:`hybridqnn.nn.NaturalQuantizedMLP`, trained by
+:func:`hybridqnn.train.fit_natural`; the benchmark ``bench-natural`` is in
+:mod:`hybridqnn.experiments.benchmarks.natural`.
 
 Every training run (a "point") runs through :func:`hybridqnn.parallel.get_executor`: the
 ``executor`` parameter (``--executor`` on the command line wins) names a local process pool
@@ -20,26 +21,25 @@ point also appends its epochs to ``progress-<i>.jsonl`` in the run directory as 
 full history lands in ``metrics.jsonl`` when the point finishes).
 
 Choices where the paper is silent (PAPERS.md D.4): 3 hidden layers and 100 epochs (the original
-script); one seed per setting; Method 2 uses a = 0; the last hidden layer uses g = pi/2 (the
-authors' code); one stochastic sample per training forward pass; the "training error" curve is
-the running single-shot error of the training batches during the epoch (free; the authors record
-the last batch's error); the validation error is evaluated single-shot every epoch and with the
-15-shot vote every ``eval_every`` epochs and at the end ("best" is the best of those).
+script); one seed per setting, keyed by (method, dataset, setting name) so that adding a setting
+changes no other; Method 2 uses a = 0; the last hidden layer uses g = pi/2 (the authors' code); one stochastic sample per training forward pass; the error curves are those of
+:func:`hybridqnn.train.fit_natural` (the validation vote every ``eval_every`` epochs and at the
+end; "best" is the best of those).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
+from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.runner import RunContext
+from hybridqnn.experiments.toolkit import Panel, Series, paper_columns, plot_panels
 
 PAPER_ROWS: tuple[dict[str, Any], ...] = (
     {"setting": "classical", "a": 0.0, "g_over_pi": 0.5, "val_error": "8-9% (overfits)"},
@@ -50,6 +50,13 @@ PAPER_ROWS: tuple[dict[str, Any], ...] = (
 )
 
 SETTING_KEYS = ("a", "g", "g_over_pi")
+
+#: The ``method`` column of every row.
+METHOD = "natural-quantization"
+
+#: The paper's best 15-shot validation errors of the named settings (PAPERS.md D.3); the
+#: classical network is reported only as "8-9% (overfits)", so it has none.
+PAPER_VAL_ERROR: dict[str, float | None] = {"classical": None, "method1": 0.0472, "method2": 0.0529}
 
 
 def _check_setting(name: str, setting: dict[str, float]) -> tuple[float, float]:
@@ -72,8 +79,9 @@ def _check_setting(name: str, setting: dict[str, float]) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class NaturalTrainParams:
-    """Settings shared by the natural-quantization experiments."""
+class NaturalNetParams:
+    """Data, network and SGD settings of every natural-quantization run (the experiments and
+    ``bench-natural``)."""
 
     dataset: str = field(
         default="mnist", metadata={"help": "mnist or fashion-mnist (first train_size images)"}
@@ -86,11 +94,31 @@ class NaturalTrainParams:
     )
     width: int = field(default=512, metadata={"help": "hidden width (qubits per register)"})
     hidden_layers: int = field(default=3, metadata={"help": "hidden layers (paper script: 3)"})
-    epochs: int = 100
     batch_size: int = 64
     lr: float = 0.01
     momentum: float = 0.9
     shots: int = field(default=15, metadata={"help": "majority-vote shots at evaluation"})
+
+    def __post_init__(self) -> None:
+        from hybridqnn._checks import check_choice, check_float, check_int
+
+        check_choice("dataset", self.dataset, ("mnist", "fashion-mnist"))
+        check_int("train_size", self.train_size, 1)
+        if self.test_size is not None:
+            check_int("test_size", self.test_size, 1)
+        check_int("width", self.width, 1)
+        check_int("hidden_layers", self.hidden_layers, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_float("lr", self.lr, 0.0, low_open=True)
+        check_float("momentum", self.momentum, 0.0, 1.0)
+        check_int("shots", self.shots, 1)
+
+
+@dataclass(frozen=True)
+class NaturalTrainParams(NaturalNetParams):
+    """Settings shared by the natural-quantization experiments."""
+
+    epochs: int = 100
     eval_every: int = field(
         default=1, metadata={"help": "epochs between 15-shot validation votes (and the last)"}
     )
@@ -110,19 +138,10 @@ class NaturalTrainParams:
     )
 
     def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_float, check_int
+        from hybridqnn._checks import check_float, check_int
 
-        check_choice("dataset", self.dataset, ("mnist", "fashion-mnist"))
-        check_int("train_size", self.train_size, 1)
-        if self.test_size is not None:
-            check_int("test_size", self.test_size, 1)
-        check_int("width", self.width, 1)
-        check_int("hidden_layers", self.hidden_layers, 1)
+        super().__post_init__()
         check_int("epochs", self.epochs, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_float("lr", self.lr, 0.0, low_open=True)
-        check_float("momentum", self.momentum, 0.0, 1.0)
-        check_int("shots", self.shots, 1)
         check_int("eval_every", self.eval_every, 1)
         if self.last_g_over_pi is not None:
             check_float("last_g_over_pi", self.last_g_over_pi, 0.0, 0.5)
@@ -204,82 +223,6 @@ class NaturalSweepParams(NaturalTrainParams):
 # --------------------------------------------------------------------------- one point
 
 
-def load_natural_data(
-    dataset: str, train_size: int, test_size: int | None, data_dir: Any = None
-) -> tuple[Any, Any, Any, Any]:
-    """The first ``train_size`` training and ``test_size`` test images, flattened float32
-    tensors in [0, 1], and int64 labels (the paper's ``Subset(range(5000))``)."""
-    import torch
-
-    from hybridqnn.data import first_n, load_dataset
-
-    ds = load_dataset(dataset, data_dir=data_dir)
-    ds = first_n(
-        ds, min(train_size, ds.n_train), None if test_size is None else min(test_size, ds.n_test)
-    )
-
-    def flat(x: np.ndarray) -> Any:
-        return torch.from_numpy(np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32))
-
-    return (
-        flat(ds.x_train),
-        torch.from_numpy(ds.y_train.astype(np.int64)),
-        flat(ds.x_test),
-        torch.from_numpy(ds.y_test.astype(np.int64)),
-    )
-
-
-def build_model(
-    p: NaturalTrainParams, a: float, g: float, in_features: int, seed: int, device: str
-) -> Any:
-    """The network of one point: natural, or the sign network when ``a`` is None."""
-    from hybridqnn.nn.natural import NaturalQuantizedMLP, SignMLP
-
-    if a is None:
-        return SignMLP(in_features, p.width, p.hidden_layers, 10, seed=seed, device=device)
-    last_g = g if p.last_g_over_pi is None else min(math.pi * p.last_g_over_pi, math.pi / 2)
-    return NaturalQuantizedMLP(
-        in_features,
-        p.width,
-        p.hidden_layers,
-        10,
-        a=a,
-        g=g,
-        last_g=last_g,
-        update=p.update,
-        backend=p.backend,
-        seed=seed,
-        device=device,
-    )
-
-
-def vote_error(model: Any, x: Any, y: Any, shots: int, generator: Any) -> float:
-    """Error of the ``shots``-shot majority vote (fresh samples per shot)."""
-    pred = model.predict(x, shots=shots, generator=generator)
-    return float((pred != y).float().mean())
-
-
-def train_one_epoch(
-    model: Any, opt: Any, x: Any, y: Any, batch_size: int, generator: Any
-) -> tuple[float, float]:
-    """One epoch of SGD on shuffled batches; returns (mean loss, running single-shot error)."""
-    import torch
-
-    perm = torch.randperm(x.shape[0], generator=generator, device=generator.device).to(x.device)
-    loss_sum, wrong = 0.0, 0
-    for start in range(0, x.shape[0], batch_size):
-        idx = perm[start : start + batch_size]
-        xb, yb = x[idx], y[idx]
-        opt.zero_grad(set_to_none=True)
-        logits = model(xb, generator=generator)
-        loss = torch.nn.functional.cross_entropy(logits, yb)
-        loss.backward()
-        opt.step()
-        loss_sum += float(loss.detach()) * len(idx)
-        wrong += int((logits.detach().argmax(1) != yb).sum())
-    return loss_sum / x.shape[0], wrong / x.shape[0]
-
-
 def _threads_for(workers: int) -> int:
     from hybridqnn.parallel import default_workers
 
@@ -289,61 +232,64 @@ def _threads_for(workers: int) -> int:
 def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     """Train and evaluate one (a, g) setting; top-level so that process pools and Dask can
     pickle it. ``spec``: ``params`` (a :class:`NaturalTrainParams`), ``name``, ``a``, ``g``,
-    ``seed``, ``data_dir``, ``device``, ``threads``."""
+    ``seed``, ``data_dir``, ``device``, ``threads``, ``log_path``."""
     import torch
+
+    from hybridqnn.nn import NaturalQuantizedMLP
+    from hybridqnn.train.natural import fit_natural, load_natural_data
 
     p: NaturalTrainParams = spec["params"]
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
     start = time.perf_counter()
-    xtr, ytr, xte, yte = load_natural_data(
-        p.dataset, p.train_size, p.test_size, spec.get("data_dir")
-    )
+    data = load_natural_data(p.dataset, p.train_size, p.test_size, spec.get("data_dir"))
     device = spec.get("device", "cpu")
-    xtr, ytr, xte, yte = (t.to(device) for t in (xtr, ytr, xte, yte))
+    xtr, ytr, xte, yte = (t.to(device) for t in data)
     seeds = np.random.SeedSequence(spec["seed"]).generate_state(2, dtype=np.uint32)
-    model = build_model(p, spec["a"], spec["g"], xtr.shape[1], int(seeds[0]), device)
-    gen = torch.Generator(device=device).manual_seed(int(seeds[1]))
-    opt = torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum)
-    history = []
-    best = (math.inf, 0)
-    train_s = 0.0
-    for epoch in range(1, p.epochs + 1):
-        t0 = time.perf_counter()
-        loss, train_err = train_one_epoch(model, opt, xtr, ytr, p.batch_size, gen)
-        train_s += time.perf_counter() - t0
-        rec: dict[str, Any] = {
-            "setting": spec["name"],
-            "epoch": epoch,
-            "train_loss": loss,
-            "train_error": train_err,
-            "val_error_1shot": vote_error(model, xte, yte, 1, gen),
-            "val_error_vote": None,
-        }
-        if epoch % p.eval_every == 0 or epoch == p.epochs:
-            rec["val_error_vote"] = vote_error(model, xte, yte, p.shots, gen)
-            if rec["val_error_vote"] < best[0]:
-                best = (rec["val_error_vote"], epoch)
-        history.append(rec)
+    g = spec["g"]
+    last_g = g if p.last_g_over_pi is None else min(math.pi * p.last_g_over_pi, math.pi / 2)
+    model = NaturalQuantizedMLP(
+        xtr.shape[1],
+        p.width,
+        p.hidden_layers,
+        10,
+        a=spec["a"],
+        g=g,
+        last_g=last_g,
+        update=p.update,
+        backend=p.backend,
+        seed=int(seeds[0]),
+        device=device,
+    )
+    history: list[dict[str, Any]] = []
+
+    def log(rec: dict[str, Any]) -> None:
+        history.append({"setting": spec["name"], **rec})
         if spec.get("log_path"):  # live progress of long runs (local executors only)
             with open(spec["log_path"], "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(rec) + "\n")
+                fh.write(json.dumps(history[-1]) + "\n")
+
+    opts = {k: getattr(p, k) for k in ("epochs", "batch_size", "lr", "momentum", "shots")}
+    gen = torch.Generator(device=device).manual_seed(int(seeds[1]))
+    fit = fit_natural(
+        model, xtr, ytr, xte, yte, eval_every=p.eval_every, generator=gen, log=log, **opts
+    )
     last = history[-1]
     row = {
         "setting": spec["name"],
         "a": spec["a"],
-        "g_over_pi": spec["g"] / math.pi,
+        "g_over_pi": g / math.pi,
         "update": p.update,
         "epochs": p.epochs,
         "train_size": int(xtr.shape[0]),
         "val_size": int(xte.shape[0]),
         "final_val_error": last["val_error_vote"],
-        "best_val_error": best[0],
-        "best_epoch": best[1],
+        "best_val_error": fit.best_val_error,
+        "best_epoch": fit.best_epoch,
         "final_val_error_1shot": last["val_error_1shot"],
         "final_train_error": last["train_error"],
         "final_train_loss": last["train_loss"],
-        "train_time_s": train_s,
+        "train_time_s": fit.train_seconds,
         "total_time_s": time.perf_counter() - start,
         "seed": spec["seed"],
     }
@@ -353,10 +299,11 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
 def run_points(
     ctx: RunContext, p: NaturalTrainParams, points: list[tuple[str, float, float]], desc: str
 ) -> list[dict[str, Any]]:
-    """Run ``(name, a, g)`` points through the executor; results in the order given."""
+    """Run ``(name, a, g)`` points through the executor; results in the order given. Each point's
+    seed is keyed by ``(METHOD, dataset, name)``, so adding a point changes no other."""
     from hybridqnn.parallel import default_workers, get_executor
 
-    seeds = ctx.spawn_seeds(len(points))
+    seeds = [ctx.seed_for(METHOD, p.dataset, name) for name, _, _ in points]
     spec_exec = ctx.executor or p.executor
     workers = min(p.max_workers or default_workers(), len(points))
     if workers == 1 and spec_exec in ("thread", "process"):
@@ -397,8 +344,17 @@ def run_natural_mnist(ctx: RunContext, p: NaturalMNISTParams) -> None:
     points = [(name, *_check_setting(name, s)) for name, s in p.settings.items()]
     results = run_points(ctx, p, points, "natural-mnist")
     for res in results:
-        ctx.add_row({"method": "natural-quantization", "dataset": p.dataset, **res["row"]})
-    _plot_curves(ctx, results)
+        row = res["row"]
+        paper = PAPER_VAL_ERROR.get(row["setting"])
+        ctx.add_row(
+            {
+                "method": METHOD,
+                "dataset": p.dataset,
+                **row,
+                **paper_columns("final_val_error", row["final_val_error"], paper),
+            }
+        )
+    _plot_curves(ctx, results, p.shots)
     parts = [
         f"{r['row']['setting']}: final {100 * r['row']['final_val_error']:.2f}%, best {100 * r['row']['best_val_error']:.2f}% "
         f"(epoch {r['row']['best_epoch']}), train error {100 * r['row']['final_train_error']:.2f}%"
@@ -412,42 +368,30 @@ def run_natural_mnist(ctx: RunContext, p: NaturalMNISTParams) -> None:
     )
 
 
-def _plot_curves(ctx: RunContext, results: list[dict[str, Any]]) -> None:
-    import matplotlib.pyplot as plt
+def _plot_curves(ctx: RunContext, results: list[dict[str, Any]], shots: int) -> None:
+    """Training error, single-shot and voted validation error against the epoch, one series per
+    setting (percent)."""
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for i, res in enumerate(results):
-        hist = res["history"]
-        epochs = [h["epoch"] for h in hist]
-        name = res["row"]["setting"]
-        ax.plot(
-            epochs,
-            [100 * h["train_error"] for h in hist],
-            color=f"C{i}",
-            ls="--",
-            lw=1,
-            label=f"{name} train",
-        )
-        ax.plot(
-            epochs,
-            [100 * h["val_error_1shot"] for h in hist],
-            color=f"C{i}",
-            lw=1,
-            alpha=0.5,
-            label=f"{name} val (1 shot)",
-        )
-        votes = [
-            (h["epoch"], 100 * h["val_error_vote"]) for h in hist if h["val_error_vote"] is not None
+    def series(key: str) -> list[Series]:
+        return [
+            Series(
+                r["row"]["setting"],
+                [h["epoch"] for h in r["history"]],
+                [None if h[key] is None else 100 * h[key] for h in r["history"]],
+            )
+            for r in results
         ]
-        ax.plot(*zip(*votes, strict=True), "o-", color=f"C{i}", ms=2, label=f"{name} val (vote)")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("error (%)")
-    ax.set_yscale("symlog", linthresh=1.0)  # training error reaches 0
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
-    ax.set_title("Natural quantization on MNIST: training vs validation error")
-    ctx.save_figure("error_curves", fig)
+
+    panels = [
+        Panel("training error (running, 1 shot)", "epoch", "error (%)", series("train_error")),
+        Panel("validation error (1 shot)", "epoch", "error (%)", series("val_error_1shot")),
+        Panel(
+            f"validation error ({shots}-shot vote)", "epoch", "error (%)", series("val_error_vote")
+        ),
+    ]
+    plot_panels(
+        ctx, "error_curves", panels, title="Natural quantization: training vs validation error"
+    )
 
 
 register(
@@ -501,7 +445,7 @@ def run_natural_sweep(ctx: RunContext, p: NaturalSweepParams) -> None:
     results = run_points(ctx, p, points, "natural-sweep")
     rows = []
     for group, res in zip(groups, results, strict=True):
-        row = {"sweep": group, "dataset": p.dataset, **res["row"]}
+        row = {"method": METHOD, "sweep": group, "dataset": p.dataset, **res["row"]}
         rows.append(row)
         ctx.add_row(row)
     g_rows = [r for r in rows if r["sweep"] == "g-sweep"]
@@ -528,6 +472,7 @@ def run_natural_sweep(ctx: RunContext, p: NaturalSweepParams) -> None:
     if g_c is not None:
         ctx.add_row(
             {
+                "method": METHOD,
                 "sweep": "critical-g",
                 "dataset": p.dataset,
                 "setting": "g_c",
@@ -538,73 +483,53 @@ def run_natural_sweep(ctx: RunContext, p: NaturalSweepParams) -> None:
 
 
 def _plot_sweep(ctx: RunContext, rows: list[dict[str, Any]], g_c: float | None) -> None:
-    import matplotlib.pyplot as plt
+    """Final and best validation error against a, against g, and over g for each a of the
+    combined grid (percent)."""
 
-    a_rows = [r for r in rows if r["sweep"] == "a-sweep"]
-    g_rows = [r for r in rows if r["sweep"] == "g-sweep"]
-    c_rows = [r for r in rows if r["sweep"] == "combined"]
-    if a_rows:
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        ax.plot(
-            [r["a"] for r in a_rows],
-            [100 * r["final_val_error"] for r in a_rows],
-            "o-",
-            label="final",
+    def panel(group: str, x: str, title: str, xlabel: str, **kw: Any) -> Panel:
+        sel = [r for r in rows if r["sweep"] == group]
+        xs = [r[x] for r in sel]
+        return Panel(
+            title,
+            xlabel,
+            "validation error (%)",
+            [
+                Series("final", xs, [100 * r["final_val_error"] for r in sel]),
+                Series("best", xs, [100 * r["best_val_error"] for r in sel]),
+            ],
+            **kw,
         )
-        ax.plot(
-            [r["a"] for r in a_rows],
-            [100 * r["best_val_error"] for r in a_rows],
-            "s--",
-            ms=3,
-            label="best",
+
+    g_title = "error vs g (paper: collapse below pi/8"
+    g_title += f"; here g_c = {g_c:.3f} pi)" if g_c is not None else ")"
+    plot_panels(
+        ctx,
+        "error_vs_a",
+        [panel("a-sweep", "a", "error vs a", "stretch a (g = pi/2)", logx=True)],
+        title="Natural quantization: stretch a",
+    )
+    plot_panels(
+        ctx,
+        "error_vs_g",
+        [panel("g-sweep", "g_over_pi", g_title, "g / pi (a = 0)", logy=True)],
+        title="Natural quantization: measurement strength g",
+    )
+    combined = [r for r in rows if r["sweep"] == "combined"]
+    by_a = sorted({r["a"] for r in combined})
+    series = [
+        Series(
+            f"a={a:.3g}",
+            [r["g_over_pi"] for r in combined if r["a"] == a],
+            [100 * r["final_val_error"] for r in combined if r["a"] == a],
         )
-        ax.set_xscale("log")
-        ax.set_xlabel("stretch a (g = pi/2)")
-        ax.set_ylabel("validation error (%)")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend()
-        ctx.save_figure("error_vs_a", fig)
-    if g_rows:
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        ax.plot(
-            [r["g_over_pi"] for r in g_rows],
-            [100 * r["final_val_error"] for r in g_rows],
-            "o-",
-            label="final",
-        )
-        ax.plot(
-            [r["g_over_pi"] for r in g_rows],
-            [100 * r["best_val_error"] for r in g_rows],
-            "s--",
-            ms=3,
-            label="best",
-        )
-        ax.axvline(0.125, color="gray", ls=":", label="paper: collapse below pi/8")
-        if g_c is not None:
-            ax.axvline(g_c, color="C3", ls="--", label=f"g_c = {g_c:.3f} pi")
-        ax.set_xlabel("g / pi (a = 0)")
-        ax.set_ylabel("validation error (%)")
-        ax.set_yscale("log")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
-        ctx.save_figure("error_vs_g", fig)
-    if c_rows:
-        a_vals = sorted({r["a"] for r in c_rows})
-        g_vals = sorted({r["g_over_pi"] for r in c_rows})
-        grid = np.full((len(a_vals), len(g_vals)), np.nan)
-        for r in c_rows:
-            grid[a_vals.index(r["a"]), g_vals.index(r["g_over_pi"])] = 100 * r["final_val_error"]
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
-        ax.set_xticks(range(len(g_vals)), [f"{v:.3f}" for v in g_vals])
-        ax.set_yticks(range(len(a_vals)), [f"{v:.3g}" for v in a_vals])
-        for i in range(len(a_vals)):
-            for j in range(len(g_vals)):
-                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", color="w", fontsize=8)
-        ax.set_xlabel("g / pi")
-        ax.set_ylabel("a")
-        fig.colorbar(im, label="validation error (%)")
-        ctx.save_figure("error_combined", fig)
+        for a in by_a
+    ]
+    plot_panels(
+        ctx,
+        "error_combined",
+        [Panel("final error on the (a, g) grid", "g / pi", "validation error (%)", series)],
+        title="Natural quantization: combined a and g",
+    )
 
 
 register(
@@ -614,143 +539,5 @@ register(
         run=run_natural_sweep,
         description="Natural quantization: validation error against a, against g and on an (a, g) grid; critical g_c",
         paper=PAPER_ROWS,
-    )
-)
-
-
-# --------------------------------------------------------------------------- bench-natural
-
-
-@dataclass(frozen=True)
-class NaturalBenchParams:
-    """One training epoch plus one k-shot evaluation: natural vs deterministic sign network."""
-
-    dataset: str = "mnist"
-    train_size: int = 5000
-    test_size: int | None = None
-    width: int = 512
-    hidden_layers: int = 3
-    batch_size: int = 64
-    lr: float = 0.01
-    momentum: float = 0.9
-    shots: int = 15
-    a: float = field(default=10**-0.5, metadata={"help": "stretch of the natural network"})
-    g_over_pi: float = field(
-        default=5 / 19, metadata={"help": "g/pi of the natural network (combined mode)"}
-    )
-    backends: list[str] = field(
-        default_factory=lambda: ["auto", "torch"],
-        metadata={"help": "natural-network backends to time"},
-    )
-    repeats: int = field(default=3, metadata={"help": "timed repeats (median reported)"})
-    target_ratio: float = field(
-        default=1.5, metadata={"help": "the issue's target: natural <= ratio x sign time"}
-    )
-
-    def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_float, check_int
-        from hybridqnn.nn.natural import BACKENDS
-
-        check_choice("dataset", self.dataset, ("mnist", "fashion-mnist"))
-        check_int("train_size", self.train_size, 1)
-        if self.test_size is not None:
-            check_int("test_size", self.test_size, 1)
-        check_int("width", self.width, 1)
-        check_int("hidden_layers", self.hidden_layers, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_int("shots", self.shots, 1)
-        check_float("a", self.a, 0.0)
-        check_float("g_over_pi", self.g_over_pi, 0.0, 0.5)
-        if not self.backends:
-            raise ValueError("'backends' must list at least one backend, got []")
-        for b in self.backends:
-            check_choice("backends", b, BACKENDS)
-        check_int("repeats", self.repeats, 1)
-        check_float("target_ratio", self.target_ratio, 0.0, low_open=True)
-
-
-def _time_once(
-    model: Any, data: tuple[Any, ...], p: NaturalBenchParams, shots: int, seed: int
-) -> tuple[float, float, float]:
-    import torch
-
-    xtr, ytr, xte, yte = data
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum)
-    t0 = time.perf_counter()
-    train_one_epoch(model, opt, xtr, ytr, p.batch_size, gen)
-    t1 = time.perf_counter()
-    err = vote_error(model, xte, yte, shots, gen)
-    t2 = time.perf_counter()
-    return t1 - t0, t2 - t1, err
-
-
-def run_bench_natural(ctx: RunContext, p: NaturalBenchParams) -> None:
-    """Median seconds of one epoch + one ``shots``-shot evaluation, per implementation."""
-    from hybridqnn.nn.natural import NaturalQuantizedMLP, SignMLP
-
-    data = load_natural_data(p.dataset, p.train_size, p.test_size, ctx.data_dir)
-    n_in = data[0].shape[1]
-    g = min(math.pi * p.g_over_pi, math.pi / 2)
-    impls: list[tuple[str, Any, int]] = [("sign", None, p.shots), ("sign-1shot", None, 1)]
-    impls += [(f"natural[{b}]", b, p.shots) for b in p.backends]
-    seeds = ctx.spawn_seeds(p.repeats * len(impls) + 1)
-    # warm-up (numba compilation, allocator), not timed
-    warm = NaturalQuantizedMLP(n_in, p.width, p.hidden_layers, 10, a=p.a, g=g, seed=0)
-    warm(data[2][:8], shots=2)
-    times: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in impls}
-    k = 0
-    for r in ctx.progress(range(p.repeats), total=p.repeats, desc="bench-natural"):
-        for name, backend, shots in impls:  # interleaved so that load drifts hit all alike
-            if backend is None:
-                model = SignMLP(n_in, p.width, p.hidden_layers, 10, seed=seeds[-1])
-            else:
-                model = NaturalQuantizedMLP(
-                    n_in, p.width, p.hidden_layers, 10, a=p.a, g=g, backend=backend, seed=seeds[-1]
-                )
-            times[name].append(_time_once(model, data, p, shots, seeds[k]))
-            k += 1
-        del r
-    case = f"{p.dataset}[{data[0].shape[0]} train, {data[2].shape[0]} test] {n_in}-{p.width}x{p.hidden_layers}-10: 1 epoch + {p.shots}-shot eval"
-    base_s = statistics.median(t[0] + t[1] for t in times["sign"])
-    for name, _, shots in impls:
-        total = statistics.median(t[0] + t[1] for t in times[name])
-        ratio = total / base_s
-        ctx.add_row(
-            {
-                "case": case,
-                "impl": name,
-                "seconds": total,
-                "baseline": "sign",
-                "speedup_vs_baseline": base_s / total,
-                "time_ratio_vs_baseline": ratio,
-                "train_epoch_s": statistics.median(t[0] for t in times[name]),
-                "eval_s": statistics.median(t[1] for t in times[name]),
-                "eval_shots": shots,
-                "test_accuracy": 1 - statistics.median(t[2] for t in times[name]),
-                "meets_target": bool(ratio <= p.target_ratio)
-                if name.startswith("natural")
-                else None,
-            }
-        )
-    ctx.note(
-        f"Target: natural network <= {p.target_ratio:g}x the sign network's time for the same work (one epoch + one "
-        f"{p.shots}-shot evaluation; the sign network also runs {p.shots} batched passes). 'sign-1shot' is the sign "
-        f"network evaluated once, which is all a deterministic network needs. Natural network: a = {p.a:.4g}, "
-        f"g = {p.g_over_pi:.4g} pi; {p.repeats} interleaved repeats, medians; torch threads: "
-        f"{__import__('torch').get_num_threads()}. Accuracy after one epoch is shown only as a sanity check."
-    )
-
-
-register(
-    Experiment(
-        name="bench-natural",
-        params=NaturalBenchParams,
-        run=run_bench_natural,
-        description="Natural quantization: one epoch + one 15-shot evaluation vs the deterministic sign network",
-        kind="bench",
-        paper=(
-            {"claim": "stochastic overhead target (issue)", "paper": "<= 1.5x the sign network"},
-        ),
     )
 )

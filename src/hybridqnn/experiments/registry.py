@@ -47,6 +47,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "hybridqnn.experiments.qcbo",
     "hybridqnn.experiments.benchmarks.qubo_head",
     "hybridqnn.experiments.benchmarks.solvers",
+    "hybridqnn.experiments.benchmarks.natural",
     "hybridqnn.experiments.benchmarks.qpsbgd",
 )
 

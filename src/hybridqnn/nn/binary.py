@@ -10,6 +10,9 @@ Annealed Binary Gradients", arXiv 2310.15128, BMVC 2024, code github mk2510/QPSB
 - :class:`SignActivation`: y = sign(x) with sign(0) = +1; backward dL/dx = dL/dy * 1[|x| <= 1]
   (the hardtanh straight-through estimator). The notebooks clip at 1.001 instead of 1; on
   integer pre-activations of +-1 layers both masks are the same.
+
+Both estimators (and ``sign``) are defined in :mod:`hybridqnn.nn.functional`, the one module of
+straight-through estimators; they are re-exported here.
 - :class:`BinaryLinear` and :class:`BinaryConv2d`: ``nn.Linear`` / ``nn.Conv2d`` with binarised
   weights and, with ``binary_activation=True``, the sign activation on the output.
 
@@ -40,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hybridqnn._checks import check_bool, check_choice
+from hybridqnn.nn.functional import binarize, sign, sign_binaryconnect
 
 __all__ = [
     "OUTPUT_GRADIENTS",
@@ -59,47 +63,12 @@ OUTPUT_GRADIENTS = ("post-activation", "pre-activation")
 _LAYER_ATTR = "_hybridqnn_binary_layer"
 
 
-def sign(x: torch.Tensor) -> torch.Tensor:
-    """sign(x) with sign(0) = +1, same dtype and device, no gradient."""
-    one = torch.ones((), dtype=x.dtype, device=x.device)
-    return torch.where(x >= 0, one, -one)
-
-
-class _STEBinarize(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, w: torch.Tensor) -> torch.Tensor:
-        return sign(w)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        return grad
-
-
-def binarize(w: torch.Tensor) -> torch.Tensor:
-    """sign(w) with sign(0) = +1, same dtype and device; the gradient passes straight through
-    (identity), as in BinaryConnect."""
-    if not isinstance(w, torch.Tensor):
-        raise TypeError(f"'w' must be a torch.Tensor, got {type(w).__name__}")
-    return _STEBinarize.apply(w)
-
-
-class _SignSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(x)
-        return sign(x)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        (x,) = ctx.saved_tensors
-        return grad * (x.abs() <= 1).to(grad.dtype)
-
-
 class SignActivation(nn.Module):
-    """y = sign(x) with sign(0) = +1; backward dL/dx = dL/dy * 1[|x| <= 1] (hardtanh STE)."""
+    """y = sign(x) with sign(0) = +1; backward dL/dx = dL/dy * 1[|x| <= 1] (BinaryConnect's
+    hardtanh STE, :func:`hybridqnn.nn.functional.sign_binaryconnect`)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _SignSTE.apply(x)
+        return sign_binaryconnect(x)
 
 
 class LayerData(NamedTuple):

@@ -4,7 +4,8 @@
 
     H' = Â · H · sign(W)^T (+ b),    Â = D̃^{-1/2} (A + I) D̃^{-1/2},
 
-optionally followed by the sign activation (hardtanh straight-through backward). The paper
+optionally followed by the sign activation (hardtanh straight-through backward,
+:func:`hybridqnn.nn.functional.sign_binaryconnect`). The paper
 (Krahn et al., "Projected Stochastic Gradient Descent with Quantum Annealed Binary Gradients",
 arXiv 2310.15128, BMVC 2024) trains binary GCNs with QP-SBGD but its GCN code is not public, so
 how QP-SBGD is applied to a graph convolution is our choice:

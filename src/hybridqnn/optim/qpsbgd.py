@@ -43,12 +43,12 @@ Projections (``projection``):
   Fan-in at most 15 (as in the authors' code).
 
 Solvers. ``sampler`` is any ``dimod.Sampler`` (default: the registry's default, ``dense-sa``).
-For least squares with :class:`~hybridqnn.solvers.annealing.DenseSimulatedAnnealingSampler`
-all neurons of a layer are solved in one numba call that never forms the n x n couplings
-(:func:`hybridqnn.solvers.batched.solve_least_squares_batch`, ``num_sweeps`` default
-:data:`FAST_NUM_SWEEPS`); other :class:`~hybridqnn.solvers.dense.DenseSampler` s get one
+The path of a least-squares solve is the sampler's to advertise
+(:mod:`hybridqnn.solvers.sampling`, "fast paths"): a sampler with the ``least_squares`` path
+(hybridqnn's dense SA: one numba call for all neurons of a layer that never forms the n x n
+couplings) gets every neuron's problem at once, a sampler with the ``dense`` path gets one
 :class:`~hybridqnn.problems.DenseIsing` per neuron/block, any other sampler one BQM per
-neuron/block. Every least-squares solve is warm started from the signSGD solution when the
+neuron/block; a path is taken only if it takes every keyword of ``sample_kwargs``. Every least-squares solve is warm started from the signSGD solution when the
 sampler takes ``initial_states``, and the better of that start and the sampler's answer is
 kept, so the energy is never above signSGD's.
 
@@ -65,7 +65,8 @@ Choices where the paper is silent or differs (documented deviations):
   holds the seed and each layer's step count) continues it exactly.
 
 Statistics. :attr:`QPSBGD.stats` gets one dict per (step, layer): ``step``, ``layer``,
-``projection``, ``path`` (``closed-form``, ``batched``, ``dense``, ``bqm`` or ``cqm``),
+``projection``, ``path`` (``closed-form``, ``batched`` (the least-squares fast path), ``dense``,
+``bqm`` or ``cqm``),
 ``num_problems``, ``qubo_size`` (the most variables of one problem), ``solve_seconds``,
 ``energy`` (the **sum** over the layer's problems of their objective at the returned G:
 ||v_j - X g_j||^2 with the scaled v_j, the sign-matching objective, or the XNOR objective),
@@ -98,16 +99,20 @@ from hybridqnn.problems.binary_gradient import (
     xnor_threshold_objective,
 )
 from hybridqnn.problems.least_squares import binary_least_squares
+from hybridqnn.solvers.sampling import (
+    best_sample,
+    fast_path,
+    sample_bqm,
+    solve_dense,
+    supports_dense,
+)
 
-__all__ = ["FAST_NUM_SWEEPS", "PROJECTIONS", "QPSBGD", "UPDATES", "least_squares_directions"]
+__all__ = ["PROJECTIONS", "QPSBGD", "UPDATES", "least_squares_directions"]
 
 PROJECTIONS = ("least-squares", "sign-matching", "xnor-threshold")
 UPDATES = ("continuous", "projected")
 SCALES = ("auto", "none")
 INPUT_SCALINGS = ("none", "column-sq-norm")
-#: Annealing sweeps of the batched least-squares path when ``sample_kwargs`` gives none.
-FAST_NUM_SWEEPS = 30
-_FAST_KWARGS = ("num_reads", "num_sweeps", "beta_range")
 _RESERVED_KWARGS = ("seed", "initial_states")
 
 
@@ -138,53 +143,24 @@ def _check_sampler(sampler: Any) -> dimod.Sampler:
     return sampler
 
 
-def _best_of(sampleset: dimod.SampleSet, sampler: Any) -> dimod.SampleView:
-    if len(sampleset) == 0:
-        raise ValueError(
-            f"'sampler' ({type(sampler).__name__}) returned no samples; QPSBGD needs at least one per problem"
-        )
-    if "is_feasible" in sampleset.record.dtype.names:
-        feasible = sampleset.filter(lambda d: d.is_feasible)
-        if len(feasible):
-            return feasible.first
-    return sampleset.first
-
-
 def _solve_row(
     sampler: Any,
     x: np.ndarray,
     blocks: list[np.ndarray],
     kwargs: dict[str, Any],
-    dense: bool,
     target: np.ndarray,
     g: np.ndarray,
     seed: int,
 ) -> np.ndarray:
-    """One neuron's least-squares problem, block by block, with a generic (dense) sampler."""
-    from hybridqnn.solvers.sampling import sample_bqm
-
+    """One neuron's least-squares problem, block by block, by the sampler's dense path or a BQM."""
     g = g.copy()
     n = x.shape[1]
     for bi, blk in enumerate(blocks):
         rest = np.setdiff1d(np.arange(n), blk, assume_unique=True)
         model = binary_least_squares(x[:, blk], target - x[:, rest] @ g[rest])
-        child = _child_seed(seed, bi, 0)
         start = g[blk].astype(np.int8)
-        if dense:
-            spins, energies, _ = sampler.sample_dense(
-                model, seed=child, initial_states=start[None], **kwargs
-            )
-            if spins.shape[0] == 0:
-                raise ValueError(
-                    f"'sampler' ({type(sampler).__name__}) returned no samples; QPSBGD needs at least one per problem"
-                )
-            new = spins[int(np.argmin(energies))].astype(np.float64)
-        else:
-            bqm = model.to_bqm()
-            ss = sample_bqm(sampler, bqm, seed=child, initial_state=start, sample_kwargs=kwargs)
-            best = _best_of(ss, sampler)
-            state = np.array([best.sample[i] for i in range(len(blk))], dtype=np.float64)
-            new = 2.0 * state - 1.0 if ss.vartype is dimod.BINARY else state
+        spins, _ = solve_dense(sampler, model, seed=_child_seed(seed, bi, 0), initial_state=start, sample_kwargs=kwargs)
+        new = spins.astype(np.float64)
         # keep the better of the start and the answer (samplers without warm starts)
         if model.energies(new[None])[0] <= model.energies(start[None].astype(np.float64))[0]:
             g[blk] = new
@@ -220,10 +196,6 @@ def least_squares_directions(
     Returns:
         (G (m, n) float64 with zero rows for neurons with zero gradient, stats dict).
     """
-    from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
-    from hybridqnn.solvers.batched import solve_least_squares_batch
-    from hybridqnn.solvers.dense import DenseSampler
-
     kwargs = dict(sample_kwargs or {})
     b, n = x.shape
     m = v.shape[1]
@@ -259,26 +231,13 @@ def least_squares_directions(
         blocks = [np.arange(lo, min(lo + max_block_size, n)) for lo in range(0, n, max_block_size)]
     stats["qubo_size"] = int(max(len(blk) for blk in blocks))
     if not separable:
-        fast = isinstance(sampler, DenseSimulatedAnnealingSampler) and set(kwargs) <= set(
-            _FAST_KWARGS
-        )
-        if fast:
+        if fast_path(sampler, "least_squares", kwargs):
             stats["path"] = "batched"
             for bi, blk in enumerate(blocks):
-                g, _ = solve_least_squares_batch(
-                    x,
-                    va,
-                    g,
-                    var_index=blk,
-                    num_sweeps=kwargs.get("num_sweeps", FAST_NUM_SWEEPS),
-                    num_reads=kwargs.get("num_reads", 1),
-                    beta_range=kwargs.get("beta_range"),
-                    seed=_child_seed(seed, 0, 0, bi),
-                )
+                g, _ = sampler.sample_least_squares(x, va, g, var_index=blk, seed=_child_seed(seed, 0, 0, bi), **kwargs)
         else:
-            dense = isinstance(sampler, DenseSampler)
-            stats["path"] = "dense" if dense else "bqm"
-            solve = partial(_solve_row, sampler, x, blocks, kwargs, dense)
+            stats["path"] = "dense" if supports_dense(sampler, kwargs) else "bqm"
+            solve = partial(_solve_row, sampler, x, blocks, kwargs)
             seeds = [_child_seed(seed, 0, k) for k in range(va.shape[0])]
             with get_executor(executor) as pool:
                 g = np.stack(list(pool.map(solve, va, g, seeds)))
@@ -566,9 +525,7 @@ class QPSBGD(torch.optim.Optimizer):
 def _solve_bqm(
     sampler: Any, bqm: dimod.BinaryQuadraticModel, kwargs: dict[str, Any], seed: int
 ) -> dimod.SampleView:
-    from hybridqnn.solvers.sampling import sample_bqm
-
-    return _best_of(sample_bqm(sampler, bqm, seed=seed, sample_kwargs=kwargs), sampler)
+    return best_sample(sample_bqm(sampler, bqm, seed=seed, sample_kwargs=kwargs), sampler)
 
 
 def _sign_matching_row(
@@ -589,7 +546,7 @@ def _sign_matching_row(
         params = dict(kwargs)
         if "seed" in (getattr(sampler, "parameters", {}) or {}):
             params["seed"] = seed
-        best = _best_of(sampler.sample_cqm(cqm, **params), sampler)
+        best = best_sample(sampler.sample_cqm(cqm, **params), sampler)
     else:
         bqm = sign_matching_bqm(x, y, eps, lagrange_multiplier=lam)
         size = bqm.num_variables

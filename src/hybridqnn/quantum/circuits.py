@@ -42,7 +42,7 @@ import torch
 from hybridqnn._checks import check_choice, check_float, check_int
 
 if TYPE_CHECKING:
-    from hybridqnn.nn.natural import NaturalQuantizedMLP
+    from hybridqnn.nn.natural.models import NaturalQuantizedMLP
 
 __all__ = [
     "MAX_CIRCUIT_WIDTH",
@@ -227,7 +227,7 @@ def _weights(model: NaturalQuantizedMLP) -> list[np.ndarray]:
 
 
 def _check_model(model: Any, x: Any) -> np.ndarray:
-    from hybridqnn.nn.natural import NaturalQuantizedMLP
+    from hybridqnn.nn.natural.models import NaturalQuantizedMLP
 
     if not isinstance(model, NaturalQuantizedMLP):
         raise TypeError(f"'model' must be a NaturalQuantizedMLP, got {type(model).__name__}")
@@ -336,7 +336,7 @@ def exact_hidden_distribution(
     Returns:
         ``{d_L: probability}`` over all ``2**width`` vectors (probabilities sum to 1).
     """
-    from hybridqnn.nn.natural import (
+    from hybridqnn.nn.natural.physics import (
         UPDATES,
         measurement_probability,
         post_measurement_angle,

@@ -1,14 +1,17 @@
-"""Solvers: dimod samplers and composites hybridqnn adds, the registry of names, and helpers that
-call any sampler the same way. Ocean's own samplers are re-exported through the registry, not
-rewritten."""
+"""Solvers: dimod samplers and composites hybridqnn adds, the registry of names, the helpers
+that call any sampler the same way (and choose its fast path), and hardware estimates. Ocean's
+own samplers are re-exported through the registry, not rewritten.
+
+Internals (beta ranges, the classical reference, the kernels, the QCGD loop, the penalty
+conversion, the composites' rounding and noise) stay importable from their modules, e.g.
+:func:`hybridqnn.solvers.reference.polish_dense`.
+"""
 
 from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
 from hybridqnn.solvers.composites import (
     LimitedPrecisionComposite,
     NoisyOracleComposite,
     TimeBudgetComposite,
-    perturb_bqm,
-    round_coefficients,
 )
 from hybridqnn.solvers.dense import DenseSampler
 from hybridqnn.solvers.dwave import DWaveConfigError, check_fits, hybrid_sampler, qpu_sampler
@@ -19,9 +22,8 @@ from hybridqnn.solvers.hardware import (
     logical_counts,
 )
 from hybridqnn.solvers.milp import MILPSolver
-from hybridqnn.solvers.penalty import PenaltyCQMSampler, penalty_bqm
-from hybridqnn.solvers.qcgd import QCGDSolver, qcgd, qcgd_convergence
-from hybridqnn.solvers.reference import box_qp_minimizer, grid_reference, polish, polish_dense
+from hybridqnn.solvers.penalty import PenaltyCQMSampler
+from hybridqnn.solvers.qcgd import QCGDSolver
 from hybridqnn.solvers.registry import (
     DEFAULT_SOLVER,
     as_sampler,
@@ -29,7 +31,7 @@ from hybridqnn.solvers.registry import (
     list_solvers,
     solver_names,
 )
-from hybridqnn.solvers.sampling import beta_range_for, flip_costs, sample_bqm
+from hybridqnn.solvers.sampling import sample_bqm, solve_dense, supports_dense
 
 _TORCH_SAMPLERS = {
     "SimulatedBifurcationSampler": "hybridqnn.solvers.bifurcation",
@@ -49,37 +51,28 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "ADVANTAGE_LIMITS",
     "CIMSampler",
-    "SimulatedBifurcationSampler",
     "DEFAULT_SOLVER",
     "DWaveConfigError",
     "DenseSampler",
     "DenseSimulatedAnnealingSampler",
     "LimitedPrecisionComposite",
     "MILPSolver",
+    "NoisyOracleComposite",
     "PenaltyCQMSampler",
     "QCGDSolver",
-    "NoisyOracleComposite",
+    "SimulatedBifurcationSampler",
     "TimeBudgetComposite",
     "as_sampler",
-    "beta_range_for",
-    "box_qp_minimizer",
     "check_fits",
     "embedding_estimate",
-    "flip_costs",
     "get_sampler",
-    "grid_reference",
     "hardware_estimate",
     "hybrid_sampler",
     "list_solvers",
     "logical_counts",
-    "penalty_bqm",
-    "perturb_bqm",
-    "polish",
-    "polish_dense",
-    "qcgd",
-    "qcgd_convergence",
     "qpu_sampler",
-    "round_coefficients",
     "sample_bqm",
+    "solve_dense",
     "solver_names",
+    "supports_dense",
 ]

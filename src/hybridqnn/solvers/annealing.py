@@ -24,6 +24,11 @@ from hybridqnn.solvers.sampling import beta_range_dense
 from hybridqnn.solvers.torch_device import as_device
 
 SCHEDULES = ("geometric", "linear")
+#: Annealing sweeps of the batched least-squares path when the caller gives none (QP-SBGD's
+#: steps are warm started from signSGD, so few sweeps are needed).
+LEAST_SQUARES_NUM_SWEEPS = 30
+#: The keywords :meth:`DenseSimulatedAnnealingSampler.sample_least_squares` takes.
+LEAST_SQUARES_PARAMETERS = ("num_reads", "num_sweeps", "beta_range")
 
 
 def beta_schedule(beta_range: tuple[float, float], num_sweeps: int, kind: str = "geometric") -> np.ndarray:
@@ -43,7 +48,8 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
     (default 1000), ``beta_range`` (default derived from the coefficients, or from the warm
     start's uphill flips when ``initial_states`` is given), ``beta_schedule_type``
     (``geometric`` or ``linear``), ``fixed_point_bits``. Each read returns the lowest-energy
-    state it visited. On the CPU, single-flip anneals run their hot sweeps with float32 fields
+    state it visited; ``info["dense_sa"]`` holds ``beta_range`` and ``anneal_s`` (the kernel's
+    seconds). On the CPU, single-flip anneals run their hot sweeps with float32 fields
     (:func:`kernels.float32_sweeps`: where one rounding of the largest possible field is at most
     1e-4 of the temperature) and the rest in float64 from exactly recomputed fields.
 
@@ -60,6 +66,7 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
     """
 
     _own_parameters = {"num_sweeps": [], "beta_range": [], "beta_schedule_type": ["schedules"], "fixed_point_bits": []}
+    info_key = "dense_sa"
 
     def __init__(self, device: Any = "cpu") -> None:
         self.device = as_device(device)
@@ -76,7 +83,32 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
 
     @property
     def properties(self) -> dict[str, Any]:
-        return {"schedules": SCHEDULES, "device": str(self.device)}
+        """The dense path, and the batched least-squares path (:meth:`sample_least_squares`)."""
+        paths = {**super().properties["fast_paths"], "least_squares": LEAST_SQUARES_PARAMETERS}
+        return {"fast_paths": paths, "schedules": SCHEDULES, "device": str(self.device)}
+
+    def sample_least_squares(
+        self,
+        x: np.ndarray,
+        v: np.ndarray,
+        g0: np.ndarray,
+        *,
+        seed: int,
+        var_index: np.ndarray | None = None,
+        num_reads: int = 1,
+        num_sweeps: int = LEAST_SQUARES_NUM_SWEEPS,
+        beta_range: tuple[float, float] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """min_{g_j in {-1,+1}^n} ||v_j - X g_j||^2 for every row v_j of ``v`` (m, B), sharing
+        X (B, n), from the starts ``g0`` (m, n): the least-squares fast path of
+        :mod:`hybridqnn.solvers.sampling`, one numba call that never forms the n x n couplings
+        (:func:`hybridqnn.solvers.batched.solve_least_squares_batch`, on the CPU whatever
+        ``device`` is). Returns (g (m, n) float64, energies (m,))."""
+        from hybridqnn.solvers.batched import solve_least_squares_batch
+
+        return solve_least_squares_batch(
+            x, v, g0, var_index=var_index, num_sweeps=num_sweeps, num_reads=num_reads, beta_range=beta_range, seed=seed
+        )
 
     def _sample_spins(
         self,

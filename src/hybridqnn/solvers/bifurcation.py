@@ -53,7 +53,7 @@ Defaults, and why
       between reads. bSB on its own often sends every read to the same state.
     * ``early_stopping = True``, ``check_every = 10``, ``stop_window = 100``: stop when no
       read's sign pattern has changed for 100 steps. The check runs every 10 steps and
-      compares two (R, n) sign tensors. ``info['num_steps_run']`` says how many steps ran.
+      compares two (R, n) sign tensors. ``info['sb']['num_steps_run']`` says how many steps ran.
       On dense problems of hundreds of variables some spin keeps moving, so it rarely stops
       early; on small or easy problems it saves most of the run.
     * Start: small random ``x, y ~ U(-0.1, 0.1)``. With ``initial_states`` s0 (a warm start),
@@ -156,9 +156,11 @@ class SimulatedBifurcationSampler(TorchDenseSampler):
         stop_window: the number of steps without a sign change that stops the run (default 100).
         check_every: the number of steps between two sign checks (default 10).
 
-    ``info`` holds ``num_steps_run``, ``stopped_early``, ``c0``, ``dt``, ``mode``, ``heated``
-    and ``device``.
+    ``info["sb"]`` holds ``num_steps_run``, ``stopped_early``, ``c0``, ``dt``, ``mode``,
+    ``heated`` and ``device``.
     """
+
+    info_key = "sb"
 
     _own_parameters = {
         "mode": ["modes"],

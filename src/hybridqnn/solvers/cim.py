@@ -148,9 +148,11 @@ class CIMSampler(TorchDenseSampler):
         error_rate: beta, the rate of the error variables (default 0.5).
         check_every: the number of steps between two scorings of the current spins (default 10).
 
-    ``info`` holds ``feedback_scale``, ``max_error`` (e_max; None without couplings),
+    ``info["cim"]`` holds ``feedback_scale``, ``max_error`` (e_max; None without couplings),
     ``num_steps``, ``dt`` and ``device``.
     """
+
+    info_key = "cim"
 
     _own_parameters = {
         "num_steps": [],

@@ -14,6 +14,12 @@ They compose with each other and with any Ocean sampler, for example::
 Unlike most dimod samplers (which warn and drop an unknown keyword), these composites raise
 ``ValueError`` for a keyword that neither they nor their child take, and ``ValueError`` for a
 BQM with a NaN or infinite coefficient.
+
+``info`` (:mod:`hybridqnn.solvers.info`): each composite keeps its child's ``info`` and adds its
+own figures under its key (``limited_precision``, ``noisy_oracle``, ``time_budget``); ``timing``
+is the child's plus the composite's own work (building the problem it passes on counts as
+preprocessing, rescoring and merging as postprocessing). Composites do not take their child's
+fast paths (:mod:`hybridqnn.solvers.sampling`): those would skip the composite's own work.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import dimod
 import numpy as np
 
 from hybridqnn._checks import check_float, check_int
+from hybridqnn.solvers.info import SEED_BOUND, add_timing, child_timing, draw_seed
 
 __all__ = [
     "LimitedPrecisionComposite",
@@ -38,9 +45,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_SEED_BOUND = 2**31  # child seeds are drawn in [0, 2^31), which every Ocean sampler accepts
-
 
 def _check_child(child: Any) -> dimod.Sampler:
     if not (
@@ -78,7 +82,7 @@ def _check_seed(name: str, seed: Any) -> int | None:
 
 
 def _child_seed(seq: np.random.SeedSequence) -> int:
-    return int(seq.generate_state(1, dtype=np.uint32)[0]) % _SEED_BOUND
+    return int(seq.generate_state(1, dtype=np.uint32)[0]) % SEED_BOUND
 
 
 def _rebuild(
@@ -98,6 +102,7 @@ def _reenergize(
     *,
     child_energy_name: str,
     info: dict[str, Any],
+    stamps: tuple[int, int, int],
     energy_noise: np.ndarray | None = None,
     true_energy_name: str | None = None,
 ) -> dimod.SampleSet:
@@ -106,6 +111,9 @@ def _reenergize(
     The child's own energies move to the data vector ``child_energy_name``; every other data
     vector (``num_occurrences``, ...) is kept. With ``energy_noise``, the ``energy`` vector is
     the true energy plus that noise and the true energy is kept as ``true_energy_name``.
+    ``info`` is the child's updated with ``info``; ``stamps`` (``time.perf_counter_ns()`` at the
+    start, before the child call and after it) add the composite's own time to the child's
+    ``timing``.
     """
     if sampleset.vartype is not bqm.vartype:
         sampleset = sampleset.change_vartype(bqm.vartype, inplace=False)
@@ -120,7 +128,7 @@ def _reenergize(
         vectors[true_energy_name or "true_energy"] = true_energy
     merged = dict(sampleset.info)
     merged.update(info)
-    return dimod.SampleSet.from_samples(
+    out = dimod.SampleSet.from_samples(
         (samples, variables),
         sampleset.vartype,
         energy=energy,
@@ -128,6 +136,10 @@ def _reenergize(
         sort_labels=False,
         **vectors,
     )
+    start, begin, end = stamps
+    own = {"preprocessing_ns": begin - start, "sampling_ns": 0, "postprocessing_ns": time.perf_counter_ns() - end}
+    out.info["timing"] = add_timing(child_timing(sampleset.info, end - begin), own)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,7 +224,8 @@ class LimitedPrecisionComposite(_OneChildComposite):
     come back scored on the **original** problem, so ``energy`` is comparable with other
     solvers' energies. The rounded problem's energies (as the child reported them) are kept in
     the data vector ``rounded_energy``; ``info["limited_precision"]`` holds ``bits``, ``step``
-    and ``scale`` (= M, the largest coefficient magnitude).
+    and ``scale`` (= M, the largest coefficient magnitude), and ``info["seed"]`` the child's
+    seed if it takes one (drawn when not given).
 
     Args:
         child: Any dimod sampler.
@@ -239,13 +252,20 @@ class LimitedPrecisionComposite(_OneChildComposite):
             bqm: The problem (finite coefficients).
             **parameters: Passed to the child unchanged; an unknown one is a ValueError.
         """
+        start = time.perf_counter_ns()
         _check_bqm(bqm)
         _check_kwargs(parameters, self.parameters, type(self).__name__)
         rounded, step = round_coefficients(bqm, self.bits)
         scale = step * (2 ** (self.bits - 1) - 1)
+        info: dict[str, Any] = {"limited_precision": {"bits": self.bits, "step": step, "scale": scale}}
+        if "seed" in self.child.parameters:  # drawn here if not given, so that it can be reported
+            parameters["seed"] = draw_seed() if parameters.get("seed") is None else parameters["seed"]
+            info["seed"] = parameters["seed"]
+        begin = time.perf_counter_ns()
         sampleset = self.child.sample(rounded, **parameters)
-        info = {"limited_precision": {"bits": self.bits, "step": step, "scale": scale}}
-        return _reenergize(sampleset, bqm, child_energy_name="rounded_energy", info=info)
+        sampleset.resolve()
+        stamps = (start, begin, time.perf_counter_ns())
+        return _reenergize(sampleset, bqm, child_energy_name="rounded_energy", info=info, stamps=stamps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,8 +324,9 @@ class NoisyOracleComposite(_OneChildComposite):
     without one it is the next child spawned from the constructor's ``SeedSequence(seed)``, so
     a composite built with the same seed reproduces the same sequence of calls. That sequence
     spawns three streams: the problem noise, the energy noise and (if the child takes ``seed``)
-    the child's seed. ``info["seed"]`` and ``info["spawn_key"]`` identify the stream:
-    ``SeedSequence(info["seed"], spawn_key=info["spawn_key"])`` re-creates it.
+    the child's seed. ``info["seed"]`` and ``info["noisy_oracle"]["spawn_key"]`` identify the
+    stream: ``SeedSequence(info["seed"], spawn_key=info["noisy_oracle"]["spawn_key"])``
+    re-creates it.
 
     Args:
         child: Any dimod sampler.
@@ -350,6 +371,7 @@ class NoisyOracleComposite(_OneChildComposite):
                 child if it takes ``seed``.
             **parameters: Passed to the child; an unknown one is a ValueError.
         """
+        start = time.perf_counter_ns()
         _check_bqm(bqm)
         _check_kwargs(parameters, self.parameters, type(self).__name__)
         seed = _check_seed("seed", seed)
@@ -358,7 +380,10 @@ class NoisyOracleComposite(_OneChildComposite):
         perturbed = perturb_bqm(bqm, self.variance, problem_seq)
         if "seed" in self.child.parameters:
             parameters["seed"] = _child_seed(child_seq)
+        begin = time.perf_counter_ns()
         sampleset = self.child.sample(perturbed, **parameters)
+        sampleset.resolve()
+        stamps = (start, begin, time.perf_counter_ns())
         a = self.halfwidth
         noise = (
             np.random.default_rng(energy_seq).uniform(-a, a, size=len(sampleset))
@@ -370,15 +395,16 @@ class NoisyOracleComposite(_OneChildComposite):
                 "variance": self.variance,
                 "halfwidth": a,
                 "energy_noise": self.energy_noise,
+                "spawn_key": list(seq.spawn_key),
             },
             "seed": seq.entropy,
-            "spawn_key": list(seq.spawn_key),
         }
         return _reenergize(
             sampleset,
             bqm,
             child_energy_name="perturbed_energy",
             info=info,
+            stamps=stamps,
             energy_noise=np.zeros(len(sampleset)) + noise,
             true_energy_name="true_energy",
         )
@@ -438,8 +464,10 @@ class TimeBudgetComposite(_OneChildComposite):
     A KeyboardInterrupt (Ctrl-C) during the loop returns the best found so far, with
     ``info["interrupted"] = True``, if any child call has completed; otherwise it propagates.
 
-    ``info`` holds ``calls``, ``elapsed_s``, ``time_limit``, ``interrupted`` and, if the child
-    takes a seed, ``seed``. The child's own ``info`` is not kept.
+    ``info["time_budget"]`` holds ``calls``, ``elapsed_s``, ``time_limit`` and ``interrupted``;
+    ``info["seed"]`` is the master seed if the child takes a seed. The rest of ``info`` is the
+    last child call's, except ``timing``: the sum over the calls, the loop's own time counted as
+    postprocessing.
 
     Args:
         child: Any dimod sampler.
@@ -468,6 +496,7 @@ class TimeBudgetComposite(_OneChildComposite):
                 ``num_reads`` and ``interrupt_function``); an unknown one is a ValueError.
         """
         start = time.perf_counter()
+        start_ns = time.perf_counter_ns()
         deadline = start + self.time_limit
         _check_bqm(bqm)
         _check_kwargs(parameters, self.parameters, type(self).__name__)
@@ -503,13 +532,18 @@ class TimeBudgetComposite(_OneChildComposite):
         keep = num_reads
         calls = 0
         interrupted = False
+        child_info: dict[str, Any] = {}
+        spent = {"preprocessing_ns": 0, "sampling_ns": 0, "postprocessing_ns": 0}
         try:
             while True:
                 call_params = dict(params)
                 if seq is not None:
                     call_params["seed"] = _child_seed(seq.spawn(1)[0])
+                begin = time.perf_counter_ns()
                 new = self.child.sample(bqm, **call_params)
                 new.resolve()
+                child_info = dict(new.info)
+                spent = add_timing(spent, child_timing(child_info, time.perf_counter_ns() - begin))
                 calls += 1
                 if keep is None:
                     keep = max(len(new), 1)
@@ -532,13 +566,11 @@ class TimeBudgetComposite(_OneChildComposite):
             elapsed,
             self.time_limit,
         )
-        info: dict[str, Any] = {
-            "calls": calls,
-            "elapsed_s": elapsed,
-            "time_limit": self.time_limit,
-            "interrupted": interrupted,
-        }
+        info = {k: v for k, v in child_info.items() if k not in ("timing", "seed")}
+        info["time_budget"] = {"calls": calls, "elapsed_s": elapsed, "time_limit": self.time_limit, "interrupted": interrupted}
         if seq is not None:
             info["seed"] = seq.entropy
         assert best is not None  # the loop ran at least once or re-raised
+        overhead = max(time.perf_counter_ns() - start_ns - sum(spent.values()), 0)
+        info["timing"] = add_timing(spent, {"postprocessing_ns": overhead})
         return dimod.SampleSet(best.record, best.variables, info, best.vartype)

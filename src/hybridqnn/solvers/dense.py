@@ -2,8 +2,9 @@
 
 :class:`DenseSampler` is a ``dimod.Sampler``: it takes any BQM (BINARY or SPIN, any labels),
 converts it once to a :class:`hybridqnn.problems.DenseIsing`, samples, and returns energies
-recomputed from the BQM. The methods may also call :meth:`DenseSampler.sample_dense` on a
-``DenseIsing`` they built directly, skipping the BQM (and its O(#couplers) conversion)
+recomputed from the BQM. It advertises the dense path (``properties["fast_paths"]``), so
+:func:`hybridqnn.solvers.sampling.solve_dense` calls :meth:`DenseSampler.sample_dense` on a
+``DenseIsing`` the methods built directly, skipping the BQM (and its O(#couplers) conversion)
 altogether; both routes run the same kernel.
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from hybridqnn._checks import check_int
 from hybridqnn.problems.dense import DenseIsing
+from hybridqnn.solvers.info import timing
 
 
 def _parse_initial_states(
@@ -49,11 +51,14 @@ class DenseSampler(dimod.Sampler, abc.ABC):
 
     Subclasses implement :meth:`_sample_spins`. ``sample`` accepts ``num_reads``, ``seed``,
     ``initial_states`` and the subclass's own keywords (listed in ``parameters``); unknown
-    keywords are errors. Energies are recomputed from the BQM (offset included), and
-    ``info['timing']`` gives seconds for conversion, sampling and post-processing.
+    keywords are errors. Energies are recomputed from the BQM (offset included). ``info``
+    follows :mod:`hybridqnn.solvers.info`: ``timing`` (nanoseconds for conversion, sampling and
+    post-processing), ``seed``, and the subclass's own figures under ``info[info_key]``.
     """
 
     _own_parameters: dict[str, list[Any]] = {}
+    #: The namespace of the subclass's own figures in ``info``.
+    info_key = "dense"
 
     @property
     def parameters(self) -> dict[str, list[Any]]:
@@ -61,16 +66,19 @@ class DenseSampler(dimod.Sampler, abc.ABC):
 
     @property
     def properties(self) -> dict[str, Any]:
-        return {}
+        """Advertises the dense path (:mod:`hybridqnn.solvers.sampling`): :meth:`sample_dense`
+        takes ``num_reads`` and the subclass's own keywords. Subclasses extend this dict."""
+        return {"fast_paths": {"dense": ("num_reads", *self._own_parameters)}}
 
     @abc.abstractmethod
     def _sample_spins(
         self, model: DenseIsing, spins: np.ndarray, seed: int, *, warm: bool, **params: Any
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Return final spins (R, n) int8 started from ``spins`` and an info dict; ``warm`` says
-        whether ``spins`` came from the caller's ``initial_states`` (else they are random).
-        A sampler that computed the final energies itself (in its kernel) returns them as
-        ``info["energies"]``; otherwise they are computed here from the model."""
+        """Return final spins (R, n) int8 started from ``spins`` and the method's own figures
+        (they go to ``info[info_key]``); ``warm`` says whether ``spins`` came from the caller's
+        ``initial_states`` (else they are random). A sampler that computed the final energies
+        itself (in its kernel) returns them as ``"energies"`` among its figures; otherwise they
+        are computed here from the model."""
 
     def sample_dense(
         self,
@@ -81,7 +89,9 @@ class DenseSampler(dimod.Sampler, abc.ABC):
         initial_states: np.ndarray | None = None,
         **params: Any,
     ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-        """Sample a :class:`DenseIsing` directly: (spins (R, n) int8, energies (R,), info)."""
+        """Sample a :class:`DenseIsing` directly: (spins (R, n) int8, energies (R,), info), the
+        dense path of :mod:`hybridqnn.solvers.sampling`; ``info`` holds ``seed`` and
+        ``info[info_key]`` (``sample`` adds ``timing``)."""
         num_reads = check_int("num_reads", num_reads, 1)
         seed = int(np.random.SeedSequence().generate_state(1)[0]) if seed is None else check_int("seed", seed, 0)
         unknown = sorted(set(params) - set(self._own_parameters))
@@ -97,11 +107,10 @@ class DenseSampler(dimod.Sampler, abc.ABC):
             given = np.asarray(initial_states, dtype=np.int8).reshape(-1, n)
             spins = np.tile(given, (-(-num_reads // given.shape[0]), 1))[:num_reads].copy()
         if n == 0:
-            return spins, np.full(num_reads, model.offset), {"seed": seed}
-        out, info = self._sample_spins(model, spins, int(rng.integers(2**31 - 1)), warm=initial_states is not None, **params)
-        energies = info.pop("energies", None)
-        info["seed"] = seed
-        return out, model.energies(out) if energies is None else energies, info
+            return spins, np.full(num_reads, model.offset), {"seed": seed, self.info_key: {}}
+        out, own = self._sample_spins(model, spins, int(rng.integers(2**31 - 1)), warm=initial_states is not None, **params)
+        energies = own.pop("energies", None)
+        return out, model.energies(out) if energies is None else energies, {"seed": seed, self.info_key: own}
 
     def sample(
         self,
@@ -116,16 +125,17 @@ class DenseSampler(dimod.Sampler, abc.ABC):
         if bqm.vartype not in (dimod.SPIN, dimod.BINARY):
             raise ValueError(f"'bqm' must have vartype SPIN or BINARY, got {bqm.vartype}")
         num_reads = check_int("num_reads", num_reads, 1)
-        t0 = time.perf_counter()
+        t0 = time.perf_counter_ns()
         model, labels = DenseIsing.from_bqm(bqm)
         seed = int(np.random.SeedSequence().generate_state(1)[0]) if seed is None else check_int("seed", seed, 0)
         starts = None
         if initial_states is not None:
             starts = _parse_initial_states(initial_states, labels, bqm.vartype, num_reads, np.random.default_rng(seed))
-        t1 = time.perf_counter()
+        t1 = time.perf_counter_ns()
         spins, _, info = self.sample_dense(model, num_reads=num_reads, seed=seed, initial_states=starts, **params)
-        t2 = time.perf_counter()
+        t2 = time.perf_counter_ns()
         samples = spins if bqm.vartype is dimod.SPIN else ((spins + 1) // 2).astype(np.int8)
         energies = bqm.energies((samples, labels)) if labels else np.full(num_reads, bqm.offset)
-        info["timing"] = {"preprocess_s": t1 - t0, "sample_s": t2 - t1, "postprocess_s": time.perf_counter() - t2}
-        return dimod.SampleSet.from_samples((samples, labels), vartype=bqm.vartype, energy=energies, info=info)
+        ss = dimod.SampleSet.from_samples((samples, labels), vartype=bqm.vartype, energy=energies, info=info)
+        ss.info["timing"] = timing(t0, t1, t2, time.perf_counter_ns())
+        return ss

@@ -25,7 +25,7 @@ from typing import Any
 
 import dimod
 
-from hybridqnn.solvers.hardware import ADVANTAGE_LIMITS
+from hybridqnn.solvers.hardware import ADVANTAGE_LIMITS, fits_logically
 
 __all__ = [
     "CheckedEmbeddingComposite",  # noqa: F822 - built on first access by __getattr__ below
@@ -193,7 +193,7 @@ def check_fits(bqm: dimod.BinaryQuadraticModel, sampler_or_graph: Any = ADVANTAG
     n = bqm.num_variables
     _, (_, _, quad), _ = bqm.to_numpy_vectors()
     m = int((quad != 0).sum())
-    if n > qubits or m > couplers:
+    if not fits_logically(n, m, {"num_qubits": qubits, "num_couplers": couplers}):
         raise ValueError(
             f"the problem is too large for {name}: {n} variables and {m} couplers, "
             f"but it has {qubits} qubits and {couplers} couplers"

@@ -41,6 +41,7 @@ __all__ = [
     "ADVANTAGE_LIMITS",
     "TOPOLOGIES",
     "embedding_estimate",
+    "fits_logically",
     "hardware_estimate",
     "logical_counts",
     "target_graph",
@@ -50,10 +51,12 @@ logger = logging.getLogger(__name__)
 
 _INSTALL_HINT = "pip install 'hybridqnn[dwave]'"
 
-#: Logical limits of an Advantage QPU (Pegasus P16 fabric). ``num_qubits``/``num_couplers``
-#: are the full fabric, an upper bound for every Advantage working graph; the ``published_*``
-#: figures are Advantage_system4.1's working graph. (Marketing: "5,000+ qubits, 35,000+
-#: couplers".)
+#: Logical limits of an Advantage QPU (Pegasus P16 fabric), the one set every fit check in
+#: hybridqnn uses (:func:`fits_logically`). ``num_qubits``/``num_couplers`` are the full fabric
+#: (``pegasus_graph(16)``: 5,640 nodes, 40,484 edges, checked by the tests), an upper bound for
+#: every Advantage working graph; the ``published_*`` figures are Advantage_system4.1's working
+#: graph (D-Wave, "QPU-Specific Physical Properties: Advantage_system4.1"). D-Wave's product
+#: pages say "5,000+ qubits, 35,000+ couplers": lower bounds for marketing, not limits.
 ADVANTAGE_LIMITS: Mapping[str, Any] = MappingProxyType(
     {
         "name": "Advantage (Pegasus P16)",
@@ -65,6 +68,17 @@ ADVANTAGE_LIMITS: Mapping[str, Any] = MappingProxyType(
         "published_couplers": 40279,
     }
 )
+
+def fits_logically(num_variables: int, num_couplers: int, limits: Mapping[str, Any] = ADVANTAGE_LIMITS) -> bool:
+    """Whether n variables and m couplers fit the logical counts of ``limits``:
+    n <= ``limits["num_qubits"]`` and m <= ``limits["num_couplers"]``.
+
+    Necessary, not sufficient, for a minor-embedding (see :func:`embedding_estimate`). Couplers
+    are the interactions with a nonzero bias. Every fit check (``check_fits``, the QUBO head's
+    ``fits_advantage``) goes through this function, so they cannot disagree.
+    """
+    return int(num_variables) <= int(limits["num_qubits"]) and int(num_couplers) <= int(limits["num_couplers"])
+
 
 #: Logical limits of an Advantage2 QPU (Zephyr Z(12, 4) fabric); published figures are
 #: Advantage2_system1.7's working graph.

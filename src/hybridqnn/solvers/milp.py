@@ -31,6 +31,8 @@ from typing import Any
 import dimod
 import numpy as np
 
+from hybridqnn.solvers.info import timing
+
 __all__ = ["MILPSolver"]
 
 _SENSES = {"<=": "le", ">=": "ge", "==": "eq"}
@@ -131,8 +133,10 @@ class MILPSolver(dimod.Sampler):
     MILP with HiGHS; see the module docstring for the exact linearisation.
 
     Returns one sample: the optimum, or with ``time_limit`` the best point HiGHS found (then
-    ``info["optimal"]`` is False). ``info`` also has ``status`` (HiGHS's message),
-    ``mip_gap`` and ``solve_seconds``.
+    ``info["milp"]["optimal"]`` is False). ``info["milp"]`` also has ``status`` (HiGHS's
+    message) and ``mip_gap``; ``info["timing"]`` splits the call into building the MILP,
+    HiGHS's solve and decoding (:mod:`hybridqnn.solvers.info`), and ``info["seed"]`` is the
+    ``seed`` given (it has no effect).
     """
 
     parameters = {"time_limit": [], "seed": []}
@@ -146,6 +150,7 @@ class MILPSolver(dimod.Sampler):
         seed: int | None = None,
     ) -> dimod.SampleSet:
         """Minimise ``bqm`` exactly: E(x) = offset + Σ_v h_v x_v + Σ_{u<v} J_uv x_u x_v."""
+        start = time.perf_counter_ns()
         if not isinstance(bqm, dimod.BinaryQuadraticModel):
             raise TypeError(f"'bqm' must be a dimod.BinaryQuadraticModel, got {type(bqm).__name__}")
         _objective_check(bqm, "'bqm'")
@@ -153,14 +158,12 @@ class MILPSolver(dimod.Sampler):
         variables = list(bqm.variables)
         vartype_of = {v: bqm.vartype for v in variables}
         lin = _Linearisation(variables, vartype_of, {v: (0.0, 1.0) for v in variables})
-        values, info = _solve(lin, lin.expression(bqm, "'bqm'"), [], limit)
+        values, info, stamps = _solve(lin, lin.expression(bqm, "'bqm'"), [], limit)
         sample = _decode(values, variables, vartype_of)
         ss = dimod.SampleSet.from_samples_bqm(
-            (np.asarray([sample], dtype=np.int8).reshape(1, len(variables)), variables),
-            bqm,
-            info=info,
+            (np.asarray([sample], dtype=np.int8).reshape(1, len(variables)), variables), bqm
         )
-        return ss
+        return _with_info(ss, start, stamps, info, seed)
 
     def sample_cqm(
         self,
@@ -181,6 +184,7 @@ class MILPSolver(dimod.Sampler):
                 or a quadratic term on a non-binary variable.
             RuntimeError: ``time_limit`` ran out before HiGHS found a feasible point.
         """
+        start = time.perf_counter_ns()
         if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
             raise TypeError(
                 f"'cqm' must be a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}"
@@ -214,9 +218,17 @@ class MILPSolver(dimod.Sampler):
             coef, const = lin.expression(constraint.lhs, f"'cqm' constraint {label!r}")
             rhs = float(constraint.rhs) - const
             rows.append((coef, _SENSES[constraint.sense.value], rhs, label))
-        values, info = _solve(lin, objective, rows, limit)
+        values, info, stamps = _solve(lin, objective, rows, limit)
         sample = _decode(values, variables, vartype_of)
-        return dimod.SampleSet.from_samples_cqm(([sample], variables), cqm, info=info)
+        return _with_info(dimod.SampleSet.from_samples_cqm(([sample], variables), cqm), start, stamps, info, seed)
+
+
+def _with_info(
+    ss: dimod.SampleSet, start: int, stamps: tuple[int, int], milp_info: dict[str, Any], seed: int | None
+) -> dimod.SampleSet:
+    """``ss`` with ``info`` in the convention of :mod:`hybridqnn.solvers.info`."""
+    ss.info.update(timing=timing(start, *stamps, time.perf_counter_ns()), seed=seed, milp=milp_info)
+    return ss
 
 
 def _decode(
@@ -240,7 +252,9 @@ def _solve(
     objective: tuple[dict[int, float], float],
     rows: list[tuple[dict[int, float], str, float, Any]],
     time_limit: float | None,
-) -> tuple[np.ndarray, dict[str, Any]]:
+) -> tuple[np.ndarray, dict[str, Any], tuple[int, int]]:
+    """HiGHS on the linearised problem: (column values, status figures, (start, end) of the
+    solve in ``time.perf_counter_ns()``)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_array
 
@@ -281,7 +295,7 @@ def _solve(
     options: dict[str, Any] = {"disp": False, "mip_rel_gap": 0.0}
     if time_limit is not None:
         options["time_limit"] = time_limit
-    start = time.perf_counter()
+    begin = time.perf_counter_ns()
     if ncols == 0:
         values = np.zeros(0)
         info = {"status": "empty model", "optimal": True, "mip_gap": 0.0}
@@ -318,5 +332,4 @@ def _solve(
             "optimal": res.status == 0,
             "mip_gap": float(getattr(res, "mip_gap", 0.0) or 0.0),
         }
-    info["solve_seconds"] = time.perf_counter() - start
-    return values, info
+    return values, info, (begin, time.perf_counter_ns())

@@ -14,6 +14,8 @@ from typing import Any
 
 import dimod
 
+from hybridqnn.solvers.ocean import EXACT_MAX_VARIABLES, ExactSolver
+
 
 @dataclass(frozen=True)
 class SolverEntry:
@@ -25,19 +27,19 @@ class SolverEntry:
 
 
 def _sa(**params: Any) -> dimod.Sampler:
-    from dwave.samplers import SimulatedAnnealingSampler
+    from hybridqnn.solvers.ocean import SimulatedAnnealingSampler
 
     return SimulatedAnnealingSampler(**params)
 
 
 def _tabu(**params: Any) -> dimod.Sampler:
-    from dwave.samplers import TabuSampler
+    from hybridqnn.solvers.ocean import TabuSampler
 
     return TabuSampler(**params)
 
 
 def _steepest(**params: Any) -> dimod.Sampler:
-    from dwave.samplers import SteepestDescentSolver
+    from hybridqnn.solvers.ocean import SteepestDescentSolver
 
     return SteepestDescentSolver(**params)
 
@@ -70,22 +72,6 @@ def _hybrid(**params: Any) -> dimod.Sampler:
     from hybridqnn.solvers.dwave import hybrid_sampler
 
     return hybrid_sampler(**params)
-
-
-EXACT_MAX_VARIABLES = 24
-
-
-class ExactSolver(dimod.ExactSolver):
-    """dimod's ``ExactSolver`` with a size guard: it enumerates all 2^n states in memory
-    (2^25 states of 25 variables already take gigabytes), so more than
-    :data:`EXACT_MAX_VARIABLES` variables is a one-line error instead of an out-of-memory crash."""
-
-    def sample(self, bqm: dimod.BinaryQuadraticModel, **kwargs: Any) -> dimod.SampleSet:
-        if bqm.num_variables > EXACT_MAX_VARIABLES:
-            raise ValueError(
-                f"the exact solver enumerates 2^n states and takes at most {EXACT_MAX_VARIABLES} variables, got {bqm.num_variables}"
-            )
-        return super().sample(bqm, **kwargs)
 
 
 def _exact(**params: Any) -> dimod.Sampler:

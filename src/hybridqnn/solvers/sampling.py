@@ -1,4 +1,29 @@
-"""Calling any ``dimod.Sampler`` the same way: seeds, warm starts and a derived beta schedule."""
+"""Calling any ``dimod.Sampler`` the same way: seeds, warm starts, a derived beta schedule, and
+the one place that chooses a sampler's fast path.
+
+**Fast paths.** The library speaks dimod: every solve can go through ``sampler.sample(bqm)``.
+Building a BQM costs O(#couplers) in Python objects, so a sampler may also advertise, in its
+``properties``, fast paths that take the problem as arrays. ``properties["fast_paths"]`` is a
+mapping from a path's name to the ``sample_kwargs`` keywords that path takes:
+
+- ``"dense"``: ``sampler.sample_dense(model, *, seed, initial_states=None, **sample_kwargs)``
+  takes a :class:`~hybridqnn.problems.DenseIsing` E(s) = offset + h^T s + 1/2 s^T J s and
+  returns (spins (R, n) int8, energies (R,), info). Every
+  :class:`~hybridqnn.solvers.dense.DenseSampler` has it.
+- ``"least_squares"``: ``sampler.sample_least_squares(x, v, g0, *, seed, var_index=None,
+  **sample_kwargs)`` minimises ||v_j - X g_j||^2 over g_j in {-1, +1}^n for every row v_j of
+  ``v`` (m, B) at once, from the starts ``g0`` (m, n), moving only the columns ``var_index``,
+  and returns (g (m, n) float64, energies (m,)). The dense SA has it
+  (:func:`hybridqnn.solvers.batched.solve_least_squares_batch`).
+
+:func:`fast_path` is the one test of whether a path applies (advertised, and every keyword of
+``sample_kwargs`` is one the path takes); :func:`solve_dense` solves a dense model by the dense
+path or, failing that, by ``sample(bqm)``. The optimizers and trainers call only these, so a new
+fast sampler needs no edit to them. Composites do not inherit their child's fast paths (their
+``properties`` hold the child's under ``child_properties``): a path that skipped the
+composite's work, such as :class:`~hybridqnn.solvers.composites.LimitedPrecisionComposite`'s
+rounding, would silently change the result.
+"""
 
 from __future__ import annotations
 
@@ -167,6 +192,84 @@ def beta_range_dense(
         local_minimum_uphill=uphill(local[0]),
         min_coefficient=2.0 * smallest,
     )
+
+
+FAST_PATHS = "fast_paths"
+#: The names of the fast paths (module docstring).
+PATHS = ("dense", "least_squares")
+
+
+def fast_path(sampler: Any, path: str, sample_kwargs: Mapping[str, Any] | None = None) -> bool:
+    """Whether ``sampler`` advertises the fast ``path`` (``properties["fast_paths"]``) and that
+    path takes every keyword of ``sample_kwargs``."""
+    if path not in PATHS:
+        raise ValueError(f"'path' must be one of {', '.join(PATHS)}, got {path!r}")
+    paths = (getattr(sampler, "properties", None) or {}).get(FAST_PATHS) or {}
+    return path in paths and set(sample_kwargs or {}) <= set(paths[path])
+
+
+def supports_dense(sampler: Any, sample_kwargs: Mapping[str, Any] | None = None) -> bool:
+    """Whether :func:`solve_dense` gives ``sampler`` the model itself (the dense path)."""
+    return fast_path(sampler, "dense", sample_kwargs)
+
+
+def _no_samples(sampler: Any) -> ValueError:
+    return ValueError(f"'sampler' ({type(sampler).__name__}) returned no samples; at least one is needed per problem")
+
+
+def best_sample(sampleset: dimod.SampleSet, sampler: Any) -> dimod.SampleView:
+    """The lowest-energy row, among the feasible ones when the sample set marks feasibility;
+    a one-line ValueError if the sampler returned nothing."""
+    if len(sampleset) == 0:
+        raise _no_samples(sampler)
+    if "is_feasible" in sampleset.record.dtype.names:
+        feasible = sampleset.filter(lambda d: d.is_feasible)
+        if len(feasible):
+            return feasible.first
+    return sampleset.first
+
+
+def solve_dense(
+    sampler: Any,
+    model: DenseIsing,
+    *,
+    seed: int,
+    initial_state: np.ndarray | None = None,
+    sample_kwargs: Mapping[str, Any] | None = None,
+    bqm: dimod.BinaryQuadraticModel | None = None,
+) -> tuple[np.ndarray, float]:
+    """The best state ``sampler`` finds for ``model``, as spins (n,) int8 in the model's order,
+    and its energy.
+
+    A sampler on the dense path (:func:`supports_dense`) gets the model through
+    ``sample_dense(model, seed=seed, initial_states=initial_state, **sample_kwargs)``, and the
+    lowest-energy read is returned. Any other sampler gets ``bqm`` (default
+    ``model.to_bqm()``, SPIN; a caller that built the BQM already passes it; its variables must
+    be the model's, in the model's order) through :func:`sample_bqm`, with ``initial_state``
+    (spins) as the warm start in the BQM's vartype; the best row (:func:`best_sample`) is
+    returned as spins with its energy on ``bqm``.
+    """
+    kwargs = dict(sample_kwargs or {})
+    if supports_dense(sampler, kwargs):
+        start = None if initial_state is None else np.asarray(initial_state, dtype=np.int8).reshape(1, -1)
+        spins, energies, _ = sampler.sample_dense(model, seed=seed, initial_states=start, **kwargs)
+        if len(energies) == 0:
+            raise _no_samples(sampler)
+        best = int(np.argmin(energies))
+        return np.asarray(spins[best], dtype=np.int8), float(energies[best])
+    bqm = model.to_bqm() if bqm is None else bqm
+    state = None
+    if initial_state is not None:
+        state = np.asarray(initial_state, dtype=np.int8).reshape(-1)
+        state = (state + 1) // 2 if bqm.vartype is dimod.BINARY else state
+    ss = sample_bqm(sampler, bqm, seed=seed, initial_state=state, sample_kwargs=kwargs)
+    row = best_sample(ss, sampler).sample
+    variables = list(bqm.variables)
+    values = np.array([row[v] for v in variables], dtype=np.int8)
+    if ss.vartype is not bqm.vartype:
+        values = (values + 1) // 2 if bqm.vartype is dimod.BINARY else 2 * values - 1
+    spins = 2 * values - 1 if bqm.vartype is dimod.BINARY else values
+    return spins.astype(np.int8), float(bqm.energy((values, variables)))
 
 
 def sample_bqm(

@@ -47,4 +47,4 @@ class TorchDenseSampler(DenseSampler):
 
     @property
     def properties(self) -> dict[str, Any]:
-        return {"device": str(self.device), "dtype": str(self.dtype)}
+        return {**super().properties, "device": str(self.device), "dtype": str(self.dtype)}

@@ -10,10 +10,22 @@
 - ``small``: empty and one-variable models work.
 - ``ground_state``: on random models with at most 12 variables the best sample reaches
   ``dimod.ExactSolver``'s ground energy with the given (generous) settings.
+- ``info``: ``sampleset.info`` follows :mod:`hybridqnn.solvers.info` (dwave-samplers'
+  ``timing`` in integer nanoseconds, the ``seed`` used by a sampler that takes one, every other
+  figure under a namespaced key).
+- ``fast_paths``: a sampler that advertises the dense path
+  (:mod:`hybridqnn.solvers.sampling`) returns, through ``sample_dense``, spins whose energies
+  are the model's.
+
+:class:`EnumeratingDenseSampler` is the smallest sampler on the fast paths, for tests that code
+takes them without knowing the sampler's class.
 """
 
 from __future__ import annotations
 
+import itertools
+import numbers
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -21,6 +33,10 @@ from typing import Any
 import dimod
 import dimod.testing
 import numpy as np
+
+from hybridqnn.problems.dense import DenseIsing
+from hybridqnn.solvers.info import RESERVED_KEYS, TIMING_KEYS
+from hybridqnn.solvers.sampling import supports_dense
 
 
 def awkward_labels(n: int) -> list[Any]:
@@ -109,6 +125,36 @@ def check_ground_state(
             )
 
 
+def check_info(sampler: dimod.Sampler, sample_kwargs: Mapping[str, Any], **_: Any) -> None:
+    bqm = random_bqm(6, "SPIN", seed=4, labels=awkward_labels(6))
+    name = type(sampler).__name__
+    for seed in (11, None):
+        info = _sample(sampler, bqm, sample_kwargs, seed=seed).info
+        timing = info.get("timing")
+        assert isinstance(timing, Mapping), f"info: {name} gives no 'timing' dict (keys {sorted(info)})"
+        for key in TIMING_KEYS:
+            value = timing.get(key)
+            assert isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0, (
+                f"info: {name}'s timing[{key!r}] must be a nonnegative integer of nanoseconds, got {value!r}"
+            )
+        if "seed" in sampler.parameters:
+            assert "seed" in info, f"info: {name} takes 'seed' but does not report the seed it used"
+            if seed is not None:
+                assert info["seed"] == seed, f"info: {name} was given seed {seed} and reports {info['seed']!r}"
+        loose = sorted(str(k) for k, v in info.items() if k not in RESERVED_KEYS and not isinstance(v, Mapping))
+        assert not loose, f"info: {name}'s own figures must sit under a namespaced key (a dict), got top-level {loose}"
+
+
+def check_fast_paths(sampler: dimod.Sampler, sample_kwargs: Mapping[str, Any], **_: Any) -> None:
+    dense_kwargs = {k: v for k, v in sample_kwargs.items() if k not in ("seed", "initial_states")}
+    if not supports_dense(sampler, dense_kwargs):
+        return
+    model = DenseIsing.from_bqm(random_bqm(7, "SPIN", seed=5))[0]
+    spins, energies, _ = sampler.sample_dense(model, seed=3, **dense_kwargs)
+    assert len(spins) > 0 and np.all(np.abs(spins) == 1), "fast_paths: sample_dense must return spins of +-1"
+    assert np.allclose(energies, model.energies(spins)), "fast_paths: sample_dense's energies differ from the model's"
+
+
 CHECKS: dict[str, Callable[..., None]] = {
     "api": check_api,
     "energies": check_energies,
@@ -116,6 +162,8 @@ CHECKS: dict[str, Callable[..., None]] = {
     "unknown_kwargs": check_unknown_kwargs,
     "small": check_small,
     "ground_state": check_ground_state,
+    "info": check_info,
+    "fast_paths": check_fast_paths,
 }
 
 
@@ -149,3 +197,54 @@ def check_sampler(
     }
     for name in names:
         CHECKS[name](sampler, **options)
+
+
+def _all_spins(n: int) -> np.ndarray:
+    return np.array(list(itertools.product((-1, 1), repeat=n)), dtype=np.int8).reshape(-1, n)
+
+
+class EnumeratingDenseSampler(dimod.Sampler):
+    """A third-party-style sampler that takes only hybridqnn's fast paths
+    (:mod:`hybridqnn.solvers.sampling`), by exhaustive search over at most 16 spins.
+
+    ``sample`` (the BQM path) raises AssertionError, so a test fails if code skips the fast
+    path; ``calls`` counts the calls of each path.
+    """
+
+    parameters = {"num_reads": []}
+    properties = {"fast_paths": {"dense": ("num_reads",), "least_squares": ()}}
+
+    def __init__(self) -> None:
+        self.calls = {"dense": 0, "least_squares": 0}
+        self._lock = threading.Lock()
+
+    def _count(self, path: str) -> None:
+        with self._lock:
+            self.calls[path] += 1
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters: Any) -> dimod.SampleSet:
+        raise AssertionError("EnumeratingDenseSampler.sample was called: the fast path was skipped")
+
+    def sample_dense(
+        self, model: DenseIsing, *, seed: int, initial_states: np.ndarray | None = None, num_reads: int = 1
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        self._count("dense")
+        states = _all_spins(model.num_variables)
+        energies = model.energies(states)
+        order = np.argsort(energies, kind="stable")[:num_reads]
+        return states[order], energies[order], {"seed": seed}
+
+    def sample_least_squares(
+        self, x: np.ndarray, v: np.ndarray, g0: np.ndarray, *, seed: int, var_index: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        self._count("least_squares")
+        idx = np.arange(x.shape[1]) if var_index is None else np.asarray(var_index)
+        g = np.array(g0, dtype=np.float64)
+        energies = np.empty(len(v))
+        for j, target in enumerate(np.asarray(v, dtype=np.float64)):
+            candidates = np.repeat(g[j][None], 2 ** len(idx), axis=0)
+            candidates[:, idx] = _all_spins(len(idx))
+            scores = ((target[None] - candidates @ x.T) ** 2).sum(axis=1)
+            best = int(np.argmin(scores))
+            g[j], energies[j] = candidates[best], scores[best]
+        return g, energies

@@ -9,6 +9,13 @@ from hybridqnn.train.loops import (
     train_classifier,
     train_gcn,
 )
+from hybridqnn.train.natural import (
+    NaturalFitResult,
+    fit_natural,
+    load_natural_data,
+    train_natural_epoch,
+    vote_error,
+)
 from hybridqnn.train.qcbo import (
     QATResult,
     QCBOClassifier,
@@ -22,6 +29,7 @@ from hybridqnn.train.qubo_head import QUBOHeadResult, fit_qubo_head, head_encodi
 from hybridqnn.train.sgd_head import SGDHeadResult, fit_sgd_head
 
 __all__ = [
+    "NaturalFitResult", "fit_natural", "load_natural_data", "train_natural_epoch", "vote_error",
     "QATResult",
     "QCBOClassifier",
     "QCBOResult",

@@ -49,8 +49,9 @@ import numpy as np
 from hybridqnn._checks import check_float, check_int
 from hybridqnn.parallel import get_executor
 from hybridqnn.problems import DenseIsing, FixedPointEncoding, quadratic_to_bqm, quadratic_to_dense
-from hybridqnn.solvers import box_qp_minimizer, polish_dense, sample_bqm
-from hybridqnn.solvers.dense import DenseSampler
+from hybridqnn.solvers.hardware import ADVANTAGE_LIMITS, fits_logically
+from hybridqnn.solvers.reference import box_qp_minimizer, polish_dense
+from hybridqnn.solvers.sampling import solve_dense, supports_dense
 from hybridqnn.train.head_common import (
     check_features,
     check_labels,
@@ -60,10 +61,6 @@ from hybridqnn.train.head_common import (
 )
 
 logger = logging.getLogger(__name__)
-
-# D-Wave Advantage's published counts (Advantage_system4.1 / 6.x: 5,000+ qubits, ~35,000 couplers).
-ADVANTAGE_QUBITS = 5000
-ADVANTAGE_COUPLERS = 35000
 
 
 @dataclass
@@ -76,7 +73,9 @@ class QUBOHeadResult:
         timing: wall seconds by phase: ``build_s``, ``reference_s``, ``solve_s``, ``other_s``,
             ``total_s`` (the phases add up to the total).
         problem: size of one class QUBO: ``num_variables``, ``num_interactions`` and whether the
-            logical problem is within Advantage's published qubit and coupler counts.
+            logical problem is within Advantage's qubit and coupler counts
+            (:data:`hybridqnn.solvers.hardware.ADVANTAGE_LIMITS`, via
+            :func:`~hybridqnn.solvers.hardware.fits_logically`, the test ``check_fits`` makes).
     """
 
     weights: np.ndarray
@@ -135,46 +134,28 @@ def _line_search_alpha(
     return best[1:]
 
 
-def _problem_size(model: DenseIsing) -> dict[str, Any]:
+def _problem_size(model: DenseIsing, limits: Mapping[str, Any] = ADVANTAGE_LIMITS) -> dict[str, Any]:
     n = model.num_variables
     couplers = int(np.count_nonzero(model.J)) // 2
     return {
         "num_variables": n,
         "num_interactions": couplers,
-        "fits_advantage": bool(n <= ADVANTAGE_QUBITS and couplers <= ADVANTAGE_COUPLERS),
+        "fits_advantage": fits_logically(n, couplers, limits),
     }
 
 
-def _solve_dense(
-    sampler: DenseSampler,
-    model: DenseIsing,
-    initial_state: np.ndarray | None,
-    seed: int,
-    *,
-    sample_kwargs: Mapping[str, Any] | None,
-) -> tuple[np.ndarray, float]:
-    """The lowest-energy spins of a dense sampler's reads, and their energy."""
-    spins, energies, _ = sampler.sample_dense(model, seed=seed, initial_states=initial_state, **dict(sample_kwargs or {}))
-    best = int(np.argmin(energies))
-    return spins[best], float(energies[best])
-
-
-def _solve_bqm(
+def _solve(
     sampler: dimod.Sampler,
-    bqm: dimod.BinaryQuadraticModel,
+    model: DenseIsing,
+    bqm: dimod.BinaryQuadraticModel | None,
     initial_state: np.ndarray | None,
     seed: int,
     *,
     sample_kwargs: Mapping[str, Any] | None,
 ) -> tuple[np.ndarray, float]:
-    """Any dimod sampler on the BINARY head BQM: the best sample as spins, and its energy."""
-    bits = None if initial_state is None else ((np.asarray(initial_state) + 1) // 2).astype(np.int8)
-    ss = sample_bqm(sampler, bqm, seed=seed, initial_state=bits, sample_kwargs=sample_kwargs)
-    best = ss.first
-    state = np.array([best.sample[v] for v in bqm.variables], dtype=np.int8)
-    if ss.vartype is dimod.SPIN:
-        state = ((state + 1) // 2).astype(np.int8)
-    return 2 * state - 1, float(bqm.energy((state, list(bqm.variables))))
+    """One class QUBO: the best spins and their energy, by the sampler's dense path or, with
+    any other sampler, on the BINARY head BQM (:func:`hybridqnn.solvers.sampling.solve_dense`)."""
+    return solve_dense(sampler, model, seed=seed, initial_state=initial_state, sample_kwargs=sample_kwargs, bqm=bqm)
 
 
 @dataclass
@@ -328,14 +309,13 @@ def fit_qubo_head(
 
             class_seeds = [int(s.generate_state(1)[0]) for s in seeds.spawn(num_classes)]
             starts = [r[0] if warm_start else None for r in refs]
-            if isinstance(sampler, DenseSampler):
-                solve = partial(_solve_dense, sampler, sample_kwargs=sample_kwargs)
-                jobs: tuple[list[Any], ...] = (models,)
-            else:
+            bqms: list[Any] = [None] * num_classes
+            if not supports_dense(sampler, sample_kwargs):
                 t = time.perf_counter()
-                jobs = (list(pool.map(partial(quadratic_to_bqm, hess), lin, [enc] * num_classes, offsets)),)
+                bqms = list(pool.map(partial(quadratic_to_bqm, hess), lin, [enc] * num_classes, offsets))
                 timing["build_s"] += time.perf_counter() - t
-                solve = partial(_solve_bqm, sampler, sample_kwargs=sample_kwargs)
+            solve = partial(_solve, sampler, sample_kwargs=sample_kwargs)
+            jobs = (models, bqms)
             t = time.perf_counter()
             solves = list(pool.map(solve, *jobs, starts, class_seeds))
             timing["solve_s"] += time.perf_counter() - t
@@ -344,7 +324,7 @@ def fit_qubo_head(
                 t = time.perf_counter()
                 cold_energies = [e for _, e in pool.map(solve, *jobs, [None] * num_classes, class_seeds)]
                 timing["cold_start_s"] += time.perf_counter() - t
-            del jobs
+            del jobs, bqms
 
             candidate = enc.decode((np.stack([spins for spins, _ in solves]) + 1) // 2)
             new_loss, new_grad = softmax_loss_grad(candidate, phi, onehot, l2)

@@ -138,7 +138,7 @@ def _head_problem(ctx: RunContext, name: str, seed: int) -> _Problem:
 
 def _projection_problem(width: int, seed: int) -> _Problem:
     from hybridqnn.problems import binary_least_squares
-    from hybridqnn.solvers import box_qp_minimizer, polish_dense
+    from hybridqnn.solvers.reference import box_qp_minimizer, polish_dense
 
     rng = np.random.default_rng(seed)
     x = np.where(rng.normal(size=(256, width)) >= 0, 1.0, -1.0)
@@ -150,14 +150,12 @@ def _projection_problem(width: int, seed: int) -> _Problem:
 
 
 def _run_once(sampler: Any, problem: _Problem, kwargs: dict[str, Any], seed: int, warm: bool) -> tuple[float, float]:
-    from hybridqnn.solvers.dense import DenseSampler
-    from hybridqnn.solvers.sampling import beta_range_dense
+    from hybridqnn.solvers.sampling import beta_range_dense, solve_dense, supports_dense
 
     start = time.perf_counter()
     init = problem.reference_spins[None, :] if warm else None
-    if isinstance(sampler, DenseSampler):
-        _, energies, _ = sampler.sample_dense(problem.model, seed=seed, initial_states=init, **kwargs)
-        energy = float(np.min(energies))
+    if supports_dense(sampler, kwargs):
+        _, energy = solve_dense(sampler, problem.model, seed=seed, initial_state=init, sample_kwargs=kwargs)
     else:
         params = dict(kwargs)
         if "seed" in sampler.parameters or "seed" in inspect.signature(sampler.sample).parameters:

@@ -19,7 +19,7 @@ from hybridqnn.experiments.params import check_solvers, list_field
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import aggregate, plot_panels
-from hybridqnn.solvers import get_sampler
+from hybridqnn.solvers import get_sampler, solve_dense
 
 ROSENBROCK_METHODS: tuple[str, ...] = ("qpsbgd", "signsgd", "sgd")
 
@@ -89,18 +89,6 @@ def rosenbrock_grad(z: np.ndarray) -> np.ndarray:
     return g
 
 
-def _solve_spins(sampler: Any, model: Any, seed: int, kwargs: dict[str, Any]) -> np.ndarray:
-    """The lowest-energy spins of a :class:`~hybridqnn.problems.DenseIsing` from ``sampler``:
-    directly for hybridqnn's dense samplers, through ``model.to_bqm()`` for any other."""
-    if hasattr(sampler, "sample_dense"):
-        spins, energies, _ = sampler.sample_dense(model, seed=seed, **kwargs)
-        return np.asarray(spins[int(np.argmin(energies))], dtype=float)
-    if "seed" in getattr(sampler, "parameters", {}):
-        kwargs = {"seed": seed, **kwargs}
-    best = sampler.sample(model.to_bqm(), **kwargs).first.sample
-    return np.asarray([best[i] for i in range(model.num_variables)], dtype=float)
-
-
 def _rosenbrock_run(p: RosenbrockParams, method: str, seed: int, sampler: Any) -> dict[str, Any]:
     from hybridqnn.problems import binary_least_squares
 
@@ -127,7 +115,10 @@ def _rosenbrock_run(p: RosenbrockParams, method: str, seed: int, sampler: Any) -
         else:
             model = binary_least_squares(a, gz * (scale / norm))
             t0 = time.perf_counter()
-            step = _solve_spins(sampler, model, int(rng.integers(2**31)), p.sample_kwargs)
+            spins, _ = solve_dense(
+                sampler, model, seed=int(rng.integers(2**31)), sample_kwargs=p.sample_kwargs
+            )
+            step = spins.astype(float)
             solve_s += time.perf_counter() - t0
         if method != "sgd" and norm > 0:
             moved = a @ step

@@ -1,4 +1,5 @@
-"""Natural quantization modules: closed forms, the classical limit, both backends, bad input."""
+"""Natural quantization, models: the classical limit, sampled distributions against the closed
+forms and the enumeration, shapes, seeds, votes, bad input."""
 
 from __future__ import annotations
 
@@ -7,28 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
 from scipy import stats
 
-from hybridqnn.nn.natural import (
-    NaturalActivation,
-    NaturalQuantizedMLP,
-    QubitRotation,
-    QubitState,
-    SignMLP,
-    WeakMeasurement,
-    _measure,
-    _run_kernel,
-    _tanh32,
-    _uniforms,
-    expected_activation,
-    majority_vote,
-    measurement_probability,
-    post_measurement_angle,
-    rotation_angle,
-    strong_measurement_probability,
-)
+from hybridqnn.nn.natural.layers import NaturalActivation
+from hybridqnn.nn.natural.models import NaturalQuantizedMLP, SignMLP, majority_vote
+from hybridqnn.nn.natural.physics import expected_activation, strong_measurement_probability
 from hybridqnn.quantum.circuits import exact_hidden_distribution
 
 BACKENDS = ["torch", "numba"]
@@ -55,180 +39,6 @@ def _chi2_pvalue(observed: dict, expected: dict, n: int) -> float:
         exp.append(pool_e)
     exp_arr = np.asarray(exp) * (n / sum(exp))
     return float(stats.chisquare(obs, exp_arr).pvalue)
-
-
-# --------------------------------------------------------------------------- closed forms
-
-
-def test_paper_update_is_the_published_arcsin_formula() -> None:
-    phi = torch.linspace(-math.pi, 2 * math.pi, 301, dtype=torch.float64)
-    for g in (0.0, 0.3, 5 * math.pi / 19, 1.2, math.pi / 2):
-        s = math.sin(g)
-        for m in (1.0, -1.0):
-            ratio = (1 - m * s) / (1 + m * s * torch.cos(phi))
-            ok = torch.isfinite(ratio)
-            published = 2 * torch.arcsin(
-                (torch.sin(phi / 2) * ratio.clamp_min(0).sqrt()).clamp(-1, 1)
-            )
-            ours = post_measurement_angle(phi, torch.tensor(m, dtype=torch.float64), g, "paper")
-            # arcsin is ill-conditioned next to +-1 (phi = +-pi), hence 1e-6
-            torch.testing.assert_close(ours[ok], published[ok], atol=1e-6, rtol=0)
-
-
-def test_exact_update_is_the_kraus_state_and_differs_from_the_paper_beyond_pi() -> None:
-    phi = torch.linspace(-2 * math.pi + 0.01, 2 * math.pi - 0.01, 401, dtype=torch.float64)
-    g = 0.6
-    s = math.sin(g)
-    for m in (1.0, -1.0):
-        amp = torch.stack(
-            [torch.cos(phi / 2) * math.sqrt(1 + m * s), torch.sin(phi / 2) * math.sqrt(1 - m * s)]
-        )
-        amp = amp / amp.norm(dim=0)
-        new = post_measurement_angle(phi, torch.tensor(m, dtype=torch.float64), g, "exact")
-        torch.testing.assert_close(torch.stack([torch.cos(new / 2), torch.sin(new / 2)]), amp)
-        paper = post_measurement_angle(phi, torch.tensor(m, dtype=torch.float64), g, "paper")
-        inside = torch.cos(phi / 2) >= 0
-        # the same state inside |phi| <= pi; a different state (not just a global sign) outside
-        # (same Z populations everywhere; sin(phi') = 2 alpha' beta' tells the states apart)
-        torch.testing.assert_close(torch.cos(paper), torch.cos(new))
-        torch.testing.assert_close(torch.sin(paper[inside]), torch.sin(new[inside]))
-        assert (torch.sin(paper[~inside]) - torch.sin(new[~inside])).abs().max() > 0.5
-
-
-@given(phi=st.floats(-math.pi, math.pi), g=st.floats(0, math.pi / 2), plus=st.booleans())
-def test_updates_agree_while_cos_half_phi_is_non_negative(phi: float, g: float, plus: bool) -> None:
-    t = torch.tensor([phi], dtype=torch.float64)
-    m = torch.tensor([1.0 if plus else -1.0], dtype=torch.float64)
-    if measurement_probability(t, g).item() in ((0.0,) if plus else (1.0,)):
-        return  # an impossible outcome has no post-measurement state
-    a = post_measurement_angle(t, m, g, "paper")
-    b = post_measurement_angle(t, m, g, "exact")
-    assert math.isclose(a.item(), b.item(), abs_tol=1e-7)
-
-
-def test_strong_measurement_closed_forms() -> None:
-    z = torch.linspace(-3, 3, 61, dtype=torch.float64)
-    for a in (0.1, 0.316, 1.0):
-        phi = rotation_angle(z, 1.0, a)
-        p = measurement_probability(phi, math.pi / 2)
-        torch.testing.assert_close(p, strong_measurement_probability(z, a))
-        torch.testing.assert_close(2 * p - 1, expected_activation(z, a))
-    torch.testing.assert_close(expected_activation(z, 0.0), torch.sign(z))
-    torch.testing.assert_close(measurement_probability(phi, 0.0), torch.full_like(phi, 0.5))
-
-
-def test_tanh_polynomial_is_float32_accurate() -> None:
-    x = np.linspace(-12, 12, 20001, dtype=np.float32)
-    approx = np.array([_tanh32(v) for v in x[::7]], dtype=np.float64)
-    assert np.abs(approx - np.tanh(x[::7].astype(np.float64))).max() < 3e-7
-
-
-@pytest.mark.parametrize("a", [0.0, 0.3])
-@pytest.mark.parametrize("update", ["paper", "exact"])
-def test_kernel_matches_torch_path_for_the_same_uniforms(a: float, update: str) -> None:
-    gen = _gen(1)
-    z = torch.randn(6, 40, generator=gen) * 1.5
-    phi = torch.rand(6, 40, generator=gen) * 3 * math.pi - math.pi
-    state = QubitState(
-        torch.cos(phi / 2),
-        torch.sin(phi / 2),
-        torch.where(torch.rand(6, 40, generator=gen) < 0.5, 1.0, -1.0),
-    )
-    g = 0.55
-    key = 987654321
-    m_k, a_k, b_k = _run_kernel(
-        z, state.d, state.alpha, state.beta, None, key, a, math.sin(g), update == "paper"
-    )
-    u = torch.from_numpy(_uniforms(np.uint64(key), 0, z.numel())).reshape(z.shape)
-    rotated = QubitRotation(a)(z, state)
-    m_t, a_t, b_t = _measure(rotated.alpha, rotated.beta, u, math.sin(g), update == "paper")
-    assert torch.equal(m_k, m_t)
-    torch.testing.assert_close(a_k, a_t, atol=2e-6, rtol=0)
-    torch.testing.assert_close(b_k, b_t, atol=2e-6, rtol=0)
-
-
-def _kernel_case(n_shots: int, width: int) -> tuple[torch.Tensor, QubitState]:
-    gen = _gen(11)
-    z = torch.randn(n_shots, 7, width, generator=gen)
-    phi = torch.rand(n_shots, 7, width, generator=gen) * 2 * math.pi
-    d = torch.where(torch.rand(n_shots, 7, width, generator=gen) < 0.5, 1.0, -1.0)
-    return z, QubitState(torch.cos(phi / 2), torch.sin(phi / 2), d)
-
-
-@pytest.mark.parametrize("threads", [1, 2])
-def test_in_place_update_equals_fresh_outputs(threads: int) -> None:
-    z, state = _kernel_case(5, 8000)  # above the threading threshold
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        fresh = _run_kernel(z, state.d, state.alpha, state.beta, None, 42, 0.3, 0.7, True)
-        alpha, beta = state.alpha.clone(), state.beta.clone()
-        own = {"alpha": alpha, "beta": beta}
-        m, a_new, b_new = _run_kernel(
-            z,
-            state.d,
-            alpha,
-            beta,
-            None,
-            42,
-            0.3,
-            0.7,
-            True,
-            out=lambda role, shape: own.get(role, torch.empty(shape)),
-        )
-    finally:
-        torch.set_num_threads(before)
-    assert a_new is alpha and b_new is beta
-    assert torch.equal(m, fresh[0])
-    assert torch.equal(alpha, fresh[1]) and torch.equal(beta, fresh[2])
-
-
-def test_threaded_kernel_equals_one_thread() -> None:
-    z, state = _kernel_case(1, 20000)  # 140,000 elements: above the threading threshold
-    z1, d1, a1, b1 = (t[0] for t in (z, state.d, state.alpha, state.beta))
-    results = []
-    before = torch.get_num_threads()
-    try:
-        for threads in (1, 2):
-            torch.set_num_threads(threads)
-            for shots in (None, 3):  # split by columns, then by shots
-                results.append(_run_kernel(z1, d1, a1, b1, shots, 7, 0.2, 0.5, False))
-    finally:
-        torch.set_num_threads(before)
-    for one, two in zip(results[:2], results[2:], strict=True):
-        for x, y in zip(one, two, strict=True):
-            assert torch.equal(x, y)
-
-
-def test_out_buffers_are_checked() -> None:
-    z, state = _kernel_case(1, 4)
-    with pytest.raises(ValueError, match="'out' must give a contiguous float32 tensor of shape"):
-        _run_kernel(
-            z,
-            state.d,
-            state.alpha,
-            state.beta,
-            None,
-            1,
-            0.3,
-            0.7,
-            True,
-            out=lambda role, shape: torch.empty(3),
-        )
-    alpha = state.alpha.clone()
-    with pytest.raises(ValueError, match="'out' must return both of alpha and beta"):
-        _run_kernel(
-            z,
-            state.d,
-            alpha,
-            state.beta,
-            None,
-            1,
-            0.3,
-            0.7,
-            True,
-            out=lambda role, shape: alpha if role == "alpha" else torch.empty(shape),
-        )
 
 
 def test_batched_votes_reuse_buffers_without_mixing_batches() -> None:
@@ -321,27 +131,6 @@ def test_expected_activations_estimate_the_closed_form() -> None:
     # first layer: E[m] = sin(g) * E_strong[d]
     exact = math.sin(1.0) * expected_activation(model.layers[0](x).detach(), 0.7)
     assert (est[0] - exact).abs().max() < 5 / math.sqrt(shots)
-
-
-def test_straight_through_gradient() -> None:
-    z = torch.linspace(-2, 2, 41).reshape(1, -1).requires_grad_(True)
-    weights = torch.randn(1, 41, generator=_gen(0))
-    for backend in BACKENDS:
-        act = NaturalActivation(0.3, 0.7, backend=backend)
-        d, _ = act(z, None, _gen(1))
-        (d * weights).sum().backward()
-        torch.testing.assert_close(z.grad, weights * (z.detach().abs() < 1))
-        z.grad = None
-
-
-def test_rotation_and_measurement_compose() -> None:
-    z = torch.randn(4, 8, generator=_gen(3))
-    state = QubitRotation(0.5)(z)
-    torch.testing.assert_close(state.phi, rotation_angle(z, 1.0, 0.5))
-    d, new = WeakMeasurement(math.pi / 2)(state, _gen(4))
-    assert set(d.unique().tolist()) <= {-1.0, 1.0}
-    # a projective measurement leaves the qubit in |0> (m = +1) or |1> (m = -1)
-    torch.testing.assert_close(new.alpha.abs(), (d > 0).float())
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -1,0 +1,74 @@
+"""Ocean's own samplers, as the registry hands them out: dwave-samplers' simulated annealing,
+tabu search and steepest descent, and dimod's exact solver.
+
+They are Ocean's classes, unchanged in what they sample (the same seed gives the same samples),
+with ``info`` in hybridqnn's convention (:mod:`hybridqnn.solvers.info`): the ``seed`` used is
+reported (drawn from fresh entropy when none is given, as Ocean would, so the run can be
+repeated), ``timing`` is always there (tabu and the exact solver give none: the whole call is
+reported as sampling), and Ocean's other figures (SA's ``beta_range`` and
+``beta_schedule_type``) move under ``info["sa"]`` (``"tabu"``, ``"steepest"``, ``"exact"``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import dimod
+from dwave import samplers
+
+from hybridqnn.solvers.info import conventional, draw_seed
+
+__all__ = ["EXACT_MAX_VARIABLES", "ExactSolver", "SimulatedAnnealingSampler", "SteepestDescentSolver", "TabuSampler"]
+
+EXACT_MAX_VARIABLES = 24
+
+
+class _Conventional:
+    """``sample`` with the info convention; ``info_key`` names the method's namespace."""
+
+    info_key = ""
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters: Any) -> dimod.SampleSet:
+        takes_seed = "seed" in self.parameters  # type: ignore[attr-defined]
+        if takes_seed and parameters.get("seed") is None:
+            parameters["seed"] = draw_seed()
+        start = time.perf_counter_ns()
+        sampleset = super().sample(bqm, **parameters)  # type: ignore[misc]
+        sampleset.resolve()
+        return conventional(
+            sampleset, self.info_key, call_ns=time.perf_counter_ns() - start, seed=parameters.get("seed"), reports_seed=takes_seed
+        )
+
+
+class SimulatedAnnealingSampler(_Conventional, samplers.SimulatedAnnealingSampler):
+    """dwave-samplers' ``SimulatedAnnealingSampler``; ``info["sa"]`` holds its beta range and schedule type."""
+
+    info_key = "sa"
+
+
+class TabuSampler(_Conventional, samplers.TabuSampler):
+    """dwave-samplers' ``TabuSampler``."""
+
+    info_key = "tabu"
+
+
+class SteepestDescentSolver(_Conventional, samplers.SteepestDescentSolver):
+    """dwave-samplers' ``SteepestDescentSolver``."""
+
+    info_key = "steepest"
+
+
+class ExactSolver(_Conventional, dimod.ExactSolver):
+    """dimod's ``ExactSolver`` with a size guard: it enumerates all 2^n states in memory
+    (2^25 states of 25 variables already take gigabytes), so more than
+    :data:`EXACT_MAX_VARIABLES` variables is a one-line error instead of an out-of-memory crash."""
+
+    info_key = "exact"
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, **kwargs: Any) -> dimod.SampleSet:
+        if bqm.num_variables > EXACT_MAX_VARIABLES:
+            raise ValueError(
+                f"the exact solver enumerates 2^n states and takes at most {EXACT_MAX_VARIABLES} variables, got {bqm.num_variables}"
+            )
+        return super().sample(bqm, **kwargs)
