@@ -15,13 +15,8 @@ from hybridqnn.experiments.config import load_config, shipped_config_names
 from hybridqnn.experiments.qpsbgd import a1a_2layer, common, mnist_pairs, rosenbrock
 from hybridqnn.experiments.qpsbgd import gcn as gcn_exp
 
-NAMES = (
-    "qpsbgd-rosenbrock",
-    "qpsbgd-logreg",
-    "qpsbgd-a1a-10layer",
-    "qpsbgd-a1a-2layer",
-    "qpsbgd-mnist-pairs",
-    "qpsbgd-gcn",
+NAMES = tuple(
+    f"qpsbgd-{n}" for n in ("rosenbrock", "logreg", "a1a-10layer", "a1a-2layer", "mnist-pairs", "gcn")
 )
 
 
@@ -267,41 +262,17 @@ def test_paper_tables_match_the_issue() -> None:
     ("name", "override", "expected"),
     [
         ("qpsbgd-a1a-10layer", 'methods=["nope"]', "'methods' must be one of qpsbgd-ls"),
-        (
-            "qpsbgd-a1a-10layer",
-            "lr={qpsbgd-ls = 0.0, bc-sgd = 0.01, bc-signsgd = 0.02, proxquant = 0.1}",
-            "'lr[qpsbgd-ls]' must be a finite number > 0.0, got 0.0",
-        ),
-        (
-            "qpsbgd-a1a-10layer",
-            'methods=["adam"]',
-            "'lr' must give a learning rate for method 'adam'",
-        ),
-        (
-            "qpsbgd-a1a-10layer",
-            "max_block_size=0",
-            "'max_block_size' must be an integer >= 1, got 0",
-        ),
+        ("qpsbgd-a1a-10layer", "lr={qpsbgd-ls = 0.0, bc-sgd = 0.01, bc-signsgd = 0.02, proxquant = 0.1}", "'lr[qpsbgd-ls]' must be a finite number > 0.0, got 0.0"),
+        ("qpsbgd-a1a-10layer", 'methods=["adam"]', "'lr' must give a learning rate for method 'adam'"),
+        ("qpsbgd-a1a-10layer", "max_block_size=0", "'max_block_size' must be an integer >= 1, got 0"),
         ("qpsbgd-a1a-10layer", "best_effort={nope = 1}", "'best_effort' has unknown key 'nope'"),
-        (
-            "qpsbgd-a1a-10layer",
-            "best_effort={hidden = 0}",
-            "'best_effort': 'hidden' must be an integer >= 1, got 0",
-        ),
+        ("qpsbgd-a1a-10layer", "best_effort={hidden = 0}", "'best_effort': 'hidden' must be an integer >= 1, got 0"),
         ("qpsbgd-logreg", 'solver="nope"', "'solver' must be one of sa, tabu"),
         ("qpsbgd-logreg", 'settings=["worst"]', "'settings' must be one of paper, best"),
         ("qpsbgd-mnist-pairs", "grid=4", "qpsbgd-xnor, whose threshold encoding needs fan-in < 16"),
         ("qpsbgd-mnist-pairs", 'pairs=["3/3"]', "two different digits"),
-        (
-            "qpsbgd-a1a-2layer",
-            "features=[123]",
-            "'features' must be an integer in [0, 122], got 123",
-        ),
-        (
-            "qpsbgd-gcn",
-            'datasets=["nope"]',
-            "'datasets' must be one of karate, cora, citeseer, pubmed",
-        ),
+        ("qpsbgd-a1a-2layer", "features=[123]", "'features' must be an integer in [0, 122], got 123"),
+        ("qpsbgd-gcn", 'datasets=["nope"]', "'datasets' must be one of karate, cora, citeseer, pubmed"),
         ("qpsbgd-gcn", 'datasets=["karate"]', "'epochs' must give the epochs"),
         ("qpsbgd-rosenbrock", "start=[1.0]", "'start' must have dims=2 entries, got 1"),
         ("qpsbgd-rosenbrock", 'methods=["adam"]', "'methods' must be one of qpsbgd, signsgd, sgd"),
