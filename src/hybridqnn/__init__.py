@@ -37,13 +37,15 @@ _API: dict[str, str] = {
     "ProxQuant": "hybridqnn.optim",
     # layers and whole models
     "BinaryLinear": "hybridqnn.nn",
-    "BinaryConv2d": "hybridqnn.nn",
-    "BinaryGCNConv": "hybridqnn.nn",
+    "BinaryMLP": "hybridqnn.nn",
+    "BinaryGCN": "hybridqnn.nn",
     "NaturalQuantizedMLP": "hybridqnn.nn",
     "RandomConvFeatures": "hybridqnn.nn",
-    # fit functions and estimators
+    # training loops, fit functions and estimators
+    "train_classifier": "hybridqnn.train",
+    "train_gcn": "hybridqnn.train",
+    "fit_natural": "hybridqnn.train",
     "fit_qubo_head": "hybridqnn.train",
-    "fit_sgd_head": "hybridqnn.train",
     "fit_qcbo": "hybridqnn.train",
     "fit_qat": "hybridqnn.train",
     "QUBOHeadClassifier": "hybridqnn.train",

@@ -1,9 +1,8 @@
 """Training loops of natural quantization: fit_natural, train_natural_epoch, vote_error,
-load_natural_data, and the README's Python API snippet."""
+load_natural_data."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -11,20 +10,6 @@ import torch
 
 from hybridqnn.nn import NaturalQuantizedMLP, SignMLP
 from hybridqnn.train import fit_natural, load_natural_data, train_natural_epoch, vote_error
-
-# The README's "Python API" snippet for the natural-quantization MLP, executed verbatim below.
-README_SNIPPET = """
-import math
-from hybridqnn.nn import NaturalQuantizedMLP
-from hybridqnn.train import fit_natural, load_natural_data
-
-# the paper: train_size=5000, width=512, epochs=100 (a = 10**-0.5: Method 1; g = 5 pi/19: Method 2)
-x_train, y_train, x_test, y_test = load_natural_data("mnist", train_size=500, test_size=500)
-model = NaturalQuantizedMLP(784, 64, 3, 10, a=10**-0.5, g=5 * math.pi / 19, seed=0)
-result = fit_natural(model, x_train, y_train, x_test, y_test, epochs=2, shots=15)
-print(f"15-shot validation error {result.history[-1]['val_error_vote']:.1%}")
-labels = model.predict(x_test[:10], shots=15)  # majority vote of 15 stochastic passes
-"""
 
 
 def _data(n: int = 96, features: int = 12, classes: int = 3, seed: int = 0):
@@ -108,11 +93,3 @@ def test_load_natural_data_is_the_first_images_flattened(shared_data: Path) -> N
         load_natural_data("mnist", 0)
 
 
-def test_readme_snippet_runs(shared_data: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    monkeypatch.setenv("HYBRIDQNN_DATA", str(shared_data))
-    scope: dict = {}
-    exec(compile(README_SNIPPET, "README", "exec"), scope)
-    assert scope["labels"].shape == (10,)
-    assert scope["result"].history[-1]["val_error_vote"] < 0.88  # chance is 0.9
-    assert "15-shot validation error" in capsys.readouterr().out
-    assert math.isfinite(scope["result"].best_val_error)
