@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,13 @@ from dwave.samplers import TabuSampler
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from hybridqnn.train import QUBOHeadClassifier, SGDHeadClassifier, head_encoding
+from hybridqnn.train import (
+    QUBOHeadClassifier,
+    SGDHeadClassifier,
+    fit_qubo_head,
+    fit_sgd_head,
+    head_encoding,
+)
 
 
 @parametrize_with_checks(
@@ -20,6 +28,22 @@ from hybridqnn.train import QUBOHeadClassifier, SGDHeadClassifier, head_encoding
 )
 def test_sklearn_compatible_estimator(estimator, check) -> None:
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "fit", "apart"),
+    [(QUBOHeadClassifier, fit_qubo_head, {"sampler"}), (SGDHeadClassifier, fit_sgd_head, set())],
+)
+def test_estimator_parameters_are_the_fit_keywords_with_their_defaults(estimator, fit, apart) -> None:
+    # the estimator restates the fit function's keywords (scikit-learn reads them from __init__)
+    # and passes them on by name: the names and the defaults must agree
+    fit_defaults = {k: p.default for k, p in inspect.signature(fit).parameters.items()}
+    params = estimator().get_params(deep=False)
+    for name, value in params.items():
+        if name == "random_state" or name in apart:
+            continue
+        assert name in fit_defaults, name
+        assert value == fit_defaults[name], (name, value, fit_defaults[name])
 
 
 def toy(seed: int = 0, n: int = 60, d: int = 4, c: int = 3) -> tuple[np.ndarray, np.ndarray]:

@@ -37,6 +37,13 @@ class _LinearHeadClassifier(ClassifierMixin, BaseEstimator):
         self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
         return X, encoder.transform(y), len(self.classes_)
 
+    def _fit_kwargs(self, *passed_apart: str) -> dict[str, Any]:
+        """The hyper-parameters as the fit function's keywords: every estimator parameter is the
+        fit function's keyword of the same name (and default), except ``random_state`` (the fit
+        gets ``seed=seed_``) and those in ``passed_apart``."""
+        skip = {"random_state", *passed_apart}
+        return {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
+
     def _set_weights(self, weights: np.ndarray) -> None:
         self.coef_ = weights[:, :-1].copy()
         self.intercept_ = weights[:, -1].copy()
@@ -134,11 +141,7 @@ class QUBOHeadClassifier(_LinearHeadClassifier):
         """Train the head on features X (n_samples, n_features) and labels y."""
         X, codes, num_classes = self._prepare_fit(X, y)
         result = fit_qubo_head(
-            X, codes, num_classes, as_sampler(self.sampler),
-            bits=self.bits, weight_range=self.weight_range, bias_range=self.bias_range, l2=self.l2,
-            max_iter=self.max_iter, tol=self.tol, patience=self.patience, warm_start=self.warm_start,
-            compare_cold_start=self.compare_cold_start, sample_kwargs=self.sample_kwargs,
-            seed=self.seed_, executor=self.executor,
+            X, codes, num_classes, as_sampler(self.sampler), seed=self.seed_, **self._fit_kwargs("sampler")
         )
         self._set_weights(result.weights)
         self.history_ = result.history
@@ -185,10 +188,7 @@ class SGDHeadClassifier(_LinearHeadClassifier):
         """Train the head on features X (n_samples, n_features) and labels y."""
         X, codes, num_classes = self._prepare_fit(X, y)
         X = np.array(X, dtype=np.float64)  # writable copy for torch.as_tensor
-        result = fit_sgd_head(
-            X, codes, num_classes, optimizer=self.optimizer, lr=self.lr, momentum=self.momentum,
-            batch_size=self.batch_size, epochs=self.epochs, l2=self.l2, seed=self.seed_, device=self.device,
-        )
+        result = fit_sgd_head(X, codes, num_classes, seed=self.seed_, **self._fit_kwargs())
         self._set_weights(result.weights)
         self.history_ = result.history
         return self
