@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from dwave.samplers import TabuSampler
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -44,6 +45,15 @@ def test_estimator_parameters_are_the_fit_keywords_with_their_defaults(estimator
             continue
         assert name in fit_defaults, name
         assert value == fit_defaults[name], (name, value, fit_defaults[name])
+
+
+@pytest.mark.parametrize("estimator", [QUBOHeadClassifier, SGDHeadClassifier])
+def test_estimators_keep_scikit_learn_identity_and_repr(estimator) -> None:
+    # the parameters are dataclass fields: eq and repr must stay scikit-learn's, not dataclass's
+    a, b = estimator(l2=0.5), estimator(l2=0.5)
+    assert a != b and a == a and len({a, b}) == 2
+    assert repr(a) == f"{estimator.__name__}(l2=0.5)"
+    assert clone(a).get_params() == a.get_params()
 
 
 def toy(seed: int = 0, n: int = 60, d: int = 4, c: int = 3) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ state ends in ``_``. Labels may be any values (they are encoded through ``classe
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dimod
@@ -22,6 +23,12 @@ from hybridqnn.solvers import as_sampler
 from hybridqnn.train.head_common import linear_head_module
 from hybridqnn.train.qubo_head import fit_qubo_head
 from hybridqnn.train.sgd_head import fit_sgd_head
+
+#: The estimators declare their hyper-parameters as annotated class fields; the generated
+#: ``__init__`` only stores them (scikit-learn's rule: no logic in ``__init__``, one attribute per
+#: parameter, read back by ``get_params``). ``eq=False``/``repr=False`` keep scikit-learn's
+#: identity semantics and its ``repr``.
+_estimator_params = dataclass(eq=False, repr=False)
 
 
 class _LinearHeadClassifier(ClassifierMixin, BaseEstimator):
@@ -77,6 +84,7 @@ class _LinearHeadClassifier(ClassifierMixin, BaseEstimator):
         return linear_head_module(np.hstack([self.coef_, self.intercept_[:, None]]), dtype)
 
 
+@_estimator_params
 class QUBOHeadClassifier(_LinearHeadClassifier):
     """Softmax classifier head trained by one QUBO per class per iteration.
 
@@ -107,35 +115,19 @@ class QUBOHeadClassifier(_LinearHeadClassifier):
         history_ (per-iteration records), timing_ (seconds by phase), problem_ (QUBO size).
     """
 
-    def __init__(
-        self,
-        bits: int = 10,
-        weight_range: float = 2.0,
-        bias_range: float = 4.0,
-        l2: float = 1e-4,
-        max_iter: int = 30,
-        tol: float = 1e-4,
-        patience: int = 3,
-        sampler: dimod.Sampler | str | None = None,
-        sample_kwargs: Mapping[str, Any] | None = None,
-        warm_start: bool = True,
-        compare_cold_start: bool = False,
-        executor: str | None = None,
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.bits = bits
-        self.weight_range = weight_range
-        self.bias_range = bias_range
-        self.l2 = l2
-        self.max_iter = max_iter
-        self.tol = tol
-        self.patience = patience
-        self.sampler = sampler
-        self.sample_kwargs = sample_kwargs
-        self.warm_start = warm_start
-        self.compare_cold_start = compare_cold_start
-        self.executor = executor
-        self.random_state = random_state
+    bits: int = 10
+    weight_range: float = 2.0
+    bias_range: float = 4.0
+    l2: float = 1e-4
+    max_iter: int = 30
+    tol: float = 1e-4
+    patience: int = 3
+    sampler: dimod.Sampler | str | None = None
+    sample_kwargs: Mapping[str, Any] | None = None
+    warm_start: bool = True
+    compare_cold_start: bool = False
+    executor: str | None = None
+    random_state: int | np.random.RandomState | None = None
 
     def fit(self, X: Any, y: Any) -> QUBOHeadClassifier:
         """Train the head on features X (n_samples, n_features) and labels y."""
@@ -151,6 +143,7 @@ class QUBOHeadClassifier(_LinearHeadClassifier):
         return self
 
 
+@_estimator_params
 class SGDHeadClassifier(_LinearHeadClassifier):
     """The SGD baseline head: same objective, trained by torch SGD (momentum) or Adam.
 
@@ -164,25 +157,14 @@ class SGDHeadClassifier(_LinearHeadClassifier):
         classes_, coef_, intercept_, n_features_in_, seed_, history_ (per-epoch records).
     """
 
-    def __init__(
-        self,
-        optimizer: str = "adam",
-        lr: float = 1e-2,
-        momentum: float = 0.9,
-        batch_size: int = 256,
-        epochs: int = 20,
-        l2: float = 1e-4,
-        device: str = "cpu",
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.optimizer = optimizer
-        self.lr = lr
-        self.momentum = momentum
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.l2 = l2
-        self.device = device
-        self.random_state = random_state
+    optimizer: str = "adam"
+    lr: float = 1e-2
+    momentum: float = 0.9
+    batch_size: int = 256
+    epochs: int = 20
+    l2: float = 1e-4
+    device: str = "cpu"
+    random_state: int | np.random.RandomState | None = None
 
     def fit(self, X: Any, y: Any) -> SGDHeadClassifier:
         """Train the head on features X (n_samples, n_features) and labels y."""
