@@ -242,6 +242,11 @@ class _HeadFit:
         default_factory=lambda: {"build_s": 0.0, "reference_s": 0.0, "solve_s": 0.0, "cold_start_s": 0.0}
     )
     problem: dict[str, Any] = field(default_factory=dict)
+    weights: np.ndarray = field(init=False)  # W_t
+    loss: float = field(init=False)
+    grad: np.ndarray = field(init=False)
+    phi32: np.ndarray = field(init=False)
+    onehot32: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.weights, self.loss, self.grad = self.start.weights, self.start.loss, self.start.grad
@@ -427,7 +432,7 @@ def fit_qubo_head(
     t_start = time.perf_counter()
     st = _start(features, labels, num_classes, bits, weight_range, bias_range, l2)
     with get_executor(executor) as pool:
-        run = _HeadFit(st, partial(_solve, sampler, sample_kwargs=sample_kwargs), l2, warm_start, pool)
-        run.build_bqms = not supports_dense(sampler, sample_kwargs)
+        solve = partial(_solve, sampler, sample_kwargs=sample_kwargs)
+        run = _HeadFit(st, solve, l2, warm_start, pool, build_bqms=not supports_dense(sampler, sample_kwargs))
         history = run.iterate(max_iter, tol, patience, np.random.SeedSequence(seed), compare_cold_start, callback)
     return run.result(history, t_start)
