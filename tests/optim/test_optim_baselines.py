@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from hypothesis import given
@@ -16,7 +18,12 @@ from hybridqnn.optim import (
     ProxQuant,
     make_optimizer,
 )
-from hybridqnn.testing.optimizers import check_optimizer, tiny_problem
+from hybridqnn.testing.optimizers import (
+    OPTIMIZER_CHECKS,
+    OptimizerCase,
+    check_optimizer,
+    tiny_problem,
+)
 
 
 def _layer_with_grad(seed: int = 0) -> tuple[BinaryLinear, torch.Tensor, torch.Tensor]:
@@ -86,6 +93,31 @@ def test_proxquant_step_and_epoch_schedule() -> None:
 def test_conformance(make) -> None:
     make_model, batches, loss_fn = tiny_problem(seed=3, num_batches=4)
     check_optimizer(make_model, make, batches, loss_fn)
+
+
+def test_one_check_runs_on_an_optimizer_case() -> None:
+    case = OptimizerCase(*_case_parts(lambda m: BinaryConnect(m.parameters(), 0.1)))
+    model, opt = case.fresh()
+    losses = case.train(model, opt, case.batches[:2])
+    assert len(losses) == 2 and all(math.isfinite(v) for v in losses)
+    for name in OPTIMIZER_CHECKS:
+        OPTIMIZER_CHECKS[name](case)
+    # plain SGD leaves the latent weights real and claims nothing: only a projected claim is checked
+    broken = OptimizerCase(*_case_parts(lambda m: _ClaimsProjected(m.parameters(), lr=0.1)))
+    with pytest.raises(AssertionError, match="binary: projected update"):
+        OPTIMIZER_CHECKS["binary"](broken)
+
+
+class _ClaimsProjected(torch.optim.SGD):
+    def __init__(self, params, lr: float) -> None:
+        super().__init__(params, lr=lr)
+        for group in self.param_groups:
+            group["update"] = "projected"
+
+
+def _case_parts(make):
+    make_model, batches, loss_fn = tiny_problem(seed=3, num_batches=4)
+    return make_model, make, batches, loss_fn
 
 
 def test_make_optimizer_names() -> None:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
 from dwave.samplers import TabuSampler
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from hybridqnn.train import QUBOHeadClassifier, SGDHeadClassifier, head_encoding
+from hybridqnn.train import (
+    QUBOHeadClassifier,
+    SGDHeadClassifier,
+    fit_qubo_head,
+    fit_sgd_head,
+    head_encoding,
+)
 
 
 @parametrize_with_checks(
@@ -20,6 +29,31 @@ from hybridqnn.train import QUBOHeadClassifier, SGDHeadClassifier, head_encoding
 )
 def test_sklearn_compatible_estimator(estimator, check) -> None:
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "fit", "apart"),
+    [(QUBOHeadClassifier, fit_qubo_head, {"sampler"}), (SGDHeadClassifier, fit_sgd_head, set())],
+)
+def test_estimator_parameters_are_the_fit_keywords_with_their_defaults(estimator, fit, apart) -> None:
+    # the estimator restates the fit function's keywords (scikit-learn reads them from __init__)
+    # and passes them on by name: the names and the defaults must agree
+    fit_defaults = {k: p.default for k, p in inspect.signature(fit).parameters.items()}
+    params = estimator().get_params(deep=False)
+    for name, value in params.items():
+        if name == "random_state" or name in apart:
+            continue
+        assert name in fit_defaults, name
+        assert value == fit_defaults[name], (name, value, fit_defaults[name])
+
+
+@pytest.mark.parametrize("estimator", [QUBOHeadClassifier, SGDHeadClassifier])
+def test_estimators_keep_scikit_learn_identity_and_repr(estimator) -> None:
+    # the parameters are dataclass fields: eq and repr must stay scikit-learn's, not dataclass's
+    a, b = estimator(l2=0.5), estimator(l2=0.5)
+    assert a != b and a == a and len({a, b}) == 2
+    assert repr(a) == f"{estimator.__name__}(l2=0.5)"
+    assert clone(a).get_params() == a.get_params()
 
 
 def toy(seed: int = 0, n: int = 60, d: int = 4, c: int = 3) -> tuple[np.ndarray, np.ndarray]:

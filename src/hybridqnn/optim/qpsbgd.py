@@ -476,8 +476,6 @@ class QPSBGD(torch.optim.Optimizer):
     def _sign_matching(
         self, x: np.ndarray, v: np.ndarray, group: dict[str, Any], seed: int
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        g = np.zeros((v.shape[1], x.shape[1]))
-        active = np.flatnonzero(np.any(v != 0.0, axis=0))
         use_cqm = hasattr(self.sampler, "sample_cqm")
         solve = partial(
             _sign_matching_row,
@@ -488,17 +486,8 @@ class QPSBGD(torch.optim.Optimizer):
             self.sample_kwargs,
             use_cqm,
         )
-        seeds = [_child_seed(seed, 1, int(j)) for j in active]
-        with get_executor(self.executor) as pool:
-            rows = list(pool.map(solve, [v[:, j] for j in active], seeds))
-        for j, (row, _, _) in zip(active, rows, strict=True):
-            g[j] = row
-        return g, {
-            "num_problems": int(active.size),
-            "qubo_size": max((r[2] for r in rows), default=0),
-            "energy": float(sum(r[1] for r in rows)),
-            "path": "cqm" if use_cqm else "bqm",
-        }
+        g, stats = self._solve_columns(solve, v, x.shape[1], seed, 1)
+        return g, {**stats, "path": "cqm" if use_cqm else "bqm"}
 
     def _xnor(
         self, x: np.ndarray, v: np.ndarray, group: dict[str, Any], seed: int
@@ -506,10 +495,28 @@ class QPSBGD(torch.optim.Optimizer):
         xs = _sign_np(x)
         lam = group["lagrange_multiplier"]
         lam = XNOR_LAGRANGE if lam is None else lam
-        g = np.zeros((v.shape[1], x.shape[1]))
-        active = np.flatnonzero(np.any(v != 0.0, axis=0))
         solve = partial(_xnor_row, self.sampler, xs, lam, self.sample_kwargs)
-        seeds = [_child_seed(seed, 2, int(j)) for j in active]
+        g, stats = self._solve_columns(solve, v, x.shape[1], seed, 2)
+        return g, {**stats, "path": "bqm"}
+
+    def _solve_columns(
+        self,
+        solve: Callable[[np.ndarray, int], tuple[np.ndarray, float, int]],
+        v: np.ndarray,
+        width: int,
+        seed: int,
+        stream: int,
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """The direction rows of the per-output problems: row j of the (n_out, ``width``) result
+        is ``solve(v[:, j], seed_j)``'s for every column j of ``v`` with a nonzero entry (zero
+        elsewhere), solved on the executor; ``seed_j`` is the child ``(seed, stream, j)``.
+
+        Returns:
+            The rows and ``num_problems``, ``qubo_size`` (the largest) and ``energy`` (the sum).
+        """
+        g = np.zeros((v.shape[1], width))
+        active = np.flatnonzero(np.any(v != 0.0, axis=0))
+        seeds = [_child_seed(seed, stream, int(j)) for j in active]
         with get_executor(self.executor) as pool:
             rows = list(pool.map(solve, [v[:, j] for j in active], seeds))
         for j, (row, _, _) in zip(active, rows, strict=True):
@@ -518,7 +525,6 @@ class QPSBGD(torch.optim.Optimizer):
             "num_problems": int(active.size),
             "qubo_size": max((r[2] for r in rows), default=0),
             "energy": float(sum(r[1] for r in rows)),
-            "path": "bqm",
         }
 
 

@@ -8,30 +8,6 @@ lazily, so importing this package never needs it.
 
 from __future__ import annotations
 
-from hybridqnn.quantum.circuits import (
-    MAX_CIRCUIT_WIDTH,
-    NEURON_BASES,
-    READOUTS,
-    circuit_hidden_distribution,
-    exact_hidden_distribution,
-    module_hidden_distribution,
-    network_circuit,
-    rotation_angle_value,
-    run_circuits,
-    weak_measurement_circuit,
-    zy_coupling,
-)
-
-__all__ = [
-    "MAX_CIRCUIT_WIDTH",
-    "NEURON_BASES",
-    "READOUTS",
-    "circuit_hidden_distribution",
-    "exact_hidden_distribution",
-    "module_hidden_distribution",
-    "network_circuit",
-    "rotation_angle_value",
-    "run_circuits",
-    "weak_measurement_circuit",
-    "zy_coupling",
-]
+# The package re-exports the circuits module whole: its ``__all__`` is the one list of names.
+from hybridqnn.quantum.circuits import *  # noqa: F403
+from hybridqnn.quantum.circuits import __all__ as __all__

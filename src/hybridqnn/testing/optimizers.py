@@ -21,14 +21,14 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from hybridqnn.nn.binary import BinaryLayer, BinaryLinear, binarize
 
-__all__ = ["OPTIMIZER_CHECKS", "binary_weights", "check_optimizer", "tiny_problem"]
+__all__ = ["OPTIMIZER_CHECKS", "OptimizerCase", "binary_weights", "check_optimizer", "tiny_problem"]
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -60,20 +60,39 @@ def tiny_problem(
     return make_model, batches, nn.BCEWithLogitsLoss()
 
 
-def _train(
-    model: nn.Module,
-    opt: torch.optim.Optimizer,
-    batches: Sequence[Batch],
-    loss_fn: Callable[..., torch.Tensor],
-) -> list[Any]:
-    losses = []
-    for x, y in batches:
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    return losses
+@dataclass(frozen=True)
+class OptimizerCase:
+    """What every check gets: how to build the model and its optimizer, the batches and the loss.
+
+    Attributes:
+        make_model: builds the same model every call (seed inside it).
+        make_optimizer: builds the optimizer for a model (fixed seed inside it).
+        batches: (inputs, targets) pairs.
+        loss_fn: ``loss_fn(output, target)``.
+    """
+
+    make_model: Callable[[], nn.Module]
+    make_optimizer: Callable[[nn.Module], torch.optim.Optimizer]
+    batches: Sequence[Batch]
+    loss_fn: Callable[..., torch.Tensor]
+
+    def fresh(self) -> tuple[nn.Module, torch.optim.Optimizer]:
+        """A new model and its new optimizer."""
+        model = self.make_model()
+        return model, self.make_optimizer(model)
+
+    def train(
+        self, model: nn.Module, opt: torch.optim.Optimizer, batches: Sequence[Batch] | None = None
+    ) -> list[float]:
+        """One optimizer step per batch (default: all of :attr:`batches`); the losses."""
+        losses = []
+        for x, y in self.batches if batches is None else batches:
+            opt.zero_grad()
+            loss = self.loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+        return losses
 
 
 def _weights(model: nn.Module) -> list[torch.Tensor]:
@@ -84,15 +103,9 @@ def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     return len(a) == len(b) and all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-def check_binary(
-    make_model: Callable[[], nn.Module],
-    make_optimizer: Callable[[nn.Module], torch.optim.Optimizer],
-    batches: Sequence[Batch],
-    loss_fn: Callable[..., torch.Tensor],
-) -> None:
-    model = make_model()
-    opt = make_optimizer(model)
-    _train(model, opt, batches, loss_fn)
+def check_binary(case: OptimizerCase) -> None:
+    model, opt = case.fresh()
+    case.train(model, opt)
     layers = [m for m in model.modules() if isinstance(m, BinaryLayer)]
     assert layers, "binary: the model has no binary layers"
     for p in model.parameters():
@@ -108,20 +121,14 @@ def check_binary(
                 )
 
 
-def check_closure(
-    make_model: Callable[[], nn.Module],
-    make_optimizer: Callable[[nn.Module], torch.optim.Optimizer],
-    batches: Sequence[Batch],
-    loss_fn: Callable[..., torch.Tensor],
-) -> None:
-    model = make_model()
-    opt = make_optimizer(model)
-    x, y = batches[0]
+def check_closure(case: OptimizerCase) -> None:
+    model, opt = case.fresh()
+    x, y = case.batches[0]
     seen: list[torch.Tensor] = []
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        loss = loss_fn(model(x), y)
+        loss = case.loss_fn(model(x), y)
         loss.backward()
         seen.append(loss)
         return loss
@@ -132,46 +139,35 @@ def check_closure(
         torch.is_tensor(out) and float(out.detach()) == float(seen[-1].detach())
     ), f"closure: step(closure) returned {out!r}, the closure returned {seen[-1]!r}"
     opt.zero_grad()
-    loss_fn(model(x), y).backward()
+    case.loss_fn(model(x), y).backward()
     assert opt.step() is None, "closure: step() without a closure must return None"
 
 
-def check_state_dict(
-    make_model: Callable[[], nn.Module],
-    make_optimizer: Callable[[nn.Module], torch.optim.Optimizer],
-    batches: Sequence[Batch],
-    loss_fn: Callable[..., torch.Tensor],
-) -> None:
-    half = max(len(batches) // 2, 1)
-    first, second = batches[:half], batches[half:] or batches[:half]
-    model = make_model()
-    opt = make_optimizer(model)
-    _train(model, opt, first, loss_fn)
+def check_state_dict(case: OptimizerCase) -> None:
+    half = max(len(case.batches) // 2, 1)
+    first, second = case.batches[:half], case.batches[half:] or case.batches[:half]
+    model, opt = case.fresh()
+    case.train(model, opt, first)
     model_state = copy.deepcopy(model.state_dict())
     opt_state = copy.deepcopy(opt.state_dict())
-    _train(model, opt, second, loss_fn)
+    case.train(model, opt, second)
     expected = _weights(model)
 
-    restored = make_model()
+    restored = case.make_model()
     restored.load_state_dict(model_state)
-    opt2 = make_optimizer(restored)
+    opt2 = case.make_optimizer(restored)
     opt2.load_state_dict(opt_state)
-    _train(restored, opt2, second, loss_fn)
+    case.train(restored, opt2, second)
     assert _same(expected, _weights(restored)), (
         "state_dict: restoring the model and optimizer state did not continue the run identically"
     )
 
 
-def check_seed(
-    make_model: Callable[[], nn.Module],
-    make_optimizer: Callable[[nn.Module], torch.optim.Optimizer],
-    batches: Sequence[Batch],
-    loss_fn: Callable[..., torch.Tensor],
-) -> None:
+def check_seed(case: OptimizerCase) -> None:
     runs = []
     for _ in range(2):
-        model = make_model()
-        losses = _train(model, make_optimizer(model), batches, loss_fn)
+        model, opt = case.fresh()
+        losses = case.train(model, opt)
         assert all(math.isfinite(v) for v in losses), f"seed: non-finite loss {losses}"
         runs.append(_weights(model))
     assert _same(runs[0], runs[1]), (
@@ -179,7 +175,7 @@ def check_seed(
     )
 
 
-OPTIMIZER_CHECKS: dict[str, Callable[..., None]] = {
+OPTIMIZER_CHECKS: dict[str, Callable[[OptimizerCase], None]] = {
     "binary": check_binary,
     "closure": check_closure,
     "state_dict": check_state_dict,
@@ -220,5 +216,6 @@ def check_optimizer(
             raise ValueError(
                 f"'checks' must name checks from {', '.join(OPTIMIZER_CHECKS)}; got {name!r}"
             )
+    case = OptimizerCase(make_model, make_optimizer, batches, loss_fn)
     for name in names:
-        OPTIMIZER_CHECKS[name](make_model, make_optimizer, batches, loss_fn)
+        OPTIMIZER_CHECKS[name](case)

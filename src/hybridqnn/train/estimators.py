@@ -7,6 +7,7 @@ state ends in ``_``. Labels may be any values (they are encoded through ``classe
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dimod
@@ -23,6 +24,12 @@ from hybridqnn.train.head_common import linear_head_module
 from hybridqnn.train.qubo_head import fit_qubo_head
 from hybridqnn.train.sgd_head import fit_sgd_head
 
+#: The estimators declare their hyper-parameters as annotated class fields; the generated
+#: ``__init__`` only stores them (scikit-learn's rule: no logic in ``__init__``, one attribute per
+#: parameter, read back by ``get_params``). ``eq=False``/``repr=False`` keep scikit-learn's
+#: identity semantics and its ``repr``.
+_estimator_params = dataclass(eq=False, repr=False)
+
 
 class _LinearHeadClassifier(ClassifierMixin, BaseEstimator):
     """Shared prediction code: a softmax linear head W = [coef_, intercept_]."""
@@ -36,6 +43,13 @@ class _LinearHeadClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"'y' must contain at least 2 classes, got only one class: {self.classes_.tolist()}")
         self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
         return X, encoder.transform(y), len(self.classes_)
+
+    def _fit_kwargs(self, *passed_apart: str) -> dict[str, Any]:
+        """The hyper-parameters as the fit function's keywords: every estimator parameter is the
+        fit function's keyword of the same name (and default), except ``random_state`` (the fit
+        gets ``seed=seed_``) and those in ``passed_apart``."""
+        skip = {"random_state", *passed_apart}
+        return {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
 
     def _set_weights(self, weights: np.ndarray) -> None:
         self.coef_ = weights[:, :-1].copy()
@@ -70,6 +84,7 @@ class _LinearHeadClassifier(ClassifierMixin, BaseEstimator):
         return linear_head_module(np.hstack([self.coef_, self.intercept_[:, None]]), dtype)
 
 
+@_estimator_params
 class QUBOHeadClassifier(_LinearHeadClassifier):
     """Softmax classifier head trained by one QUBO per class per iteration.
 
@@ -100,45 +115,25 @@ class QUBOHeadClassifier(_LinearHeadClassifier):
         history_ (per-iteration records), timing_ (seconds by phase), problem_ (QUBO size).
     """
 
-    def __init__(
-        self,
-        bits: int = 10,
-        weight_range: float = 2.0,
-        bias_range: float = 4.0,
-        l2: float = 1e-4,
-        max_iter: int = 30,
-        tol: float = 1e-4,
-        patience: int = 3,
-        sampler: dimod.Sampler | str | None = None,
-        sample_kwargs: Mapping[str, Any] | None = None,
-        warm_start: bool = True,
-        compare_cold_start: bool = False,
-        executor: str | None = None,
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.bits = bits
-        self.weight_range = weight_range
-        self.bias_range = bias_range
-        self.l2 = l2
-        self.max_iter = max_iter
-        self.tol = tol
-        self.patience = patience
-        self.sampler = sampler
-        self.sample_kwargs = sample_kwargs
-        self.warm_start = warm_start
-        self.compare_cold_start = compare_cold_start
-        self.executor = executor
-        self.random_state = random_state
+    bits: int = 10
+    weight_range: float = 2.0
+    bias_range: float = 4.0
+    l2: float = 1e-4
+    max_iter: int = 30
+    tol: float = 1e-4
+    patience: int = 3
+    sampler: dimod.Sampler | str | None = None
+    sample_kwargs: Mapping[str, Any] | None = None
+    warm_start: bool = True
+    compare_cold_start: bool = False
+    executor: str | None = None
+    random_state: int | np.random.RandomState | None = None
 
     def fit(self, X: Any, y: Any) -> QUBOHeadClassifier:
         """Train the head on features X (n_samples, n_features) and labels y."""
         X, codes, num_classes = self._prepare_fit(X, y)
         result = fit_qubo_head(
-            X, codes, num_classes, as_sampler(self.sampler),
-            bits=self.bits, weight_range=self.weight_range, bias_range=self.bias_range, l2=self.l2,
-            max_iter=self.max_iter, tol=self.tol, patience=self.patience, warm_start=self.warm_start,
-            compare_cold_start=self.compare_cold_start, sample_kwargs=self.sample_kwargs,
-            seed=self.seed_, executor=self.executor,
+            X, codes, num_classes, as_sampler(self.sampler), seed=self.seed_, **self._fit_kwargs("sampler")
         )
         self._set_weights(result.weights)
         self.history_ = result.history
@@ -148,6 +143,7 @@ class QUBOHeadClassifier(_LinearHeadClassifier):
         return self
 
 
+@_estimator_params
 class SGDHeadClassifier(_LinearHeadClassifier):
     """The SGD baseline head: same objective, trained by torch SGD (momentum) or Adam.
 
@@ -161,34 +157,20 @@ class SGDHeadClassifier(_LinearHeadClassifier):
         classes_, coef_, intercept_, n_features_in_, seed_, history_ (per-epoch records).
     """
 
-    def __init__(
-        self,
-        optimizer: str = "adam",
-        lr: float = 1e-2,
-        momentum: float = 0.9,
-        batch_size: int = 256,
-        epochs: int = 20,
-        l2: float = 1e-4,
-        device: str = "cpu",
-        random_state: int | np.random.RandomState | None = None,
-    ) -> None:
-        self.optimizer = optimizer
-        self.lr = lr
-        self.momentum = momentum
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.l2 = l2
-        self.device = device
-        self.random_state = random_state
+    optimizer: str = "adam"
+    lr: float = 1e-2
+    momentum: float = 0.9
+    batch_size: int = 256
+    epochs: int = 20
+    l2: float = 1e-4
+    device: str = "cpu"
+    random_state: int | np.random.RandomState | None = None
 
     def fit(self, X: Any, y: Any) -> SGDHeadClassifier:
         """Train the head on features X (n_samples, n_features) and labels y."""
         X, codes, num_classes = self._prepare_fit(X, y)
         X = np.array(X, dtype=np.float64)  # writable copy for torch.as_tensor
-        result = fit_sgd_head(
-            X, codes, num_classes, optimizer=self.optimizer, lr=self.lr, momentum=self.momentum,
-            batch_size=self.batch_size, epochs=self.epochs, l2=self.l2, seed=self.seed_, device=self.device,
-        )
+        result = fit_sgd_head(X, codes, num_classes, seed=self.seed_, **self._fit_kwargs())
         self._set_weights(result.weights)
         self.history_ = result.history
         return self

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -225,6 +226,156 @@ def head_qubo(
     return model, st.enc, spins, energy
 
 
+@dataclass
+class _HeadFit:
+    """One run of :func:`fit_qubo_head`: the fixed problem, the current head W_t with its loss and
+    gradient, the trust-region scale alpha, and the wall time by phase."""
+
+    start: _Start
+    solve: Callable[..., tuple[np.ndarray, float]]  # _solve with the sampler and its kwargs bound
+    l2: float
+    warm_start: bool
+    pool: Any  # the executor of the per-class work
+    build_bqms: bool = False  # the sampler has no dense path: it gets BQMs
+    alpha: float = 1.0
+    timing: dict[str, float] = field(
+        default_factory=lambda: {"build_s": 0.0, "reference_s": 0.0, "solve_s": 0.0, "cold_start_s": 0.0}
+    )
+    problem: dict[str, Any] = field(default_factory=dict)
+    weights: np.ndarray = field(init=False)  # W_t
+    loss: float = field(init=False)
+    grad: np.ndarray = field(init=False)
+    phi32: np.ndarray = field(init=False)
+    onehot32: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.weights, self.loss, self.grad = self.start.weights, self.start.loss, self.start.grad
+        # the line search only ranks steps: float32 is enough there
+        self.phi32 = self.start.phi.astype(np.float32)
+        self.onehot32 = self.start.onehot.astype(np.float32)
+
+    @contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        t = time.perf_counter()
+        yield
+        self.timing[phase] += time.perf_counter() - t
+
+    def iterate(
+        self,
+        max_iter: int,
+        tol: float,
+        patience: int,
+        seeds: np.random.SeedSequence,
+        compare_cold_start: bool,
+        callback: Callable[[dict[str, Any]], None] | None,
+    ) -> list[dict[str, Any]]:
+        """Run :meth:`step` until ``max_iter`` iterations or ``patience`` stalled ones in a row
+        (improvement below ``tol``); each iteration's C class seeds are spawned from ``seeds``.
+
+        Returns:
+            The iteration records.
+        """
+        history: list[dict[str, Any]] = []
+        stalled = 0
+        for it in range(max_iter):
+            factors = ALPHA_FACTORS if not history or history[-1]["accepted"] else ALPHA_FACTORS_AFTER_REJECT
+            class_seeds = [int(s.generate_state(1)[0]) for s in seeds.spawn(self.weights.shape[0])]
+            record, improvement = self.step(it, factors, class_seeds, compare_cold_start and it == 0)
+            history.append(record)
+            logger.debug("qubo-head iteration %d: %s", it, record)
+            if callback is not None:
+                callback(record)
+            stalled = stalled + 1 if improvement < tol else 0
+            if stalled >= patience:
+                break
+        return history
+
+    def step(
+        self, it: int, factors: tuple[float, ...], class_seeds: list[int], cold_start: bool
+    ) -> tuple[dict[str, Any], float]:
+        """Iteration ``it`` (module docstring, steps 1-4): pick alpha, build and solve the C class
+        QUBOs, accept the candidate head only if the true loss decreases (else alpha <- 4 alpha).
+
+        Returns:
+            The iteration's record and the relative loss improvement (0 when rejected).
+        """
+        st = self.start
+        with self._timed("reference_s"):
+            self.alpha, hess, lin, offsets, x_cont = _line_search_alpha(
+                self.alpha, st.gram, self.l2, self.grad, self.weights, st.enc, self.phi32, self.onehot32, factors
+            )
+        solves, refs, cold_energies = self._solve_classes(hess, lin, offsets, x_cont, class_seeds, cold_start)
+        candidate = st.enc.decode((np.stack([spins for spins, _ in solves]) + 1) // 2)
+        new_loss, new_grad = softmax_loss_grad(candidate, st.phi, st.onehot, self.l2)
+        accepted = new_loss < self.loss
+        record: dict[str, Any] = {
+            "iteration": it,
+            "loss": new_loss if accepted else self.loss,
+            "candidate_loss": new_loss,
+            "accepted": bool(accepted),
+            "alpha": self.alpha,
+            "solver_energy": float(sum(e for _, e in solves)),
+            "reference_energy": float(sum(r[1] for r in refs)),
+            "changed_weights": int(np.count_nonzero(candidate != self.weights)),
+        }
+        if cold_energies is not None:
+            record["cold_start_energy"] = float(sum(cold_energies))
+        improvement = (self.loss - new_loss) / max(abs(self.loss), 1e-12) if accepted else 0.0
+        if accepted:
+            self.weights, self.loss, self.grad = candidate, new_loss, new_grad
+        else:
+            self.alpha *= 4.0
+        return record, improvement
+
+    def _solve_classes(
+        self,
+        hess: np.ndarray,
+        lin: np.ndarray,
+        offsets: np.ndarray,
+        x_cont: np.ndarray,
+        class_seeds: list[int],
+        cold_start: bool,
+    ) -> tuple[list[tuple[np.ndarray, float]], list[tuple[np.ndarray, float]], list[float] | None]:
+        """The C class QUBOs of one iteration (step 3): build them, compute their classical
+        references (the rounded box minimisers ``x_cont``, polished), and solve them, warm-started
+        from the references if ``warm_start``; with ``cold_start``, solve them again from a cold
+        start, timed apart.
+
+        Returns:
+            The solves and the references, as (spins, energy) per class, and the cold-start
+            energies (None without ``cold_start``).
+        """
+        enc, num_classes = self.start.enc, len(class_seeds)
+        with self._timed("build_s"):
+            models = quadratic_to_dense(hess, lin, enc, offsets)
+        if not self.problem:
+            self.problem = _problem_size(models[0])
+        with self._timed("reference_s"):
+            refs = list(self.pool.map(polish_dense, models, 2 * enc.encode(x_cont) - 1))
+        starts = [r[0] if self.warm_start else None for r in refs]
+        bqms: list[Any] = [None] * num_classes
+        if self.build_bqms:
+            with self._timed("build_s"):
+                bqms = list(self.pool.map(partial(quadratic_to_bqm, hess), lin, [enc] * num_classes, offsets))
+        with self._timed("solve_s"):
+            solves = list(self.pool.map(self.solve, models, bqms, starts, class_seeds))
+        cold_energies = None
+        if cold_start:
+            with self._timed("cold_start_s"):
+                cold = self.pool.map(self.solve, models, bqms, [None] * num_classes, class_seeds)
+                cold_energies = [e for _, e in cold]
+        return solves, refs, cold_energies
+
+    def result(self, history: list[dict[str, Any]], t_start: float) -> QUBOHeadResult:
+        """The trained head; ``other_s`` is the wall time outside the timed phases and the
+        cold-start solves are left out of ``total_s``."""
+        timing = self.timing
+        total = time.perf_counter() - t_start - timing["cold_start_s"]
+        timing["other_s"] = max(total - timing["build_s"] - timing["reference_s"] - timing["solve_s"], 0.0)
+        timing["total_s"] = total
+        return QUBOHeadResult(weights=self.weights, history=history, timing=timing, problem=self.problem)
+
+
 def fit_qubo_head(
     features: np.ndarray,
     labels: np.ndarray,
@@ -280,81 +431,8 @@ def fit_qubo_head(
 
     t_start = time.perf_counter()
     st = _start(features, labels, num_classes, bits, weight_range, bias_range, l2)
-    phi, onehot, gram, enc, weights, loss, grad = st.phi, st.onehot, st.gram, st.enc, st.weights, st.loss, st.grad
-    num_classes, d1 = weights.shape
-    phi32, onehot32 = phi.astype(np.float32), onehot.astype(np.float32)  # the line search only ranks steps
-    alpha = 1.0
-    seeds = np.random.SeedSequence(seed)
-    timing = {"build_s": 0.0, "reference_s": 0.0, "solve_s": 0.0, "cold_start_s": 0.0}
-    history: list[dict[str, Any]] = []
-    problem: dict[str, Any] = {}
-    stalled = 0
-
     with get_executor(executor) as pool:
-        for it in range(max_iter):
-            t = time.perf_counter()
-            factors = ALPHA_FACTORS if not history or history[-1]["accepted"] else ALPHA_FACTORS_AFTER_REJECT
-            alpha, hess, lin, offsets, x_cont = _line_search_alpha(alpha, gram, l2, grad, weights, enc, phi32, onehot32, factors)
-            timing["reference_s"] += time.perf_counter() - t
-
-            t = time.perf_counter()
-            models = quadratic_to_dense(hess, lin, enc, offsets)
-            timing["build_s"] += time.perf_counter() - t
-            if not problem:
-                problem = _problem_size(models[0])
-
-            t = time.perf_counter()
-            refs = list(pool.map(polish_dense, models, 2 * enc.encode(x_cont) - 1))
-            timing["reference_s"] += time.perf_counter() - t
-
-            class_seeds = [int(s.generate_state(1)[0]) for s in seeds.spawn(num_classes)]
-            starts = [r[0] if warm_start else None for r in refs]
-            bqms: list[Any] = [None] * num_classes
-            if not supports_dense(sampler, sample_kwargs):
-                t = time.perf_counter()
-                bqms = list(pool.map(partial(quadratic_to_bqm, hess), lin, [enc] * num_classes, offsets))
-                timing["build_s"] += time.perf_counter() - t
-            solve = partial(_solve, sampler, sample_kwargs=sample_kwargs)
-            jobs = (models, bqms)
-            t = time.perf_counter()
-            solves = list(pool.map(solve, *jobs, starts, class_seeds))
-            timing["solve_s"] += time.perf_counter() - t
-            cold_energies = None
-            if compare_cold_start and it == 0:
-                t = time.perf_counter()
-                cold_energies = [e for _, e in pool.map(solve, *jobs, [None] * num_classes, class_seeds)]
-                timing["cold_start_s"] += time.perf_counter() - t
-            del jobs, bqms
-
-            candidate = enc.decode((np.stack([spins for spins, _ in solves]) + 1) // 2)
-            new_loss, new_grad = softmax_loss_grad(candidate, phi, onehot, l2)
-            accepted = new_loss < loss
-            record: dict[str, Any] = {
-                "iteration": it,
-                "loss": new_loss if accepted else loss,
-                "candidate_loss": new_loss,
-                "accepted": bool(accepted),
-                "alpha": alpha,
-                "solver_energy": float(sum(e for _, e in solves)),
-                "reference_energy": float(sum(r[1] for r in refs)),
-                "changed_weights": int(np.count_nonzero(candidate != weights)),
-            }
-            if cold_energies is not None:
-                record["cold_start_energy"] = float(sum(cold_energies))
-            improvement = (loss - new_loss) / max(abs(loss), 1e-12) if accepted else 0.0
-            if accepted:
-                weights, loss, grad = candidate, new_loss, new_grad
-            else:
-                alpha *= 4.0
-            history.append(record)
-            logger.debug("qubo-head iteration %d: %s", it, record)
-            if callback is not None:
-                callback(record)
-            stalled = stalled + 1 if improvement < tol else 0
-            if stalled >= patience:
-                break
-
-    total = time.perf_counter() - t_start - timing["cold_start_s"]
-    timing["other_s"] = max(total - timing["build_s"] - timing["reference_s"] - timing["solve_s"], 0.0)
-    timing["total_s"] = total
-    return QUBOHeadResult(weights=weights, history=history, timing=timing, problem=problem)
+        solve = partial(_solve, sampler, sample_kwargs=sample_kwargs)
+        run = _HeadFit(st, solve, l2, warm_start, pool, build_bqms=not supports_dense(sampler, sample_kwargs))
+        history = run.iterate(max_iter, tol, patience, np.random.SeedSequence(seed), compare_cold_start, callback)
+    return run.result(history, t_start)

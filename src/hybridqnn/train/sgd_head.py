@@ -72,52 +72,24 @@ def fit_sgd_head(
     l2 = check_float("l2", l2, 0.0)
     seed = check_int("seed", seed, 0)
     dev = torch.device(device)
-    if eval_set is not None:
-        ex = check_features("eval_set features", eval_set[0])
-        if ex.shape[1] != x.shape[1]:
-            raise ValueError(f"'eval_set' features must have {x.shape[1]} columns, got {ex.shape[1]}")
-        ey, _ = check_labels("eval_set labels", eval_set[1], ex.shape[0], num_classes)
-        ex_t = torch.as_tensor(ex, dtype=torch.float32, device=dev)
-        ey_t = torch.as_tensor(ey, device=dev)
+    evaluate = None if eval_set is None else _accuracy_on(eval_set, x.shape[1], num_classes, dev)
 
     xt = torch.as_tensor(x, dtype=torch.float32, device=dev)
     yt = torch.as_tensor(y, device=dev)
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    head = torch.nn.Linear(x.shape[1], num_classes).to(dev)
-    with torch.no_grad():
-        head.weight.zero_()
-        head.bias.zero_()
-    params = list(head.parameters())
-    opt: torch.optim.Optimizer
-    if optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=lr)
-    else:
-        opt = torch.optim.SGD(params, lr=lr, momentum=momentum)
-    n = x.shape[0]
+    head, opt = _zero_head(x.shape[1], num_classes, optimizer, lr, momentum, dev)
     result = SGDHeadResult(weights=np.zeros((num_classes, x.shape[1] + 1)))
     train_time = 0.0
     for epoch in range(epochs):
         start = time.perf_counter()
-        perm = torch.randperm(n, generator=gen).to(dev)
-        total = 0.0
-        for i in range(0, n, batch_size):
-            idx = perm[i : i + batch_size]
-            logits = head(xt[idx])
-            loss = torch.nn.functional.cross_entropy(logits, yt[idx])
-            if l2 > 0:
-                loss = loss + 0.5 * l2 * (head.weight.square().sum() + head.bias.square().sum())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
+        perm = torch.randperm(x.shape[0], generator=gen).to(dev)
+        total = _train_epoch(head, opt, xt, yt, perm, batch_size, l2)
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         train_time += time.perf_counter() - start
-        record: dict[str, Any] = {"epoch": epoch, "loss": total / n, "train_time_s": train_time}
-        if eval_set is not None:
-            with torch.no_grad():
-                acc = float((head(ex_t).argmax(1) == ey_t).float().mean())
-            record["eval_accuracy"] = acc
+        record: dict[str, Any] = {"epoch": epoch, "loss": total / x.shape[0], "train_time_s": train_time}
+        if evaluate is not None:
+            record["eval_accuracy"] = acc = evaluate(head)
             if result.best_eval_accuracy is None or acc > result.best_eval_accuracy:
                 result.best_eval_accuracy, result.best_epoch, result.time_to_best_s = acc, epoch, train_time
         result.history.append(record)
@@ -127,3 +99,60 @@ def fit_sgd_head(
         result.weights = torch.cat([head.weight, head.bias[:, None]], dim=1).double().cpu().numpy()
     result.train_time_s = train_time
     return result
+
+
+def _accuracy_on(
+    eval_set: tuple[np.ndarray, np.ndarray], num_features: int, num_classes: int, dev: torch.device
+) -> Callable[[torch.nn.Linear], float]:
+    """Check ``eval_set`` against the training data's width and classes (before any training)
+    and return the head's accuracy on it."""
+    ex = check_features("eval_set features", eval_set[0])
+    if ex.shape[1] != num_features:
+        raise ValueError(f"'eval_set' features must have {num_features} columns, got {ex.shape[1]}")
+    ey, _ = check_labels("eval_set labels", eval_set[1], ex.shape[0], num_classes)
+    ex_t = torch.as_tensor(ex, dtype=torch.float32, device=dev)
+    ey_t = torch.as_tensor(ey, device=dev)
+
+    def accuracy(head: torch.nn.Linear) -> float:
+        with torch.no_grad():
+            return float((head(ex_t).argmax(1) == ey_t).float().mean())
+
+    return accuracy
+
+
+def _zero_head(
+    num_features: int, num_classes: int, optimizer: str, lr: float, momentum: float, dev: torch.device
+) -> tuple[torch.nn.Linear, torch.optim.Optimizer]:
+    """The head ``nn.Linear(d, C)`` at W = 0 and its optimizer (Adam, or SGD with momentum)."""
+    head = torch.nn.Linear(num_features, num_classes).to(dev)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.zero_()
+    params = list(head.parameters())
+    if optimizer == "adam":
+        return head, torch.optim.Adam(params, lr=lr)
+    return head, torch.optim.SGD(params, lr=lr, momentum=momentum)
+
+
+def _train_epoch(
+    head: torch.nn.Linear,
+    opt: torch.optim.Optimizer,
+    xt: torch.Tensor,
+    yt: torch.Tensor,
+    perm: torch.Tensor,
+    batch_size: int,
+    l2: float,
+) -> float:
+    """One pass over the mini-batches of ``perm``, minimising the mean softmax cross-entropy of
+    each batch plus (l2/2)||W||^2 (bias included); the sum over samples of the batch losses."""
+    total = 0.0
+    for i in range(0, perm.shape[0], batch_size):
+        idx = perm[i : i + batch_size]
+        loss = torch.nn.functional.cross_entropy(head(xt[idx]), yt[idx])
+        if l2 > 0:
+            loss = loss + 0.5 * l2 * (head.weight.square().sum() + head.bias.square().sum())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * len(idx)
+    return total
