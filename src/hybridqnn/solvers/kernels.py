@@ -119,6 +119,21 @@ def _sweeps(
     return energy, best_energy
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _start_from(J: np.ndarray, h: np.ndarray, s: np.ndarray, best_s: np.ndarray) -> np.ndarray:
+    """A replica's start ``s``: its fields f = h + J s, and the start as its best state so far."""
+    best_s[:] = s
+    return local_fields(J, h, s)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _end_on_best(J: np.ndarray, h: np.ndarray, s: np.ndarray, best_s: np.ndarray, energies: np.ndarray, r: int) -> None:
+    """Replica r ends on the best state it visited, ``energies[r]`` = E(best) - offset recomputed
+    from J and h (not the sum of the accepted dE, which carries rounding)."""
+    s[:] = best_s
+    energies[r] = _energy(s, h, local_fields(J, h, s))
+
+
 @numba.njit(cache=True, nogil=True)
 def anneal(
     J: np.ndarray,
@@ -154,8 +169,7 @@ def anneal(
     f32 = np.empty(n, dtype=np.float32)
     for r in range(num_reads):
         s = spins[r]
-        f = local_fields(J, h, s)
-        best_s[:] = s
+        f = _start_from(J, h, s, best_s)
         energy = 0.0
         best_energy = 0.0
         if hot_sweeps > 0:
@@ -203,39 +217,6 @@ def float32_sweeps(row_magnitudes: np.ndarray, betas: np.ndarray) -> int:
     while hot < betas.shape[0] and betas[hot] <= limit:
         hot += 1
     return hot
-
-
-@numba.njit(cache=True, nogil=True)
-def anneal_fixed_point(
-    J: np.ndarray, h: np.ndarray, spins: np.ndarray, betas: np.ndarray, bits: int, rng_state: np.ndarray, energies: np.ndarray
-) -> None:
-    """Metropolis simulated annealing with integer-step moves on fixed-point groups, in place.
-
-    The n spins form n / ``bits`` consecutive groups; group a holds the offset-binary integer
-    u_a = sum_k 2^k b_{a*bits+k} with b = (1 + s)/2, least-significant bit first (the layout of
-    :class:`hybridqnn.problems.FixedPointEncoding`). A sweep proposes, for every group a and
-    every level m in 0..bits-1, the move u_a -> u_a +- 2^m (sign drawn at random): the spins
-    from bit m up to the first bit that stops the carry (or borrow) flip together, and a move
-    that would leave [0, 2^bits - 1] is skipped. A set F of flipped spins changes the energy by
-
-        dE = -2 sum_{i in F} s_i f_i + 4 sum_{i<j in F} s_i s_j J_ij,
-
-    with f = h + J s the local fields, which are then updated for each flipped spin. Without
-    carries these are the single flips of :func:`anneal`; with them, a coordinate can move by
-    one grid step across a carry boundary (0111 -> 1000) in one move instead of climbing over
-    the energy barrier that single flips face on problems whose coefficients span 4^bits.
-    Each replica ends holding the lowest-energy state it visited, and ``energies[r]`` its energy
-    E - offset, recomputed from J and h.
-    """
-    num_reads, n = spins.shape
-    best_s = np.empty(n)
-    flips = np.empty(bits, dtype=np.int64)
-    for r in range(num_reads):
-        s = spins[r]
-        f = local_fields(J, h, s)
-        best_s[:] = s
-        _fixed_point_sweeps(s, f, J, betas, bits, flips, rng_state, r, best_s)
-        _end_on_best(J, h, s, best_s, energies, r)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -291,12 +272,36 @@ def _fixed_point_sweeps(
                     best_s[:] = s
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _end_on_best(J: np.ndarray, h: np.ndarray, s: np.ndarray, best_s: np.ndarray, energies: np.ndarray, r: int) -> None:
-    """Replica r ends on the best state it visited, ``energies[r]`` = E(best) - offset recomputed
-    from J and h (not the sum of the accepted dE, which carries rounding)."""
-    s[:] = best_s
-    energies[r] = _energy(s, h, local_fields(J, h, s))
+@numba.njit(cache=True, nogil=True)
+def anneal_fixed_point(
+    J: np.ndarray, h: np.ndarray, spins: np.ndarray, betas: np.ndarray, bits: int, rng_state: np.ndarray, energies: np.ndarray
+) -> None:
+    """Metropolis simulated annealing with integer-step moves on fixed-point groups, in place.
+
+    The n spins form n / ``bits`` consecutive groups; group a holds the offset-binary integer
+    u_a = sum_k 2^k b_{a*bits+k} with b = (1 + s)/2, least-significant bit first (the layout of
+    :class:`hybridqnn.problems.FixedPointEncoding`). A sweep proposes, for every group a and
+    every level m in 0..bits-1, the move u_a -> u_a +- 2^m (sign drawn at random): the spins
+    from bit m up to the first bit that stops the carry (or borrow) flip together, and a move
+    that would leave [0, 2^bits - 1] is skipped. A set F of flipped spins changes the energy by
+
+        dE = -2 sum_{i in F} s_i f_i + 4 sum_{i<j in F} s_i s_j J_ij,
+
+    with f = h + J s the local fields, which are then updated for each flipped spin. Without
+    carries these are the single flips of :func:`anneal`; with them, a coordinate can move by
+    one grid step across a carry boundary (0111 -> 1000) in one move instead of climbing over
+    the energy barrier that single flips face on problems whose coefficients span 4^bits.
+    Each replica ends holding the lowest-energy state it visited, and ``energies[r]`` its energy
+    E - offset, recomputed from J and h.
+    """
+    num_reads, n = spins.shape
+    best_s = np.empty(n)
+    flips = np.empty(bits, dtype=np.int64)
+    for r in range(num_reads):
+        s = spins[r]
+        f = _start_from(J, h, s, best_s)
+        _fixed_point_sweeps(s, f, J, betas, bits, flips, rng_state, r, best_s)
+        _end_on_best(J, h, s, best_s, energies, r)
 
 
 @numba.njit(cache=True, nogil=True)
