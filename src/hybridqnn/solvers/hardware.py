@@ -218,7 +218,11 @@ json.dump({"chains": {str(k): len(v) for k, v in emb.items()}}, sys.stdout)
 def _heuristic_chains(
     edges: list[tuple[int, int]], topology: str, timeout: float, seed: int, tries: int
 ) -> tuple[list[int] | None, str | None]:
-    """Chain lengths of a minorminer.find_embedding run, or (None, why it failed)."""
+    """Chain lengths of a minorminer.find_embedding run, or (None, why it failed).
+
+    The run is a child process killed at ``timeout`` + 1 s: minorminer checks its own timeout
+    (here ``timeout / 2``) only between rounds, which can overrun it by seconds, so the kill is
+    what keeps a problem too large to embed from hanging."""
     payload = json.dumps(
         {
             "edges": edges,
@@ -290,10 +294,8 @@ def embedding_estimate(
 
     - ``"heuristic"``: ``minorminer.find_embedding(edges, target, timeout=timeout / 2,
       random_seed=seed, tries=tries)``, what ``EmbeddingComposite`` does (with minorminer's
-      other defaults), run in a child process that is killed at ``timeout`` + 1 s: minorminer
-      checks its own timeout only between rounds, which can overrun it by seconds, so the kill
-      is what keeps a problem too large to embed from hanging (``success=False`` on time).
-      The result depends on how far minorminer gets in the time, so it can vary with the
+      other defaults), in a child process killed at ``timeout`` + 1 s (:func:`_heuristic_chains`:
+      ``success=False`` on time). The result depends on how far minorminer gets in the time, so it can vary with the
       machine's speed even for a fixed ``seed``.
     - ``"clique"``: a clique embedding of K_k for the k coupled variables from
       ``minorminer.busclique`` (what ``DWaveCliqueSampler`` does): milliseconds once cached,
@@ -321,29 +323,31 @@ def embedding_estimate(
         (physical qubits / variables), ``time_s``, ``timeout``, ``seed`` and ``reason`` (why
         it failed, else None). The three size figures are None when ``success`` is False.
     """
-    check_choice("topology", topology, TOPOLOGIES)
-    timeout = check_float("timeout", timeout, 0.0, low_open=True)
-    seed = check_int("seed", seed, 0, 2**31 - 1)
-    tries = check_int("tries", tries, 1)
-    check_choice("method", method, ("auto", "heuristic", "clique"))
+    timeout, seed, tries = _checked_estimate_arguments(topology, timeout, seed, tries, method)
     variables, row, col = _coupled_structure(bqm)
     _require("minorminer")
     start = time.perf_counter()
-    target = _cached_graph(topology)
-    result = _failed_estimate(topology, target, method, timeout, seed)
+    result = _failed_estimate(topology, _cached_graph(topology), method, timeout, seed)
     n, m = len(variables), len(row)
     if n > result["target_qubits"] or m > result["target_couplers"]:
-        result["reason"] = (
-            f"{n} variables and {m} couplers exceed the {result['target_qubits']} qubits and "
-            f"{result['target_couplers']} couplers of {result['graph']}"
-        )
-        result["time_s"] = time.perf_counter() - start
+        why = f"{n} variables and {m} couplers exceed the {result['target_qubits']} qubits and {result['target_couplers']} couplers"
+        result.update(reason=f"{why} of {result['graph']}", time_s=time.perf_counter() - start)
         return result
     coupled = np.unique(np.concatenate([row, col])) if m else np.zeros(0, dtype=np.int64)
     dense = n >= 2 and 2.0 * m / (n * (n - 1)) >= _DENSE
     candidates, reason = _embedding_candidates(row, col, len(coupled), topology, method, dense, (timeout, seed, tries))
     result["time_s"] = time.perf_counter() - start
     return _report_fewest_qubits(result, candidates, n - len(coupled), n, reason)
+
+
+def _checked_estimate_arguments(topology: str, timeout: Any, seed: Any, tries: Any, method: Any) -> tuple[float, int, int]:
+    """The arguments of :func:`embedding_estimate` checked: (timeout, seed, tries)."""
+    check_choice("topology", topology, TOPOLOGIES)
+    timeout = check_float("timeout", timeout, 0.0, low_open=True)
+    seed = check_int("seed", seed, 0, 2**31 - 1)
+    tries = check_int("tries", tries, 1)
+    check_choice("method", method, ("auto", "heuristic", "clique"))
+    return timeout, seed, tries
 
 
 def _failed_estimate(topology: str, target: Any, method: str, timeout: float, seed: int) -> dict[str, Any]:
