@@ -18,7 +18,7 @@ from hybridqnn.optim import QPSBGD
 from hybridqnn.optim.qpsbgd import least_squares_directions
 from hybridqnn.problems.binary_gradient import sign_matching_objective, xnor_threshold_objective
 from hybridqnn.solvers import DenseSimulatedAnnealingSampler
-from hybridqnn.solvers.registry import ExactSolver
+from hybridqnn.solvers.ocean import ExactSolver
 from hybridqnn.testing.optimizers import binary_weights, check_optimizer, tiny_problem
 
 

@@ -242,3 +242,25 @@ def test_beta_range_from_given_coefficient_stats_is_the_same() -> None:
     model = _sk(60, 4)
     stats = kernels.coefficient_stats(model.J, model.h)
     assert beta_range_dense(model, stats=stats) == beta_range_dense(model)
+
+
+def test_subclasses_get_one_dense_run_with_the_start() -> None:
+    """DenseSampler hands _sample_spins one DenseRun: the model, the (tiled) start, a derived
+    seed and whether the start is the caller's."""
+    from hybridqnn.solvers.dense import DenseRun, DenseSampler
+
+    seen: list[DenseRun] = []
+
+    class Echo(DenseSampler):
+        def _sample_spins(self, run: DenseRun, **params: object) -> tuple[np.ndarray, dict]:
+            seen.append(run)
+            return run.spins, {}
+
+    model = _model(5, 2)
+    start = np.array([[1, -1, 1, -1, 1]], dtype=np.int8)
+    Echo().sample_dense(model, num_reads=3, seed=4, initial_states=start)
+    Echo().sample_dense(model, num_reads=2, seed=4)
+    warm, cold = seen
+    assert warm.model is model and warm.warm and not cold.warm
+    np.testing.assert_array_equal(warm.spins, np.tile(start, (3, 1)))
+    assert cold.spins.shape == (2, 5) and cold.spins.dtype == np.int8

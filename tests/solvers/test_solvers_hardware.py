@@ -164,3 +164,17 @@ def test_argument_validation() -> None:
         embedding_estimate(bqm, "pegasus", seed=-1)
     with pytest.raises(ValueError, match="'topologies' must be one of"):
         hardware_estimate(bqm, topologies=("pegasus", "chimera"))
+
+
+def test_report_keeps_the_fitting_candidate_with_fewest_qubits() -> None:
+    from hybridqnn.solvers.hardware import _failed_estimate, _report_fewest_qubits
+
+    def fresh() -> dict:
+        return _failed_estimate("pegasus", target_graph("pegasus"), "auto", 1.0, 0)
+
+    out = _report_fewest_qubits(fresh(), [("clique", [3, 3, 3]), ("heuristic", [2, 2, 3])], 2, 5, None)
+    assert (out["method"], out["success"], out["physical_qubits"], out["max_chain_length"]) == ("heuristic", True, 9, 3)
+    assert out["mean_chain_length"] == 9 / 5
+    too_big = _report_fewest_qubits(fresh(), [("clique", [6000])], 0, 1, None)
+    assert not too_big["success"] and "more than the 5640 qubits of P16" in too_big["reason"]
+    assert _report_fewest_qubits(fresh(), [], 0, 1, "why")["reason"] == "why"

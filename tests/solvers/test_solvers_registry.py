@@ -108,3 +108,13 @@ def test_package_exports_what_a_user_needs_and_no_internals() -> None:
     for internal in ("polish", "polish_dense", "grid_reference", "box_qp_minimizer", "flip_costs", "beta_range_for", "qcgd_convergence"):
         assert internal not in solvers.__all__ and not hasattr(solvers, internal), internal
     assert {"get_sampler", "solve_dense", "supports_dense", "sample_bqm", "hardware_estimate"} <= set(solvers.__all__)
+
+
+def test_every_registered_target_names_a_constructor() -> None:
+    import importlib
+
+    from hybridqnn.solvers.registry import _SOLVERS
+
+    for entry in _SOLVERS.values():
+        module, _, attribute = entry.target.partition(":")
+        assert callable(getattr(importlib.import_module(module), attribute)), entry.name

@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from hybridqnn._checks import check_choice, check_float, check_int
-from hybridqnn.problems.dense import DenseIsing
 from hybridqnn.solvers import kernels
-from hybridqnn.solvers.dense import DenseSampler
+from hybridqnn.solvers.dense import DenseRun, DenseSampler
 from hybridqnn.solvers.sampling import beta_range_dense
 from hybridqnn.solvers.torch_device import as_device
 
@@ -112,16 +111,14 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
 
     def _sample_spins(
         self,
-        model: DenseIsing,
-        spins: np.ndarray,
-        seed: int,
+        run: DenseRun,
         *,
-        warm: bool = False,
         num_sweeps: int = 1000,
         beta_range: tuple[float, float] | None = None,
         beta_schedule_type: str = "geometric",
         fixed_point_bits: int | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
+        model, spins, seed = run.model, run.spins, run.seed
         num_sweeps = check_int("num_sweeps", num_sweeps, 1)
         check_choice("beta_schedule_type", beta_schedule_type, SCHEDULES)
         if fixed_point_bits is not None:
@@ -135,9 +132,9 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         J, h = np.ascontiguousarray(model.J), np.ascontiguousarray(model.h)
         # one O(n^2) pass serves the cold-start beta range and the CPU's float32 rule
         single_flips_on_cpu = fixed_point_bits is None and self.device.type == "cpu"
-        stats = kernels.coefficient_stats(J, h) if single_flips_on_cpu or (beta_range is None and not warm) else None
+        stats = kernels.coefficient_stats(J, h) if single_flips_on_cpu or (beta_range is None and not run.warm) else None
         if beta_range is None:
-            beta_range = beta_range_dense(model, spins[:1] if warm else None, stats=stats)
+            beta_range = beta_range_dense(model, spins[:1] if run.warm else None, stats=stats)
         betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
         start = time.perf_counter()
         if self.device.type == "cuda":

@@ -90,8 +90,8 @@ import numpy as np
 import torch
 
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
-from hybridqnn.problems.dense import DenseIsing
-from hybridqnn.solvers.torch_device import TorchDenseSampler, check_available, seeded_generator
+from hybridqnn.solvers.dense import DenseRun
+from hybridqnn.solvers.torch_device import TorchDenseSampler, seeded_generator, signs
 
 MODES = ("ballistic", "discrete")
 DEFAULT_DT = {"ballistic": 0.5, "discrete": 1.0}
@@ -180,11 +180,8 @@ class SimulatedBifurcationSampler(TorchDenseSampler):
 
     def _sample_spins(
         self,
-        model: DenseIsing,
-        spins: np.ndarray,
-        seed: int,
+        run: DenseRun,
         *,
-        warm: bool = False,
         mode: str = "ballistic",
         num_steps: int = 1000,
         dt: float | None = None,
@@ -207,16 +204,14 @@ class SimulatedBifurcationSampler(TorchDenseSampler):
         check_every = check_int("check_every", check_every, 1)
 
         dev, dtype = self.device, self.dtype
-        check_available(dev)
-        J = torch.as_tensor(model.J, dtype=dtype, device=dev)
-        h = torch.as_tensor(model.h, dtype=dtype, device=dev)
+        J, h = self._model_tensors(run.model)
         if c0 is None:
             c0 = default_c0(J, h, dt)
-        gen = seeded_generator(dev, seed)
-        x = 0.2 * torch.rand(spins.shape, generator=gen, dtype=dtype, device=dev) - 0.1
-        y = 0.2 * torch.rand(spins.shape, generator=gen, dtype=dtype, device=dev) - 0.1
-        if warm:
-            x += 0.5 * torch.as_tensor(spins, dtype=dtype, device=dev)
+        gen = seeded_generator(dev, run.seed)
+        x = 0.2 * torch.rand(run.spins.shape, generator=gen, dtype=dtype, device=dev) - 0.1
+        y = 0.2 * torch.rand(run.spins.shape, generator=gen, dtype=dtype, device=dev) - 0.1
+        if run.warm:
+            x += 0.5 * self._as_tensor(run.spins)
         discrete = mode == "discrete"
         a0 = 1.0
         last = x >= 0
@@ -225,7 +220,7 @@ class SimulatedBifurcationSampler(TorchDenseSampler):
         for k in range(1, num_steps + 1):
             y_prev = y.clone() if heated else None
             x.add_(y, alpha=a0 * dt)
-            z = torch.where(x >= 0, 1.0, -1.0).to(dtype) if discrete else x
+            z = signs(x) if discrete else x
             # E is minimised, so the force is -(J z + h): J' = -J in Goto's convention.
             force = torch.addmm(h, z, J)
             y.add_(x, alpha=-(a0 - a0 * k / num_steps) * dt).add_(force, alpha=-c0 * dt)
@@ -243,7 +238,7 @@ class SimulatedBifurcationSampler(TorchDenseSampler):
                 else:
                     stable = 0
                     last = now
-        out = torch.where(x >= 0, 1, -1).to(torch.int8).cpu().numpy()
+        out = signs(x).to(torch.int8).cpu().numpy()
         info = {
             "num_steps_run": k,
             "stopped_early": k < num_steps,

@@ -102,9 +102,9 @@ import numpy as np
 import torch
 
 from hybridqnn._checks import check_bool, check_float, check_int
-from hybridqnn.problems.dense import DenseIsing
 from hybridqnn.solvers.bifurcation import spectral_radius
-from hybridqnn.solvers.torch_device import TorchDenseSampler, check_available, seeded_generator
+from hybridqnn.solvers.dense import DenseRun
+from hybridqnn.solvers.torch_device import TorchDenseSampler, seeded_generator, signs
 
 AMPLITUDE_CLIP = 1.5  # |x| <= 1.5 A
 STABILITY = 1.5  # e_max = STABILITY / (dt eps rho(J))
@@ -168,11 +168,8 @@ class CIMSampler(TorchDenseSampler):
 
     def _sample_spins(
         self,
-        model: DenseIsing,
-        spins: np.ndarray,
-        seed: int,
+        run: DenseRun,
         *,
-        warm: bool = False,
         num_steps: int = 2000,
         dt: float = 0.1,
         pump_range: tuple[float, float] = (0.0, 1.5),
@@ -195,18 +192,16 @@ class CIMSampler(TorchDenseSampler):
         check_every = check_int("check_every", check_every, 1)
 
         dev, dtype = self.device, self.dtype
-        check_available(dev)
-        J = torch.as_tensor(model.J, dtype=dtype, device=dev)
-        h = torch.as_tensor(model.h, dtype=dtype, device=dev)
+        J, h = self._model_tensors(run.model)
         rho = spectral_radius(J)
         eps = default_feedback_scale(J, h, rho) if feedback_scale is None else feedback_scale
         e_max = STABILITY / (dt * eps * rho) if rho > 0.0 else None  # no couplings: nothing stiff
         field = amp * h  # the field, at the scale of the amplitudes it is added to
-        gen = seeded_generator(dev, seed)
-        shape = spins.shape
+        gen = seeded_generator(dev, run.seed)
+        shape = run.spins.shape
         x = 0.02 * torch.rand(shape, generator=gen, dtype=dtype, device=dev) - 0.01
-        if warm:
-            x += 0.5 * amp * torch.as_tensor(spins, dtype=dtype, device=dev)
+        if run.warm:
+            x += 0.5 * amp * self._as_tensor(run.spins)
         e = torch.ones(shape, dtype=dtype, device=dev)
         x_max, amp2 = AMPLITUDE_CLIP * amp, amp * amp
         kick = noise * dt**0.5
@@ -215,7 +210,7 @@ class CIMSampler(TorchDenseSampler):
             return ((0.5 * (s @ J) + h) * s).sum(dim=1)
 
         # the start is scored too: a warm start's own spins, or the signs of the random amplitudes
-        best_s = torch.as_tensor(spins, dtype=dtype, device=dev) if warm else torch.where(x >= 0, 1.0, -1.0).to(dtype)
+        best_s = self._as_tensor(run.spins) if run.warm else signs(x)
         best_e = score(best_s)
         for k in range(1, num_steps + 1):
             p = p0 + (p1 - p0) * (k - 1) / max(num_steps - 1, 1)
@@ -230,7 +225,7 @@ class CIMSampler(TorchDenseSampler):
                 x.add_(torch.randn(shape, generator=gen, dtype=dtype, device=dev), alpha=kick)
             x.clamp_(-x_max, x_max)
             if k % check_every == 0 or k == num_steps:
-                s = torch.where(x >= 0, 1.0, -1.0).to(dtype)
+                s = signs(x)
                 energy = score(s)
                 better = energy < best_e
                 best_e = torch.where(better, energy, best_e)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import dimod
@@ -46,6 +47,18 @@ def _parse_initial_states(
     return np.tile(arr.astype(np.int8), (reps, 1))[:num_reads]
 
 
+@dataclass(frozen=True)
+class DenseRun:
+    """What every dense sampler starts from: the ``model``, the start ``spins`` (R, n) int8 of
+    +-1 (one row per read), the ``seed`` of the method's own random numbers, and ``warm``:
+    whether ``spins`` are the caller's ``initial_states`` (else they are random)."""
+
+    model: DenseIsing
+    spins: np.ndarray
+    seed: int
+    warm: bool
+
+
 class DenseSampler(dimod.Sampler, abc.ABC):
     """A ``dimod.Sampler`` over a dense spin model.
 
@@ -71,12 +84,10 @@ class DenseSampler(dimod.Sampler, abc.ABC):
         return {"fast_paths": {"dense": ("num_reads", *self._own_parameters)}}
 
     @abc.abstractmethod
-    def _sample_spins(
-        self, model: DenseIsing, spins: np.ndarray, seed: int, *, warm: bool, **params: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Return final spins (R, n) int8 started from ``spins`` and the method's own figures
-        (they go to ``info[info_key]``); ``warm`` says whether ``spins`` came from the caller's
-        ``initial_states`` (else they are random). A sampler that computed the final energies
+    def _sample_spins(self, run: DenseRun, **params: Any) -> tuple[np.ndarray, dict[str, Any]]:
+        """Return final spins (R, n) int8 started from ``run.spins`` and the method's own figures
+        (they go to ``info[info_key]``); ``run.warm`` says whether the start came from the
+        caller's ``initial_states`` (else it is random). A sampler that computed the final energies
         itself (in its kernel) returns them as ``"energies"`` among its figures; otherwise they
         are computed here from the model."""
 
@@ -108,7 +119,8 @@ class DenseSampler(dimod.Sampler, abc.ABC):
             spins = np.tile(given, (-(-num_reads // given.shape[0]), 1))[:num_reads].copy()
         if n == 0:
             return spins, np.full(num_reads, model.offset), {"seed": seed, self.info_key: {}}
-        out, own = self._sample_spins(model, spins, int(rng.integers(2**31 - 1)), warm=initial_states is not None, **params)
+        run = DenseRun(model, spins, int(rng.integers(2**31 - 1)), warm=initial_states is not None)
+        out, own = self._sample_spins(run, **params)
         energies = own.pop("energies", None)
         return out, model.energies(out) if energies is None else energies, {"seed": seed, self.info_key: own}
 

@@ -218,7 +218,11 @@ json.dump({"chains": {str(k): len(v) for k, v in emb.items()}}, sys.stdout)
 def _heuristic_chains(
     edges: list[tuple[int, int]], topology: str, timeout: float, seed: int, tries: int
 ) -> tuple[list[int] | None, str | None]:
-    """Chain lengths of a minorminer.find_embedding run, or (None, why it failed)."""
+    """Chain lengths of a minorminer.find_embedding run, or (None, why it failed).
+
+    The run is a child process killed at ``timeout`` + 1 s: minorminer checks its own timeout
+    (here ``timeout / 2``) only between rounds, which can overrun it by seconds, so the kill is
+    what keeps a problem too large to embed from hanging."""
     payload = json.dumps(
         {
             "edges": edges,
@@ -290,10 +294,8 @@ def embedding_estimate(
 
     - ``"heuristic"``: ``minorminer.find_embedding(edges, target, timeout=timeout / 2,
       random_seed=seed, tries=tries)``, what ``EmbeddingComposite`` does (with minorminer's
-      other defaults), run in a child process that is killed at ``timeout`` + 1 s: minorminer
-      checks its own timeout only between rounds, which can overrun it by seconds, so the kill
-      is what keeps a problem too large to embed from hanging (``success=False`` on time).
-      The result depends on how far minorminer gets in the time, so it can vary with the
+      other defaults), in a child process killed at ``timeout`` + 1 s (:func:`_heuristic_chains`:
+      ``success=False`` on time). The result depends on how far minorminer gets in the time, so it can vary with the
       machine's speed even for a fixed ``seed``.
     - ``"clique"``: a clique embedding of K_k for the k coupled variables from
       ``minorminer.busclique`` (what ``DWaveCliqueSampler`` does): milliseconds once cached,
@@ -321,22 +323,41 @@ def embedding_estimate(
         (physical qubits / variables), ``time_s``, ``timeout``, ``seed`` and ``reason`` (why
         it failed, else None). The three size figures are None when ``success`` is False.
     """
+    timeout, seed, tries = _checked_estimate_arguments(topology, timeout, seed, tries, method)
+    variables, row, col = _coupled_structure(bqm)
+    _require("minorminer")
+    start = time.perf_counter()
+    result = _failed_estimate(topology, _cached_graph(topology), method, timeout, seed)
+    n, m = len(variables), len(row)
+    if n > result["target_qubits"] or m > result["target_couplers"]:
+        why = f"{n} variables and {m} couplers exceed the {result['target_qubits']} qubits and {result['target_couplers']} couplers"
+        result.update(reason=f"{why} of {result['graph']}", time_s=time.perf_counter() - start)
+        return result
+    coupled = np.unique(np.concatenate([row, col])) if m else np.zeros(0, dtype=np.int64)
+    dense = n >= 2 and 2.0 * m / (n * (n - 1)) >= _DENSE
+    candidates, reason = _embedding_candidates(row, col, len(coupled), topology, method, dense, (timeout, seed, tries))
+    result["time_s"] = time.perf_counter() - start
+    return _report_fewest_qubits(result, candidates, n - len(coupled), n, reason)
+
+
+def _checked_estimate_arguments(topology: str, timeout: Any, seed: Any, tries: Any, method: Any) -> tuple[float, int, int]:
+    """The arguments of :func:`embedding_estimate` checked: (timeout, seed, tries)."""
     check_choice("topology", topology, TOPOLOGIES)
     timeout = check_float("timeout", timeout, 0.0, low_open=True)
     seed = check_int("seed", seed, 0, 2**31 - 1)
     tries = check_int("tries", tries, 1)
     check_choice("method", method, ("auto", "heuristic", "clique"))
-    variables, row, col = _coupled_structure(bqm)
-    _require("minorminer")
-    start = time.perf_counter()
-    target = _cached_graph(topology)
-    n, m = len(variables), len(row)
-    n_target, m_target = target.number_of_nodes(), target.number_of_edges()
-    result: dict[str, Any] = {
+    return timeout, seed, tries
+
+
+def _failed_estimate(topology: str, target: Any, method: str, timeout: float, seed: int) -> dict[str, Any]:
+    """The report of :func:`embedding_estimate` before any embedding is found: the target's
+    size, ``success`` False and the three size figures None."""
+    return {
         "topology": topology,
         "graph": TOPOLOGIES[topology][1],
-        "target_qubits": n_target,
-        "target_couplers": m_target,
+        "target_qubits": target.number_of_nodes(),
+        "target_couplers": target.number_of_edges(),
         "method": method,
         "success": False,
         "physical_qubits": None,
@@ -347,26 +368,33 @@ def embedding_estimate(
         "seed": seed,
         "reason": None,
     }
-    if n > n_target or m > m_target:
-        result["reason"] = (
-            f"{n} variables and {m} couplers exceed the {n_target} qubits and {m_target} couplers of {result['graph']}"
-        )
-        result["time_s"] = time.perf_counter() - start
-        return result
 
-    coupled = np.unique(np.concatenate([row, col])) if m else np.zeros(0, dtype=np.int64)
-    isolated = n - len(coupled)
+
+def _embedding_candidates(
+    row: np.ndarray,
+    col: np.ndarray,
+    num_coupled: int,
+    topology: str,
+    method: str,
+    dense: bool,
+    heuristic: tuple[float, int, int],
+) -> tuple[list[tuple[str, list[int]]], str | None]:
+    """The embeddings ``method`` asks for, as (method name, chain lengths) of the coupled
+    variables, and why the last one tried failed (None if none did): the clique embedding of
+    K_num_coupled for "auto" and "clique"; the heuristic for "heuristic", and for "auto" unless
+    the clique exists and the problem is ``dense`` (density >= 0.5). ``heuristic`` is minorminer's
+    (timeout, seed, tries)."""
+    timeout, seed, tries = heuristic
     candidates: list[tuple[str, list[int]]] = []
     reason: str | None = None
     if method in ("auto", "clique"):
-        chains = _clique_chains(len(coupled), topology, seed)
+        chains = _clique_chains(num_coupled, topology, seed)
         if chains is not None:
             candidates.append(("clique", chains))
         else:
-            reason = f"no clique embedding of K_{len(coupled)} in {result['graph']}"
-    density = (2.0 * m / (n * (n - 1))) if n >= 2 else 0.0
-    if method == "heuristic" or (method == "auto" and not (candidates and density >= _DENSE)):
-        if m:
+            reason = f"no clique embedding of K_{num_coupled} in {TOPOLOGIES[topology][1]}"
+    if method == "heuristic" or (method == "auto" and not (candidates and dense)):
+        if len(row):
             edges = [(int(a), int(b)) for a, b in zip(row.tolist(), col.tolist(), strict=True)]
             chains, why = _heuristic_chains(edges, topology, timeout, seed, tries)
         else:
@@ -375,13 +403,18 @@ def embedding_estimate(
             candidates.append(("heuristic", chains))
         else:
             reason = why
-    result["time_s"] = time.perf_counter() - start
+    return candidates, reason
 
+
+def _report_fewest_qubits(
+    result: dict[str, Any], candidates: list[tuple[str, list[int]]], isolated: int, n: int, reason: str | None
+) -> dict[str, Any]:
+    """``result`` updated with the candidate that fits the target with the fewest physical
+    qubits (sum of chain lengths + one qubit per ``isolated`` variable), or with why none fits."""
+    n_target = result["target_qubits"]
     valid = [(name, chains) for name, chains in candidates if sum(chains) + isolated <= n_target]
     if not valid:
-        result["reason"] = (
-            reason or f"the embedding needs more than the {n_target} qubits of {result['graph']}"
-        )
+        result["reason"] = reason or f"the embedding needs more than the {n_target} qubits of {result['graph']}"
         return result
     name, chains = min(valid, key=lambda item: sum(item[1]))
     physical = sum(chains) + isolated

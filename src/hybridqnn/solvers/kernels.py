@@ -119,6 +119,21 @@ def _sweeps(
     return energy, best_energy
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _start_from(J: np.ndarray, h: np.ndarray, s: np.ndarray, best_s: np.ndarray) -> np.ndarray:
+    """A replica's start ``s``: its fields f = h + J s, and the start as its best state so far."""
+    best_s[:] = s
+    return local_fields(J, h, s)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _end_on_best(J: np.ndarray, h: np.ndarray, s: np.ndarray, best_s: np.ndarray, energies: np.ndarray, r: int) -> None:
+    """Replica r ends on the best state it visited, ``energies[r]`` = E(best) - offset recomputed
+    from J and h (not the sum of the accepted dE, which carries rounding)."""
+    s[:] = best_s
+    energies[r] = _energy(s, h, local_fields(J, h, s))
+
+
 @numba.njit(cache=True, nogil=True)
 def anneal(
     J: np.ndarray,
@@ -154,8 +169,7 @@ def anneal(
     f32 = np.empty(n, dtype=np.float32)
     for r in range(num_reads):
         s = spins[r]
-        f = local_fields(J, h, s)
-        best_s[:] = s
+        f = _start_from(J, h, s, best_s)
         energy = 0.0
         best_energy = 0.0
         if hot_sweeps > 0:
@@ -170,8 +184,7 @@ def anneal(
                 best_s[:] = start_s
                 best_energy = 0.0
         _sweeps(s, f, J, betas[hot_sweeps:], rng_state, r, energy, best_energy, best_s)
-        s[:] = best_s
-        energies[r] = _energy(s, h, local_fields(J, h, s))
+        _end_on_best(J, h, s, best_s, energies, r)
 
 
 FLOAT32_RESOLUTION = 1e-4
@@ -206,6 +219,59 @@ def float32_sweeps(row_magnitudes: np.ndarray, betas: np.ndarray) -> int:
     return hot
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _fixed_point_sweeps(
+    s: np.ndarray,
+    f: np.ndarray,
+    J: np.ndarray,
+    betas: np.ndarray,
+    bits: int,
+    flips: np.ndarray,
+    rng_state: np.ndarray,
+    r: int,
+    best_s: np.ndarray,
+) -> None:
+    """The integer-step sweeps of :func:`anneal_fixed_point` over replica r's spins ``s`` with
+    fields ``f``, one per beta, keeping the lowest-energy state in ``best_s`` (``flips``: scratch
+    for one move's spin indices, ``bits`` long)."""
+    energy = 0.0
+    best_energy = 0.0
+    for k in range(betas.shape[0]):
+        beta = betas[k]
+        for a in range(s.shape[0] // bits):
+            base = a * bits
+            for m in range(bits):
+                # adding 2^m flips 1-bits (s = +1) to 0 until the first 0-bit; subtracting
+                # flips 0-bits to 1 until the first 1-bit
+                stop = -1.0 if _next_uniform(rng_state, r) < 0.5 else 1.0
+                count = 0
+                closed = False
+                for b in range(m, bits):
+                    i = base + b
+                    flips[count] = i
+                    count += 1
+                    if s[i] == stop:
+                        closed = True
+                        break
+                if not closed:
+                    continue
+                de = 0.0
+                for x in range(count):
+                    i = flips[x]
+                    de -= 2.0 * s[i] * f[i]
+                    for y in range(x):
+                        j = flips[y]
+                        de += 4.0 * s[i] * s[j] * J[i, j]
+                if not metropolis_accepts(de, beta, rng_state, r):
+                    continue
+                for x in range(count):
+                    _flip(s, f, J, flips[x])
+                energy += de
+                if energy < best_energy:
+                    best_energy = energy
+                    best_s[:] = s
+
+
 @numba.njit(cache=True, nogil=True)
 def anneal_fixed_point(
     J: np.ndarray, h: np.ndarray, spins: np.ndarray, betas: np.ndarray, bits: int, rng_state: np.ndarray, energies: np.ndarray
@@ -229,51 +295,13 @@ def anneal_fixed_point(
     E - offset, recomputed from J and h.
     """
     num_reads, n = spins.shape
-    groups = n // bits
     best_s = np.empty(n)
     flips = np.empty(bits, dtype=np.int64)
     for r in range(num_reads):
         s = spins[r]
-        f = local_fields(J, h, s)
-        best_s[:] = s
-        energy = 0.0
-        best_energy = 0.0
-        for k in range(betas.shape[0]):
-            beta = betas[k]
-            for a in range(groups):
-                base = a * bits
-                for m in range(bits):
-                    # adding 2^m flips 1-bits (s = +1) to 0 until the first 0-bit; subtracting
-                    # flips 0-bits to 1 until the first 1-bit
-                    stop = -1.0 if _next_uniform(rng_state, r) < 0.5 else 1.0
-                    count = 0
-                    closed = False
-                    for b in range(m, bits):
-                        i = base + b
-                        flips[count] = i
-                        count += 1
-                        if s[i] == stop:
-                            closed = True
-                            break
-                    if not closed:
-                        continue
-                    de = 0.0
-                    for x in range(count):
-                        i = flips[x]
-                        de -= 2.0 * s[i] * f[i]
-                        for y in range(x):
-                            j = flips[y]
-                            de += 4.0 * s[i] * s[j] * J[i, j]
-                    if not metropolis_accepts(de, beta, rng_state, r):
-                        continue
-                    for x in range(count):
-                        _flip(s, f, J, flips[x])
-                    energy += de
-                    if energy < best_energy:
-                        best_energy = energy
-                        best_s[:] = s
-        s[:] = best_s
-        energies[r] = _energy(s, h, local_fields(J, h, s))
+        f = _start_from(J, h, s, best_s)
+        _fixed_point_sweeps(s, f, J, betas, bits, flips, rng_state, r, best_s)
+        _end_on_best(J, h, s, best_s, energies, r)
 
 
 @numba.njit(cache=True, nogil=True)

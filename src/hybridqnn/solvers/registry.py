@@ -7,97 +7,48 @@ the CLI (see DESIGN.md). Any ``dimod.Sampler`` a user already has (dwave-sampler
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import dimod
 
-from hybridqnn.solvers.ocean import EXACT_MAX_VARIABLES, ExactSolver
+from hybridqnn.solvers.ocean import EXACT_MAX_VARIABLES
 
 
 @dataclass(frozen=True)
 class SolverEntry:
-    """A registered solver: how to build it and what it is."""
+    """A registered solver: its name, where its constructor lives (``"module:attribute"``,
+    imported only when the solver is built, so that listing solvers loads no solver module and
+    no optional extra) and what it is."""
 
     name: str
-    factory: Callable[..., dimod.Sampler]
+    target: str
     description: str
 
-
-def _sa(**params: Any) -> dimod.Sampler:
-    from hybridqnn.solvers.ocean import SimulatedAnnealingSampler
-
-    return SimulatedAnnealingSampler(**params)
-
-
-def _tabu(**params: Any) -> dimod.Sampler:
-    from hybridqnn.solvers.ocean import TabuSampler
-
-    return TabuSampler(**params)
+    def build(self, **params: Any) -> dimod.Sampler:
+        """A fresh sampler: the constructor at :attr:`target` called with ``params``."""
+        module, _, attribute = self.target.partition(":")
+        return getattr(importlib.import_module(module), attribute)(**params)
 
 
-def _steepest(**params: Any) -> dimod.Sampler:
-    from hybridqnn.solvers.ocean import SteepestDescentSolver
-
-    return SteepestDescentSolver(**params)
-
-
-def _dense_sa(**params: Any) -> dimod.Sampler:
-    from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
-
-    return DenseSimulatedAnnealingSampler(**params)
-
-
-def _sb(**params: Any) -> dimod.Sampler:
-    from hybridqnn.solvers.bifurcation import SimulatedBifurcationSampler
-
-    return SimulatedBifurcationSampler(**params)
-
-
-def _cim(**params: Any) -> dimod.Sampler:
-    from hybridqnn.solvers.cim import CIMSampler
-
-    return CIMSampler(**params)
-
-
-def _qpu(**params: Any) -> dimod.Sampler:
-    from hybridqnn.solvers.dwave import qpu_sampler
-
-    return qpu_sampler(**params)
-
-
-def _hybrid(**params: Any) -> dimod.Sampler:
-    from hybridqnn.solvers.dwave import hybrid_sampler
-
-    return hybrid_sampler(**params)
-
-
-def _exact(**params: Any) -> dimod.Sampler:
-    return ExactSolver(**params)
-
-
-def _milp(**params: Any) -> dimod.Sampler:
-    from hybridqnn.solvers.milp import MILPSolver
-
-    return MILPSolver(**params)
-
+_OCEAN = "hybridqnn.solvers.ocean"
 
 _SOLVERS = MappingProxyType(
     {
         e.name: e
         for e in (
-            SolverEntry("sa", _sa, "simulated annealing (dwave-samplers SimulatedAnnealingSampler)"),
-            SolverEntry("tabu", _tabu, "tabu search (dwave-samplers TabuSampler)"),
-            SolverEntry("steepest", _steepest, "steepest greedy descent (dwave-samplers SteepestDescentSolver)"),
-            SolverEntry("dense-sa", _dense_sa, "hybridqnn's dense simulated annealing (numba, replicas in parallel, incremental fields); device='cpu'|'cuda' (pip install 'hybridqnn[cuda]'); the default"),
-            SolverEntry("exact", _exact, f"brute force (dimod ExactSolver); tiny problems only (<= {EXACT_MAX_VARIABLES} variables)"),
-            SolverEntry("milp", _milp, "exact optimum by mixed-integer linear programming (HiGHS via scipy; products linearised exactly); also solves binary CQMs (sample_cqm); small or structured problems"),
-            SolverEntry("sb", _sb, "simulated bifurcation (Goto 2019/2021; ballistic or discrete, heated, early stopping), batched agents in torch; device='cpu'|'cuda'"),
-            SolverEntry("cim", _cim, "coherent Ising machine simulation (measurement feedback, chaotic amplitude control); best sample seen; torch, device='cpu'|'cuda'"),
-            SolverEntry("qpu", _qpu, "D-Wave QPU: EmbeddingComposite(DWaveSampler()); needs pip install 'hybridqnn[dwave]' and a Leap token"),
-            SolverEntry("hybrid", _hybrid, "D-Wave Leap hybrid BQM solver (LeapHybridSampler); needs the dwave extra and a token"),
+            SolverEntry("sa", _OCEAN + ":SimulatedAnnealingSampler", "simulated annealing (dwave-samplers SimulatedAnnealingSampler)"),
+            SolverEntry("tabu", _OCEAN + ":TabuSampler", "tabu search (dwave-samplers TabuSampler)"),
+            SolverEntry("steepest", _OCEAN + ":SteepestDescentSolver", "steepest greedy descent (dwave-samplers SteepestDescentSolver)"),
+            SolverEntry("dense-sa", "hybridqnn.solvers.annealing:DenseSimulatedAnnealingSampler", "hybridqnn's dense simulated annealing (numba, replicas in parallel, incremental fields); device='cpu'|'cuda' (pip install 'hybridqnn[cuda]'); the default"),
+            SolverEntry("exact", _OCEAN + ":ExactSolver", f"brute force (dimod ExactSolver); tiny problems only (<= {EXACT_MAX_VARIABLES} variables)"),
+            SolverEntry("milp", "hybridqnn.solvers.milp:MILPSolver", "exact optimum by mixed-integer linear programming (HiGHS via scipy; products linearised exactly); also solves binary CQMs (sample_cqm); small or structured problems"),
+            SolverEntry("sb", "hybridqnn.solvers.bifurcation:SimulatedBifurcationSampler", "simulated bifurcation (Goto 2019/2021; ballistic or discrete, heated, early stopping), batched agents in torch; device='cpu'|'cuda'"),
+            SolverEntry("cim", "hybridqnn.solvers.cim:CIMSampler", "coherent Ising machine simulation (measurement feedback, chaotic amplitude control); best sample seen; torch, device='cpu'|'cuda'"),
+            SolverEntry("qpu", "hybridqnn.solvers.dwave:qpu_sampler", "D-Wave QPU: EmbeddingComposite(DWaveSampler()); needs pip install 'hybridqnn[dwave]' and a Leap token"),
+            SolverEntry("hybrid", "hybridqnn.solvers.dwave:hybrid_sampler", "D-Wave Leap hybrid BQM solver (LeapHybridSampler); needs the dwave extra and a token"),
         )
     }
 )
@@ -120,7 +71,7 @@ def get_sampler(name: str, **params: Any) -> dimod.Sampler:
     if not isinstance(name, str) or name not in _SOLVERS:
         raise ValueError(f"'solver' must be one of {', '.join(_SOLVERS)}; got {name!r}")
     try:
-        return _SOLVERS[name].factory(**params)
+        return _SOLVERS[name].build(**params)
     except TypeError as exc:
         raise TypeError(f"solver {name!r} does not accept these parameters: {exc}") from None
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
+from hybridqnn.problems.dense import DenseIsing
 from hybridqnn.solvers.dense import DenseSampler
 
 
@@ -38,6 +40,11 @@ def seeded_generator(device: torch.device, seed: int) -> torch.Generator:
     return gen
 
 
+def signs(x: torch.Tensor) -> torch.Tensor:
+    """sign(x) with sign(0) = +1, as +-1 in ``x``'s dtype: the spins an amplitude stands for."""
+    return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+
+
 class TorchDenseSampler(DenseSampler):
     """A :class:`DenseSampler` that integrates its dynamics in torch on ``device`` in ``dtype``."""
 
@@ -48,3 +55,12 @@ class TorchDenseSampler(DenseSampler):
     @property
     def properties(self) -> dict[str, Any]:
         return {**super().properties, "device": str(self.device), "dtype": str(self.dtype)}
+
+    def _as_tensor(self, values: np.ndarray) -> torch.Tensor:
+        """``values`` as a tensor on ``device`` in ``dtype``."""
+        return torch.as_tensor(values, dtype=self.dtype, device=self.device)
+
+    def _model_tensors(self, model: DenseIsing) -> tuple[torch.Tensor, torch.Tensor]:
+        """(J, h) of ``model`` on ``device`` in ``dtype``, once the device is known to exist."""
+        check_available(self.device)
+        return self._as_tensor(model.J), self._as_tensor(model.h)

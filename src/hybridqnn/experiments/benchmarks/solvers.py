@@ -196,10 +196,11 @@ def _make_sb_package_class() -> type:
 
         _own_parameters = {"max_steps": []}
 
-        def _sample_spins(self, model: Any, spins: np.ndarray, seed: int, *, warm: bool, max_steps: int = 10000) -> tuple[np.ndarray, dict[str, Any]]:
+        def _sample_spins(self, run: Any, *, max_steps: int = 10000) -> tuple[np.ndarray, dict[str, Any]]:
             import simulated_bifurcation as sb
             import torch
 
+            model, spins, seed = run.model, run.spins, run.seed
             with torch.random.fork_rng():
                 torch.manual_seed(seed)
                 best, _ = sb.minimize(
