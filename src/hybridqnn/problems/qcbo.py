@@ -89,6 +89,31 @@ FIP range does not meet, and constant neurons, are dropped): selectors <= n_1 M,
 activation bits <= n_1 K, products n_L n_1 B_w K, loss selectors <= n_L M_loss; plus
 n_1 (n_0 + bias) B_w + n_L (n_1 + bias) B_w weight bits shared by all samples.
 
+Integer-exact model (``input_unit`` = q given; issue 18)
+-------------------------------------------------------
+The FIP is built on an integer grid (:mod:`hybridqnn.problems.fip`, "Integer grid"): X is rounded
+to multiples of q (a power of two), every weight scale is a power of two, and hidden layer l has
+a pre-activation unit u_l (every z^l is an integer multiple of it), an activation unit v_l
+(every activation level is a multiple of it), knots t_k on the u_l grid with width h = eta u_l,
+spline values and the activation grid A + step i on the v_l grid; the loss spline's knots lie
+on the output unit u_L. Each constraint is divided by its unit and must then have integer
+coefficients (else a one-line ValueError names it):
+
+* one-hot and product constraints: unit 1; interval constraints of layer l: unit u_l (loss:
+  u_L);
+* line ties: unit u_l v_l / (2 h): with a = v alpha, z = u zeta, f~(t_k) = v phi_k and
+  step = v sigma the tie is 2 eta (alpha - phi_k) - 2 (phi_{k+1} - phi_k)(zeta - tau_k) within
+  +-eta sigma, all integers, and so are the big-M constants (built from the same integers).
+
+Each integer constraint is then divided by the gcd g of its coefficients, its constant
+rounded inward (c^T x <= d becomes (c/g)^T x <= floor(d/g)), which keeps exactly the same
+binary solutions. So a feasible point has violation exactly 0 and an infeasible one has
+violation >= 1 on some constraint, and the penalty reduction adds exact integer slacks
+(:mod:`hybridqnn.solvers.penalty`): CGAL's r(X) = 0 is reachable. The objective (the loss) stays
+real; :attr:`QCBOModel.objective_range` bounds its range over the feasible points from the
+per-sample FIP margins, the scale QCGD gives it. Without ``input_unit`` the model is the
+real-coefficient one above (feasible points can have a small nonzero slack residual).
+
 Decomposition (for progressive hedging): ``build_qcbo(X[s:s+1], ..., sample_ids=[s],
 weight_label=lambda l, j, i, k: ("w", s, l, j, i, k), fip=shared_fip)`` builds sample s's
 subproblem with its own weight copy on the same network grids, and
