@@ -378,8 +378,8 @@ def _solve_subproblem(
             repair=repair,
         )
         ss = res.sampleset
-        oracle_calls = int(ss.info["oracle_calls"])
-        oracle_s = float(ss.info["oracle_seconds"])
+        oracle_calls = int(ss.info["qcgd"]["oracle_calls"])
+        oracle_s = float(ss.info["qcgd"]["oracle_seconds"])
     elif how.method == "penalty":
         from hybridqnn.solvers.penalty import PenaltyCQMSampler
 
@@ -389,7 +389,7 @@ def _solve_subproblem(
         if "seed" in how.sampler.parameters:
             kwargs["seed"] = seed
         ss = solver.sample_cqm(sub.cqm, **kwargs)
-        oracle_calls = int(ss.info["rounds"])
+        oracle_calls = int(ss.info["penalty"]["rounds"])
         oracle_s = time.perf_counter() - t1
     else:
         ss = how.sampler.sample_cqm(sub.cqm, **kwargs)
