@@ -196,6 +196,7 @@ def test_dual_step_is_bounded_and_trace_summary() -> None:
 
     assert dual_step(1.0, 0, np.zeros(3)) == 1.0
     assert dual_step(1.0, 3, np.array([10.0])) == pytest.approx(4.0 / (4**1.5 * 100))
+    assert dual_step(1.0, 3, np.array([100.0]), alpha=2.0) == pytest.approx(16.0 / (4**1.5 * 1e4))
     assert dual_step(0.5, 0, np.array([0.1])) == 0.5
     trace = [
         {

@@ -38,13 +38,17 @@ L_beta(X, y) = <C, X> + sum_i y_i r_i(X) + (beta/2) sum_i r_i(X)^2):
     x_t    = argmin_{x in {0,1}^n} x^T G_t x                           (LMO: a QUBO, the sampler)
     X_{t+1} = (1 - eta_t) X_t + eta_t x_t x_t^T
     y_i    <- y_i + gamma_t r_i(X_{t+1}),                               (dual step)
-    gamma_t = min(beta_0, 4 beta_0 / ((t + 1)^{3/2} ||r(X_{t+1})||^2))
+    gamma_t = min(beta_0, 4 beta_0 alpha^2 / ((t + 1)^{3/2} ||r(X_{t+1})||^2)),   alpha = n
 
-(CGAL's bounded dual step, Yurtsever et al. 2021, with alpha = 1 for the normalised problem;
+(CGAL's bounded dual step, Yurtsever et al. 2021, alpha the bound tr X <= n of the lifting;
 an update that would make ||y|| exceed ``dual_bound`` is skipped), with X_0 = 0 (the atom
 x = 0) and y = 0. A warm start ``x0`` (the incumbent, a CQM sample) makes X_1 = x0 x0^T (lifted
 with exact slacks, so r(X_1) = 0 when x0 is feasible) and t counts from 1, so the first oracle
-answer gets weight 2/3 rather than replacing the start. The LMO's answer is the oracle sample with the lowest
+answer gets weight 2/3 rather than replacing the start. With a warm start, an oracle that takes
+``initial_states`` (e.g. ``dense-sa``) is also started from the best feasible point so far
+(lifted), every read (our choice, like reverse annealing from the incumbent: on a 2-sample
+16-4-1 integer QCBO, dense-SA from random states returned no feasible atom in 100 calls, and
+from the incumbent every atom of the second half was feasible). The LMO's answer is the oracle sample with the lowest
 *reported* energy (so a noisy oracle really misleads the method). The iterate is kept only
 through the exact running values <C, X_t> and r_i(X_t) (both linear in X), which is all the
 method needs; ``keep_lifted=True`` stores X_t itself (n x n) for inspection.
@@ -157,7 +161,8 @@ def qcgd(
             feasible points, e.g. :attr:`hybridqnn.problems.qcbo.QCBOModel.objective_range`;
             None: Delta_f (sum of the objective's absolute biases, a looser bound).
         x0: a warm start, a sample over the CQM's variables (e.g. the incumbent, completed):
-            X_1 = x0 x0^T lifted (:meth:`PenaltyParts.lift`) and the iterations count from 1.
+            X_1 = x0 x0^T lifted (:meth:`PenaltyParts.lift`) and the iterations count from 1;
+            an oracle with ``initial_states`` starts from the best feasible point so far.
         dual_bound: K > 0: a dual update that would make ||y|| exceed K is skipped (CGAL's
             bounded multipliers); None: no bound on ||y|| (the step itself is still bounded).
     """
@@ -249,13 +254,14 @@ class _Lifted:
         )
 
 
-def dual_step(beta0: float, t: int, r: np.ndarray) -> float:
-    """CGAL's bounded dual step (Yurtsever et al. 2021, Alg. 6.1, with alpha = 1 for the
-    normalised problem): gamma_t = min(beta_0, 4 beta_0 / ((t + 1)^{3/2} ||r(X_{t+1})||^2))."""
+def dual_step(beta0: float, t: int, r: np.ndarray, alpha: float = 1.0) -> float:
+    """CGAL's bounded dual step (Yurtsever et al. 2021, Alg. 6.1):
+    gamma_t = min(beta_0, 4 beta_0 alpha^2 / ((t + 1)^{3/2} ||r(X_{t+1})||^2)), alpha a bound
+    on tr X (here n, the number of bits: tr(x x^T) = sum_j x_j <= n)."""
     norm2 = float(np.dot(r, r))
     if norm2 == 0.0:
         return beta0
-    return min(beta0, 4.0 * beta0 / ((t + 1.0) ** 1.5 * norm2))
+    return min(beta0, 4.0 * beta0 * alpha * alpha / ((t + 1.0) ** 1.5 * norm2))
 
 
 @dataclass(eq=False)
@@ -286,8 +292,10 @@ class _Run:
         self.oracle_seconds = 0.0
         self.seq = np.random.SeedSequence(self.seed)
         offset = 0
+        self.start_bits = None
         if x0 is not None:
             x = self.parts.lift(x0)
+            self.start_bits = x
             self.obj, self.r = lifted.values(x)
             self.con = self._violations(
                 np.array([[x0[v] for v in cqm.variables]]), list(cqm.variables)
@@ -344,6 +352,12 @@ class _Run:
         if "seed" in self.sampler.parameters:
             params["seed"] = int(self.seq.spawn(1)[0].generate_state(1)[0]) % 2**31
         bqm = self.lifted.oracle_bqm(self.y + beta * self.r)
+        if self.start_bits is not None and "initial_states" in self.sampler.parameters:
+            reads = int(params.get("num_reads", 1) or 1)
+            params["initial_states"] = (
+                np.repeat(self.start_bits[None, :].astype(np.int8), reads, axis=0),
+                self.lifted.variables,
+            )
         t0 = time.perf_counter()
         ss = self.sampler.sample(bqm, **params)
         ss.resolve()
@@ -370,7 +384,7 @@ class _Run:
         self.r = (1 - eta) * self.r + eta * v_x
         if self.X is not None:
             self.X = (1 - eta) * self.X + eta * np.outer(x, x)
-        gamma = dual_step(self.beta0, k, self.r)
+        gamma = dual_step(self.beta0, k, self.r, float(lifted.n))
         y_new = self.y + gamma * self.r
         if self.dual_bound is None or np.linalg.norm(y_new) <= self.dual_bound:
             self.y = y_new
@@ -399,6 +413,10 @@ class _Run:
             i = int(np.argmin(np.where(feas, energies, np.inf)))
             if self.best is None or energies[i] < self.best[0]:
                 self.best = (float(energies[i]), cqm_rows[i].copy())
+                if self.start_bits is not None:
+                    self.start_bits = self.parts.lift(
+                        dict(zip(self.labels, cqm_rows[i], strict=True))
+                    )
         worst = float(viol_x.max(initial=0.0))
         if self.least is None or worst < self.least[0]:
             self.least = (worst, cqm_rows[0].copy())
