@@ -38,9 +38,11 @@ L_beta(X, y) = <C, X> + sum_i y_i r_i(X) + (beta/2) sum_i r_i(X)^2):
     x_t    = argmin_{x in {0,1}^n} x^T G_t x                           (LMO: a QUBO, the sampler)
     X_{t+1} = (1 - eta_t) X_t + eta_t x_t x_t^T
     y_i    <- y_i + gamma_t r_i(X_{t+1}),                               (dual step)
-    gamma_t = min(beta_0, 4 beta_0 alpha^2 / ((t + 1)^{3/2} ||r(X_{t+1})||^2)),   alpha = n
+    gamma_t = min(beta_0, 4 beta_0 alpha^2 / ((t + 1)^{3/2} ||r(X_{t+1})||^2)),   alpha = 1
 
-(CGAL's bounded dual step, Yurtsever et al. 2021, alpha the bound tr X <= n of the lifting;
+(CGAL's bounded dual step, Yurtsever et al. 2021; CGAL's alpha bounds tr X, which is n here,
+but alpha = n made y grow fast enough to lose the optimum on the 1- and 2-sample 2-2-1 test
+QCBOs, and gave no feasible atom either way on the 16-4-1 one; we keep alpha = 1;
 an update that would make ||y|| exceed ``dual_bound`` is skipped), with X_0 = 0 (the atom
 x = 0) and y = 0. A warm start ``x0`` (the incumbent, a CQM sample) makes X_1 = x0 x0^T (lifted
 with exact slacks, so r(X_1) = 0 when x0 is feasible) and t counts from 1, so the first oracle
@@ -384,7 +386,7 @@ class _Run:
         self.r = (1 - eta) * self.r + eta * v_x
         if self.X is not None:
             self.X = (1 - eta) * self.X + eta * np.outer(x, x)
-        gamma = dual_step(self.beta0, k, self.r, float(lifted.n))
+        gamma = dual_step(self.beta0, k, self.r)
         y_new = self.y + gamma * self.r
         if self.dual_bound is None or np.linalg.norm(y_new) <= self.dual_bound:
             self.y = y_new
