@@ -96,7 +96,10 @@ def test_qcbo_fmnist_qat_start_quick(
     qat-quantized-activations network."""
     out = tmp_path / "fm-qat"
     sets = 'methods=["qph-qcgd"] control_restarts=0 ph_start=qat'.split()
-    _run(["run", "qcbo-fmnist", "--out", str(out), *(a for s in sets for a in ("--set", s))], shared_data)
+    _run(
+        ["run", "qcbo-fmnist", "--out", str(out), *(a for s in sets for a in ("--set", s))],
+        shared_data,
+    )
     report = _report(out)
     rows = {r["method"]: r for r in report["rows"]}
     qat_q = rows["qat-quantized-activations"]
@@ -125,6 +128,9 @@ def test_qcbo_convergence_quick(tmp_path: Path, shared_data: Path) -> None:
     for r in settings:
         # nothing feasible can beat the exact optimum
         assert r["gap"] is None or r["gap"] >= -1e-6
+        assert r["oracle"] == "dense-sa" and 0.0 <= r["feasible_atom_fraction"] <= 1.0
+        assert (r["gap_to_optimum_pct"] is None) == (not r["found_feasible"])
+        assert "infeasibility_slope" in r and "rsqrt_nonincreasing" in r
     assert (out / "qcgd_convergence.png").is_file()
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 4 * 4 and "infeasibility" in json.loads(lines[0])

@@ -494,6 +494,7 @@ def qcgd_convergence(
     seed: int = 0,
     objective_range: float | None = None,
     optimum: float | None = None,
+    x0: Mapping[Any, float] | None = None,
 ) -> list[dict[str, Any]]:
     """QCGD under several oracle settings; per-iteration traces for plotting.
 
@@ -503,7 +504,7 @@ def qcgd_convergence(
     the noise wraps the rounding: the oracle rounds the perturbed problem. The base oracle is ``sampler`` (default: the registry's default, ``dense-sa``).
     All settings use the same ``seed``.
 
-    ``objective_range`` is passed to :func:`qcgd`; ``optimum`` (e.g. the MILP optimum) gives
+    ``objective_range`` and ``x0`` (a warm start) are passed to :func:`qcgd`; ``optimum`` (e.g. the MILP optimum) gives
     the gap in :func:`trace_summary`.
 
     Returns:
@@ -538,6 +539,7 @@ def qcgd_convergence(
             sample_kwargs=sample_kwargs,
             seed=seed,
             objective_range=objective_range,
+            x0=x0,
         )
         first = res.sampleset.first
         out.append(
