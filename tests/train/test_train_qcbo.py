@@ -302,7 +302,9 @@ def test_bit_scale_step_is_the_closed_form() -> None:
     # between solves only the output scale moves: the same fit, the hidden scale kept
     between = _bit_scales(units, codes, X, y, arch, 1.5, hidden=False)
     assert between[0].scale == codes[0].scale
-    a1 = arch.network(codes).layer_inputs([u * c.scale for u, c in zip(units, codes, strict=True)], X)[1]
+    a1 = arch.network(codes).layer_inputs(
+        [u * c.scale for u, c in zip(units, codes, strict=True)], X
+    )[1]
     g = (a1 @ units[1].T)[:, 0]
     ls = 1.5 * np.sum(y * g) / np.sum(g * g)
     assert between[1].scale == (pytest.approx(np.clip(ls, 0.5, 2.0)) if ls > 0 else 1.0)
@@ -324,6 +326,25 @@ def test_declared_limit_and_too_large_subproblem() -> None:
     X, y = _toy(2)
     with pytest.raises(ValueError, match=r"spins, more than the sampler's declared limit 12"):
         fit_qcbo(X, y, SIZES, sampler=Limited(), ph_iterations=1, executor="serial", **SMALL)
+    with pytest.raises(
+        ValueError, match=r"; layer [12] \(\d+ -> \d+\) alone puts \d+ spins"
+    ) as info:
+        fit_qcbo(X, y, SIZES, sampler=Limited(), ph_iterations=1, executor="serial", **SMALL)
+    assert "\n" not in str(info.value)
+
+
+def test_spins_by_layer_counts_every_spin() -> None:
+    from hybridqnn.problems.qcbo import build_qcbo
+    from hybridqnn.solvers.penalty import penalty_parts
+    from hybridqnn.train.qcbo import spins_by_layer
+
+    X, y = _toy(1)
+    model = build_qcbo(X, y, SIZES, segments=2, activation_bits=2, bias=True)
+    variables = penalty_parts(model.cqm).variables
+    per_layer = spins_by_layer(variables)
+    assert sum(per_layer.values()) == len(variables)
+    assert set(per_layer) == {1, 2}
+    assert per_layer[1] >= model.counts["weights"] // 2
 
 
 @pytest.mark.parametrize(
@@ -402,7 +423,10 @@ def test_torch_quantized_spline_activation_matches_the_network() -> None:
         # straight-through: the gradient is the spline's slope, not zero
         got.sum().backward()
         slopes = np.column_stack(
-            [sp.slopes[np.clip(np.searchsorted(sp.knots, z[:, j]) - 1, 0, 2)] for j, sp in enumerate(layer.splines)]
+            [
+                sp.slopes[np.clip(np.searchsorted(sp.knots, z[:, j]) - 1, 0, 2)]
+                for j, sp in enumerate(layer.splines)
+            ]
         )
         np.testing.assert_allclose(zt.grad.numpy(), slopes)
 
@@ -413,7 +437,9 @@ def test_qat_on_the_qcbo_network_predicts_with_it() -> None:
     assert res.network is not None and res.network.activation_bits == (2,)
     ypm = np.where(y > 0, 1, -1)
     np.testing.assert_array_equal(res.predict(X), res.network.predict(res.weights, X))
-    assert res.accuracy(X, y) == pytest.approx(res.history[res.best_epoch]["train_accuracy"], abs=1.5 / 48)
+    assert res.accuracy(X, y) == pytest.approx(
+        res.history[res.best_epoch]["train_accuracy"], abs=1.5 / 48
+    )
     assert res.accuracy(X, y) == np.mean(res.predict(X) == ypm)
     plain = fit_qat(X, y, SIZES, WeightCode("binary"), epochs=8, seed=1)
     assert plain.network is None and plain.input_box is None
@@ -501,8 +527,16 @@ def test_qat_returns_its_best_epoch_and_restarts_their_best_run() -> None:
 def _qat_on_the_qcbo_network(X: np.ndarray, y: np.ndarray, **kw) -> object:
     """QAT of SIZES with SMALL's quantized spline network (1 activation bit, 2 segments)."""
     return fit_qat(
-        X, y, SIZES, WeightCode("binary"), epochs=4, seed=11, activation_bits=1, segments=2,
-        **BOX, **kw,
+        X,
+        y,
+        SIZES,
+        WeightCode("binary"),
+        epochs=4,
+        seed=11,
+        activation_bits=1,
+        segments=2,
+        **BOX,
+        **kw,
     )
 
 
@@ -512,9 +546,17 @@ def test_warm_start_starts_from_the_given_network() -> None:
     control = fit_greedy_moves(X, y, SIZES, iterations=2, warm_start=qat, **SMALL)
     assert control.initial["train_accuracy"] == qat.accuracy(X, y)
     qph = fit_qcbo(
-        X, y, SIZES, sampler=get_sampler("dense-sa"), ph_iterations=1, qcgd_iterations=2,
-        sample_kwargs={"num_reads": 1, "num_sweeps": 20}, executor="serial", seed=1,
-        warm_start=qat, **SMALL,
+        X,
+        y,
+        SIZES,
+        sampler=get_sampler("dense-sa"),
+        ph_iterations=1,
+        qcgd_iterations=2,
+        sample_kwargs={"num_reads": 1, "num_sweeps": 20},
+        executor="serial",
+        seed=1,
+        warm_start=qat,
+        **SMALL,
     )
     assert qph.initial == control.initial
     # the hidden scale is the start's, so the line search never loses the start's training
@@ -527,7 +569,9 @@ def test_warm_start_starts_from_the_given_network() -> None:
     assert again.initial == control.initial
     # a QCBOResult continues from its returned network
     more = fit_greedy_moves(X, y, SIZES, iterations=1, warm_start=control, **SMALL)
-    assert more.initial["train_accuracy"] == control.history[control.best_iteration]["train_accuracy"]
+    assert (
+        more.initial["train_accuracy"] == control.history[control.best_iteration]["train_accuracy"]
+    )
     assert more.initial["train_loss"] == pytest.approx(
         control.history[control.best_iteration]["train_loss"]
     )
@@ -536,17 +580,25 @@ def test_warm_start_starts_from_the_given_network() -> None:
 def test_warm_start_bad_input() -> None:
     X, y = _toy(8)
     qat = _qat_on_the_qcbo_network(X, y)
-    with pytest.raises(TypeError, match="'warm_start' must be a QCBOResult or a quantized QATResult"):
+    with pytest.raises(
+        TypeError, match="'warm_start' must be a QCBOResult or a quantized QATResult"
+    ):
         fit_greedy_moves(X, y, SIZES, warm_start=qat.weights, **SMALL)
     full = fit_qat(X, y, SIZES, None, epochs=1, seed=0)
     with pytest.raises(TypeError, match=r"quantized QATResult \(codes not None\), got QATResult"):
         fit_greedy_moves(X, y, SIZES, warm_start=full, **SMALL)
     with pytest.raises(ValueError, match="'warm_start' must have 3 layers, got 2"):
         fit_greedy_moves(X, y, (3, 2, 2, 1), warm_start=qat, **SMALL)
-    with pytest.raises(ValueError, match=r"'warm_start' layer 1 must have shape \(3, 4\), got \(2, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"'warm_start' layer 1 must have shape \(3, 4\), got \(2, 4\)"
+    ):
         fit_greedy_moves(X, y, (3, 3, 1), warm_start=qat, **SMALL)
-    with pytest.raises(ValueError, match="'warm_start' layer 1 must use ternary 2-bit weights, got binary 1-bit"):
+    with pytest.raises(
+        ValueError, match="'warm_start' layer 1 must use ternary 2-bit weights, got binary 1-bit"
+    ):
         fit_greedy_moves(X, y, SIZES, WeightCode("ternary"), warm_start=qat, **SMALL)
     qat.weights[0][0, 0] *= 0.5
-    with pytest.raises(ValueError, match="'warm_start' layer 1 has weights that are not levels of its code"):
+    with pytest.raises(
+        ValueError, match="'warm_start' layer 1 has weights that are not levels of its code"
+    ):
         fit_qcbo(X, y, SIZES, sampler=get_sampler("dense-sa"), warm_start=qat, **SMALL)

@@ -171,6 +171,7 @@ __all__ = [
     "ising_spins",
     "spin_counts",
     "spin_formula",
+    "spins_by_layer",
 ]
 
 logger = logging.getLogger(__name__)
@@ -336,6 +337,42 @@ def ising_spins(model: QCBOModel, slack_bits: int) -> int:
     return len(penalty_parts(model.cqm, slack_bits=slack_bits).variables)
 
 
+def spins_by_layer(variables: Sequence[Any]) -> dict[int, int]:
+    """Spins of a QCBO's Ising problem per layer l (1-based), from the variable labels of
+    :func:`hybridqnn.problems.qcbo.build_qcbo` and the penalty reduction: weight bits
+    ("w", l, ...), selectors, activation and product bits (kind, s, l, ...), loss selectors
+    (the output layer), slack bits of the constraints of layer l (labels ".../s/l/j..." of
+    neuron constraints, "loss/..." for the output layer) and auxiliary product bits (by
+    their first factor)."""
+    weights_layers = [v[1] for v in variables if isinstance(v, tuple) and v[0] == "w"]
+    L = max(weights_layers, default=1)
+    out: dict[int, int] = {}
+
+    def layer(v: Any) -> int:
+        if not isinstance(v, tuple):
+            return L
+        kind = v[0]
+        if kind == "w":
+            return int(v[1])
+        if kind in ("sel", "a", "p"):
+            return int(v[2])
+        if kind == "aux":
+            return layer(v[1])
+        if kind == "slack":
+            parts = str(v[1]).split("/")
+            if parts[1] in ("z",):
+                return int(parts[3])
+            if parts[1] == "loss":
+                return L
+            return int(parts[2])
+        return L
+
+    for v in variables:
+        li = layer(v)
+        out[li] = out.get(li, 0) + 1
+    return out
+
+
 def _solve_subproblem(
     build: _Build,
     how: _Solve,
@@ -355,9 +392,15 @@ def _solve_subproblem(
     sub = base.with_weight_terms(lam, rho, w_bar)
     spins = ising_spins(sub, how.slack_bits) if (count or how.limit is not None) else None
     if how.limit is not None and spins is not None and spins > how.limit[0]:
+        from hybridqnn.solvers.penalty import penalty_parts
+
+        per_layer = spins_by_layer(penalty_parts(sub.cqm, slack_bits=how.slack_bits).variables)
+        layer = max(per_layer, key=lambda li: per_layer[li])
+        n_in, n_out = build.sizes[layer - 1], build.sizes[layer]
         raise ValueError(
             f"the subproblem of samples {list(ids)[:4]} has {spins} spins, more than the sampler's "
-            f"declared limit {how.limit[0]} ({how.limit[1]}); use a smaller network or batch_size"
+            f"declared limit {how.limit[0]} ({how.limit[1]}); layer {layer} ({n_in} -> {n_out}) "
+            f"alone puts {per_layer[layer]} spins there: use a narrower layer or a smaller batch_size"
         )
     build_s = time.perf_counter() - t0
     repair = sub.complete if how.repair else None
@@ -964,7 +1007,12 @@ def fit_qcbo(
     elif not (hasattr(sampler, "sample") and hasattr(sampler, "parameters")):
         raise TypeError(f"'sampler' must be a dimod.Sampler, got {type(sampler).__name__}")
     n = X.shape[0]
-    batch_size = check_int("batch_size", batch_size, 1, n)
+    batch_size = check_int("batch_size", batch_size, 1)
+    if batch_size > n:
+        raise ValueError(
+            f"'batch_size' must be an integer in [1, {n}] (at most the training set size), "
+            f"got {batch_size}"
+        )
     ph_iterations = check_int("ph_iterations", ph_iterations, 1)
     rho = check_float("rho", rho, 0.0, low_open=True)
     rho_growth = check_float("rho_growth", rho_growth, 1.0)
@@ -1475,7 +1523,9 @@ def fit_qat(
     arch = None
     if activation_bits is not None:
         if codes is None:
-            raise ValueError("'activation_bits' needs quantized weights: pass a WeightCode, got weights=None")
+            raise ValueError(
+                "'activation_bits' needs quantized weights: pass a WeightCode, got weights=None"
+            )
         arch = _checked_architecture(
             X,
             input_low,
@@ -1578,7 +1628,9 @@ def fit_qat(
             best = (_rank(acc, total / n, "accuracy"), epoch, snapshot())
     _, best_epoch, (final, new_codes) = best
     network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
-    return QATResult(final, new_codes, history, time.perf_counter() - start, bias, best_epoch, network)
+    return QATResult(
+        final, new_codes, history, time.perf_counter() - start, bias, best_epoch, network
+    )
 
 
 def _quantized_spline_activation(z: Any, layer: Any, bits: int) -> Any:
@@ -1599,7 +1651,9 @@ def _quantized_spline_activation(z: Any, layer: Any, bits: int) -> Any:
         slopes = torch.tensor(sp.slopes, dtype=z.dtype, device=z.device)
         widths = knots[1:] - knots[:-1]
         zc = torch.clamp(zj, float(knots[0]), float(knots[-1]))[:, None]
-        value = float(sp.values[0]) + (slopes * torch.minimum(torch.clamp(zc - knots[:-1], min=0.0), widths)).sum(1)
+        value = float(sp.values[0]) + (
+            slopes * torch.minimum(torch.clamp(zc - knots[:-1], min=0.0), widths)
+        ).sum(1)
         lo, hi = float(layer.act_low[j]), float(layer.act_high[j])
         step = (hi - lo) / (2**bits - 1)
         if step <= 0:
