@@ -12,13 +12,6 @@ from hybridqnn.problems.qcbo import WeightCode, build_qcbo
 from hybridqnn.solvers import MILPSolver, get_sampler
 from hybridqnn.train.qcbo import (
     QCBOClassifier,
-    _apply_moves,
-    _Architecture,
-    _bit_scales,
-    _line_search,
-    _qat_rank,
-    _quantized_spline_activation,
-    _votes,
     bits_per_weight,
     declared_limit,
     fit_greedy_moves,
@@ -28,6 +21,9 @@ from hybridqnn.train.qcbo import (
     spin_counts,
     spin_formula,
 )
+from hybridqnn.train.qcbo.baselines import _qat_rank, _quantized_spline_activation
+from hybridqnn.train.qcbo.moves import _apply_moves, _line_search, _votes
+from hybridqnn.train.qcbo.network import _Architecture, _bit_scales
 
 SIZES = (3, 2, 1)
 

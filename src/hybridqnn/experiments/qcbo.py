@@ -573,7 +573,7 @@ def _resource_rows(
     from hybridqnn.problems.splines import activation_spline, error_bound, loss_spline, max_error
     from hybridqnn.solvers import hardware_estimate
     from hybridqnn.solvers.penalty import penalty_bqm
-    from hybridqnn.train.qcbo import _Build
+    from hybridqnn.train.qcbo.network import _Build
 
     rows = []
     spins = res.spins
