@@ -598,3 +598,133 @@ def test_warm_start_bad_input() -> None:
         ValueError, match="'warm_start' layer 1 has weights that are not levels of its code"
     ):
         fit_qcbo(X, y, SIZES, sampler=get_sampler("dense-sa"), warm_start=qat, **SMALL)
+
+
+def test_ph_state_steps_multipliers_track_the_centre_and_rho_the_scale() -> None:
+    """lambda_b += rho_l (w_b - q) with q the next centre, so sum_b n_b lambda_b =
+    n rho (w_bar - q) after one iteration; rho_l follows (s_l(0) / s_l(t))^2; the history
+    reports the improving solves."""
+    from hybridqnn.train.qcbo.ph import _ph_setup, _ph_start, _pool, ph_iteration
+
+    X, y = _toy(6)
+    kw = dict(
+        sampler=MILPSolver(),
+        method="cqm",
+        batch_size=2,
+        activations="relu",
+        segments=2,
+        activation_bits=1,
+        loss="logistic",
+        loss_segments=2,
+        bias=True,
+        ph_iterations=2,
+        rho=0.5,
+        rho_growth=1.0,
+        bit_scale=True,
+        scale_target=1.0,
+        qcgd_iterations=1,
+        beta0=1.0,
+        slack_bits=3,
+        penalty_scale=1.0,
+        sample_kwargs=None,
+        repair=True,
+        keep_incumbent=True,
+        max_candidates=8,
+        consensus="line-search",
+        select="accuracy",
+        count_spins=False,
+        seed=2,
+        moves=(),
+        input_low=BOX["input_low"],
+        input_high=BOX["input_high"],
+    )
+    setup = _ph_setup(X, y, SIZES, None, **kw)
+    state = _ph_start(setup, None)
+    scales0 = [c.scale for c in state.codes]
+    with _pool("serial", None) as pool:
+        ph_iteration(setup, state, 0, pool)
+        ratio = [c.scale / s for c, s in zip(state.codes, scales0, strict=True)]
+        for li in range(2):
+            total = sum(len(b) * lam[li] for b, lam in zip(setup.batches, state.lam, strict=True))
+            # lambda, the incumbents w_b and the centre q were all rescaled after the hedge
+            spread = sum(
+                len(b) * (inc[li] - state.center[li])
+                for b, inc in zip(setup.batches, state.inc, strict=True)
+            )
+            np.testing.assert_allclose(total, 0.5 * spread / ratio[li] ** 2, atol=1e-12)
+        assert state.rho_scale == pytest.approx([1 / r**2 for r in ratio])
+        ph_iteration(setup, state, 1, pool)
+    rec = state.history[-1]
+    assert rec["rho_layers"] == pytest.approx([0.5 / r**2 for r in ratio])
+    assert rec["solves"] == 3 and 0 <= rec["improving_solves"] <= 3
+    assert rec["improving_solve_fraction"] == rec["improving_solves"] / 3
+
+
+def test_improving_solve_fraction_and_the_qubo_move() -> None:
+    X, y = _toy(8, seed=2)
+    res = fit_qcbo(
+        X,
+        y,
+        SIZES,
+        sampler=get_sampler("dense-sa"),
+        method="qcgd",
+        ph_iterations=2,
+        seed=1,
+        executor="serial",
+        qcgd_iterations=2,
+        sample_kwargs={"num_reads": 2, "num_sweeps": 50},
+        moves=["qubo"],
+        **SMALL,
+    )
+    frac = res.improving_solve_fraction
+    assert frac is not None and 0.0 <= frac <= 1.0
+    rec = res.history[0]
+    assert rec["qubo_candidates"] > 0 and rec["qubo_pairs"] > 0
+    # an applied move lowered the training loss; the training score never falls
+    for h in res.history:
+        assert h["qubo_loss_gain"] <= 0.0
+    accs = [res.initial["train_accuracy"]] + [h["train_accuracy"] for h in res.history]
+    assert all(b >= a - 1e-12 for a, b in zip(accs, accs[1:], strict=False))
+    assert fit_greedy_moves(X, y, SIZES, iterations=1, **SMALL).improving_solve_fraction is None
+    with pytest.raises(ValueError, match="'moves' must be one of"):
+        fit_qcbo(X, y, SIZES, sampler=get_sampler("dense-sa"), moves=["bogus"], **SMALL)
+
+
+def test_qubo_move_model_is_exact_on_single_and_pair_moves() -> None:
+    from hybridqnn.train.qcbo.moves import MoveContext, _adjacent_levels, _apply_moves, move_qubo
+    from hybridqnn.train.qcbo.network import _Architecture
+
+    X, y = _toy(6, seed=4)
+    arch = _Architecture(
+        SIZES, (BOX["input_low"], BOX["input_high"]), "relu", (2,), True, (2,), "logistic", 2
+    )
+    codes = [WeightCode("binary", scale=0.5), WeightCode("binary", scale=1.0)]
+    net = arch.network(codes)
+    rng = np.random.default_rng(0)
+    ws = [rng.choice(c.levels, size=s) for c, s in zip(codes, net.weight_shapes(), strict=True)]
+    ypm = np.where(y > 0, 1, -1)
+
+    class Recorder(dimod.ExactSolver):
+        def sample(self, bqm, **kw):
+            self.bqm = bqm
+            return dimod.ExactSolver().sample(bqm).truncate(4)
+
+    rec = Recorder()
+    ctx = MoveContext(net, codes, X, ypm, ypm, "accuracy", rec, {}, 0)
+    out, info = move_qubo(ctx, ws)
+    moves = [
+        (li, i, v)
+        for li, (w, c) in enumerate(zip(ws, codes, strict=True))
+        for i, cc in enumerate(w.ravel())
+        for v in _adjacent_levels(c.levels, cc)
+    ]
+    base = net.loss_value(ws, X, ypm, ties="nearest")
+    for k, l_ in [(0, 1), (2, 5), (3, len(moves) - 1)]:
+        both = net.loss_value(
+            _apply_moves(ws, [(1.0, *moves[k]), (1.0, *moves[l_])]), X, ypm, ties="nearest"
+        )
+        model = rec.bqm.energy({v: int(v in (k, l_)) for v in rec.bqm.variables})
+        assert model == pytest.approx(both - base, abs=1e-9)
+    new_loss = net.loss_value(out, X, ypm, ties="nearest")
+    assert new_loss <= base + 1e-12
+    assert info["applied"] == (new_loss < base)

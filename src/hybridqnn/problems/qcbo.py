@@ -528,14 +528,18 @@ class QCBOModel:
         return self.network.loss_value(weights, self.X, self.y)
 
     def weight_terms(
-        self, lam: Sequence[np.ndarray] | None, rho: float, w_bar: Sequence[np.ndarray] | None
+        self,
+        lam: Sequence[np.ndarray] | None,
+        rho: float | Sequence[float],
+        w_bar: Sequence[np.ndarray] | None,
     ) -> dimod.BinaryQuadraticModel:
-        """lambda^T w + (rho/2) ||w - w_bar||^2 as a BQM in the weight bits.
+        """lambda^T w + sum_l (rho_l/2) ||w^l - w_bar^l||^2 as a BQM in the weight bits (one rho
+        for all layers, or one per layer).
 
         With w = s(c_0 + sum_k c_k b_k) = d_0 + sum_k e_k b_k, (w - w_bar)^2 expands (b^2 = b)
         to (d_0 - w_bar)^2 + sum_k (2 (d_0 - w_bar) e_k + e_k^2) b_k + 2 sum_{k<k'} e_k e_k' b_k b_k'.
         """
-        rho = check_float("rho", rho, 0.0)
+        rhos = _layer_rhos(rho, len(self.weight_labels))
         shapes = [lab.shape[:2] for lab in self.weight_labels]
         expr = _Expr()
         for li, (code, labels) in enumerate(
@@ -553,6 +557,7 @@ class QCBOModel:
             )
             d0 = code.scale * code.offset
             e = code.scale * code.coefficients
+            rho = rhos[li]
             for j, i in np.ndindex(shapes[li]):
                 bits = labels[j, i]
                 d = d0 - bar_l[j, i]
@@ -564,7 +569,10 @@ class QCBOModel:
         return expr.bqm()
 
     def with_weight_terms(
-        self, lam: Sequence[np.ndarray] | None, rho: float, w_bar: Sequence[np.ndarray] | None
+        self,
+        lam: Sequence[np.ndarray] | None,
+        rho: float | Sequence[float],
+        w_bar: Sequence[np.ndarray] | None,
     ) -> QCBOModel:
         """A copy whose objective has :meth:`weight_terms` added (progressive-hedging subproblem)."""
         cqm = copy.deepcopy(self.cqm)
@@ -574,6 +582,7 @@ class QCBOModel:
         objective.update(self.weight_terms(lam, rho, w_bar))
         cqm.set_objective(objective)
         extra = 0.0
+        rhos = _layer_rhos(rho, len(self.weight_labels))
         for li, (code, labels) in enumerate(
             zip(self.network.codes, self.weight_labels, strict=True)
         ):
@@ -581,7 +590,7 @@ class QCBOModel:
             lam_l = np.zeros(shape) if lam is None else np.asarray(lam[li], dtype=np.float64)
             bar_l = np.zeros(shape) if w_bar is None else np.asarray(w_bar[li], dtype=np.float64)
             lv = code.levels
-            vals = lam_l[..., None] * lv + 0.5 * rho * (lv - bar_l[..., None]) ** 2
+            vals = lam_l[..., None] * lv + 0.5 * rhos[li] * (lv - bar_l[..., None]) ** 2
             extra += float(np.sum(vals.max(axis=-1) - vals.min(axis=-1)))
         return QCBOModel(
             cqm,
@@ -593,6 +602,14 @@ class QCBOModel:
             self.y,
             self.objective_range + extra,
         )
+
+
+def _layer_rhos(rho: Any, layers: int) -> list[float]:
+    if isinstance(rho, (list, tuple, np.ndarray)):
+        if len(rho) != layers:
+            raise ValueError(f"'rho' must give one value per layer ({layers}), got {len(rho)}")
+        return [check_float("rho", float(r), 0.0) for r in rho]
+    return [check_float("rho", rho, 0.0)] * layers
 
 
 def check_network_data(

@@ -1,12 +1,31 @@
-"""Quantum Progressive Hedging: :func:`fit_qcbo` (package docstring)."""
+"""Quantum Progressive Hedging: :func:`fit_qcbo` as a PH state and one function per step.
+
+One PH iteration (:func:`ph_iteration`, package docstring "Progressive hedging"):
+
+1. :func:`_solve_all`: every subproblem b solves w_b = argmin f_b(w) + lambda_b^T w +
+   sum_l (rho_l / 2) ||w^l - c^l||^2 around the centre c (in a pool);
+2. :func:`_consensus`: the sample-weighted mean of the w_b, then the consensus rule (``mean``:
+   nearest levels; ``line-search``: the votes' line search) gives the network q;
+3. the registered ``moves`` (:data:`~hybridqnn.train.qcbo.moves.MOVES`) may improve q further;
+4. :func:`_hedge`: lambda_b += rho_l (w_b - q), q the next centre (so the multipliers track the
+   centre the subproblems are pulled to; before issue 18 they tracked the mean while the
+   centre was the line-search network);
+5. :func:`_rescale`: the bit-scale step; w, the incumbents and the centre scale with s_new /
+   s_old, lambda with s_old / s_new, and rho_l with (s_old / s_new)^2, so both the multiplier
+   and the proximal term cost the same per level step whatever the scale (rho_l(t) =
+   rho rho_growth^t (s_l(0) / s_l(t))^2);
+6. :func:`_record`: history, best network so far.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -14,11 +33,10 @@ import dimod
 import numpy as np
 
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
-from hybridqnn.problems.qcbo import (
-    WeightCode,
-)
-from hybridqnn.train.qcbo.moves import _line_search, _votes
+from hybridqnn.problems.qcbo import WeightCode
+from hybridqnn.train.qcbo.moves import MOVES, MoveContext, _line_search, _votes
 from hybridqnn.train.qcbo.network import (
+    _Architecture,
     _best_qcbo_start,
     _bit_scales,
     _Build,
@@ -76,6 +94,7 @@ def fit_qcbo(
     callback: Callable[[dict[str, Any]], None] | None = None,
     restarts: int = 1,
     warm_start: QCBOResult | QATResult | None = None,
+    moves: Sequence[str] = (),
 ) -> QCBOResult:
     """Train a quantized spline network by decomposed QCBO + progressive hedging (module docstring).
 
@@ -134,6 +153,9 @@ def fit_qcbo(
             1,000 samples, 8 two-class settings) and changed test accuracy by -0.15 to +1.5
             points; it never lowers the start's training accuracy.
             With ``restarts`` > 1 the runs differ only in subproblem order and oracle seeds.
+        moves: extra moves applied to the consensus network after the line search, by name
+            from :data:`hybridqnn.train.qcbo.moves.MOVES` (e.g. ``"qubo"``, the weight-space
+            QUBO move); each is kept only if it improves the training score.
 
     Raises:
         ValueError: bad sizes, labels or settings; non-finite X; an empty input interval or
@@ -143,6 +165,119 @@ def fit_qcbo(
     """
     if check_int("restarts", restarts, 1) > 1:
         return _best_qcbo_start(fit_qcbo, dict(locals()), restarts, seed, select)
+    args = dict(locals())
+    for key in ("restarts", "warm_start", "executor", "max_workers", "callback"):
+        args.pop(key)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"'callback' must be callable or None, got {type(callback).__name__}")
+    setup = _ph_setup(**args)
+    state = _ph_start(setup, warm_start)
+    with _pool(executor, max_workers) as pool:
+        for t in range(setup.iterations):
+            ph_iteration(setup, state, t, pool)
+            if callback is not None:
+                callback(dict(state.history[-1]))
+    return _ph_result(setup, state)
+
+
+@dataclass(frozen=True, eq=False)
+class PHSetup:
+    """What stays fixed during a QPH run (validated settings, data, batches, solver)."""
+
+    X: np.ndarray
+    y_model: np.ndarray
+    y_pm: np.ndarray
+    sizes: tuple[int, ...]
+    codes: list[WeightCode]
+    arch: _Architecture
+    batches: list[np.ndarray]
+    shapes: list[tuple[int, int]]
+    how: _Solve
+    iterations: int
+    rho: float
+    rho_growth: float
+    bit_scale: bool
+    scale_target: float
+    consensus: str
+    select: str
+    count: bool
+    slack_bits: int
+    moves: tuple[str, ...]
+    seed: int | None
+    seeds: tuple[np.random.SeedSequence, ...]
+    start: float
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+
+@dataclass(eq=False)
+class PHState:
+    """What changes between QPH iterations.
+
+    Attributes:
+        codes: the current weight codes (scales).
+        center: the prox centre c (levels of ``codes``), which is also the consensus network.
+        lam: per subproblem, per layer, the multipliers lambda_b.
+        inc: per subproblem, its last answer w_b (its incumbent).
+        rho_scale: per layer, (s_l(0) / s_l(t))^2 (rho follows the weight scale).
+        history, best, spins, totals, initial: what the result reports.
+    """
+
+    codes: list[WeightCode]
+    center: list[np.ndarray]
+    lam: list[list[np.ndarray]]
+    inc: list[list[np.ndarray]]
+    rho_scale: list[float]
+    initial: dict[str, float]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best: tuple[tuple[float, float], int, list[np.ndarray], list[WeightCode]] | None = None
+    spins: dict[str, Any] = field(default_factory=dict)
+    totals: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("solve_s", "wall_solve_s", "oracle_s", "oracle_calls", "improving", "solves"), 0.0
+        )
+    )
+
+
+def _ph_setup(
+    X: Any,
+    y: Any,
+    sizes: Sequence[int],
+    weights: Any,
+    *,
+    sampler: Any,
+    method: str,
+    batch_size: int,
+    activations: str,
+    segments: Any,
+    activation_bits: Any,
+    loss: str,
+    loss_segments: int,
+    bias: bool,
+    input_low: Any,
+    input_high: Any,
+    ph_iterations: int,
+    rho: float,
+    rho_growth: float,
+    bit_scale: bool,
+    scale_target: float,
+    qcgd_iterations: int,
+    beta0: float,
+    slack_bits: int,
+    penalty_scale: float,
+    sample_kwargs: Mapping[str, Any] | None,
+    repair: bool,
+    keep_incumbent: bool,
+    max_candidates: int,
+    consensus: str,
+    select: str,
+    count_spins: bool,
+    seed: int | None,
+    moves: Sequence[str],
+) -> PHSetup:
+    """Validate :func:`fit_qcbo`'s arguments (one-line errors) and fix the batches."""
     X, sizes, codes, arch, y_model, y_pm = _network_setup(
         X,
         y,
@@ -157,9 +292,6 @@ def fit_qcbo(
         input_low,
         input_high,
     )
-    L = len(sizes) - 1
-    segs, kbits, box = arch.segments, arch.activation_bits, arch.box
-    bias, loss_segments = arch.bias, arch.loss_segments  # validated
     method = check_choice("method", method, METHODS)
     if method == "cqm":
         if not hasattr(sampler, "sample_cqm"):
@@ -175,223 +307,354 @@ def fit_qcbo(
             f"'batch_size' must be an integer in [1, {n}] (at most the training set size), "
             f"got {batch_size}"
         )
-    ph_iterations = check_int("ph_iterations", ph_iterations, 1)
-    rho = check_float("rho", rho, 0.0, low_open=True)
-    rho_growth = check_float("rho_growth", rho_growth, 1.0)
-    bit_scale = check_bool("bit_scale", bit_scale)
-    scale_target = check_float("scale_target", scale_target, 0.0, low_open=True)
-    qcgd_iterations = check_int("qcgd_iterations", qcgd_iterations, 1)
-    beta0 = check_float("beta0", beta0, 0.0, low_open=True)
-    slack_bits = check_int("slack_bits", slack_bits, 1, 24)
-    penalty_scale = check_float("penalty_scale", penalty_scale, 0.0, low_open=True)
-    repair = check_bool("repair", repair)
-    keep_incumbent = check_bool("keep_incumbent", keep_incumbent)
-    max_candidates = check_int("max_candidates", max_candidates, 1)
-    count = check_bool("count_spins", count_spins)
-    consensus = check_choice("consensus", consensus, ("mean", "line-search"))
-    select = check_choice("select", select, ("accuracy", "loss"))
     kwargs = dict(sample_kwargs or {})
     if "seed" in kwargs:
         raise ValueError("'sample_kwargs' must not contain 'seed'; pass fit_qcbo(seed=...)")
-    params = getattr(sampler, "parameters", {}) or {}
-    unknown = sorted(set(kwargs) - set(params))
+    unknown = sorted(set(kwargs) - set(getattr(sampler, "parameters", {}) or {}))
     if unknown:
         raise ValueError(
             f"'sample_kwargs' has keyword(s) the sampler does not take: {', '.join(map(repr, unknown))}"
         )
-    seed = None if seed is None else check_int("seed", seed, 0)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"'callback' must be callable or None, got {type(callback).__name__}")
-    limit = None if method == "cqm" else declared_limit(sampler)
+    moves = tuple(check_choice("moves", m, tuple(MOVES)) for m in moves)
     how = _Solve(
         method,
         sampler,
         kwargs,
-        qcgd_iterations,
-        beta0,
-        slack_bits,
-        penalty_scale,
-        repair,
-        keep_incumbent,
-        max_candidates,
-        limit,
+        check_int("qcgd_iterations", qcgd_iterations, 1),
+        check_float("beta0", beta0, 0.0, low_open=True),
+        check_int("slack_bits", slack_bits, 1, 24),
+        check_float("penalty_scale", penalty_scale, 0.0, low_open=True),
+        check_bool("repair", repair),
+        check_bool("keep_incumbent", keep_incumbent),
+        check_int("max_candidates", max_candidates, 1),
+        None if method == "cqm" else declared_limit(sampler),
+    )
+    seed = None if seed is None else check_int("seed", seed, 0)
+    seeds = tuple(np.random.SeedSequence(seed).spawn(3))  # start, batch order, solves
+    perm = np.random.default_rng(seeds[1]).permutation(n)
+    L = len(sizes) - 1
+    return PHSetup(
+        X,
+        y_model,
+        y_pm,
+        sizes,
+        codes,
+        arch,
+        [np.sort(perm[i : i + batch_size]) for i in range(0, n, batch_size)],
+        [(sizes[li], sizes[li - 1] + int(arch.bias)) for li in range(1, L + 1)],
+        how,
+        check_int("ph_iterations", ph_iterations, 1),
+        check_float("rho", rho, 0.0, low_open=True),
+        check_float("rho_growth", rho_growth, 1.0),
+        check_bool("bit_scale", bit_scale),
+        check_float("scale_target", scale_target, 0.0, low_open=True),
+        check_choice("consensus", consensus, ("mean", "line-search")),
+        check_choice("select", select, ("accuracy", "loss")),
+        check_bool("count_spins", count_spins),
+        how.slack_bits,
+        moves,
+        seed,
+        seeds,
+        time.perf_counter(),
     )
 
-    start = time.perf_counter()
-    seq = np.random.SeedSequence(seed)
-    init_seq, order_seq, solve_seq = seq.spawn(3)
-    rng = np.random.default_rng(init_seq)
-    perm = np.random.default_rng(order_seq).permutation(n)
-    batches = [np.sort(perm[i : i + batch_size]) for i in range(0, n, batch_size)]
-    sizes_b = np.array([len(b) for b in batches], dtype=np.float64)
-    shapes = [(sizes[li], sizes[li - 1] + int(bias)) for li in range(1, L + 1)]
-    codes, w_bar, initial = _start(
-        warm_start, rng, codes, shapes, X, y_model, y_pm, arch, bit_scale, scale_target
+
+def _ph_start(setup: PHSetup, warm_start: Any) -> PHState:
+    """The starting network (random levels or ``warm_start``) as every subproblem's incumbent
+    and the first centre; multipliers 0."""
+    rng = np.random.default_rng(setup.seeds[0])
+    codes, center, initial = _start(
+        warm_start,
+        rng,
+        setup.codes,
+        setup.shapes,
+        setup.X,
+        setup.y_model,
+        setup.y_pm,
+        setup.arch,
+        setup.bit_scale,
+        setup.scale_target,
     )
-    lam = [[np.zeros(s) for s in shapes] for _ in batches]
-    # the starting consensus is every subproblem's first incumbent: an oracle answer is taken
-    # only when it scores better than staying at w_bar (with keep_incumbent)
-    inc: list[list[np.ndarray] | None] = [_weights_list(w_bar) for _ in batches]
-    history: list[dict[str, Any]] = []
-    best: tuple[tuple[float, float], int, list[np.ndarray], list[WeightCode]] | None = None
-    spins: dict[str, Any] = {}
-    total_solve = total_oracle = 0.0
-    total_calls = 0
-    wall_solve = 0.0
-    own_pool = not isinstance(executor, Executor)
+    k = len(setup.batches)
+    return PHState(
+        codes,
+        center,
+        [[np.zeros(s) for s in setup.shapes] for _ in range(k)],
+        [_weights_list(center) for _ in range(k)],
+        [1.0] * len(setup.shapes),
+        initial,
+    )
+
+
+@contextlib.contextmanager
+def _pool(executor: str | Executor | None, max_workers: int | None) -> Iterator[Executor]:
+    if isinstance(executor, Executor):
+        yield executor
+        return
     from hybridqnn.parallel import get_executor
 
-    ctx = get_executor(executor, max_workers) if own_pool else None
-    pool = ctx.__enter__() if ctx is not None else executor
-    try:
-        for t in range(ph_iterations):
-            t_iter = time.perf_counter()
-            rho_t = rho * rho_growth**t
-            fip = arch.fip(codes)
-            build = _Build(sizes, tuple(codes), fip, kbits, loss, loss_segments, "variables")
-            seeds = [int(s.generate_state(1)[0]) % 2**31 for s in solve_seq.spawn(len(batches))]
-            do_count = count and t == 0
-            t_solve = time.perf_counter()
-            futures = [
-                pool.submit(
-                    _solve_subproblem,
-                    build,
-                    how,
-                    X[b],
-                    y_model[b],
-                    [int(i) for i in b],
-                    lam[k],
-                    rho_t,
-                    w_bar,
-                    inc[k],
-                    seeds[k],
-                    do_count,
-                )
-                for k, b in enumerate(batches)
-            ]
-            results = [f.result() for f in futures]
-            wall_solve += time.perf_counter() - t_solve
-            ws = [r["weights"] for r in results]
-            w_new = [
-                sum(sizes_b[k] * ws[k][li] for k in range(len(batches))) / n for li in range(L)
-            ]
-            for k in range(len(batches)):
-                for li in range(L):
-                    lam[k][li] = lam[k][li] + rho_t * (ws[k][li] - w_new[li])
-            residual = float(
-                np.mean(
-                    [
-                        math.sqrt(sum(np.sum((ws[k][li] - w_new[li]) ** 2) for li in range(L)))
-                        for k in range(len(batches))
-                    ]
-                )
-            )
-            moved = None
-            if consensus == "line-search":
-                center = _round_to_levels(w_bar, codes)
-                score = partial(_train_score, arch.network(codes), X, y_model, y_pm, select)
-                moved, q = _line_search(center, _votes(center, w_new, codes), score)
-                w_new = [w.copy() for w in q]
-            else:
-                q = _round_to_levels(w_new, codes)
-            disagreement = float(
-                np.mean(
-                    [
-                        sum(np.count_nonzero(ws[k][li] != q[li]) for li in range(L))
-                        / sum(w.size for w in q)
-                        for k in range(len(batches))
-                    ]
-                )
-            )
-            inc = [_weights_list(w) for w in ws]
-            w_bar = w_new
-            if do_count:
-                sub_spins = [r["spins"] for r in results]
-                wcount = sum(
-                    int(np.prod(s)) * c.num_bits for s, c in zip(shapes, codes, strict=True)
-                )
-                cqm_vars = [r["cqm_variables"] for r in results]
-                mono = wcount + sum(s - wcount for s in sub_spins)
-                spins = {
-                    "weight_spins": wcount,
-                    "monolithic_spins": mono,
-                    "monolithic_cqm_variables": wcount + sum(c - wcount for c in cqm_vars),
-                    "subproblem_spins_max": max(sub_spins),
-                    "subproblem_spins_mean": float(np.mean(sub_spins)),
-                    "subproblem_cqm_variables_max": max(cqm_vars),
-                    "num_subproblems": len(batches),
-                    "spin_ratio": mono / max(sub_spins),
-                }
-            solve_s = sum(r["seconds"] for r in results)
-            oracle_s = sum(r["oracle_seconds"] for r in results)
-            calls = sum(r["oracle_calls"] for r in results)
-            total_solve += solve_s
-            total_oracle += oracle_s
-            total_calls += calls
-            if bit_scale:
-                units = [qq / c.scale for qq, c in zip(q, codes, strict=True)]
-                new_codes = _bit_scales(units, codes, X, y_model, arch, scale_target, hidden=False)
-                ratio = [nc.scale / c.scale for nc, c in zip(new_codes, codes, strict=True)]
-                w_bar = [w * r for w, r in zip(w_bar, ratio, strict=True)]
-                q = [w * r for w, r in zip(q, ratio, strict=True)]
-                inc = [
-                    [w * r for w, r in zip(ws_k, ratio, strict=True)]
-                    for ws_k in inc
-                    if ws_k is not None
-                ]
-                lam = [[lm / r for lm, r in zip(lam_k, ratio, strict=True)] for lam_k in lam]
-                codes = new_codes
-            net = arch.network(codes)
-            train_loss = net.loss_value(q, X, y_model, ties="nearest") / n
-            pred = net.predict(q, X)
-            acc = float(
-                np.mean(pred == (y_model if sizes[-1] > 1 else np.where(y_model > 0, 1, -1)))
-            )
-            record = {
-                "iteration": t,
-                "rho": rho_t,
-                "train_loss": train_loss,
-                "train_accuracy": acc,
-                "residual": residual,
-                "disagreement": disagreement,
-                "scales": [c.scale for c in codes],
-                "seconds": time.perf_counter() - t_iter,
-                "solve_seconds": solve_s,
-                "oracle_calls": calls,
-                "oracle_seconds": oracle_s,
-                "incumbent_kept": sum(r["source"] == "incumbent" for r in results),
-                "moved_weights": moved,
-                "subproblem_objective": float(np.mean([r["objective"] for r in results])),
-            }
-            history.append(record)
-            logger.info("QPH iteration %d: loss %.4f, accuracy %.4f", t, train_loss, acc)
-            if callback is not None:
-                callback(dict(record))
-            score = _history_rank(record, select)
-            if best is None or score < best[0]:
-                best = (score, t, [w.copy() for w in q], list(codes))
-    finally:
-        if ctx is not None:
-            ctx.__exit__(None, None, None)
-    assert best is not None
-    _, best_t, best_w, best_codes = best
-    net = arch.network(best_codes)
-    formula = spin_formula(
-        sizes,
-        best_codes,
-        segments=segs,
-        activation_bits=kbits,
-        loss_segments=loss_segments,
-        bias=bias,
-        num_samples=n,
-        slack_bits=slack_bits,
+    with get_executor(executor, max_workers) as pool:
+        yield pool
+
+
+def ph_iteration(setup: PHSetup, state: PHState, t: int, pool: Executor) -> None:
+    """One PH iteration (module docstring, steps 1-6)."""
+    t_iter = time.perf_counter()
+    rho_t = [setup.rho * setup.rho_growth**t * r for r in state.rho_scale]
+    results = _solve_all(setup, state, rho_t, t, pool)
+    ws = [r["weights"] for r in results]
+    mean, residual = _mean(setup, ws)
+    moved, q = _consensus(setup, state, mean)
+    q, move_info = _apply_registered_moves(setup, state, q, t)
+    disagreement = float(
+        np.mean([sum(np.count_nonzero(w[li] != q[li]) for li in range(len(q))) for w in ws])
+        / sum(w.size for w in q)
     )
-    spins.update({f"formula_{k}": v for k, v in formula.items()})
-    timing = {
-        "total_s": time.perf_counter() - start,
-        "solve_s": total_solve,
-        "wall_solve_s": wall_solve,
-        "oracle_s": total_oracle,
-        "oracle_calls": float(total_calls),
+    _hedge(state, ws, q, rho_t)
+    q = _rescale(setup, state, q)
+    _record(
+        setup,
+        state,
+        t,
+        results,
+        q,
+        rho_t,
+        t_iter,
+        {"residual": residual, "disagreement": disagreement, "moved_weights": moved, **move_info},
+    )
+
+
+def _solve_all(
+    setup: PHSetup, state: PHState, rho_t: list[float], t: int, pool: Executor
+) -> list[dict[str, Any]]:
+    """Step 1: every subproblem, in the pool; spins counted at t = 0."""
+    fip = setup.arch.fip(state.codes)
+    a = setup.arch
+    build = _Build(
+        setup.sizes,
+        tuple(state.codes),
+        fip,
+        a.activation_bits,
+        a.loss,
+        a.loss_segments,
+        "variables",
+    )
+    seeds = [int(s.generate_state(1)[0]) % 2**31 for s in setup.seeds[2].spawn(len(setup.batches))]
+    do_count = setup.count and t == 0
+    t0 = time.perf_counter()
+    futures = [
+        pool.submit(
+            _solve_subproblem,
+            build,
+            setup.how,
+            setup.X[b],
+            setup.y_model[b],
+            [int(i) for i in b],
+            state.lam[k],
+            rho_t,
+            state.center,
+            state.inc[k],
+            seeds[k],
+            do_count,
+        )
+        for k, b in enumerate(setup.batches)
+    ]
+    results = [f.result() for f in futures]
+    state.totals["wall_solve_s"] += time.perf_counter() - t0
+    if do_count:
+        state.spins = _spin_figures(setup, state, results)
+    return results
+
+
+def _spin_figures(setup: PHSetup, state: PHState, results: list[dict[str, Any]]) -> dict[str, Any]:
+    sub_spins = [r["spins"] for r in results]
+    wcount = sum(
+        int(np.prod(s)) * c.num_bits for s, c in zip(setup.shapes, state.codes, strict=True)
+    )
+    cqm_vars = [r["cqm_variables"] for r in results]
+    mono = wcount + sum(s - wcount for s in sub_spins)
+    return {
+        "weight_spins": wcount,
+        "monolithic_spins": mono,
+        "monolithic_cqm_variables": wcount + sum(c - wcount for c in cqm_vars),
+        "subproblem_spins_max": max(sub_spins),
+        "subproblem_spins_mean": float(np.mean(sub_spins)),
+        "subproblem_cqm_variables_max": max(cqm_vars),
+        "num_subproblems": len(results),
+        "spin_ratio": mono / max(sub_spins),
     }
-    return QCBOResult(best_w, best_codes, net, history, spins, timing, best_t, seed, box, initial)
+
+
+def _mean(setup: PHSetup, ws: list[list[np.ndarray]]) -> tuple[list[np.ndarray], float]:
+    """Step 2a: the sample-weighted mean w_bar = sum_b n_b w_b / n, and the residual
+    mean_b ||w_b - w_bar||."""
+    nb = [len(b) for b in setup.batches]
+    L = len(ws[0])
+    mean = [sum(nb[k] * ws[k][li] for k in range(len(ws))) / setup.n for li in range(L)]
+    residual = float(
+        np.mean([math.sqrt(sum(np.sum((w[li] - mean[li]) ** 2) for li in range(L))) for w in ws])
+    )
+    return mean, residual
+
+
+def _consensus(
+    setup: PHSetup, state: PHState, mean: list[np.ndarray]
+) -> tuple[int | None, list[np.ndarray]]:
+    """Step 2b: ``mean``: the nearest levels of w_bar; ``line-search``: the line search over
+    the votes of w_bar around the centre (package docstring, "Consensus")."""
+    if setup.consensus == "mean":
+        return None, _round_to_levels(mean, state.codes)
+    center = _round_to_levels(state.center, state.codes)
+    score = partial(
+        _train_score,
+        setup.arch.network(state.codes),
+        setup.X,
+        setup.y_model,
+        setup.y_pm,
+        setup.select,
+    )
+    moved, q = _line_search(center, _votes(center, mean, state.codes), score)
+    return moved, [w.copy() for w in q]
+
+
+def _apply_registered_moves(
+    setup: PHSetup, state: PHState, q: list[np.ndarray], t: int
+) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """Step 3: each of ``setup.moves`` in turn; a move returns its network and a record."""
+    info: dict[str, Any] = {}
+    if not setup.moves:
+        return q, info
+    ctx = MoveContext(
+        setup.arch.network(state.codes),
+        list(state.codes),
+        setup.X,
+        setup.y_model,
+        setup.y_pm,
+        setup.select,
+        setup.how.sampler,
+        dict(setup.how.sample_kwargs),
+        int(setup.seeds[2].spawn(1)[0].generate_state(1)[0]) % 2**31 + t,
+    )
+    for name in setup.moves:
+        q, rec = MOVES[name](ctx, q)
+        info.update({f"{name}_{k}": v for k, v in rec.items()})
+    return q, info
+
+
+def _hedge(
+    state: PHState, ws: list[list[np.ndarray]], q: list[np.ndarray], rho_t: list[float]
+) -> None:
+    """Step 4: lambda_b += rho_l (w_b - q); q becomes the centre; the answers the incumbents."""
+    for lam_k, w_k in zip(state.lam, ws, strict=True):
+        for li in range(len(q)):
+            lam_k[li] = lam_k[li] + rho_t[li] * (w_k[li] - q[li])
+    state.center = [w.copy() for w in q]
+    state.inc = [_weights_list(w) for w in ws]
+
+
+def _rescale(setup: PHSetup, state: PHState, q: list[np.ndarray]) -> list[np.ndarray]:
+    """Step 5: the output layer's bit-scale step, carried to q, the centre, the incumbents,
+    lambda (by s_old / s_new) and rho (by (s_old / s_new)^2)."""
+    if not setup.bit_scale:
+        return q
+    units = [w / c.scale for w, c in zip(q, state.codes, strict=True)]
+    new = _bit_scales(
+        units, state.codes, setup.X, setup.y_model, setup.arch, setup.scale_target, hidden=False
+    )
+    ratio = [nc.scale / c.scale for nc, c in zip(new, state.codes, strict=True)]
+    state.center = [w * r for w, r in zip(state.center, ratio, strict=True)]
+    state.inc = [[w * r for w, r in zip(ws, ratio, strict=True)] for ws in state.inc]
+    state.lam = [[lm / r for lm, r in zip(lam_k, ratio, strict=True)] for lam_k in state.lam]
+    state.rho_scale = [s / (r * r) for s, r in zip(state.rho_scale, ratio, strict=True)]
+    state.codes = new
+    return [w * r for w, r in zip(q, ratio, strict=True)]
+
+
+def _record(
+    setup: PHSetup,
+    state: PHState,
+    t: int,
+    results: list[dict[str, Any]],
+    q: list[np.ndarray],
+    rho_t: list[float],
+    t_iter: float,
+    extra: dict[str, Any],
+) -> None:
+    """Step 6: the history record and the best network so far."""
+    net = setup.arch.network(state.codes)
+    improving = sum(bool(r["improved"]) for r in results)
+    record = {
+        "iteration": t,
+        "rho": rho_t[-1],
+        "rho_layers": list(rho_t),
+        "train_loss": net.loss_value(q, setup.X, setup.y_model, ties="nearest") / setup.n,
+        "train_accuracy": float(np.mean(net.predict(q, setup.X) == setup.y_pm)),
+        "scales": [c.scale for c in state.codes],
+        "seconds": time.perf_counter() - t_iter,
+        "solve_seconds": sum(r["seconds"] for r in results),
+        "oracle_calls": sum(r["oracle_calls"] for r in results),
+        "oracle_seconds": sum(r["oracle_seconds"] for r in results),
+        "incumbent_kept": sum(r["source"] == "incumbent" for r in results),
+        "improving_solves": improving,
+        "solves": len(results),
+        "improving_solve_fraction": improving / len(results),
+        "subproblem_objective": float(np.mean([r["objective"] for r in results])),
+        **extra,
+    }
+    for key, name in (
+        ("solve_s", "solve_seconds"),
+        ("oracle_s", "oracle_seconds"),
+        ("oracle_calls", "oracle_calls"),
+        ("improving", "improving_solves"),
+    ):
+        state.totals[key] += record[name]
+    state.totals["solves"] += len(results)
+    state.history.append(record)
+    logger.info(
+        "QPH iteration %d: loss %.4f, accuracy %.4f",
+        t,
+        record["train_loss"],
+        record["train_accuracy"],
+    )
+    score = _history_rank(record, setup.select)
+    if state.best is None or score < state.best[0]:
+        state.best = (score, t, [w.copy() for w in q], list(state.codes))
+
+
+def _ph_result(setup: PHSetup, state: PHState) -> QCBOResult:
+    """The best consensus network, its resource figures and timing."""
+    assert state.best is not None
+    _, best_t, best_w, best_codes = state.best
+    a = setup.arch
+    formula = spin_formula(
+        setup.sizes,
+        best_codes,
+        segments=a.segments,
+        activation_bits=a.activation_bits,
+        loss_segments=a.loss_segments,
+        bias=a.bias,
+        num_samples=setup.n,
+        slack_bits=setup.slack_bits,
+    )
+    spins = dict(state.spins)
+    spins.update({f"formula_{k}": v for k, v in formula.items()})
+    tot = state.totals
+    timing = {
+        "total_s": time.perf_counter() - setup.start,
+        "solve_s": tot["solve_s"],
+        "wall_solve_s": tot["wall_solve_s"],
+        "oracle_s": tot["oracle_s"],
+        "oracle_calls": float(tot["oracle_calls"]),
+    }
+    return QCBOResult(
+        best_w,
+        best_codes,
+        a.network(best_codes),
+        state.history,
+        spins,
+        timing,
+        best_t,
+        setup.seed,
+        a.box,
+        state.initial,
+    )

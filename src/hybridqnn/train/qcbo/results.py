@@ -46,6 +46,16 @@ class QCBOResult:
     input_box: tuple[np.ndarray, np.ndarray] = field(repr=False, default=None)  # type: ignore[assignment]
     initial: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def improving_solve_fraction(self) -> float | None:
+        """The share of subproblem solves whose answer beat the subproblem's incumbent (the
+        exact subproblem objective of the best oracle candidate below the incumbent's), over
+        all iterations; None without subproblems (:func:`fit_greedy_moves`)."""
+        solves = sum(h.get("solves", 0) for h in self.history)
+        if not solves:
+            return None
+        return sum(h.get("improving_solves", 0) for h in self.history) / solves
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Labels of X (inputs clipped to the training input box): +-1 for one output, else class indices."""
         X = np.clip(np.asarray(X, dtype=np.float64), self.input_box[0], self.input_box[1])

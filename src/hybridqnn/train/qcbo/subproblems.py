@@ -36,12 +36,16 @@ def _weights_list(ws: Sequence[np.ndarray]) -> list[np.ndarray]:
 
 
 def _prox_value(
-    ws: Sequence[np.ndarray], lam: Sequence[np.ndarray], rho: float, w_bar: Sequence[np.ndarray]
+    ws: Sequence[np.ndarray],
+    lam: Sequence[np.ndarray],
+    rho: Sequence[float],
+    w_bar: Sequence[np.ndarray],
 ) -> float:
+    """lambda^T w + sum_l (rho_l / 2) ||w^l - w_bar^l||^2."""
     return float(
         sum(
-            np.sum(lm * w) + 0.5 * rho * np.sum((w - wb) ** 2)
-            for w, lm, wb in zip(ws, lam, w_bar, strict=True)
+            np.sum(lm * w) + 0.5 * r * np.sum((w - wb) ** 2)
+            for w, lm, r, wb in zip(ws, lam, rho, w_bar, strict=True)
         )
     )
 
@@ -53,7 +57,7 @@ def _solve_subproblem(
     y: np.ndarray,
     ids: Sequence[int],
     lam: list[np.ndarray],
-    rho: float,
+    rho: Sequence[float],
     w_bar: list[np.ndarray],
     incumbent: list[np.ndarray] | None,
     seed: int,
@@ -62,7 +66,7 @@ def _solve_subproblem(
     """Build, solve and score one PH subproblem (runs in a worker)."""
     t0 = time.perf_counter()
     base = build.model(X, y, ids)
-    sub = base.with_weight_terms(lam, rho, w_bar)
+    sub = base.with_weight_terms(lam, list(rho), w_bar)
     spins = ising_spins(sub, how.slack_bits) if (count or how.limit is not None) else None
     if how.limit is not None and spins is not None and spins > how.limit[0]:
         from hybridqnn.solvers.penalty import penalty_parts
@@ -76,8 +80,31 @@ def _solve_subproblem(
             f"alone puts {per_layer[layer]} spins there: use a narrower layer or a smaller batch_size"
         )
     build_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    ss, oracle_calls, oracle_s = _run_solver(sub, how, seed, incumbent)
+    solve_s = time.perf_counter() - t1
+    best, improved = _best_candidate(base, sub, how, ss, incumbent, lam, rho, w_bar)
+    return {
+        "weights": best[2],
+        "objective": best[0],
+        "source": best[1],
+        "improved": improved,
+        "oracle_calls": oracle_calls,
+        "oracle_seconds": oracle_s,
+        "solve_seconds": solve_s,
+        "build_seconds": build_s,
+        "seconds": time.perf_counter() - t0,
+        "spins": spins,
+        "cqm_variables": len(sub.cqm.variables),
+    }
+
+
+def _run_solver(
+    sub: Any, how: _Solve, seed: int, incumbent: list[np.ndarray] | None
+) -> tuple[Any, int, float]:
+    """The subproblem's sample set, oracle calls and oracle seconds. QCGD scales the objective
+    by the model's FIP range and starts from the completed incumbent (warm start)."""
     repair = sub.complete if how.repair else None
-    oracle_calls = 0
     t1 = time.perf_counter()
     kwargs = dict(how.sample_kwargs)
     if how.method == "qcgd":
@@ -92,11 +119,12 @@ def _solve_subproblem(
             sample_kwargs=kwargs,
             seed=seed,
             repair=repair,
+            objective_range=sub.objective_range or None,
+            x0=None if incumbent is None else sub.complete(incumbent),
         )
-        ss = res.sampleset
-        oracle_calls = int(ss.info["qcgd"]["oracle_calls"])
-        oracle_s = float(ss.info["qcgd"]["oracle_seconds"])
-    elif how.method == "penalty":
+        info = res.sampleset.info["qcgd"]
+        return res.sampleset, int(info["oracle_calls"]), float(info["oracle_seconds"])
+    if how.method == "penalty":
         from hybridqnn.solvers.penalty import PenaltyCQMSampler
 
         solver = PenaltyCQMSampler(
@@ -105,21 +133,31 @@ def _solve_subproblem(
         if "seed" in how.sampler.parameters:
             kwargs["seed"] = seed
         ss = solver.sample_cqm(sub.cqm, **kwargs)
-        oracle_calls = int(ss.info["penalty"]["rounds"])
-        oracle_s = time.perf_counter() - t1
-    else:
-        ss = how.sampler.sample_cqm(sub.cqm, **kwargs)
-        oracle_calls = 1
-        oracle_s = time.perf_counter() - t1
-    solve_s = time.perf_counter() - t1
-    # candidates: decoded weights of the returned rows (lowest energy first), scored exactly
+        return ss, int(ss.info["penalty"]["rounds"]), time.perf_counter() - t1
+    ss = how.sampler.sample_cqm(sub.cqm, **kwargs)
+    return ss, 1, time.perf_counter() - t1
+
+
+def _best_candidate(
+    base: Any,
+    sub: Any,
+    how: _Solve,
+    ss: Any,
+    incumbent: list[np.ndarray] | None,
+    lam: list[np.ndarray],
+    rho: Sequence[float],
+    w_bar: list[np.ndarray],
+) -> tuple[tuple[float, str, list[np.ndarray]], bool]:
+    """The best-scoring candidate (decoded weights of the returned rows, lowest energy first,
+    up to ``max_candidates``; plus the incumbent with ``keep_incumbent``), scored exactly by
+    f_b(w) + lambda^T w + sum_l (rho_l/2)||w^l - w_bar^l||^2, and whether the best oracle
+    candidate beat the incumbent (an improving solve)."""
     order = np.argsort(np.asarray(ss.record.energy, dtype=np.float64), kind="stable")
     variables = list(ss.variables)
     seen: set[bytes] = set()
     candidates: list[tuple[str, list[np.ndarray]]] = []
     for idx in order:
-        sample = dict(zip(variables, ss.record.sample[idx], strict=True))
-        ws = sub.decode_weights(sample)
+        ws = sub.decode_weights(dict(zip(variables, ss.record.sample[idx], strict=True)))
         key = b"".join(w.tobytes() for w in ws)
         if key in seen:
             continue
@@ -127,23 +165,17 @@ def _solve_subproblem(
         candidates.append(("oracle", ws))
         if len(candidates) >= how.max_candidates:
             break
+
+    def value(ws: list[np.ndarray]) -> float:
+        return base.loss_of_weights(ws) + _prox_value(ws, lam, rho, w_bar)
+
+    scored = [(value(ws), source, ws) for source, ws in candidates]
+    best_oracle = min((v for v, _, _ in scored), default=np.inf)
+    inc_value = np.inf if incumbent is None else value(_weights_list(incumbent))
     if how.keep_incumbent and incumbent is not None:
-        candidates.append(("incumbent", _weights_list(incumbent)))
-    best: tuple[float, str, list[np.ndarray]] | None = None
-    for source, ws in candidates:
-        value = base.loss_of_weights(ws) + _prox_value(ws, lam, rho, w_bar)
-        if best is None or value < best[0] - 1e-12:
-            best = (value, source, ws)
-    assert best is not None
-    return {
-        "weights": best[2],
-        "objective": best[0],
-        "source": best[1],
-        "oracle_calls": oracle_calls,
-        "oracle_seconds": oracle_s,
-        "solve_seconds": solve_s,
-        "build_seconds": build_s,
-        "seconds": time.perf_counter() - t0,
-        "spins": spins,
-        "cqm_variables": len(sub.cqm.variables),
-    }
+        scored.append((inc_value, "incumbent", _weights_list(incumbent)))
+    best = scored[0]
+    for cand in scored[1:]:
+        if cand[0] < best[0] - 1e-12:
+            best = cand
+    return best, bool(best_oracle < inc_value - 1e-12)
