@@ -63,6 +63,7 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
         qph["bits_per_weight"] == 1.0 and qph["architecture"] == "16-4-1" and qph["n_train"] == 12
     )
     assert 0.0 <= qph["test_accuracy"] <= 1.0 and qph["oracle_calls"] > 0
+    assert 0.0 <= qph["improving_solve_fraction"] <= 1.0 and qph["qubo_moves_applied"] >= 0
     assert qph["restarts"] == 1  # ph_restarts: one QPH run, from the control's start
     assert qph["start"] == control["start"] == "random"
     assert qph["accuracy_vs_qat"] == pytest.approx(
@@ -158,6 +159,7 @@ def test_bench_qcbo_quick(tmp_path: Path, shared_data: Path) -> None:
     )
     assert q["oracle_calls"] == 20 * 2 and 0.0 < q["oracle_share"] <= 1.0
     assert isinstance(q["meets_target"], bool)
+    assert 0.0 <= q["improving_solve_fraction"] <= 1.0
 
 
 def test_bad_setting_is_a_one_line_error(

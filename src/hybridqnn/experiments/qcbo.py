@@ -109,6 +109,13 @@ class QCBOParams:
     )
     qcgd_iterations: int = 5
     beta0: float = 1.0
+    moves: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "extra QPH moves after the line search (fit_qcbo moves; 'qubo': the "
+            "weight-space QUBO move solved by the oracle)"
+        },
+    )
     greedy_control: bool = field(
         default=True,
         metadata={
@@ -178,6 +185,10 @@ class QCBOParams:
         check_int("qat_restarts", self.qat_restarts, 1)
         check_int("control_restarts", self.control_restarts, 0)
         check_int("control_iterations", self.control_iterations, 1)
+        from hybridqnn.train.qcbo.moves import MOVES
+
+        for m in self.moves:
+            check_choice("moves", m, tuple(MOVES))
 
 
 def _check_task(task: str) -> None:
@@ -426,6 +437,7 @@ def _run_qcbo(
         seed=seed,
         restarts=1 if mono else p.ph_restarts,
         warm_start=warm_start,
+        moves=() if mono else tuple(p.moves),
         callback=lambda r: ctx.log(task=d.task, setting=setting, method=method, **r),
         **kwargs,
     )
@@ -444,6 +456,8 @@ def _run_qcbo(
         "start": _start_name(warm_start),
         "init_train_accuracy": res.initial["train_accuracy"],
         "accepted_steps": sum((h["moved_weights"] or 0) > 0 for h in res.history),
+        "improving_solve_fraction": res.improving_solve_fraction,
+        "qubo_moves_applied": sum(bool(h.get("qubo_applied")) for h in res.history),
         "ph_iterations": len(res.history),
         "best_iteration": res.best_iteration,
     }
@@ -1079,6 +1093,8 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
             "train_accuracy": r0["train_accuracy"],
             "init_train_accuracy": r0["init_train_accuracy"],
             "accepted_steps": r0["accepted_steps"],
+            "improving_solve_fraction": r0["improving_solve_fraction"],
+            "qubo_moves_applied": r0["qubo_moves_applied"],
             "ph_iterations": r0["ph_iterations"],
         }
     )
