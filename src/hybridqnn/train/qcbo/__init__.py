@@ -46,7 +46,9 @@ c with its k strongest votes applied (k = 0, 1, 2, 4, ..., all voted weights), c
 alone, and c with the k best of those single moves that beat c (k = 2, 4, ...). They are scored
 like the returned network (``select``: training accuracy, ties by the spline loss; or the
 reverse), and the best (fewest moves on ties) becomes both the network and the next prox centre
-w_bar (the multipliers lambda_b are kept). The subproblems thus give the candidate moves (which
+w_bar; the multipliers are updated against that centre, lambda_b += rho (w_b - c_new) (issue
+18: they used to track the mean while the centre was the line-search network, so lambda
+pulled towards a point no subproblem was prox-centred on). The subproblems thus give the candidate moves (which
 weights, towards which level, in which order) and a classical line search over one forward pass
 per candidate the step, like a sign-gradient method with a trust region; with k = 0 a
 candidate, the consensus never gets worse on the training score.
@@ -75,6 +77,26 @@ every weight free, and the solvers' arbitrary choices would average to noise); r
 constant by default (rho_growth = 1; a growing rho freezes the subproblems at w_bar, which with
 the line search is not needed for convergence, since the consensus only moves when it improves); T is fixed (no stopping rule; the history records the consensus residual
 mean_b ||w_b - w_bar|| and the fraction of weights where w_b disagrees with Q(w_bar)).
+
+Since issue 18, rho is per layer and follows the weight scale: rho_l(t) = rho rho_growth^t
+(s_l(0) / s_l(t))^2, so the proximal cost of one level step does not change when the bit-scale
+step rescales a layer; each QCGD solve is warm-started from its subproblem's incumbent
+(completed to a feasible CQM point) and scales the objective by the model's FIP range
+(:attr:`hybridqnn.problems.qcbo.QCBOModel.objective_range`); and the history reports
+``improving_solves`` (subproblem solves whose best oracle candidate scored below the incumbent)
+and :attr:`QCBOResult.improving_solve_fraction`.
+
+Extra moves (``moves``; :data:`hybridqnn.train.qcbo.moves.MOVES`) run after the consensus step
+and are kept only if they improve the training loss without lowering the training accuracy:
+``qubo`` is the weight-space QUBO move, an Ising problem over single and pair moves of the
+weights solved by the oracle (:mod:`hybridqnn.train.qcbo.moves`).
+
+Layout: :mod:`~hybridqnn.train.qcbo.ph` (the PH state and one function per step,
+:func:`fit_qcbo`), :mod:`~hybridqnn.train.qcbo.subproblems` (build, solve and score one
+subproblem), :mod:`~hybridqnn.train.qcbo.moves` (votes, the line search, registered moves),
+:mod:`~hybridqnn.train.qcbo.network` (architecture, start, bit-scale step, ranking),
+:mod:`~hybridqnn.train.qcbo.resources` (spins), :mod:`~hybridqnn.train.qcbo.baselines` (QAT and
+the line-search control), :mod:`~hybridqnn.train.qcbo.estimator`.
 
 Each subproblem is solved by one of (``method``):
 
