@@ -25,7 +25,7 @@ from hybridqnn.train.qcbo.network import (
     _checked_architecture,
     _codes,
     _history_rank,
-    _network_setup,
+    _network_setup_from,
     _per_hidden,
     _rank,
     _signs,
@@ -81,20 +81,7 @@ def fit_greedy_moves(
     """
     if check_int("restarts", restarts, 1) > 1:
         return _best_qcbo_start(fit_greedy_moves, dict(locals()), restarts, seed, select)
-    X, sizes, codes, arch, y_model, y_pm = _network_setup(
-        X,
-        y,
-        sizes,
-        weights,
-        activations,
-        segments,
-        activation_bits,
-        loss,
-        loss_segments,
-        bias,
-        input_low,
-        input_high,
-    )
+    X, sizes, codes, arch, y_model, y_pm = _network_setup_from(locals())
     L = len(sizes) - 1
     bias = arch.bias  # validated
     iterations = check_int("iterations", iterations, 1)

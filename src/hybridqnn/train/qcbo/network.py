@@ -5,7 +5,7 @@ the start (random or warm), the closed-form bit-scale step and the training-scor
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -110,6 +110,29 @@ def _per_hidden(
             f"{name!r} must give one value per hidden layer ({L - 1}), got {len(vals)}"
         )
     return tuple(check_int(name, v, low, high) for v in vals)
+
+
+_NETWORK_ARGS = (
+    "X",
+    "y",
+    "sizes",
+    "weights",
+    "activations",
+    "segments",
+    "activation_bits",
+    "loss",
+    "loss_segments",
+    "bias",
+    "input_low",
+    "input_high",
+)
+
+
+def _network_setup_from(
+    values: Mapping[str, Any],
+) -> tuple[np.ndarray, tuple[int, ...], list[WeightCode], _Architecture, np.ndarray, np.ndarray]:
+    """:func:`_network_setup` of a trainer's arguments (its ``locals()``)."""
+    return _network_setup(*(values[k] for k in _NETWORK_ARGS))
 
 
 def _network_setup(

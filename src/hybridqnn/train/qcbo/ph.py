@@ -41,7 +41,7 @@ from hybridqnn.train.qcbo.network import (
     _bit_scales,
     _Build,
     _history_rank,
-    _network_setup,
+    _network_setup_from,
     _round_to_levels,
     _start,
     _train_score,
@@ -278,20 +278,7 @@ def _ph_setup(
     moves: Sequence[str],
 ) -> PHSetup:
     """Validate :func:`fit_qcbo`'s arguments (one-line errors) and fix the batches."""
-    X, sizes, codes, arch, y_model, y_pm = _network_setup(
-        X,
-        y,
-        sizes,
-        weights,
-        activations,
-        segments,
-        activation_bits,
-        loss,
-        loss_segments,
-        bias,
-        input_low,
-        input_high,
-    )
+    X, sizes, codes, arch, y_model, y_pm = _network_setup_from(locals())
     method = check_choice("method", method, METHODS)
     if method == "cqm":
         if not hasattr(sampler, "sample_cqm"):
