@@ -728,3 +728,28 @@ def test_qubo_move_model_is_exact_on_single_and_pair_moves() -> None:
     new_loss = net.loss_value(out, X, ypm, ties="nearest")
     assert new_loss <= base + 1e-12
     assert info["applied"] == (new_loss < base)
+
+
+def test_integer_grid_training_keeps_power_of_two_scales() -> None:
+    X, y = _toy(8, seed=3)
+    kw = {**SMALL, "input_unit": 2**-4}
+    res = fit_qcbo(
+        X,
+        y,
+        SIZES,
+        sampler=MILPSolver(),
+        method="cqm",
+        ph_iterations=2,
+        seed=0,
+        executor="serial",
+        **kw,
+    )
+    assert res.network.fip.input_unit == 2**-4
+    for h in res.history:
+        assert all(np.log2(s) == np.round(np.log2(s)) for s in h["scales"])
+    qat = fit_qat(X, y, SIZES, WeightCode(), epochs=3, seed=0, activation_bits=1, segments=2, **BOX)
+    warm = fit_greedy_moves(X, y, SIZES, iterations=1, warm_start=qat, **kw)
+    for c in warm.codes:
+        assert np.log2(c.scale) == np.round(np.log2(c.scale))
+    with pytest.raises(ValueError, match="'input_unit' must be a power of two"):
+        fit_qcbo(X, y, SIZES, sampler=MILPSolver(), method="cqm", **{**kw, "input_unit": 0.1})

@@ -109,6 +109,13 @@ class QCBOParams:
     )
     qcgd_iterations: int = 5
     beta0: float = 1.0
+    input_unit: float = field(
+        default=0.0,
+        metadata={
+            "help": "input grid q (a power of two) of the integer-exact QCBO for QPH and the "
+            "control; 0: the real-coefficient model"
+        },
+    )
     moves: list[str] = field(
         default_factory=list,
         metadata={
@@ -189,6 +196,7 @@ class QCBOParams:
 
         for m in self.moves:
             check_choice("moves", m, tuple(MOVES))
+        check_float("input_unit", self.input_unit, 0.0)
 
 
 def _check_task(task: str) -> None:
@@ -438,6 +446,7 @@ def _run_qcbo(
         restarts=1 if mono else p.ph_restarts,
         warm_start=warm_start,
         moves=() if mono else tuple(p.moves),
+        input_unit=p.input_unit or None,
         callback=lambda r: ctx.log(task=d.task, setting=setting, method=method, **r),
         **kwargs,
     )
@@ -525,6 +534,7 @@ def _run_greedy(
         bias=p.bias,
         input_low=np.zeros(d.X.shape[1]),
         input_high=np.full(d.X.shape[1], _BOX),
+        input_unit=p.input_unit or None,
         seed=seed,
     )
     seconds = time.perf_counter() - start

@@ -56,6 +56,7 @@ def fit_greedy_moves(
     seed: int | None = None,
     restarts: int = 1,
     warm_start: QCBOResult | QATResult | None = None,
+    input_unit: float | None = None,
 ) -> QCBOResult:
     """The classical control for :func:`fit_qcbo`'s ``line-search`` consensus: the same network,
     random start (same ``seed``: same starting weights), line search, bit-scale step and
@@ -74,7 +75,8 @@ def fit_greedy_moves(
     restarts) on the same samples; over the 8 two-class settings it is 3.8 points above to 3.0
     below QAT.
 
-    ``warm_start`` starts from a trained network instead, as in :func:`fit_qcbo`.
+    ``warm_start`` starts from a trained network instead, and ``input_unit`` puts the network
+    on the integer grid, as in :func:`fit_qcbo`.
 
     Returns a :class:`QCBOResult` with empty ``spins``; ``history`` records ``iteration``,
     ``train_loss``, ``train_accuracy``, ``moved_weights``, ``scales`` and ``seconds``.

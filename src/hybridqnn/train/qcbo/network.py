@@ -63,8 +63,11 @@ class _Architecture:
     activation_bits: tuple[int, ...]
     loss: str
     loss_segments: int
+    input_unit: float | None = None
 
     def fip(self, codes: Sequence[WeightCode]) -> FIPResult:
+        """FIP of the network with these codes; on the integer grid with ``input_unit``
+        (:mod:`hybridqnn.problems.fip`), which needs power-of-two scales (:meth:`scale`)."""
         return forward_interval_propagation(
             self.box[0],
             self.box[1],
@@ -73,7 +76,16 @@ class _Architecture:
             self.activations,
             self.segments,
             bias=self.bias,
+            input_unit=self.input_unit,
+            activation_bits=None if self.input_unit is None else self.activation_bits,
         )
+
+    def scale(self, value: float) -> float:
+        """A weight scale as this network takes it: ``value`` itself, or on the integer grid
+        the nearest power of two in log scale, 2^round(log2 value)."""
+        if self.input_unit is None:
+            return float(value)
+        return float(2.0 ** round(math.log2(value)))
 
     def network(self, codes: Sequence[WeightCode]) -> QuantizedSplineNetwork:
         return QuantizedSplineNetwork.from_fip(
@@ -125,6 +137,7 @@ _NETWORK_ARGS = (
     "bias",
     "input_low",
     "input_high",
+    "input_unit",
 )
 
 
@@ -148,6 +161,7 @@ def _network_setup(
     bias: bool,
     input_low: np.ndarray | None,
     input_high: np.ndarray | None,
+    input_unit: float | None = None,
 ) -> tuple[np.ndarray, tuple[int, ...], list[WeightCode], _Architecture, np.ndarray, np.ndarray]:
     """Validate the data and the network settings shared by :func:`fit_qcbo` and
     :func:`fit_greedy_moves`: ``(X, sizes, codes, arch, y_model, y_pm)`` with ``y_model`` the
@@ -171,6 +185,7 @@ def _network_setup(
         activation_bits=kbits,
         loss=loss,
         loss_segments=loss_segments,
+        input_unit=input_unit,
     )
     y_model = np.where(y > 0, 1, -1) if sizes[-1] == 1 else y.astype(np.int64)
     y_pm = y_model if sizes[-1] > 1 else np.where(y_model > 0, 1, -1)
@@ -238,14 +253,15 @@ def _bit_scales(
         if li < L - 1:
             ms = float(np.mean(np.sum(a * a, axis=1)))
             if ms > 0 and math.isfinite(ms):
-                codes[li] = replace(codes[li], scale=1.0 / math.sqrt(ms))
+                codes[li] = replace(codes[li], scale=arch.scale(1.0 / math.sqrt(ms)))
             continue
         g = a @ np.asarray(units[li], dtype=np.float64).T
         signs = _signs(y, sizes[-1])
         num, den = float(np.sum(signs * g)), float(np.sum(g * g))
         if den > 0 and num > 0 and math.isfinite(num / den):
             old = codes[li].scale
-            codes[li] = replace(codes[li], scale=float(np.clip(tau * num / den, old / 2, 2 * old)))
+            fit = float(np.clip(tau * num / den, old / 2, 2 * old))
+            codes[li] = replace(codes[li], scale=arch.scale(fit))
     return codes
 
 
@@ -274,6 +290,9 @@ def _start(
         ws = [u * c.scale for u, c in zip(units, codes, strict=True)]
     else:
         codes, ws = _checked_warm_start(warm_start, codes, shapes)
+        grid = [replace(c, scale=arch.scale(c.scale)) for c in codes]
+        ws = [w * g.scale / c.scale for w, g, c in zip(ws, grid, codes, strict=True)]
+        codes = grid
     net = arch.network(codes)
     initial = {
         "train_loss": net.loss_value(ws, X, y_model, ties="nearest") / X.shape[0],

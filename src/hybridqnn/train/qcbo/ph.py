@@ -95,6 +95,7 @@ def fit_qcbo(
     restarts: int = 1,
     warm_start: QCBOResult | QATResult | None = None,
     moves: Sequence[str] = (),
+    input_unit: float | None = None,
 ) -> QCBOResult:
     """Train a quantized spline network by decomposed QCBO + progressive hedging (module docstring).
 
@@ -156,6 +157,10 @@ def fit_qcbo(
         moves: extra moves applied to the consensus network after the line search, by name
             from :data:`hybridqnn.train.qcbo.moves.MOVES` (e.g. ``"qubo"``, the weight-space
             QUBO move); each is kept only if it improves the training score.
+        input_unit: q, a power of two: the integer-exact QCBO (inputs on multiples of q,
+            :func:`hybridqnn.problems.qcbo.build_qcbo`); every weight scale is then a power of
+            two (the bit-scale step and a warm start's scales rounded to the nearest power of
+            two in log scale). None: the real-coefficient model.
 
     Raises:
         ValueError: bad sizes, labels or settings; non-finite X; an empty input interval or
@@ -276,6 +281,7 @@ def _ph_setup(
     count_spins: bool,
     seed: int | None,
     moves: Sequence[str],
+    input_unit: float | None,
 ) -> PHSetup:
     """Validate :func:`fit_qcbo`'s arguments (one-line errors) and fix the batches."""
     X, sizes, codes, arch, y_model, y_pm = _network_setup_from(locals())
