@@ -138,22 +138,11 @@ def fit_qcbo(
         callback: called with each history record.
         restarts: independent runs from random starts (child seeds of ``seed``); the run whose
             returned network ranks best on the training set (``select``) is returned, with
-            ``timing`` summed over the runs. QPH, like every local search over discrete
-            weights, stops at a start-dependent network: on 300 T-shirt/trouser samples (1-bit
-            16-4-1, 5 iterations) four seeds gave test accuracies 0.81-0.91, and the best
-            training score picked 0.906 against 0.910 for QAT, which the experiments also
-            give 3 starts (``qat_restarts``). The experiments' ``ph_restarts`` sets this.
+            ``timing`` summed over the runs (package docstring, "Starts").
         warm_start: start from this trained network instead of random levels: a quantized
-            :class:`QATResult` (best :func:`fit_qat` with ``activation_bits``, QAT on this same
-            quantized spline network: classical pretraining, then QPH) or a
-            :class:`QCBOResult` (to continue). Its codes, scales included, replace
-            ``weights``'; their kinds must match. The end point of :func:`fit_greedy_moves` is
-            a poor start: no single weight move improves it there, and QPH's candidate moves
-            did not either (T-shirt/trouser, 300 samples, 1-bit: 0 moves in 6 iterations).
-            From the QAT network QPH moved 0-5 weights per run in 5 iterations (Fashion-MNIST,
-            1,000 samples, 8 two-class settings) and changed test accuracy by -0.15 to +1.5
-            points; it never lowers the start's training accuracy.
-            With ``restarts`` > 1 the runs differ only in subproblem order and oracle seeds.
+            :class:`QATResult` (QAT on this same quantized spline network) or a
+            :class:`QCBOResult`; its codes, scales included, replace ``weights``' (kinds must
+            match). With ``restarts`` > 1 the runs differ only in subproblem order and seeds.
         moves: extra moves applied to the consensus network after the line search, by name
             from :data:`hybridqnn.train.qcbo.moves.MOVES` (e.g. ``"qubo"``, the weight-space
             QUBO move); each is kept only if it improves the training score.
