@@ -7,8 +7,13 @@
   QPH with QCGD, penalty or exact subproblems; monolithic + penalty / QCGD / exact on a small
   subset), with accuracy, time and spins per solve; plus the resource rows (spin formula,
   spline error bounds, hardware estimate of the largest subproblem).
-- ``qcbo-convergence``: QCGD on one small QCBO under noisy and limited-precision oracles:
-  objective and infeasibility against iterations, and the exact optimum (MILP) for reference.
+- ``qcbo-convergence``: QCGD on one small integer-exact QCBO (``input_unit``, issue 18) under
+  noisy and limited-precision oracles (``oracles``: registry names, ``milp`` the exact QUBO
+  oracle): objective and infeasibility against iterations, the exact optimum (MILP on the CQM),
+  and per (oracle, noise, bits) the feasible-atom fraction of the second half, the gap of the
+  best feasible atom to the optimum, the log-log slope of ||r(X_t)|| over the second half and
+  whether ||r|| sqrt(t) never increased (:func:`hybridqnn.solvers.qcgd.trace_summary`).
+  ``warm_start`` starts QCGD from the completion of seeded random weights (feasible).
 - ``bench-qcbo``: decomposed + QPH training on (by default) 1,000 two-class Fashion-MNIST
   samples against QAT on the same data; the target is under 10 minutes; reports QCGD's oracle
   calls, time per call and oracle time share.
