@@ -242,8 +242,8 @@ def forward_interval_propagation(
     grid = _grid_setup(input_unit, activation_bits, weight_levels, hidden)
     if grid is not None:
         q = grid[0]
-        x_low = np.floor(x_low / q + 1e-9) * q
-        x_high = np.ceil(x_high / q - 1e-9) * q
+        x_low = np.floor(x_low / q) * q + 0.0
+        x_high = np.ceil(x_high / q) * q + 0.0
     acts = (activations,) * hidden if isinstance(activations, str) else tuple(activations)
     if len(acts) != hidden:
         raise ValueError(
@@ -275,8 +275,8 @@ def forward_interval_propagation(
         )
         unit = None if grid is None else grid[2][li - 1] * in_unit
         if unit is not None:
-            low = np.floor(low / unit + 1e-9) * unit
-            high = np.ceil(high / unit - 1e-9) * unit
+            low = np.floor(low / unit) * unit + 0.0
+            high = np.ceil(high / unit) * unit + 0.0
         if li == num_layers:
             layers.append(
                 LayerBounds(li, low, high, (None,) * sizes[li], low.copy(), high.copy(), unit)
@@ -391,7 +391,7 @@ def _grid_layer_splines(
         if high[j] > low[j]:
             sp = grid_spline(act, float(low[j]), float(high[j]), segments, unit, v)
             A, B = float(sp.values.min()), float(sp.values.max())
-            sigma = max(1, math.ceil((B - A) / (levels * v) - 1e-9)) if B > A else 0
+            sigma = max(1, -(-round((B - A) / v) // levels)) if B > A else 0
             splines.append(sp)
             act_low[j], act_high[j] = A, A + levels * sigma * v
         else:

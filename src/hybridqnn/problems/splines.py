@@ -261,8 +261,8 @@ def grid_spline(
         if unit is not None and not (math.isfinite(unit) and unit > 0):
             raise ValueError(f"{pname!r} must be a finite number > 0, got {unit!r}")
     func = named_function(f) if isinstance(f, str) else f
-    t0 = math.floor(low / knot_unit + 1e-9)
-    eta = max(1, math.ceil((high / knot_unit - t0) / segments - 1e-9))
+    t0 = math.floor(low / knot_unit)  # exact: the units are powers of two in practice
+    eta = max(1, -(-(math.ceil(high / knot_unit) - t0) // segments))
     knots = (t0 + eta * np.arange(segments + 1)) * float(knot_unit)
     values = np.asarray(func(knots), dtype=np.float64).reshape(-1)
     if value_unit is not None:
