@@ -637,6 +637,7 @@ def test_ph_state_steps_multipliers_track_the_centre_and_rho_the_scale() -> None
         moves=(),
         input_low=BOX["input_low"],
         input_high=BOX["input_high"],
+        input_unit=None,
     )
     setup = _ph_setup(X, y, SIZES, None, **kw)
     state = _ph_start(setup, None)
