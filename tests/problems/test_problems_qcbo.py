@@ -272,23 +272,15 @@ def test_predictions_do_not_depend_on_the_output_scale(n_out: int) -> None:
 # ------------------------------------------------------------------------------------------
 # the integer-exact model (input_unit given)
 
-GRID_CASES = [
-    ((2, 2, 1), WeightCode("binary", scale=0.5), "relu", 3, 2, "logistic", 3, True, "variables"),
-    ((2, 2, 1), WeightCode("binary", scale=1.0), "tanh", 2, 1, "hinge", 3, False, "variables"),
-    (
-        (2, 2, 1),
-        [WeightCode("ternary", scale=0.25), WeightCode("binary", scale=2.0)],
-        "sigmoid",
-        2,
-        2,
-        "mse",
-        2,
-        False,
-        "variables",
-    ),
-    ((2, 2, 1, 1), WeightCode("binary", scale=0.5), "relu", 2, 1, "logistic", 2, False, "inline"),
-    ((2, 1, 2), WeightCode("binary", scale=1.0), "relu", 2, 2, "logistic", 2, True, "variables"),
-]
+
+def _pow2(codes):
+    """The same weight code(s) with the scale rounded to the nearest power of two."""
+    if isinstance(codes, list):
+        return [_pow2(c) for c in codes]
+    return WeightCode(codes.kind, codes.bits, 2.0 ** round(np.log2(codes.scale)))
+
+
+GRID_CASES = [(c[0], _pow2(c[1]), *c[2:]) for c in CASES]
 
 
 def _grid_model(case, X, y, unit=2**-3):
