@@ -102,9 +102,10 @@ SOLVER_HELPERS = {
     "hybridqnn.solvers.hardware",
     "hybridqnn.solvers.info",
 }
-# train/qcbo.py imports solvers.qcgd and solvers.penalty: the QCBO rework (issue 20 leaves it to
-# the QCBO issue) moves them; every other module of optim/ and train/ is held to the rule.
-EXEMPT = {"train/qcbo.py"}
+# train/qcbo/ imports solvers.qcgd and solvers.penalty (QCGD and the penalty lift are the
+# method's own subproblem solvers); issue 18 reworks it. Every other module of optim/ and train/
+# is held to the rule.
+EXEMPT = {"train/qcbo/resources.py", "train/qcbo/subproblems.py"}
 
 
 def concrete_solver_imports(source: str) -> list[str]:

@@ -47,8 +47,21 @@ def test_run_shipped_config(tmp_path, capsys):
 def test_run_path_with_quick_seed_and_options(tmp_path, write_config, capsys):
     path = write_config()
     out = tmp_path / "run"
-    argv = ["run", str(path), "--quick", "--seed", "5", "--out", str(out), "--data-dir", str(tmp_path),
-            "--device", "cpu", "--executor", "dask://localhost:8786"]
+    argv = [
+        "run",
+        str(path),
+        "--quick",
+        "--seed",
+        "5",
+        "--out",
+        str(out),
+        "--data-dir",
+        str(tmp_path),
+        "--device",
+        "cpu",
+        "--executor",
+        "dask://localhost:8786",
+    ]
     assert cli.main(argv) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["experiment"] == "cfg" and report["quick"] is True and report["seed"] == 5
@@ -59,14 +72,20 @@ def test_run_path_with_quick_seed_and_options(tmp_path, write_config, capsys):
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["run", "toy", "--set", "epoch=3"], "unknown key 'epoch' in [params] (did you mean 'epochs'?); valid keys: seed, epochs, lr,"),
+        (
+            ["run", "toy", "--set", "epoch=3"],
+            "unknown key 'epoch' in [params] (did you mean 'epochs'?); valid keys: seed, epochs, lr,",
+        ),
         (["run", "toy", "--set", "epochs=abc"], "'epochs' must be int, got 'abc' (str)"),
         (["run", "toy", "--set", "epochs=0"], "'epochs' must be >= 1, got 0"),
         (["run", "nope"], "unknown config 'nope'"),
         (["run", "missing.toml"], "config file 'missing.toml' does not exist"),
         (["run", "toy", "--device", "gpu"], "'device' must be cpu, cuda or cuda:N; got 'gpu'"),
         (["run", "bench-toy"], "config 'bench-toy' is a benchmark"),
-        (["bench", "nope"], "unknown benchmark 'nope' (looked for config 'bench-nope'); benchmarks: toy"),
+        (
+            ["bench", "nope"],
+            "unknown benchmark 'nope' (looked for config 'bench-nope'); benchmarks: toy",
+        ),
         (["bench", "toy-x"], "benchmarks: toy"),
     ],
 )
@@ -102,7 +121,10 @@ def test_failed_run_exits_1_with_one_line(tmp_path, capsys):
     out = tmp_path / "run"
     assert cli.main(["run", "toy", "--set", "fail_at=0", "--out", str(out)]) == 1
     line = _one_error_line(capsys.readouterr().err)
-    assert line == f"hybridqnn: error: run failed: RuntimeError: boom at epoch (traceback in {out / 'error.log'})"
+    assert (
+        line
+        == f"hybridqnn: error: run failed: RuntimeError: boom at epoch (traceback in {out / 'error.log'})"
+    )
     assert json.loads((out / "report.json").read_text())["status"] == "failed"
     assert "RuntimeError: boom" in (out / "error.log").read_text()
 

@@ -125,7 +125,14 @@ def test_set_overrides_parse_toml_values_and_bare_strings():
     )
     p = cfg.params
     assert (p.epochs, p.bits, p.dataset, p.lr, p.tags, p.verbose, p.mode, p.scale) == (
-        5, [5, 10], "mnist", 1e-3, ["a", "b"], True, "slow", None,
+        5,
+        [5, 10],
+        "mnist",
+        1e-3,
+        ["a", "b"],
+        True,
+        "slow",
+        None,
     )
     assert cfg.overrides[0] == "epochs=5"
 
@@ -157,7 +164,10 @@ def test_set_errors(item, exc, pattern):
 
 
 def test_unknown_experiment_and_missing_key(write_config):
-    with pytest.raises(ValueError, match=r"unknown experiment 'toyy' \(did you mean 'toy'\?\); valid experiments: toy, toy-bench"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown experiment 'toyy' \(did you mean 'toy'\?\); valid experiments: toy, toy-bench",
+    ):
         load_config(write_config('experiment = "toyy"\n'))
     with pytest.raises(ValueError, match="missing required key 'experiment'"):
         load_config(write_config("seed = 1\n", name="b.toml"))
@@ -168,7 +178,10 @@ def test_bad_files_and_names(write_config, tmp_path):
         load_config(write_config("experiment = \n", name="broken.toml"))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_config(tmp_path / "nope.toml")
-    with pytest.raises(ValueError, match=r"unknown config 'toyy' \(did you mean 'toy'\?\); shipped configs: bench-toy, toy"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown config 'toyy' \(did you mean 'toy'\?\); shipped configs: bench-toy, toy",
+    ):
         load_config("toyy")
 
 
@@ -221,7 +234,9 @@ def test_register_rejects_duplicates_and_bad_definitions(toy):
 
     with pytest.raises(TypeError, match=r"field 'x'.*unsupported annotation"):
         register(Experiment("bad", Bad, toy.run, "bad"))
-    with pytest.raises(ValueError, match="'kind' of experiment 'k' must be one of experiment, bench"):
+    with pytest.raises(
+        ValueError, match="'kind' of experiment 'k' must be one of experiment, bench"
+    ):
         Experiment("k", toy.params, toy.run, "k", kind="benchmark")
     with pytest.raises(TypeError, match="must be a dataclass type"):
         Experiment("p", dict, toy.run, "p")

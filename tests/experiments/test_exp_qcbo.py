@@ -63,6 +63,7 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
         qph["bits_per_weight"] == 1.0 and qph["architecture"] == "16-4-1" and qph["n_train"] == 12
     )
     assert 0.0 <= qph["test_accuracy"] <= 1.0 and qph["oracle_calls"] > 0
+    assert 0.0 <= qph["improving_solve_fraction"] <= 1.0 and qph["qubo_moves_applied"] >= 0
     assert qph["restarts"] == 1  # ph_restarts: one QPH run, from the control's start
     assert qph["start"] == control["start"] == "random"
     assert qph["accuracy_vs_qat"] == pytest.approx(
@@ -96,7 +97,10 @@ def test_qcbo_fmnist_qat_start_quick(
     qat-quantized-activations network."""
     out = tmp_path / "fm-qat"
     sets = 'methods=["qph-qcgd"] control_restarts=0 ph_start=qat'.split()
-    _run(["run", "qcbo-fmnist", "--out", str(out), *(a for s in sets for a in ("--set", s))], shared_data)
+    _run(
+        ["run", "qcbo-fmnist", "--out", str(out), *(a for s in sets for a in ("--set", s))],
+        shared_data,
+    )
     report = _report(out)
     rows = {r["method"]: r for r in report["rows"]}
     qat_q = rows["qat-quantized-activations"]
@@ -125,6 +129,9 @@ def test_qcbo_convergence_quick(tmp_path: Path, shared_data: Path) -> None:
     for r in settings:
         # nothing feasible can beat the exact optimum
         assert r["gap"] is None or r["gap"] >= -1e-6
+        assert r["oracle"] == "dense-sa" and 0.0 <= r["feasible_atom_fraction"] <= 1.0
+        assert (r["gap_to_optimum_pct"] is None) == (not r["found_feasible"])
+        assert "infeasibility_slope" in r and "rsqrt_nonincreasing" in r
     assert (out / "qcgd_convergence.png").is_file()
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 4 * 4 and "infeasibility" in json.loads(lines[0])
@@ -152,6 +159,7 @@ def test_bench_qcbo_quick(tmp_path: Path, shared_data: Path) -> None:
     )
     assert q["oracle_calls"] == 20 * 2 and 0.0 < q["oracle_share"] <= 1.0
     assert isinstance(q["meets_target"], bool)
+    assert 0.0 <= q["improving_solve_fraction"] <= 1.0
 
 
 def test_bad_setting_is_a_one_line_error(

@@ -61,14 +61,22 @@ def test_write_report_keeps_good_results(tmp_path):
     write_report(other, failed)
     assert write_report(other, {**failed, "status": "interrupted"}) == other / "report.json"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
-    with pytest.raises(ValueError, match="'status' must be one of ok, failed, interrupted; got 'done'"):
+    with pytest.raises(
+        ValueError, match="'status' must be one of ok, failed, interrupted; got 'done'"
+    ):
         write_report(tmp_path, {"status": "done"})
 
 
 def test_write_report_checks_bench_rows(tmp_path):
     with pytest.raises(ValueError, match="bench row 0 is missing 'speedup_vs_baseline'"):
-        write_report(tmp_path, {"status": "ok", "kind": "bench",
-                                "rows": [{"case": "c", "impl": "i", "seconds": 1.0, "baseline": "i"}]})
+        write_report(
+            tmp_path,
+            {
+                "status": "ok",
+                "kind": "bench",
+                "rows": [{"case": "c", "impl": "i", "seconds": 1.0, "baseline": "i"}],
+            },
+        )
 
 
 def test_read_report_errors(tmp_path):

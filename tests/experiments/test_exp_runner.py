@@ -17,8 +17,21 @@ else:  # pragma: no cover
 pytestmark = pytest.mark.usefixtures("toy_registry")
 
 REPORT_KEYS = {
-    "experiment", "runner", "kind", "status", "seed", "quick", "config", "versions", "platform",
-    "started_at", "wall_time_s", "rows", "notes", "paper", "error",
+    "experiment",
+    "runner",
+    "kind",
+    "status",
+    "seed",
+    "quick",
+    "config",
+    "versions",
+    "platform",
+    "started_at",
+    "wall_time_s",
+    "rows",
+    "notes",
+    "paper",
+    "error",
 }
 
 
@@ -33,7 +46,9 @@ def test_run_directory_contents(tmp_path):
     assert result.report_path == out / "report.json"
 
     config = tomllib.loads((out / "config.toml").read_text())
-    assert config["seed"] == 7 and config["experiment"] == "toy" and config["params"]["bits"] == [4, 8]
+    assert (
+        config["seed"] == 7 and config["experiment"] == "toy" and config["params"]["bits"] == [4, 8]
+    )
 
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [m["epoch"] for m in metrics] == [0, 1]
@@ -41,10 +56,22 @@ def test_run_directory_contents(tmp_path):
 
     report = _report(out / "report.json")
     assert REPORT_KEYS <= set(report)
-    assert report["experiment"] == "toy" and report["runner"] == "toy" and report["kind"] == "experiment"
+    assert (
+        report["experiment"] == "toy"
+        and report["runner"] == "toy"
+        and report["kind"] == "experiment"
+    )
     assert report["status"] == "ok" and report["error"] is None and report["seed"] == 7
     assert report["quick"] is False and report["config"]["params"]["epochs"] == 2
-    assert set(report["versions"]) >= {"python", "hybridqnn", "numpy", "torch", "dimod", "dwave-samplers", "scikit-learn"}
+    assert set(report["versions"]) >= {
+        "python",
+        "hybridqnn",
+        "numpy",
+        "torch",
+        "dimod",
+        "dwave-samplers",
+        "scikit-learn",
+    }
     assert report["versions"]["numpy"] == np.__version__
     assert report["platform"]["cpu_count"] >= 1 and report["platform"]["machine"]
     assert report["wall_time_s"] >= 0
@@ -99,7 +126,9 @@ def test_seeds_are_deterministic(tmp_path):
     assert seeds[:2] == ctx.spawn_seeds(2)
     assert len(set(seeds)) == 5 and all(0 <= s < 2**32 for s in seeds)
     assert seeds != RunContext(load_config("toy", seed=8), tmp_path).spawn_seeds(5)
-    expected = [int(c.generate_state(1, dtype=np.uint32)[0]) for c in np.random.SeedSequence(7).spawn(5)]
+    expected = [
+        int(c.generate_state(1, dtype=np.uint32)[0]) for c in np.random.SeedSequence(7).spawn(5)
+    ]
     assert seeds == expected
 
     a = run_experiment(cfg, tmp_path / "a").rows
@@ -110,10 +139,14 @@ def test_seeds_are_deterministic(tmp_path):
 
 def test_add_row_converts_numpy_and_rejects_nested(tmp_path):
     ctx = RunContext(load_config("toy"), tmp_path)
-    ctx.add_row({"a": np.float32(0.5), "b": np.int64(3), "c": np.bool_(True), "d": None, "e": np.array(2.0)})
+    ctx.add_row(
+        {"a": np.float32(0.5), "b": np.int64(3), "c": np.bool_(True), "d": None, "e": np.array(2.0)}
+    )
     assert ctx.rows == [{"a": 0.5, "b": 3, "c": True, "d": None, "e": 2.0}]
     assert type(ctx.rows[0]["b"]) is int
-    with pytest.raises(ValueError, match=r"row 1\['x'\] must be a str, int, float, bool or None.*got list"):
+    with pytest.raises(
+        ValueError, match=r"row 1\['x'\] must be a str, int, float, bool or None.*got list"
+    ):
         ctx.add_row({"x": [1, 2]})
     with pytest.raises(TypeError, match="must be a dict"):
         ctx.add_row([("a", 1)])
@@ -143,7 +176,10 @@ def test_save_figure_validates_name(tmp_path):
 def test_bench_rows_are_validated(tmp_path):
     result = run_experiment(load_config("bench-toy"), tmp_path / "ok")
     assert result.report["kind"] == "bench" and len(result.rows) == 2
-    with pytest.raises(ValueError, match=r"bench row 0 is missing 'baseline'; every bench row needs case, impl, seconds, baseline, speedup_vs_baseline"):
+    with pytest.raises(
+        ValueError,
+        match=r"bench row 0 is missing 'baseline'; every bench row needs case, impl, seconds, baseline, speedup_vs_baseline",
+    ):
         run_experiment(load_config("bench-toy", overrides=["drop_key=baseline"]), tmp_path / "bad")
     report = _report(tmp_path / "bad" / "report.json")
     assert report["status"] == "failed" and "missing 'baseline'" in report["error"]
@@ -175,9 +211,14 @@ def test_interrupt_keeps_partial_rows(tmp_path):
 def test_failed_run_never_overwrites_good_report(tmp_path):
     out = tmp_path / "run"
     run_experiment(load_config("toy"), out)
-    good = {name: (out / name).read_bytes() for name in ("report.json", "report.md", "config.toml", "metrics.jsonl", "loss.png")}
+    good = {
+        name: (out / name).read_bytes()
+        for name in ("report.json", "report.md", "config.toml", "metrics.jsonl", "loss.png")
+    }
 
-    result = run_experiment(load_config("toy", overrides=["fail_at=1", "lr=0.5"]), out, raise_on_error=False)
+    result = run_experiment(
+        load_config("toy", overrides=["fail_at=1", "lr=0.5"]), out, raise_on_error=False
+    )
     assert result.status == "failed" and result.report_path == out / "report.failed.json"
     for name, data in good.items():
         assert (out / name).read_bytes() == data, name
@@ -186,7 +227,9 @@ def test_failed_run_never_overwrites_good_report(tmp_path):
     assert tomllib.loads((out / "config.failed.toml").read_text())["params"]["lr"] == 0.5
     assert len((out / "metrics.failed.jsonl").read_text().splitlines()) == 1
 
-    result = run_experiment(load_config("toy", overrides=["interrupt_at=0"]), out, raise_on_error=False)
+    result = run_experiment(
+        load_config("toy", overrides=["interrupt_at=0"]), out, raise_on_error=False
+    )
     assert result.report_path == out / "report.interrupted.json"
     assert (out / "report.json").read_bytes() == good["report.json"]
 
@@ -212,12 +255,24 @@ def test_context_passes_options_through(tmp_path):
     cfg = load_config("toy", quick=True)
 
     def spy(ctx, params):
-        seen.update(device=ctx.device, executor=ctx.executor, data_dir=ctx.data_dir, quick=ctx.quick,
-                    params=params, seed=ctx.seed)
+        seen.update(
+            device=ctx.device,
+            executor=ctx.executor,
+            data_dir=ctx.data_dir,
+            quick=ctx.quick,
+            params=params,
+            seed=ctx.seed,
+        )
 
     import dataclasses
 
     spied = dataclasses.replace(cfg, experiment=dataclasses.replace(cfg.experiment, run=spy))
     run_experiment(spied, tmp_path / "run", data_dir=tmp_path, executor="dask://h:1")
-    assert seen == {"device": "cpu", "executor": "dask://h:1", "data_dir": tmp_path, "quick": True,
-                    "params": cfg.params, "seed": 7}
+    assert seen == {
+        "device": "cpu",
+        "executor": "dask://h:1",
+        "data_dir": tmp_path,
+        "quick": True,
+        "params": cfg.params,
+        "seed": 7,
+    }

@@ -31,7 +31,9 @@ def test_every_shipped_config_validates(capsys: pytest.CaptureFixture[str]) -> N
     assert "quickstart" in capsys.readouterr().out
 
 
-def test_quickstart_reaches_target_accuracy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quickstart_reaches_target_accuracy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "qs"
     assert cli.main(["run", "quickstart", "--quick", "--out", str(out), "--no-progress"]) == 0
     printed = capsys.readouterr().out
@@ -44,7 +46,9 @@ def test_quickstart_reaches_target_accuracy(tmp_path: Path, capsys: pytest.Captu
     assert hw["num_variables"] == head["num_variables"] and hw["pegasus_success"] is False
     assert head["bits"] == 10 and head["num_variables"] == (head["features"] + 1) * 10
     assert head["test_accuracy"] >= 0.90
-    assert head["build_s"] + head["reference_s"] + head["solve_s"] + head["other_s"] == pytest.approx(head["train_time_s"], rel=1e-6)
+    assert head["build_s"] + head["reference_s"] + head["solve_s"] + head[
+        "other_s"
+    ] == pytest.approx(head["train_time_s"], rel=1e-6)
     # the quickstart prints both accuracies side by side
     assert "qubo-head" in printed and "sgd" in printed and "SGD best" in printed
     for name in ("config.toml", "metrics.jsonl", "report.md", "accuracy_vs_bits.png", "loss.png"):
@@ -55,7 +59,9 @@ def test_quickstart_reaches_target_accuracy(tmp_path: Path, capsys: pytest.Captu
 
 def test_precision_quick_has_rows_per_bits(tmp_path: Path) -> None:
     out = tmp_path / "prec"
-    assert cli.main(["run", "qubo-head-precision", "--quick", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        cli.main(["run", "qubo-head-precision", "--quick", "--out", str(out), "--no-progress"]) == 0
+    )
     rows = _report(out)["rows"]
     assert sorted(r["bits"] for r in rows if r["method"] == "qubo-head") == [5, 10]
     assert [r["method"] for r in rows].count("sgd") == 1
@@ -65,8 +71,18 @@ def test_optional_dataset_missing_is_skipped_with_a_note(tmp_path: Path) -> None
     out = tmp_path / "opt"
     (tmp_path / "empty").mkdir()
     argv = [
-        "run", "quickstart", "--quick", "--out", str(out), "--no-progress", "--data-dir", str(tmp_path / "empty"),
-        "--set", "optional_datasets=[\"kmnist\"]", "--set", "max_iter=2",
+        "run",
+        "quickstart",
+        "--quick",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--data-dir",
+        str(tmp_path / "empty"),
+        "--set",
+        'optional_datasets=["kmnist"]',
+        "--set",
+        "max_iter=2",
     ]
     assert cli.main(argv) == 0
     report = _report(out)
@@ -77,14 +93,32 @@ def test_optional_dataset_missing_is_skipped_with_a_note(tmp_path: Path) -> None
 def test_mnist_subset_through_the_cli(tmp_path: Path, shared_data: Path) -> None:
     out = tmp_path / "mnist"
     argv = [
-        "run", "quickstart", "--out", str(out), "--no-progress", "--data-dir", str(shared_data),
-        "--set", "datasets=[\"mnist\"]", "--set", "train_size=400", "--set", "test_size=200",
-        "--set", "bits=[6]", "--set", "max_iter=3", "--set", "sgd_epochs=3",
+        "run",
+        "quickstart",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--data-dir",
+        str(shared_data),
+        "--set",
+        'datasets=["mnist"]',
+        "--set",
+        "train_size=400",
+        "--set",
+        "test_size=200",
+        "--set",
+        "bits=[6]",
+        "--set",
+        "max_iter=3",
+        "--set",
+        "sgd_epochs=3",
     ]
     assert cli.main(argv) == 0
     rows = _report(out)["rows"]
     head = next(r for r in rows if r["method"] == "qubo-head")
-    assert head["dataset"] == "mnist" and head["features"] == 128 and head["num_variables"] == 129 * 6
+    assert (
+        head["dataset"] == "mnist" and head["features"] == 128 and head["num_variables"] == 129 * 6
+    )
     assert head["test_accuracy"] > 0.5
 
 
@@ -98,22 +132,45 @@ def test_bench_quick_rows(tmp_path: Path) -> None:
     for name in ("qubo-head[dense-sa]", "qubo-head[sa]"):
         q = impls[name]
         assert q["baseline"] == "sgd-adam"
-        assert q["speedup_vs_baseline"] == pytest.approx(impls["sgd-adam"]["seconds"] / q["seconds"])
+        assert q["speedup_vs_baseline"] == pytest.approx(
+            impls["sgd-adam"]["seconds"] / q["seconds"]
+        )
         assert isinstance(q["meets_target"], bool)
 
 
 def test_bench_solvers_quick_rows(tmp_path: Path) -> None:
     out = tmp_path / "bs"
-    argv = ["bench", "solvers", "--quick", "--out", str(out), "--no-progress", "--set", "solvers=[\"sa\", \"dense-sa\", \"dense-sa-flips\"]"]
+    argv = [
+        "bench",
+        "solvers",
+        "--quick",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--set",
+        'solvers=["sa", "dense-sa", "dense-sa-flips"]',
+    ]
     assert cli.main(argv) == 0
     rows = _report(out)["rows"]
     cases = {r["case"] for r in rows}
     assert cases == {"random-n200", "digits-K10", "projection-w32"}
     impls = {r["impl"] for r in rows if r["case"] == "digits-K10"}
-    assert impls == {"sa", "sa+warm", "dense-sa", "dense-sa+warm", "dense-sa-flips", "dense-sa-flips+warm"}
+    assert impls == {
+        "sa",
+        "sa+warm",
+        "dense-sa",
+        "dense-sa+warm",
+        "dense-sa-flips",
+        "dense-sa-flips+warm",
+    }
     # without a fixed-point encoding dense-sa makes single flips too: it is not run twice
     assert {r["impl"] for r in rows if r["case"] == "random-n200"} == {"sa", "dense-sa"}
-    assert {r["impl"] for r in rows if r["case"] == "projection-w32"} == {"sa", "sa+warm", "dense-sa", "dense-sa+warm"}
+    assert {r["impl"] for r in rows if r["case"] == "projection-w32"} == {
+        "sa",
+        "sa+warm",
+        "dense-sa",
+        "dense-sa+warm",
+    }
     for row in rows:
         if row["reached_target"]:
             hits, runs = map(int, row["hits"].split("/"))
@@ -163,7 +220,12 @@ def test_bench_solvers_time_to_target_counts_restarts() -> None:
     assert _time_to_target([level(0.5, 1, 10)], -1.0) == (pytest.approx(11.0), 22, 1, 10)
     # 9 of 10 needs no restart; 1 of 2 needs 4 (0.5^3 > 0.1 >= 0.5^4)
     assert _time_to_target([level(2.0, 9, 10)], -1.0) == (2.0, 1, 9, 10)
-    assert _time_to_target([level(0.3, 1, 2), level(2.0, 9, 10)], -1.0) == (pytest.approx(1.2), 4, 1, 2)
+    assert _time_to_target([level(0.3, 1, 2), level(2.0, 9, 10)], -1.0) == (
+        pytest.approx(1.2),
+        4,
+        1,
+        2,
+    )
     assert _time_to_target([level(0.6, 1, 2), level(2.0, 9, 10)], -1.0) == (2.0, 1, 9, 10)
     # a level with no hit never counts; no hit anywhere: no time
     assert _time_to_target([level(0.01, 0, 10), level(1.0, 10, 10)], -1.0) == (1.0, 1, 10, 10)
@@ -173,7 +235,10 @@ def test_bench_solvers_time_to_target_counts_restarts() -> None:
 
 
 def test_hardware_command_on_quickstart(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["hardware", "quickstart", "--quick", "--timeout", "2", "--topology", "pegasus"]) == 0
+    assert (
+        cli.main(["hardware", "quickstart", "--quick", "--timeout", "2", "--topology", "pegasus"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "num_couplers" in out and "pegasus_success" in out and "330" in out
 
@@ -186,13 +251,15 @@ def test_hardware_command_rejects_bench_configs(capsys: pytest.CaptureFixture[st
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
-        ("datasets=[\"nope\"]", "'datasets' must be one of digits"),
-        ("solver=\"nope\"", "'solver' must be one of sa, tabu, steepest"),
+        ('datasets=["nope"]', "'datasets' must be one of digits"),
+        ('solver="nope"', "'solver' must be one of sa, tabu, steepest"),
         ("bits=[0]", "'bits' must be an integer in [1, 32], got 0"),
         ("bits=[33]", "'bits' must be an integer in [1, 32], got 33"),
     ],
 )
-def test_bad_config_values_are_one_line_errors(override: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_config_values_are_one_line_errors(
+    override: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["run", "quickstart", "--dry-run", "--set", override]) == 2
     err = capsys.readouterr().err.strip()
     assert expected in err
@@ -203,27 +270,47 @@ def _bench_solvers_on_random_problems(tmp_path: Path, solvers: list[str]) -> dic
     """``bench solvers --quick`` with only the random problems and these solvers; its report."""
     out = tmp_path / "bs"
     argv = [
-        "bench", "solvers", "--quick", "--out", str(out), "--no-progress",
-        "--set", f"solvers={json.dumps(solvers)}", "--set", "head_problems=[]", "--set", "projection_widths=[]",
+        "bench",
+        "solvers",
+        "--quick",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--set",
+        f"solvers={json.dumps(solvers)}",
+        "--set",
+        "head_problems=[]",
+        "--set",
+        "projection_widths=[]",
     ]
     assert cli.main(argv) == 0
     return _report(out)
 
 
-def test_bench_solvers_skips_missing_third_party_solvers_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bench_solvers_skips_missing_third_party_solvers_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("openjij", "simulated_bifurcation") else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name in ("openjij", "simulated_bifurcation") else real(name, *a),
+    )
     report = _bench_solvers_on_random_problems(tmp_path, ["dense-sa", "openjij", "sb-package"])
     assert {r["impl"] for r in report["rows"]} == {"dense-sa"}
     assert sum("not installed" in note for note in report["notes"]) == 2
 
 
-def test_bench_solvers_skips_dense_sa_cuda_without_a_gpu_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bench_solvers_skips_dense_sa_cuda_without_a_gpu_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from numba import cuda
 
     monkeypatch.setattr(cuda, "is_available", lambda: False)
     report = _bench_solvers_on_random_problems(tmp_path, ["dense-sa", "dense-sa-cuda"])
     assert {r["impl"] for r in report["rows"]} == {"dense-sa"}
-    assert any("'dense-sa-cuda'" in note and "numba sees no CUDA GPU" in note for note in report["notes"])
+    assert any(
+        "'dense-sa-cuda'" in note and "numba sees no CUDA GPU" in note for note in report["notes"]
+    )

@@ -18,14 +18,18 @@ def _all_spins(n: int) -> np.ndarray:
     return np.array(list(itertools.product([-1, 1], repeat=n)), dtype=np.int8)
 
 
-@given(n=st.integers(1, 8), seed=st.integers(0, 10_000), vartype=st.sampled_from(["BINARY", "SPIN"]))
+@given(
+    n=st.integers(1, 8), seed=st.integers(0, 10_000), vartype=st.sampled_from(["BINARY", "SPIN"])
+)
 def test_from_bqm_energies_match_dimod(n: int, seed: int, vartype: str) -> None:
     bqm = random_bqm(n, vartype, seed, labels=awkward_labels(n))
     model, labels = DenseIsing.from_bqm(bqm)
     assert labels == list(bqm.variables)
     spins = _all_spins(n)
     samples = spins if vartype == "SPIN" else (spins + 1) // 2
-    np.testing.assert_allclose(model.energies(spins), bqm.energies((samples, labels)), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        model.energies(spins), bqm.energies((samples, labels)), rtol=1e-10, atol=1e-10
+    )
     np.testing.assert_array_equal(model.J, model.J.T)
     assert np.all(np.diag(model.J) == 0)
 
@@ -38,7 +42,9 @@ def test_to_bqm_round_trip(n: int, seed: int) -> None:
     for vartype in ("SPIN", "BINARY"):
         back = model.to_bqm(vartype)
         samples = spins if vartype == "SPIN" else (spins + 1) // 2
-        np.testing.assert_allclose(back.energies((samples, range(n))), model.energies(spins), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(
+            back.energies((samples, range(n))), model.energies(spins), rtol=1e-10, atol=1e-10
+        )
 
 
 def test_local_fields_give_flip_costs() -> None:
@@ -73,7 +79,12 @@ def test_quadratic_to_dense_equals_quadratic_to_bqm(seed: int) -> None:
     spins = _all_spins(n * bits)
     for i, c in enumerate([0.3, -1.2]):
         bqm = quadratic_to_bqm(hess, g[i], enc, c)
-        np.testing.assert_allclose(models[i].energies(spins), bqm.energies(((spins + 1) // 2, range(n * bits))), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(
+            models[i].energies(spins),
+            bqm.energies(((spins + 1) // 2, range(n * bits))),
+            rtol=1e-10,
+            atol=1e-10,
+        )
 
 
 def test_bqm_built_from_dense_is_a_dimod_bqm() -> None:

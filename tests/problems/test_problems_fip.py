@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hybridqnn.problems.fip import forward_interval_propagation, quantize_activation, sample_bounds
@@ -169,3 +169,61 @@ def test_quantize_activation_ties() -> None:
     )
     with pytest.raises(ValueError, match="'ties'"):
         quantize_activation(mid, low, high, 2, ties="away")
+
+
+@settings(deadline=None)
+@given(networks(), st.integers(0, 2**32 - 1), st.sampled_from([2**-2, 2**-4, 2**-6]))
+def test_integer_grid_is_sound_and_on_its_units(net, seed: int, unit: float) -> None:
+    """On the integer grid: inputs, pre-activations and activations are integer multiples of
+    their units, the knots too, and the (rounded-outward) bounds still hold."""
+    sizes, codes, low, high, acts, segments, bits, bias = net
+    codes = [WeightCode(c.kind, c.bits, 2.0 ** round(np.log2(c.scale))) for c in codes]
+    K = bits or 2
+    fip = forward_interval_propagation(
+        low,
+        high,
+        sizes,
+        [c.levels for c in codes],
+        acts,
+        segments,
+        bias=bias,
+        input_unit=unit,
+        activation_bits=K,
+    )
+    assert np.all(fip.input_low <= low) and np.all(fip.input_high >= high)
+    rng = np.random.default_rng(seed)
+    for _ in range(10):
+        weights = [
+            rng.choice(c.levels, size=(sizes[li + 1], sizes[li] + int(bias)))
+            for li, c in enumerate(codes)
+        ]
+        x = fip.quantize_inputs(rng.uniform(fip.input_low, fip.input_high))
+        zs = _forward(fip, weights, x, K)
+        for lb, z in zip(fip.layers, zs, strict=True):
+            assert np.all(np.abs(z / lb.unit - np.rint(z / lb.unit)) < 1e-6)
+            tol = 1e-9 * (1 + np.abs(z))
+            assert np.all(z >= lb.low - tol) and np.all(z <= lb.high + tol)
+            if lb.act_unit is not None:
+                for sp in lb.splines:
+                    if sp is not None:
+                        assert np.all(
+                            np.abs(sp.knots / lb.unit - np.rint(sp.knots / lb.unit)) < 1e-6
+                        )
+                        assert np.all(
+                            np.abs(sp.values / lb.act_unit - np.rint(sp.values / lb.act_unit))
+                            < 1e-6
+                        )
+                for A, B in zip(lb.act_low, lb.act_high, strict=True):
+                    step = (B - A) / (2**K - 1)
+                    assert abs(step / lb.act_unit - round(step / lb.act_unit)) < 1e-6
+
+
+def test_integer_grid_errors() -> None:
+    with pytest.raises(ValueError, match="'input_unit' must be a power of two"):
+        forward_interval_propagation([0], [1], (1, 1), [[-1, 1]], input_unit=0.3, activation_bits=2)
+    with pytest.raises(ValueError, match="'activation_bits' must be given"):
+        forward_interval_propagation([0], [1], (1, 1, 1), [[-1, 1], [-1, 1]], input_unit=0.25)
+    with pytest.raises(ValueError, match=r"power-of-two scale on an integer grid, got scale 0\.3"):
+        forward_interval_propagation(
+            [0], [1], (1, 1), [[-0.3, 0.3]], input_unit=0.25, activation_bits=2
+        )

@@ -238,7 +238,6 @@ def test_complete_gives_the_feasible_point_of_any_weights(products: str) -> None
         assert model.complete(scrambled) == full
 
 
-
 @pytest.mark.parametrize("n_out", [1, 3])
 def test_predictions_do_not_depend_on_the_output_scale(n_out: int) -> None:
     """Quantized weights and activations make exact logit ties common; rounding must not give
@@ -268,3 +267,118 @@ def test_predictions_do_not_depend_on_the_output_scale(n_out: int) -> None:
         for p in predictions[1:]:
             np.testing.assert_array_equal(p, predictions[0])
     assert near_ties > 0  # the case this test is about occurs
+
+
+# ------------------------------------------------------------------------------------------
+# the integer-exact model (input_unit given)
+
+
+def _pow2(codes):
+    """The same weight code(s) with the scale rounded to the nearest power of two."""
+    if isinstance(codes, list):
+        return [_pow2(c) for c in codes]
+    return WeightCode(codes.kind, codes.bits, 2.0 ** round(np.log2(codes.scale)))
+
+
+GRID_CASES = [(c[0], _pow2(c[1]), *c[2:]) for c in CASES]
+
+
+def _grid_model(case, X, y, unit=2**-3):
+    sizes, codes, act, segs, kbits, loss, lsegs, bias, products = case
+    return build_qcbo(
+        X,
+        y,
+        sizes,
+        codes,
+        activations=act,
+        segments=segs,
+        activation_bits=kbits,
+        loss=loss,
+        loss_segments=lsegs,
+        bias=bias,
+        products=products,
+        input_unit=unit,
+    )
+
+
+def _assert_integer(model: QCBOModel) -> None:
+    for label, con in model.cqm.constraints.items():
+        values = [*con.lhs.linear.values(), *con.lhs.quadratic.values(), con.lhs.offset, con.rhs]
+        assert np.all(np.asarray(values) == np.rint(values)), label
+
+
+@pytest.mark.parametrize("case", GRID_CASES, ids=lambda c: f"{c[0]}-{c[2]}-{c[5]}-{c[8]}")
+def test_integer_model_optimum_equals_brute_force_over_weights(case) -> None:
+    rng = np.random.default_rng(11)
+    X = rng.uniform(-1, 1, size=(3, case[0][0]))
+    y = np.array([0, 1, 1]) if case[0][-1] > 1 else np.array([1, -1, 1])
+    model = _grid_model(case, X, y)
+    _assert_integer(model)
+    assert np.all(model.X == np.rint(model.X * 8) / 8)  # inputs on the grid
+    best = MILPSolver().sample_cqm(model.cqm).first
+    assert best.is_feasible
+    expected = _brute_force(model)
+    assert best.energy == pytest.approx(expected, rel=1e-7, abs=1e-7)
+    assert model.objective_range > 0
+
+
+@given(
+    st.integers(0, len(GRID_CASES) - 1),
+    st.integers(0, 2**31 - 1),
+    st.sampled_from([2**-2, 2**-4]),
+)
+def test_integer_model_violations_are_zero_or_at_least_one(case_idx: int, seed: int, unit) -> None:
+    """Every point of the integer-exact CQM is feasible with violation 0 or violates some
+    constraint by >= 1; completed weights are feasible, random bit vectors mostly are not."""
+    rng = np.random.default_rng(seed)
+    case = GRID_CASES[case_idx]
+    X = rng.uniform(-1, 1, size=(2, case[0][0]))
+    y = np.array([0, 1]) if case[0][-1] > 1 else np.array([1, -1])
+    model = _grid_model(case, X, y, unit)
+    _assert_integer(model)
+    variables = list(model.cqm.variables)
+    levels = [c.levels for c in model.network.codes]
+    points = [
+        model.complete(
+            [
+                rng.choice(lv, size=s)
+                for lv, s in zip(levels, model.network.weight_shapes(), strict=True)
+            ]
+        )
+    ]
+    points += [
+        dict(zip(variables, rng.integers(0, 2, len(variables)), strict=True)) for _ in range(20)
+    ]
+    for k, point in enumerate(points):
+        viol = np.array(list(model.cqm.violations(point, skip_satisfied=False, clip=True).values()))
+        assert np.all((viol == 0) | (viol >= 1 - 1e-9))
+        if k == 0:
+            assert np.all(viol == 0)
+
+
+def test_integer_model_bad_grid() -> None:
+    X, y = np.array([[0.2, 0.5]]), np.array([1])
+    with pytest.raises(ValueError, match="'input_unit' must be a power of two"):
+        build_qcbo(X, y, (2, 2, 1), input_unit=0.3)
+    with pytest.raises(ValueError, match="power-of-two scale"):
+        build_qcbo(X, y, (2, 2, 1), WeightCode("binary", scale=0.3), input_unit=2**-4)
+    model = build_qcbo(X, y, (2, 2, 1), input_unit=2**-4)
+    network = model.network  # a grid FIP with a real-grid sample: the constraint is named
+    lb = network.fip.layers[0]
+    bad = type(network.fip)(
+        network.fip.input_low,
+        network.fip.input_high,
+        network.fip.weight_ranges,
+        network.fip.activations,
+        network.fip.segments,
+        network.fip.bias,
+        (
+            type(lb)(
+                1, lb.low, lb.high, lb.splines, lb.act_low, lb.act_high, lb.unit * 3, lb.act_unit
+            ),
+        )
+        + network.fip.layers[1:],
+        input_unit=2**-4,
+    )
+    with pytest.raises(ValueError, match=r"the QCBO constraint '.*' is not integer on its grid"):
+        build_qcbo(X, y, (2, 2, 1), fip=bad, activation_bits=2)

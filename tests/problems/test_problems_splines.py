@@ -103,3 +103,15 @@ def test_unknown_activation_and_loss_names() -> None:
         activation_spline("logistic", -1, 1, 2)
     with pytest.raises(ValueError, match="'loss'"):
         loss_spline("relu", -1, 1, 2)
+
+
+def test_grid_spline_rounds_outward_to_its_units() -> None:
+    from hybridqnn.problems.splines import grid_spline
+
+    sp = grid_spline("relu", -0.3, 0.7, 3, 0.25, 0.125)
+    assert sp.knots[0] <= -0.3 and sp.knots[-1] >= 0.7
+    np.testing.assert_allclose(sp.knots / 0.25, np.rint(sp.knots / 0.25))
+    np.testing.assert_allclose(sp.values / 0.125, np.rint(sp.values / 0.125))
+    np.testing.assert_allclose(np.diff(sp.knots), sp.width)
+    with pytest.raises(ValueError, match="'knot_unit' must be a finite number > 0"):
+        grid_spline("relu", 0.0, 1.0, 2, 0.0)

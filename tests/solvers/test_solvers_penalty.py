@@ -120,7 +120,7 @@ def test_spins_and_the_doubling_rule() -> None:
     cqm.set_objective(-5 * s[0] - 5 * s[1] - 5 * s[2])
     cqm.add_constraint(s[0] + s[1] + s[2] <= -1, label="mostly down")
     out = PenaltyCQMSampler(dimod.ExactSolver(), scale=1e-4).sample_cqm(cqm)
-    assert out.info["rounds"] > 1  # a tiny start scale had to be doubled
+    assert out.info["penalty"]["rounds"] > 1  # a tiny start scale had to be doubled
     best = out.filter(lambda d: d.is_feasible).first
     assert set(np.unique(out.record.sample)) <= {-1, 1}
     assert sorted(best.sample.values()) == [-1, -1, 1]

@@ -24,11 +24,12 @@ def _model(n: int, seed: int = 0):
         X,
         y,
         (2, 2, 1),
-        WeightCode("binary", scale=0.7),
+        WeightCode("binary", scale=0.5),
         segments=2,
         activation_bits=1,
         loss="logistic",
         loss_segments=3,
+        input_unit=2**-3,
     )
 
 
@@ -37,7 +38,7 @@ def test_one_sample_qcbo_reaches_the_exact_optimum() -> None:
     exact = MILPSolver().sample_cqm(model.cqm).first.energy
     res = qcgd(model.cqm, SimulatedAnnealingSampler(), iterations=30, sample_kwargs=FAST, seed=0)
     best = res.sampleset.first
-    assert best.is_feasible and res.sampleset.info["found_feasible"]
+    assert best.is_feasible and res.sampleset.info["qcgd"]["found_feasible"]
     assert best.energy == pytest.approx(exact, abs=1e-9)
 
 
@@ -54,7 +55,7 @@ def test_two_sample_qcbo_is_feasible_within_the_stated_tolerance() -> None:
     assert best.energy == pytest.approx(model.cqm.objective.energy(best.sample))
     assert model.loss_of_weights(model.decode_weights(best.sample)) <= best.energy + 1e-9
     trace = res.trace
-    assert len(trace) == 30 == res.sampleset.info["oracle_calls"]
+    assert len(trace) == 30 == res.sampleset.info["qcgd"]["oracle_calls"]
     infeas = [t["infeasibility"] for t in trace]
     assert infeas[-1] < 0.05 * infeas[0]
     assert np.mean(infeas[-10:]) < np.mean(infeas[5:15])
@@ -71,7 +72,7 @@ def test_repair_makes_every_iteration_feasible() -> None:
         seed=0,
         repair=model.complete,
     )
-    assert res.sampleset.first.is_feasible and res.sampleset.info["repair"]
+    assert res.sampleset.first.is_feasible and res.sampleset.info["qcgd"]["repair"]
     assert all(t["best_feasible"] is not None for t in res.trace)
     with pytest.raises(TypeError, match="'repair'"):
         qcgd(model.cqm, SimulatedAnnealingSampler(), repair=1)
@@ -154,3 +155,61 @@ def test_errors() -> None:
         qcgd(model.cqm, "sa")
     with pytest.raises(TypeError, match="'cqm'"):
         qcgd(dimod.BinaryQuadraticModel("BINARY"), sa)
+
+
+def test_warm_start_objective_range_and_info() -> None:
+    """x0 = the completed incumbent: X_1 is feasible (r = 0 before the first call), the
+    objective is scaled by the model's range, and info follows the dwave-samplers layout."""
+    model = _model(2)
+    rng = np.random.default_rng(0)
+    incumbent = model.complete(
+        [
+            rng.choice(c.levels, size=s)
+            for c, s in zip(model.network.codes, model.network.weight_shapes(), strict=True)
+        ]
+    )
+    parts = penalty_parts(model.cqm)
+    assert parts.integral
+    lifted = dict(zip(parts.variables, parts.lift(incumbent), strict=True))
+    assert all(v.energy(lifted) == 0 for _, v in parts.violations)
+    res = qcgd(
+        model.cqm,
+        SimulatedAnnealingSampler(),
+        iterations=3,
+        sample_kwargs={"num_reads": 2, "num_sweeps": 50},
+        seed=4,
+        x0=incumbent,
+        objective_range=model.objective_range,
+    )
+    info = res.sampleset.info
+    assert set(info["timing"]) == {"preprocessing_ns", "sampling_ns", "postprocessing_ns"}
+    assert info["seed"] == 4 and info["qcgd"]["warm_start"]
+    assert info["qcgd"]["objective_range"] == model.objective_range
+    with pytest.raises(ValueError, match="'x0' must give every CQM variable"):
+        qcgd(model.cqm, SimulatedAnnealingSampler(), x0={})
+    with pytest.raises(ValueError, match="'objective_range'"):
+        qcgd(model.cqm, SimulatedAnnealingSampler(), objective_range=0.0)
+
+
+def test_dual_step_is_bounded_and_trace_summary() -> None:
+    from hybridqnn.solvers.qcgd import dual_step, trace_summary
+
+    assert dual_step(1.0, 0, np.zeros(3)) == 1.0
+    assert dual_step(1.0, 3, np.array([10.0])) == pytest.approx(4.0 / (4**1.5 * 100))
+    assert dual_step(1.0, 3, np.array([100.0]), alpha=2.0) == pytest.approx(16.0 / (4**1.5 * 1e4))
+    assert dual_step(0.5, 0, np.array([0.1])) == 0.5
+    trace = [
+        {
+            "iteration": t,
+            "infeasibility": 1.0 / (t + 1),
+            "sample_feasible": t >= 2,
+            "best_feasible": None if t < 2 else 2.0,
+        }
+        for t in range(6)
+    ]
+    s = trace_summary(trace, optimum=1.6)
+    assert s["feasible_atom_fraction"] == 1.0 and s["found_feasible"]
+    assert s["gap_to_optimum_pct"] == pytest.approx(25.0)
+    assert s["infeasibility_slope"] == pytest.approx(-1.0)
+    assert s["rsqrt_nonincreasing"]
+    assert trace_summary(trace[:1])["gap_to_optimum_pct"] is None

@@ -12,13 +12,6 @@ from hybridqnn.problems.qcbo import WeightCode, build_qcbo
 from hybridqnn.solvers import MILPSolver, get_sampler
 from hybridqnn.train.qcbo import (
     QCBOClassifier,
-    _apply_moves,
-    _Architecture,
-    _bit_scales,
-    _line_search,
-    _qat_rank,
-    _quantized_spline_activation,
-    _votes,
     bits_per_weight,
     declared_limit,
     fit_greedy_moves,
@@ -28,6 +21,9 @@ from hybridqnn.train.qcbo import (
     spin_counts,
     spin_formula,
 )
+from hybridqnn.train.qcbo.baselines import _qat_rank, _quantized_spline_activation
+from hybridqnn.train.qcbo.moves import _apply_moves, _line_search, _votes
+from hybridqnn.train.qcbo.network import _Architecture, _bit_scales
 
 SIZES = (3, 2, 1)
 
@@ -302,7 +298,9 @@ def test_bit_scale_step_is_the_closed_form() -> None:
     # between solves only the output scale moves: the same fit, the hidden scale kept
     between = _bit_scales(units, codes, X, y, arch, 1.5, hidden=False)
     assert between[0].scale == codes[0].scale
-    a1 = arch.network(codes).layer_inputs([u * c.scale for u, c in zip(units, codes, strict=True)], X)[1]
+    a1 = arch.network(codes).layer_inputs(
+        [u * c.scale for u, c in zip(units, codes, strict=True)], X
+    )[1]
     g = (a1 @ units[1].T)[:, 0]
     ls = 1.5 * np.sum(y * g) / np.sum(g * g)
     assert between[1].scale == (pytest.approx(np.clip(ls, 0.5, 2.0)) if ls > 0 else 1.0)
@@ -324,6 +322,25 @@ def test_declared_limit_and_too_large_subproblem() -> None:
     X, y = _toy(2)
     with pytest.raises(ValueError, match=r"spins, more than the sampler's declared limit 12"):
         fit_qcbo(X, y, SIZES, sampler=Limited(), ph_iterations=1, executor="serial", **SMALL)
+    with pytest.raises(
+        ValueError, match=r"; layer [12] \(\d+ -> \d+\) alone puts \d+ spins"
+    ) as info:
+        fit_qcbo(X, y, SIZES, sampler=Limited(), ph_iterations=1, executor="serial", **SMALL)
+    assert "\n" not in str(info.value)
+
+
+def test_spins_by_layer_counts_every_spin() -> None:
+    from hybridqnn.problems.qcbo import build_qcbo
+    from hybridqnn.solvers.penalty import penalty_parts
+    from hybridqnn.train.qcbo import spins_by_layer
+
+    X, y = _toy(1)
+    model = build_qcbo(X, y, SIZES, segments=2, activation_bits=2, bias=True)
+    variables = penalty_parts(model.cqm).variables
+    per_layer = spins_by_layer(variables)
+    assert sum(per_layer.values()) == len(variables)
+    assert set(per_layer) == {1, 2}
+    assert per_layer[1] >= model.counts["weights"] // 2
 
 
 @pytest.mark.parametrize(
@@ -402,7 +419,10 @@ def test_torch_quantized_spline_activation_matches_the_network() -> None:
         # straight-through: the gradient is the spline's slope, not zero
         got.sum().backward()
         slopes = np.column_stack(
-            [sp.slopes[np.clip(np.searchsorted(sp.knots, z[:, j]) - 1, 0, 2)] for j, sp in enumerate(layer.splines)]
+            [
+                sp.slopes[np.clip(np.searchsorted(sp.knots, z[:, j]) - 1, 0, 2)]
+                for j, sp in enumerate(layer.splines)
+            ]
         )
         np.testing.assert_allclose(zt.grad.numpy(), slopes)
 
@@ -413,7 +433,9 @@ def test_qat_on_the_qcbo_network_predicts_with_it() -> None:
     assert res.network is not None and res.network.activation_bits == (2,)
     ypm = np.where(y > 0, 1, -1)
     np.testing.assert_array_equal(res.predict(X), res.network.predict(res.weights, X))
-    assert res.accuracy(X, y) == pytest.approx(res.history[res.best_epoch]["train_accuracy"], abs=1.5 / 48)
+    assert res.accuracy(X, y) == pytest.approx(
+        res.history[res.best_epoch]["train_accuracy"], abs=1.5 / 48
+    )
     assert res.accuracy(X, y) == np.mean(res.predict(X) == ypm)
     plain = fit_qat(X, y, SIZES, WeightCode("binary"), epochs=8, seed=1)
     assert plain.network is None and plain.input_box is None
@@ -501,8 +523,16 @@ def test_qat_returns_its_best_epoch_and_restarts_their_best_run() -> None:
 def _qat_on_the_qcbo_network(X: np.ndarray, y: np.ndarray, **kw) -> object:
     """QAT of SIZES with SMALL's quantized spline network (1 activation bit, 2 segments)."""
     return fit_qat(
-        X, y, SIZES, WeightCode("binary"), epochs=4, seed=11, activation_bits=1, segments=2,
-        **BOX, **kw,
+        X,
+        y,
+        SIZES,
+        WeightCode("binary"),
+        epochs=4,
+        seed=11,
+        activation_bits=1,
+        segments=2,
+        **BOX,
+        **kw,
     )
 
 
@@ -512,9 +542,17 @@ def test_warm_start_starts_from_the_given_network() -> None:
     control = fit_greedy_moves(X, y, SIZES, iterations=2, warm_start=qat, **SMALL)
     assert control.initial["train_accuracy"] == qat.accuracy(X, y)
     qph = fit_qcbo(
-        X, y, SIZES, sampler=get_sampler("dense-sa"), ph_iterations=1, qcgd_iterations=2,
-        sample_kwargs={"num_reads": 1, "num_sweeps": 20}, executor="serial", seed=1,
-        warm_start=qat, **SMALL,
+        X,
+        y,
+        SIZES,
+        sampler=get_sampler("dense-sa"),
+        ph_iterations=1,
+        qcgd_iterations=2,
+        sample_kwargs={"num_reads": 1, "num_sweeps": 20},
+        executor="serial",
+        seed=1,
+        warm_start=qat,
+        **SMALL,
     )
     assert qph.initial == control.initial
     # the hidden scale is the start's, so the line search never loses the start's training
@@ -527,7 +565,9 @@ def test_warm_start_starts_from_the_given_network() -> None:
     assert again.initial == control.initial
     # a QCBOResult continues from its returned network
     more = fit_greedy_moves(X, y, SIZES, iterations=1, warm_start=control, **SMALL)
-    assert more.initial["train_accuracy"] == control.history[control.best_iteration]["train_accuracy"]
+    assert (
+        more.initial["train_accuracy"] == control.history[control.best_iteration]["train_accuracy"]
+    )
     assert more.initial["train_loss"] == pytest.approx(
         control.history[control.best_iteration]["train_loss"]
     )
@@ -536,17 +576,181 @@ def test_warm_start_starts_from_the_given_network() -> None:
 def test_warm_start_bad_input() -> None:
     X, y = _toy(8)
     qat = _qat_on_the_qcbo_network(X, y)
-    with pytest.raises(TypeError, match="'warm_start' must be a QCBOResult or a quantized QATResult"):
+    with pytest.raises(
+        TypeError, match="'warm_start' must be a QCBOResult or a quantized QATResult"
+    ):
         fit_greedy_moves(X, y, SIZES, warm_start=qat.weights, **SMALL)
     full = fit_qat(X, y, SIZES, None, epochs=1, seed=0)
     with pytest.raises(TypeError, match=r"quantized QATResult \(codes not None\), got QATResult"):
         fit_greedy_moves(X, y, SIZES, warm_start=full, **SMALL)
     with pytest.raises(ValueError, match="'warm_start' must have 3 layers, got 2"):
         fit_greedy_moves(X, y, (3, 2, 2, 1), warm_start=qat, **SMALL)
-    with pytest.raises(ValueError, match=r"'warm_start' layer 1 must have shape \(3, 4\), got \(2, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"'warm_start' layer 1 must have shape \(3, 4\), got \(2, 4\)"
+    ):
         fit_greedy_moves(X, y, (3, 3, 1), warm_start=qat, **SMALL)
-    with pytest.raises(ValueError, match="'warm_start' layer 1 must use ternary 2-bit weights, got binary 1-bit"):
+    with pytest.raises(
+        ValueError, match="'warm_start' layer 1 must use ternary 2-bit weights, got binary 1-bit"
+    ):
         fit_greedy_moves(X, y, SIZES, WeightCode("ternary"), warm_start=qat, **SMALL)
     qat.weights[0][0, 0] *= 0.5
-    with pytest.raises(ValueError, match="'warm_start' layer 1 has weights that are not levels of its code"):
+    with pytest.raises(
+        ValueError, match="'warm_start' layer 1 has weights that are not levels of its code"
+    ):
         fit_qcbo(X, y, SIZES, sampler=get_sampler("dense-sa"), warm_start=qat, **SMALL)
+
+
+def test_ph_state_steps_multipliers_track_the_centre_and_rho_the_scale() -> None:
+    """lambda_b += rho_l (w_b - q) with q the next centre, so sum_b n_b lambda_b =
+    n rho (w_bar - q) after one iteration; rho_l follows (s_l(0) / s_l(t))^2; the history
+    reports the improving solves."""
+    from hybridqnn.train.qcbo.ph import _ph_setup, _ph_start, _pool, ph_iteration
+
+    X, y = _toy(6)
+    kw = dict(
+        sampler=MILPSolver(),
+        method="cqm",
+        batch_size=2,
+        activations="relu",
+        segments=2,
+        activation_bits=1,
+        loss="logistic",
+        loss_segments=2,
+        bias=True,
+        ph_iterations=2,
+        rho=0.5,
+        rho_growth=1.0,
+        bit_scale=True,
+        scale_target=1.0,
+        qcgd_iterations=1,
+        beta0=1.0,
+        slack_bits=3,
+        penalty_scale=1.0,
+        sample_kwargs=None,
+        repair=True,
+        keep_incumbent=True,
+        max_candidates=8,
+        consensus="line-search",
+        select="accuracy",
+        count_spins=False,
+        seed=2,
+        moves=(),
+        input_low=BOX["input_low"],
+        input_high=BOX["input_high"],
+        input_unit=None,
+    )
+    setup = _ph_setup(X, y, SIZES, None, **kw)
+    state = _ph_start(setup, None)
+    scales0 = [c.scale for c in state.codes]
+    with _pool("serial", None) as pool:
+        ph_iteration(setup, state, 0, pool)
+        ratio = [c.scale / s for c, s in zip(state.codes, scales0, strict=True)]
+        for li in range(2):
+            total = sum(len(b) * lam[li] for b, lam in zip(setup.batches, state.lam, strict=True))
+            # lambda, the incumbents w_b and the centre q were all rescaled after the hedge
+            spread = sum(
+                len(b) * (inc[li] - state.center[li])
+                for b, inc in zip(setup.batches, state.inc, strict=True)
+            )
+            np.testing.assert_allclose(total, 0.5 * spread / ratio[li] ** 2, atol=1e-12)
+        assert state.rho_scale == pytest.approx([1 / r**2 for r in ratio])
+        ph_iteration(setup, state, 1, pool)
+    rec = state.history[-1]
+    assert rec["rho_layers"] == pytest.approx([0.5 / r**2 for r in ratio])
+    assert rec["solves"] == 3 and 0 <= rec["improving_solves"] <= 3
+    assert rec["improving_solve_fraction"] == rec["improving_solves"] / 3
+
+
+def test_improving_solve_fraction_and_the_qubo_move() -> None:
+    X, y = _toy(8, seed=2)
+    res = fit_qcbo(
+        X,
+        y,
+        SIZES,
+        sampler=get_sampler("dense-sa"),
+        method="qcgd",
+        ph_iterations=2,
+        seed=1,
+        executor="serial",
+        qcgd_iterations=2,
+        sample_kwargs={"num_reads": 2, "num_sweeps": 50},
+        moves=["qubo"],
+        **SMALL,
+    )
+    frac = res.improving_solve_fraction
+    assert frac is not None and 0.0 <= frac <= 1.0
+    rec = res.history[0]
+    assert rec["qubo_candidates"] > 0 and rec["qubo_pairs"] > 0
+    # an applied move lowered the training loss; the training score never falls
+    for h in res.history:
+        assert h["qubo_loss_gain"] <= 0.0
+    accs = [res.initial["train_accuracy"]] + [h["train_accuracy"] for h in res.history]
+    assert all(b >= a - 1e-12 for a, b in zip(accs, accs[1:], strict=False))
+    assert fit_greedy_moves(X, y, SIZES, iterations=1, **SMALL).improving_solve_fraction is None
+    with pytest.raises(ValueError, match="'moves' must be one of"):
+        fit_qcbo(X, y, SIZES, sampler=get_sampler("dense-sa"), moves=["bogus"], **SMALL)
+
+
+def test_qubo_move_model_is_exact_on_single_and_pair_moves() -> None:
+    from hybridqnn.train.qcbo.moves import MoveContext, _adjacent_levels, _apply_moves, move_qubo
+    from hybridqnn.train.qcbo.network import _Architecture
+
+    X, y = _toy(6, seed=4)
+    arch = _Architecture(
+        SIZES, (BOX["input_low"], BOX["input_high"]), "relu", (2,), True, (2,), "logistic", 2
+    )
+    codes = [WeightCode("binary", scale=0.5), WeightCode("binary", scale=1.0)]
+    net = arch.network(codes)
+    rng = np.random.default_rng(0)
+    ws = [rng.choice(c.levels, size=s) for c, s in zip(codes, net.weight_shapes(), strict=True)]
+    ypm = np.where(y > 0, 1, -1)
+
+    class Recorder(dimod.ExactSolver):
+        def sample(self, bqm, **kw):
+            self.bqm = bqm
+            return dimod.ExactSolver().sample(bqm).truncate(4)
+
+    rec = Recorder()
+    ctx = MoveContext(net, codes, X, ypm, ypm, "accuracy", rec, {}, 0)
+    out, info = move_qubo(ctx, ws)
+    moves = [
+        (li, i, v)
+        for li, (w, c) in enumerate(zip(ws, codes, strict=True))
+        for i, cc in enumerate(w.ravel())
+        for v in _adjacent_levels(c.levels, cc)
+    ]
+    base = net.loss_value(ws, X, ypm, ties="nearest")
+    for k, l_ in [(0, 1), (2, 5), (3, len(moves) - 1)]:
+        both = net.loss_value(
+            _apply_moves(ws, [(1.0, *moves[k]), (1.0, *moves[l_])]), X, ypm, ties="nearest"
+        )
+        model = rec.bqm.energy({v: int(v in (k, l_)) for v in rec.bqm.variables})
+        assert model == pytest.approx(both - base, abs=1e-9)
+    new_loss = net.loss_value(out, X, ypm, ties="nearest")
+    assert new_loss <= base + 1e-12
+    assert info["applied"] == (new_loss < base)
+
+
+def test_integer_grid_training_keeps_power_of_two_scales() -> None:
+    X, y = _toy(8, seed=3)
+    kw = {**SMALL, "input_unit": 2**-4}
+    res = fit_qcbo(
+        X,
+        y,
+        SIZES,
+        sampler=MILPSolver(),
+        method="cqm",
+        ph_iterations=2,
+        seed=0,
+        executor="serial",
+        **kw,
+    )
+    assert res.network.fip.input_unit == 2**-4
+    for h in res.history:
+        assert all(np.log2(s) == np.round(np.log2(s)) for s in h["scales"])
+    qat = fit_qat(X, y, SIZES, WeightCode(), epochs=3, seed=0, activation_bits=1, segments=2, **BOX)
+    warm = fit_greedy_moves(X, y, SIZES, iterations=1, warm_start=qat, **kw)
+    for c in warm.codes:
+        assert np.log2(c.scale) == np.round(np.log2(c.scale))
+    with pytest.raises(ValueError, match="'input_unit' must be a power of two"):
+        fit_qcbo(X, y, SIZES, sampler=MILPSolver(), method="cqm", **{**kw, "input_unit": 0.1})

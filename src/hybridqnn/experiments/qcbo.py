@@ -7,8 +7,13 @@
   QPH with QCGD, penalty or exact subproblems; monolithic + penalty / QCGD / exact on a small
   subset), with accuracy, time and spins per solve; plus the resource rows (spin formula,
   spline error bounds, hardware estimate of the largest subproblem).
-- ``qcbo-convergence``: QCGD on one small QCBO under noisy and limited-precision oracles:
-  objective and infeasibility against iterations, and the exact optimum (MILP) for reference.
+- ``qcbo-convergence``: QCGD on one small integer-exact QCBO (``input_unit``, issue 18) under
+  noisy and limited-precision oracles (``oracles``: registry names, ``milp`` the exact QUBO
+  oracle): objective and infeasibility against iterations, the exact optimum (MILP on the CQM),
+  and per (oracle, noise, bits) the feasible-atom fraction of the second half, the gap of the
+  best feasible atom to the optimum, the log-log slope of ||r(X_t)|| over the second half and
+  whether ||r|| sqrt(t) never increased (:func:`hybridqnn.solvers.qcgd.trace_summary`).
+  ``warm_start`` starts QCGD from the completion of seeded random weights (feasible).
 - ``bench-qcbo``: decomposed + QPH training on (by default) 1,000 two-class Fashion-MNIST
   samples against QAT on the same data; the target is under 10 minutes; reports QCGD's oracle
   calls, time per call and oracle time share.
@@ -62,9 +67,9 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import list_field
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.runner import RunContext
 
 PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
     {"claim": "Fashion-MNIST accuracy at 1.1 bits on a CIM", "paper": "94.95 % (task not stated)"},
@@ -109,6 +114,20 @@ class QCBOParams:
     )
     qcgd_iterations: int = 5
     beta0: float = 1.0
+    input_unit: float = field(
+        default=0.0,
+        metadata={
+            "help": "input grid q (a power of two) of the integer-exact QCBO for QPH and the "
+            "control; 0: the real-coefficient model"
+        },
+    )
+    moves: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "extra QPH moves after the line search (fit_qcbo moves; 'qubo': the "
+            "weight-space QUBO move solved by the oracle)"
+        },
+    )
     greedy_control: bool = field(
         default=True,
         metadata={
@@ -178,6 +197,11 @@ class QCBOParams:
         check_int("qat_restarts", self.qat_restarts, 1)
         check_int("control_restarts", self.control_restarts, 0)
         check_int("control_iterations", self.control_iterations, 1)
+        from hybridqnn.train.qcbo.moves import MOVES
+
+        for m in self.moves:
+            check_choice("moves", m, tuple(MOVES))
+        check_float("input_unit", self.input_unit, 0.0)
 
 
 def _check_task(task: str) -> None:
@@ -247,6 +271,17 @@ class QCBOConvergenceParams(QCBOParams):
     coefficient_bits: list[int] = list_field(0, 8, 4)
     iterations: int = field(default=40, metadata={"help": "QCGD oracle calls per setting"})
     setting: str = "binary"
+    oracles: list[str] = list_field("dense-sa")
+    input_unit: float = field(
+        default=2**-4,
+        metadata={"help": "input grid q of the integer-exact QCBO (a power of two)"},
+    )
+    warm_start: bool = field(
+        default=False,
+        metadata={
+            "help": "start QCGD from a feasible point: the completion of seeded random weights"
+        },
+    )
 
     def __post_init__(self) -> None:
         from hybridqnn._checks import check_choice, check_float, check_int
@@ -261,6 +296,13 @@ class QCBOConvergenceParams(QCBOParams):
                 check_int("coefficient_bits", b, 2, 32)
         check_int("iterations", self.iterations, 1)
         check_choice("setting", self.setting, SETTINGS)
+        from hybridqnn.solvers import solver_names
+
+        if not self.oracles:
+            raise ValueError("'oracles' must name at least one sampler, got []")
+        for name in self.oracles:
+            check_choice("oracles", name, solver_names())
+        check_float("input_unit", self.input_unit, 0.0, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -408,6 +450,8 @@ def _run_qcbo(
         seed=seed,
         restarts=1 if mono else p.ph_restarts,
         warm_start=warm_start,
+        moves=() if mono else tuple(p.moves),
+        input_unit=p.input_unit or None,
         callback=lambda r: ctx.log(task=d.task, setting=setting, method=method, **r),
         **kwargs,
     )
@@ -426,6 +470,8 @@ def _run_qcbo(
         "start": _start_name(warm_start),
         "init_train_accuracy": res.initial["train_accuracy"],
         "accepted_steps": sum((h["moved_weights"] or 0) > 0 for h in res.history),
+        "improving_solve_fraction": res.improving_solve_fraction,
+        "qubo_moves_applied": sum(bool(h.get("qubo_applied")) for h in res.history),
         "ph_iterations": len(res.history),
         "best_iteration": res.best_iteration,
     }
@@ -493,6 +539,7 @@ def _run_greedy(
         bias=p.bias,
         input_low=np.zeros(d.X.shape[1]),
         input_high=np.full(d.X.shape[1], _BOX),
+        input_unit=p.input_unit or None,
         seed=seed,
     )
     seconds = time.perf_counter() - start
@@ -555,7 +602,7 @@ def _resource_rows(
     from hybridqnn.problems.splines import activation_spline, error_bound, loss_spline, max_error
     from hybridqnn.solvers import hardware_estimate
     from hybridqnn.solvers.penalty import penalty_bqm
-    from hybridqnn.train.qcbo import _Build
+    from hybridqnn.train.qcbo.network import _Build
 
     rows = []
     spins = res.spins
@@ -834,6 +881,7 @@ register(
 
 
 def _convergence_model(p: QCBOConvergenceParams, data_dir: Any, seed: int) -> Any:
+    """The integer-exact QCBO (``input_unit``) of the first ``num_samples`` training samples."""
     from hybridqnn.problems.qcbo import build_qcbo
 
     d = _data(p, p.task, max(p.num_samples, 2), 2, seed, data_dir)
@@ -853,24 +901,42 @@ def _convergence_model(p: QCBOConvergenceParams, data_dir: Any, seed: int) -> An
         bias=p.bias,
         input_low=box[0],
         input_high=box[1],
+        input_unit=p.input_unit,
+    )
+
+
+def _convergence_start(model: Any, seed: int) -> dict | None:
+    """A feasible start: the completion of seeded uniformly random weight levels."""
+    rng = np.random.default_rng(seed)
+    shapes = model.network.weight_shapes()
+    return model.complete(
+        [rng.choice(c.levels, size=s) for c, s in zip(model.network.codes, shapes, strict=True)]
     )
 
 
 def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
-    """QCGD traces per (noise variance, coefficient bits), with the exact optimum."""
+    """QCGD traces per (oracle, noise variance, coefficient bits), with the exact optimum.
+
+    Each row carries :func:`hybridqnn.solvers.qcgd.trace_summary`'s columns
+    (``feasible_atom_fraction`` over the second half, ``gap_to_optimum_pct`` of the best
+    feasible atom against the MILP optimum, ``infeasibility_slope``, ``rsqrt_nonincreasing``,
+    ``found_feasible``). The oracle ``milp`` solves each QUBO exactly (HiGHS, up to
+    ``milp_time_limit`` seconds per call).
+    """
     import matplotlib.pyplot as plt
 
     from hybridqnn.solvers import MILPSolver, get_sampler
     from hybridqnn.solvers.qcgd import qcgd_convergence
 
-    seeds = ctx.spawn_seeds(2)
+    seeds = ctx.spawn_seeds(3)
     model = _convergence_model(p, ctx.data_dir, seeds[0])
     t0 = time.perf_counter()
-    exact = MILPSolver().sample_cqm(model.cqm, time_limit=max(p.milp_time_limit, 10.0))
+    exact = MILPSolver().sample_cqm(model.cqm, time_limit=max(p.milp_time_limit, 60.0))
     exact_s = time.perf_counter() - t0
     optimum = float(exact.first.energy)
     ctx.add_row(
         {
+            "oracle": "exact (milp cqm)",
             "setting": "exact (milp)",
             "variance": None,
             "bits": None,
@@ -878,50 +944,39 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
             "feasible": bool(exact.first.is_feasible),
             "gap": 0.0,
             "seconds": exact_s,
-            "optimal": bool(exact.info.get("optimal", True)),
+            "optimal": bool(exact.info["milp"]["optimal"]),
+            "objective_range": model.objective_range,
             **{f"count_{k}": v for k, v in model.counts.items()},
         }
     )
+    x0 = _convergence_start(model, seeds[2]) if p.warm_start else None
     settings = [
         {"variance": v, "bits": (b or None)} for v in p.variances for b in p.coefficient_bits
     ]
-    out = qcgd_convergence(
-        model.cqm,
-        settings,
-        sampler=get_sampler(p.solver),
-        iterations=p.iterations,
-        beta0=p.beta0,
-        sample_kwargs=p.sample_kwargs,
-        seed=seeds[1],
-    )
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for i, r in enumerate(out):
-        label = f"var={r['variance']:g}, bits={r['bits'] or 'full'}"
-        its = [t["iteration"] for t in r["trace"]]
-        axes[0].plot(its, [t["objective"] for t in r["trace"]], color=f"C{i}", label=label)
-        best = [
-            t["best_feasible"] if t["best_feasible"] is not None else np.nan for t in r["trace"]
-        ]
-        axes[0].plot(its, best, color=f"C{i}", ls=":")
-        axes[1].semilogy(
-            its, [max(t["infeasibility"], 1e-12) for t in r["trace"]], color=f"C{i}", label=label
+    curve = 0
+    for oracle in p.oracles:
+        sampler = MILPSolver() if oracle == "milp" else get_sampler(oracle)
+        kwargs = {"time_limit": p.milp_time_limit} if oracle == "milp" else p.sample_kwargs
+        out = qcgd_convergence(
+            model.cqm,
+            settings,
+            sampler=sampler,
+            iterations=p.iterations,
+            beta0=p.beta0,
+            sample_kwargs=kwargs,
+            seed=seeds[1],
+            objective_range=model.objective_range,
+            optimum=optimum,
+            x0=x0,
         )
-        for t in r["trace"]:
-            ctx.log(variance=r["variance"], bits=r["bits"], **{k: v for k, v in t.items()})
-        ctx.add_row(
-            {
-                "setting": label,
-                "variance": r["variance"],
-                "bits": r["bits"],
-                "final_objective": r["final_objective"],
-                "feasible": r["feasible"],
-                "gap": r["final_objective"] - optimum if r["feasible"] else None,
-                "seconds": r["oracle_seconds"],
-                "final_infeasibility": r["trace"][-1]["infeasibility"],
-                "first_infeasibility": r["trace"][0]["infeasibility"],
-                "feasible_samples": sum(t["sample_feasible"] for t in r["trace"]),
-            }
-        )
+        for r in out:
+            label = f"{oracle}, var={r['variance']:g}, bits={r['bits'] or 'full'}"
+            _plot_trace(axes, r["trace"], f"C{curve % 10}", label)
+            curve += 1
+            for t in r["trace"]:
+                ctx.log(oracle=oracle, variance=r["variance"], bits=r["bits"], **t)
+            ctx.add_row(_convergence_row(oracle, label, r, optimum, p.warm_start))
     axes[0].axhline(optimum, color="k", lw=1, label="exact optimum")
     axes[0].set_xlabel("QCGD iteration")
     axes[0].set_ylabel("lifted objective (solid), best feasible (dotted)")
@@ -929,12 +984,53 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
     axes[1].set_ylabel("infeasibility ||r(X)||")
     axes[0].legend(fontsize=6)
     ctx.save_figure("qcgd_convergence", fig)
-    feas = [r for r in ctx.rows if r.get("variance") is not None and r["feasible"]]
+    runs = [r for r in ctx.rows if r.get("variance") is not None]
+    feas = [r for r in runs if r["found_feasible"]]
     ctx.note(
-        f"QCBO of {p.num_samples} sample(s), {model.counts['total']} CQM variables; exact optimum {optimum:.4g} "
-        f"(MILP, {exact_s:.1f} s). QCGD found a feasible point in {len(feas)} of {len(out)} oracle settings "
-        "(no repair: this is QCGD as the paper describes it)."
+        f"Integer-exact QCBO (input unit {p.input_unit:g}) of {p.num_samples} sample(s), "
+        f"{model.counts['total']} CQM variables; exact optimum {optimum:.4g} (MILP, "
+        f"{exact_s:.1f} s). QCGD found a feasible point in {len(feas)} of {len(runs)} "
+        f"(oracle, noise, bits) settings, {'from a feasible warm start' if p.warm_start else 'cold'}"
+        " (no repair: this is QCGD as the paper describes it)."
     )
+
+
+def _plot_trace(axes: Any, trace: list[dict[str, Any]], color: str, label: str) -> None:
+    its = [t["iteration"] for t in trace]
+    axes[0].plot(its, [t["objective"] for t in trace], color=color, label=label)
+    best = [t["best_feasible"] if t["best_feasible"] is not None else np.nan for t in trace]
+    axes[0].plot(its, best, color=color, ls=":")
+    axes[1].loglog(
+        [i + 1 for i in its], [max(t["infeasibility"], 1e-12) for t in trace], color=color
+    )
+
+
+def _convergence_row(
+    oracle: str, label: str, r: dict[str, Any], optimum: float, warm: bool
+) -> dict[str, Any]:
+    keys = (
+        "feasible_atom_fraction",
+        "found_feasible",
+        "gap_to_optimum_pct",
+        "infeasibility_slope",
+        "rsqrt_nonincreasing",
+        "final_infeasibility",
+    )
+    return {
+        "oracle": oracle,
+        "setting": label,
+        "variance": r["variance"],
+        "bits": r["bits"],
+        "warm_start": warm,
+        "final_objective": r["final_objective"],
+        "feasible": r["feasible"],
+        "gap": r["final_objective"] - optimum if r["feasible"] else None,
+        "seconds": r["oracle_seconds"],
+        "first_infeasibility": r["trace"][0]["infeasibility"],
+        "final_constraint_infeasibility": r["trace"][-1]["constraint_infeasibility"],
+        "feasible_samples": sum(t["sample_feasible"] for t in r["trace"]),
+        **{k: r[k] for k in keys},
+    }
 
 
 register(
@@ -1012,6 +1108,8 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
             "train_accuracy": r0["train_accuracy"],
             "init_train_accuracy": r0["init_train_accuracy"],
             "accepted_steps": r0["accepted_steps"],
+            "improving_solve_fraction": r0["improving_solve_fraction"],
+            "qubo_moves_applied": r0["qubo_moves_applied"],
             "ph_iterations": r0["ph_iterations"],
         }
     )

@@ -33,10 +33,37 @@ on [max(lo, clip_lo), min(hi, clip_hi)]; weights that would push a training samp
 the QCBO infeasible. An empty intersection is an error naming the layer and the neuron.
 Per-sample bounds (:func:`sample_bounds`) are the same propagation started from one input point
 (a zero-width interval) and are much tighter; they give the big-M constants of the QCBO.
+
+Integer grid (``input_unit`` given; what makes the QCBO integer-exact, issue 18). Inputs are
+integer multiples of the input unit q (a power of two; the input box is rounded *outward* to
+it), every weight scale s_l is a power of two (the levels are integer multiples of
+s_l = min |nonzero level|) and every hidden activation is an integer multiple of a power-of-two
+activation unit v_l <= 1 (so a bias input 1 is one too). Then z^l is always an integer multiple
+of the pre-activation unit
+
+    u_1 = s_1 q,   u_l = s_l v_{l-1}  (l >= 2),
+
+and per layer, with K_l activation bits (``activation_bits``):
+
+* the bounds [lo_j, hi_j] are multiples of u_l (rounded outward, a no-op in exact arithmetic);
+* v_l = min(1, 2^(floor(log2 min_j delta_j) - 3)), delta_j = (B_j - A_j) / (2^K - 1) the raw
+  K-bit step of neuron j's spline image [A_j, B_j] (so rounding a value to v_l moves it by at
+  most 1/16 of the finest step);
+* the spline knots lie on the u_l grid (:func:`hybridqnn.problems.splines.grid_spline`: start
+  floor(lo / u) u, segment width ceil((hi - lo) / (M u)) u, so the last knot is >= hi), and the
+  spline interpolates f(t_k) rounded to the nearest multiple of v_l;
+* the activation grid is A + step i, i in [0, 2^K - 1], with A = min_k f~(t_k) and
+  step = ceil((max_k f~(t_k) - A) / ((2^K - 1) v_l)) v_l, rounded *outward* so the grid covers
+  the spline image and every grid point is a multiple of v_l; a constant neuron gives its value
+  rounded to v_l.
+
+Every interval above contains the exact one, so FIP stays sound, and every quantity the QCBO
+writes in a constraint is an integer in these units (:mod:`hybridqnn.problems.qcbo`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -91,7 +118,10 @@ class LayerBounds:
         splines: per neuron, the activation spline on its grid, or None (constant neuron, or
             the output layer, which has no activation).
         act_low, act_high: activation range (spline image), shape (n_l,); for the output
-            layer the pre-activation bounds again.
+            layer the pre-activation bounds again. On an integer grid: the K-bit activation
+            grid's ends (module docstring).
+        unit: on an integer grid, u_l: every z^l is an integer multiple of it (else None).
+        act_unit: on an integer grid, v_l: every activation is a multiple of it (else None).
     """
 
     layer: int
@@ -100,6 +130,8 @@ class LayerBounds:
     splines: tuple[LinearSpline | None, ...]
     act_low: np.ndarray
     act_high: np.ndarray
+    unit: float | None = None
+    act_unit: float | None = None
 
     @property
     def size(self) -> int:
@@ -116,6 +148,7 @@ class FIPResult:
         activations: per hidden layer, the activation name.
         bias: whether each layer has a bias input fixed to 1.
         layers: per layer (1..L), its :class:`LayerBounds`.
+        input_unit: the input grid q (integer-grid mode), or None.
     """
 
     input_low: np.ndarray
@@ -125,6 +158,14 @@ class FIPResult:
     segments: tuple[int, ...]
     bias: bool
     layers: tuple[LayerBounds, ...]
+    input_unit: float | None = None
+
+    def quantize_inputs(self, X: np.ndarray) -> np.ndarray:
+        """X rounded to the nearest multiple of the input unit (unchanged without a grid)."""
+        X = np.asarray(X, dtype=np.float64)
+        if self.input_unit is None:
+            return X
+        return np.rint(X / self.input_unit) * self.input_unit
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -149,6 +190,8 @@ def forward_interval_propagation(
     *,
     bias: bool = False,
     clip: Sequence[tuple[np.ndarray, np.ndarray] | None] | None = None,
+    input_unit: float | None = None,
+    activation_bits: Sequence[int] | int | None = None,
 ) -> FIPResult:
     """Propagate an input box through the network (see the module docstring for the rules).
 
@@ -161,6 +204,9 @@ def forward_interval_propagation(
         segments: M per hidden layer (or one for all), >= 1.
         bias: a bias input (fixed to 1) per layer.
         clip: per hidden layer, optional user (low, high) arrays intersected with the bounds.
+        input_unit: q, a power of two: build the integer grid (module docstring); needs
+            ``activation_bits`` and power-of-two weight scales.
+        activation_bits: K per hidden layer (or one for all), for the integer grid.
 
     Raises:
         ValueError: M < 1, an empty input interval, non-finite inputs, or a clip range that
@@ -193,6 +239,11 @@ def forward_interval_propagation(
             raise ValueError(f"'weight_levels[{li - 1}]' must be non-empty")
         ranges.append((float(lv.min()), float(lv.max())))
     hidden = num_layers - 1
+    grid = _grid_setup(input_unit, activation_bits, weight_levels, hidden)
+    if grid is not None:
+        q = grid[0]
+        x_low = np.floor(x_low / q) * q + 0.0
+        x_high = np.ceil(x_high / q) * q + 0.0
     acts = (activations,) * hidden if isinstance(activations, str) else tuple(activations)
     if len(acts) != hidden:
         raise ValueError(
@@ -212,6 +263,7 @@ def forward_interval_propagation(
 
     layers: list[LayerBounds] = []
     a_low, a_high = x_low, x_high
+    in_unit = None if grid is None else grid[0]
     for li in range(1, num_layers + 1):
         lo_in, hi_in = _with_bias(a_low, a_high, bias)
         w_lo, w_hi = ranges[li - 1]
@@ -221,8 +273,14 @@ def forward_interval_propagation(
             np.broadcast_to(lo_in, (sizes[li], lo_in.size)),
             np.broadcast_to(hi_in, (sizes[li], hi_in.size)),
         )
+        unit = None if grid is None else grid[2][li - 1] * in_unit
+        if unit is not None:
+            low = np.floor(low / unit) * unit + 0.0
+            high = np.ceil(high / unit) * unit + 0.0
         if li == num_layers:
-            layers.append(LayerBounds(li, low, high, (None,) * sizes[li], low.copy(), high.copy()))
+            layers.append(
+                LayerBounds(li, low, high, (None,) * sizes[li], low.copy(), high.copy(), unit)
+            )
             break
         if clip is not None and clip[li - 1] is not None:
             c_lo = np.broadcast_to(_finite_array(f"clip[{li - 1}][0]", clip[li - 1][0]), low.shape)
@@ -235,24 +293,112 @@ def forward_interval_propagation(
                     f"[{low[j]:.6g}, {high[j]:.6g}] does not meet the given [{c_lo[j]:.6g}, {c_hi[j]:.6g}]"
                 )
             low, high = new_low, new_high
-        splines: list[LinearSpline | None] = []
-        act_low = np.empty(sizes[li])
-        act_high = np.empty(sizes[li])
-        for j in range(sizes[li]):
-            if high[j] > low[j]:
-                sp = activation_spline(acts[li - 1], float(low[j]), float(high[j]), segs[li - 1])
-                splines.append(sp)
-                act_low[j], act_high[j] = sp.range_on(float(low[j]), float(high[j]))
-            else:
-                splines.append(None)
-                from hybridqnn.problems.splines import named_function
-
-                act_low[j] = act_high[j] = float(
-                    named_function(acts[li - 1])(np.array([low[j]]))[0]
-                )
-        layers.append(LayerBounds(li, low, high, tuple(splines), act_low, act_high))
+        if grid is None:
+            splines, act_low, act_high = _layer_splines(acts[li - 1], low, high, segs[li - 1])
+            layers.append(LayerBounds(li, low, high, tuple(splines), act_low, act_high))
+        else:
+            K = grid[1][li - 1]
+            splines, act_low, act_high, in_unit = _grid_layer_splines(
+                acts[li - 1], low, high, segs[li - 1], unit, K
+            )
+            layers.append(
+                LayerBounds(li, low, high, tuple(splines), act_low, act_high, unit, in_unit)
+            )
         a_low, a_high = act_low, act_high
-    return FIPResult(x_low, x_high, tuple(ranges), acts, segs, bias, tuple(layers))
+    return FIPResult(
+        x_low, x_high, tuple(ranges), acts, segs, bias, tuple(layers), input_unit=input_unit
+    )
+
+
+def _is_power_of_two(x: float) -> bool:
+    return bool(x > 0 and math.isfinite(x) and math.frexp(x)[0] == 0.5)
+
+
+def _grid_setup(
+    input_unit: float | None,
+    activation_bits: Sequence[int] | int | None,
+    weight_levels: Sequence[Sequence[float] | np.ndarray],
+    hidden: int,
+) -> tuple[float, tuple[int, ...], tuple[float, ...]] | None:
+    """(q, K per hidden layer, weight scale s_l per layer) for the integer grid, or None."""
+    if input_unit is None:
+        return None
+    if isinstance(input_unit, bool) or not isinstance(input_unit, (int, float, np.floating)):
+        raise TypeError(f"'input_unit' must be a number, got {type(input_unit).__name__}")
+    if not _is_power_of_two(float(input_unit)):
+        raise ValueError(f"'input_unit' must be a power of two (e.g. 2**-8), got {input_unit!r}")
+    if activation_bits is None:
+        raise ValueError("'activation_bits' must be given with 'input_unit' (the grid needs K)")
+    bits = (
+        (activation_bits,) * hidden
+        if isinstance(activation_bits, (int, np.integer))
+        else tuple(activation_bits)
+    )
+    if len(bits) != hidden:
+        raise ValueError(
+            f"'activation_bits' must give K per hidden layer ({hidden}), got {len(bits)}"
+        )
+    bits = tuple(check_int("activation_bits", k, 1, 16) for k in bits)
+    scales = []
+    for li, levels in enumerate(weight_levels):
+        lv = np.abs(np.asarray(levels, dtype=np.float64))
+        s = float(lv[lv > 0].min()) if np.any(lv > 0) else 1.0
+        if not _is_power_of_two(s) or np.any(np.abs(lv / s - np.rint(lv / s)) > 1e-9):
+            raise ValueError(
+                f"'weight_levels[{li}]' must be integer multiples of a power-of-two scale on an "
+                f"integer grid, got scale {s!r}"
+            )
+        scales.append(s)
+    return float(input_unit), bits, tuple(scales)
+
+
+def _layer_splines(
+    act: str, low: np.ndarray, high: np.ndarray, segments: int
+) -> tuple[list[LinearSpline | None], np.ndarray, np.ndarray]:
+    """Per neuron: the spline on [lo, hi] and its image (real grid)."""
+    from hybridqnn.problems.splines import named_function
+
+    splines: list[LinearSpline | None] = []
+    act_low = np.empty(low.size)
+    act_high = np.empty(low.size)
+    for j in range(low.size):
+        if high[j] > low[j]:
+            sp = activation_spline(act, float(low[j]), float(high[j]), segments)
+            splines.append(sp)
+            act_low[j], act_high[j] = sp.range_on(float(low[j]), float(high[j]))
+        else:
+            splines.append(None)
+            act_low[j] = act_high[j] = float(named_function(act)(np.array([low[j]]))[0])
+    return splines, act_low, act_high
+
+
+def _grid_layer_splines(
+    act: str, low: np.ndarray, high: np.ndarray, segments: int, unit: float, bits: int
+) -> tuple[list[LinearSpline | None], np.ndarray, np.ndarray, float]:
+    """Per neuron: the grid spline, the K-bit activation grid's ends, and the layer's v_l
+    (module docstring, "Integer grid")."""
+    from hybridqnn.problems.splines import grid_spline, named_function
+
+    levels = 2**bits - 1
+    _, raw_low, raw_high = _layer_splines(act, low, high, segments)
+    steps = (raw_high - raw_low) / levels
+    finest = float(steps[steps > 0].min()) if np.any(steps > 0) else 8.0
+    v = min(1.0, 2.0 ** (math.floor(math.log2(finest)) - 3))
+    splines: list[LinearSpline | None] = []
+    act_low = np.empty(low.size)
+    act_high = np.empty(low.size)
+    for j in range(low.size):
+        if high[j] > low[j]:
+            sp = grid_spline(act, float(low[j]), float(high[j]), segments, unit, v)
+            A, B = float(sp.values.min()), float(sp.values.max())
+            sigma = max(1, -(-round((B - A) / v) // levels)) if B > A else 0
+            splines.append(sp)
+            act_low[j], act_high[j] = A, A + levels * sigma * v
+        else:
+            splines.append(None)
+            value = float(named_function(act)(np.array([low[j]]))[0])
+            act_low[j] = act_high[j] = float(np.rint(value / v) * v)
+    return splines, act_low, act_high, v
 
 
 def quantize_activation(

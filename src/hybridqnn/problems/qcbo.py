@@ -89,6 +89,31 @@ FIP range does not meet, and constant neurons, are dropped): selectors <= n_1 M,
 activation bits <= n_1 K, products n_L n_1 B_w K, loss selectors <= n_L M_loss; plus
 n_1 (n_0 + bias) B_w + n_L (n_1 + bias) B_w weight bits shared by all samples.
 
+Integer-exact model (``input_unit`` = q given; issue 18)
+-------------------------------------------------------
+The FIP is built on an integer grid (:mod:`hybridqnn.problems.fip`, "Integer grid"): X is rounded
+to multiples of q (a power of two), every weight scale is a power of two, and hidden layer l has
+a pre-activation unit u_l (every z^l is an integer multiple of it), an activation unit v_l
+(every activation level is a multiple of it), knots t_k on the u_l grid with width h = eta u_l,
+spline values and the activation grid A + step i on the v_l grid; the loss spline's knots lie
+on the output unit u_L. Each constraint is divided by its unit and must then have integer
+coefficients (else a one-line ValueError names it):
+
+* one-hot and product constraints: unit 1; interval constraints of layer l: unit u_l (loss:
+  u_L);
+* line ties: unit u_l v_l / (2 h): with a = v alpha, z = u zeta, f~(t_k) = v phi_k and
+  step = v sigma the tie is 2 eta (alpha - phi_k) - 2 (phi_{k+1} - phi_k)(zeta - tau_k) within
+  +-eta sigma, all integers, and so are the big-M constants (built from the same integers).
+
+Each integer constraint is then divided by the gcd g of its coefficients, its constant
+rounded inward (c^T x <= d becomes (c/g)^T x <= floor(d/g)), which keeps exactly the same
+binary solutions. So a feasible point has violation exactly 0 and an infeasible one has
+violation >= 1 on some constraint, and the penalty reduction adds exact integer slacks
+(:mod:`hybridqnn.solvers.penalty`): CGAL's r(X) = 0 is reachable. The objective (the loss) stays
+real; :attr:`QCBOModel.objective_range` bounds its range over the feasible points from the
+per-sample FIP margins, the scale QCGD gives it. Without ``input_unit`` the model is the
+real-coefficient one above (feasible points can have a small nonzero slack residual).
+
 Decomposition (for progressive hedging): ``build_qcbo(X[s:s+1], ..., sample_ids=[s],
 weight_label=lambda l, j, i, k: ("w", s, l, j, i, k), fip=shared_fip)`` builds sample s's
 subproblem with its own weight copy on the same network grids, and
@@ -115,7 +140,7 @@ from hybridqnn.problems.fip import (
     quantize_activation,
     sample_bounds,
 )
-from hybridqnn.problems.splines import LOSSES, LinearSpline, loss_spline
+from hybridqnn.problems.splines import LOSSES, LinearSpline, grid_spline, loss_spline
 
 __all__ = ["QCBOModel", "QuantizedSplineNetwork", "WeightCode", "build_qcbo", "check_network_data"]
 
@@ -249,9 +274,13 @@ class QuantizedSplineNetwork:
         """The network on ``fip``'s grids: output c's loss spline covers [-R_c, R_c], R_c the
         largest magnitude of its FIP range (1 if that range is {0})."""
         splines = []
+        unit = fip.layers[-1].unit
         for low, high in zip(fip.layers[-1].low, fip.layers[-1].high, strict=True):
             R = float(max(abs(low), abs(high))) or 1.0
-            splines.append(loss_spline(loss, -R, R, loss_segments))
+            if unit is None:
+                splines.append(loss_spline(loss, -R, R, loss_segments))
+            else:
+                splines.append(grid_spline(loss, -R, R, loss_segments, unit))
         return cls(fip, tuple(codes), tuple(activation_bits), loss, tuple(splines))
 
     @property
@@ -264,8 +293,9 @@ class QuantizedSplineNetwork:
 
     def layer_inputs(self, weights: Sequence[np.ndarray], X: np.ndarray) -> list[np.ndarray]:
         """Per layer l, its input a^{l-1} for inputs X (n, n_0), bias column included when the
-        network has one: a^0 = x, a^l = the K-bit quantized spline activation of z^l = W^l a^{l-1}."""
-        a = np.asarray(X, dtype=np.float64)
+        network has one: a^0 = x (rounded to the input grid, if any), a^l = the K-bit quantized
+        spline activation of z^l = W^l a^{l-1}."""
+        a = self.fip.quantize_inputs(X)
         inputs = []
         for li, (W, lb) in enumerate(zip(weights, self.fip.layers, strict=True), start=1):
             if self.fip.bias:
@@ -326,7 +356,7 @@ class QuantizedSplineNetwork:
         if ties == "nearest":
             m = self.margins(weights, X, y)
             return float(sum(sp(m[:, c]).sum() for c, sp in enumerate(self.loss_splines)))
-        X = np.asarray(X, dtype=np.float64)
+        X = self.fip.quantize_inputs(X)
         signs = _signs(np.asarray(y), self.sizes[-1])
         return float(
             sum(self._best_sample_loss(weights, X[i], signs[i]) for i in range(X.shape[0]))
@@ -381,6 +411,12 @@ class QCBOModel:
         counts: number of variables by kind (``weights``, ``selectors``, ``activations``,
             ``products``, ``loss_selectors``, ``total``) and ``constraints``.
         sample_ids: the samples' ids used in labels.
+        X, y: the model's samples (X on the input grid, if any).
+        objective_range: an upper bound on max - min of the objective over the feasible
+            points: sum over samples and outputs of the loss spline's range on the sample's
+            FIP margin interval, plus (after :meth:`with_weight_terms`) per weight the range of
+            lambda w + (rho/2)(w - w_bar)^2 over its levels. QCGD scales the objective by it
+            (the oracle then sees the loss at O(1), not at 1/Delta_f of it).
     """
 
     cqm: dimod.ConstrainedQuadraticModel
@@ -390,6 +426,7 @@ class QCBOModel:
     sample_ids: tuple[Hashable, ...]
     X: np.ndarray = field(repr=False)
     y: np.ndarray = field(repr=False)
+    objective_range: float = 0.0
 
     def decode_weights(self, sample: Mapping[Hashable, float]) -> list[np.ndarray]:
         """The weights W^l of a sample of the CQM's variables."""
@@ -491,14 +528,18 @@ class QCBOModel:
         return self.network.loss_value(weights, self.X, self.y)
 
     def weight_terms(
-        self, lam: Sequence[np.ndarray] | None, rho: float, w_bar: Sequence[np.ndarray] | None
+        self,
+        lam: Sequence[np.ndarray] | None,
+        rho: float | Sequence[float],
+        w_bar: Sequence[np.ndarray] | None,
     ) -> dimod.BinaryQuadraticModel:
-        """lambda^T w + (rho/2) ||w - w_bar||^2 as a BQM in the weight bits.
+        """lambda^T w + sum_l (rho_l/2) ||w^l - w_bar^l||^2 as a BQM in the weight bits (one rho
+        for all layers, or one per layer).
 
         With w = s(c_0 + sum_k c_k b_k) = d_0 + sum_k e_k b_k, (w - w_bar)^2 expands (b^2 = b)
         to (d_0 - w_bar)^2 + sum_k (2 (d_0 - w_bar) e_k + e_k^2) b_k + 2 sum_{k<k'} e_k e_k' b_k b_k'.
         """
-        rho = check_float("rho", rho, 0.0)
+        rhos = _layer_rhos(rho, len(self.weight_labels))
         shapes = [lab.shape[:2] for lab in self.weight_labels]
         expr = _Expr()
         for li, (code, labels) in enumerate(
@@ -516,6 +557,7 @@ class QCBOModel:
             )
             d0 = code.scale * code.offset
             e = code.scale * code.coefficients
+            rho = rhos[li]
             for j, i in np.ndindex(shapes[li]):
                 bits = labels[j, i]
                 d = d0 - bar_l[j, i]
@@ -527,7 +569,10 @@ class QCBOModel:
         return expr.bqm()
 
     def with_weight_terms(
-        self, lam: Sequence[np.ndarray] | None, rho: float, w_bar: Sequence[np.ndarray] | None
+        self,
+        lam: Sequence[np.ndarray] | None,
+        rho: float | Sequence[float],
+        w_bar: Sequence[np.ndarray] | None,
     ) -> QCBOModel:
         """A copy whose objective has :meth:`weight_terms` added (progressive-hedging subproblem)."""
         cqm = copy.deepcopy(self.cqm)
@@ -536,6 +581,17 @@ class QCBOModel:
         )
         objective.update(self.weight_terms(lam, rho, w_bar))
         cqm.set_objective(objective)
+        extra = 0.0
+        rhos = _layer_rhos(rho, len(self.weight_labels))
+        for li, (code, labels) in enumerate(
+            zip(self.network.codes, self.weight_labels, strict=True)
+        ):
+            shape = labels.shape[:2]
+            lam_l = np.zeros(shape) if lam is None else np.asarray(lam[li], dtype=np.float64)
+            bar_l = np.zeros(shape) if w_bar is None else np.asarray(w_bar[li], dtype=np.float64)
+            lv = code.levels
+            vals = lam_l[..., None] * lv + 0.5 * rhos[li] * (lv - bar_l[..., None]) ** 2
+            extra += float(np.sum(vals.max(axis=-1) - vals.min(axis=-1)))
         return QCBOModel(
             cqm,
             self.network,
@@ -544,7 +600,16 @@ class QCBOModel:
             self.sample_ids,
             self.X,
             self.y,
+            self.objective_range + extra,
         )
+
+
+def _layer_rhos(rho: Any, layers: int) -> list[float]:
+    if isinstance(rho, (list, tuple, np.ndarray)):
+        if len(rho) != layers:
+            raise ValueError(f"'rho' must give one value per layer ({layers}), got {len(rho)}")
+        return [check_float("rho", float(r), 0.0) for r in rho]
+    return [check_float("rho", rho, 0.0)] * layers
 
 
 def check_network_data(
@@ -627,6 +692,7 @@ def build_qcbo(
     products: str = "variables",
     sample_ids: Sequence[Hashable] | None = None,
     weight_label: Callable[[int, int, int, int], Hashable] | None = None,
+    input_unit: float | None = None,
 ) -> QCBOModel:
     """Build the QCBO of training a quantized spline network on (X, y) (module docstring).
 
@@ -647,11 +713,16 @@ def build_qcbo(
         products: ``variables`` or ``inline`` (hidden layers >= 2 only; module docstring).
         sample_ids: ids used in variable labels (default 0..n-1).
         weight_label: (l, j, i, k) -> label of a weight bit (default ("w", l, j, i, k)).
+        input_unit: q, a power of two: build the integer-exact model (module docstring,
+            "Integer-exact model"); X is rounded to multiples of q. Ignored with ``fip`` (whose
+            own grid, if any, is used). None: the real-coefficient model.
 
     Raises:
         ValueError: non-finite X or bounds, bad labels or sizes, M < 1, an empty input
             interval, or infeasible bounds (a sample's FIP range outside a neuron's grid,
-            naming the layer and the neuron).
+            naming the layer and the neuron); on an integer grid, a weight scale that is not a
+            power of two, or a constraint whose coefficients are not integers in its unit
+            (naming the constraint).
         TypeError: a weight code that is not a :class:`WeightCode`.
     """
     X, y, sizes = check_network_data(X, y, sizes)
@@ -673,12 +744,22 @@ def build_qcbo(
         lo = X.min(axis=0) if input_low is None else input_low
         hi = X.max(axis=0) if input_high is None else input_high
         fip = forward_interval_propagation(
-            lo, hi, sizes, [c.levels for c in codes], activations, segments, bias=bias
+            lo,
+            hi,
+            sizes,
+            [c.levels for c in codes],
+            activations,
+            segments,
+            bias=bias,
+            input_unit=input_unit,
+            activation_bits=None if input_unit is None else kbits,
         )
     elif not isinstance(fip, FIPResult):
         raise TypeError(f"'fip' must be a FIPResult, got {type(fip).__name__}")
     if fip.sizes != sizes:
         raise ValueError(f"'fip' was built for sizes {fip.sizes}, got {sizes}")
+    X = fip.quantize_inputs(X)
+    grid = fip.input_unit is not None
     ids = tuple(range(X.shape[0])) if sample_ids is None else tuple(sample_ids)
     if len(ids) != X.shape[0]:
         raise ValueError(f"'sample_ids' must have {X.shape[0]} ids, got {len(ids)}")
@@ -698,8 +779,11 @@ def build_qcbo(
         cqm.add_variables(dimod.BINARY, list(labels.reshape(-1)))
         counts["weights"] += labels.size
     objective = _Expr()
+    objective_range = 0.0
 
-    def constrain(expr: _Expr, sense: str, label: str) -> None:
+    def constrain(expr: _Expr, sense: str, label: str, unit: float = 1.0) -> None:
+        if grid:
+            expr = _integerize(expr, unit, sense, label)
         model = dimod.BinaryQuadraticModel(expr.lin, expr.quad, 0.0, dimod.BINARY)
         cqm.add_constraint_from_model(model, sense, -expr.const, label=label, copy=False)
 
@@ -747,13 +831,15 @@ def build_qcbo(
                     m = z.copy(y_sign)
                     ml, mu = (zl, zu) if y_sign > 0 else (-zu, -zl)
                     sp = network.loss_splines[j]
+                    lo_loss, hi_loss = sp.range_on(ml, mu) if mu > ml else (sp(ml), sp(ml))
+                    objective_range += float(hi_loss - lo_loss)
                     segs = _segment_range(sp, ml, mu)
                     if len(segs) == 1:
                         k = segs[0]
                         objective.add(m, sp.slopes[k]).const += sp.intercepts[k]
                         continue
                     sel = [new_var(("lsel", s, j, k), "loss_selectors") for k in segs]
-                    _piece_constraints(constrain, m, sel, sp, segs, f"loss/{s}/{j}")
+                    _piece_constraints(constrain, m, sel, sp, segs, f"loss/{s}/{j}", lb.unit)
                     for lab, k in zip(sel, segs, strict=False):
                         objective.add_lin(lab, sp.slopes[k] * m.const + sp.intercepts[k])
                         for v, c in m.lin.items():
@@ -775,15 +861,16 @@ def build_qcbo(
                 new_acts.append((A, abits))
                 segs = _segment_range(sp, zl, zu)
                 half = 0.5 * step
+                tie_unit = 1.0 if not grid else lb.unit * lb.act_unit / (2.0 * sp.width)
                 if len(segs) == 1:
                     k = segs[0]
                     tie = a_expr.copy().add(z, -sp.slopes[k])
                     tie.const -= sp.intercepts[k]
-                    constrain(tie.copy().add(_Expr(-half)), "<=", f"tie+/{tag}")
-                    constrain(tie.copy().add(_Expr(half)), ">=", f"tie-/{tag}")
+                    constrain(tie.copy().add(_Expr(-half)), "<=", f"tie+/{tag}", tie_unit)
+                    constrain(tie.copy().add(_Expr(half)), ">=", f"tie-/{tag}", tie_unit)
                     continue
                 sel = [new_var(("sel", s, li, j, k), "selectors") for k in segs]
-                _piece_constraints(constrain, z, sel, sp, segs, f"z/{tag}")
+                _piece_constraints(constrain, z, sel, sp, segs, f"z/{tag}", lb.unit)
                 for lab, k in zip(sel, segs, strict=False):
                     al, be = float(sp.slopes[k]), float(sp.intercepts[k])
                     U = max(0.0, B - be - min(al * zl, al * zu) - half)
@@ -793,16 +880,16 @@ def build_qcbo(
                     up = tie.copy()
                     up.const -= half + U
                     up.add_lin(lab, U)
-                    constrain(up, "<=", f"tie+/{tag}/{k}")
+                    constrain(up, "<=", f"tie+/{tag}/{k}", tie_unit)
                     lo_ = tie.copy()
                     lo_.const += half + Lm
                     lo_.add_lin(lab, -Lm)
-                    constrain(lo_, ">=", f"tie-/{tag}/{k}")
+                    constrain(lo_, ">=", f"tie-/{tag}/{k}", tie_unit)
             acts = new_acts
     cqm.set_objective(objective.bqm())
     counts["total"] = len(cqm.variables)
     counts["constraints"] = len(cqm.constraints)
-    return QCBOModel(cqm, network, weight_labels, counts, ids, X, y)
+    return QCBOModel(cqm, network, weight_labels, counts, ids, X, y, objective_range)
 
 
 def _lin(v: Hashable, c: float) -> _Expr:
@@ -818,7 +905,13 @@ def _quad(u: Hashable, v: Hashable, c: float) -> _Expr:
 
 
 def _piece_constraints(
-    constrain: Callable, z: _Expr, sel: list, sp: LinearSpline, segs: range, tag: str
+    constrain: Callable,
+    z: _Expr,
+    sel: list,
+    sp: LinearSpline,
+    segs: range,
+    tag: str,
+    unit: float | None,
 ) -> None:
     """One-hot selectors and the aggregated interval constraints t_k <= z <= t_{k+1}."""
     onehot = _Expr(-1.0)
@@ -829,5 +922,45 @@ def _piece_constraints(
         low.add_lin(lab, -float(sp.knots[k]))
         high.add_lin(lab, -float(sp.knots[k + 1]))
     constrain(onehot, "==", f"onehot/{tag}")
-    constrain(low, ">=", f"lo/{tag}")
-    constrain(high, "<=", f"hi/{tag}")
+    constrain(low, ">=", f"lo/{tag}", unit or 1.0)
+    constrain(high, "<=", f"hi/{tag}", unit or 1.0)
+
+
+def _integerize(expr: _Expr, unit: float, sense: str, label: str) -> _Expr:
+    """The constraint ``expr (sense) 0`` divided by ``unit``, with integer coefficients.
+
+    Every coefficient and the constant must be within 1e-6 (relative) of an integer once
+    divided by ``unit``; they are then rounded, and the constraint is divided by the greatest
+    common divisor g of its coefficients with the constant rounded to keep exactly the same
+    integer solutions (c^T x + k <= 0 becomes (c/g)^T x + ceil(k/g) <= 0; >= uses floor; an
+    equality needs g | k). A ValueError names the constraint otherwise.
+    """
+    terms = [(v, c) for v, c in expr.lin.items()] + [(uv, c) for uv, c in expr.quad.items()]
+    out = _Expr()
+    coefs = []
+    for key, c in terms + [("constant", expr.const)]:
+        x = c / unit
+        r = round(x)
+        if abs(x - r) > 1e-6 * max(1.0, abs(x)):
+            raise ValueError(
+                f"the QCBO constraint {label!r} is not integer on its grid: the coefficient "
+                f"{c:.10g} of {key!r} is not a multiple of the unit {unit:.6g}"
+            )
+        coefs.append(int(r))
+    g = math.gcd(*coefs[:-1]) if len(coefs) > 1 else 0
+    g = g or 1
+    k = coefs[-1]
+    if sense == "<=":
+        k = -((-k) // g)
+    elif sense == ">=":
+        k = k // g
+    else:
+        k = k // g if k % g == 0 else k / g
+    n_lin = len(expr.lin)
+    for idx, ((key, _), c) in enumerate(zip(terms, coefs, strict=False)):
+        if idx < n_lin:
+            out.add_lin(key, float(c // g))
+        else:
+            out.add_quad(*key, float(c // g))
+    out.const = float(k)
+    return out

@@ -48,6 +48,7 @@ __all__ = [
     "activation_spline",
     "curvature_bound",
     "error_bound",
+    "grid_spline",
     "linear_spline",
     "loss_spline",
     "max_error",
@@ -232,6 +233,40 @@ def linear_spline(
         raise ValueError(
             f"'f' must be finite on [{low!r}, {high!r}], got a non-finite value at a knot"
         )
+    knots.flags.writeable = False
+    values.flags.writeable = False
+    return LinearSpline(knots, values)
+
+
+def grid_spline(
+    f: Callable[[np.ndarray], np.ndarray] | str,
+    low: float,
+    high: float,
+    segments: int,
+    knot_unit: float,
+    value_unit: float | None = None,
+) -> LinearSpline:
+    """A spline on an integer grid: knots and (optionally) values are integer multiples of units.
+
+    The knots are t_m = t_0 + m eta knot_unit with t_0 = floor(low / knot_unit) knot_unit and
+    eta = max(1, ceil((high - t_0) / (M knot_unit))), so [t_0, t_M] contains [low, high]
+    (rounded *outward*: an interval bound computed on the knot grid stays sound). With
+    ``value_unit`` the values are f(t_m) rounded to the nearest multiple of it (the spline is
+    then the interpolant of those rounded values). Used by the integer-exact QCBO
+    (:mod:`hybridqnn.problems.qcbo`), where every knot and activation value must lie on a grid.
+    """
+    segments = check_int("segments", segments, 1)
+    low, high = _check_interval(low, high) if high > low else (float(low), float(low))
+    for pname, unit in (("knot_unit", knot_unit), ("value_unit", value_unit)):
+        if unit is not None and not (math.isfinite(unit) and unit > 0):
+            raise ValueError(f"{pname!r} must be a finite number > 0, got {unit!r}")
+    func = named_function(f) if isinstance(f, str) else f
+    t0 = math.floor(low / knot_unit)  # exact: the units are powers of two in practice
+    eta = max(1, -(-(math.ceil(high / knot_unit) - t0) // segments))
+    knots = (t0 + eta * np.arange(segments + 1)) * float(knot_unit)
+    values = np.asarray(func(knots), dtype=np.float64).reshape(-1)
+    if value_unit is not None:
+        values = np.rint(values / value_unit) * value_unit
     knots.flags.writeable = False
     values.flags.writeable = False
     return LinearSpline(knots, values)

@@ -44,6 +44,7 @@ dimod's (``SampleSet.from_samples_cqm``).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,11 @@ class PenaltyParts:
         variables: every bit: the CQM's variables, then slack and auxiliary bits.
         spins: the CQM's SPIN variables (mapped back as s = 2x - 1).
         num_slack, num_aux: counts of added bits.
+        slacks: per inequality with slack bits, (label, g's linear part, g's constant,
+            [(slack bit, coefficient), ...]) of its normalised form g(x) + s = 0 (used by
+            :meth:`lift`).
+        integral: whether every constraint had integer data (then every violation of an
+            infeasible point is >= 1 and a feasible point lifts to violation exactly 0).
     """
 
     objective: dimod.BinaryQuadraticModel
@@ -76,6 +82,30 @@ class PenaltyParts:
     spins: frozenset = field(default_factory=frozenset)
     num_slack: int = 0
     num_aux: int = 0
+    slacks: list[tuple[Hashable, dict, float, list[tuple[Hashable, float]]]] = field(
+        default_factory=list
+    )
+    integral: bool = True
+
+    def lift(self, sample: Mapping[Hashable, float]) -> np.ndarray:
+        """A CQM sample as a bit vector over :attr:`variables`: each auxiliary product bit is
+        the product it stands for, and each inequality's slack the value closest to -g(x) in
+        [0, U] that its bits can write (greedy from the largest coefficient; exact for integer
+        data). A feasible integer-data sample lifts to a point where every v_i is 0."""
+        bits: dict[Hashable, float] = {}
+        for v in self.cqm_variables:
+            value = float(sample[v])
+            bits[v] = (value + 1.0) / 2.0 if v in self.spins else value
+        for v in self.variables:
+            if isinstance(v, tuple) and len(v) == 3 and v[0] == "aux":
+                bits[v] = bits[v[1]] * bits[v[2]]
+        for _, lin, const, slack in self.slacks:
+            rest = -(const + sum(c * bits[v] for v, c in lin.items()))
+            for v, c in sorted(slack, key=lambda t: -t[1]):
+                take = rest >= c - 1e-9 * max(1.0, abs(c))
+                bits[v] = float(take)
+                rest -= c * take
+        return np.array([bits.get(v, 0.0) for v in self.variables])
 
     @property
     def objective_range(self) -> float:
@@ -149,6 +179,8 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
     aux_viol: list[tuple[Hashable, dimod.BinaryQuadraticModel]] = []
     extra: list[Hashable] = []
     num_slack = 0
+    slacks: list[tuple[Hashable, dict, float, list[tuple[Hashable, float]]]] = []
+    all_integral = True
 
     def rosenberg(i: Hashable, j: Hashable, k: Hashable) -> dimod.BinaryQuadraticModel:
         return dimod.BinaryQuadraticModel(
@@ -202,6 +234,7 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         if norm == 0.0:
             continue
         integral = _is_integral(np.append(coef, const))
+        all_integral = all_integral and integral
         if integral:
             norm = 1.0  # integer data keep their unit: every violation is >= 1
         lin_n = {v: b / norm for v, b in lin.items()}
@@ -219,15 +252,27 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
                 nbits = slack_bits
                 step = upper / (2**nbits - 1)
                 coefs = [step * 2**k for k in range(nbits)]
+            g_lin = dict(lin_n)
+            slack_bits_of = []
             for k, c in enumerate(coefs):
                 s = ("slack", label, k)
                 extra.append(s)
                 lin_n[s] = c
+                slack_bits_of.append((s, c))
                 num_slack += 1
+            slacks.append((label, g_lin, const_n, slack_bits_of))
         violations.append((label, _square(lin_n, const_n)))
     variables = cqm_vars + extra
     return PenaltyParts(
-        objective, violations + aux_viol, variables, cqm_vars, spins, num_slack, len(aux)
+        objective,
+        violations + aux_viol,
+        variables,
+        cqm_vars,
+        spins,
+        num_slack,
+        len(aux),
+        slacks,
+        all_integral,
     )
 
 
@@ -298,8 +343,11 @@ class PenaltyCQMSampler:
     the child (``parameters`` go to the child), and returns the samples as CQM samples sorted
     by objective (``SampleSet.from_samples_cqm``), with the data vector ``penalty_energy``.
     With ``penalty=None`` (auto) P starts at ``scale`` * Delta_f and doubles while the child's
-    lowest-energy sample is infeasible, at most ``max_rounds`` rounds; ``info`` has ``penalty``, ``rounds``,
-    ``num_slack``, ``num_aux``, ``num_variables`` (of the BQM).
+    lowest-energy sample is infeasible, at most ``max_rounds`` rounds. ``info`` follows
+    dwave-samplers: ``timing`` (``preprocessing_ns``: the reduction; ``sampling_ns``: the
+    child's calls, all rounds; ``postprocessing_ns``: scoring the last round on the CQM),
+    ``seed`` (the master seed given, or None), and ``penalty``: ``penalty`` (the final P),
+    ``rounds``, ``num_slack``, ``num_aux``, ``num_variables`` (of the BQM) and ``child_info``.
 
     Args:
         child: Any dimod sampler.
@@ -357,6 +405,7 @@ class PenaltyCQMSampler:
             raise ValueError(
                 f"PenaltyCQMSampler.sample_cqm got unknown keyword(s) {', '.join(map(repr, unknown))}; the child takes: {', '.join(sorted(self.child.parameters)) or 'nothing'}"
             )
+        t_start = time.perf_counter_ns()
         parts = penalty_parts(cqm, slack_bits=self.slack_bits)
         penalty = (
             self.penalty
@@ -366,19 +415,33 @@ class PenaltyCQMSampler:
         rounds = 1 if self.penalty is not None else self.max_rounds
         seed = parameters.pop("seed", None)
         seq = np.random.SeedSequence(seed) if "seed" in self.child.parameters else None
+        pre_ns = time.perf_counter_ns() - t_start
+        sampling_ns = 0
         for r in range(rounds):
+            t0 = time.perf_counter_ns()
             bqm = parts.bqm(penalty)
             params = dict(parameters)
             if seq is not None:
                 params["seed"] = int(seq.spawn(1)[0].generate_state(1)[0]) % 2**31
             child_set = self.child.sample(bqm, **params)
             child_set.resolve()
+            t1 = time.perf_counter_ns()
+            sampling_ns += t1 - t0
             info = {
-                "penalty": penalty,
-                "rounds": r + 1,
-                "num_slack": parts.num_slack,
-                "num_aux": parts.num_aux,
-                "num_variables": bqm.num_variables,
+                "timing": {
+                    "preprocessing_ns": pre_ns,
+                    "sampling_ns": sampling_ns,
+                    "postprocessing_ns": 0,
+                },
+                "penalty": {
+                    "penalty": penalty,
+                    "rounds": r + 1,
+                    "num_slack": parts.num_slack,
+                    "num_aux": parts.num_aux,
+                    "num_variables": bqm.num_variables,
+                    "child_info": dict(child_set.info),
+                },
+                "seed": seed,
             }
             out = cqm_sampleset(
                 cqm,
@@ -388,6 +451,7 @@ class PenaltyCQMSampler:
                 penalty_energy=child_set.record.energy,
                 repaired=np.zeros(len(child_set), bool),
             )
+            info["timing"]["postprocessing_ns"] = time.perf_counter_ns() - t1
             lowest = int(np.argmin(out.record.penalty_energy))
             if out.record.is_feasible[lowest] or r == rounds - 1:
                 return out if self.repair is None else self._with_repairs(cqm, out)

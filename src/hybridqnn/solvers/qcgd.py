@@ -17,8 +17,18 @@ program
 Because v_i >= 0 at every atom, r_i(X) = 0 forces every atom of X to be feasible, so the lifting
 is exact; this is why we lift the (squared, Rosenberg) violations rather than the signed
 constraints (a signed linear constraint would be met by an average of infeasible atoms).
-We scale C and k by 1 / Delta_f (Delta_f of :class:`~hybridqnn.solvers.penalty.PenaltyParts`)
-so the objective is O(1) whatever the data; reported objectives are unscaled.
+We scale C and k by 1 / R, R = ``objective_range`` (a bound on the objective's range over the
+feasible points; for a QCBO :attr:`~hybridqnn.problems.qcbo.QCBOModel.objective_range`, computed
+from FIP) or, if not given, Delta_f of :class:`~hybridqnn.solvers.penalty.PenaltyParts` (sum of
+absolute biases, far looser: on a 1-sample 16-4-1 QCBO Delta_f = 414 while the loss spans 9.2, so
+the loss was about 2% of the oracle's QUBO); reported objectives are unscaled.
+
+Exactness. For r(X) = 0 to be reachable, every feasible x must have a slack assignment with
+v_i = 0. That holds when every constraint has integer data (exact integer slacks; the
+integer-exact QCBO of :func:`~hybridqnn.problems.qcbo.build_qcbo` with ``input_unit``), and then
+an infeasible atom has v_i >= 1. With real data the slack grid leaves a residual (the smallest
+total violation over all bit vectors was 0.037 on a 1-sample 2-2-1 real-coefficient QCBO), r
+cannot reach 0 and y grows; ``info["qcgd"]["integral"]`` says which case a run was.
 
 Iteration t = 0, 1, ..., T-1 (CGAL on the augmented Lagrangian
 L_beta(X, y) = <C, X> + sum_i y_i r_i(X) + (beta/2) sum_i r_i(X)^2):
@@ -27,9 +37,20 @@ L_beta(X, y) = <C, X> + sum_i y_i r_i(X) + (beta/2) sum_i r_i(X)^2):
     G_t    = C + sum_i (y_i + beta_t r_i(X_t)) V_i                     (gradient in X)
     x_t    = argmin_{x in {0,1}^n} x^T G_t x                           (LMO: a QUBO, the sampler)
     X_{t+1} = (1 - eta_t) X_t + eta_t x_t x_t^T
-    y_i    <- y_i + gamma r_i(X_{t+1}),   gamma = beta_0               (dual step)
+    y_i    <- y_i + gamma_t r_i(X_{t+1}),                               (dual step)
+    gamma_t = min(beta_0, 4 beta_0 alpha^2 / ((t + 1)^{3/2} ||r(X_{t+1})||^2)),   alpha = 1
 
-with X_0 = 0 (the atom x = 0) and y = 0. The LMO's answer is the oracle sample with the lowest
+(CGAL's bounded dual step, Yurtsever et al. 2021; CGAL's alpha bounds tr X, which is n here,
+but alpha = n made y grow fast enough to lose the optimum on the 1- and 2-sample 2-2-1 test
+QCBOs, and gave no feasible atom either way on the 16-4-1 one; we keep alpha = 1;
+an update that would make ||y|| exceed ``dual_bound`` is skipped), with X_0 = 0 (the atom
+x = 0) and y = 0. A warm start ``x0`` (the incumbent, a CQM sample) makes X_1 = x0 x0^T (lifted
+with exact slacks, so r(X_1) = 0 when x0 is feasible) and t counts from 1, so the first oracle
+answer gets weight 2/3 rather than replacing the start. With a warm start, an oracle that takes
+``initial_states`` (e.g. ``dense-sa``) is also started from the best feasible point so far
+(lifted), every read (our choice, like reverse annealing from the incumbent: on a 2-sample
+16-4-1 integer QCBO, dense-SA from random states returned no feasible atom in 100 calls, and
+from the incumbent every atom of the second half was feasible). The LMO's answer is the oracle sample with the lowest
 *reported* energy (so a noisy oracle really misleads the method). The iterate is kept only
 through the exact running values <C, X_t> and r_i(X_t) (both linear in X), which is all the
 method needs; ``keep_lifted=True`` stores X_t itself (n x n) for inspection.
@@ -39,8 +60,7 @@ with dimod's feasibility test), not X (the paper's "best feasible oracle sample"
 feasible, the least-violating sample is returned with ``is_feasible`` False.
 
 Deviations / choices: eta_t = 2/(t + 2) (Q-FW writes 2/(t + 1) with t from 1: the same
-sequence); beta_0 = 1 and a constant dual step gamma = beta_0 (CGAL bounds the step to keep
-y bounded; with r_i >= 0 our y is monotone); inequality constraints enter through binary
+sequence); beta_0 = 1 (with r_i >= 0 our y is monotone, and the bounded step keeps it finite); inequality constraints enter through binary
 slacks (as in the penalty reduction), since a linear inequality in X does not force feasible
 atoms.
 """
@@ -59,7 +79,7 @@ from scipy.sparse import coo_matrix
 from hybridqnn._checks import check_bool, check_float, check_int
 from hybridqnn.solvers.penalty import PenaltyParts, cqm_sampleset, penalty_parts
 
-__all__ = ["QCGDResult", "QCGDSolver", "qcgd", "qcgd_convergence"]
+__all__ = ["QCGDResult", "QCGDSolver", "dual_step", "qcgd", "qcgd_convergence", "trace_summary"]
 
 
 def _upper(
@@ -85,13 +105,20 @@ class QCGDResult:
 
     Attributes:
         sampleset: the answer as a one-row CQM sample set (energy = CQM objective,
-            is_feasible, is_satisfied); ``info`` has ``iterations``, ``oracle_calls``,
-            ``oracle_seconds``, ``total_seconds``, ``found_feasible``.
+            is_feasible, is_satisfied). ``info`` follows dwave-samplers: ``timing``
+            (``preprocessing_ns``: the reduction and lifting; ``sampling_ns``: the oracle calls;
+            ``postprocessing_ns``: the rest), ``seed``, and ``qcgd``: ``iterations``,
+            ``oracle_calls``, ``oracle_seconds``, ``total_seconds``, ``found_feasible``,
+            ``num_variables``, ``num_constraints``, ``repair``, ``warm_start``,
+            ``objective_range`` (the scale of C), ``integral`` (every constraint integer).
         trace: one dict per iteration: ``iteration``, ``objective`` (<C, X_{t+1}> + k, the lifted
-            objective, unscaled), ``infeasibility`` (||r(X_{t+1})||_2 over the normalised
-            violations), ``sample_objective`` and ``sample_feasible`` (of the LMO answer x_t),
+            objective, unscaled), ``infeasibility`` (||r(X_{t+1})||_2, the lifted violations
+            CGAL drives to 0), ``constraint_infeasibility`` (||mean over the atoms of X_{t+1}
+            of their CQM constraint violations||_2: the constraints alone, no slack or product
+            bits), ``sample_objective`` and ``sample_feasible`` (of the LMO answer x_t),
             ``sample_violation`` (its largest CQM constraint violation), ``best_feasible``
-            (best feasible objective so far, or None), ``beta``, ``oracle_seconds``.
+            (best feasible objective so far, or None), ``beta``, ``dual_step``,
+            ``oracle_seconds``.
         X: the final lifted iterate (only with ``keep_lifted=True``), over ``variables``.
         variables: the bit order of X.
     """
@@ -113,6 +140,9 @@ def qcgd(
     seed: int | None = None,
     keep_lifted: bool = False,
     repair: Callable[[dict], Mapping] | None = None,
+    objective_range: float | None = None,
+    x0: Mapping[Any, float] | None = None,
+    dual_bound: float | None = None,
 ) -> QCGDResult:
     """Run QCGD on ``cqm`` with ``sampler`` as the LMO (module docstring).
 
@@ -120,7 +150,7 @@ def qcgd(
         cqm: BINARY/SPIN variables, hard linear or quadratic constraints.
         sampler: Any dimod sampler (the oracle), e.g. a noisy or limited-precision composite.
         iterations: T >= 1 oracle calls.
-        beta0: beta_0 > 0, the penalty scale (and dual step).
+        beta0: beta_0 > 0, the penalty scale (and the largest dual step).
         slack_bits: slack bits per real-coefficient inequality.
         sample_kwargs: keywords for every oracle call (``num_reads``, ``num_sweeps``, ...).
         seed: master seed; each call gets a child seed if the sampler takes ``seed``.
@@ -129,6 +159,14 @@ def qcgd(
             :meth:`hybridqnn.problems.qcbo.QCBOModel.complete`); every read's repaired
             version is also a candidate answer. Not in the paper (default off); the lifted
             iterate always uses the raw oracle samples.
+        objective_range: the scale of C (> 0), a bound on max - min of the objective over the
+            feasible points, e.g. :attr:`hybridqnn.problems.qcbo.QCBOModel.objective_range`;
+            None: Delta_f (sum of the objective's absolute biases, a looser bound).
+        x0: a warm start, a sample over the CQM's variables (e.g. the incumbent, completed):
+            X_1 = x0 x0^T lifted (:meth:`PenaltyParts.lift`) and the iterations count from 1;
+            an oracle with ``initial_states`` starts from the best feasible point so far.
+        dual_bound: K > 0: a dual update that would make ||y|| exceed K is skipped (CGAL's
+            bounded multipliers); None: no bound on ||y|| (the step itself is still bounded).
     """
     if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
         raise TypeError(
@@ -148,101 +186,226 @@ def qcgd(
             f"'sample_kwargs' has keyword(s) the sampler does not take: {', '.join(map(repr, unknown))}"
         )
     seed = None if seed is None else check_int("seed", seed, 0)
-    start = time.perf_counter()
-    parts = penalty_parts(cqm, slack_bits=slack_bits)
+    if objective_range is not None:
+        objective_range = check_float("objective_range", objective_range, 0.0, low_open=True)
+    if dual_bound is not None:
+        dual_bound = check_float("dual_bound", dual_bound, 0.0, low_open=True)
     if repair is not None and not callable(repair):
         raise TypeError(f"'repair' must be callable or None, got {type(repair).__name__}")
-    return _run(cqm, parts, sampler, iterations, beta0, kwargs, seed, keep_lifted, start, repair)
+    if x0 is not None:
+        if not isinstance(x0, Mapping):
+            raise TypeError(
+                f"'x0' must be a mapping over the CQM's variables, got {type(x0).__name__}"
+            )
+        missing = [v for v in cqm.variables if v not in x0]
+        if missing:
+            raise ValueError(f"'x0' must give every CQM variable, missing {missing[0]!r}")
+    start = time.perf_counter()
+    parts = penalty_parts(cqm, slack_bits=slack_bits)
+    lifted = _Lifted(parts, objective_range)
+    run = _Run(cqm, parts, lifted, sampler, kwargs, seed, repair, keep_lifted, beta0, dual_bound)
+    return run.go(iterations, x0, start)
 
 
-def _run(
-    cqm: dimod.ConstrainedQuadraticModel,
-    parts: PenaltyParts,
-    sampler: dimod.Sampler,
-    iterations: int,
-    beta0: float,
-    kwargs: dict[str, Any],
-    seed: int | None,
-    keep_lifted: bool,
-    start: float,
-    repair: Callable[[dict], Mapping] | None = None,
-) -> QCGDResult:
-    variables = parts.variables
-    n = len(variables)
-    index = {v: i for i, v in enumerate(variables)}
-    scale = 1.0 / max(parts.objective_range, 1e-12)
-    c_r, c_c, c_w = _upper(parts.objective, index)
-    c_w = c_w * scale
-    k0 = parts.objective.offset * scale
-    m = len(parts.violations)
-    pieces = [_upper(b, index) for _, b in parts.violations]
-    v_r = np.concatenate([p[0] for p in pieces]) if m else np.zeros(0, np.int64)
-    v_c = np.concatenate([p[1] for p in pieces]) if m else np.zeros(0, np.int64)
-    v_w = np.concatenate([p[2] for p in pieces]) if m else np.zeros(0)
-    v_k = np.repeat(np.arange(m), [p[0].size for p in pieces]) if m else np.zeros(0, np.int64)
-    kappa = np.array([b.offset for _, b in parts.violations], dtype=np.float64)
-    all_r = np.concatenate([c_r, v_r])
-    all_c = np.concatenate([c_c, v_c])
-    y = np.zeros(m)
-    obj_X = k0  # <C, X_0> + k with X_0 = 0
-    r = kappa.copy()
-    X = np.zeros((n, n)) if keep_lifted else None
-    seq = np.random.SeedSequence(seed)
-    takes_seed = "seed" in sampler.parameters
-    trace: list[dict[str, Any]] = []
-    best: tuple[float, np.ndarray] | None = None
-    least: tuple[float, np.ndarray] | None = None
-    oracle_seconds = 0.0
-    for t in range(iterations):
-        beta = beta0 * np.sqrt(t + 1.0)
-        mult = y + beta * r
-        G = (
-            coo_matrix((np.concatenate([c_w, mult[v_k] * v_w]), (all_r, all_c)), shape=(n, n))
-            .tocsr()
-            .tocoo()
+class _Lifted:
+    """The lifted problem's data over the bit order ``parts.variables``: the scaled objective
+    C (upper-triangular triplets) and the violations V_i with their constants kappa_i."""
+
+    def __init__(self, parts: PenaltyParts, objective_range: float | None) -> None:
+        self.variables = parts.variables
+        self.n = len(self.variables)
+        index = {v: i for i, v in enumerate(self.variables)}
+        self.range = objective_range or max(parts.objective_range, 1e-12)
+        self.scale = 1.0 / self.range
+        self.c_r, self.c_c, c_w = _upper(parts.objective, index)
+        self.c_w = c_w * self.scale
+        self.k0 = parts.objective.offset * self.scale
+        self.m = m = len(parts.violations)
+        pieces = [_upper(b, index) for _, b in parts.violations]
+        self.v_r = np.concatenate([p[0] for p in pieces]) if m else np.zeros(0, np.int64)
+        self.v_c = np.concatenate([p[1] for p in pieces]) if m else np.zeros(0, np.int64)
+        self.v_w = np.concatenate([p[2] for p in pieces]) if m else np.zeros(0)
+        self.v_k = (
+            np.repeat(np.arange(m), [p[0].size for p in pieces]) if m else np.zeros(0, np.int64)
         )
+        self.kappa = np.array([b.offset for _, b in parts.violations], dtype=np.float64)
+        self.all_r = np.concatenate([self.c_r, self.v_r])
+        self.all_c = np.concatenate([self.c_c, self.v_c])
+
+    def values(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """(<C, x x^T> + k scaled, v(x)) at a bit vector."""
+        f = float(np.dot(self.c_w, x[self.c_r] * x[self.c_c])) + self.k0
+        v = np.bincount(self.v_k, weights=self.v_w * x[self.v_r] * x[self.v_c], minlength=self.m)
+        return f, v + self.kappa
+
+    def oracle_bqm(self, mult: np.ndarray) -> dimod.BinaryQuadraticModel:
+        """The LMO's QUBO x^T G x, G = C + sum_i mult_i V_i."""
+        n = self.n
+        data = np.concatenate([self.c_w, mult[self.v_k] * self.v_w])
+        G = coo_matrix((data, (self.all_r, self.all_c)), shape=(n, n)).tocsr().tocoo()
         diag = G.row == G.col
         lin = np.zeros(n)
         np.add.at(lin, G.row[diag], G.data[diag])
         off = ~diag & (G.data != 0)
-        bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
-            lin, (G.row[off], G.col[off], G.data[off]), 0.0, dimod.BINARY, variable_order=variables
+        return dimod.BinaryQuadraticModel.from_numpy_vectors(
+            lin,
+            (G.row[off], G.col[off], G.data[off]),
+            0.0,
+            dimod.BINARY,
+            variable_order=self.variables,
         )
-        params = dict(kwargs)
-        if takes_seed:
-            params["seed"] = int(seq.spawn(1)[0].generate_state(1)[0]) % 2**31
+
+
+def dual_step(beta0: float, t: int, r: np.ndarray, alpha: float = 1.0) -> float:
+    """CGAL's bounded dual step (Yurtsever et al. 2021, Alg. 6.1):
+    gamma_t = min(beta_0, 4 beta_0 alpha^2 / ((t + 1)^{3/2} ||r(X_{t+1})||^2)), alpha a bound
+    on tr X (here n, the number of bits: tr(x x^T) = sum_j x_j <= n)."""
+    norm2 = float(np.dot(r, r))
+    if norm2 == 0.0:
+        return beta0
+    return min(beta0, 4.0 * beta0 * alpha * alpha / ((t + 1.0) ** 1.5 * norm2))
+
+
+@dataclass(eq=False)
+class _Run:
+    """One QCGD run: the CGAL iteration state and its step (module docstring)."""
+
+    cqm: dimod.ConstrainedQuadraticModel
+    parts: PenaltyParts
+    lifted: _Lifted
+    sampler: dimod.Sampler
+    kwargs: dict[str, Any]
+    seed: int | None
+    repair: Callable[[dict], Mapping] | None
+    keep_lifted: bool
+    beta0: float
+    dual_bound: float | None
+
+    def go(self, iterations: int, x0: Mapping[Any, float] | None, start: float) -> QCGDResult:
+        lifted, cqm = self.lifted, self.cqm
+        m = lifted.m
+        self.y = np.zeros(m)
+        self.obj = lifted.k0  # <C, X_0> + k with X_0 = 0
+        self.r = lifted.kappa.copy()
+        self.con = np.zeros(len(cqm.constraints))  # mean CQM violations of the atoms
+        self.X = np.zeros((lifted.n, lifted.n)) if self.keep_lifted else None
+        self.best: tuple[float, np.ndarray] | None = None
+        self.least: tuple[float, np.ndarray] | None = None
+        self.oracle_seconds = 0.0
+        self.seq = np.random.SeedSequence(self.seed)
+        offset = 0
+        self.start_bits = None
+        if x0 is not None:
+            x = self.parts.lift(x0)
+            self.start_bits = x
+            self.obj, self.r = lifted.values(x)
+            self.con = self._violations(
+                np.array([[x0[v] for v in cqm.variables]]), list(cqm.variables)
+            )[0]
+            if self.X is not None:
+                self.X = np.outer(x, x)
+            offset = 1
+        pre_ns = int((time.perf_counter() - start) * 1e9)
+        trace = [self.step(t, offset) for t in range(iterations)]
+        found = self.best is not None
+        row = self.best[1] if found else self.least[1]  # type: ignore[index]
+        total = time.perf_counter() - start
+        info = {
+            "timing": {
+                "preprocessing_ns": pre_ns,
+                "sampling_ns": int(self.oracle_seconds * 1e9),
+                "postprocessing_ns": max(
+                    0, int(total * 1e9) - pre_ns - int(self.oracle_seconds * 1e9)
+                ),
+            },
+            "seed": self.seed,
+            "qcgd": {
+                "iterations": iterations,
+                "oracle_calls": iterations,
+                "oracle_seconds": self.oracle_seconds,
+                "total_seconds": total,
+                "found_feasible": found,
+                "num_variables": lifted.n,
+                "num_constraints": m,
+                "repair": self.repair is not None,
+                "warm_start": x0 is not None,
+                "objective_range": lifted.range,
+                "integral": self.parts.integral,
+            },
+        }
+        answer = dimod.SampleSet.from_samples_cqm((row[None, :], self.labels), cqm, info=info)
+        return QCGDResult(
+            answer, trace, self.X, list(lifted.variables) if self.X is not None else []
+        )
+
+    def _violations(self, rows: np.ndarray, cqm_vars: list) -> np.ndarray:
+        """Per row (over ``cqm_vars``), its CQM constraint violations (clipped)."""
+        out = np.empty((len(rows), len(self.cqm.constraints)))
+        for i, row in enumerate(rows):
+            viol = self.cqm.violations(
+                dict(zip(cqm_vars, row, strict=True)), skip_satisfied=False, clip=True
+            )
+            out[i] = list(viol.values())
+        return out
+
+    def _oracle(self, t: int, beta: float) -> np.ndarray:
+        """The oracle's rows (bits over the lifted variables) for G_t; the first is x_t."""
+        params = dict(self.kwargs)
+        if "seed" in self.sampler.parameters:
+            params["seed"] = int(self.seq.spawn(1)[0].generate_state(1)[0]) % 2**31
+        bqm = self.lifted.oracle_bqm(self.y + beta * self.r)
+        if self.start_bits is not None and "initial_states" in self.sampler.parameters:
+            reads = int(params.get("num_reads", 1) or 1)
+            params["initial_states"] = (
+                np.repeat(self.start_bits[None, :].astype(np.int8), reads, axis=0),
+                self.lifted.variables,
+            )
         t0 = time.perf_counter()
-        ss = sampler.sample(bqm, **params)
+        ss = self.sampler.sample(bqm, **params)
         ss.resolve()
-        call_s = time.perf_counter() - t0
-        oracle_seconds += call_s
+        self.call_s = time.perf_counter() - t0
+        self.oracle_seconds += self.call_s
         if ss.vartype is dimod.SPIN:
             ss = ss.change_vartype(dimod.BINARY, inplace=False)
         position = {v: i for i, v in enumerate(ss.variables)}
-        order = [position[v] for v in variables]
-        rows = np.asarray(ss.record.sample)[:, order].astype(np.float64)
-        x = rows[int(np.argmin(ss.record.energy))]
-        # exact updates of the lifted quantities (all linear in X)
-        eta = 2.0 / (t + 2.0)
-        f_x = float(np.dot(c_w, x[c_r] * x[c_c])) + k0
-        v_x = np.bincount(v_k, weights=v_w * x[v_r] * x[v_c], minlength=m) + kappa
-        obj_X = (1 - eta) * obj_X + eta * f_x
-        r = (1 - eta) * r + eta * v_x
-        if X is not None:
-            X = (1 - eta) * X + eta * np.outer(x, x)
-        y = y + beta0 * r
+        rows = np.asarray(ss.record.sample)[:, [position[v] for v in self.lifted.variables]]
+        rows = rows.astype(np.float64)
+        lowest = int(np.argmin(ss.record.energy))
+        return np.concatenate([rows[lowest : lowest + 1], np.delete(rows, lowest, axis=0)])
+
+    def step(self, t: int, offset: int) -> dict[str, Any]:
+        """Iteration t: the LMO, the lifted update, the dual step, candidates, the trace row."""
+        lifted, cqm = self.lifted, self.cqm
+        k = t + offset  # the iteration count CGAL's schedules see
+        beta = self.beta0 * np.sqrt(k + 1.0)
+        rows = self._oracle(t, beta)
+        x = rows[0]
+        eta = 2.0 / (k + 2.0)
+        f_x, v_x = lifted.values(x)
+        self.obj = (1 - eta) * self.obj + eta * f_x
+        self.r = (1 - eta) * self.r + eta * v_x
+        if self.X is not None:
+            self.X = (1 - eta) * self.X + eta * np.outer(x, x)
+        gamma = dual_step(self.beta0, k, self.r)
+        y_new = self.y + gamma * self.r
+        if self.dual_bound is None or np.linalg.norm(y_new) <= self.dual_bound:
+            self.y = y_new
         cqm_set = cqm_sampleset(
             cqm,
-            parts,
+            self.parts,
             dimod.SampleSet.from_samples(
-                (rows.astype(np.int8), variables), dimod.BINARY, energy=np.zeros(len(rows))
+                (rows.astype(np.int8), lifted.variables), dimod.BINARY, energy=np.zeros(len(rows))
             ),
         )
+        cqm_rows = np.asarray(cqm_set.record.sample)
+        self.labels = list(cqm_set.variables)
         energies = np.asarray(cqm_set.record.energy, dtype=np.float64)
         feas = np.asarray(cqm_set.record.is_feasible, dtype=bool)
-        cqm_rows, cqm_vars = cqm_set.record.sample, list(cqm_set.variables)
-        if repair is not None:
-            fixed = [dict(repair(dict(zip(cqm_vars, row, strict=True)))) for row in cqm_rows]
+        viol_x = self._violations(cqm_rows[:1], list(cqm_set.variables))[0]
+        self.con = (1 - eta) * self.con + eta * viol_x
+        if self.repair is not None:
+            cqm_vars = list(cqm_set.variables)
+            fixed = [dict(self.repair(dict(zip(cqm_vars, row, strict=True)))) for row in cqm_rows]
             rep_rows = np.array([[f[v] for v in cqm_vars] for f in fixed], dtype=np.int8)
             rep = dimod.SampleSet.from_samples_cqm((rep_rows, cqm_vars), cqm, sort_labels=False)
             energies = np.concatenate([energies, np.asarray(rep.record.energy, dtype=np.float64)])
@@ -250,52 +413,28 @@ def _run(
             cqm_rows = np.vstack([cqm_rows, rep_rows])
         if np.any(feas):
             i = int(np.argmin(np.where(feas, energies, np.inf)))
-            if best is None or energies[i] < best[0]:
-                best = (float(energies[i]), cqm_rows[i].copy())
-        # the LMO answer itself (the first row of cqm_set is not necessarily x)
-        x_set = cqm_sampleset(
-            cqm,
-            parts,
-            dimod.SampleSet.from_samples(
-                (x[None, :].astype(np.int8), variables), dimod.BINARY, energy=[0.0]
-            ),
-        )
-        viol = _max_violation(cqm, x_set)
-        if least is None or viol < least[0]:
-            least = (viol, x_set.record.sample[0].copy())
-        trace.append(
-            {
-                "iteration": t,
-                "objective": float(obj_X / scale),
-                "infeasibility": float(np.linalg.norm(r)),
-                "sample_objective": float(x_set.record.energy[0]),
-                "sample_feasible": bool(x_set.record.is_feasible[0]),
-                "sample_violation": viol,
-                "best_feasible": None if best is None else best[0],
-                "beta": float(beta),
-                "oracle_seconds": call_s,
-            }
-        )
-    found = best is not None
-    row = best[1] if found else least[1]  # type: ignore[index]
-    info = {
-        "iterations": iterations,
-        "oracle_calls": iterations,
-        "oracle_seconds": oracle_seconds,
-        "total_seconds": time.perf_counter() - start,
-        "found_feasible": found,
-        "num_variables": n,
-        "num_constraints": m,
-        "repair": repair is not None,
-    }
-    answer = dimod.SampleSet.from_samples_cqm((row[None, :], cqm_vars), cqm, info=info)
-    return QCGDResult(answer, trace, X, list(variables) if X is not None else [])
-
-
-def _max_violation(cqm: dimod.ConstrainedQuadraticModel, sampleset: dimod.SampleSet) -> float:
-    sample = next(iter(sampleset.samples()))
-    viol = cqm.violations(sample, skip_satisfied=False, clip=True)
-    return float(max(viol.values(), default=0.0))
+            if self.best is None or energies[i] < self.best[0]:
+                self.best = (float(energies[i]), cqm_rows[i].copy())
+                if self.start_bits is not None:
+                    self.start_bits = self.parts.lift(
+                        dict(zip(self.labels, cqm_rows[i], strict=True))
+                    )
+        worst = float(viol_x.max(initial=0.0))
+        if self.least is None or worst < self.least[0]:
+            self.least = (worst, cqm_rows[0].copy())
+        return {
+            "iteration": t,
+            "objective": float(self.obj / lifted.scale),
+            "infeasibility": float(np.linalg.norm(self.r)),
+            "constraint_infeasibility": float(np.linalg.norm(self.con)),
+            "sample_objective": float(energies[0]),
+            "sample_feasible": bool(feas[0]),
+            "sample_violation": worst,
+            "best_feasible": None if self.best is None else self.best[0],
+            "beta": float(beta),
+            "dual_step": float(gamma),
+            "oracle_seconds": self.call_s,
+        }
 
 
 class QCGDSolver:
@@ -353,6 +492,9 @@ def qcgd_convergence(
     beta0: float = 1.0,
     sample_kwargs: Mapping[str, Any] | None = None,
     seed: int = 0,
+    objective_range: float | None = None,
+    optimum: float | None = None,
+    x0: Mapping[Any, float] | None = None,
 ) -> list[dict[str, Any]]:
     """QCGD under several oracle settings; per-iteration traces for plotting.
 
@@ -362,9 +504,12 @@ def qcgd_convergence(
     the noise wraps the rounding: the oracle rounds the perturbed problem. The base oracle is ``sampler`` (default: the registry's default, ``dense-sa``).
     All settings use the same ``seed``.
 
+    ``objective_range`` and ``x0`` (a warm start) are passed to :func:`qcgd`; ``optimum`` (e.g. the MILP optimum) gives
+    the gap in :func:`trace_summary`.
+
     Returns:
         One dict per setting: ``variance``, ``bits``, ``trace`` (as :class:`QCGDResult`),
-        ``final_objective``, ``feasible``, ``oracle_seconds``.
+        ``final_objective``, ``feasible``, ``oracle_seconds``, and :func:`trace_summary`'s keys.
     """
     from hybridqnn.solvers.composites import LimitedPrecisionComposite, NoisyOracleComposite
     from hybridqnn.solvers.registry import get_sampler
@@ -387,7 +532,14 @@ def qcgd_convergence(
         if variance > 0:
             oracle = NoisyOracleComposite(oracle, variance=variance, seed=seed)
         res = qcgd(
-            cqm, oracle, iterations=iterations, beta0=beta0, sample_kwargs=sample_kwargs, seed=seed
+            cqm,
+            oracle,
+            iterations=iterations,
+            beta0=beta0,
+            sample_kwargs=sample_kwargs,
+            seed=seed,
+            objective_range=objective_range,
+            x0=x0,
         )
         first = res.sampleset.first
         out.append(
@@ -397,7 +549,50 @@ def qcgd_convergence(
                 "trace": res.trace,
                 "final_objective": float(first.energy),
                 "feasible": bool(first.is_feasible),
-                "oracle_seconds": res.sampleset.info["oracle_seconds"],
+                "oracle_seconds": res.sampleset.info["qcgd"]["oracle_seconds"],
+                **trace_summary(res.trace, optimum),
             }
         )
     return out
+
+
+def trace_summary(
+    trace: Sequence[Mapping[str, Any]], optimum: float | None = None
+) -> dict[str, Any]:
+    """Convergence figures of a :class:`QCGDResult` trace (issue 18's report columns).
+
+    With H the second half of the iterations (t >= T // 2):
+
+    * ``feasible_atom_fraction``: the share of oracle answers x_t in H that are CQM-feasible;
+    * ``found_feasible``: whether any oracle sample was feasible (``best_feasible`` set);
+    * ``gap_to_optimum_pct``: 100 (best - optimum) / |optimum| for the best feasible sample
+      (None without one or without ``optimum``; the absolute gap if optimum = 0);
+    * ``infeasibility_slope``: the least-squares slope of log ||r(X_t)|| against log(t + 1)
+      over H (None if some ||r|| there is 0: r reached 0 exactly);
+    * ``rsqrt_nonincreasing``: whether ||r(X_t)|| sqrt(t + 1) never increases over the run
+      (up to 1e-9 relative), CGAL's O(1/sqrt(t)) rate;
+    * ``final_infeasibility``: ||r(X_T)||.
+    """
+    T = len(trace)
+    half = trace[T // 2 :]
+    r = np.array([t["infeasibility"] for t in trace], dtype=np.float64)
+    its = np.array([t["iteration"] for t in trace], dtype=np.float64) + 1.0
+    best = trace[-1]["best_feasible"] if T else None
+    gap = None
+    if best is not None and optimum is not None:
+        gap = 100.0 * (best - optimum) / abs(optimum) if optimum != 0 else best - optimum
+    hr, hi = r[T // 2 :], its[T // 2 :]
+    slope = (
+        float(np.polyfit(np.log(hi), np.log(hr), 1)[0]) if hr.size >= 2 and np.all(hr > 0) else None
+    )
+    scaled = r * np.sqrt(its)
+    return {
+        "feasible_atom_fraction": float(np.mean([t["sample_feasible"] for t in half]))
+        if half
+        else 0.0,
+        "found_feasible": best is not None,
+        "gap_to_optimum_pct": gap,
+        "infeasibility_slope": slope,
+        "rsqrt_nonincreasing": bool(np.all(np.diff(scaled) <= 1e-9 * np.maximum(1.0, scaled[:-1]))),
+        "final_infeasibility": float(r[-1]) if T else None,
+    }

@@ -1,0 +1,642 @@
+"""Quantum Progressive Hedging: :func:`fit_qcbo` as a PH state and one function per step.
+
+One PH iteration (:func:`ph_iteration`, package docstring "Progressive hedging"):
+
+1. :func:`_solve_all`: every subproblem b solves w_b = argmin f_b(w) + lambda_b^T w +
+   sum_l (rho_l / 2) ||w^l - c^l||^2 around the centre c (in a pool);
+2. :func:`_consensus`: the sample-weighted mean of the w_b, then the consensus rule (``mean``:
+   nearest levels; ``line-search``: the votes' line search) gives the network q;
+3. the registered ``moves`` (:data:`~hybridqnn.train.qcbo.moves.MOVES`) may improve q further;
+4. :func:`_hedge`: lambda_b += rho_l (w_b - q), q the next centre (so the multipliers track the
+   centre the subproblems are pulled to; before issue 18 they tracked the mean while the
+   centre was the line-search network);
+5. :func:`_rescale`: the bit-scale step; w, the incumbents and the centre scale with s_new /
+   s_old, lambda with s_old / s_new, and rho_l with (s_old / s_new)^2, so both the multiplier
+   and the proximal term cost the same per level step whatever the scale (rho_l(t) =
+   rho rho_growth^t (s_l(0) / s_l(t))^2);
+6. :func:`_record`: history, best network so far.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import dimod
+import numpy as np
+
+from hybridqnn._checks import check_bool, check_choice, check_float, check_int
+from hybridqnn.problems.qcbo import WeightCode
+from hybridqnn.train.qcbo.moves import MOVES, MoveContext, _line_search, _votes
+from hybridqnn.train.qcbo.network import (
+    _Architecture,
+    _best_qcbo_start,
+    _bit_scales,
+    _Build,
+    _history_rank,
+    _network_setup_from,
+    _round_to_levels,
+    _start,
+    _train_score,
+)
+from hybridqnn.train.qcbo.resources import declared_limit, spin_formula
+from hybridqnn.train.qcbo.results import QATResult, QCBOResult
+from hybridqnn.train.qcbo.subproblems import _Solve, _solve_subproblem, _weights_list
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("qcgd", "penalty", "cqm")
+
+
+def fit_qcbo(
+    X: np.ndarray,
+    y: np.ndarray,
+    sizes: Sequence[int],
+    weights: WeightCode | Sequence[WeightCode] | None = None,
+    *,
+    sampler: dimod.Sampler,
+    method: str = "qcgd",
+    batch_size: int = 1,
+    activations: str = "relu",
+    segments: int | Sequence[int] = 2,
+    activation_bits: int | Sequence[int] = 5,
+    loss: str = "logistic",
+    loss_segments: int = 4,
+    bias: bool = True,
+    input_low: np.ndarray | None = None,
+    input_high: np.ndarray | None = None,
+    ph_iterations: int = 5,
+    rho: float = 0.3,
+    rho_growth: float = 1.0,
+    bit_scale: bool = True,
+    scale_target: float = 1.0,
+    qcgd_iterations: int = 10,
+    beta0: float = 1.0,
+    slack_bits: int = 3,
+    penalty_scale: float = 1.0,
+    sample_kwargs: Mapping[str, Any] | None = None,
+    repair: bool = True,
+    keep_incumbent: bool = True,
+    max_candidates: int = 8,
+    executor: str | Executor | None = None,
+    max_workers: int | None = None,
+    consensus: str = "line-search",
+    select: str = "accuracy",
+    count_spins: bool = True,
+    seed: int | None = None,
+    callback: Callable[[dict[str, Any]], None] | None = None,
+    restarts: int = 1,
+    warm_start: QCBOResult | QATResult | None = None,
+    moves: Sequence[str] = (),
+    input_unit: float | None = None,
+) -> QCBOResult:
+    """Train a quantized spline network by decomposed QCBO + progressive hedging (module docstring).
+
+    Args:
+        X: Inputs (n, n_0), finite.
+        y: Labels: +-1 or 0/1 for one output, class indices for several (one-vs-rest margins).
+        sizes: (n_0, ..., n_L).
+        weights: one :class:`WeightCode` for all layers or one per layer (default binary); its
+            ``scale`` is the starting scale when ``bit_scale`` is off (the bit-scale step sets
+            it otherwise).
+        sampler: the oracle (``qcgd``, ``penalty``: any dimod sampler) or a CQM solver
+            (``cqm``: anything with ``sample_cqm``, e.g. ``MILPSolver``).
+        method: ``qcgd``, ``penalty`` or ``cqm``.
+        batch_size: samples per subproblem (1: the paper's sample-wise decomposition; n: the
+            monolithic model, solved once per PH iteration with rho acting as a trust region).
+        activations, segments, activation_bits, loss, loss_segments, bias: the network and its
+            QCBO (:func:`hybridqnn.problems.qcbo.build_qcbo`).
+        input_low, input_high: the FIP input box (default: the data's per-feature min/max).
+        ph_iterations: T >= 1.
+        rho, rho_growth: rho_0 > 0 and the factor >= 1 per iteration.
+        bit_scale: run the closed-form bit-scale step (module docstring): the hidden layers'
+            normalisation at a random start, the output scale after every PH iteration.
+        scale_target: tau > 0, the output margin target of the bit-scale step.
+        qcgd_iterations, beta0: QCGD's oracle calls per subproblem and penalty scale.
+        slack_bits: slack bits per real inequality (penalty reduction).
+        penalty_scale: initial penalty multiple for ``penalty``.
+        sample_kwargs: passed to every oracle call (``num_reads``, ``num_sweeps``, ...; for
+            ``cqm``, to ``sample_cqm``, e.g. ``time_limit``).
+        repair, keep_incumbent, max_candidates: how a subproblem's answer is chosen (module
+            docstring).
+        executor: an executor spec (``thread``, ``process``, ``serial``, ``dask://HOST:PORT``)
+            or an ``Executor``.
+        max_workers: local pool size (default: the machine's CPUs).
+        consensus: ``mean`` (standard PH) or ``line-search`` (module docstring).
+        select: which consensus network is returned: the highest training ``accuracy`` (ties:
+            lower spline loss) or the lowest training spline ``loss``.
+        count_spins: count every subproblem's spins at the first iteration (costs one penalty
+            reduction per subproblem).
+        seed: master seed (initial weights, subproblem order, oracle seeds).
+        callback: called with each history record.
+        restarts: independent runs from random starts (child seeds of ``seed``); the run whose
+            returned network ranks best on the training set (``select``) is returned, with
+            ``timing`` summed over the runs (package docstring, "Starts").
+        warm_start: start from this trained network instead of random levels: a quantized
+            :class:`QATResult` (QAT on this same quantized spline network) or a
+            :class:`QCBOResult`; its codes, scales included, replace ``weights``' (kinds must
+            match). With ``restarts`` > 1 the runs differ only in subproblem order and seeds.
+        moves: extra moves applied to the consensus network after the line search, by name
+            from :data:`hybridqnn.train.qcbo.moves.MOVES` (e.g. ``"qubo"``, the weight-space
+            QUBO move); each is kept only if it improves the training score.
+        input_unit: q, a power of two: the integer-exact QCBO (inputs on multiples of q,
+            :func:`hybridqnn.problems.qcbo.build_qcbo`); every weight scale is then a power of
+            two (the bit-scale step and a warm start's scales rounded to the nearest power of
+            two in log scale). None: the real-coefficient model.
+
+    Raises:
+        ValueError: bad sizes, labels or settings; non-finite X; an empty input interval or
+            M < 1 (from FIP); a subproblem with more spins than the sampler's declared limit
+            (:func:`declared_limit`).
+        TypeError: a sampler without ``sample`` (or ``sample_cqm`` for ``cqm``), bad codes.
+    """
+    if check_int("restarts", restarts, 1) > 1:
+        return _best_qcbo_start(fit_qcbo, dict(locals()), restarts, seed, select)
+    args = dict(locals())
+    for key in ("restarts", "warm_start", "executor", "max_workers", "callback"):
+        args.pop(key)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"'callback' must be callable or None, got {type(callback).__name__}")
+    setup = _ph_setup(**args)
+    state = _ph_start(setup, warm_start)
+    with _pool(executor, max_workers) as pool:
+        for t in range(setup.iterations):
+            ph_iteration(setup, state, t, pool)
+            if callback is not None:
+                callback(dict(state.history[-1]))
+    return _ph_result(setup, state)
+
+
+@dataclass(frozen=True, eq=False)
+class PHSetup:
+    """What stays fixed during a QPH run (validated settings, data, batches, solver)."""
+
+    X: np.ndarray
+    y_model: np.ndarray
+    y_pm: np.ndarray
+    sizes: tuple[int, ...]
+    codes: list[WeightCode]
+    arch: _Architecture
+    batches: list[np.ndarray]
+    shapes: list[tuple[int, int]]
+    how: _Solve
+    iterations: int
+    rho: float
+    rho_growth: float
+    bit_scale: bool
+    scale_target: float
+    consensus: str
+    select: str
+    count: bool
+    slack_bits: int
+    moves: tuple[str, ...]
+    seed: int | None
+    seeds: tuple[np.random.SeedSequence, ...]
+    start: float
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+
+@dataclass(eq=False)
+class PHState:
+    """What changes between QPH iterations.
+
+    Attributes:
+        codes: the current weight codes (scales).
+        center: the prox centre c (levels of ``codes``), which is also the consensus network.
+        lam: per subproblem, per layer, the multipliers lambda_b.
+        inc: per subproblem, its last answer w_b (its incumbent).
+        rho_scale: per layer, (s_l(0) / s_l(t))^2 (rho follows the weight scale).
+        history, best, spins, totals, initial: what the result reports.
+    """
+
+    codes: list[WeightCode]
+    center: list[np.ndarray]
+    lam: list[list[np.ndarray]]
+    inc: list[list[np.ndarray]]
+    rho_scale: list[float]
+    initial: dict[str, float]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best: tuple[tuple[float, float], int, list[np.ndarray], list[WeightCode]] | None = None
+    spins: dict[str, Any] = field(default_factory=dict)
+    totals: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("solve_s", "wall_solve_s", "oracle_s", "oracle_calls", "improving", "solves"), 0.0
+        )
+    )
+
+
+def _ph_setup(
+    X: Any,
+    y: Any,
+    sizes: Sequence[int],
+    weights: Any,
+    *,
+    sampler: Any,
+    method: str,
+    batch_size: int,
+    activations: str,
+    segments: Any,
+    activation_bits: Any,
+    loss: str,
+    loss_segments: int,
+    bias: bool,
+    input_low: Any,
+    input_high: Any,
+    ph_iterations: int,
+    rho: float,
+    rho_growth: float,
+    bit_scale: bool,
+    scale_target: float,
+    qcgd_iterations: int,
+    beta0: float,
+    slack_bits: int,
+    penalty_scale: float,
+    sample_kwargs: Mapping[str, Any] | None,
+    repair: bool,
+    keep_incumbent: bool,
+    max_candidates: int,
+    consensus: str,
+    select: str,
+    count_spins: bool,
+    seed: int | None,
+    moves: Sequence[str],
+    input_unit: float | None,
+) -> PHSetup:
+    """Validate :func:`fit_qcbo`'s arguments (one-line errors) and fix the batches."""
+    X, sizes, codes, arch, y_model, y_pm = _network_setup_from(locals())
+    method = check_choice("method", method, METHODS)
+    if method == "cqm":
+        if not hasattr(sampler, "sample_cqm"):
+            raise TypeError(
+                f"'sampler' must have sample_cqm for method='cqm', got {type(sampler).__name__}"
+            )
+    elif not (hasattr(sampler, "sample") and hasattr(sampler, "parameters")):
+        raise TypeError(f"'sampler' must be a dimod.Sampler, got {type(sampler).__name__}")
+    n = X.shape[0]
+    batch_size = check_int("batch_size", batch_size, 1)
+    if batch_size > n:
+        raise ValueError(
+            f"'batch_size' must be an integer in [1, {n}] (at most the training set size), "
+            f"got {batch_size}"
+        )
+    kwargs = dict(sample_kwargs or {})
+    if "seed" in kwargs:
+        raise ValueError("'sample_kwargs' must not contain 'seed'; pass fit_qcbo(seed=...)")
+    unknown = sorted(set(kwargs) - set(getattr(sampler, "parameters", {}) or {}))
+    if unknown:
+        raise ValueError(
+            f"'sample_kwargs' has keyword(s) the sampler does not take: {', '.join(map(repr, unknown))}"
+        )
+    moves = tuple(check_choice("moves", m, tuple(MOVES)) for m in moves)
+    how = _Solve(
+        method,
+        sampler,
+        kwargs,
+        check_int("qcgd_iterations", qcgd_iterations, 1),
+        check_float("beta0", beta0, 0.0, low_open=True),
+        check_int("slack_bits", slack_bits, 1, 24),
+        check_float("penalty_scale", penalty_scale, 0.0, low_open=True),
+        check_bool("repair", repair),
+        check_bool("keep_incumbent", keep_incumbent),
+        check_int("max_candidates", max_candidates, 1),
+        None if method == "cqm" else declared_limit(sampler),
+    )
+    seed = None if seed is None else check_int("seed", seed, 0)
+    seeds = tuple(np.random.SeedSequence(seed).spawn(3))  # start, batch order, solves
+    perm = np.random.default_rng(seeds[1]).permutation(n)
+    L = len(sizes) - 1
+    return PHSetup(
+        X,
+        y_model,
+        y_pm,
+        sizes,
+        codes,
+        arch,
+        [np.sort(perm[i : i + batch_size]) for i in range(0, n, batch_size)],
+        [(sizes[li], sizes[li - 1] + int(arch.bias)) for li in range(1, L + 1)],
+        how,
+        check_int("ph_iterations", ph_iterations, 1),
+        check_float("rho", rho, 0.0, low_open=True),
+        check_float("rho_growth", rho_growth, 1.0),
+        check_bool("bit_scale", bit_scale),
+        check_float("scale_target", scale_target, 0.0, low_open=True),
+        check_choice("consensus", consensus, ("mean", "line-search")),
+        check_choice("select", select, ("accuracy", "loss")),
+        check_bool("count_spins", count_spins),
+        how.slack_bits,
+        moves,
+        seed,
+        seeds,
+        time.perf_counter(),
+    )
+
+
+def _ph_start(setup: PHSetup, warm_start: Any) -> PHState:
+    """The starting network (random levels or ``warm_start``) as every subproblem's incumbent
+    and the first centre; multipliers 0."""
+    rng = np.random.default_rng(setup.seeds[0])
+    codes, center, initial = _start(
+        warm_start,
+        rng,
+        setup.codes,
+        setup.shapes,
+        setup.X,
+        setup.y_model,
+        setup.y_pm,
+        setup.arch,
+        setup.bit_scale,
+        setup.scale_target,
+    )
+    k = len(setup.batches)
+    return PHState(
+        codes,
+        center,
+        [[np.zeros(s) for s in setup.shapes] for _ in range(k)],
+        [_weights_list(center) for _ in range(k)],
+        [1.0] * len(setup.shapes),
+        initial,
+    )
+
+
+@contextlib.contextmanager
+def _pool(executor: str | Executor | None, max_workers: int | None) -> Iterator[Executor]:
+    if isinstance(executor, Executor):
+        yield executor
+        return
+    from hybridqnn.parallel import get_executor
+
+    with get_executor(executor, max_workers) as pool:
+        yield pool
+
+
+def ph_iteration(setup: PHSetup, state: PHState, t: int, pool: Executor) -> None:
+    """One PH iteration (module docstring, steps 1-6)."""
+    t_iter = time.perf_counter()
+    rho_t = [setup.rho * setup.rho_growth**t * r for r in state.rho_scale]
+    results = _solve_all(setup, state, rho_t, t, pool)
+    ws = [r["weights"] for r in results]
+    mean, residual = _mean(setup, ws)
+    moved, q = _consensus(setup, state, mean)
+    q, move_info = _apply_registered_moves(setup, state, q, t)
+    disagreement = float(
+        np.mean([sum(np.count_nonzero(w[li] != q[li]) for li in range(len(q))) for w in ws])
+        / sum(w.size for w in q)
+    )
+    _hedge(state, ws, q, rho_t)
+    q = _rescale(setup, state, q)
+    _record(
+        setup,
+        state,
+        t,
+        results,
+        q,
+        rho_t,
+        t_iter,
+        {"residual": residual, "disagreement": disagreement, "moved_weights": moved, **move_info},
+    )
+
+
+def _solve_all(
+    setup: PHSetup, state: PHState, rho_t: list[float], t: int, pool: Executor
+) -> list[dict[str, Any]]:
+    """Step 1: every subproblem, in the pool; spins counted at t = 0."""
+    fip = setup.arch.fip(state.codes)
+    a = setup.arch
+    build = _Build(
+        setup.sizes,
+        tuple(state.codes),
+        fip,
+        a.activation_bits,
+        a.loss,
+        a.loss_segments,
+        "variables",
+    )
+    seeds = [int(s.generate_state(1)[0]) % 2**31 for s in setup.seeds[2].spawn(len(setup.batches))]
+    do_count = setup.count and t == 0
+    t0 = time.perf_counter()
+    futures = [
+        pool.submit(
+            _solve_subproblem,
+            build,
+            setup.how,
+            setup.X[b],
+            setup.y_model[b],
+            [int(i) for i in b],
+            state.lam[k],
+            rho_t,
+            state.center,
+            state.inc[k],
+            seeds[k],
+            do_count,
+        )
+        for k, b in enumerate(setup.batches)
+    ]
+    results = [f.result() for f in futures]
+    state.totals["wall_solve_s"] += time.perf_counter() - t0
+    if do_count:
+        state.spins = _spin_figures(setup, state, results)
+    return results
+
+
+def _spin_figures(setup: PHSetup, state: PHState, results: list[dict[str, Any]]) -> dict[str, Any]:
+    sub_spins = [r["spins"] for r in results]
+    wcount = sum(
+        int(np.prod(s)) * c.num_bits for s, c in zip(setup.shapes, state.codes, strict=True)
+    )
+    cqm_vars = [r["cqm_variables"] for r in results]
+    mono = wcount + sum(s - wcount for s in sub_spins)
+    return {
+        "weight_spins": wcount,
+        "monolithic_spins": mono,
+        "monolithic_cqm_variables": wcount + sum(c - wcount for c in cqm_vars),
+        "subproblem_spins_max": max(sub_spins),
+        "subproblem_spins_mean": float(np.mean(sub_spins)),
+        "subproblem_cqm_variables_max": max(cqm_vars),
+        "num_subproblems": len(results),
+        "spin_ratio": mono / max(sub_spins),
+    }
+
+
+def _mean(setup: PHSetup, ws: list[list[np.ndarray]]) -> tuple[list[np.ndarray], float]:
+    """Step 2a: the sample-weighted mean w_bar = sum_b n_b w_b / n, and the residual
+    mean_b ||w_b - w_bar||."""
+    nb = [len(b) for b in setup.batches]
+    L = len(ws[0])
+    mean = [sum(nb[k] * ws[k][li] for k in range(len(ws))) / setup.n for li in range(L)]
+    residual = float(
+        np.mean([math.sqrt(sum(np.sum((w[li] - mean[li]) ** 2) for li in range(L))) for w in ws])
+    )
+    return mean, residual
+
+
+def _consensus(
+    setup: PHSetup, state: PHState, mean: list[np.ndarray]
+) -> tuple[int | None, list[np.ndarray]]:
+    """Step 2b: ``mean``: the nearest levels of w_bar; ``line-search``: the line search over
+    the votes of w_bar around the centre (package docstring, "Consensus")."""
+    if setup.consensus == "mean":
+        return None, _round_to_levels(mean, state.codes)
+    center = _round_to_levels(state.center, state.codes)
+    score = partial(
+        _train_score,
+        setup.arch.network(state.codes),
+        setup.X,
+        setup.y_model,
+        setup.y_pm,
+        setup.select,
+    )
+    moved, q = _line_search(center, _votes(center, mean, state.codes), score)
+    return moved, [w.copy() for w in q]
+
+
+def _apply_registered_moves(
+    setup: PHSetup, state: PHState, q: list[np.ndarray], t: int
+) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """Step 3: each of ``setup.moves`` in turn; a move returns its network and a record."""
+    info: dict[str, Any] = {}
+    if not setup.moves:
+        return q, info
+    ctx = MoveContext(
+        setup.arch.network(state.codes),
+        list(state.codes),
+        setup.X,
+        setup.y_model,
+        setup.y_pm,
+        setup.select,
+        setup.how.sampler,
+        dict(setup.how.sample_kwargs),
+        int(setup.seeds[2].spawn(1)[0].generate_state(1)[0]) % 2**31 + t,
+    )
+    for name in setup.moves:
+        q, rec = MOVES[name](ctx, q)
+        info.update({f"{name}_{k}": v for k, v in rec.items()})
+    return q, info
+
+
+def _hedge(
+    state: PHState, ws: list[list[np.ndarray]], q: list[np.ndarray], rho_t: list[float]
+) -> None:
+    """Step 4: lambda_b += rho_l (w_b - q); q becomes the centre; the answers the incumbents."""
+    for lam_k, w_k in zip(state.lam, ws, strict=True):
+        for li in range(len(q)):
+            lam_k[li] = lam_k[li] + rho_t[li] * (w_k[li] - q[li])
+    state.center = [w.copy() for w in q]
+    state.inc = [_weights_list(w) for w in ws]
+
+
+def _rescale(setup: PHSetup, state: PHState, q: list[np.ndarray]) -> list[np.ndarray]:
+    """Step 5: the output layer's bit-scale step, carried to q, the centre, the incumbents,
+    lambda (by s_old / s_new) and rho (by (s_old / s_new)^2)."""
+    if not setup.bit_scale:
+        return q
+    units = [w / c.scale for w, c in zip(q, state.codes, strict=True)]
+    new = _bit_scales(
+        units, state.codes, setup.X, setup.y_model, setup.arch, setup.scale_target, hidden=False
+    )
+    ratio = [nc.scale / c.scale for nc, c in zip(new, state.codes, strict=True)]
+    state.center = [w * r for w, r in zip(state.center, ratio, strict=True)]
+    state.inc = [[w * r for w, r in zip(ws, ratio, strict=True)] for ws in state.inc]
+    state.lam = [[lm / r for lm, r in zip(lam_k, ratio, strict=True)] for lam_k in state.lam]
+    state.rho_scale = [s / (r * r) for s, r in zip(state.rho_scale, ratio, strict=True)]
+    state.codes = new
+    return [w * r for w, r in zip(q, ratio, strict=True)]
+
+
+def _record(
+    setup: PHSetup,
+    state: PHState,
+    t: int,
+    results: list[dict[str, Any]],
+    q: list[np.ndarray],
+    rho_t: list[float],
+    t_iter: float,
+    extra: dict[str, Any],
+) -> None:
+    """Step 6: the history record and the best network so far."""
+    net = setup.arch.network(state.codes)
+    improving = sum(bool(r["improved"]) for r in results)
+    record = {
+        "iteration": t,
+        "rho": rho_t[-1],
+        "rho_layers": list(rho_t),
+        "train_loss": net.loss_value(q, setup.X, setup.y_model, ties="nearest") / setup.n,
+        "train_accuracy": float(np.mean(net.predict(q, setup.X) == setup.y_pm)),
+        "scales": [c.scale for c in state.codes],
+        "seconds": time.perf_counter() - t_iter,
+        "solve_seconds": sum(r["seconds"] for r in results),
+        "oracle_calls": sum(r["oracle_calls"] for r in results),
+        "oracle_seconds": sum(r["oracle_seconds"] for r in results),
+        "incumbent_kept": sum(r["source"] == "incumbent" for r in results),
+        "improving_solves": improving,
+        "solves": len(results),
+        "improving_solve_fraction": improving / len(results),
+        "subproblem_objective": float(np.mean([r["objective"] for r in results])),
+        **extra,
+    }
+    for key, name in (
+        ("solve_s", "solve_seconds"),
+        ("oracle_s", "oracle_seconds"),
+        ("oracle_calls", "oracle_calls"),
+        ("improving", "improving_solves"),
+    ):
+        state.totals[key] += record[name]
+    state.totals["solves"] += len(results)
+    state.history.append(record)
+    logger.info(
+        "QPH iteration %d: loss %.4f, accuracy %.4f",
+        t,
+        record["train_loss"],
+        record["train_accuracy"],
+    )
+    score = _history_rank(record, setup.select)
+    if state.best is None or score < state.best[0]:
+        state.best = (score, t, [w.copy() for w in q], list(state.codes))
+
+
+def _ph_result(setup: PHSetup, state: PHState) -> QCBOResult:
+    """The best consensus network, its resource figures and timing."""
+    assert state.best is not None
+    _, best_t, best_w, best_codes = state.best
+    a = setup.arch
+    formula = spin_formula(
+        setup.sizes,
+        best_codes,
+        segments=a.segments,
+        activation_bits=a.activation_bits,
+        loss_segments=a.loss_segments,
+        bias=a.bias,
+        num_samples=setup.n,
+        slack_bits=setup.slack_bits,
+    )
+    spins = dict(state.spins)
+    spins.update({f"formula_{k}": v for k, v in formula.items()})
+    tot = state.totals
+    timing = {
+        "total_s": time.perf_counter() - setup.start,
+        "solve_s": tot["solve_s"],
+        "wall_solve_s": tot["wall_solve_s"],
+        "oracle_s": tot["oracle_s"],
+        "oracle_calls": float(tot["oracle_calls"]),
+    }
+    return QCBOResult(
+        best_w,
+        best_codes,
+        a.network(best_codes),
+        state.history,
+        spins,
+        timing,
+        best_t,
+        setup.seed,
+        a.box,
+        state.initial,
+    )

@@ -1,0 +1,194 @@
+"""Resource figures of the decomposed QCBO: spins per solve (built and closed-form), bits per
+weight, a sampler's declared size limit, and spins per layer (package docstring)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hybridqnn.problems.fip import FIPResult
+from hybridqnn.problems.qcbo import (
+    QCBOModel,
+    WeightCode,
+)
+from hybridqnn.train.qcbo.network import _Build
+
+
+def declared_limit(sampler: Any) -> tuple[int, str] | None:
+    """The largest problem (in variables) a sampler declares it can take, or None.
+
+    A sampler declares a limit through ``sampler.properties`` with one of the keys
+    ``max_variables``, ``num_qubits`` or ``num_spins`` (checked in that order), or as a
+    structured sampler by its ``nodelist`` (its qubit count: a necessary, not sufficient, bound;
+    see :func:`hybridqnn.solvers.check_fits` for couplers). Composites are searched through
+    their first child. Returns (limit, where it came from).
+    """
+    props = getattr(sampler, "properties", None) or {}
+    if isinstance(props, Mapping):
+        for key in ("max_variables", "num_qubits", "num_spins"):
+            if key in props and props[key] is not None:
+                return int(props[key]), f"properties[{key!r}]"
+    nodelist = getattr(sampler, "nodelist", None)
+    if nodelist is not None:
+        return len(nodelist), "nodelist"
+    children = getattr(sampler, "children", None)
+    if children:
+        return declared_limit(children[0])
+    return None
+
+
+def bits_per_weight(sizes: Sequence[int], codes: Sequence[WeightCode], bias: bool) -> float:
+    """Average bits per weight: sum_l n_l (n_{l-1} + bias) log2|levels_l| / sum_l n_l (n_{l-1} + bias)."""
+    counts = [sizes[i + 1] * (sizes[i] + int(bias)) for i in range(len(sizes) - 1)]
+    return float(
+        sum(c * code.bits_per_weight for c, code in zip(counts, codes, strict=True)) / sum(counts)
+    )
+
+
+def spin_formula(
+    sizes: Sequence[int],
+    codes: Sequence[WeightCode],
+    *,
+    segments: int | Sequence[int],
+    activation_bits: int | Sequence[int],
+    loss_segments: int,
+    bias: bool,
+    num_samples: int,
+    slack_bits: int = 3,
+) -> dict[str, int]:
+    """Closed-form upper bounds on the variables of the QCBO of ``build_qcbo`` on n samples.
+
+    With L layers, widths n_l, weight bits B_l, M_l segments and K_l activation bits per hidden
+    layer, M_loss loss segments, bias b in {0, 1} and S slack bits per real inequality:
+
+        weights     W   = sum_{l=1}^{L} n_l (n_{l-1} + b) B_l                   (shared)
+        per sample  sel <= sum_{l<L} n_l M_l,   act = sum_{l<L} n_l K_l,
+                    prod = sum_{l=2}^{L} n_l n_{l-1} B_l K_{l-1},   lsel <= n_L M_loss,
+                    slack <= S (sum_{l<L} n_l (2 + 2 M_l) + 2 n_L [M_loss > 1])
+        monolithic  W + n (sel + act + prod + lsel + slack);  one subproblem of one sample:
+                    W + sel + act + prod + lsel + slack.
+
+    (Two interval and 2 M tie inequalities per hidden neuron, two interval inequalities per
+    output with loss selectors; product equalities need no slack. Inequalities with integer
+    data may need a few more or fewer slack bits than S; the built counts of
+    :func:`spin_counts` are exact.) Independent of the training-set size per subproblem, as the
+    paper's v1 bound says of its own spin bound.
+    """
+    L = len(sizes) - 1
+    segs = (segments,) * (L - 1) if isinstance(segments, int) else tuple(segments)
+    kb = (
+        (activation_bits,) * (L - 1) if isinstance(activation_bits, int) else tuple(activation_bits)
+    )
+    b = int(bias)
+    weights = sum(
+        sizes[li] * (sizes[li - 1] + b) * codes[li - 1].num_bits for li in range(1, L + 1)
+    )
+    sel = sum(sizes[li] * segs[li - 1] for li in range(1, L))
+    act = sum(sizes[li] * kb[li - 1] for li in range(1, L))
+    prod = sum(
+        sizes[li] * sizes[li - 1] * codes[li - 1].num_bits * kb[li - 2] for li in range(2, L + 1)
+    )
+    lsel = sizes[L] * loss_segments if loss_segments > 1 else 0
+    slack = slack_bits * (
+        sum(sizes[li] * (2 + 2 * segs[li - 1]) for li in range(1, L))
+        + (2 * sizes[L] if loss_segments > 1 else 0)
+    )
+    per_sample = sel + act + prod + lsel + slack
+    return {
+        "weights": weights,
+        "per_sample": per_sample,
+        "subproblem": weights + per_sample,
+        "monolithic": weights + num_samples * per_sample,
+    }
+
+
+def ising_spins(model: QCBOModel, slack_bits: int) -> int:
+    """Bits of the Ising problem an oracle sees for ``model``: CQM variables + slack + aux bits."""
+    from hybridqnn.solvers.penalty import penalty_parts
+
+    return len(penalty_parts(model.cqm, slack_bits=slack_bits).variables)
+
+
+def spins_by_layer(variables: Sequence[Any]) -> dict[int, int]:
+    """Spins of a QCBO's Ising problem per layer l (1-based), from the variable labels of
+    :func:`hybridqnn.problems.qcbo.build_qcbo` and the penalty reduction: weight bits
+    ("w", l, ...), selectors, activation and product bits (kind, s, l, ...), loss selectors
+    (the output layer), slack bits of the constraints of layer l (labels ".../s/l/j..." of
+    neuron constraints, "loss/..." for the output layer) and auxiliary product bits (by
+    their first factor)."""
+    weights_layers = [v[1] for v in variables if isinstance(v, tuple) and v[0] == "w"]
+    L = max(weights_layers, default=1)
+    out: dict[int, int] = {}
+
+    def layer(v: Any) -> int:
+        if not isinstance(v, tuple):
+            return L
+        kind = v[0]
+        if kind == "w":
+            return int(v[1])
+        if kind in ("sel", "a", "p"):
+            return int(v[2])
+        if kind == "aux":
+            return layer(v[1])
+        if kind == "slack":
+            parts = str(v[1]).split("/")
+            if parts[1] in ("z",):
+                return int(parts[3])
+            if parts[1] == "loss":
+                return L
+            return int(parts[2])
+        return L
+
+    for v in variables:
+        li = layer(v)
+        out[li] = out.get(li, 0) + 1
+    return out
+
+
+def spin_counts(
+    X: np.ndarray,
+    y: np.ndarray,
+    sizes: Sequence[int],
+    codes: Sequence[WeightCode],
+    *,
+    fip: FIPResult,
+    activation_bits: Sequence[int],
+    loss: str,
+    loss_segments: int,
+    batch_size: int = 1,
+    slack_bits: int = 3,
+    products: str = "variables",
+) -> dict[str, Any]:
+    """Exact spins per solve: every subproblem built and reduced, and the monolithic total.
+
+    Returns ``monolithic_spins`` (= weights + sum_b (spins_b - weights), exact with
+    ``products="variables"``), ``subproblem_spins_max``/``_mean``, ``weight_spins``,
+    ``monolithic_cqm_variables``, ``subproblem_cqm_variables_max`` and ``spin_ratio``
+    (monolithic / largest subproblem).
+    """
+    build = _Build(
+        tuple(sizes), tuple(codes), fip, tuple(activation_bits), loss, loss_segments, products
+    )
+    n = X.shape[0]
+    spins, cqm_vars = [], []
+    weights = 0
+    for start in range(0, n, batch_size):
+        ids = list(range(start, min(n, start + batch_size)))
+        m = build.model(X[ids], y[ids], ids)
+        weights = m.counts["weights"]
+        spins.append(ising_spins(m, slack_bits))
+        cqm_vars.append(len(m.cqm.variables))
+    mono = weights + sum(s - weights for s in spins)
+    mono_cqm = weights + sum(c - weights for c in cqm_vars)
+    return {
+        "weight_spins": weights,
+        "monolithic_spins": mono,
+        "monolithic_cqm_variables": mono_cqm,
+        "subproblem_spins_max": max(spins),
+        "subproblem_spins_mean": float(np.mean(spins)),
+        "subproblem_cqm_variables_max": max(cqm_vars),
+        "num_subproblems": len(spins),
+        "spin_ratio": mono / max(spins),
+    }

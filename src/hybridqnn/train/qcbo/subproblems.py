@@ -1,0 +1,181 @@
+"""One progressive-hedging subproblem: build, solve (QCGD, penalty or a CQM solver) and score
+its candidate weights exactly (package docstring)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hybridqnn.train.qcbo.network import _Build
+from hybridqnn.train.qcbo.resources import ising_spins, spins_by_layer
+
+
+@dataclass(frozen=True, eq=False)
+class _Solve:
+    """How a subproblem is solved."""
+
+    method: str
+    sampler: Any
+    sample_kwargs: Mapping[str, Any]
+    qcgd_iterations: int
+    beta0: float
+    slack_bits: int
+    penalty_scale: float
+    repair: bool
+    keep_incumbent: bool
+    max_candidates: int
+    limit: tuple[int, str] | None
+
+
+def _weights_list(ws: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [np.asarray(w, dtype=np.float64).copy() for w in ws]
+
+
+def _prox_value(
+    ws: Sequence[np.ndarray],
+    lam: Sequence[np.ndarray],
+    rho: Sequence[float],
+    w_bar: Sequence[np.ndarray],
+) -> float:
+    """lambda^T w + sum_l (rho_l / 2) ||w^l - w_bar^l||^2."""
+    return float(
+        sum(
+            np.sum(lm * w) + 0.5 * r * np.sum((w - wb) ** 2)
+            for w, lm, r, wb in zip(ws, lam, rho, w_bar, strict=True)
+        )
+    )
+
+
+def _solve_subproblem(
+    build: _Build,
+    how: _Solve,
+    X: np.ndarray,
+    y: np.ndarray,
+    ids: Sequence[int],
+    lam: list[np.ndarray],
+    rho: Sequence[float],
+    w_bar: list[np.ndarray],
+    incumbent: list[np.ndarray] | None,
+    seed: int,
+    count: bool,
+) -> dict[str, Any]:
+    """Build, solve and score one PH subproblem (runs in a worker)."""
+    t0 = time.perf_counter()
+    base = build.model(X, y, ids)
+    sub = base.with_weight_terms(lam, list(rho), w_bar)
+    spins = ising_spins(sub, how.slack_bits) if (count or how.limit is not None) else None
+    if how.limit is not None and spins is not None and spins > how.limit[0]:
+        from hybridqnn.solvers.penalty import penalty_parts
+
+        per_layer = spins_by_layer(penalty_parts(sub.cqm, slack_bits=how.slack_bits).variables)
+        layer = max(per_layer, key=lambda li: per_layer[li])
+        n_in, n_out = build.sizes[layer - 1], build.sizes[layer]
+        raise ValueError(
+            f"the subproblem of samples {list(ids)[:4]} has {spins} spins, more than the sampler's "
+            f"declared limit {how.limit[0]} ({how.limit[1]}); layer {layer} ({n_in} -> {n_out}) "
+            f"alone puts {per_layer[layer]} spins there: use a narrower layer or a smaller batch_size"
+        )
+    build_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    ss, oracle_calls, oracle_s = _run_solver(sub, how, seed, incumbent)
+    solve_s = time.perf_counter() - t1
+    best, improved = _best_candidate(base, sub, how, ss, incumbent, lam, rho, w_bar)
+    return {
+        "weights": best[2],
+        "objective": best[0],
+        "source": best[1],
+        "improved": improved,
+        "oracle_calls": oracle_calls,
+        "oracle_seconds": oracle_s,
+        "solve_seconds": solve_s,
+        "build_seconds": build_s,
+        "seconds": time.perf_counter() - t0,
+        "spins": spins,
+        "cqm_variables": len(sub.cqm.variables),
+    }
+
+
+def _run_solver(
+    sub: Any, how: _Solve, seed: int, incumbent: list[np.ndarray] | None
+) -> tuple[Any, int, float]:
+    """The subproblem's sample set, oracle calls and oracle seconds. QCGD scales the objective
+    by the model's FIP range and starts from the completed incumbent (warm start)."""
+    repair = sub.complete if how.repair else None
+    t1 = time.perf_counter()
+    kwargs = dict(how.sample_kwargs)
+    if how.method == "qcgd":
+        from hybridqnn.solvers.qcgd import qcgd
+
+        res = qcgd(
+            sub.cqm,
+            how.sampler,
+            iterations=how.qcgd_iterations,
+            beta0=how.beta0,
+            slack_bits=how.slack_bits,
+            sample_kwargs=kwargs,
+            seed=seed,
+            repair=repair,
+            objective_range=sub.objective_range or None,
+            x0=None if incumbent is None else sub.complete(incumbent),
+        )
+        info = res.sampleset.info["qcgd"]
+        return res.sampleset, int(info["oracle_calls"]), float(info["oracle_seconds"])
+    if how.method == "penalty":
+        from hybridqnn.solvers.penalty import PenaltyCQMSampler
+
+        solver = PenaltyCQMSampler(
+            how.sampler, scale=how.penalty_scale, slack_bits=how.slack_bits, repair=repair
+        )
+        if "seed" in how.sampler.parameters:
+            kwargs["seed"] = seed
+        ss = solver.sample_cqm(sub.cqm, **kwargs)
+        return ss, int(ss.info["penalty"]["rounds"]), time.perf_counter() - t1
+    ss = how.sampler.sample_cqm(sub.cqm, **kwargs)
+    return ss, 1, time.perf_counter() - t1
+
+
+def _best_candidate(
+    base: Any,
+    sub: Any,
+    how: _Solve,
+    ss: Any,
+    incumbent: list[np.ndarray] | None,
+    lam: list[np.ndarray],
+    rho: Sequence[float],
+    w_bar: list[np.ndarray],
+) -> tuple[tuple[float, str, list[np.ndarray]], bool]:
+    """The best-scoring candidate (decoded weights of the returned rows, lowest energy first,
+    up to ``max_candidates``; plus the incumbent with ``keep_incumbent``), scored exactly by
+    f_b(w) + lambda^T w + sum_l (rho_l/2)||w^l - w_bar^l||^2, and whether the best oracle
+    candidate beat the incumbent (an improving solve)."""
+    order = np.argsort(np.asarray(ss.record.energy, dtype=np.float64), kind="stable")
+    variables = list(ss.variables)
+    seen: set[bytes] = set()
+    candidates: list[tuple[str, list[np.ndarray]]] = []
+    for idx in order:
+        ws = sub.decode_weights(dict(zip(variables, ss.record.sample[idx], strict=True)))
+        key = b"".join(w.tobytes() for w in ws)
+        if key in seen:
+            continue
+        seen.add(key)
+        candidates.append(("oracle", ws))
+        if len(candidates) >= how.max_candidates:
+            break
+
+    def value(ws: list[np.ndarray]) -> float:
+        return base.loss_of_weights(ws) + _prox_value(ws, lam, rho, w_bar)
+
+    scored = [(value(ws), source, ws) for source, ws in candidates]
+    best_oracle = min((v for v, _, _ in scored), default=np.inf)
+    inc_value = np.inf if incumbent is None else value(_weights_list(incumbent))
+    if how.keep_incumbent and incumbent is not None:
+        scored.append((inc_value, "incumbent", _weights_list(incumbent)))
+    best = scored[0]
+    for cand in scored[1:]:
+        if cand[0] < best[0] - 1e-12:
+            best = cand
+    return best, bool(best_oracle < inc_value - 1e-12)
