@@ -101,7 +101,10 @@ def test_plot_panels_draws_single_points_and_skips_empty_panels(tmp_path: Path) 
     many = Panel("many", "K", "accuracy",
                  [Series(f"m{i}", [1, 2, 3], [0.1 * i, 0.2, 0.3], band=([0, 0, 0], [1, 1, 1]))
                   for i in range(6)])
-    path = plot_panels(_Ctx(tmp_path), "fig", [one, empty, many], title="t")
+    settings = Panel("categories", "setting", "accuracy",
+                     [Series("qat", ["binary", "ternary"], [0.9, 0.95]),
+                      Series("qph", ["ternary", "mixed"], [0.93, None])])
+    path = plot_panels(_Ctx(tmp_path), "fig", [one, empty, many, settings], title="t")
     assert path is not None and path.stat().st_size > 0
     assert plot_panels(_Ctx(tmp_path), "none", [empty], title="t") is None
     assert not (tmp_path / "none.png").exists()

@@ -109,21 +109,6 @@ class RunContext:
         """File names (relative to :attr:`out_dir`) of the figures saved so far."""
         return list(self._figures)
 
-    def spawn_seeds(self, n: int) -> list[int]:
-        """Return ``n`` child seeds derived from the master seed.
-
-        Uses ``numpy.random.SeedSequence(seed).spawn(n)`` and draws one 32-bit word from each
-        child, so the seeds suit numpy, torch and dimod samplers alike. The result depends only
-        on the master seed and ``n``, and ``spawn_seeds(n)[:k] == spawn_seeds(k)``: repeated
-        calls return the same seeds, so ask once for all you need and index into the list.
-        """
-        import numpy as np
-
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-            raise ValueError(f"'n' must be an integer >= 0, got {n!r}")
-        children = np.random.SeedSequence(self.seed).spawn(int(n))
-        return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
-
     def seed_for(self, *key: str | int) -> int:
         """The keyed seed of the row named ``key`` (e.g. ``(method, dataset, setting,
         repeat)``): :func:`hybridqnn.experiments.toolkit.child_seed` of the master seed. Adding

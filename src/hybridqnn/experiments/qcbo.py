@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +69,7 @@ import numpy as np
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import list_field
 from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.toolkit import Panel, Series, Timer, plot_panels
 
 PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
     {"claim": "Fashion-MNIST accuracy at 1.1 bits on a CIM", "paper": "94.95 % (task not stated)"},
@@ -433,29 +433,29 @@ def _run_qcbo(
     X, y = (d.X[:n_mono], d.y[:n_mono]) if mono else (d.X, d.y)
     box = (np.zeros(X.shape[1]), np.full(X.shape[1], _BOX))
     kwargs = _fit_kwargs(p, method)
-    start = time.perf_counter()
-    res = fit_qcbo(
-        X,
-        y,
-        sizes,
-        codes,
-        input_low=box[0],
-        input_high=box[1],
-        batch_size=X.shape[0] if mono else p.batch_size,
-        ph_iterations=1 if mono else p.ph_iterations,
-        rho=1e-6 if mono else p.rho,
-        rho_growth=p.rho_growth,
-        consensus="mean" if mono else p.consensus,
-        executor=ctx.executor,
-        seed=seed,
-        restarts=1 if mono else p.ph_restarts,
-        warm_start=warm_start,
-        moves=() if mono else tuple(p.moves),
-        input_unit=p.input_unit or None,
-        callback=lambda r: ctx.log(task=d.task, setting=setting, method=method, **r),
-        **kwargs,
-    )
-    seconds = time.perf_counter() - start
+    with Timer() as timer:
+        res = fit_qcbo(
+            X,
+            y,
+            sizes,
+            codes,
+            input_low=box[0],
+            input_high=box[1],
+            batch_size=X.shape[0] if mono else p.batch_size,
+            ph_iterations=1 if mono else p.ph_iterations,
+            rho=1e-6 if mono else p.rho,
+            rho_growth=p.rho_growth,
+            consensus="mean" if mono else p.consensus,
+            executor=ctx.executor,
+            seed=seed,
+            restarts=1 if mono else p.ph_restarts,
+            warm_start=warm_start,
+            moves=() if mono else tuple(p.moves),
+            input_unit=p.input_unit or None,
+            callback=lambda r: ctx.log(task=d.task, setting=setting, method=method, **r),
+            **kwargs,
+        )
+    seconds = timer.seconds
     calls = res.timing["oracle_calls"]
     row = {
         **_trained_row(method, d, setting, sizes, codes, p.bias, res, X, y, seconds),
@@ -523,26 +523,26 @@ def _run_greedy(
 
     sizes = _sizes(p, d)
     codes = _codes(setting, len(sizes) - 1)
-    start = time.perf_counter()
-    res = fit_greedy_moves(
-        d.X,
-        d.y,
-        sizes,
-        codes,
-        iterations=p.control_iterations if multi else p.ph_iterations,
-        restarts=restarts,
-        warm_start=warm_start,
-        segments=p.segments,
-        activation_bits=p.activation_bits,
-        loss=p.loss,
-        loss_segments=p.loss_segments,
-        bias=p.bias,
-        input_low=np.zeros(d.X.shape[1]),
-        input_high=np.full(d.X.shape[1], _BOX),
-        input_unit=p.input_unit or None,
-        seed=seed,
-    )
-    seconds = time.perf_counter() - start
+    with Timer() as timer:
+        res = fit_greedy_moves(
+            d.X,
+            d.y,
+            sizes,
+            codes,
+            iterations=p.control_iterations if multi else p.ph_iterations,
+            restarts=restarts,
+            warm_start=warm_start,
+            segments=p.segments,
+            activation_bits=p.activation_bits,
+            loss=p.loss,
+            loss_segments=p.loss_segments,
+            bias=p.bias,
+            input_low=np.zeros(d.X.shape[1]),
+            input_high=np.full(d.X.shape[1], _BOX),
+            input_unit=p.input_unit or None,
+            seed=seed,
+        )
+    seconds = timer.seconds
     method = "greedy-moves-restarts" if multi else "greedy-moves"
     return {
         **_trained_row(method, d, setting, sizes, codes, p.bias, res, d.X, d.y, seconds),
@@ -573,25 +573,25 @@ def _run_baseline(
             "input_low": np.zeros(d.X.shape[1]),
             "input_high": np.full(d.X.shape[1], _BOX),
         }
-    start = time.perf_counter()
-    res = fit_qat(
-        d.X,
-        d.y,
-        sizes,
-        codes,
-        bias=p.bias,
-        epochs=p.qat_epochs,
-        lr=p.qat_lr,
-        batch_size=p.qat_batch_size,
-        seed=seed,
-        restarts=p.qat_restarts,
-        **network,
-    )
+    with Timer() as timer:
+        res = fit_qat(
+            d.X,
+            d.y,
+            sizes,
+            codes,
+            bias=p.bias,
+            epochs=p.qat_epochs,
+            lr=p.qat_lr,
+            batch_size=p.qat_batch_size,
+            seed=seed,
+            restarts=p.qat_restarts,
+            **network,
+        )
     if codes is None:
         method = "full-precision"
     else:
         method = "qat-quantized-activations" if quantized_activations else "qat-ste-adam"
-    seconds = time.perf_counter() - start
+    seconds = timer.seconds
     return _trained_row(method, d, setting, sizes, codes, p.bias, res, d.X, d.y, seconds), res
 
 
@@ -677,45 +677,49 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _add_row(ctx: RunContext, row: dict[str, Any]) -> None:
+    """Record a Fashion-MNIST row with the identity columns every row carries (method,
+    dataset, setting)."""
+    ctx.add_row({"method": row["method"], "dataset": "fashion-mnist", **row})
+
+
 def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
     """Every task x setting: QAT, full precision, then the QCBO methods and the classical
-    control, all of these from one random start per (task, setting) (paired comparisons; the
-    seeds do not depend on which methods run)."""
-    seeds = ctx.spawn_seeds(len(p.tasks) * (2 + 2 * len(p.settings)))
-    k = 0
+    control, all of these from one random start per (task, setting) (paired comparisons).
+
+    Seeds are keyed by name: the data ``("data", task)``, full precision
+    ``("full-precision", task)``, both QAT runs ``("qat", task, setting)`` (the same start) and
+    every QCBO method and control ``("start", task, setting)``."""
     results: dict[tuple[str, str], dict[str, float]] = {}
     histories: dict[str, list[float]] = {}
     resource_done = False
     for task in p.tasks:
-        d = _data(p, task, p.train_size, p.test_size, seeds[k], ctx.data_dir)
-        k += 1
-        fp, _ = _run_baseline(p, d, None, seeds[k])
-        k += 1
-        ctx.add_row(fp)
+        d = _data(p, task, p.train_size, p.test_size, ctx.seed_for("data", task), ctx.data_dir)
+        fp, _ = _run_baseline(p, d, None, ctx.seed_for("full-precision", task))
+        _add_row(ctx, fp)
         for setting in p.settings:
-            qat, _ = _run_baseline(p, d, setting, seeds[k])
+            qat_seed = ctx.seed_for("qat", task, setting)
+            qat, _ = _run_baseline(p, d, setting, qat_seed)
             # the same network as the QCBO's, activations included (same seed: same start)
-            qat_q, qat_q_res = _run_baseline(p, d, setting, seeds[k], quantized_activations=True)
+            qat_q, qat_q_res = _run_baseline(p, d, setting, qat_seed, quantized_activations=True)
             warm = qat_q_res if p.ph_start == "qat" else None
-            k += 1
-            ctx.add_row(qat)
-            ctx.add_row(qat_q)
+            _add_row(ctx, qat)
+            _add_row(ctx, qat_q)
             results[(task, setting)] = {
                 "qat-ste-adam": qat["test_accuracy"],
                 "qat-quantized-activations": qat_q["test_accuracy"],
                 "full-precision": fp["test_accuracy"],
             }
-            start_seed = seeds[k]
-            k += 1
+            start_seed = ctx.seed_for("start", task, setting)
             if p.greedy_control:
                 row = _run_greedy(p, d, setting, start_seed, warm_start=warm)
                 _versus_qat(row, qat, qat_q)
-                ctx.add_row(row)
+                _add_row(ctx, row)
                 results[(task, setting)]["greedy-moves"] = row["test_accuracy"]
             if p.control_restarts:
                 row = _run_greedy(p, d, setting, start_seed, restarts=p.control_restarts)
                 _versus_qat(row, qat, qat_q)
-                ctx.add_row(row)
+                _add_row(ctx, row)
                 results[(task, setting)]["greedy-moves-restarts"] = row["test_accuracy"]
             for method in p.methods:
                 row, res = _run_qcbo(
@@ -723,12 +727,12 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
                 )
                 if not method.startswith("mono"):
                     _versus_qat(row, qat, qat_q)
-                ctx.add_row(row)
+                _add_row(ctx, row)
                 results[(task, setting)][method] = row["test_accuracy"]
                 histories[f"{task} {setting} {method}"] = [h["train_loss"] for h in res.history]
                 if not resource_done and method.startswith("qph"):
                     for r in _resource_rows(p, d, setting, res, p.hardware_timeout):
-                        ctx.add_row(r)
+                        _add_row(ctx, r)
                     resource_done = True
     _plot(ctx, results, histories)
     _summarise(ctx, p, ctx.rows)
@@ -745,36 +749,19 @@ def _plot(
     results: dict[tuple[str, str], dict[str, float]],
     histories: dict[str, list[float]],
 ) -> None:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    keys = list(results)
-    methods = sorted({m for v in results.values() for m in v})
-    width = 0.8 / max(1, len(methods))
-    for i, m in enumerate(methods):
-        ax.bar(
-            [x + i * width for x in range(len(keys))],
-            [results[k].get(m, np.nan) for k in keys],
-            width,
-            label=m,
-        )
-    ax.set_xticks(
-        [x + 0.4 - width / 2 for x in range(len(keys))], [f"{t}\n{s}" for t, s in keys], fontsize=7
-    )
-    ax.set_ylabel("test accuracy")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=6)
-    ax.set_title("QCBO vs QAT vs full precision (Fashion-MNIST)")
-    ctx.save_figure("accuracy", fig)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, h in histories.items():
-        if len(h) > 1:
-            ax.plot(h, marker="o", label=name)
-    ax.set_xlabel("QPH iteration")
-    ax.set_ylabel("training spline loss (mean)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6)
-    ctx.save_figure("qph_loss", fig)
+    """Test accuracy per weight setting, one panel per task and a point per method; and the
+    training spline loss over the QPH iterations."""
+    panels = []
+    for task in dict.fromkeys(t for t, _ in results):
+        settings = [s for t, s in results if t == task]
+        methods = list(dict.fromkeys(m for s in settings for m in results[(task, s)]))
+        panels.append(Panel(f"task {task}", "weight setting", "test accuracy", [
+            Series(m, settings, [results[(task, s)].get(m) for s in settings]) for m in methods
+        ]))
+    plot_panels(ctx, "accuracy", panels, title="QCBO vs QAT vs full precision (Fashion-MNIST)")
+    loss = [Series(name, list(range(len(h))), h) for name, h in histories.items() if len(h) > 1]
+    plot_panels(ctx, "qph_loss", [Panel("QPH", "QPH iteration", "training spline loss (mean)", loss)],
+                title="QCBO: training spline loss per QPH iteration")
 
 
 def _summarise(ctx: RunContext, p: QCBOExperimentParams, rows: list[dict[str, Any]]) -> None:
@@ -923,19 +910,18 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
     ``found_feasible``). The oracle ``milp`` solves each QUBO exactly (HiGHS, up to
     ``milp_time_limit`` seconds per call).
     """
-    import matplotlib.pyplot as plt
-
     from hybridqnn.solvers import MILPSolver, get_sampler
     from hybridqnn.solvers.qcgd import qcgd_convergence
 
-    seeds = ctx.spawn_seeds(3)
-    model = _convergence_model(p, ctx.data_dir, seeds[0])
-    t0 = time.perf_counter()
-    exact = MILPSolver().sample_cqm(model.cqm, time_limit=max(p.milp_time_limit, 60.0))
-    exact_s = time.perf_counter() - t0
+    model = _convergence_model(p, ctx.data_dir, ctx.seed_for("model"))
+    with Timer() as timer:
+        exact = MILPSolver().sample_cqm(model.cqm, time_limit=max(p.milp_time_limit, 60.0))
+    exact_s = timer.seconds
     optimum = float(exact.first.energy)
     ctx.add_row(
         {
+            "method": "milp",
+            "dataset": "fashion-mnist",
             "oracle": "exact (milp cqm)",
             "setting": "exact (milp)",
             "variance": None,
@@ -949,12 +935,11 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
             **{f"count_{k}": v for k, v in model.counts.items()},
         }
     )
-    x0 = _convergence_start(model, seeds[2]) if p.warm_start else None
+    x0 = _convergence_start(model, ctx.seed_for("start")) if p.warm_start else None
     settings = [
         {"variance": v, "bits": (b or None)} for v in p.variances for b in p.coefficient_bits
     ]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    curve = 0
+    traces: list[tuple[str, list[dict[str, Any]]]] = []
     for oracle in p.oracles:
         sampler = MILPSolver() if oracle == "milp" else get_sampler(oracle)
         kwargs = {"time_limit": p.milp_time_limit} if oracle == "milp" else p.sample_kwargs
@@ -965,25 +950,18 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
             iterations=p.iterations,
             beta0=p.beta0,
             sample_kwargs=kwargs,
-            seed=seeds[1],
+            seed=ctx.seed_for("qcgd"),
             objective_range=model.objective_range,
             optimum=optimum,
             x0=x0,
         )
         for r in out:
             label = f"{oracle}, var={r['variance']:g}, bits={r['bits'] or 'full'}"
-            _plot_trace(axes, r["trace"], f"C{curve % 10}", label)
-            curve += 1
+            traces.append((label, r["trace"]))
             for t in r["trace"]:
                 ctx.log(oracle=oracle, variance=r["variance"], bits=r["bits"], **t)
             ctx.add_row(_convergence_row(oracle, label, r, optimum, p.warm_start))
-    axes[0].axhline(optimum, color="k", lw=1, label="exact optimum")
-    axes[0].set_xlabel("QCGD iteration")
-    axes[0].set_ylabel("lifted objective (solid), best feasible (dotted)")
-    axes[1].set_xlabel("QCGD iteration")
-    axes[1].set_ylabel("infeasibility ||r(X)||")
-    axes[0].legend(fontsize=6)
-    ctx.save_figure("qcgd_convergence", fig)
+    _plot_traces(ctx, traces, optimum)
     runs = [r for r in ctx.rows if r.get("variance") is not None]
     feas = [r for r in runs if r["found_feasible"]]
     ctx.note(
@@ -995,14 +973,23 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
     )
 
 
-def _plot_trace(axes: Any, trace: list[dict[str, Any]], color: str, label: str) -> None:
-    its = [t["iteration"] for t in trace]
-    axes[0].plot(its, [t["objective"] for t in trace], color=color, label=label)
-    best = [t["best_feasible"] if t["best_feasible"] is not None else np.nan for t in trace]
-    axes[0].plot(its, best, color=color, ls=":")
-    axes[1].loglog(
-        [i + 1 for i in its], [max(t["infeasibility"], 1e-12) for t in trace], color=color
-    )
+def _plot_traces(ctx: RunContext, traces: list[tuple[str, list[dict[str, Any]]]], optimum: float) -> None:
+    """Lifted objective, best feasible objective (beside the exact optimum) and constraint
+    infeasibility ||r(X_t)|| (log-log, where O(1/sqrt(t)) is a line of slope -1/2) against the
+    QCGD iteration, one series per (oracle, noise, bits)."""
+    def series(key: str) -> list[Series]:
+        return [Series(label, [t["iteration"] + 1 for t in trace], [t[key] for t in trace])
+                for label, trace in traces]
+
+    its = sorted({t["iteration"] + 1 for _, trace in traces for t in trace})
+    exact = [Series("exact optimum (MILP)", its, [optimum] * len(its))] if its else []
+    infeasibility = [Series(label, [t["iteration"] + 1 for t in trace],
+                            [max(t["infeasibility"], 1e-12) for t in trace]) for label, trace in traces]
+    plot_panels(ctx, "qcgd_convergence", [
+        Panel("lifted objective", "QCGD iteration t", "objective", series("objective") + exact),
+        Panel("best feasible atom", "QCGD iteration t", "objective", series("best_feasible") + exact),
+        Panel("infeasibility", "QCGD iteration t", "||r(X_t)||", infeasibility, logx=True, logy=True),
+    ], title="QCGD on the QCBO: objective and infeasibility per iteration")
 
 
 def _convergence_row(
@@ -1053,11 +1040,16 @@ register(
 
 
 def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
-    """QPH training time on ``train_size`` two-class samples vs QAT, median over repeats."""
-    seeds = ctx.spawn_seeds(1 + 2 * p.repeats)
-    d = _data(p, p.task, p.train_size, p.test_size, seeds[0], ctx.data_dir)
+    """QPH training time on ``train_size`` two-class samples vs QAT, median over repeats.
+
+    Keyed seeds: data ``("data", task)``, QAT repeat r ``("qat", task, setting, r)``, QPH
+    repeat r ``("start", task, setting, r)``; the classical controls start from repeat 0's
+    start, so they are paired with the first QPH run."""
+    d = _data(p, p.task, p.train_size, p.test_size, ctx.seed_for("data", p.task), ctx.data_dir)
     case = f"fmnist-{p.task}-n{d.X.shape[0]}-{p.setting}"
-    qat = [_run_baseline(p, d, p.setting, seeds[1 + r])[0] for r in range(p.repeats)]
+    qat_seeds = [ctx.seed_for("qat", p.task, p.setting, r) for r in range(p.repeats)]
+    starts = [ctx.seed_for("start", p.task, p.setting, r) for r in range(p.repeats)]
+    qat = [_run_baseline(p, d, p.setting, qat_seeds[r])[0] for r in range(p.repeats)]
     q_s = statistics.median(r["train_time_s"] for r in qat)
     ctx.add_row(
         {
@@ -1070,7 +1062,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
         }
     )
     qat_q = [
-        _run_baseline(p, d, p.setting, seeds[1 + r], quantized_activations=True)[0]
+        _run_baseline(p, d, p.setting, qat_seeds[r], quantized_activations=True)[0]
         for r in range(p.repeats)
     ]
     qq_s = statistics.median(r["train_time_s"] for r in qat_q)
@@ -1085,7 +1077,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
         }
     )
     rows = [
-        _run_qcbo(ctx, p, d, p.setting, "qph-qcgd", seeds[1 + p.repeats + r])[0]
+        _run_qcbo(ctx, p, d, p.setting, "qph-qcgd", starts[r])[0]
         for r in range(p.repeats)
     ]
     s = statistics.median(r["train_time_s"] for r in rows)
@@ -1114,7 +1106,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
         }
     )
     if p.greedy_control:
-        g = _run_greedy(p, d, p.setting, seeds[1 + p.repeats])
+        g = _run_greedy(p, d, p.setting, starts[0])
         ctx.add_row(
             {
                 "case": case,
@@ -1130,7 +1122,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
             }
         )
     if p.control_restarts:
-        g = _run_greedy(p, d, p.setting, seeds[1 + p.repeats], restarts=p.control_restarts)
+        g = _run_greedy(p, d, p.setting, starts[0], restarts=p.control_restarts)
         ctx.add_row(
             {
                 "case": case,

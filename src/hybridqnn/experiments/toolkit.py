@@ -169,10 +169,11 @@ def paper_columns(metric: str, value: float | None, paper: float | None) -> dict
 @dataclass
 class Series:
     """One labelled line: ``y`` over ``x``, with an optional error bar ``yerr`` or a shaded
-    ``band = (low, high)`` (e.g. min and max over seeds)."""
+    ``band = (low, high)`` (e.g. min and max over seeds). String x values are categories
+    (settings, tasks): drawn as points at evenly spaced, labelled positions."""
 
     label: str
-    x: Sequence[float]
+    x: Sequence[float | str]
     y: Sequence[float | None]
     yerr: Sequence[float] | None = None
     band: tuple[Sequence[float], Sequence[float]] | None = None
@@ -195,25 +196,43 @@ _LEGEND_INSIDE = 4
 _FEW_TICKS = 12
 
 
+def _categories(panel: Panel) -> list[str] | None:
+    """The category labels of a panel whose x values are strings (in first-seen order), else
+    None."""
+    xs = [x for s in panel.series for x in s.x]
+    if not any(isinstance(x, str) for x in xs):
+        return None
+    return list(dict.fromkeys(str(x) for x in xs))
+
+
 def _draw(ax: Any, panel: Panel) -> None:
+    categories = _categories(panel)
     all_x: list[float] = []
     for i, s in enumerate(panel.series):
-        pts = [(float(x), float(y)) for x, y in zip(s.x, s.y, strict=True) if y is not None]
+        x_pos = [categories.index(str(x)) for x in s.x] if categories is not None else s.x
+        pts = [(float(x), float(y)) for x, y in zip(x_pos, s.y, strict=True) if y is not None]
         if not pts:
             continue
         xs, ys = zip(*pts, strict=True)
         all_x.extend(xs)
         # A marker on every series: a single evaluation is a visible point, not an empty panel;
-        # marker shapes and a small offset in the line style keep coinciding methods apart.
+        # marker shapes and line styles keep coinciding methods apart. Categories (strings on
+        # x) get markers only: a line between unordered categories would suggest a trend.
         style = dict(color=f"C{i % 10}", marker="os^vDP*Xdp"[i % 10], ms=4, lw=1.4,
-                     ls=("-", "--", "-.", ":")[i // 10 % 4], label=s.label)
+                     ls="none" if categories is not None else ("-", "--", "-.", ":")[i // 10 % 4],
+                     label=s.label)
         if s.yerr is not None:
             ax.errorbar(xs, ys, yerr=list(s.yerr)[: len(xs)], capsize=2, **style)
         else:
             ax.plot(xs, ys, **style)
         if s.band is not None:
-            ax.fill_between(list(s.x), list(s.band[0]), list(s.band[1]), color=f"C{i % 10}",
+            ax.fill_between(list(x_pos), list(s.band[0]), list(s.band[1]), color=f"C{i % 10}",
                             alpha=0.18, lw=0)
+    if categories is not None:
+        ax.set_xticks(range(len(categories)), categories, fontsize=7,
+                      rotation=30 if len(categories) > 4 else 0)
+        ax.set_xlim(-0.5, len(categories) - 0.5)
+        all_x = []
     ax.set_title(panel.title, fontsize=9)
     ax.set_xlabel(panel.xlabel)
     ax.set_ylabel(panel.ylabel)
