@@ -399,17 +399,28 @@ def _fit_kwargs(p: QCBOParams, method: str) -> dict[str, Any]:
         "sampler": sampler,
         "method": solve,
         "sample_kwargs": kwargs,
-        "segments": p.segments,
-        "activation_bits": p.activation_bits,
-        "loss": p.loss,
-        "loss_segments": p.loss_segments,
-        "bias": p.bias,
         "qcgd_iterations": p.qcgd_iterations,
         "beta0": p.beta0,
     }
 
 
 _BOX = 1.0  # pooled pixel means lie in [0, 1]
+
+
+def _network_kwargs(p: QCBOParams, num_inputs: int) -> dict[str, Any]:
+    """The quantized spline network's description shared by build_qcbo, fit_qcbo and
+    fit_greedy_moves: splines, activation bits, the loss, the bias, the input box [0, 1]^d and
+    the input grid."""
+    return {
+        "segments": p.segments,
+        "activation_bits": p.activation_bits,
+        "loss": p.loss,
+        "loss_segments": p.loss_segments,
+        "bias": p.bias,
+        "input_low": np.zeros(num_inputs),
+        "input_high": np.full(num_inputs, _BOX),
+        "input_unit": p.input_unit or None,
+    }
 
 
 def _run_qcbo(
@@ -431,16 +442,10 @@ def _run_qcbo(
     mono = method.startswith("mono")
     warm_start = None if mono else warm_start
     X, y = (d.X[:n_mono], d.y[:n_mono]) if mono else (d.X, d.y)
-    box = (np.zeros(X.shape[1]), np.full(X.shape[1], _BOX))
-    kwargs = _fit_kwargs(p, method)
+    kwargs = {**_fit_kwargs(p, method), **_network_kwargs(p, X.shape[1])}
     with Timer() as timer:
         res = fit_qcbo(
-            X,
-            y,
-            sizes,
-            codes,
-            input_low=box[0],
-            input_high=box[1],
+            X, y, sizes, codes,
             batch_size=X.shape[0] if mono else p.batch_size,
             ph_iterations=1 if mono else p.ph_iterations,
             rho=1e-6 if mono else p.rho,
@@ -451,7 +456,6 @@ def _run_qcbo(
             restarts=1 if mono else p.ph_restarts,
             warm_start=warm_start,
             moves=() if mono else tuple(p.moves),
-            input_unit=p.input_unit or None,
             callback=lambda r: ctx.log(task=d.task, setting=setting, method=method, **r),
             **kwargs,
         )
@@ -525,22 +529,12 @@ def _run_greedy(
     codes = _codes(setting, len(sizes) - 1)
     with Timer() as timer:
         res = fit_greedy_moves(
-            d.X,
-            d.y,
-            sizes,
-            codes,
+            d.X, d.y, sizes, codes,
             iterations=p.control_iterations if multi else p.ph_iterations,
             restarts=restarts,
             warm_start=warm_start,
-            segments=p.segments,
-            activation_bits=p.activation_bits,
-            loss=p.loss,
-            loss_segments=p.loss_segments,
-            bias=p.bias,
-            input_low=np.zeros(d.X.shape[1]),
-            input_high=np.full(d.X.shape[1], _BOX),
-            input_unit=p.input_unit or None,
             seed=seed,
+            **_network_kwargs(p, d.X.shape[1]),
         )
     seconds = timer.seconds
     method = "greedy-moves-restarts" if multi else "greedy-moves"
@@ -566,19 +560,12 @@ def _run_baseline(
     sizes = _sizes(p, d)
     codes = None if setting is None else _codes(setting, len(sizes) - 1)
     network = {}
-    if quantized_activations:
-        network = {
-            "activation_bits": p.activation_bits,
-            "segments": p.segments,
-            "input_low": np.zeros(d.X.shape[1]),
-            "input_high": np.full(d.X.shape[1], _BOX),
-        }
+    if quantized_activations:  # QAT's own network takes the splines, activation bits and box
+        spec = _network_kwargs(p, d.X.shape[1])
+        network = {k: spec[k] for k in ("activation_bits", "segments", "input_low", "input_high")}
     with Timer() as timer:
         res = fit_qat(
-            d.X,
-            d.y,
-            sizes,
-            codes,
+            d.X, d.y, sizes, codes,
             bias=p.bias,
             epochs=p.qat_epochs,
             lr=p.qat_lr,
@@ -875,21 +862,7 @@ def _convergence_model(p: QCBOConvergenceParams, data_dir: Any, seed: int) -> An
     sizes = _sizes(p, d)
     codes = _codes(p.setting, len(sizes) - 1)
     n = p.num_samples
-    box = (np.zeros(d.X.shape[1]), np.full(d.X.shape[1], _BOX))
-    return build_qcbo(
-        d.X[:n],
-        d.y[:n],
-        sizes,
-        codes,
-        segments=p.segments,
-        activation_bits=p.activation_bits,
-        loss=p.loss,
-        loss_segments=p.loss_segments,
-        bias=p.bias,
-        input_low=box[0],
-        input_high=box[1],
-        input_unit=p.input_unit,
-    )
+    return build_qcbo(d.X[:n], d.y[:n], sizes, codes, **_network_kwargs(p, d.X.shape[1]))
 
 
 def _convergence_start(model: Any, seed: int) -> dict | None:
