@@ -330,8 +330,8 @@ def test_declared_limit_and_too_large_subproblem() -> None:
 
 
 def test_spins_by_layer_counts_every_spin() -> None:
+    from hybridqnn.problems.penalty import penalty_parts
     from hybridqnn.problems.qcbo import build_qcbo
-    from hybridqnn.solvers.penalty import penalty_parts
     from hybridqnn.train.qcbo import spins_by_layer
 
     X, y = _toy(1)

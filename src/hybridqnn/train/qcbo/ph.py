@@ -34,6 +34,7 @@ import numpy as np
 
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
 from hybridqnn.problems.qcbo import WeightCode
+from hybridqnn.solvers.registry import cqm_method_names, get_cqm_solver
 from hybridqnn.train.qcbo.moves import MOVES, MoveContext, _line_search, _votes
 from hybridqnn.train.qcbo.network import (
     _Architecture,
@@ -52,7 +53,7 @@ from hybridqnn.train.qcbo.subproblems import _Solve, _solve_subproblem, _weights
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("qcgd", "penalty", "cqm")
+METHODS = cqm_method_names()
 
 
 def fit_qcbo(
@@ -275,12 +276,7 @@ def _ph_setup(
     """Validate :func:`fit_qcbo`'s arguments (one-line errors) and fix the batches."""
     X, sizes, codes, arch, y_model, y_pm = _network_setup_from(locals())
     method = check_choice("method", method, METHODS)
-    if method == "cqm":
-        if not hasattr(sampler, "sample_cqm"):
-            raise TypeError(
-                f"'sampler' must have sample_cqm for method='cqm', got {type(sampler).__name__}"
-            )
-    elif not (hasattr(sampler, "sample") and hasattr(sampler, "parameters")):
+    if method != "cqm" and not (hasattr(sampler, "sample") and hasattr(sampler, "parameters")):
         raise TypeError(f"'sampler' must be a dimod.Sampler, got {type(sampler).__name__}")
     n = X.shape[0]
     batch_size = check_int("batch_size", batch_size, 1)
@@ -298,14 +294,12 @@ def _ph_setup(
             f"'sample_kwargs' has keyword(s) the sampler does not take: {', '.join(map(repr, unknown))}"
         )
     moves = tuple(check_choice("moves", m, tuple(MOVES)) for m in moves)
+    slack_bits = check_int("slack_bits", slack_bits, 1, 24)
     how = _Solve(
-        method,
+        _cqm_solver(method, sampler, qcgd_iterations, beta0, slack_bits, penalty_scale),
         sampler,
         kwargs,
-        check_int("qcgd_iterations", qcgd_iterations, 1),
-        check_float("beta0", beta0, 0.0, low_open=True),
-        check_int("slack_bits", slack_bits, 1, 24),
-        check_float("penalty_scale", penalty_scale, 0.0, low_open=True),
+        slack_bits,
         check_bool("repair", repair),
         check_bool("keep_incumbent", keep_incumbent),
         check_int("max_candidates", max_candidates, 1),
@@ -339,6 +333,33 @@ def _ph_setup(
         seeds,
         time.perf_counter(),
     )
+
+
+def _cqm_solver(
+    method: str,
+    sampler: Any,
+    qcgd_iterations: int,
+    beta0: float,
+    slack_bits: int,
+    penalty_scale: float,
+) -> Any:
+    """The subproblems' CQM solver for :func:`fit_qcbo`'s ``method`` (the one place its names
+    are resolved, through :func:`hybridqnn.solvers.registry.get_cqm_solver`): ``qcgd`` ->
+    QCGD with ``sampler`` as the oracle, ``penalty`` -> the penalty method over ``sampler``,
+    ``cqm`` -> ``sampler`` itself."""
+    params: dict[str, Any] = {
+        "qcgd": {
+            "iterations": check_int("qcgd_iterations", qcgd_iterations, 1),
+            "beta0": check_float("beta0", beta0, 0.0, low_open=True),
+            "slack_bits": slack_bits,
+        },
+        "penalty": {
+            "scale": check_float("penalty_scale", penalty_scale, 0.0, low_open=True),
+            "slack_bits": slack_bits,
+        },
+        "cqm": {},
+    }[method]
+    return get_cqm_solver(method, sampler, **params)
 
 
 def _ph_start(setup: PHSetup, warm_start: Any) -> PHState:
