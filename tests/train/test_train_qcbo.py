@@ -178,6 +178,18 @@ def test_greedy_control_starts_where_qph_starts_and_learns_without_subproblems()
     assert best["train_accuracy"] == max(h["train_accuracy"] for h in greedy.history)
     with pytest.raises(ValueError, match="'iterations' must be an integer >= 1, got 0"):
         fit_greedy_moves(X, y, SIZES, iterations=0, **SMALL)
+    with pytest.raises(TypeError, match="fit_greedy_moves got unexpected keyword\\(s\\) 'rho'"):
+        fit_greedy_moves(X, y, SIZES, rho=0.3, **SMALL)
+
+
+def test_greedy_moves_network_keywords_are_fit_qcbos() -> None:
+    """fit_greedy_moves takes fit_qcbo's network keywords with fit_qcbo's defaults."""
+    import inspect
+
+    from hybridqnn.train.qcbo.network import NETWORK_DEFAULTS
+
+    params = inspect.signature(fit_qcbo).parameters
+    assert {k: params[k].default for k in NETWORK_DEFAULTS} == dict(NETWORK_DEFAULTS)
 
 
 def _assert_best_of(multi, singles) -> None:

@@ -25,6 +25,7 @@ from hybridqnn.train.qcbo.network import (
     _checked_architecture,
     _codes,
     _history_rank,
+    _network_keywords,
     _network_setup_from,
     _per_hidden,
     _rank,
@@ -42,21 +43,13 @@ def fit_greedy_moves(
     weights: WeightCode | Sequence[WeightCode] | None = None,
     *,
     iterations: int = 5,
-    activations: str = "relu",
-    segments: int | Sequence[int] = 2,
-    activation_bits: int | Sequence[int] = 5,
-    loss: str = "logistic",
-    loss_segments: int = 4,
-    bias: bool = True,
-    input_low: np.ndarray | None = None,
-    input_high: np.ndarray | None = None,
     bit_scale: bool = True,
     scale_target: float = 1.0,
     select: str = "accuracy",
     seed: int | None = None,
     restarts: int = 1,
     warm_start: QCBOResult | QATResult | None = None,
-    input_unit: float | None = None,
+    **network: Any,
 ) -> QCBOResult:
     """The classical control for :func:`fit_qcbo`'s ``line-search`` consensus: the same network,
     random start (same ``seed``: same starting weights), line search, bit-scale step and
@@ -75,15 +68,21 @@ def fit_greedy_moves(
     restarts) on the same samples; over the 8 two-class settings it is 3.8 points above to 3.0
     below QAT.
 
-    ``warm_start`` starts from a trained network instead, and ``input_unit`` puts the network
-    on the integer grid, as in :func:`fit_qcbo`.
+    ``warm_start`` starts from a trained network instead. ``network`` takes :func:`fit_qcbo`'s
+    network keywords with its defaults (``activations``, ``segments``, ``activation_bits``,
+    ``loss``, ``loss_segments``, ``bias``, ``input_low``, ``input_high``, ``input_unit``: the
+    integer grid; :data:`~hybridqnn.train.qcbo.network.NETWORK_DEFAULTS`).
 
     Returns a :class:`QCBOResult` with empty ``spins``; ``history`` records ``iteration``,
     ``train_loss``, ``train_accuracy``, ``moved_weights``, ``scales`` and ``seconds``.
     """
+    network = _network_keywords("fit_greedy_moves", network)
     if check_int("restarts", restarts, 1) > 1:
-        return _best_qcbo_start(fit_greedy_moves, dict(locals()), restarts, seed, select)
-    X, sizes, codes, arch, y_model, y_pm = _network_setup_from(locals())
+        args = {k: v for k, v in locals().items() if k != "network"}
+        return _best_qcbo_start(fit_greedy_moves, {**args, **network}, restarts, seed, select)
+    X, sizes, codes, arch, y_model, y_pm = _network_setup_from(
+        {"X": X, "y": y, "sizes": sizes, "weights": weights, **network}
+    )
     L = len(sizes) - 1
     bias = arch.bias  # validated
     iterations = check_int("iterations", iterations, 1)
