@@ -285,14 +285,7 @@ def _ph_setup(
             f"'batch_size' must be an integer in [1, {n}] (at most the training set size), "
             f"got {batch_size}"
         )
-    kwargs = dict(sample_kwargs or {})
-    if "seed" in kwargs:
-        raise ValueError("'sample_kwargs' must not contain 'seed'; pass fit_qcbo(seed=...)")
-    unknown = sorted(set(kwargs) - set(getattr(sampler, "parameters", {}) or {}))
-    if unknown:
-        raise ValueError(
-            f"'sample_kwargs' has keyword(s) the sampler does not take: {', '.join(map(repr, unknown))}"
-        )
+    kwargs = _checked_sample_kwargs(sample_kwargs, sampler)
     moves = tuple(check_choice("moves", m, tuple(MOVES)) for m in moves)
     slack_bits = check_int("slack_bits", slack_bits, 1, 24)
     how = _Solve(
@@ -333,6 +326,19 @@ def _ph_setup(
         seeds,
         time.perf_counter(),
     )
+
+
+def _checked_sample_kwargs(sample_kwargs: Mapping[str, Any] | None, sampler: Any) -> dict[str, Any]:
+    """``sample_kwargs`` as a dict: no ``seed`` (fit_qcbo's own), only keywords ``sampler`` takes."""
+    kwargs = dict(sample_kwargs or {})
+    if "seed" in kwargs:
+        raise ValueError("'sample_kwargs' must not contain 'seed'; pass fit_qcbo(seed=...)")
+    unknown = sorted(set(kwargs) - set(getattr(sampler, "parameters", {}) or {}))
+    if unknown:
+        raise ValueError(
+            f"'sample_kwargs' has keyword(s) the sampler does not take: {', '.join(map(repr, unknown))}"
+        )
+    return kwargs
 
 
 def _cqm_solver(
