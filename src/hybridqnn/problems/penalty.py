@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import dimod
 import numpy as np
@@ -146,17 +147,8 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         cqm: BINARY/SPIN variables, hard constraints, linear or quadratic.
         slack_bits: slack bits per real-coefficient inequality (1..24).
     """
-    if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
-        raise TypeError(
-            f"'cqm' must be a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}"
-        )
+    spins = _checked_spins(cqm)
     slack_bits = check_int("slack_bits", slack_bits, 1, 24)
-    spins = frozenset(v for v in cqm.variables if cqm.vartype(v) is dimod.SPIN)
-    bad = [v for v in cqm.variables if cqm.vartype(v) not in (dimod.BINARY, dimod.SPIN)]
-    if bad:
-        raise ValueError(
-            f"'cqm' must have only BINARY or SPIN variables, got {cqm.vartype(bad[0]).name} variable {bad[0]!r}"
-        )
     model = cqm.spin_to_binary(inplace=False) if spins else cqm
     cqm_vars = list(cqm.variables)
     obj = model.objective
@@ -174,11 +166,6 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
     slacks: list[tuple[Hashable, dict, float, list[tuple[Hashable, float]]]] = []
     all_integral = True
 
-    def rosenberg(i: Hashable, j: Hashable, k: Hashable) -> dimod.BinaryQuadraticModel:
-        return dimod.BinaryQuadraticModel(
-            {k: 3.0}, {(i, j): 1.0, (i, k): -2.0, (j, k): -2.0}, 0.0, dimod.BINARY
-        )
-
     for label, con in model.constraints.items():
         lhs = con.lhs
         if label in getattr(model, "_soft", {}):
@@ -195,14 +182,14 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         if sense == "==" and len(lin) == 1 and len(quad) == 1 and const == 0.0:
             (k, a), ((i, j), q) = next(iter(lin.items())), next(iter(quad.items()))
             if a == -q and k not in (i, j):
-                violations.append((label, rosenberg(i, j, k)))
+                violations.append((label, _rosenberg(i, j, k)))
                 continue
         for (i, j), q in quad.items():
             key = (i, j) if (j, i) not in aux else (j, i)
             if key not in aux:
                 aux[key] = ("aux", i, j)
                 extra.append(aux[key])
-                aux_viol.append((aux[key], rosenberg(i, j, aux[key])))
+                aux_viol.append((aux[key], _rosenberg(i, j, aux[key])))
             lin[aux[key]] = lin.get(aux[key], 0.0) + q
         if sense == ">=":
             lin = {v: -b for v, b in lin.items()}
@@ -212,17 +199,8 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         g_min = float(np.minimum(coef, 0).sum()) + const
         g_max = float(np.maximum(coef, 0).sum()) + const
         tol = 1e-9 * max(1.0, abs(const), norm)
-        if sense == "==":
-            if g_min > tol or g_max < -tol:
-                raise ValueError(
-                    f"'cqm' constraint {label!r} can never hold (its left side ranges over [{g_min:.6g}, {g_max:.6g}] around 0)"
-                )
-        elif g_min > tol:
-            raise ValueError(
-                f"'cqm' constraint {label!r} can never hold (its smallest value is {g_min:.6g} > 0)"
-            )
-        elif g_max <= tol:
-            continue  # always satisfied
+        if _always_holds(label, sense, g_min, g_max, tol):
+            continue
         if norm == 0.0:
             continue
         integral = _is_integral(np.append(coef, const))
@@ -233,17 +211,7 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         const_n = const / norm
         if sense != "==":
             upper = -g_min / norm
-            if integral:
-                upper_int = int(round(-g_min))
-                nbits = max(1, math.ceil(math.log2(upper_int + 1)))
-                coefs = [2.0**k for k in range(nbits - 1)] + [
-                    float(upper_int - (2 ** (nbits - 1) - 1))
-                ]
-                coefs = [c / norm for c in coefs]
-            else:
-                nbits = slack_bits
-                step = upper / (2**nbits - 1)
-                coefs = [step * 2**k for k in range(nbits)]
+            coefs = _slack_coefficients(g_min, upper, norm, integral, slack_bits)
             g_lin = dict(lin_n)
             slack_bits_of = []
             for k, c in enumerate(coefs):
@@ -266,6 +234,59 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         slacks,
         all_integral,
     )
+
+
+def _rosenberg(i: Hashable, j: Hashable, k: Hashable) -> dimod.BinaryQuadraticModel:
+    """x_i x_j - 2 x_i x_k - 2 x_j x_k + 3 x_k: 0 iff x_k = x_i x_j, else >= 1 (Rosenberg 1975)."""
+    return dimod.BinaryQuadraticModel(
+        {k: 3.0}, {(i, j): 1.0, (i, k): -2.0, (j, k): -2.0}, 0.0, dimod.BINARY
+    )
+
+
+def _checked_spins(cqm: Any) -> frozenset:
+    """The SPIN variables of ``cqm``, a CQM over BINARY/SPIN variables (else a one-line error)."""
+    if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
+        raise TypeError(
+            f"'cqm' must be a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}"
+        )
+    bad = [v for v in cqm.variables if cqm.vartype(v) not in (dimod.BINARY, dimod.SPIN)]
+    if bad:
+        raise ValueError(
+            f"'cqm' must have only BINARY or SPIN variables, got {cqm.vartype(bad[0]).name} variable {bad[0]!r}"
+        )
+    return frozenset(v for v in cqm.variables if cqm.vartype(v) is dimod.SPIN)
+
+
+def _always_holds(label: Hashable, sense: str, g_min: float, g_max: float, tol: float) -> bool:
+    """Whether g (sense) 0 holds at every point (an inequality with g_max <= 0: dropped); a
+    ValueError naming the constraint if it can never hold."""
+    if sense == "==":
+        if g_min > tol or g_max < -tol:
+            raise ValueError(
+                f"'cqm' constraint {label!r} can never hold (its left side ranges over [{g_min:.6g}, {g_max:.6g}] around 0)"
+            )
+        return False
+    if g_min > tol:
+        raise ValueError(
+            f"'cqm' constraint {label!r} can never hold (its smallest value is {g_min:.6g} > 0)"
+        )
+    return g_max <= tol
+
+
+def _slack_coefficients(
+    g_min: float, upper: float, norm: float, integral: bool, slack_bits: int
+) -> list[float]:
+    """The slack bits' coefficients of g + s = 0 with s in [0, U] (module docstring, step 3):
+    integer data, U = -g_min: bounded binary 1, 2, ..., 2^{K-2} and the remainder,
+    K = ceil(log2(U + 1)) (divided by ``norm``, 1 for integer data); real data: ``slack_bits``
+    bits on the uniform grid of step U / (2^K - 1), U = ``upper`` (normalised)."""
+    if integral:
+        upper_int = int(round(-g_min))
+        nbits = max(1, math.ceil(math.log2(upper_int + 1)))
+        coefs = [2.0**k for k in range(nbits - 1)] + [float(upper_int - (2 ** (nbits - 1) - 1))]
+        return [c / norm for c in coefs]
+    step = upper / (2**slack_bits - 1)
+    return [step * 2**k for k in range(slack_bits)]
 
 
 def _check_finite(bqm: dimod.BinaryQuadraticModel, where: str) -> None:
