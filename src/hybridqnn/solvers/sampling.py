@@ -280,6 +280,20 @@ def solve_dense(
     return spins.astype(np.int8), float(bqm.energy((values, variables)))
 
 
+def _declared(sampler: Any, sample_kwargs: Mapping[str, Any] | None) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """``sampler.parameters`` and ``sample_kwargs`` as a dict; a keyword the sampler does not
+    list is a one-line ValueError (nothing is silently dropped)."""
+    params = getattr(sampler, "parameters", {}) or {}
+    kwargs = dict(sample_kwargs or {})
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        raise ValueError(
+            f"'sample_kwargs' has {', '.join(map(repr, unknown))}, which {type(sampler).__name__} does not take; "
+            f"it takes: {', '.join(sorted(params)) or 'nothing'}"
+        )
+    return params, kwargs
+
+
 def sample_bqm(
     sampler: dimod.Sampler,
     bqm: dimod.BinaryQuadraticModel,
@@ -299,14 +313,7 @@ def sample_bqm(
       caller did not give it (dwave-samplers' own default is far too cold on real-valued
       coefficients and slow to compute).
     """
-    params = getattr(sampler, "parameters", {}) or {}
-    kwargs = dict(sample_kwargs or {})
-    unknown = sorted(set(kwargs) - set(params))
-    if unknown:
-        raise ValueError(
-            f"'sample_kwargs' has {', '.join(map(repr, unknown))}, which {type(sampler).__name__} does not take; "
-            f"it takes: {', '.join(sorted(params)) or 'nothing'}"
-        )
+    params, kwargs = _declared(sampler, sample_kwargs)
     if seed is not None and "seed" in params:
         kwargs.setdefault("seed", int(seed) % (2**31))
     if initial_state is not None and "initial_states" in params:
@@ -344,14 +351,7 @@ def sample_cqm(
     bad = sorted(set(hints) - set(CQM_HINTS))
     if bad:
         raise ValueError(f"'hints' must be among {', '.join(CQM_HINTS)}, got {', '.join(map(repr, bad))}")
-    params = getattr(solver, "parameters", {}) or {}
-    kwargs = dict(sample_kwargs or {})
-    unknown = sorted(set(kwargs) - set(params))
-    if unknown:
-        raise ValueError(
-            f"'sample_kwargs' has {', '.join(map(repr, unknown))}, which {type(solver).__name__} does not take; "
-            f"it takes: {', '.join(sorted(params)) or 'nothing'}"
-        )
+    params, kwargs = _declared(solver, sample_kwargs)
     kwargs.update({k: v for k, v in hints.items() if v is not None and k in params})
     return solver.sample_cqm(cqm, **kwargs)
 
