@@ -108,29 +108,9 @@ def fit_greedy_moves(
     history: list[dict[str, Any]] = []
     best: tuple[tuple[float, float], int, list[np.ndarray], list[WeightCode]] | None = None
     for t in range(iterations):
-        t0 = time.perf_counter()
-        moves = [
-            (1.0, li, i, float(v))
-            for li, (w, code) in enumerate(zip(ws, codes, strict=True))
-            for i, c in enumerate(w.ravel())
-            for v in _adjacent_levels(code.levels, c)
-        ]
-        score = partial(_train_score, arch.network(codes), X, y_model, y_pm, select)
-        moved, ws = _line_search(ws, moves, score)
-        if bit_scale:
-            units = [w / c.scale for w, c in zip(ws, codes, strict=True)]
-            new_codes = _bit_scales(units, codes, X, y_model, arch, scale_target, hidden=False)
-            ws = [u * c.scale for u, c in zip(units, new_codes, strict=True)]
-            codes = new_codes
-        net = arch.network(codes)
-        record = {
-            "iteration": t,
-            "train_loss": net.loss_value(ws, X, y_model, ties="nearest") / X.shape[0],
-            "train_accuracy": float(np.mean(net.predict(ws, X) == y_pm)),
-            "moved_weights": moved,
-            "scales": [c.scale for c in codes],
-            "seconds": time.perf_counter() - t0,
-        }
+        ws, codes, record = _greedy_step(
+            ws, codes, X, y_model, y_pm, arch, select, bit_scale, scale_target, t
+        )
         history.append(record)
         key = _history_rank(record, select)
         if best is None or key < best[0]:
@@ -156,6 +136,47 @@ def fit_greedy_moves(
         arch.box,
         initial,
     )
+
+
+def _greedy_step(
+    ws: list[np.ndarray],
+    codes: list[WeightCode],
+    X: np.ndarray,
+    y_model: np.ndarray,
+    y_pm: np.ndarray,
+    arch: Any,
+    select: str,
+    bit_scale: bool,
+    scale_target: float,
+    t: int,
+) -> tuple[list[np.ndarray], list[WeightCode], dict[str, Any]]:
+    """One iteration of :func:`fit_greedy_moves`: every weight votes, with equal strength, for
+    each adjacent level; the line search applies the ranked votes; then the output bit-scale
+    step. Returns the new weights, codes and the history record."""
+    t0 = time.perf_counter()
+    moves = [
+        (1.0, li, i, float(v))
+        for li, (w, code) in enumerate(zip(ws, codes, strict=True))
+        for i, c in enumerate(w.ravel())
+        for v in _adjacent_levels(code.levels, c)
+    ]
+    score = partial(_train_score, arch.network(codes), X, y_model, y_pm, select)
+    moved, ws = _line_search(ws, moves, score)
+    if bit_scale:
+        units = [w / c.scale for w, c in zip(ws, codes, strict=True)]
+        new_codes = _bit_scales(units, codes, X, y_model, arch, scale_target, hidden=False)
+        ws = [u * c.scale for u, c in zip(units, new_codes, strict=True)]
+        codes = new_codes
+    net = arch.network(codes)
+    record = {
+        "iteration": t,
+        "train_loss": net.loss_value(ws, X, y_model, ties="nearest") / X.shape[0],
+        "train_accuracy": float(np.mean(net.predict(ws, X) == y_pm)),
+        "moved_weights": moved,
+        "scales": [c.scale for c in codes],
+        "seconds": time.perf_counter() - t0,
+    }
+    return ws, codes, record
 
 
 def fit_qat(
