@@ -240,24 +240,7 @@ def fit_qat(
     L = len(sizes) - 1
     codes = None if weights is None else _codes(weights, L)
     bias = check_bool("bias", bias)
-    arch = None
-    if activation_bits is not None:
-        if codes is None:
-            raise ValueError(
-                "'activation_bits' needs quantized weights: pass a WeightCode, got weights=None"
-            )
-        arch = _checked_architecture(
-            X,
-            input_low,
-            input_high,
-            sizes=tuple(sizes),
-            activations="relu",
-            segments=_per_hidden("segments", segments, L, 1),
-            bias=bias,
-            activation_bits=_per_hidden("activation_bits", activation_bits, L, 1, 16),
-            loss="logistic",  # unused: QAT trains on the logistic loss itself
-            loss_segments=1,
-        )
+    arch = _qat_architecture(X, sizes, codes, bias, activation_bits, segments, input_low, input_high)
     epochs = check_int("epochs", epochs, 1)
     lr = check_float("lr", lr, 0.0, low_open=True)
     batch_size = check_int("batch_size", batch_size, 1)
@@ -270,22 +253,104 @@ def fit_qat(
         dtype=torch.float32,
         device=dev,
     )
-    params = []
-    for li in range(1, L + 1):
-        fan_in = sizes[li - 1] + int(bias)
-        w = torch.randn(sizes[li], fan_in, generator=gen) / math.sqrt(fan_in)
-        params.append(torch.nn.Parameter(w.to(dev)))
-    levels = (
-        None
-        if codes is None
-        else [torch.as_tensor(c.levels / c.scale, dtype=torch.float32, device=dev) for c in codes]
+    net = _QATNet(sizes, codes, arch, bias, gen, dev)
+    opt = torch.optim.Adam(net.params, lr=lr)
+    history: list[dict[str, Any]] = []
+    best: tuple[tuple[float, float], int, tuple[list[np.ndarray], list[WeightCode] | None]]
+    best = ((math.inf, math.inf), -1, ([], None))
+    start = time.perf_counter()
+    n = X.shape[0]
+    target = torch.as_tensor(np.where(y > 0, 1, -1) if sizes[-1] == 1 else y, device=dev)
+    for epoch in range(epochs):
+        perm = torch.randperm(n, generator=gen).to(dev)
+        total = 0.0
+        for i in range(0, n, batch_size):
+            idx = perm[i : i + batch_size]
+            loss = torch.nn.functional.softplus(-signs[idx] * net.forward(Xt[idx])).sum(dim=1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        acc = net.accuracy(Xt, target)
+        history.append({"epoch": epoch, "loss": total / n, "train_accuracy": acc})
+        if _rank(acc, total / n, "accuracy") < best[0]:
+            best = (_rank(acc, total / n, "accuracy"), epoch, net.snapshot())
+    _, best_epoch, (final, new_codes) = best
+    network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
+    return QATResult(
+        final, new_codes, history, time.perf_counter() - start, bias, best_epoch, network
     )
 
-    def quantized(li: int, V: torch.Tensor) -> tuple[torch.Tensor, float]:
-        if levels is None:
+
+def _qat_architecture(
+    X: np.ndarray,
+    sizes: Sequence[int],
+    codes: list[WeightCode] | None,
+    bias: bool,
+    activation_bits: int | Sequence[int] | None,
+    segments: int | Sequence[int],
+    input_low: np.ndarray | None,
+    input_high: np.ndarray | None,
+) -> Any:
+    """:func:`fit_qat`'s quantized spline network (None: full-precision activations)."""
+    if activation_bits is None:
+        return None
+    if codes is None:
+        raise ValueError(
+            "'activation_bits' needs quantized weights: pass a WeightCode, got weights=None"
+        )
+    L = len(sizes) - 1
+    return _checked_architecture(
+        X,
+        input_low,
+        input_high,
+        sizes=tuple(sizes),
+        activations="relu",
+        segments=_per_hidden("segments", segments, L, 1),
+        bias=bias,
+        activation_bits=_per_hidden("activation_bits", activation_bits, L, 1, 16),
+        loss="logistic",  # unused: QAT trains on the logistic loss itself
+        loss_segments=1,
+    )
+
+
+class _QATNet:
+    """:func:`fit_qat`'s network: latent weights V per layer (N(0, 1/fan_in) from ``gen``), the
+    quantized forward pass with the straight-through estimator, and the quantized snapshot."""
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        codes: list[WeightCode] | None,
+        arch: Any,
+        bias: bool,
+        gen: Any,
+        dev: Any,
+    ) -> None:
+        import torch
+
+        self.codes, self.arch, self.bias, self.dev = codes, arch, bias, dev
+        self.L = len(sizes) - 1
+        self.params = []
+        for li in range(1, self.L + 1):
+            fan_in = sizes[li - 1] + int(bias)
+            w = torch.randn(sizes[li], fan_in, generator=gen) / math.sqrt(fan_in)
+            self.params.append(torch.nn.Parameter(w.to(dev)))
+        self.levels = (
+            None
+            if codes is None
+            else [torch.as_tensor(c.levels / c.scale, dtype=torch.float32, device=dev) for c in codes]
+        )
+
+    def quantized(self, li: int, V: Any) -> tuple[Any, float]:
+        """s * nearest_level(V / s) with s = mean|V| / mean|c| (binary, ternary) or
+        max|V| / max|c| (kbit); the gradient passes straight through to V."""
+        import torch
+
+        if self.levels is None:
             return V, 1.0
-        c = levels[li]
-        if codes[li].kind == "kbit":  # type: ignore[index]
+        c = self.levels[li]
+        if self.codes[li].kind == "kbit":  # type: ignore[index]
             s = V.detach().abs().max() / c.abs().max()
         else:
             s = V.detach().abs().mean() / c.abs().mean()
@@ -294,63 +359,46 @@ def fit_qat(
         q = s * c[idx]
         return V + (q - V).detach(), float(s)
 
-    def forward(xb: torch.Tensor) -> torch.Tensor:
+    def forward(self, xb: Any) -> Any:
+        import torch
+
         a = xb
-        qs = [quantized(li, V) for li, V in enumerate(params)]
+        qs = [self.quantized(li, V) for li, V in enumerate(self.params)]
         fip = None
-        if arch is not None:
-            fip = arch.fip([replace(c, scale=sc) for c, (_, sc) in zip(codes, qs, strict=True)])  # type: ignore[arg-type]
+        if self.arch is not None:
+            fip = self.arch.fip([replace(c, scale=sc) for c, (_, sc) in zip(self.codes, qs, strict=True)])  # type: ignore[arg-type]
         for li, (W, _) in enumerate(qs):
-            if bias:
-                a = torch.cat([a, torch.ones(a.shape[0], 1, device=dev)], dim=1)
+            if self.bias:
+                a = torch.cat([a, torch.ones(a.shape[0], 1, device=self.dev)], dim=1)
             a = a @ W.T
-            if li < L - 1:
+            if li < self.L - 1:
                 if fip is None:
                     a = torch.relu(a)
                 else:
-                    a = _quantized_spline_activation(a, fip.layers[li], arch.activation_bits[li])  # type: ignore[union-attr]
+                    a = _quantized_spline_activation(a, fip.layers[li], self.arch.activation_bits[li])
         return a
 
-    def snapshot() -> tuple[list[np.ndarray], list[WeightCode] | None]:
+    def accuracy(self, Xt: Any, target: Any) -> float:
+        """Training accuracy: sign of the one output, or argmax of several."""
+        import torch
+
         with torch.no_grad():
-            final, new_codes = [], None if codes is None else []
-            for li, V in enumerate(params):
-                q, s = quantized(li, V)
+            out = self.forward(Xt)
+            pred = (out[:, 0] >= 0).long() * 2 - 1 if out.shape[1] == 1 else out.argmax(1)
+            return float((pred == target).float().mean())
+
+    def snapshot(self) -> tuple[list[np.ndarray], list[WeightCode] | None]:
+        """The quantized weights and their codes (scales) now."""
+        import torch
+
+        with torch.no_grad():
+            final, new_codes = [], None if self.codes is None else []
+            for li, V in enumerate(self.params):
+                q, s = self.quantized(li, V)
                 final.append(q.detach().cpu().double().numpy())
                 if new_codes is not None:
-                    new_codes.append(replace(codes[li], scale=float(s)))  # type: ignore[index]
+                    new_codes.append(replace(self.codes[li], scale=float(s)))  # type: ignore[index]
         return final, new_codes
-
-    opt = torch.optim.Adam(params, lr=lr)
-    history: list[dict[str, Any]] = []
-    best: tuple[tuple[float, float], int, tuple[list[np.ndarray], list[WeightCode] | None]]
-    best = ((math.inf, math.inf), -1, ([], None))
-    start = time.perf_counter()
-    n = X.shape[0]
-    for epoch in range(epochs):
-        perm = torch.randperm(n, generator=gen).to(dev)
-        total = 0.0
-        for i in range(0, n, batch_size):
-            idx = perm[i : i + batch_size]
-            margins = signs[idx] * forward(Xt[idx])
-            loss = torch.nn.functional.softplus(-margins).sum(dim=1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        with torch.no_grad():
-            out = forward(Xt)
-            pred = (out[:, 0] >= 0).long() * 2 - 1 if sizes[-1] == 1 else out.argmax(1)
-            target = torch.as_tensor(np.where(y > 0, 1, -1) if sizes[-1] == 1 else y, device=dev)
-            acc = float((pred == target).float().mean())
-        history.append({"epoch": epoch, "loss": total / n, "train_accuracy": acc})
-        if _rank(acc, total / n, "accuracy") < best[0]:
-            best = (_rank(acc, total / n, "accuracy"), epoch, snapshot())
-    _, best_epoch, (final, new_codes) = best
-    network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
-    return QATResult(
-        final, new_codes, history, time.perf_counter() - start, bias, best_epoch, network
-    )
 
 
 def _quantized_spline_activation(z: Any, layer: Any, bits: int) -> Any:
