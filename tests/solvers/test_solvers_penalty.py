@@ -11,9 +11,10 @@ from dwave.samplers import SimulatedAnnealingSampler
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hybridqnn.problems.penalty import penalty_bqm, penalty_parts
 from hybridqnn.problems.qcbo import WeightCode, build_qcbo
 from hybridqnn.solvers.milp import MILPSolver
-from hybridqnn.solvers.penalty import PenaltyCQMSampler, penalty_bqm, penalty_parts
+from hybridqnn.solvers.penalty import PenaltyCQMSampler
 
 
 def _integer_cqm(seed: int) -> dimod.ConstrainedQuadraticModel:
@@ -112,6 +113,11 @@ def test_repair_appends_feasible_completions() -> None:
     assert repaired.sum() == 5 and (~repaired).sum() == 5
     assert np.all(out.record.is_feasible[repaired])
     assert np.all(np.isnan(out.record.penalty_energy[repaired]))
+    per_call = PenaltyCQMSampler(SimulatedAnnealingSampler(), max_rounds=1).sample_cqm(
+        model.cqm, num_reads=5, num_sweeps=50, seed=0, repair=model.complete
+    )
+    assert np.array_equal(per_call.record.sample, out.record.sample)
+    assert out.info["penalty"]["oracle_calls"] == out.info["penalty"]["rounds"] == 1
 
 
 def test_spins_and_the_doubling_rule() -> None:

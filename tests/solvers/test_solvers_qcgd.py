@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from dwave.samplers import SimulatedAnnealingSampler
 
+from hybridqnn.problems.penalty import penalty_parts
 from hybridqnn.problems.qcbo import WeightCode, build_qcbo
 from hybridqnn.solvers.milp import MILPSolver
-from hybridqnn.solvers.penalty import penalty_parts
 from hybridqnn.solvers.qcgd import QCGDSolver, qcgd, qcgd_convergence
 
 FAST = {"num_reads": 20, "num_sweeps": 300}
@@ -213,3 +213,57 @@ def test_dual_step_is_bounded_and_trace_summary() -> None:
     assert s["infeasibility_slope"] == pytest.approx(-1.0)
     assert s["rsqrt_nonincreasing"]
     assert trace_summary(trace[:1])["gap_to_optimum_pct"] is None
+
+
+def test_sample_cqm_passes_the_hints_a_solver_declares() -> None:
+    """solvers.sampling.sample_cqm: QCGDSolver takes seed, x0, objective_range (same answer as
+    qcgd with them); MILPSolver declares only seed, so the other hints are not passed."""
+    from hybridqnn.solvers.sampling import oracle_calls, sample_cqm
+
+    model = _model(2)
+    incumbent = model.complete(
+        [
+            np.full(s, c.levels[0])
+            for c, s in zip(model.network.codes, model.network.weight_shapes(), strict=True)
+        ]
+    )
+    kwargs = {"num_reads": 2, "num_sweeps": 50}
+    hints = {"seed": 4, "x0": incumbent, "objective_range": model.objective_range}
+    direct = qcgd(
+        model.cqm, SimulatedAnnealingSampler(), iterations=3, sample_kwargs=kwargs, **hints
+    )
+    solver = QCGDSolver(SimulatedAnnealingSampler(), iterations=3)
+    out = sample_cqm(solver, model.cqm, sample_kwargs=kwargs, **hints)
+    assert out.first.energy == direct.sampleset.first.energy
+    assert out.info["qcgd"]["warm_start"] and oracle_calls(out) == 3
+    assert {"seed", "x0", "objective_range", "repair", "num_reads"} <= set(solver.parameters)
+    exact = sample_cqm(MILPSolver(), model.cqm, **hints)
+    assert exact.first.is_feasible and oracle_calls(exact) == 1
+    with pytest.raises(ValueError, match="'sample_kwargs' has 'num_reads'"):
+        sample_cqm(MILPSolver(), model.cqm, sample_kwargs={"num_reads": 1})
+    with pytest.raises(ValueError, match="'hints' must be among"):
+        sample_cqm(MILPSolver(), model.cqm, warm=incumbent)
+    with pytest.raises(TypeError, match="'solver' must have sample_cqm"):
+        sample_cqm(SimulatedAnnealingSampler(), model.cqm)
+
+
+def test_cqm_methods_by_name() -> None:
+    from hybridqnn.solvers.penalty import PenaltyCQMSampler
+    from hybridqnn.solvers.registry import cqm_method_names, get_cqm_solver
+
+    assert cqm_method_names() == ("qcgd", "penalty", "cqm")
+    qcgd_solver = get_cqm_solver("qcgd", SimulatedAnnealingSampler(), iterations=7, beta0=2.0)
+    assert isinstance(qcgd_solver, QCGDSolver) and qcgd_solver.iterations == 7
+    assert isinstance(
+        get_cqm_solver("penalty", SimulatedAnnealingSampler(), scale=2.0), PenaltyCQMSampler
+    )
+    milp = MILPSolver()
+    assert get_cqm_solver("cqm", milp) is milp
+    with pytest.raises(ValueError, match="'method' must be one of qcgd, penalty, cqm; got 'lp'"):
+        get_cqm_solver("lp", milp)
+    with pytest.raises(TypeError, match="must have sample_cqm for method='cqm'"):
+        get_cqm_solver("cqm", SimulatedAnnealingSampler())
+    with pytest.raises(TypeError, match="'sampler' must be a dimod.Sampler"):
+        get_cqm_solver("qcgd", object())
+    with pytest.raises(ValueError, match="'dual_bound'"):
+        QCGDSolver(SimulatedAnnealingSampler(), dual_bound=0.0)

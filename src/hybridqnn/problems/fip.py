@@ -66,6 +66,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -217,49 +218,15 @@ def forward_interval_propagation(
         raise ValueError(f"'sizes' must list at least an input and an output size, got {sizes}")
     num_layers = len(sizes) - 1
     bias = check_bool("bias", bias)
-    x_low = _finite_array("input_low", input_low, 1)
-    x_high = _finite_array("input_high", input_high, 1)
-    if x_low.shape != (sizes[0],) or x_high.shape != (sizes[0],):
-        raise ValueError(
-            f"'input_low' and 'input_high' must have shape ({sizes[0]},), got {x_low.shape} and {x_high.shape}"
-        )
-    if np.any(x_low > x_high):
-        i = int(np.argmax(x_low > x_high))
-        raise ValueError(
-            f"the input interval of feature {i} is empty: [{x_low[i]!r}, {x_high[i]!r}]"
-        )
-    if len(weight_levels) != num_layers:
-        raise ValueError(
-            f"'weight_levels' must have one set per layer ({num_layers}), got {len(weight_levels)}"
-        )
-    ranges = []
-    for li, levels in enumerate(weight_levels, start=1):
-        lv = _finite_array(f"weight_levels[{li - 1}]", levels, 1)
-        if lv.size == 0:
-            raise ValueError(f"'weight_levels[{li - 1}]' must be non-empty")
-        ranges.append((float(lv.min()), float(lv.max())))
+    x_low, x_high = _checked_box(input_low, input_high, sizes[0])
+    ranges = _weight_ranges(weight_levels, num_layers)
     hidden = num_layers - 1
     grid = _grid_setup(input_unit, activation_bits, weight_levels, hidden)
     if grid is not None:
         q = grid[0]
         x_low = np.floor(x_low / q) * q + 0.0
         x_high = np.ceil(x_high / q) * q + 0.0
-    acts = (activations,) * hidden if isinstance(activations, str) else tuple(activations)
-    if len(acts) != hidden:
-        raise ValueError(
-            f"'activations' must name one activation per hidden layer ({hidden}), got {len(acts)}"
-        )
-    for a in acts:
-        if a not in ACTIVATIONS:
-            raise ValueError(f"'activations' must be from {', '.join(ACTIVATIONS)}; got {a!r}")
-    segs = (segments,) * hidden if isinstance(segments, (int, np.integer)) else tuple(segments)
-    if len(segs) != hidden:
-        raise ValueError(f"'segments' must give M per hidden layer ({hidden}), got {len(segs)}")
-    segs = tuple(check_int("segments", m, 1) for m in segs)
-    if clip is not None and len(clip) != hidden:
-        raise ValueError(
-            f"'clip' must have one entry (or None) per hidden layer ({hidden}), got {len(clip)}"
-        )
+    acts, segs = _checked_hidden(activations, segments, clip, hidden)
 
     layers: list[LayerBounds] = []
     a_low, a_high = x_low, x_high
@@ -283,16 +250,7 @@ def forward_interval_propagation(
             )
             break
         if clip is not None and clip[li - 1] is not None:
-            c_lo = np.broadcast_to(_finite_array(f"clip[{li - 1}][0]", clip[li - 1][0]), low.shape)
-            c_hi = np.broadcast_to(_finite_array(f"clip[{li - 1}][1]", clip[li - 1][1]), low.shape)
-            new_low, new_high = np.maximum(low, c_lo), np.minimum(high, c_hi)
-            if np.any(new_low > new_high):
-                j = int(np.argmax(new_low > new_high))
-                raise ValueError(
-                    f"infeasible bounds at layer {li}, neuron {j}: the propagated range "
-                    f"[{low[j]:.6g}, {high[j]:.6g}] does not meet the given [{c_lo[j]:.6g}, {c_hi[j]:.6g}]"
-                )
-            low, high = new_low, new_high
+            low, high = _clipped(low, high, clip[li - 1], li)
         if grid is None:
             splines, act_low, act_high = _layer_splines(acts[li - 1], low, high, segs[li - 1])
             layers.append(LayerBounds(li, low, high, tuple(splines), act_low, act_high))
@@ -308,6 +266,84 @@ def forward_interval_propagation(
     return FIPResult(
         x_low, x_high, tuple(ranges), acts, segs, bias, tuple(layers), input_unit=input_unit
     )
+
+
+def _checked_box(
+    input_low: Sequence[float] | np.ndarray, input_high: Sequence[float] | np.ndarray, n0: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The input box as finite arrays of shape (n_0,), low <= high (one-line errors)."""
+    x_low = _finite_array("input_low", input_low, 1)
+    x_high = _finite_array("input_high", input_high, 1)
+    if x_low.shape != (n0,) or x_high.shape != (n0,):
+        raise ValueError(
+            f"'input_low' and 'input_high' must have shape ({n0},), got {x_low.shape} and {x_high.shape}"
+        )
+    if np.any(x_low > x_high):
+        i = int(np.argmax(x_low > x_high))
+        raise ValueError(
+            f"the input interval of feature {i} is empty: [{x_low[i]!r}, {x_high[i]!r}]"
+        )
+    return x_low, x_high
+
+
+def _weight_ranges(
+    weight_levels: Sequence[Sequence[float] | np.ndarray], num_layers: int
+) -> list[tuple[float, float]]:
+    """(min V_l, max V_l) per layer; each V_l finite and non-empty."""
+    if len(weight_levels) != num_layers:
+        raise ValueError(
+            f"'weight_levels' must have one set per layer ({num_layers}), got {len(weight_levels)}"
+        )
+    ranges = []
+    for li, levels in enumerate(weight_levels, start=1):
+        lv = _finite_array(f"weight_levels[{li - 1}]", levels, 1)
+        if lv.size == 0:
+            raise ValueError(f"'weight_levels[{li - 1}]' must be non-empty")
+        ranges.append((float(lv.min()), float(lv.max())))
+    return ranges
+
+
+def _checked_hidden(
+    activations: Sequence[str] | str,
+    segments: Sequence[int] | int,
+    clip: Sequence[Any] | None,
+    hidden: int,
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """One activation name and one M >= 1 per hidden layer, and one clip entry if any."""
+    acts = (activations,) * hidden if isinstance(activations, str) else tuple(activations)
+    if len(acts) != hidden:
+        raise ValueError(
+            f"'activations' must name one activation per hidden layer ({hidden}), got {len(acts)}"
+        )
+    for a in acts:
+        if a not in ACTIVATIONS:
+            raise ValueError(f"'activations' must be from {', '.join(ACTIVATIONS)}; got {a!r}")
+    segs = (segments,) * hidden if isinstance(segments, (int, np.integer)) else tuple(segments)
+    if len(segs) != hidden:
+        raise ValueError(f"'segments' must give M per hidden layer ({hidden}), got {len(segs)}")
+    segs = tuple(check_int("segments", m, 1) for m in segs)
+    if clip is not None and len(clip) != hidden:
+        raise ValueError(
+            f"'clip' must have one entry (or None) per hidden layer ({hidden}), got {len(clip)}"
+        )
+    return acts, segs
+
+
+def _clipped(
+    low: np.ndarray, high: np.ndarray, clip: tuple[np.ndarray, np.ndarray], li: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """[low, high] intersected with the user's clip range of layer ``li`` (a ValueError naming
+    the layer and neuron where they do not meet)."""
+    c_lo = np.broadcast_to(_finite_array(f"clip[{li - 1}][0]", clip[0]), low.shape)
+    c_hi = np.broadcast_to(_finite_array(f"clip[{li - 1}][1]", clip[1]), low.shape)
+    new_low, new_high = np.maximum(low, c_lo), np.minimum(high, c_hi)
+    if np.any(new_low > new_high):
+        j = int(np.argmax(new_low > new_high))
+        raise ValueError(
+            f"infeasible bounds at layer {li}, neuron {j}: the propagated range "
+            f"[{low[j]:.6g}, {high[j]:.6g}] does not meet the given [{c_lo[j]:.6g}, {c_hi[j]:.6g}]"
+        )
+    return new_low, new_high
 
 
 def _is_power_of_two(x: float) -> bool:

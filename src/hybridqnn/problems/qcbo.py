@@ -727,7 +727,6 @@ def build_qcbo(
     """
     X, y, sizes = check_network_data(X, y, sizes)
     L = len(sizes) - 1
-    n_out = sizes[-1]
     codes = _per_layer("weights", weights, L)
     for c in codes:
         if not isinstance(c, WeightCode):
@@ -759,137 +758,185 @@ def build_qcbo(
     if fip.sizes != sizes:
         raise ValueError(f"'fip' was built for sizes {fip.sizes}, got {sizes}")
     X = fip.quantize_inputs(X)
-    grid = fip.input_unit is not None
     ids = tuple(range(X.shape[0])) if sample_ids is None else tuple(sample_ids)
     if len(ids) != X.shape[0]:
         raise ValueError(f"'sample_ids' must have {X.shape[0]} ids, got {len(ids)}")
     wl = weight_label or (lambda li, j, i, k: ("w", li, j, i, k))
-
     network = QuantizedSplineNetwork.from_fip(fip, codes, kbits, loss, loss_segments)
+    build = _Builder(fip, network, codes, kbits, products, wl)
+    for s_idx, s in enumerate(ids):
+        build.sample(s, X[s_idx], _signs(y[s_idx : s_idx + 1], sizes[-1])[0])
+    cqm = build.cqm
+    cqm.set_objective(build.objective.bqm())
+    counts = build.counts
+    counts["total"] = len(cqm.variables)
+    counts["constraints"] = len(cqm.constraints)
+    return QCBOModel(cqm, network, build.weight_labels, counts, ids, X, y, build.objective_range)
 
-    cqm = dimod.ConstrainedQuadraticModel()
-    counts = dict.fromkeys(("weights", "selectors", "activations", "products", "loss_selectors"), 0)
-    weight_labels = []
-    for li, (n_o, n_i) in enumerate(network.weight_shapes(), start=1):
-        code = codes[li - 1]
-        labels = np.empty((n_o, n_i, code.num_bits), dtype=object)
-        for j, i, k in np.ndindex(labels.shape):
-            labels[j, i, k] = wl(li, j, i, k)
-        weight_labels.append(labels)
-        cqm.add_variables(dimod.BINARY, list(labels.reshape(-1)))
-        counts["weights"] += labels.size
-    objective = _Expr()
-    objective_range = 0.0
 
-    def constrain(expr: _Expr, sense: str, label: str, unit: float = 1.0) -> None:
-        if grid:
+class _Builder:
+    """The CQM of :func:`build_qcbo` as it is built, one sample at a time (module docstring):
+    the weight bits, then per sample and layer each neuron's pre-activation z (with product
+    bits), and either its activation bits, selectors and tie constraints (hidden layers) or its
+    loss-spline terms (output layer). Every constraint goes through :meth:`constrain`, which on
+    the integer grid scales it to integer coefficients in its unit."""
+
+    def __init__(
+        self,
+        fip: FIPResult,
+        network: QuantizedSplineNetwork,
+        codes: Sequence[WeightCode],
+        kbits: tuple[int, ...],
+        products: str,
+        weight_label: Callable[[int, int, int, int], Hashable],
+    ) -> None:
+        self.fip, self.network, self.codes, self.kbits = fip, network, codes, kbits
+        self.products = products
+        self.L = len(fip.sizes) - 1
+        self.grid = fip.input_unit is not None
+        self.cqm = dimod.ConstrainedQuadraticModel()
+        self.counts = dict.fromkeys(
+            ("weights", "selectors", "activations", "products", "loss_selectors"), 0
+        )
+        self.weight_labels: list[np.ndarray] = []
+        for li, (n_o, n_i) in enumerate(network.weight_shapes(), start=1):
+            labels = np.empty((n_o, n_i, codes[li - 1].num_bits), dtype=object)
+            for j, i, k in np.ndindex(labels.shape):
+                labels[j, i, k] = weight_label(li, j, i, k)
+            self.weight_labels.append(labels)
+            self.cqm.add_variables(dimod.BINARY, list(labels.reshape(-1)))
+            self.counts["weights"] += labels.size
+        self.objective = _Expr()
+        self.objective_range = 0.0
+
+    def constrain(self, expr: _Expr, sense: str, label: str, unit: float = 1.0) -> None:
+        if self.grid:
             expr = _integerize(expr, unit, sense, label)
         model = dimod.BinaryQuadraticModel(expr.lin, expr.quad, 0.0, dimod.BINARY)
-        cqm.add_constraint_from_model(model, sense, -expr.const, label=label, copy=False)
+        self.cqm.add_constraint_from_model(model, sense, -expr.const, label=label, copy=False)
 
-    def new_var(label: Hashable, kind: str) -> Hashable:
-        cqm.add_variable(dimod.BINARY, label)
-        counts[kind] += 1
+    def new_var(self, label: Hashable, kind: str) -> Hashable:
+        self.cqm.add_variable(dimod.BINARY, label)
+        self.counts[kind] += 1
         return label
 
-    for s_idx, s in enumerate(ids):
-        bounds = sample_bounds(fip, X[s_idx], kbits)
+    def sample(self, s: Hashable, x: np.ndarray, y_signs: np.ndarray) -> None:
+        """Every layer of sample ``s`` (input ``x``, output signs ``y_signs``)."""
+        bounds = sample_bounds(self.fip, x, self.kbits)
         # each input of the current layer: (constant, {bit label: coefficient})
-        acts: list[tuple[float, dict[Hashable, float]]] = [(float(v), {}) for v in X[s_idx]]
-        for li, lb in enumerate(fip.layers, start=1):
-            code = codes[li - 1]
-            if fip.bias:
+        acts: list[tuple[float, dict[Hashable, float]]] = [(float(v), {}) for v in x]
+        for li, lb in enumerate(self.fip.layers, start=1):
+            if self.fip.bias:
                 acts = acts + [(1.0, {})]
-            d0 = code.scale * code.offset
-            e = code.scale * code.coefficients
             zl_all, zu_all = bounds[li - 1]
             new_acts: list[tuple[float, dict[Hashable, float]]] = []
             for j in range(lb.size):
-                z = _Expr()
-                for i, (ac, abits) in enumerate(acts):
-                    wbits = weight_labels[li - 1][j, i]
-                    z.const += d0 * ac
-                    for k, b in enumerate(wbits):
-                        z.add_lin(b, e[k] * ac)
-                    for u, du in abits.items():
-                        z.add_lin(u, d0 * du)
-                        for k, b in enumerate(wbits):
-                            if products == "inline" and li < L:
-                                z.add_quad(b, u, e[k] * du)
-                            else:
-                                plabel = new_var(("p", s, li, j, i, k, u[-1]), "products")
-                                z.add_lin(plabel, e[k] * du)
-                                constrain(
-                                    _Expr().add(_lin(plabel, 1.0)).add(_quad(b, u, -1.0)),
-                                    "==",
-                                    f"prod/{s}/{li}/{j}/{i}/{k}/{u[-1]}",
-                                )
+                z = self.pre_activation(s, li, j, acts)
                 zl, zu = float(zl_all[j]), float(zu_all[j])
-                tag = f"{s}/{li}/{j}"
-                if li == L:
-                    y_sign = _signs(y[s_idx : s_idx + 1], n_out)[0, j]
-                    m = z.copy(y_sign)
-                    ml, mu = (zl, zu) if y_sign > 0 else (-zu, -zl)
-                    sp = network.loss_splines[j]
-                    lo_loss, hi_loss = sp.range_on(ml, mu) if mu > ml else (sp(ml), sp(ml))
-                    objective_range += float(hi_loss - lo_loss)
-                    segs = _segment_range(sp, ml, mu)
-                    if len(segs) == 1:
-                        k = segs[0]
-                        objective.add(m, sp.slopes[k]).const += sp.intercepts[k]
-                        continue
-                    sel = [new_var(("lsel", s, j, k), "loss_selectors") for k in segs]
-                    _piece_constraints(constrain, m, sel, sp, segs, f"loss/{s}/{j}", lb.unit)
-                    for lab, k in zip(sel, segs, strict=False):
-                        objective.add_lin(lab, sp.slopes[k] * m.const + sp.intercepts[k])
-                        for v, c in m.lin.items():
-                            objective.add_quad(lab, v, sp.slopes[k] * c)
-                    continue
-                sp = lb.splines[j]
-                A, B = float(lb.act_low[j]), float(lb.act_high[j])
-                if sp is None or B <= A:
-                    new_acts.append((A, {}))
-                    continue
-                K = kbits[li - 1]
-                step = (B - A) / (2**K - 1)
-                a_expr = _Expr(A)
-                abits: dict[Hashable, float] = {}
-                for mbit in range(K):
-                    lab = new_var(("a", s, li, j, mbit), "activations")
-                    a_expr.add_lin(lab, step * 2**mbit)
-                    abits[lab] = step * 2**mbit
-                new_acts.append((A, abits))
-                segs = _segment_range(sp, zl, zu)
-                half = 0.5 * step
-                tie_unit = 1.0 if not grid else lb.unit * lb.act_unit / (2.0 * sp.width)
-                if len(segs) == 1:
-                    k = segs[0]
-                    tie = a_expr.copy().add(z, -sp.slopes[k])
-                    tie.const -= sp.intercepts[k]
-                    constrain(tie.copy().add(_Expr(-half)), "<=", f"tie+/{tag}", tie_unit)
-                    constrain(tie.copy().add(_Expr(half)), ">=", f"tie-/{tag}", tie_unit)
-                    continue
-                sel = [new_var(("sel", s, li, j, k), "selectors") for k in segs]
-                _piece_constraints(constrain, z, sel, sp, segs, f"z/{tag}", lb.unit)
-                for lab, k in zip(sel, segs, strict=False):
-                    al, be = float(sp.slopes[k]), float(sp.intercepts[k])
-                    U = max(0.0, B - be - min(al * zl, al * zu) - half)
-                    Lm = max(0.0, max(al * zl, al * zu) + be - A - half)
-                    tie = a_expr.copy().add(z, -al)
-                    tie.const -= be
-                    up = tie.copy()
-                    up.const -= half + U
-                    up.add_lin(lab, U)
-                    constrain(up, "<=", f"tie+/{tag}/{k}", tie_unit)
-                    lo_ = tie.copy()
-                    lo_.const += half + Lm
-                    lo_.add_lin(lab, -Lm)
-                    constrain(lo_, ">=", f"tie-/{tag}/{k}", tie_unit)
+                if li == self.L:
+                    self.loss_terms(s, j, z, zl, zu, float(y_signs[j]), lb.unit)
+                else:
+                    new_acts.append(self.activation(s, li, j, z, zl, zu, lb))
             acts = new_acts
-    cqm.set_objective(objective.bqm())
-    counts["total"] = len(cqm.variables)
-    counts["constraints"] = len(cqm.constraints)
-    return QCBOModel(cqm, network, weight_labels, counts, ids, X, y, objective_range)
+
+    def pre_activation(
+        self, s: Hashable, li: int, j: int, acts: list[tuple[float, dict[Hashable, float]]]
+    ) -> _Expr:
+        """z_j = sum_i w_ji a_i with w = scale (offset + sum_k coef_k b_k) and
+        a_i = const + sum_u du x_u: products of weight and activation bits are product
+        variables (Rosenberg-constrained) or, with ``inline``, quadratic terms."""
+        code = self.codes[li - 1]
+        d0 = code.scale * code.offset
+        e = code.scale * code.coefficients
+        z = _Expr()
+        for i, (ac, abits) in enumerate(acts):
+            wbits = self.weight_labels[li - 1][j, i]
+            z.const += d0 * ac
+            for k, b in enumerate(wbits):
+                z.add_lin(b, e[k] * ac)
+            for u, du in abits.items():
+                z.add_lin(u, d0 * du)
+                for k, b in enumerate(wbits):
+                    if self.products == "inline" and li < self.L:
+                        z.add_quad(b, u, e[k] * du)
+                    else:
+                        plabel = self.new_var(("p", s, li, j, i, k, u[-1]), "products")
+                        z.add_lin(plabel, e[k] * du)
+                        self.constrain(
+                            _Expr().add(_lin(plabel, 1.0)).add(_quad(b, u, -1.0)),
+                            "==",
+                            f"prod/{s}/{li}/{j}/{i}/{k}/{u[-1]}",
+                        )
+        return z
+
+    def loss_terms(
+        self, s: Hashable, j: int, z: _Expr, zl: float, zu: float, y_sign: float, unit: Any
+    ) -> None:
+        """The loss spline of output j on the margin m = y_j z_j: one piece directly, several
+        through selector bits (their constraints and the selector-times-margin terms)."""
+        m = z.copy(y_sign)
+        ml, mu = (zl, zu) if y_sign > 0 else (-zu, -zl)
+        sp = self.network.loss_splines[j]
+        lo_loss, hi_loss = sp.range_on(ml, mu) if mu > ml else (sp(ml), sp(ml))
+        self.objective_range += float(hi_loss - lo_loss)
+        segs = _segment_range(sp, ml, mu)
+        if len(segs) == 1:
+            k = segs[0]
+            self.objective.add(m, sp.slopes[k]).const += sp.intercepts[k]
+            return
+        sel = [self.new_var(("lsel", s, j, k), "loss_selectors") for k in segs]
+        _piece_constraints(self.constrain, m, sel, sp, segs, f"loss/{s}/{j}", unit)
+        for lab, k in zip(sel, segs, strict=False):
+            self.objective.add_lin(lab, sp.slopes[k] * m.const + sp.intercepts[k])
+            for v, c in m.lin.items():
+                self.objective.add_quad(lab, v, sp.slopes[k] * c)
+
+    def activation(
+        self, s: Hashable, li: int, j: int, z: _Expr, zl: float, zu: float, lb: Any
+    ) -> tuple[float, dict[Hashable, float]]:
+        """Hidden neuron j's K activation bits on [A, B] and its tie constraints
+        |a - (alpha_k z + beta_k)| <= step/2 on the active spline piece (big-M per piece with
+        selectors when z spans several); returns the activation as (A, {bit: coefficient})."""
+        tag = f"{s}/{li}/{j}"
+        sp = lb.splines[j]
+        A, B = float(lb.act_low[j]), float(lb.act_high[j])
+        if sp is None or B <= A:
+            return (A, {})
+        K = self.kbits[li - 1]
+        step = (B - A) / (2**K - 1)
+        a_expr = _Expr(A)
+        abits: dict[Hashable, float] = {}
+        for mbit in range(K):
+            lab = self.new_var(("a", s, li, j, mbit), "activations")
+            a_expr.add_lin(lab, step * 2**mbit)
+            abits[lab] = step * 2**mbit
+        segs = _segment_range(sp, zl, zu)
+        half = 0.5 * step
+        tie_unit = 1.0 if not self.grid else lb.unit * lb.act_unit / (2.0 * sp.width)
+        if len(segs) == 1:
+            k = segs[0]
+            tie = a_expr.copy().add(z, -sp.slopes[k])
+            tie.const -= sp.intercepts[k]
+            self.constrain(tie.copy().add(_Expr(-half)), "<=", f"tie+/{tag}", tie_unit)
+            self.constrain(tie.copy().add(_Expr(half)), ">=", f"tie-/{tag}", tie_unit)
+            return (A, abits)
+        sel = [self.new_var(("sel", s, li, j, k), "selectors") for k in segs]
+        _piece_constraints(self.constrain, z, sel, sp, segs, f"z/{tag}", lb.unit)
+        for lab, k in zip(sel, segs, strict=False):
+            al, be = float(sp.slopes[k]), float(sp.intercepts[k])
+            U = max(0.0, B - be - min(al * zl, al * zu) - half)
+            Lm = max(0.0, max(al * zl, al * zu) + be - A - half)
+            tie = a_expr.copy().add(z, -al)
+            tie.const -= be
+            up = tie.copy()
+            up.const -= half + U
+            up.add_lin(lab, U)
+            self.constrain(up, "<=", f"tie+/{tag}/{k}", tie_unit)
+            lo_ = tie.copy()
+            lo_.const += half + Lm
+            lo_.add_lin(lab, -Lm)
+            self.constrain(lo_, ">=", f"tie-/{tag}/{k}", tie_unit)
+        return (A, abits)
 
 
 def _lin(v: Hashable, c: float) -> _Expr:

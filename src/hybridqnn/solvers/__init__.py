@@ -27,11 +27,13 @@ from hybridqnn.solvers.qcgd import QCGDSolver
 from hybridqnn.solvers.registry import (
     DEFAULT_SOLVER,
     as_sampler,
+    cqm_method_names,
+    get_cqm_solver,
     get_sampler,
     list_solvers,
     solver_names,
 )
-from hybridqnn.solvers.sampling import sample_bqm, solve_dense, supports_dense
+from hybridqnn.solvers.sampling import sample_bqm, sample_cqm, solve_dense, supports_dense
 
 _TORCH_SAMPLERS = {
     "SimulatedBifurcationSampler": "hybridqnn.solvers.bifurcation",
@@ -64,7 +66,9 @@ __all__ = [
     "TimeBudgetComposite",
     "as_sampler",
     "check_fits",
+    "cqm_method_names",
     "embedding_estimate",
+    "get_cqm_solver",
     "get_sampler",
     "hardware_estimate",
     "hybrid_sampler",
@@ -72,6 +76,7 @@ __all__ = [
     "logical_counts",
     "qpu_sampler",
     "sample_bqm",
+    "sample_cqm",
     "solve_dense",
     "solver_names",
     "supports_dense",

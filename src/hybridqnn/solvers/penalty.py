@@ -2,33 +2,11 @@
 
 This is the baseline that Li et al. (arXiv 2506.18240) argue against with QCGD: fold every
 constraint into the objective with a weight and hand the BQM to any sampler. The same reduction
-(:func:`penalty_parts`) feeds QCGD (:mod:`hybridqnn.solvers.qcgd`), which adapts the weights
+(:func:`hybridqnn.problems.penalty.penalty_parts`) feeds QCGD (:mod:`hybridqnn.solvers.qcgd`), which adapts the weights
 instead of fixing them.
 
-Reduction of a CQM with BINARY or SPIN variables (spins are first written as bits,
-s = 2x - 1, and mapped back at the end) into an objective f(x) and violation functions
-v_i(x, s) >= 0, each zero exactly (or, see below, up to a slack resolution) when constraint i
-holds:
-
-1. **Products.** A constraint of the form c (x_k - x_i x_j) == 0 (one linear and one opposite
-   quadratic term, right-hand side 0) gets the Rosenberg (1975) violation
-   v = x_i x_j - 2 x_i x_k - 2 x_j x_k + 3 x_k, which is 0 iff x_k = x_i x_j and >= 1 otherwise
-   (no slack, no square). In any other constraint each quadratic term x_i x_j is replaced by an
-   auxiliary bit y_ij (one per pair, shared by all constraints) with that same Rosenberg
-   violation, so every remaining constraint is linear.
-2. **Normalisation.** A linear constraint g(x) = a^T x + c (sense) 0 with integer data is kept
-   as it is (every violation is then >= 1); one with real data is divided by max_j |a_j|.
-3. **Equalities**: v = g(x)^2. **Inequalities** g <= 0 (>= is negated): with
-   g_min = sum_j min(a_j, 0) + c, a slack s in [0, -g_min] makes it g + s = 0, v = (g + s)^2.
-   Integer data get an exact integer slack in bounded binary (coefficients 1, 2, 4, ...,
-   2^{K-2}, and the remainder, K = ceil(log2(U + 1)) bits for U = -g_min, as in dimod); real
-   data get K = ``slack_bits`` bits on a uniform grid of step delta = U / (2^K - 1), so a
-   feasible x has min_s v <= (delta/2)^2 instead of 0. A constraint that always holds
-   (g_max <= 0) is dropped; one that never can (g_min > 0) is a ValueError naming it.
-   The default ``slack_bits=3`` is coarse on purpose: reported samples are scored on the CQM
-   (so the slack grid never changes what counts as feasible), and fewer slack bits gave a
-   simulated annealer an easier landscape (optimum found in 11 of 12 runs on tiny QCBOs with
-   3 bits, against 4/12 with 4 and 7/12 with 6; 200 reads x 2000 sweeps).
+The reduction (products, normalisation, slack encoding) is a builder; its module docstring,
+:mod:`hybridqnn.problems.penalty`, gives steps 1-3.
 
 The penalty BQM is f + P sum_i v_i. **Automatic scaling** (our rule; the paper gives none):
 P_0 = ``scale`` * Delta_f with Delta_f = sum |linear| + sum |quadratic| of f (an upper bound on
@@ -43,277 +21,19 @@ dimod's (``SampleSet.from_samples_cqm``).
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dimod
 import numpy as np
 
 from hybridqnn._checks import check_float, check_int
+from hybridqnn.problems.penalty import PenaltyParts, penalty_bqm, penalty_parts
 
-__all__ = ["PenaltyCQMSampler", "PenaltyParts", "cqm_sampleset", "penalty_bqm", "penalty_parts"]
-
-
-@dataclass(eq=False)
-class PenaltyParts:
-    """A CQM as f(x) plus violation functions v_i >= 0 over bits (module docstring).
-
-    Attributes:
-        objective: f as a BINARY BQM over the CQM's variables (spins written as bits).
-        violations: (constraint label, v_i as a BINARY BQM) in the CQM's constraint order,
-            followed by the Rosenberg violations of auxiliary product bits (label ("aux", u, v)).
-        variables: every bit: the CQM's variables, then slack and auxiliary bits.
-        spins: the CQM's SPIN variables (mapped back as s = 2x - 1).
-        num_slack, num_aux: counts of added bits.
-        slacks: per inequality with slack bits, (label, g's linear part, g's constant,
-            [(slack bit, coefficient), ...]) of its normalised form g(x) + s = 0 (used by
-            :meth:`lift`).
-        integral: whether every constraint had integer data (then every violation of an
-            infeasible point is >= 1 and a feasible point lifts to violation exactly 0).
-    """
-
-    objective: dimod.BinaryQuadraticModel
-    violations: list[tuple[Hashable, dimod.BinaryQuadraticModel]]
-    variables: list[Hashable]
-    cqm_variables: list[Hashable]
-    spins: frozenset = field(default_factory=frozenset)
-    num_slack: int = 0
-    num_aux: int = 0
-    slacks: list[tuple[Hashable, dict, float, list[tuple[Hashable, float]]]] = field(
-        default_factory=list
-    )
-    integral: bool = True
-
-    def lift(self, sample: Mapping[Hashable, float]) -> np.ndarray:
-        """A CQM sample as a bit vector over :attr:`variables`: each auxiliary product bit is
-        the product it stands for, and each inequality's slack the value closest to -g(x) in
-        [0, U] that its bits can write (greedy from the largest coefficient; exact for integer
-        data). A feasible integer-data sample lifts to a point where every v_i is 0."""
-        bits: dict[Hashable, float] = {}
-        for v in self.cqm_variables:
-            value = float(sample[v])
-            bits[v] = (value + 1.0) / 2.0 if v in self.spins else value
-        for v in self.variables:
-            if isinstance(v, tuple) and len(v) == 3 and v[0] == "aux":
-                bits[v] = bits[v[1]] * bits[v[2]]
-        for _, lin, const, slack in self.slacks:
-            rest = -(const + sum(c * bits[v] for v, c in lin.items()))
-            for v, c in sorted(slack, key=lambda t: -t[1]):
-                take = rest >= c - 1e-9 * max(1.0, abs(c))
-                bits[v] = float(take)
-                rest -= c * take
-        return np.array([bits.get(v, 0.0) for v in self.variables])
-
-    @property
-    def objective_range(self) -> float:
-        """Delta_f = sum |linear| + sum |quadratic| of f (>= max f - min f)."""
-        lin = np.abs(
-            np.fromiter(self.objective.linear.values(), float, self.objective.num_variables)
-        ).sum()
-        quad = np.abs(
-            np.fromiter(self.objective.quadratic.values(), float, self.objective.num_interactions)
-        ).sum()
-        return float(lin + quad)
-
-    def bqm(self, penalty: float | Mapping[Hashable, float]) -> dimod.BinaryQuadraticModel:
-        """f + sum_i P_i v_i (one P for all, or per violation label)."""
-        out = self.objective.copy()
-        for v in self.variables:
-            out.add_variable(v)
-        for label, viol in self.violations:
-            weight = penalty[label] if isinstance(penalty, Mapping) else penalty
-            out.add_linear_from((v, weight * b) for v, b in viol.linear.items())
-            out.add_quadratic_from((u, v, weight * b) for (u, v), b in viol.quadratic.items())
-            out.offset += weight * viol.offset
-        return out
-
-    def to_cqm_samples(
-        self, samples: np.ndarray, order: list[Hashable]
-    ) -> tuple[np.ndarray, list[Hashable]]:
-        """Rows over ``order`` (bits) -> rows over the CQM's variables (spins as +-1)."""
-        index = {v: i for i, v in enumerate(order)}
-        cols = [index[v] for v in self.cqm_variables]
-        out = np.asarray(samples)[:, cols].astype(np.int8)
-        for k, v in enumerate(self.cqm_variables):
-            if v in self.spins:
-                out[:, k] = 2 * out[:, k] - 1
-        return out, list(self.cqm_variables)
-
-
-def _is_integral(values: np.ndarray) -> bool:
-    return bool(np.all(np.abs(values - np.rint(values)) <= 1e-9 * np.maximum(1.0, np.abs(values))))
-
-
-def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) -> PenaltyParts:
-    """Reduce ``cqm`` to an objective and violation functions (module docstring, steps 1-3).
-
-    Args:
-        cqm: BINARY/SPIN variables, hard constraints, linear or quadratic.
-        slack_bits: slack bits per real-coefficient inequality (1..24).
-    """
-    if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
-        raise TypeError(
-            f"'cqm' must be a dimod.ConstrainedQuadraticModel, got {type(cqm).__name__}"
-        )
-    slack_bits = check_int("slack_bits", slack_bits, 1, 24)
-    spins = frozenset(v for v in cqm.variables if cqm.vartype(v) is dimod.SPIN)
-    bad = [v for v in cqm.variables if cqm.vartype(v) not in (dimod.BINARY, dimod.SPIN)]
-    if bad:
-        raise ValueError(
-            f"'cqm' must have only BINARY or SPIN variables, got {cqm.vartype(bad[0]).name} variable {bad[0]!r}"
-        )
-    model = cqm.spin_to_binary(inplace=False) if spins else cqm
-    cqm_vars = list(cqm.variables)
-    obj = model.objective
-    objective = dimod.BinaryQuadraticModel(
-        dict(obj.linear), dict(obj.quadratic), obj.offset, dimod.BINARY
-    )
-    for v in cqm_vars:
-        objective.add_variable(v)
-    _check_finite(objective, "the objective")
-    violations: list[tuple[Hashable, dimod.BinaryQuadraticModel]] = []
-    aux: dict[tuple[Hashable, Hashable], Hashable] = {}
-    aux_viol: list[tuple[Hashable, dimod.BinaryQuadraticModel]] = []
-    extra: list[Hashable] = []
-    num_slack = 0
-    slacks: list[tuple[Hashable, dict, float, list[tuple[Hashable, float]]]] = []
-    all_integral = True
-
-    def rosenberg(i: Hashable, j: Hashable, k: Hashable) -> dimod.BinaryQuadraticModel:
-        return dimod.BinaryQuadraticModel(
-            {k: 3.0}, {(i, j): 1.0, (i, k): -2.0, (j, k): -2.0}, 0.0, dimod.BINARY
-        )
-
-    for label, con in model.constraints.items():
-        lhs = con.lhs
-        if label in getattr(model, "_soft", {}):
-            raise ValueError(
-                f"'cqm' constraint {label!r} is soft; only hard constraints are supported"
-            )
-        lin = {v: float(b) for v, b in lhs.linear.items() if b != 0}
-        quad = {uv: float(b) for uv, b in lhs.quadratic.items() if b != 0}
-        const = float(lhs.offset) - float(con.rhs)
-        sense = con.sense.value if hasattr(con.sense, "value") else str(con.sense)
-        values = np.array(list(lin.values()) + list(quad.values()) + [const])
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"'cqm' constraint {label!r} has NaN or infinite coefficients")
-        if sense == "==" and len(lin) == 1 and len(quad) == 1 and const == 0.0:
-            (k, a), ((i, j), q) = next(iter(lin.items())), next(iter(quad.items()))
-            if a == -q and k not in (i, j):
-                violations.append((label, rosenberg(i, j, k)))
-                continue
-        for (i, j), q in quad.items():
-            key = (i, j) if (j, i) not in aux else (j, i)
-            if key not in aux:
-                aux[key] = ("aux", i, j)
-                extra.append(aux[key])
-                aux_viol.append((aux[key], rosenberg(i, j, aux[key])))
-            lin[aux[key]] = lin.get(aux[key], 0.0) + q
-        if sense == ">=":
-            lin = {v: -b for v, b in lin.items()}
-            const = -const
-        coef = np.array(list(lin.values()))
-        norm = float(np.max(np.abs(coef))) if coef.size else 0.0
-        g_min = float(np.minimum(coef, 0).sum()) + const
-        g_max = float(np.maximum(coef, 0).sum()) + const
-        tol = 1e-9 * max(1.0, abs(const), norm)
-        if sense == "==":
-            if g_min > tol or g_max < -tol:
-                raise ValueError(
-                    f"'cqm' constraint {label!r} can never hold (its left side ranges over [{g_min:.6g}, {g_max:.6g}] around 0)"
-                )
-        elif g_min > tol:
-            raise ValueError(
-                f"'cqm' constraint {label!r} can never hold (its smallest value is {g_min:.6g} > 0)"
-            )
-        elif g_max <= tol:
-            continue  # always satisfied
-        if norm == 0.0:
-            continue
-        integral = _is_integral(np.append(coef, const))
-        all_integral = all_integral and integral
-        if integral:
-            norm = 1.0  # integer data keep their unit: every violation is >= 1
-        lin_n = {v: b / norm for v, b in lin.items()}
-        const_n = const / norm
-        if sense != "==":
-            upper = -g_min / norm
-            if integral:
-                upper_int = int(round(-g_min))
-                nbits = max(1, math.ceil(math.log2(upper_int + 1)))
-                coefs = [2.0**k for k in range(nbits - 1)] + [
-                    float(upper_int - (2 ** (nbits - 1) - 1))
-                ]
-                coefs = [c / norm for c in coefs]
-            else:
-                nbits = slack_bits
-                step = upper / (2**nbits - 1)
-                coefs = [step * 2**k for k in range(nbits)]
-            g_lin = dict(lin_n)
-            slack_bits_of = []
-            for k, c in enumerate(coefs):
-                s = ("slack", label, k)
-                extra.append(s)
-                lin_n[s] = c
-                slack_bits_of.append((s, c))
-                num_slack += 1
-            slacks.append((label, g_lin, const_n, slack_bits_of))
-        violations.append((label, _square(lin_n, const_n)))
-    variables = cqm_vars + extra
-    return PenaltyParts(
-        objective,
-        violations + aux_viol,
-        variables,
-        cqm_vars,
-        spins,
-        num_slack,
-        len(aux),
-        slacks,
-        all_integral,
-    )
-
-
-def _check_finite(bqm: dimod.BinaryQuadraticModel, where: str) -> None:
-    lin, (_, _, quad), off = bqm.to_numpy_vectors()
-    if not (np.all(np.isfinite(lin)) and np.all(np.isfinite(quad)) and math.isfinite(float(off))):
-        raise ValueError(f"'cqm' {where} has NaN or infinite coefficients")
-
-
-def _square(lin: dict[Hashable, float], const: float) -> dimod.BinaryQuadraticModel:
-    """(sum_j a_j x_j + c)^2 over bits: x_j^2 = x_j."""
-    labels = list(lin)
-    a = np.array([lin[v] for v in labels])
-    linear = {v: a[k] * a[k] + 2.0 * const * a[k] for k, v in enumerate(labels)}
-    quadratic = {
-        (labels[p], labels[q]): 2.0 * a[p] * a[q]
-        for p in range(len(labels))
-        for q in range(p + 1, len(labels))
-    }
-    return dimod.BinaryQuadraticModel(linear, quadratic, const * const, dimod.BINARY)
-
-
-def penalty_bqm(
-    cqm: dimod.ConstrainedQuadraticModel,
-    penalty: float | None = None,
-    *,
-    scale: float = 1.0,
-    slack_bits: int = 3,
-) -> tuple[dimod.BinaryQuadraticModel, PenaltyParts, float]:
-    """The penalty BQM f + P sum_i v_i; P = ``penalty`` or, if None, scale * Delta_f (auto).
-
-    Returns:
-        (bqm, parts, P).
-    """
-    parts = penalty_parts(cqm, slack_bits=slack_bits)
-    if penalty is None:
-        scale = check_float("scale", scale, 0.0, low_open=True)
-        penalty = scale * max(parts.objective_range, 1e-12)
-    else:
-        penalty = check_float("penalty", penalty, 0.0, low_open=True)
-    return parts.bqm(penalty), parts, float(penalty)
+# penalty_bqm is a builder (hybridqnn.problems.penalty); it stays importable from here while
+# experiments/qcbo.py names it.
+__all__ = ["PenaltyCQMSampler", "cqm_sampleset", "penalty_bqm"]
 
 
 def cqm_sampleset(
@@ -347,7 +67,7 @@ class PenaltyCQMSampler:
     dwave-samplers: ``timing`` (``preprocessing_ns``: the reduction; ``sampling_ns``: the
     child's calls, all rounds; ``postprocessing_ns``: scoring the last round on the CQM),
     ``seed`` (the master seed given, or None), and ``penalty``: ``penalty`` (the final P),
-    ``rounds``, ``num_slack``, ``num_aux``, ``num_variables`` (of the BQM) and ``child_info``.
+    ``rounds`` (= ``oracle_calls``), ``num_slack``, ``num_aux``, ``num_variables`` (of the BQM) and ``child_info``.
 
     Args:
         child: Any dimod sampler.
@@ -385,7 +105,9 @@ class PenaltyCQMSampler:
 
     @property
     def parameters(self) -> dict[str, list]:
-        return dict(self.child.parameters)
+        """The child's sample parameters plus ``repair`` (per call, in place of the
+        constructor's)."""
+        return {**self.child.parameters, "repair": []}
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -397,9 +119,17 @@ class PenaltyCQMSampler:
         }
 
     def sample_cqm(
-        self, cqm: dimod.ConstrainedQuadraticModel, **parameters: Any
+        self,
+        cqm: dimod.ConstrainedQuadraticModel,
+        *,
+        repair: Callable[[dict], Mapping] | None = None,
+        **parameters: Any,
     ) -> dimod.SampleSet:
-        """Sample ``cqm`` (see the class docstring)."""
+        """Sample ``cqm`` (see the class docstring); ``repair``, if given, replaces the
+        constructor's for this call."""
+        if repair is not None and not callable(repair):
+            raise TypeError(f"'repair' must be callable or None, got {type(repair).__name__}")
+        repair = self.repair if repair is None else repair
         unknown = sorted(set(parameters) - set(self.child.parameters))
         if unknown:
             raise ValueError(
@@ -436,6 +166,7 @@ class PenaltyCQMSampler:
                 "penalty": {
                     "penalty": penalty,
                     "rounds": r + 1,
+                    "oracle_calls": r + 1,
                     "num_slack": parts.num_slack,
                     "num_aux": parts.num_aux,
                     "num_variables": bqm.num_variables,
@@ -454,26 +185,26 @@ class PenaltyCQMSampler:
             info["timing"]["postprocessing_ns"] = time.perf_counter_ns() - t1
             lowest = int(np.argmin(out.record.penalty_energy))
             if out.record.is_feasible[lowest] or r == rounds - 1:
-                return out if self.repair is None else self._with_repairs(cqm, out)
+                return out if repair is None else _with_repairs(cqm, out, repair)
             penalty *= 2.0
         raise AssertionError("unreachable")
 
-    def _with_repairs(
-        self, cqm: dimod.ConstrainedQuadraticModel, out: dimod.SampleSet
-    ) -> dimod.SampleSet:
-        assert self.repair is not None
-        variables = list(out.variables)
-        fixed = [
-            dict(self.repair(dict(zip(variables, row, strict=True)))) for row in out.record.sample
-        ]
-        rows = np.array([[f[v] for v in variables] for f in fixed])
-        n = len(out)
-        samples = np.vstack([out.record.sample, rows])
-        return dimod.SampleSet.from_samples_cqm(
-            (samples, variables),
-            cqm,
-            info=dict(out.info),
-            num_occurrences=np.concatenate([out.record.num_occurrences, np.ones(n, int)]),
-            penalty_energy=np.concatenate([out.record.penalty_energy, np.full(n, np.nan)]),
-            repaired=np.concatenate([np.zeros(n, bool), np.ones(n, bool)]),
-        )
+
+
+def _with_repairs(
+    cqm: dimod.ConstrainedQuadraticModel, out: dimod.SampleSet, repair: Callable[[dict], Mapping]
+) -> dimod.SampleSet:
+    """``out`` with every row's repaired version appended (``repaired`` True)."""
+    variables = list(out.variables)
+    fixed = [dict(repair(dict(zip(variables, row, strict=True)))) for row in out.record.sample]
+    rows = np.array([[f[v] for v in variables] for f in fixed])
+    n = len(out)
+    samples = np.vstack([out.record.sample, rows])
+    return dimod.SampleSet.from_samples_cqm(
+        (samples, variables),
+        cqm,
+        info=dict(out.info),
+        num_occurrences=np.concatenate([out.record.num_occurrences, np.ones(n, int)]),
+        penalty_energy=np.concatenate([out.record.penalty_energy, np.full(n, np.nan)]),
+        repaired=np.concatenate([np.zeros(n, bool), np.ones(n, bool)]),
+    )

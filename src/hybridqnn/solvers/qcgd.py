@@ -5,7 +5,7 @@ gradient method whose linear-minimisation oracle (LMO) runs on an Ising machine.
 no algorithm listing; we follow Q-FW (Yurtsever, Birdal and Golyanik, ECCV 2022) and CGAL
 (Yurtsever, Tropp, Fercoq, Udell and Cevher, 2021), as the issue asks.
 
-Lifting. :func:`hybridqnn.solvers.penalty.penalty_parts` writes the CQM as an objective
+Lifting. :func:`hybridqnn.problems.penalty.penalty_parts` writes the CQM as an objective
 f(x) = x^T C x + k and violations v_i(x) = x^T V_i x + kappa_i >= 0 over bits x in {0,1}^n
 (slack and product bits included; x_j^2 = x_j puts linear terms on the diagonal), each zero iff
 constraint i holds (up to the slack grid for real-coefficient inequalities). Over the convex
@@ -19,7 +19,7 @@ is exact; this is why we lift the (squared, Rosenberg) violations rather than th
 constraints (a signed linear constraint would be met by an average of infeasible atoms).
 We scale C and k by 1 / R, R = ``objective_range`` (a bound on the objective's range over the
 feasible points; for a QCBO :attr:`~hybridqnn.problems.qcbo.QCBOModel.objective_range`, computed
-from FIP) or, if not given, Delta_f of :class:`~hybridqnn.solvers.penalty.PenaltyParts` (sum of
+from FIP) or, if not given, Delta_f of :class:`~hybridqnn.problems.penalty.PenaltyParts` (sum of
 absolute biases, far looser: on a 1-sample 16-4-1 QCBO Delta_f = 414 while the loss spans 9.2, so
 the loss was about 2% of the oracle's QUBO); reported objectives are unscaled.
 
@@ -77,7 +77,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 
 from hybridqnn._checks import check_bool, check_float, check_int
-from hybridqnn.solvers.penalty import PenaltyParts, cqm_sampleset, penalty_parts
+from hybridqnn.problems.penalty import PenaltyParts, penalty_parts
+from hybridqnn.solvers.penalty import cqm_sampleset
 
 __all__ = ["QCGDResult", "QCGDSolver", "dual_step", "qcgd", "qcgd_convergence", "trace_summary"]
 
@@ -440,10 +441,17 @@ class _Run:
 class QCGDSolver:
     """:func:`qcgd` as a CQM solver object: ``QCGDSolver(sampler, ...).sample_cqm(cqm)``.
 
+    ``parameters`` (dimod's convention: the keywords :meth:`sample_cqm` takes) are the oracle's
+    sample parameters, each passed to every oracle call, plus the per-call ``seed``, ``x0``,
+    ``objective_range`` and ``repair`` of :func:`qcgd`.
+
     Args:
         sampler: The oracle (any dimod sampler).
-        iterations, beta0, slack_bits, sample_kwargs, repair: as :func:`qcgd`.
+        iterations, beta0, slack_bits, sample_kwargs, repair, dual_bound: as :func:`qcgd`
+            (``sample_kwargs`` and ``repair`` are the defaults of every call).
     """
+
+    _call_parameters = ("seed", "x0", "objective_range", "repair")
 
     def __init__(
         self,
@@ -454,6 +462,7 @@ class QCGDSolver:
         slack_bits: int = 3,
         sample_kwargs: Mapping[str, Any] | None = None,
         repair: Callable[[dict], Mapping] | None = None,
+        dual_bound: float | None = None,
     ) -> None:
         if not (hasattr(sampler, "sample") and hasattr(sampler, "parameters")):
             raise TypeError(f"'sampler' must be a dimod.Sampler, got {type(sampler).__name__}")
@@ -463,21 +472,50 @@ class QCGDSolver:
         self.slack_bits = check_int("slack_bits", slack_bits, 1, 24)
         self.sample_kwargs = dict(sample_kwargs or {})
         self.repair = repair
+        self.dual_bound = (
+            None if dual_bound is None else check_float("dual_bound", dual_bound, 0.0, low_open=True)
+        )
         self.last_trace: list[dict[str, Any]] = []
 
+    @property
+    def parameters(self) -> dict[str, list]:
+        """The oracle's sample parameters (but ``seed``) and the per-call ones of :func:`qcgd`."""
+        oracle = {k: v for k, v in self.sampler.parameters.items() if k != "seed"}
+        return {**oracle, **{k: [] for k in self._call_parameters}}
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return {
+            "child_properties": dict(getattr(self.sampler, "properties", {}) or {}),
+            "iterations": self.iterations,
+            "beta0": self.beta0,
+            "slack_bits": self.slack_bits,
+        }
+
     def sample_cqm(
-        self, cqm: dimod.ConstrainedQuadraticModel, *, seed: int | None = None
+        self,
+        cqm: dimod.ConstrainedQuadraticModel,
+        *,
+        seed: int | None = None,
+        x0: Mapping[Any, float] | None = None,
+        objective_range: float | None = None,
+        repair: Callable[[dict], Mapping] | None = None,
+        **sample_kwargs: Any,
     ) -> dimod.SampleSet:
-        """The best feasible oracle sample (one row); the trace is kept in ``last_trace``."""
+        """The best feasible oracle sample (one row); the trace is kept in ``last_trace``.
+        ``sample_kwargs`` go to every oracle call, over the constructor's."""
         result = qcgd(
             cqm,
             self.sampler,
             iterations=self.iterations,
             beta0=self.beta0,
             slack_bits=self.slack_bits,
-            sample_kwargs=self.sample_kwargs,
+            sample_kwargs={**self.sample_kwargs, **sample_kwargs},
             seed=seed,
-            repair=self.repair,
+            repair=self.repair if repair is None else repair,
+            objective_range=objective_range,
+            x0=x0,
+            dual_bound=self.dual_bound,
         )
         self.last_trace = result.trace
         return result.sampleset

@@ -27,10 +27,10 @@ class SolverEntry:
     target: str
     description: str
 
-    def build(self, **params: Any) -> dimod.Sampler:
-        """A fresh sampler: the constructor at :attr:`target` called with ``params``."""
+    def build(self, *args: Any, **params: Any) -> Any:
+        """A fresh sampler: the constructor at :attr:`target` called with ``args``, ``params``."""
         module, _, attribute = self.target.partition(":")
-        return getattr(importlib.import_module(module), attribute)(**params)
+        return getattr(importlib.import_module(module), attribute)(*args, **params)
 
 
 _OCEAN = "hybridqnn.solvers.ocean"
@@ -85,3 +85,40 @@ def as_sampler(solver: str | dimod.Sampler | None) -> dimod.Sampler:
     if isinstance(solver, dimod.Sampler) or (hasattr(solver, "sample") and hasattr(solver, "parameters")):
         return solver
     raise TypeError(f"'sampler' must be a dimod.Sampler or one of {', '.join(_SOLVERS)}; got {type(solver).__name__}")
+
+
+# Constrained methods by name: each wraps a BQM sampler (the oracle) into a CQM solver
+# (``sample_cqm``, :func:`hybridqnn.solvers.sampling.sample_cqm`). ``"cqm"`` takes the given
+# object as the CQM solver itself (MILPSolver, a QCGDSolver, a user's own).
+_CQM_METHODS = MappingProxyType(
+    {
+        e.name: e
+        for e in (
+            SolverEntry("qcgd", "hybridqnn.solvers.qcgd:QCGDSolver", "QCGD (Li et al. 2025): CGAL-style penalty updates with the sampler as the linear oracle"),
+            SolverEntry("penalty", "hybridqnn.solvers.penalty:PenaltyCQMSampler", "fixed penalty BQM with automatic scaling, solved by the sampler"),
+            SolverEntry("cqm", "", "the object given is the CQM solver (has sample_cqm), e.g. MILPSolver()"),
+        )
+    }
+)
+
+
+def cqm_method_names() -> tuple[str, ...]:
+    """Names accepted by :func:`get_cqm_solver`."""
+    return tuple(_CQM_METHODS)
+
+
+def get_cqm_solver(method: str, sampler: Any, **params: Any) -> Any:
+    """The CQM solver of ``method`` over ``sampler``: ``"qcgd"`` -> ``QCGDSolver(sampler,
+    **params)``, ``"penalty"`` -> ``PenaltyCQMSampler(sampler, **params)``, ``"cqm"`` ->
+    ``sampler`` itself (it must have ``sample_cqm``; ``params`` must be empty)."""
+    if not isinstance(method, str) or method not in _CQM_METHODS:
+        raise ValueError(f"'method' must be one of {', '.join(_CQM_METHODS)}; got {method!r}")
+    if method == "cqm":
+        if not hasattr(sampler, "sample_cqm"):
+            raise TypeError(f"'sampler' must have sample_cqm for method='cqm', got {type(sampler).__name__}")
+        if params:
+            raise ValueError(f"method='cqm' takes no solver parameters, got {', '.join(sorted(params))}")
+        return sampler
+    if not (hasattr(sampler, "sample") and hasattr(sampler, "parameters")):
+        raise TypeError(f"'sampler' must be a dimod.Sampler, got {type(sampler).__name__}")
+    return _CQM_METHODS[method].build(sampler, **params)

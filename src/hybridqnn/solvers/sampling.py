@@ -23,6 +23,14 @@ fast sampler needs no edit to them. Composites do not inherit their child's fast
 ``properties`` hold the child's under ``child_properties``): a path that skipped the
 composite's work, such as :class:`~hybridqnn.solvers.composites.LimitedPrecisionComposite`'s
 rounding, would silently change the result.
+
+**CQM solvers.** An object with ``sample_cqm(cqm, **parameters)`` and dimod's ``parameters``
+(the keywords it takes) solves a constrained model: :class:`~hybridqnn.solvers.qcgd.QCGDSolver`,
+:class:`~hybridqnn.solvers.penalty.PenaltyCQMSampler`,
+:class:`~hybridqnn.solvers.milp.MILPSolver`, or a user's own. :func:`sample_cqm` calls any of
+them the same way, passing each per-call hint (``seed``, a warm start ``x0``, an
+``objective_range``, a ``repair`` map) only to a solver that declares it, so a trainer that
+solves CQMs names no solver and a new CQM solver needs no edit to it.
 """
 
 from __future__ import annotations
@@ -272,6 +280,20 @@ def solve_dense(
     return spins.astype(np.int8), float(bqm.energy((values, variables)))
 
 
+def _declared(sampler: Any, sample_kwargs: Mapping[str, Any] | None) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """``sampler.parameters`` and ``sample_kwargs`` as a dict; a keyword the sampler does not
+    list is a one-line ValueError (nothing is silently dropped)."""
+    params = getattr(sampler, "parameters", {}) or {}
+    kwargs = dict(sample_kwargs or {})
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        raise ValueError(
+            f"'sample_kwargs' has {', '.join(map(repr, unknown))}, which {type(sampler).__name__} does not take; "
+            f"it takes: {', '.join(sorted(params)) or 'nothing'}"
+        )
+    return params, kwargs
+
+
 def sample_bqm(
     sampler: dimod.Sampler,
     bqm: dimod.BinaryQuadraticModel,
@@ -291,14 +313,7 @@ def sample_bqm(
       caller did not give it (dwave-samplers' own default is far too cold on real-valued
       coefficients and slow to compute).
     """
-    params = getattr(sampler, "parameters", {}) or {}
-    kwargs = dict(sample_kwargs or {})
-    unknown = sorted(set(kwargs) - set(params))
-    if unknown:
-        raise ValueError(
-            f"'sample_kwargs' has {', '.join(map(repr, unknown))}, which {type(sampler).__name__} does not take; "
-            f"it takes: {', '.join(sorted(params)) or 'nothing'}"
-        )
+    params, kwargs = _declared(sampler, sample_kwargs)
     if seed is not None and "seed" in params:
         kwargs.setdefault("seed", int(seed) % (2**31))
     if initial_state is not None and "initial_states" in params:
@@ -309,3 +324,43 @@ def sample_bqm(
     if "beta_range" in params and "beta_range" not in kwargs and "beta_schedule" not in kwargs:
         kwargs["beta_range"] = beta_range_for(bqm, initial_state if initial_state is not None and "initial_states" in params else None)
     return sampler.sample(bqm, **kwargs)
+
+
+#: Per-call hints a CQM solver may declare in ``parameters`` (:func:`sample_cqm`).
+CQM_HINTS = ("seed", "x0", "objective_range", "repair")
+
+
+def sample_cqm(
+    solver: Any,
+    cqm: dimod.ConstrainedQuadraticModel,
+    *,
+    sample_kwargs: Mapping[str, Any] | None = None,
+    **hints: Any,
+) -> dimod.SampleSet:
+    """Solve ``cqm`` with any CQM solver (an object with ``sample_cqm`` and ``parameters``).
+
+    - ``sample_kwargs`` are passed verbatim; one the solver does not list in ``parameters`` is
+      an error (nothing is silently dropped).
+    - each of ``hints`` (names in :data:`CQM_HINTS`: ``seed``, ``x0`` a warm start over the
+      CQM's variables, ``objective_range`` a bound on the objective's range over the feasible
+      points, ``repair`` a map from a CQM sample to another) is passed if it is not None and
+      the solver lists it in ``parameters``.
+    """
+    if not hasattr(solver, "sample_cqm"):
+        raise TypeError(f"'solver' must have sample_cqm, got {type(solver).__name__}")
+    bad = sorted(set(hints) - set(CQM_HINTS))
+    if bad:
+        raise ValueError(f"'hints' must be among {', '.join(CQM_HINTS)}, got {', '.join(map(repr, bad))}")
+    params, kwargs = _declared(solver, sample_kwargs)
+    kwargs.update({k: v for k, v in hints.items() if v is not None and k in params})
+    return solver.sample_cqm(cqm, **kwargs)
+
+
+def oracle_calls(sampleset: dimod.SampleSet) -> int:
+    """The oracle calls a CQM solve made: ``oracle_calls`` under the solver's namespaced
+    ``info`` key (:mod:`hybridqnn.solvers.info`; QCGD's iterations, the penalty method's
+    rounds), or 1 for a solver that reports none (one solve)."""
+    for value in sampleset.info.values():
+        if isinstance(value, Mapping) and "oracle_calls" in value:
+            return int(value["oracle_calls"])
+    return 1

@@ -25,6 +25,7 @@ from hybridqnn.train.qcbo.network import (
     _checked_architecture,
     _codes,
     _history_rank,
+    _network_keywords,
     _network_setup_from,
     _per_hidden,
     _rank,
@@ -42,21 +43,13 @@ def fit_greedy_moves(
     weights: WeightCode | Sequence[WeightCode] | None = None,
     *,
     iterations: int = 5,
-    activations: str = "relu",
-    segments: int | Sequence[int] = 2,
-    activation_bits: int | Sequence[int] = 5,
-    loss: str = "logistic",
-    loss_segments: int = 4,
-    bias: bool = True,
-    input_low: np.ndarray | None = None,
-    input_high: np.ndarray | None = None,
     bit_scale: bool = True,
     scale_target: float = 1.0,
     select: str = "accuracy",
     seed: int | None = None,
     restarts: int = 1,
     warm_start: QCBOResult | QATResult | None = None,
-    input_unit: float | None = None,
+    **network: Any,
 ) -> QCBOResult:
     """The classical control for :func:`fit_qcbo`'s ``line-search`` consensus: the same network,
     random start (same ``seed``: same starting weights), line search, bit-scale step and
@@ -75,15 +68,21 @@ def fit_greedy_moves(
     restarts) on the same samples; over the 8 two-class settings it is 3.8 points above to 3.0
     below QAT.
 
-    ``warm_start`` starts from a trained network instead, and ``input_unit`` puts the network
-    on the integer grid, as in :func:`fit_qcbo`.
+    ``warm_start`` starts from a trained network instead. ``network`` takes :func:`fit_qcbo`'s
+    network keywords with its defaults (``activations``, ``segments``, ``activation_bits``,
+    ``loss``, ``loss_segments``, ``bias``, ``input_low``, ``input_high``, ``input_unit``: the
+    integer grid; :data:`~hybridqnn.train.qcbo.network.NETWORK_DEFAULTS`).
 
     Returns a :class:`QCBOResult` with empty ``spins``; ``history`` records ``iteration``,
     ``train_loss``, ``train_accuracy``, ``moved_weights``, ``scales`` and ``seconds``.
     """
+    network = _network_keywords("fit_greedy_moves", network)
     if check_int("restarts", restarts, 1) > 1:
-        return _best_qcbo_start(fit_greedy_moves, dict(locals()), restarts, seed, select)
-    X, sizes, codes, arch, y_model, y_pm = _network_setup_from(locals())
+        args = {k: v for k, v in locals().items() if k != "network"}
+        return _best_qcbo_start(fit_greedy_moves, {**args, **network}, restarts, seed, select)
+    X, sizes, codes, arch, y_model, y_pm = _network_setup_from(
+        {"X": X, "y": y, "sizes": sizes, "weights": weights, **network}
+    )
     L = len(sizes) - 1
     bias = arch.bias  # validated
     iterations = check_int("iterations", iterations, 1)
@@ -109,29 +108,9 @@ def fit_greedy_moves(
     history: list[dict[str, Any]] = []
     best: tuple[tuple[float, float], int, list[np.ndarray], list[WeightCode]] | None = None
     for t in range(iterations):
-        t0 = time.perf_counter()
-        moves = [
-            (1.0, li, i, float(v))
-            for li, (w, code) in enumerate(zip(ws, codes, strict=True))
-            for i, c in enumerate(w.ravel())
-            for v in _adjacent_levels(code.levels, c)
-        ]
-        score = partial(_train_score, arch.network(codes), X, y_model, y_pm, select)
-        moved, ws = _line_search(ws, moves, score)
-        if bit_scale:
-            units = [w / c.scale for w, c in zip(ws, codes, strict=True)]
-            new_codes = _bit_scales(units, codes, X, y_model, arch, scale_target, hidden=False)
-            ws = [u * c.scale for u, c in zip(units, new_codes, strict=True)]
-            codes = new_codes
-        net = arch.network(codes)
-        record = {
-            "iteration": t,
-            "train_loss": net.loss_value(ws, X, y_model, ties="nearest") / X.shape[0],
-            "train_accuracy": float(np.mean(net.predict(ws, X) == y_pm)),
-            "moved_weights": moved,
-            "scales": [c.scale for c in codes],
-            "seconds": time.perf_counter() - t0,
-        }
+        ws, codes, record = _greedy_step(
+            ws, codes, X, y_model, y_pm, arch, select, bit_scale, scale_target, t
+        )
         history.append(record)
         key = _history_rank(record, select)
         if best is None or key < best[0]:
@@ -157,6 +136,47 @@ def fit_greedy_moves(
         arch.box,
         initial,
     )
+
+
+def _greedy_step(
+    ws: list[np.ndarray],
+    codes: list[WeightCode],
+    X: np.ndarray,
+    y_model: np.ndarray,
+    y_pm: np.ndarray,
+    arch: Any,
+    select: str,
+    bit_scale: bool,
+    scale_target: float,
+    t: int,
+) -> tuple[list[np.ndarray], list[WeightCode], dict[str, Any]]:
+    """One iteration of :func:`fit_greedy_moves`: every weight votes, with equal strength, for
+    each adjacent level; the line search applies the ranked votes; then the output bit-scale
+    step. Returns the new weights, codes and the history record."""
+    t0 = time.perf_counter()
+    moves = [
+        (1.0, li, i, float(v))
+        for li, (w, code) in enumerate(zip(ws, codes, strict=True))
+        for i, c in enumerate(w.ravel())
+        for v in _adjacent_levels(code.levels, c)
+    ]
+    score = partial(_train_score, arch.network(codes), X, y_model, y_pm, select)
+    moved, ws = _line_search(ws, moves, score)
+    if bit_scale:
+        units = [w / c.scale for w, c in zip(ws, codes, strict=True)]
+        new_codes = _bit_scales(units, codes, X, y_model, arch, scale_target, hidden=False)
+        ws = [u * c.scale for u, c in zip(units, new_codes, strict=True)]
+        codes = new_codes
+    net = arch.network(codes)
+    record = {
+        "iteration": t,
+        "train_loss": net.loss_value(ws, X, y_model, ties="nearest") / X.shape[0],
+        "train_accuracy": float(np.mean(net.predict(ws, X) == y_pm)),
+        "moved_weights": moved,
+        "scales": [c.scale for c in codes],
+        "seconds": time.perf_counter() - t0,
+    }
+    return ws, codes, record
 
 
 def fit_qat(
@@ -220,24 +240,7 @@ def fit_qat(
     L = len(sizes) - 1
     codes = None if weights is None else _codes(weights, L)
     bias = check_bool("bias", bias)
-    arch = None
-    if activation_bits is not None:
-        if codes is None:
-            raise ValueError(
-                "'activation_bits' needs quantized weights: pass a WeightCode, got weights=None"
-            )
-        arch = _checked_architecture(
-            X,
-            input_low,
-            input_high,
-            sizes=tuple(sizes),
-            activations="relu",
-            segments=_per_hidden("segments", segments, L, 1),
-            bias=bias,
-            activation_bits=_per_hidden("activation_bits", activation_bits, L, 1, 16),
-            loss="logistic",  # unused: QAT trains on the logistic loss itself
-            loss_segments=1,
-        )
+    arch = _qat_architecture(X, sizes, codes, bias, activation_bits, segments, input_low, input_high)
     epochs = check_int("epochs", epochs, 1)
     lr = check_float("lr", lr, 0.0, low_open=True)
     batch_size = check_int("batch_size", batch_size, 1)
@@ -250,22 +253,104 @@ def fit_qat(
         dtype=torch.float32,
         device=dev,
     )
-    params = []
-    for li in range(1, L + 1):
-        fan_in = sizes[li - 1] + int(bias)
-        w = torch.randn(sizes[li], fan_in, generator=gen) / math.sqrt(fan_in)
-        params.append(torch.nn.Parameter(w.to(dev)))
-    levels = (
-        None
-        if codes is None
-        else [torch.as_tensor(c.levels / c.scale, dtype=torch.float32, device=dev) for c in codes]
+    net = _QATNet(sizes, codes, arch, bias, gen, dev)
+    opt = torch.optim.Adam(net.params, lr=lr)
+    history: list[dict[str, Any]] = []
+    best: tuple[tuple[float, float], int, tuple[list[np.ndarray], list[WeightCode] | None]]
+    best = ((math.inf, math.inf), -1, ([], None))
+    start = time.perf_counter()
+    n = X.shape[0]
+    target = torch.as_tensor(np.where(y > 0, 1, -1) if sizes[-1] == 1 else y, device=dev)
+    for epoch in range(epochs):
+        perm = torch.randperm(n, generator=gen).to(dev)
+        total = 0.0
+        for i in range(0, n, batch_size):
+            idx = perm[i : i + batch_size]
+            loss = torch.nn.functional.softplus(-signs[idx] * net.forward(Xt[idx])).sum(dim=1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        acc = net.accuracy(Xt, target)
+        history.append({"epoch": epoch, "loss": total / n, "train_accuracy": acc})
+        if _rank(acc, total / n, "accuracy") < best[0]:
+            best = (_rank(acc, total / n, "accuracy"), epoch, net.snapshot())
+    _, best_epoch, (final, new_codes) = best
+    network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
+    return QATResult(
+        final, new_codes, history, time.perf_counter() - start, bias, best_epoch, network
     )
 
-    def quantized(li: int, V: torch.Tensor) -> tuple[torch.Tensor, float]:
-        if levels is None:
+
+def _qat_architecture(
+    X: np.ndarray,
+    sizes: Sequence[int],
+    codes: list[WeightCode] | None,
+    bias: bool,
+    activation_bits: int | Sequence[int] | None,
+    segments: int | Sequence[int],
+    input_low: np.ndarray | None,
+    input_high: np.ndarray | None,
+) -> Any:
+    """:func:`fit_qat`'s quantized spline network (None: full-precision activations)."""
+    if activation_bits is None:
+        return None
+    if codes is None:
+        raise ValueError(
+            "'activation_bits' needs quantized weights: pass a WeightCode, got weights=None"
+        )
+    L = len(sizes) - 1
+    return _checked_architecture(
+        X,
+        input_low,
+        input_high,
+        sizes=tuple(sizes),
+        activations="relu",
+        segments=_per_hidden("segments", segments, L, 1),
+        bias=bias,
+        activation_bits=_per_hidden("activation_bits", activation_bits, L, 1, 16),
+        loss="logistic",  # unused: QAT trains on the logistic loss itself
+        loss_segments=1,
+    )
+
+
+class _QATNet:
+    """:func:`fit_qat`'s network: latent weights V per layer (N(0, 1/fan_in) from ``gen``), the
+    quantized forward pass with the straight-through estimator, and the quantized snapshot."""
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        codes: list[WeightCode] | None,
+        arch: Any,
+        bias: bool,
+        gen: Any,
+        dev: Any,
+    ) -> None:
+        import torch
+
+        self.codes, self.arch, self.bias, self.dev = codes, arch, bias, dev
+        self.L = len(sizes) - 1
+        self.params = []
+        for li in range(1, self.L + 1):
+            fan_in = sizes[li - 1] + int(bias)
+            w = torch.randn(sizes[li], fan_in, generator=gen) / math.sqrt(fan_in)
+            self.params.append(torch.nn.Parameter(w.to(dev)))
+        self.levels = (
+            None
+            if codes is None
+            else [torch.as_tensor(c.levels / c.scale, dtype=torch.float32, device=dev) for c in codes]
+        )
+
+    def quantized(self, li: int, V: Any) -> tuple[Any, float]:
+        """s * nearest_level(V / s) with s = mean|V| / mean|c| (binary, ternary) or
+        max|V| / max|c| (kbit); the gradient passes straight through to V."""
+        import torch
+
+        if self.levels is None:
             return V, 1.0
-        c = levels[li]
-        if codes[li].kind == "kbit":  # type: ignore[index]
+        c = self.levels[li]
+        if self.codes[li].kind == "kbit":  # type: ignore[index]
             s = V.detach().abs().max() / c.abs().max()
         else:
             s = V.detach().abs().mean() / c.abs().mean()
@@ -274,63 +359,46 @@ def fit_qat(
         q = s * c[idx]
         return V + (q - V).detach(), float(s)
 
-    def forward(xb: torch.Tensor) -> torch.Tensor:
+    def forward(self, xb: Any) -> Any:
+        import torch
+
         a = xb
-        qs = [quantized(li, V) for li, V in enumerate(params)]
+        qs = [self.quantized(li, V) for li, V in enumerate(self.params)]
         fip = None
-        if arch is not None:
-            fip = arch.fip([replace(c, scale=sc) for c, (_, sc) in zip(codes, qs, strict=True)])  # type: ignore[arg-type]
+        if self.arch is not None:
+            fip = self.arch.fip([replace(c, scale=sc) for c, (_, sc) in zip(self.codes, qs, strict=True)])  # type: ignore[arg-type]
         for li, (W, _) in enumerate(qs):
-            if bias:
-                a = torch.cat([a, torch.ones(a.shape[0], 1, device=dev)], dim=1)
+            if self.bias:
+                a = torch.cat([a, torch.ones(a.shape[0], 1, device=self.dev)], dim=1)
             a = a @ W.T
-            if li < L - 1:
+            if li < self.L - 1:
                 if fip is None:
                     a = torch.relu(a)
                 else:
-                    a = _quantized_spline_activation(a, fip.layers[li], arch.activation_bits[li])  # type: ignore[union-attr]
+                    a = _quantized_spline_activation(a, fip.layers[li], self.arch.activation_bits[li])
         return a
 
-    def snapshot() -> tuple[list[np.ndarray], list[WeightCode] | None]:
+    def accuracy(self, Xt: Any, target: Any) -> float:
+        """Training accuracy: sign of the one output, or argmax of several."""
+        import torch
+
         with torch.no_grad():
-            final, new_codes = [], None if codes is None else []
-            for li, V in enumerate(params):
-                q, s = quantized(li, V)
+            out = self.forward(Xt)
+            pred = (out[:, 0] >= 0).long() * 2 - 1 if out.shape[1] == 1 else out.argmax(1)
+            return float((pred == target).float().mean())
+
+    def snapshot(self) -> tuple[list[np.ndarray], list[WeightCode] | None]:
+        """The quantized weights and their codes (scales) now."""
+        import torch
+
+        with torch.no_grad():
+            final, new_codes = [], None if self.codes is None else []
+            for li, V in enumerate(self.params):
+                q, s = self.quantized(li, V)
                 final.append(q.detach().cpu().double().numpy())
                 if new_codes is not None:
-                    new_codes.append(replace(codes[li], scale=float(s)))  # type: ignore[index]
+                    new_codes.append(replace(self.codes[li], scale=float(s)))  # type: ignore[index]
         return final, new_codes
-
-    opt = torch.optim.Adam(params, lr=lr)
-    history: list[dict[str, Any]] = []
-    best: tuple[tuple[float, float], int, tuple[list[np.ndarray], list[WeightCode] | None]]
-    best = ((math.inf, math.inf), -1, ([], None))
-    start = time.perf_counter()
-    n = X.shape[0]
-    for epoch in range(epochs):
-        perm = torch.randperm(n, generator=gen).to(dev)
-        total = 0.0
-        for i in range(0, n, batch_size):
-            idx = perm[i : i + batch_size]
-            margins = signs[idx] * forward(Xt[idx])
-            loss = torch.nn.functional.softplus(-margins).sum(dim=1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        with torch.no_grad():
-            out = forward(Xt)
-            pred = (out[:, 0] >= 0).long() * 2 - 1 if sizes[-1] == 1 else out.argmax(1)
-            target = torch.as_tensor(np.where(y > 0, 1, -1) if sizes[-1] == 1 else y, device=dev)
-            acc = float((pred == target).float().mean())
-        history.append({"epoch": epoch, "loss": total / n, "train_accuracy": acc})
-        if _rank(acc, total / n, "accuracy") < best[0]:
-            best = (_rank(acc, total / n, "accuracy"), epoch, snapshot())
-    _, best_epoch, (final, new_codes) = best
-    network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
-    return QATResult(
-        final, new_codes, history, time.perf_counter() - start, bias, best_epoch, network
-    )
 
 
 def _quantized_spline_activation(z: Any, layer: Any, bits: int) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -139,6 +140,35 @@ _NETWORK_ARGS = (
     "input_high",
     "input_unit",
 )
+
+
+#: The network keywords of :func:`fit_qcbo` with its defaults: their one home for
+#: :func:`fit_greedy_moves`, which takes them as ``**network`` (a test pins that fit_qcbo's
+#: defaults are these).
+NETWORK_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "activations": "relu",
+        "segments": 2,
+        "activation_bits": 5,
+        "loss": "logistic",
+        "loss_segments": 4,
+        "bias": True,
+        "input_low": None,
+        "input_high": None,
+        "input_unit": None,
+    }
+)
+
+
+def _network_keywords(owner: str, network: Mapping[str, Any]) -> dict[str, Any]:
+    """``network`` over :data:`NETWORK_DEFAULTS`; an unknown keyword is a one-line TypeError."""
+    unknown = sorted(set(network) - set(NETWORK_DEFAULTS))
+    if unknown:
+        raise TypeError(
+            f"{owner} got unexpected keyword(s) {', '.join(map(repr, unknown))}; its network "
+            f"keywords are {', '.join(NETWORK_DEFAULTS)}"
+        )
+    return {**NETWORK_DEFAULTS, **network}
 
 
 def _network_setup_from(

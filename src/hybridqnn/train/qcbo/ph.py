@@ -34,6 +34,7 @@ import numpy as np
 
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
 from hybridqnn.problems.qcbo import WeightCode
+from hybridqnn.solvers.registry import cqm_method_names, get_cqm_solver
 from hybridqnn.train.qcbo.moves import MOVES, MoveContext, _line_search, _votes
 from hybridqnn.train.qcbo.network import (
     _Architecture,
@@ -52,7 +53,7 @@ from hybridqnn.train.qcbo.subproblems import _Solve, _solve_subproblem, _weights
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("qcgd", "penalty", "cqm")
+METHODS = cqm_method_names()
 
 
 def fit_qcbo(
@@ -97,59 +98,46 @@ def fit_qcbo(
     moves: Sequence[str] = (),
     input_unit: float | None = None,
 ) -> QCBOResult:
-    """Train a quantized spline network by decomposed QCBO + progressive hedging (module docstring).
+    """Train a quantized spline network by decomposed QCBO + progressive hedging (package
+    docstring: the algorithm, the subproblem solvers, starts and measured notes).
 
     Args:
-        X: Inputs (n, n_0), finite.
-        y: Labels: +-1 or 0/1 for one output, class indices for several (one-vs-rest margins).
+        X, y: Inputs (n, n_0), finite; labels +-1 or 0/1 for one output, class indices for
+            several (one-vs-rest margins).
         sizes: (n_0, ..., n_L).
         weights: one :class:`WeightCode` for all layers or one per layer (default binary); its
-            ``scale`` is the starting scale when ``bit_scale`` is off (the bit-scale step sets
-            it otherwise).
-        sampler: the oracle (``qcgd``, ``penalty``: any dimod sampler) or a CQM solver
-            (``cqm``: anything with ``sample_cqm``, e.g. ``MILPSolver``).
-        method: ``qcgd``, ``penalty`` or ``cqm``.
+            ``scale`` is the starting scale when ``bit_scale`` is off.
+        sampler, method: ``qcgd`` (QCGD, ``sampler`` its oracle), ``penalty`` (the penalty
+            method over ``sampler``) or ``cqm`` (``sampler`` is a CQM solver: ``MILPSolver``,
+            a ``QCGDSolver``, anything with ``sample_cqm``).
         batch_size: samples per subproblem (1: the paper's sample-wise decomposition; n: the
-            monolithic model, solved once per PH iteration with rho acting as a trust region).
-        activations, segments, activation_bits, loss, loss_segments, bias: the network and its
-            QCBO (:func:`hybridqnn.problems.qcbo.build_qcbo`).
-        input_low, input_high: the FIP input box (default: the data's per-feature min/max).
-        ph_iterations: T >= 1.
-        rho, rho_growth: rho_0 > 0 and the factor >= 1 per iteration.
-        bit_scale: run the closed-form bit-scale step (module docstring): the hidden layers'
-            normalisation at a random start, the output scale after every PH iteration.
-        scale_target: tau > 0, the output margin target of the bit-scale step.
-        qcgd_iterations, beta0: QCGD's oracle calls per subproblem and penalty scale.
-        slack_bits: slack bits per real inequality (penalty reduction).
-        penalty_scale: initial penalty multiple for ``penalty``.
-        sample_kwargs: passed to every oracle call (``num_reads``, ``num_sweeps``, ...; for
-            ``cqm``, to ``sample_cqm``, e.g. ``time_limit``).
-        repair, keep_incumbent, max_candidates: how a subproblem's answer is chosen (module
-            docstring).
-        executor: an executor spec (``thread``, ``process``, ``serial``, ``dask://HOST:PORT``)
-            or an ``Executor``.
-        max_workers: local pool size (default: the machine's CPUs).
-        consensus: ``mean`` (standard PH) or ``line-search`` (module docstring).
-        select: which consensus network is returned: the highest training ``accuracy`` (ties:
-            lower spline loss) or the lowest training spline ``loss``.
-        count_spins: count every subproblem's spins at the first iteration (costs one penalty
-            reduction per subproblem).
-        seed: master seed (initial weights, subproblem order, oracle seeds).
-        callback: called with each history record.
-        restarts: independent runs from random starts (child seeds of ``seed``); the run whose
-            returned network ranks best on the training set (``select``) is returned, with
-            ``timing`` summed over the runs (package docstring, "Starts").
-        warm_start: start from this trained network instead of random levels: a quantized
-            :class:`QATResult` (QAT on this same quantized spline network) or a
-            :class:`QCBOResult`; its codes, scales included, replace ``weights``' (kinds must
-            match). With ``restarts`` > 1 the runs differ only in subproblem order and seeds.
-        moves: extra moves applied to the consensus network after the line search, by name
-            from :data:`hybridqnn.train.qcbo.moves.MOVES` (e.g. ``"qubo"``, the weight-space
-            QUBO move); each is kept only if it improves the training score.
-        input_unit: q, a power of two: the integer-exact QCBO (inputs on multiples of q,
-            :func:`hybridqnn.problems.qcbo.build_qcbo`); every weight scale is then a power of
-            two (the bit-scale step and a warm start's scales rounded to the nearest power of
-            two in log scale). None: the real-coefficient model.
+            monolithic model, solved once per PH iteration with rho as a trust region).
+        activations, segments, activation_bits, loss, loss_segments, bias, input_low,
+            input_high: the network, its QCBO and the FIP input box
+            (:func:`hybridqnn.problems.qcbo.build_qcbo`).
+        ph_iterations, rho, rho_growth: T >= 1, rho_0 > 0 and its factor >= 1 per iteration.
+        bit_scale, scale_target: the closed-form bit-scale step and its output margin target.
+        qcgd_iterations, beta0, slack_bits, penalty_scale: QCGD's oracle calls per subproblem
+            and penalty scale; slack bits per real inequality; ``penalty``'s initial multiple.
+        sample_kwargs: passed to every solve (``num_reads``, ...; for ``cqm``, ``time_limit``).
+        repair, keep_incumbent, max_candidates: how a subproblem's answer is chosen.
+        executor, max_workers: an executor spec (``thread``, ``process``, ``serial``,
+            ``dask://HOST:PORT``) or an ``Executor``; the local pool size.
+        consensus: ``mean`` (standard PH) or ``line-search``.
+        select: the returned consensus network: highest training ``accuracy`` (ties: lower
+            spline loss) or lowest training spline ``loss``.
+        count_spins: count every subproblem's spins at the first iteration.
+        seed, callback: master seed (initial weights, subproblem order, oracle seeds); called
+            with each history record.
+        restarts: independent runs from random starts (child seeds of ``seed``); the best on
+            the training set (``select``) is returned, ``timing`` summed.
+        warm_start: a trained :class:`QATResult` (on this quantized spline network) or
+            :class:`QCBOResult` to start from; its codes replace ``weights``' (kinds must match).
+        moves: extra moves on the consensus network by name
+            (:data:`hybridqnn.train.qcbo.moves.MOVES`, e.g. ``"qubo"``), each kept only if it
+            improves the training score.
+        input_unit: q, a power of two: the integer-exact QCBO (inputs on multiples of q; every
+            weight scale a power of two). None: the real-coefficient model.
 
     Raises:
         ValueError: bad sizes, labels or settings; non-finite X; an empty input interval or
@@ -275,12 +263,7 @@ def _ph_setup(
     """Validate :func:`fit_qcbo`'s arguments (one-line errors) and fix the batches."""
     X, sizes, codes, arch, y_model, y_pm = _network_setup_from(locals())
     method = check_choice("method", method, METHODS)
-    if method == "cqm":
-        if not hasattr(sampler, "sample_cqm"):
-            raise TypeError(
-                f"'sampler' must have sample_cqm for method='cqm', got {type(sampler).__name__}"
-            )
-    elif not (hasattr(sampler, "sample") and hasattr(sampler, "parameters")):
+    if method != "cqm" and not (hasattr(sampler, "sample") and hasattr(sampler, "parameters")):
         raise TypeError(f"'sampler' must be a dimod.Sampler, got {type(sampler).__name__}")
     n = X.shape[0]
     batch_size = check_int("batch_size", batch_size, 1)
@@ -289,23 +272,14 @@ def _ph_setup(
             f"'batch_size' must be an integer in [1, {n}] (at most the training set size), "
             f"got {batch_size}"
         )
-    kwargs = dict(sample_kwargs or {})
-    if "seed" in kwargs:
-        raise ValueError("'sample_kwargs' must not contain 'seed'; pass fit_qcbo(seed=...)")
-    unknown = sorted(set(kwargs) - set(getattr(sampler, "parameters", {}) or {}))
-    if unknown:
-        raise ValueError(
-            f"'sample_kwargs' has keyword(s) the sampler does not take: {', '.join(map(repr, unknown))}"
-        )
+    kwargs = _checked_sample_kwargs(sample_kwargs, sampler)
     moves = tuple(check_choice("moves", m, tuple(MOVES)) for m in moves)
+    slack_bits = check_int("slack_bits", slack_bits, 1, 24)
     how = _Solve(
-        method,
+        _cqm_solver(method, sampler, qcgd_iterations, beta0, slack_bits, penalty_scale),
         sampler,
         kwargs,
-        check_int("qcgd_iterations", qcgd_iterations, 1),
-        check_float("beta0", beta0, 0.0, low_open=True),
-        check_int("slack_bits", slack_bits, 1, 24),
-        check_float("penalty_scale", penalty_scale, 0.0, low_open=True),
+        slack_bits,
         check_bool("repair", repair),
         check_bool("keep_incumbent", keep_incumbent),
         check_int("max_candidates", max_candidates, 1),
@@ -339,6 +313,46 @@ def _ph_setup(
         seeds,
         time.perf_counter(),
     )
+
+
+def _checked_sample_kwargs(sample_kwargs: Mapping[str, Any] | None, sampler: Any) -> dict[str, Any]:
+    """``sample_kwargs`` as a dict: no ``seed`` (fit_qcbo's own), only keywords ``sampler`` takes."""
+    kwargs = dict(sample_kwargs or {})
+    if "seed" in kwargs:
+        raise ValueError("'sample_kwargs' must not contain 'seed'; pass fit_qcbo(seed=...)")
+    unknown = sorted(set(kwargs) - set(getattr(sampler, "parameters", {}) or {}))
+    if unknown:
+        raise ValueError(
+            f"'sample_kwargs' has keyword(s) the sampler does not take: {', '.join(map(repr, unknown))}"
+        )
+    return kwargs
+
+
+def _cqm_solver(
+    method: str,
+    sampler: Any,
+    qcgd_iterations: int,
+    beta0: float,
+    slack_bits: int,
+    penalty_scale: float,
+) -> Any:
+    """The subproblems' CQM solver for :func:`fit_qcbo`'s ``method`` (the one place its names
+    are resolved, through :func:`hybridqnn.solvers.registry.get_cqm_solver`): ``qcgd`` ->
+    QCGD with ``sampler`` as the oracle, ``penalty`` -> the penalty method over ``sampler``,
+    ``cqm`` -> ``sampler`` itself."""
+    params: dict[str, Any] = {
+        "qcgd": {
+            "iterations": check_int("qcgd_iterations", qcgd_iterations, 1),
+            "beta0": check_float("beta0", beta0, 0.0, low_open=True),
+            "slack_bits": slack_bits,
+        },
+        "penalty": {
+            "scale": check_float("penalty_scale", penalty_scale, 0.0, low_open=True),
+            "slack_bits": slack_bits,
+        },
+        "cqm": {},
+    }[method]
+    return get_cqm_solver(method, sampler, **params)
 
 
 def _ph_start(setup: PHSetup, warm_start: Any) -> PHState:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from hybridqnn.problems.fip import FIPResult
+from hybridqnn.problems.penalty import penalty_parts
 from hybridqnn.problems.qcbo import (
     QCBOModel,
     WeightCode,
@@ -106,8 +107,6 @@ def spin_formula(
 
 def ising_spins(model: QCBOModel, slack_bits: int) -> int:
     """Bits of the Ising problem an oracle sees for ``model``: CQM variables + slack + aux bits."""
-    from hybridqnn.solvers.penalty import penalty_parts
-
     return len(penalty_parts(model.cqm, slack_bits=slack_bits).variables)
 
 

@@ -1,5 +1,6 @@
-"""One progressive-hedging subproblem: build, solve (QCGD, penalty or a CQM solver) and score
-its candidate weights exactly (package docstring)."""
+"""One progressive-hedging subproblem: build, solve with any CQM solver (QCGD, the penalty
+method, MILP, ...; through :func:`hybridqnn.solvers.sampling.sample_cqm`, which names none) and
+score its candidate weights exactly (package docstring)."""
 
 from __future__ import annotations
 
@@ -10,21 +11,22 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn.problems.penalty import penalty_parts
+from hybridqnn.solvers.sampling import oracle_calls, sample_cqm
 from hybridqnn.train.qcbo.network import _Build
 from hybridqnn.train.qcbo.resources import ising_spins, spins_by_layer
 
 
 @dataclass(frozen=True, eq=False)
 class _Solve:
-    """How a subproblem is solved."""
+    """How a subproblem is solved: ``solver`` is any CQM solver (``sample_cqm``), called with
+    ``sample_kwargs`` and the hints seed, warm start, objective range and repair map; ``sampler``
+    is the BQM sampler under it (the weight-space moves use it)."""
 
-    method: str
+    solver: Any
     sampler: Any
     sample_kwargs: Mapping[str, Any]
-    qcgd_iterations: int
-    beta0: float
     slack_bits: int
-    penalty_scale: float
     repair: bool
     keep_incumbent: bool
     max_candidates: int
@@ -69,8 +71,6 @@ def _solve_subproblem(
     sub = base.with_weight_terms(lam, list(rho), w_bar)
     spins = ising_spins(sub, how.slack_bits) if (count or how.limit is not None) else None
     if how.limit is not None and spins is not None and spins > how.limit[0]:
-        from hybridqnn.solvers.penalty import penalty_parts
-
         per_layer = spins_by_layer(penalty_parts(sub.cqm, slack_bits=how.slack_bits).variables)
         layer = max(per_layer, key=lambda li: per_layer[li])
         n_in, n_out = build.sizes[layer - 1], build.sizes[layer]
@@ -102,40 +102,23 @@ def _solve_subproblem(
 def _run_solver(
     sub: Any, how: _Solve, seed: int, incumbent: list[np.ndarray] | None
 ) -> tuple[Any, int, float]:
-    """The subproblem's sample set, oracle calls and oracle seconds. QCGD scales the objective
-    by the model's FIP range and starts from the completed incumbent (warm start)."""
-    repair = sub.complete if how.repair else None
+    """The subproblem's sample set, oracle calls and oracle seconds (the solver's
+    ``timing.sampling_ns``, or the whole call). A solver that takes them gets the model's FIP
+    objective range, the completed incumbent as its warm start (QCGD) and, with ``repair``, the
+    model's completion map."""
     t1 = time.perf_counter()
-    kwargs = dict(how.sample_kwargs)
-    if how.method == "qcgd":
-        from hybridqnn.solvers.qcgd import qcgd
-
-        res = qcgd(
-            sub.cqm,
-            how.sampler,
-            iterations=how.qcgd_iterations,
-            beta0=how.beta0,
-            slack_bits=how.slack_bits,
-            sample_kwargs=kwargs,
-            seed=seed,
-            repair=repair,
-            objective_range=sub.objective_range or None,
-            x0=None if incumbent is None else sub.complete(incumbent),
-        )
-        info = res.sampleset.info["qcgd"]
-        return res.sampleset, int(info["oracle_calls"]), float(info["oracle_seconds"])
-    if how.method == "penalty":
-        from hybridqnn.solvers.penalty import PenaltyCQMSampler
-
-        solver = PenaltyCQMSampler(
-            how.sampler, scale=how.penalty_scale, slack_bits=how.slack_bits, repair=repair
-        )
-        if "seed" in how.sampler.parameters:
-            kwargs["seed"] = seed
-        ss = solver.sample_cqm(sub.cqm, **kwargs)
-        return ss, int(ss.info["penalty"]["rounds"]), time.perf_counter() - t1
-    ss = how.sampler.sample_cqm(sub.cqm, **kwargs)
-    return ss, 1, time.perf_counter() - t1
+    ss = sample_cqm(
+        how.solver,
+        sub.cqm,
+        sample_kwargs=how.sample_kwargs,
+        seed=seed,
+        x0=None if incumbent is None else sub.complete(incumbent),
+        objective_range=sub.objective_range or None,
+        repair=sub.complete if how.repair else None,
+    )
+    wall = time.perf_counter() - t1
+    sampling_ns = (ss.info.get("timing") or {}).get("sampling_ns")
+    return ss, oracle_calls(ss), wall if sampling_ns is None else sampling_ns / 1e9
 
 
 def _best_candidate(

@@ -1,0 +1,343 @@
+"""QCBO training, progressive hedging (fit_qcbo): exact subproblems, consensus, restarts, pools, settings, warm starts, the PH state, the integer grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qcbo_toys import BOX, SIZES, SMALL, _assert_best_of, _qat_on_the_qcbo_network, _toy
+
+from hybridqnn.problems.qcbo import WeightCode, build_qcbo
+from hybridqnn.solvers import MILPSolver, get_sampler
+from hybridqnn.train.qcbo import (
+    fit_greedy_moves,
+    fit_qat,
+    fit_qcbo,
+)
+
+
+def test_fit_with_exact_subproblems_is_deterministic_and_returns_levels() -> None:
+    X, y = _toy(6)
+    kw = {
+        "sampler": MILPSolver(),
+        "method": "cqm",
+        "ph_iterations": 2,
+        "seed": 3,
+        "executor": "serial",
+        **SMALL,
+    }
+    a = fit_qcbo(X, y, SIZES, **kw)
+    b = fit_qcbo(X, y, SIZES, **kw)
+    assert len(a.history) == 2
+    for wa, wb, code in zip(a.weights, b.weights, a.codes, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+        assert set(np.round(np.unique(wa) / code.scale, 9)) <= {-1.0, 1.0}
+    assert a.spins["num_subproblems"] == 6 and a.spins["spin_ratio"] > 1
+    assert 0.0 <= a.initial["train_accuracy"] <= 1.0 and a.initial["train_loss"] > 0
+    assert a.timing["oracle_calls"] == 12
+    # the returned network is the best consensus over the iterations (select="accuracy")
+    accs = [h["train_accuracy"] for h in a.history]
+    assert a.history[a.best_iteration]["train_accuracy"] == max(accs)
+    assert a.accuracy(X, y) == pytest.approx(max(accs))
+    c = fit_qcbo(X, y, SIZES, **{**kw, "select": "loss"})
+    losses = [h["train_loss"] for h in c.history]
+    assert c.history[c.best_iteration]["train_loss"] == min(losses)
+    pred = a.predict(X)
+    assert set(np.unique(pred)) <= {-1, 1} and 0.0 <= a.accuracy(X, y) <= 1.0
+
+
+def test_line_search_consensus_learns_where_the_mean_does_not() -> None:
+    """On separable toy data, sample-wise exact subproblems: the ranked-vote line search raises
+    the training accuracy above the random start; textbook PH (mean) leaves it there."""
+    X, y = _toy(40, seed=1)
+    kw = {
+        "sampler": MILPSolver(),
+        "method": "cqm",
+        "ph_iterations": 3,
+        "rho": 0.3,
+        "seed": 0,
+        "executor": "serial",
+        **SMALL,
+    }
+    ls = fit_qcbo(X, y, SIZES, **kw)
+    mean = fit_qcbo(X, y, SIZES, **{**kw, "consensus": "mean"})
+    start = ls.initial["train_accuracy"]
+    assert mean.initial["train_accuracy"] == start
+    assert ls.accuracy(X, y) > start
+    assert any(h["moved_weights"] for h in ls.history)
+    assert all(h["moved_weights"] is None for h in mean.history)
+
+
+def test_qph_restarts_keep_the_best_start() -> None:
+    X, y = _toy(8)
+    kw = {
+        "sampler": get_sampler("dense-sa"),
+        "ph_iterations": 2,
+        "qcgd_iterations": 2,
+        "sample_kwargs": {"num_reads": 1, "num_sweeps": 20},
+        "executor": "serial",
+        **SMALL,
+    }
+    multi = fit_qcbo(X, y, SIZES, seed=3, restarts=2, **kw)
+    singles = [
+        fit_qcbo(X, y, SIZES, seed=int(sq.generate_state(1)[0]) % 2**31, **kw)
+        for sq in np.random.SeedSequence(3).spawn(2)
+    ]
+    _assert_best_of(multi, singles)
+    assert multi.timing["oracle_calls"] == sum(r.timing["oracle_calls"] for r in singles)
+    with pytest.raises(ValueError, match="'restarts' must be an integer >= 1, got 0"):
+        fit_qcbo(X, y, SIZES, restarts=0, **kw)
+
+
+def test_thread_pool_gives_the_serial_result() -> None:
+    X, y = _toy(4)
+    kw = {
+        "sampler": get_sampler("dense-sa"),
+        "ph_iterations": 1,
+        "seed": 1,
+        "qcgd_iterations": 2,
+        "sample_kwargs": {"num_reads": 1, "num_sweeps": 20},
+        **SMALL,
+    }
+    a = fit_qcbo(X, y, SIZES, executor="serial", **kw)
+    b = fit_qcbo(X, y, SIZES, executor="thread", max_workers=2, **kw)
+    for wa, wb in zip(a.weights, b.weights, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_one_subproblem_is_the_monolithic_model_and_consensus_is_its_answer() -> None:
+    X, y = _toy(3)
+    res = fit_qcbo(
+        X,
+        y,
+        SIZES,
+        sampler=MILPSolver(),
+        method="cqm",
+        batch_size=3,
+        ph_iterations=1,
+        rho=1e-6,
+        consensus="mean",
+        bit_scale=False,
+        seed=0,
+        executor="serial",
+        count_spins=True,
+        **SMALL,
+    )
+    h = res.history[0]
+    assert h["residual"] == pytest.approx(0.0) and h["disagreement"] == 0.0
+    assert res.spins["num_subproblems"] == 1 and res.spins["spin_ratio"] == pytest.approx(1.0)
+    # the exact monolithic optimum equals brute force over the weights (rho ~ 0, ties: best)
+    model = build_qcbo(
+        X, y, SIZES, res.codes, fip=res.network.fip, activation_bits=[1], loss_segments=2
+    )
+    best = min(
+        model.loss_of_weights([np.array(w0).reshape(2, 4), np.array(w1).reshape(1, 3)])
+        for w0 in np.array(np.meshgrid(*[[-1.0, 1.0]] * 8)).T.reshape(-1, 8)
+        for w1 in np.array(np.meshgrid(*[[-1.0, 1.0]] * 3)).T.reshape(-1, 3)
+    )
+    assert model.loss_of_weights(res.weights) == pytest.approx(best, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"segments": 0}, r"'segments' must be an integer >= 1"),
+        ({"input_low": np.array([0.0, 2.0, 0.0])}, r"input interval of feature 1 is empty"),
+        ({"ph_iterations": 0}, r"'ph_iterations' must be an integer >= 1"),
+        ({"rho": 0.0}, r"'rho' must be"),
+        ({"method": "anneal"}, r"'method' must be one of"),
+        ({"sample_kwargs": {"seed": 1}}, r"must not contain 'seed'"),
+        ({"sample_kwargs": {"bogus": 1}}, r"does not take: 'bogus'"),
+        ({"batch_size": 99}, r"'batch_size' must be an integer in \[1, 4\]"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(change: dict, match: str) -> None:
+    X, y = _toy(4)
+    kw = {"sampler": get_sampler("dense-sa"), **SMALL, **change}
+    with pytest.raises(ValueError, match=match) as info:
+        fit_qcbo(X, y, SIZES, **kw)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_data_is_rejected() -> None:
+    X, y = _toy(4)
+    bad = X.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"'X' must be finite, got 1 NaN"):
+        fit_qcbo(bad, y, SIZES, sampler=get_sampler("dense-sa"))
+    with pytest.raises(ValueError, match=r"'y' must hold labels"):
+        fit_qcbo(X, np.array([0, 1, 2, 1]), SIZES, sampler=get_sampler("dense-sa"))
+    with pytest.raises(ValueError, match=r"'sizes' must start with the number of features 3"):
+        fit_qcbo(X, y, (4, 2, 1), sampler=get_sampler("dense-sa"))
+    with pytest.raises(TypeError, match=r"'sampler' must have sample_cqm"):
+        fit_qcbo(X, y, SIZES, sampler=get_sampler("dense-sa"), method="cqm")
+    with pytest.raises(ValueError, match=r"inside the input box"):
+        fit_qcbo(X * 3, y, SIZES, sampler=get_sampler("dense-sa"), **BOX)
+
+
+def test_keep_incumbent_never_makes_a_subproblem_worse_than_the_start() -> None:
+    X, y = _toy(6, seed=4)
+    kw = {
+        "sampler": get_sampler("dense-sa"),
+        "ph_iterations": 1,
+        "seed": 2,
+        "qcgd_iterations": 1,
+        "sample_kwargs": {"num_reads": 1, "num_sweeps": 5},
+        "executor": "serial",
+        **SMALL,
+    }
+    kept = fit_qcbo(X, y, SIZES, keep_incumbent=True, **kw)
+    # lambda = 0 and the prox term vanishes at w_bar, so staying scores the start's loss
+    # (ties "best" <= the plain forward pass)
+    assert kept.history[0]["subproblem_objective"] <= kept.initial["train_loss"] + 1e-9
+    raw = fit_qcbo(X, y, SIZES, keep_incumbent=False, **kw)
+    assert raw.history[0]["incumbent_kept"] == 0
+
+
+def test_warm_start_starts_from_the_given_network() -> None:
+    X, y = _toy(16, seed=2)
+    qat = _qat_on_the_qcbo_network(X, y)
+    control = fit_greedy_moves(X, y, SIZES, iterations=2, warm_start=qat, **SMALL)
+    assert control.initial["train_accuracy"] == qat.accuracy(X, y)
+    qph = fit_qcbo(
+        X,
+        y,
+        SIZES,
+        sampler=get_sampler("dense-sa"),
+        ph_iterations=1,
+        qcgd_iterations=2,
+        sample_kwargs={"num_reads": 1, "num_sweeps": 20},
+        executor="serial",
+        seed=1,
+        warm_start=qat,
+        **SMALL,
+    )
+    assert qph.initial == control.initial
+    # the hidden scale is the start's, so the line search never loses the start's training
+    # accuracy (re-normalising it changed the network outside the search)
+    for run in (control, qph):
+        assert run.codes[0].scale == qat.codes[0].scale
+        assert all(h["train_accuracy"] >= run.initial["train_accuracy"] for h in run.history)
+    # the start is that network whatever the seed (no random levels are drawn)
+    again = fit_greedy_moves(X, y, SIZES, iterations=2, warm_start=qat, seed=99, **SMALL)
+    assert again.initial == control.initial
+    # a QCBOResult continues from its returned network
+    more = fit_greedy_moves(X, y, SIZES, iterations=1, warm_start=control, **SMALL)
+    assert (
+        more.initial["train_accuracy"] == control.history[control.best_iteration]["train_accuracy"]
+    )
+    assert more.initial["train_loss"] == pytest.approx(
+        control.history[control.best_iteration]["train_loss"]
+    )
+
+
+def test_warm_start_bad_input() -> None:
+    X, y = _toy(8)
+    qat = _qat_on_the_qcbo_network(X, y)
+    with pytest.raises(
+        TypeError, match="'warm_start' must be a QCBOResult or a quantized QATResult"
+    ):
+        fit_greedy_moves(X, y, SIZES, warm_start=qat.weights, **SMALL)
+    full = fit_qat(X, y, SIZES, None, epochs=1, seed=0)
+    with pytest.raises(TypeError, match=r"quantized QATResult \(codes not None\), got QATResult"):
+        fit_greedy_moves(X, y, SIZES, warm_start=full, **SMALL)
+    with pytest.raises(ValueError, match="'warm_start' must have 3 layers, got 2"):
+        fit_greedy_moves(X, y, (3, 2, 2, 1), warm_start=qat, **SMALL)
+    with pytest.raises(
+        ValueError, match=r"'warm_start' layer 1 must have shape \(3, 4\), got \(2, 4\)"
+    ):
+        fit_greedy_moves(X, y, (3, 3, 1), warm_start=qat, **SMALL)
+    with pytest.raises(
+        ValueError, match="'warm_start' layer 1 must use ternary 2-bit weights, got binary 1-bit"
+    ):
+        fit_greedy_moves(X, y, SIZES, WeightCode("ternary"), warm_start=qat, **SMALL)
+    qat.weights[0][0, 0] *= 0.5
+    with pytest.raises(
+        ValueError, match="'warm_start' layer 1 has weights that are not levels of its code"
+    ):
+        fit_qcbo(X, y, SIZES, sampler=get_sampler("dense-sa"), warm_start=qat, **SMALL)
+
+
+def test_ph_state_steps_multipliers_track_the_centre_and_rho_the_scale() -> None:
+    """lambda_b += rho_l (w_b - q) with q the next centre, so sum_b n_b lambda_b =
+    n rho (w_bar - q) after one iteration; rho_l follows (s_l(0) / s_l(t))^2; the history
+    reports the improving solves."""
+    from hybridqnn.train.qcbo.ph import _ph_setup, _ph_start, _pool, ph_iteration
+
+    X, y = _toy(6)
+    kw = dict(
+        sampler=MILPSolver(),
+        method="cqm",
+        batch_size=2,
+        activations="relu",
+        segments=2,
+        activation_bits=1,
+        loss="logistic",
+        loss_segments=2,
+        bias=True,
+        ph_iterations=2,
+        rho=0.5,
+        rho_growth=1.0,
+        bit_scale=True,
+        scale_target=1.0,
+        qcgd_iterations=1,
+        beta0=1.0,
+        slack_bits=3,
+        penalty_scale=1.0,
+        sample_kwargs=None,
+        repair=True,
+        keep_incumbent=True,
+        max_candidates=8,
+        consensus="line-search",
+        select="accuracy",
+        count_spins=False,
+        seed=2,
+        moves=(),
+        input_low=BOX["input_low"],
+        input_high=BOX["input_high"],
+        input_unit=None,
+    )
+    setup = _ph_setup(X, y, SIZES, None, **kw)
+    state = _ph_start(setup, None)
+    scales0 = [c.scale for c in state.codes]
+    with _pool("serial", None) as pool:
+        ph_iteration(setup, state, 0, pool)
+        ratio = [c.scale / s for c, s in zip(state.codes, scales0, strict=True)]
+        for li in range(2):
+            total = sum(len(b) * lam[li] for b, lam in zip(setup.batches, state.lam, strict=True))
+            # lambda, the incumbents w_b and the centre q were all rescaled after the hedge
+            spread = sum(
+                len(b) * (inc[li] - state.center[li])
+                for b, inc in zip(setup.batches, state.inc, strict=True)
+            )
+            np.testing.assert_allclose(total, 0.5 * spread / ratio[li] ** 2, atol=1e-12)
+        assert state.rho_scale == pytest.approx([1 / r**2 for r in ratio])
+        ph_iteration(setup, state, 1, pool)
+    rec = state.history[-1]
+    assert rec["rho_layers"] == pytest.approx([0.5 / r**2 for r in ratio])
+    assert rec["solves"] == 3 and 0 <= rec["improving_solves"] <= 3
+    assert rec["improving_solve_fraction"] == rec["improving_solves"] / 3
+
+
+def test_integer_grid_training_keeps_power_of_two_scales() -> None:
+    X, y = _toy(8, seed=3)
+    kw = {**SMALL, "input_unit": 2**-4}
+    res = fit_qcbo(
+        X,
+        y,
+        SIZES,
+        sampler=MILPSolver(),
+        method="cqm",
+        ph_iterations=2,
+        seed=0,
+        executor="serial",
+        **kw,
+    )
+    assert res.network.fip.input_unit == 2**-4
+    for h in res.history:
+        assert all(np.log2(s) == np.round(np.log2(s)) for s in h["scales"])
+    qat = fit_qat(X, y, SIZES, WeightCode(), epochs=3, seed=0, activation_bits=1, segments=2, **BOX)
+    warm = fit_greedy_moves(X, y, SIZES, iterations=1, warm_start=qat, **kw)
+    for c in warm.codes:
+        assert np.log2(c.scale) == np.round(np.log2(c.scale))
+    with pytest.raises(ValueError, match="'input_unit' must be a power of two"):
+        fit_qcbo(X, y, SIZES, sampler=MILPSolver(), method="cqm", **{**kw, "input_unit": 0.1})
