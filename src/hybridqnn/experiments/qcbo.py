@@ -586,9 +586,9 @@ def _resource_rows(
     p: QCBOExperimentParams, d: _Data, setting: str, res: Any, timeout: float
 ) -> list[dict[str, Any]]:
     """Spin formula vs built counts, spline error bounds, hardware estimate of the largest subproblem."""
+    from hybridqnn.problems.penalty import penalty_bqm
     from hybridqnn.problems.splines import activation_spline, error_bound, loss_spline, max_error
     from hybridqnn.solvers import hardware_estimate
-    from hybridqnn.solvers.penalty import penalty_bqm
     from hybridqnn.train.qcbo.network import _Build
 
     rows = []

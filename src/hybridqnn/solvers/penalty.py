@@ -29,11 +29,9 @@ import dimod
 import numpy as np
 
 from hybridqnn._checks import check_float, check_int
-from hybridqnn.problems.penalty import PenaltyParts, penalty_bqm, penalty_parts
+from hybridqnn.problems.penalty import PenaltyParts, penalty_parts
 
-# penalty_bqm is a builder (hybridqnn.problems.penalty); it stays importable from here while
-# experiments/qcbo.py names it.
-__all__ = ["PenaltyCQMSampler", "cqm_sampleset", "penalty_bqm"]
+__all__ = ["PenaltyCQMSampler", "cqm_sampleset"]
 
 
 def cqm_sampleset(
