@@ -139,19 +139,7 @@ def test_bench_quick_rows(tmp_path: Path) -> None:
 
 
 def test_bench_solvers_quick_rows(tmp_path: Path) -> None:
-    out = tmp_path / "bs"
-    argv = [
-        "bench",
-        "solvers",
-        "--quick",
-        "--out",
-        str(out),
-        "--no-progress",
-        "--set",
-        'solvers=["sa", "dense-sa", "dense-sa-flips"]',
-    ]
-    assert cli.main(argv) == 0
-    rows = _report(out)["rows"]
+    rows = _bench_solvers(tmp_path, ["sa", "dense-sa", "dense-sa-flips"])["rows"]
     cases = {r["case"] for r in rows}
     assert cases == {"random-n200", "digits-K10", "projection-w32"}
     impls = {r["impl"] for r in rows if r["case"] == "digits-K10"}
@@ -266,25 +254,20 @@ def test_bad_config_values_are_one_line_errors(
     assert len(err.splitlines()) == 1
 
 
-def _bench_solvers_on_random_problems(tmp_path: Path, solvers: list[str]) -> dict:
-    """``bench solvers --quick`` with only the random problems and these solvers; its report."""
+def _bench_solvers(tmp_path: Path, solvers: list[str], *overrides: str) -> dict:
+    """``bench solvers --quick`` with these solvers and ``--set`` overrides; its report."""
     out = tmp_path / "bs"
-    argv = [
-        "bench",
-        "solvers",
-        "--quick",
-        "--out",
-        str(out),
-        "--no-progress",
-        "--set",
-        f"solvers={json.dumps(solvers)}",
-        "--set",
-        "head_problems=[]",
-        "--set",
-        "projection_widths=[]",
-    ]
+    argv = ["bench", "solvers", "--quick", "--out", str(out), "--no-progress",
+            "--set", f"solvers={json.dumps(solvers)}"]
+    for item in overrides:
+        argv += ["--set", item]
     assert cli.main(argv) == 0
     return _report(out)
+
+
+def _bench_solvers_on_random_problems(tmp_path: Path, solvers: list[str]) -> dict:
+    """``bench solvers --quick`` with only the random problems and these solvers; its report."""
+    return _bench_solvers(tmp_path, solvers, "head_problems=[]", "projection_widths=[]")
 
 
 def test_bench_solvers_skips_missing_third_party_solvers_with_a_note(

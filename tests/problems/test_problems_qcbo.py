@@ -50,13 +50,10 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[2]}-{c[5]}-{c[8]}")
-def test_exact_optimum_equals_brute_force_over_weights(case) -> None:
+def _model(case, X, y, unit=None):
+    """The QCBO of a CASES entry on (X, y); integer-exact on the grid ``unit`` when given."""
     sizes, codes, act, segs, kbits, loss, lsegs, bias, products = case
-    rng = np.random.default_rng(7)
-    X = rng.uniform(-1, 1, size=(3, sizes[0]))
-    y = np.array([0, 1, 1]) if sizes[-1] > 1 else np.array([1, -1, 1])
-    model = build_qcbo(
+    return build_qcbo(
         X,
         y,
         sizes,
@@ -68,7 +65,17 @@ def test_exact_optimum_equals_brute_force_over_weights(case) -> None:
         loss_segments=lsegs,
         bias=bias,
         products=products,
+        input_unit=unit,
     )
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[2]}-{c[5]}-{c[8]}")
+def test_exact_optimum_equals_brute_force_over_weights(case) -> None:
+    sizes, codes, act, segs, kbits, loss, lsegs, bias, products = case
+    rng = np.random.default_rng(7)
+    X = rng.uniform(-1, 1, size=(3, sizes[0]))
+    y = np.array([0, 1, 1]) if sizes[-1] > 1 else np.array([1, -1, 1])
+    model = _model(case, X, y)
     sampleset = MILPSolver().sample_cqm(model.cqm)
     best = sampleset.first
     assert best.is_feasible
@@ -283,23 +290,6 @@ def _pow2(codes):
 GRID_CASES = [(c[0], _pow2(c[1]), *c[2:]) for c in CASES]
 
 
-def _grid_model(case, X, y, unit=2**-3):
-    sizes, codes, act, segs, kbits, loss, lsegs, bias, products = case
-    return build_qcbo(
-        X,
-        y,
-        sizes,
-        codes,
-        activations=act,
-        segments=segs,
-        activation_bits=kbits,
-        loss=loss,
-        loss_segments=lsegs,
-        bias=bias,
-        products=products,
-        input_unit=unit,
-    )
-
 
 def _assert_integer(model: QCBOModel) -> None:
     for label, con in model.cqm.constraints.items():
@@ -312,7 +302,7 @@ def test_integer_model_optimum_equals_brute_force_over_weights(case) -> None:
     rng = np.random.default_rng(11)
     X = rng.uniform(-1, 1, size=(3, case[0][0]))
     y = np.array([0, 1, 1]) if case[0][-1] > 1 else np.array([1, -1, 1])
-    model = _grid_model(case, X, y)
+    model = _model(case, X, y, 2**-3)
     _assert_integer(model)
     assert np.all(model.X == np.rint(model.X * 8) / 8)  # inputs on the grid
     best = MILPSolver().sample_cqm(model.cqm).first
@@ -334,7 +324,7 @@ def test_integer_model_violations_are_zero_or_at_least_one(case_idx: int, seed: 
     case = GRID_CASES[case_idx]
     X = rng.uniform(-1, 1, size=(2, case[0][0]))
     y = np.array([0, 1]) if case[0][-1] > 1 else np.array([1, -1])
-    model = _grid_model(case, X, y, unit)
+    model = _model(case, X, y, unit)
     _assert_integer(model)
     variables = list(model.cqm.variables)
     levels = [c.levels for c in model.network.codes]
