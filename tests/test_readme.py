@@ -3,7 +3,6 @@ namespace; the results it prints are checked here."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -11,11 +10,6 @@ import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
-
-
-def _data_dir() -> Path:
-    env = os.environ.get("HYBRIDQNN_DATA", "")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _check(scope: dict) -> None:
@@ -38,14 +32,14 @@ def test_the_readme_has_the_python_examples() -> None:
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_readme_block_runs(index: int, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_readme_block_runs(
+    index: int, monkeypatch: pytest.MonkeyPatch, capsys, request: pytest.FixtureRequest
+) -> None:
     code = BLOCKS[index]
     if "torch_geometric" not in code and "BinaryGCN" in code:
         pytest.importorskip("torch_geometric")
-    if "load_natural_data" in code:
-        if not (_data_dir() / "mnist").is_dir():
-            pytest.skip(f"MNIST not found under {_data_dir()} (set HYBRIDQNN_DATA)")
-        monkeypatch.setenv("HYBRIDQNN_DATA", str(_data_dir()))
+    if "load_natural_data" in code:  # MNIST from the shared data folder (skips without it)
+        monkeypatch.setenv("HYBRIDQNN_DATA", str(request.getfixturevalue("shared_data")))
     scope: dict = {}
     exec(compile(code, f"README.md block {index}", "exec"), scope)
     assert capsys.readouterr().out.strip(), "each example prints its result"

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from hybridqnn import cli
 from hybridqnn.experiments.config import shipped_config_names
-
-
-@pytest.fixture(scope="module")
-def shared_data() -> Path:
-    env = os.environ.get("HYBRIDQNN_DATA", "")
-    path = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
-    if not (path / "mnist").is_dir():
-        pytest.skip(f"real data folder {path} not found (set HYBRIDQNN_DATA)")
-    return path
 
 
 def _report(out: Path) -> dict:

@@ -23,24 +23,6 @@ def _gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _chi2_pvalue(observed: dict, expected: dict, n: int) -> float:
-    """Chi-square goodness of fit, pooling cells with expected count < 5 into one."""
-    obs, exp, pool_o, pool_e = [], [], 0.0, 0.0
-    for key, p in expected.items():
-        if p * n < 5:
-            pool_o += observed.get(key, 0)
-            pool_e += p * n
-        else:
-            obs.append(observed.get(key, 0))
-            exp.append(p * n)
-    assert not set(observed) - set(expected), "an outcome of probability 0 was sampled"
-    if pool_e > 0:
-        obs.append(pool_o)
-        exp.append(pool_e)
-    exp_arr = np.asarray(exp) * (n / sum(exp))
-    return float(stats.chisquare(obs, exp_arr).pvalue)
-
-
 def test_batched_votes_reuse_buffers_without_mixing_batches() -> None:
     """vote_counts keeps its kernel outputs from batch to batch: its counts must equal those of
     separate passes over the same batches with the same generator stream."""
@@ -105,7 +87,9 @@ def test_first_layer_frequencies_match_the_closed_form(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("update", ["paper", "exact"])
-def test_two_weak_layers_match_the_enumerated_distribution(backend: str, update: str) -> None:
+def test_two_weak_layers_match_the_enumerated_distribution(
+    backend: str, update: str, chi2_pvalue
+) -> None:
     model = NaturalQuantizedMLP(
         8, 3, 3, 2, a=0.5, g=0.5, last_g=0.9, update=update, backend=backend, seed=11
     )
@@ -115,11 +99,11 @@ def test_two_weak_layers_match_the_enumerated_distribution(backend: str, update:
     observed: dict = {}
     for row in d.to(torch.int64).tolist():
         observed[tuple(row)] = observed.get(tuple(row), 0) + 1
-    assert _chi2_pvalue(observed, exact_hidden_distribution(model, x), shots) > ALPHA
+    assert chi2_pvalue(observed, exact_hidden_distribution(model, x), shots) > ALPHA
     other = "exact" if update == "paper" else "paper"
     exact_other = exact_hidden_distribution(model, x, update=other)
     if max(abs(exact_other[k] - v) for k, v in exact_hidden_distribution(model, x).items()) > 0.02:
-        assert _chi2_pvalue(observed, exact_other, shots) < ALPHA
+        assert chi2_pvalue(observed, exact_other, shots) < ALPHA
 
 
 def test_expected_activations_estimate_the_closed_form() -> None:

@@ -184,23 +184,7 @@ def test_runs_on_a_hardware_like_backend() -> None:
     )
 
 
-def _counts_pvalue(counts: dict, expected: dict, n: int) -> float:
-    obs, exp, po, pe = [], [], 0, 0.0
-    for key, p in expected.items():
-        if p * n < 5:
-            po += counts.get(key, 0)
-            pe += p * n
-        else:
-            obs.append(counts.get(key, 0))
-            exp.append(p * n)
-    if pe > 0:
-        obs.append(po)
-        exp.append(pe)
-    exp_arr = np.asarray(exp) * n / sum(exp)
-    return float(stats.chisquare(obs, exp_arr).pvalue)
-
-
-def test_network_forward_as_circuits_matches_the_module() -> None:
+def test_network_forward_as_circuits_matches_the_module(chi2_pvalue) -> None:
     model = NaturalQuantizedMLP(6, 4, 2, 3, a=0.4, g=0.7, update="exact", seed=3)
     x = torch.rand(6, generator=torch.Generator().manual_seed(0))
     exact = exact_hidden_distribution(model, x)
@@ -210,8 +194,8 @@ def test_network_forward_as_circuits_matches_the_module() -> None:
     module_counts = module_hidden_distribution(
         model, x, shots=n, generator=torch.Generator().manual_seed(1)
     )
-    assert _counts_pvalue(circuit_counts, exact, n) > ALPHA
-    assert _counts_pvalue(module_counts, exact, n) > ALPHA
+    assert chi2_pvalue(circuit_counts, exact, n) > ALPHA
+    assert chi2_pvalue(module_counts, exact, n) > ALPHA
     # the two samples against each other (homogeneity), on cells with enough counts
     keys = [k for k in exact if exact[k] * n >= 5]
     table = np.array(
@@ -220,15 +204,15 @@ def test_network_forward_as_circuits_matches_the_module() -> None:
     assert stats.chi2_contingency(table).pvalue > ALPHA
     # power: a network with another g is rejected by the circuit's counts
     other = NaturalQuantizedMLP(6, 4, 2, 3, a=0.4, g=0.35, update="exact", seed=3)
-    assert _counts_pvalue(circuit_counts, exact_hidden_distribution(other, x), n) < ALPHA
+    assert chi2_pvalue(circuit_counts, exact_hidden_distribution(other, x), n) < ALPHA
 
 
-def test_network_circuit_on_a_dynamic_circuit_backend() -> None:
+def test_network_circuit_on_a_dynamic_circuit_backend(chi2_pvalue) -> None:
     model = NaturalQuantizedMLP(5, 3, 2, 2, a=0.5, g=1.0, update="exact", seed=4)
     x = torch.rand(5, generator=torch.Generator().manual_seed(1))
     backend = GenericBackendV2(num_qubits=6, noise_info=False, control_flow=True, seed=0)
     counts = circuit_hidden_distribution(model, x, backend, shots=SHOTS, seed=3)
-    assert _counts_pvalue(counts, exact_hidden_distribution(model, x), SHOTS) > ALPHA
+    assert chi2_pvalue(counts, exact_hidden_distribution(model, x), SHOTS) > ALPHA
 
 
 def test_network_circuit_structure() -> None:
