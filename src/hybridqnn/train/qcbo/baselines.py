@@ -259,27 +259,36 @@ def fit_qat(
     best: tuple[tuple[float, float], int, tuple[list[np.ndarray], list[WeightCode] | None]]
     best = ((math.inf, math.inf), -1, ([], None))
     start = time.perf_counter()
-    n = X.shape[0]
     target = torch.as_tensor(np.where(y > 0, 1, -1) if sizes[-1] == 1 else y, device=dev)
     for epoch in range(epochs):
-        perm = torch.randperm(n, generator=gen).to(dev)
-        total = 0.0
-        for i in range(0, n, batch_size):
-            idx = perm[i : i + batch_size]
-            loss = torch.nn.functional.softplus(-signs[idx] * net.forward(Xt[idx])).sum(dim=1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
+        loss = _qat_epoch(net, opt, Xt, signs, gen, batch_size)
         acc = net.accuracy(Xt, target)
-        history.append({"epoch": epoch, "loss": total / n, "train_accuracy": acc})
-        if _rank(acc, total / n, "accuracy") < best[0]:
-            best = (_rank(acc, total / n, "accuracy"), epoch, net.snapshot())
+        history.append({"epoch": epoch, "loss": loss, "train_accuracy": acc})
+        if _rank(acc, loss, "accuracy") < best[0]:
+            best = (_rank(acc, loss, "accuracy"), epoch, net.snapshot())
     _, best_epoch, (final, new_codes) = best
     network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
     return QATResult(
         final, new_codes, history, time.perf_counter() - start, bias, best_epoch, network
     )
+
+
+def _qat_epoch(net: Any, opt: Any, Xt: Any, signs: Any, gen: Any, batch_size: int) -> float:
+    """One epoch of mini-batch Adam on the logistic margin loss, sum_c softplus(-s_c f_c(x)),
+    in a seeded random order; returns the epoch's mean loss."""
+    import torch
+
+    n = Xt.shape[0]
+    perm = torch.randperm(n, generator=gen).to(Xt.device)
+    total = 0.0
+    for i in range(0, n, batch_size):
+        idx = perm[i : i + batch_size]
+        loss = torch.nn.functional.softplus(-signs[idx] * net.forward(Xt[idx])).sum(dim=1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * len(idx)
+    return total / n
 
 
 def _qat_architecture(

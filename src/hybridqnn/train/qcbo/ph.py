@@ -121,16 +121,15 @@ def fit_qcbo(
             and penalty scale; slack bits per real inequality; ``penalty``'s initial multiple.
         sample_kwargs: passed to every solve (``num_reads``, ...; for ``cqm``, ``time_limit``).
         repair, keep_incumbent, max_candidates: how a subproblem's answer is chosen.
-        executor, max_workers: an executor spec (``thread``, ``process``, ``serial``,
-            ``dask://HOST:PORT``) or an ``Executor``; the local pool size.
+        executor, max_workers: ``thread``, ``process``, ``serial``, ``dask://HOST:PORT`` or an
+            ``Executor``; the local pool size.
         consensus: ``mean`` (standard PH) or ``line-search``.
         select: the returned consensus network: highest training ``accuracy`` (ties: lower
             spline loss) or lowest training spline ``loss``.
         count_spins: count every subproblem's spins at the first iteration.
         seed, callback: master seed (initial weights, subproblem order, oracle seeds); called
             with each history record.
-        restarts: independent runs from random starts (child seeds of ``seed``); the best on
-            the training set (``select``) is returned, ``timing`` summed.
+        restarts: independent random starts (child seeds); the best by ``select``, timing summed.
         warm_start: a trained :class:`QATResult` (on this quantized spline network) or
             :class:`QCBOResult` to start from; its codes replace ``weights``' (kinds must match).
         moves: extra moves on the consensus network by name
@@ -141,8 +140,7 @@ def fit_qcbo(
 
     Raises:
         ValueError: bad sizes, labels or settings; non-finite X; an empty input interval or
-            M < 1 (from FIP); a subproblem with more spins than the sampler's declared limit
-            (:func:`declared_limit`).
+            M < 1; a subproblem over the sampler's declared spin limit (:func:`declared_limit`).
         TypeError: a sampler without ``sample`` (or ``sample_cqm`` for ``cqm``), bad codes.
     """
     if check_int("restarts", restarts, 1) > 1:
