@@ -34,7 +34,6 @@ import importlib.util
 import inspect
 import math
 import statistics
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +42,7 @@ import numpy as np
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import list_field
 from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.toolkit import Timer
 from hybridqnn.parallel import default_workers
 
 CUDA_READS = 4096  # reads per GPU call; an H100 holds about 25 one-warp blocks per SM at n = 1000, 3,300 at once
@@ -152,23 +152,23 @@ def _projection_problem(width: int, seed: int) -> _Problem:
 def _run_once(sampler: Any, problem: _Problem, kwargs: dict[str, Any], seed: int, warm: bool) -> tuple[float, float]:
     from hybridqnn.solvers.sampling import beta_range_dense, solve_dense, supports_dense
 
-    start = time.perf_counter()
-    init = problem.reference_spins[None, :] if warm else None
-    if supports_dense(sampler, kwargs):
-        _, energy = solve_dense(sampler, problem.model, seed=seed, initial_state=init, sample_kwargs=kwargs)
-    else:
-        params = dict(kwargs)
-        if "seed" in sampler.parameters or "seed" in inspect.signature(sampler.sample).parameters:
-            params["seed"] = seed % (2**31)
-        if "beta_range" in sampler.parameters:
-            params["beta_range"] = beta_range_dense(problem.model, init)
-        elif "beta_min" in sampler.parameters:  # openjij names the same range beta_min, beta_max
-            params["beta_min"], params["beta_max"] = beta_range_dense(problem.model, init)
-        if warm:
-            params["initial_states"] = (init, list(range(problem.model.num_variables)))
-        ss = sampler.sample(problem.bqm, **params)
-        energy = float(ss.first.energy)
-    return time.perf_counter() - start, energy
+    with Timer() as timer:
+        init = problem.reference_spins[None, :] if warm else None
+        if supports_dense(sampler, kwargs):
+            _, energy = solve_dense(sampler, problem.model, seed=seed, initial_state=init, sample_kwargs=kwargs)
+        else:
+            params = dict(kwargs)
+            if "seed" in sampler.parameters or "seed" in inspect.signature(sampler.sample).parameters:
+                params["seed"] = seed % (2**31)
+            if "beta_range" in sampler.parameters:
+                params["beta_range"] = beta_range_dense(problem.model, init)
+            elif "beta_min" in sampler.parameters:  # openjij names the same range beta_min, beta_max
+                params["beta_min"], params["beta_max"] = beta_range_dense(problem.model, init)
+            if warm:
+                params["initial_states"] = (init, list(range(problem.model.num_variables)))
+            ss = sampler.sample(problem.bqm, **params)
+            energy = float(ss.first.energy)
+    return timer.seconds, energy
 
 
 def _bench_sampler(name: str) -> Any:
