@@ -111,7 +111,14 @@ def run_a1a_10layer(ctx: RunContext, p: A1A10Params) -> None:
         sizes = [x.shape[1], *([q.hidden] * q.hidden_layers), 1]
         with Timer() as t:
             r, c = common.run_mlp_grid(
-                ctx, q, name, "a1a", sizes, (x, y, xt, yt), batch_seed=lambda s: None
+                ctx,
+                q,
+                name,
+                "a1a",
+                sizes,
+                (x, y, xt, yt),
+                batch_seed=lambda s: None,
+                saving=common.a1a_saving(None, q.test_size),
             )
         timings[name] = t.seconds
         rows += r

@@ -75,6 +75,7 @@ def run_a1a_2layer(ctx: RunContext, p: A1A2Params) -> None:
             [len(q.features), q.hidden, 1],
             (x, y, xt, yt),
             batch_seed=(lambda s: None) if one_pass else (lambda s: s),
+            saving=common.a1a_saving(q.features, q.test_size),
         )
         rows += r
         title = f"a1a 3->{q.hidden}->1 ({name}): batch accuracy after update"

@@ -355,7 +355,8 @@ def fit_classifier(
         eval_every=eval_every,
         on_step=lambda record: ctx.log(**tag, **record),
     )
-    return {**result.final, **qp_stats(opts), "seconds": result.seconds}, result.curves
+    record = {**result.final, **qp_stats(opts), "seconds": result.seconds, "model": model}
+    return record, result.curves
 
 
 def train_mlp(
@@ -407,6 +408,7 @@ def summary_row(
         row[k] = aggregate([r.get(k) for r in records])["mean"]
     sizes = [r["max_qubo_size"] for r in records if r.get("max_qubo_size") is not None]
     row["max_qubo_size"] = max(sizes) if sizes else None
+    row[MODELS_KEY] = [r[MODELS_KEY] for r in records if MODELS_KEY in r]
     return row
 
 
@@ -477,6 +479,44 @@ def gap_notes(
 Record = dict[str, Any]
 Curves = dict[str, list[float]]
 
+#: The key under which a run's record (and then its summary row) carries the trained model
+#: (:class:`TrainedModel`) until :func:`report` saves it; never part of a written row.
+MODELS_KEY = "_trained_models"
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """One run's trained model and the keyword arguments of ``ctx.save_model`` for it
+    (``classes``, ``data``, ``training``)."""
+
+    model: nn.Module
+    save_kwargs: dict[str, Any]
+
+
+def training_info(q: TrainParams, method: str, seed: int, record: Record) -> dict[str, Any]:
+    """The ``training`` metadata of a saved model: the method, its learning rate, the run's seed
+    and its own final metrics; for QP-SBGD also the solver and the size of one solve (the
+    measured ``max_qubo_size`` as spins; couplers n(n - 1)/2 for the dense least-squares QUBO,
+    :func:`hybridqnn.deploy.kinds.qpsbgd.qpsbgd_training_problem`)."""
+    from hybridqnn.deploy.kinds.qpsbgd import qpsbgd_training_problem
+
+    info: dict[str, Any] = {"method": method, "lr": q.lr[method], "seed": int(seed)}
+    info["metrics"] = {
+        k: record[k] for k in ("train_accuracy", "test_accuracy", "train_loss") if k in record
+    }
+    if method in QP_METHODS:
+        problem = qpsbgd_training_problem(record["model"]) or {}
+        spins = record.get("max_qubo_size") or problem.get("spins_per_solve")
+        least_squares = method == "qpsbgd-ls"
+        info.update(
+            solver=q.exact_solver if method == "qpsbgd-sm" else q.solver,
+            projection=problem.get("projection") if least_squares else method,
+            spins_per_solve=spins,
+            couplers_per_solve=spins * (spins - 1) // 2 if least_squares and spins else None,
+            solves_per_step=problem.get("solves_per_step"),
+        )
+    return info
+
 
 def method_runs(
     ctx: RunContext,
@@ -484,10 +524,13 @@ def method_runs(
     setting_name: str,
     dataset: str,
     run_one: Callable[[str, int, dict[str, Any]], tuple[Record, Curves]],
+    saving: Callable[[int], dict[str, Any]],
 ) -> dict[str, tuple[list[Record], list[Curves]]]:
     """Every method x repeat of one (setting, data set): ``run_one(method, seed, tag)`` with the
     keyed seeds of :func:`run_seeds` and ``tag`` the run's identity for ``ctx.log``. Returns per
-    method the runs' records and curves."""
+    method the runs' records and curves. A record's ``"model"`` becomes a :class:`TrainedModel`
+    under :data:`MODELS_KEY`, saved with ``saving(seed)`` (``classes`` and ``data``) and
+    :func:`training_info`."""
     seeds = run_seeds(ctx, q.repeats, dataset, setting_name)
     out: dict[str, tuple[list[Record], list[Curves]]] = {}
     for method in q.methods:
@@ -495,10 +538,27 @@ def method_runs(
         for seed in ctx.progress(seeds, desc=f"{dataset}/{method}"):
             tag = {"setting": setting_name, "dataset": dataset, "method": method, "seed": seed}
             record, curve = run_one(method, seed, tag)
+            if "model" in record:
+                kwargs = {**saving(seed), "training": training_info(q, method, seed, record)}
+                record[MODELS_KEY] = TrainedModel(record.pop("model"), kwargs)
             records.append(record)
             curves.append(curve)
         out[method] = (records, curves)
     return out
+
+
+def a1a_saving(features: Sequence[int] | None, test_size: int | None) -> Callable[[int], dict[str, Any]]:
+    """``saving`` of the a1a MLPs: classes -1/+1 and the ``a1a-spins`` input of ``features``
+    (None: all columns) and the first ``test_size`` test rows."""
+    cols = "all columns" if features is None else f"columns {', '.join(map(str, features))}"
+    rows = "all test rows" if test_size is None else f"the first {test_size} test rows"
+    kwargs = {"features": None if features is None else list(features), "test_size": test_size}
+    data = {
+        "dataset": "a1a",
+        "input": {"name": "a1a-spins", "kwargs": kwargs},
+        "preprocessing": f"a1a inputs x in {{0, 1}} as spins 2x - 1 ({cols}); {rows}",
+    }
+    return lambda seed: {"classes": [-1, 1], "data": data}
 
 
 def run_mlp_grid(
@@ -510,10 +570,12 @@ def run_mlp_grid(
     data: Sequence[torch.Tensor],
     *,
     batch_seed: Callable[[int], int | None],
+    saving: Callable[[int], dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, list[list[float]]]]]:
     """Train every method x seed of one (setting, data set) on the same data; return the summary
     rows (with the mean of the last 8 batch losses and the last batch accuracy) and the per-update
-    curves ``loss`` and ``batch_accuracy`` of every method."""
+    curves ``loss`` and ``batch_accuracy`` of every method. ``saving``: as in
+    :func:`method_runs`."""
 
     def run_one(method: str, seed: int, tag: dict[str, Any]) -> tuple[Record, Curves]:
         return train_mlp(
@@ -528,7 +590,8 @@ def run_mlp_grid(
         "updates": q.updates,
     }
     metrics = ("train_loss", "train_accuracy", "test_accuracy")
-    for method, (records, runs) in method_runs(ctx, q, setting_name, dataset, run_one).items():
+    runs_of = method_runs(ctx, q, setting_name, dataset, run_one, saving)
+    for method, (records, runs) in runs_of.items():
         for key in curves:
             curves[key][method] = [r[key] for r in runs]
         row = summary_row(
@@ -551,11 +614,15 @@ def report(
     higher_is_better: bool = True,
 ) -> None:
     """The end of every training experiment: the gap-to-baseline columns and notes
-    (:func:`gap_notes` on ``metric``, described as ``what``), the rows, and one figure of
-    ``panels``, ``figure`` = (file name, title)."""
+    (:func:`gap_notes` on ``metric``, described as ``what``), the rows, each followed by its
+    trained models (every repeat's, ``ctx.save_model``), and one figure of ``panels``,
+    ``figure`` = (file name, title)."""
     gap_notes(ctx, rows, metric, higher_is_better=higher_is_better, what=what)
     for row in rows:
+        trained = row.pop(MODELS_KEY, [])
         ctx.add_row(row)
+        for t in trained:
+            ctx.save_model(t.model, row, **t.save_kwargs)
     plot_panels(ctx, figure[0], panels, title=figure[1])
 
 

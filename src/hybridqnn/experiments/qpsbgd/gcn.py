@@ -137,9 +137,8 @@ def _one_run(
         subgraph=rf,
         on_epoch=lambda record: ctx.log(**tag, **record),
     )
-    return {**result.final, **common.qp_stats(opts), "seconds": result.seconds}, result.curves[
-        "test_accuracy"
-    ]
+    record = {**result.final, **common.qp_stats(opts), "seconds": result.seconds, "model": model}
+    return record, result.curves["test_accuracy"]
 
 
 def _dataset_rows(
@@ -155,9 +154,18 @@ def _dataset_rows(
     def run_one(method: str, seed: int, tag: dict[str, Any]) -> tuple[Any, Any]:
         return _one_run(ctx, q, method, seed, g, adj, rf, tag)
 
+    data = {
+        "dataset": dataset,
+        "input": {"name": "graph-nodes", "kwargs": {"split": "test"}},
+        "preprocessing": f"{dataset}: raw node features, normalised adjacency (GCN), test nodes",
+    }
+    classes = list(range(g.num_classes))
     rows, curves = [], {}
     metrics = ("test_accuracy", "train_accuracy", "val_accuracy", "train_loss")
-    for method, (records, runs) in common.method_runs(ctx, q, name, dataset, run_one).items():
+    runs_of = common.method_runs(
+        ctx, q, name, dataset, run_one, lambda seed: {"classes": classes, "data": data}
+    )
+    for method, (records, runs) in runs_of.items():
         curves[method] = runs
         extra = {
             "hidden": q.hidden,

@@ -5,6 +5,7 @@ ours is in :func:`run_logreg`)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +115,31 @@ def _one_run(
     )
 
 
+def _saving(q: LogRegParams, dataset: str) -> Callable[[int], dict[str, Any]]:
+    """``saving`` of :func:`hybridqnn.experiments.qpsbgd.common.method_runs` on ``dataset``."""
+    if dataset == "a1a":
+        data = {
+            "dataset": "a1a",
+            "input": {"name": "raw-features", "kwargs": {}},
+            "preprocessing": "a1a's 123 binary features as given (0/1), all test rows",
+        }
+        return lambda seed: {"classes": [-1, 1], "data": data}
+
+    def synthetic(seed: int) -> dict[str, Any]:
+        kwargs = {
+            "num_features": q.synthetic_features,
+            "num_train": q.synthetic_train,
+            "num_test": q.synthetic_test,
+            "noise": q.synthetic_noise,
+            "seed": seed,
+        }
+        text = f"planted logistic task (hybridqnn.data.planted_logistic, seed {seed}), raw features"
+        data = {"dataset": "synthetic", "input": {"name": "planted-logistic", "kwargs": kwargs}}
+        return {"classes": [0, 1], "data": {**data, "preprocessing": text}}
+
+    return synthetic
+
+
 def run_logreg(ctx: RunContext, p: LogRegParams) -> None:
     """Binary logistic regression: p(y = 1 | x) = σ(c·sign(w)ᵀx + b).
 
@@ -146,9 +172,8 @@ def run_logreg(ctx: RunContext, p: LogRegParams) -> None:
                 return _one_run(ctx, q, method, seed, arrays, tag)  # noqa: B023
 
             curves = {}
-            for method, (records, runs) in common.method_runs(
-                ctx, q, name, dataset, run_one
-            ).items():
+            runs_of = common.method_runs(ctx, q, name, dataset, run_one, _saving(q, dataset))
+            for method, (records, runs) in runs_of.items():
                 curves[method] = [r["eval_train_loss"] for r in runs]
                 extra = {"batch_size": q.batch_size, "updates": q.updates, "lr": q.lr[method]}
                 rows.append(common.summary_row(method, dataset, name, records, metrics, extra))

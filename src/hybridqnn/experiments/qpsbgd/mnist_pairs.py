@@ -89,9 +89,27 @@ def _pair_rows(
             ctx, q, method, seed, sizes, data, batch_seed=seed, eval_every=eval_every, tag=tag
         )
 
+    def saving(seed: int) -> dict[str, Any]:
+        kwargs = {
+            "pair": list(_parse_pair(pair)),
+            "grid": q.grid,
+            "train_size": q.train_size,
+            "test_size": q.test_size,
+            "seed": seed,
+        }
+        test = "all test images" if q.test_size is None else f"{q.test_size} test images"
+        text = (
+            f"MNIST digits {pair} (-> 0/1), each image average-pooled to {q.grid}x{q.grid}, each "
+            f"feature a spin thresholded at its median over {q.train_size} training images "
+            f"drawn with seed {seed}; {test}"
+        )
+        data = {"dataset": "mnist", "input": {"name": "pooled-pair-spins", "kwargs": kwargs}}
+        return {"classes": list(_parse_pair(pair)), "data": {**data, "preprocessing": text}}
+
     rows, curves = [], {}
     metrics = ("test_accuracy", "train_accuracy")
-    for method, (records, runs) in common.method_runs(ctx, q, name, dataset, run_one).items():
+    runs_of = common.method_runs(ctx, q, name, dataset, run_one, saving)
+    for method, (records, runs) in runs_of.items():
         curves[method] = [r["eval_test_accuracy"] for r in runs]
         extra = {
             "architecture": f"{q.grid**2}-{q.hidden}-1",
