@@ -47,6 +47,21 @@ def _run(tmp_path: Path, name: str, data_dir: Path | None, *overrides: str) -> d
     return report
 
 
+def _check_saved_models(report: dict, data_dir: Path, kind: str) -> None:
+    """Every trained row left one model (quick runs: one repeat) of ``kind`` whose predictions
+    on its recorded input reproduce the row's test accuracy."""
+    from hybridqnn.deploy.inputs import score
+    from hybridqnn.deploy.store import read_metadata
+
+    out, rows = report["_out"], report["rows"]
+    trained = [i for i, r in enumerate(rows) if r.get("test_accuracy") is not None]
+    assert sorted(m["row"] for m in report["models"]) == trained
+    for entry in report["models"]:
+        assert read_metadata(out / entry["path"])["kind"] == kind
+        result = score(out / entry["path"], data_dir=data_dir)
+        assert result["accuracy"] == pytest.approx(rows[entry["row"]]["test_accuracy"], abs=1e-9)
+
+
 def test_every_config_is_shipped_and_validates() -> None:
     assert set(NAMES) <= set(shipped_config_names())
     for name in NAMES:
@@ -131,6 +146,7 @@ def test_logreg_quick(tmp_path: Path, data_dir: Path) -> None:
     )
     assert all(r["max_qubo_size"] in (32, 123) for r in qp)
     assert sum("qpsbgd-ls" in n for n in report["notes"]) == 2
+    _check_saved_models(report, data_dir, "binary-logreg")
 
 
 def test_a1a_10layer_quick(tmp_path: Path, data_dir: Path) -> None:
@@ -152,6 +168,7 @@ def test_a1a_10layer_quick(tmp_path: Path, data_dir: Path) -> None:
     # one metrics line per update: 4 methods x 1 seed x (8 + 16) updates
     assert len(lines) == 4 * (8 + 16) and {"loss", "batch_accuracy", "step"} <= set(lines[0])
     assert "a1a_10layer_loss.png" in report["figures"]
+    _check_saved_models(report, data_dir, "binary-mlp")
 
 
 def test_a1a_2layer_quick_runs_all_three_projections(tmp_path: Path, data_dir: Path) -> None:
@@ -166,6 +183,7 @@ def test_a1a_2layer_quick_runs_all_three_projections(tmp_path: Path, data_dir: P
     assert rows["qpsbgd-xnor"]["max_qubo_size"] == 5 + 20 * (5 + 3)
     for r in rows.values():
         assert 0.0 <= r["final_batch_accuracy"] <= 1.0 and r["architecture"] == "3-5-1"
+    _check_saved_models(report, data_dir, "binary-mlp")
 
 
 def test_mnist_pairs_quick_reports_the_paper_table(tmp_path: Path, data_dir: Path) -> None:
@@ -185,6 +203,7 @@ def test_mnist_pairs_quick_reports_the_paper_table(tmp_path: Path, data_dir: Pat
     assert {"method": "QP-SBGD (D-Wave)", "dataset": "mnist-0/2", "test_accuracy": 0.62} in report[
         "paper"
     ]
+    _check_saved_models(report, data_dir, "binary-mlp")
 
 
 def test_gcn_quick_skips_incomplete_pubmed(tmp_path: Path, data_dir: Path) -> None:
@@ -201,6 +220,7 @@ def test_gcn_quick_skips_incomplete_pubmed(tmp_path: Path, data_dir: Path) -> No
     assert karate[("qpsbgd-ls", "paper")]["max_qubo_size"] == 34
     assert karate[("qpsbgd-ls", "best")]["hidden"] == 32
     assert "gcn_test_accuracy.png" in report["figures"]
+    _check_saved_models(report, data_dir, "binary-gcn")
 
 
 def test_gap_notes_name_every_baseline_that_wins() -> None:

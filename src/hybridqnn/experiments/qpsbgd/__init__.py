@@ -49,6 +49,11 @@ experiment's ``paper`` rows), and for every QP-SBGD row the gap to the best bina
 (``gap_to_best_baseline``, positive when QP-SBGD is below it) with a note naming each baseline
 that beats QP-SBGD and by how much.
 
+**Saved models.** Every run (each method x repeat x data set x setting) saves its trained
+network under the run directory's ``models/`` (``ctx.save_model``, right after its row; the
+kinds of :mod:`hybridqnn.deploy.kinds.qpsbgd`), with the input preparation that reproduces the
+run's test accuracy (``hybridqnn predict``) and, for QP-SBGD, the size of one solve.
+
 Choices where the paper and code are silent are listed in each experiment's run docstring and
 in the report notes.
 """
