@@ -15,6 +15,7 @@ from deploy_graphs import every_op_graph, graph_conv_graph
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hybridqnn.deploy import reference
 from hybridqnn.deploy.graph import Graph, float_param, sign_param, uniform_param
 from hybridqnn.deploy.reference import forward, predict
 from hybridqnn.nn.splines import SplineActivation
@@ -140,6 +141,14 @@ def test_uniform_and_sign_weights_decode() -> None:
     assert forward(g, x).dtype == np.float32
     g = Graph((3,), [0, 1], dtype="float64").linear(sign_param(np.sign(w + 0.05) * 0.2))
     np.testing.assert_allclose(forward(g, x), x @ (np.sign(w + 0.05) * 0.2).T, rtol=1e-12)
+
+
+def test_large_batches_run_in_chunks(monkeypatch) -> None:
+    g = every_op_graph("float64")
+    x = RNG.normal(size=(23, 2, 8, 6))
+    whole = forward(g, x)
+    monkeypatch.setattr(reference, "_CHUNK", 5)
+    np.testing.assert_array_equal(forward(g, x), whole)
 
 
 def test_predict_decisions() -> None:

@@ -21,6 +21,8 @@ from hybridqnn.deploy.graph import Graph
 
 __all__ = ["forward", "predict"]
 
+_CHUNK = 1024  # inputs per pass (graphs without a graph input)
+
 
 def forward(graph: Graph, x: Any, adjacency: Any = None) -> np.ndarray:
     """The logits of ``graph`` on ``x``.
@@ -43,8 +45,17 @@ def forward(graph: Graph, x: Any, adjacency: Any = None) -> np.ndarray:
     dtype = np.dtype(graph.dtype)
     x = _check_input(graph, x, dtype)
     adjacency = _check_adjacency(graph, adjacency, x.shape[0], dtype)
-    for name, attrs, params in graph.op_list():
-        arrays = {role: p.values.astype(dtype) for role, p in params.items()}
+    ops = [(name, attrs, {role: p.values.astype(dtype) for role, p in params.items()})
+           for name, attrs, params in graph.op_list()]
+    if graph.graph_input or x.shape[0] <= _CHUNK:
+        return _run(ops, x, dtype, adjacency)
+    # rows are independent without a graph input: bound the memory of the big intermediates
+    parts = [_run(ops, x[i:i + _CHUNK], dtype, None) for i in range(0, x.shape[0], _CHUNK)]
+    return np.concatenate(parts, axis=0)
+
+
+def _run(ops: list[tuple[str, dict[str, Any], dict[str, np.ndarray]]], x: np.ndarray, dtype: np.dtype, adjacency: Any) -> np.ndarray:
+    for name, attrs, arrays in ops:
         x = _RUN[name](x, dtype=dtype, adjacency=adjacency, **attrs, **arrays)
     return x
 
@@ -99,18 +110,18 @@ def _conv2d(
     x: np.ndarray, *, weight: np.ndarray, stride: int, padding: int, dtype: np.dtype,
     bias: np.ndarray | None = None, **_: Any,
 ) -> np.ndarray:
-    """Sum over kernel offsets (i, j) of the strided input window times W[:, :, i, j]: memory
-    stays at one output, unlike an im2col copy."""
+    """Sum over kernel offsets (i, j) of the strided window of x (channels last) times
+    W[:, :, i, j]^T: memory stays at one output, unlike an im2col copy."""
     n, _, h, w = x.shape
     o, _, kh, kw = weight.shape
     if padding:
         x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     out = np.zeros((n, ho, wo, o), dtype=dtype)
     for i in range(kh):
         for j in range(kw):
-            window = x[:, :, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride]
-            out += np.tensordot(window, weight[:, :, i, j], axes=([1], [1]))
+            out += x[:, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride, :] @ weight[:, :, i, j].T
     if bias is not None:
         out += bias
     return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
