@@ -4,10 +4,13 @@ and one clear line for every bad file (issue 19, "Bad input")."""
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from toy_kind import TOY, Toy
+from toy_kind import toy_model as _toy
 
 from hybridqnn.deploy.kinds import get_kind, kind_of
 from hybridqnn.deploy.store import (
@@ -18,7 +21,6 @@ from hybridqnn.deploy.store import (
     read_metadata,
     save_model,
 )
-from toy_kind import TOY, Toy, toy_model as _toy
 
 
 def test_round_trip_writes_the_documented_layout(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from toy_kind import Toy, toy_model
 
 from hybridqnn.cli import main
 from hybridqnn.deploy.export import deployed_graph, export_model
@@ -11,7 +12,6 @@ from hybridqnn.deploy.graph import read_packed
 from hybridqnn.deploy.reference import predict as reference_predict
 from hybridqnn.deploy.store import save_model
 from hybridqnn.deploy.summary import summarize_graph, summary
-from toy_kind import Toy, toy_model
 
 
 def test_summary_counts_bits_bytes_and_macs():
