@@ -336,7 +336,7 @@ def test_logreg_quick_run_saves_models_that_reproduce_the_rows(tmp_path: Path) -
         assert meta["kind"] == "binary-logreg" and meta["data"]["input"]["name"] == "planted-logistic"
         assert meta["row"] == rows[entry["row"]]
         result = score(path)
-        assert result["accuracy"] == pytest.approx(rows[entry["row"]]["test_accuracy"], abs=1e-12)
+        assert result["accuracy"] == pytest.approx(rows[entry["row"]]["test_accuracy"], abs=1e-6)  # float32 mean
     qp = read_metadata(out / "models" / "qpsbgd-ls-synthetic-paper")["training"]
     assert qp["spins_per_solve"] == 32 and qp["couplers_per_solve"] == 32 * 31 // 2
     assert qp["solver"] == "dense-sa" and qp["method"] == "qpsbgd-ls"

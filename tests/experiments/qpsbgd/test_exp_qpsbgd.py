@@ -59,7 +59,7 @@ def _check_saved_models(report: dict, data_dir: Path, kind: str) -> None:
     for entry in report["models"]:
         assert read_metadata(out / entry["path"])["kind"] == kind
         result = score(out / entry["path"], data_dir=data_dir)
-        assert result["accuracy"] == pytest.approx(rows[entry["row"]]["test_accuracy"], abs=1e-9)
+        assert result["accuracy"] == pytest.approx(rows[entry["row"]]["test_accuracy"], abs=1e-6)  # float32 mean
 
 
 def test_every_config_is_shipped_and_validates() -> None:
