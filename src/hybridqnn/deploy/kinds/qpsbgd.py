@@ -19,6 +19,15 @@ folded into its 1-bit weight (values ±c, still one bit per weight): logit = x (
 Outputs of width 1 are binary decisions (class 1 where the output is >= 0, as
 :func:`hybridqnn.train.bce_metrics` scores them); wider outputs take the first argmax.
 
+**Ties in the GCN.** With 0/1 node features and ±1 weights, x sign(W)ᵀ is an integer, so a
+hidden pre-activation Â x sign(W)ᵀ is often exactly 0 (186 of Cora's 2708 × 16 after a few
+QP-SBGD steps). Torch evaluates it as (Â x) sign(W)ᵀ in float32 and gets rounding noise of
+~1e-7 there, whose sign is arbitrary; the deployed ``graph_conv`` computes the integer first and
+gets exactly 0, so sign = +1 as the math says. Measured on Cora: 12 of 2708 nodes (2 of the 1000
+test nodes) are then classified differently by torch and by the packed reference; on the
+karate club none. ``predict`` (and so ``hybridqnn predict``) runs the torch model, which
+reproduces the report's accuracy.
+
 **Training problem.** QP-SBGD solves, per step and per binary layer, one least-squares QUBO per
 output neuron, min over g in {±1}^n of ‖v_j − X g‖², with n the layer's fan-in (the row size of
 ``weight.view(out, -1)``) and couplings 2XᵀX, dense for ±1 inputs: n spins and n(n − 1)/2
