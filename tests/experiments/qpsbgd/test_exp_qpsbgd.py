@@ -57,9 +57,11 @@ def _check_saved_models(report: dict, data_dir: Path, kind: str) -> None:
     trained = [i for i, r in enumerate(rows) if r.get("test_accuracy") is not None]
     assert sorted(m["row"] for m in report["models"]) == trained
     for entry in report["models"]:
-        assert read_metadata(out / entry["path"])["kind"] == kind
+        meta = read_metadata(out / entry["path"])
+        assert meta["kind"] == kind
         result = score(out / entry["path"], data_dir=data_dir)
         assert result["accuracy"] == pytest.approx(rows[entry["row"]]["test_accuracy"], abs=1e-6)  # float32 mean
+        assert result["accuracy"] == pytest.approx(meta["training"]["run_test_accuracy"], abs=1e-6)
 
 
 def test_every_config_is_shipped_and_validates() -> None:

@@ -495,15 +495,14 @@ class TrainedModel:
 
 def training_info(q: TrainParams, method: str, seed: int, record: Record) -> dict[str, Any]:
     """The ``training`` metadata of a saved model: the method, its learning rate, the run's seed
-    and its own final metrics; for QP-SBGD also the solver and the size of one solve (the
-    measured ``max_qubo_size`` as spins; couplers n(n - 1)/2 for the dense least-squares QUBO,
+    and its own test accuracy (the row holds the mean over the repeats); for QP-SBGD also the
+    solver and the size of one solve (the measured ``max_qubo_size`` as spins; couplers
+    n(n - 1)/2 for the dense least-squares QUBO,
     :func:`hybridqnn.deploy.kinds.qpsbgd.qpsbgd_training_problem`)."""
     from hybridqnn.deploy.kinds.qpsbgd import qpsbgd_training_problem
 
     info: dict[str, Any] = {"method": method, "lr": q.lr[method], "seed": int(seed)}
-    info["metrics"] = {
-        k: record[k] for k in ("train_accuracy", "test_accuracy", "train_loss") if k in record
-    }
+    info["run_test_accuracy"] = record.get("test_accuracy")
     if method in QP_METHODS:
         problem = qpsbgd_training_problem(record["model"]) or {}
         spins = record.get("max_qubo_size") or problem.get("spins_per_solve")
