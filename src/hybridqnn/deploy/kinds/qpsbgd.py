@@ -244,6 +244,30 @@ def qpsbgd_training_problem(model: nn.Module) -> dict[str, Any] | None:
     }
 
 
+def _register(
+    name: str,
+    description: str,
+    handles: Callable[[Any], bool],
+    state: Callable[[Any], tuple[dict[str, np.ndarray], dict[str, Any]]],
+    restore: Callable[[dict[str, np.ndarray], dict[str, Any]], Any],
+    graph: Callable[[Any, bool], Graph],
+    predict: Callable[[Any, Any], np.ndarray] = _predict_tensor,
+) -> ModelKind:
+    """Register a QP-SBGD kind (its training problem: :func:`qpsbgd_training_problem`)."""
+    return register_kind(
+        ModelKind(
+            name=name,
+            description=description,
+            handles=handles,
+            state=state,
+            restore=restore,
+            predict=predict,
+            graph=graph,
+            training_problem=qpsbgd_training_problem,
+        )
+    )
+
+
 # --------------------------------------------------------------------------- binary-mlp
 
 
@@ -278,17 +302,13 @@ def _mlp_graph(model: BinaryMLP, deterministic: bool) -> Graph:
     return emit_layers(g, list(model))
 
 
-BINARY_MLP = register_kind(
-    ModelKind(
-        name="binary-mlp",
-        description="QP-SBGD binary MLP: bias-free ±1 layers with sign activations (arXiv 2310.15128)",
-        handles=lambda m: type(m) is BinaryMLP,
-        state=_mlp_state,
-        restore=_mlp_restore,
-        predict=_predict_tensor,
-        graph=_mlp_graph,
-        training_problem=qpsbgd_training_problem,
-    )
+BINARY_MLP = _register(
+    "binary-mlp",
+    "QP-SBGD binary MLP: bias-free ±1 layers with sign activations (arXiv 2310.15128)",
+    lambda m: type(m) is BinaryMLP,
+    _mlp_state,
+    _mlp_restore,
+    _mlp_graph,
 )
 
 
@@ -323,17 +343,13 @@ def _logreg_graph(model: BinaryLogisticRegression, deterministic: bool) -> Graph
     return _output_graph((model.lin.in_features,), 1).linear(weight, bias)
 
 
-BINARY_LOGREG = register_kind(
-    ModelKind(
-        name="binary-logreg",
-        description="Binary logistic regression: p(y=1|x) = σ(c sign(w)ᵀx + b) (arXiv 2310.15128)",
-        handles=lambda m: type(m) is BinaryLogisticRegression,
-        state=_logreg_state,
-        restore=_logreg_restore,
-        predict=_predict_tensor,
-        graph=_logreg_graph,
-        training_problem=qpsbgd_training_problem,
-    )
+BINARY_LOGREG = _register(
+    "binary-logreg",
+    "Binary logistic regression: p(y=1|x) = σ(c sign(w)ᵀx + b) (arXiv 2310.15128)",
+    lambda m: type(m) is BinaryLogisticRegression,
+    _logreg_state,
+    _logreg_restore,
+    _logreg_graph,
 )
 
 
@@ -472,17 +488,13 @@ def _sequential_graph(model: nn.Sequential, deterministic: bool) -> Graph:
     return emit_layers(_output_graph(shape, width), list(model))
 
 
-BINARY_SEQUENTIAL = register_kind(
-    ModelKind(
-        name="binary-sequential",
-        description="nn.Sequential of binary/real conv and linear layers, e.g. a binary CNN (QP-SBGD, BinaryConnect)",
-        handles=_handles_sequential,
-        state=_sequential_state,
-        restore=_sequential_restore,
-        predict=_predict_tensor,
-        graph=_sequential_graph,
-        training_problem=qpsbgd_training_problem,
-    )
+BINARY_SEQUENTIAL = _register(
+    "binary-sequential",
+    "nn.Sequential of binary/real conv and linear layers, e.g. a binary CNN (QP-SBGD, BinaryConnect)",
+    _handles_sequential,
+    _sequential_state,
+    _sequential_restore,
+    _sequential_graph,
 )
 
 
@@ -534,17 +546,14 @@ def _gcn_graph(model: BinaryGCN, deterministic: bool) -> Graph:
     return g.scale(float(model.out_scale))
 
 
-BINARY_GCN = register_kind(
-    ModelKind(
-        name="binary-gcn",
-        description="QP-SBGD two-layer binary GCN, logits = Â sign(Â X W1ᵀ) W2ᵀ/√hidden (graph input)",
-        handles=lambda m: type(m) is BinaryGCN,
-        state=_gcn_state,
-        restore=_gcn_restore,
-        predict=_gcn_predict,
-        graph=_gcn_graph,
-        training_problem=qpsbgd_training_problem,
-    )
+BINARY_GCN = _register(
+    "binary-gcn",
+    "QP-SBGD two-layer binary GCN, logits = Â sign(Â X W1ᵀ) W2ᵀ/√hidden (graph input)",
+    lambda m: type(m) is BinaryGCN,
+    _gcn_state,
+    _gcn_restore,
+    _gcn_graph,
+    predict=_gcn_predict,
 )
 
 
