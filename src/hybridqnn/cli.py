@@ -432,7 +432,7 @@ def _model_paths(path: Path) -> list[Path]:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from hybridqnn.deploy.summary import summary
+    from hybridqnn.deploy.summaries import summary
 
     for i, path in enumerate(_model_paths(args.path)):
         if i:

@@ -11,7 +11,7 @@ from hybridqnn.deploy.export import deployed_graph, export_model
 from hybridqnn.deploy.graph import read_packed
 from hybridqnn.deploy.reference import predict as reference_predict
 from hybridqnn.deploy.store import save_model
-from hybridqnn.deploy.summary import summarize_graph, summary
+from hybridqnn.deploy.summaries import summarize_graph, summary
 
 
 def test_summary_counts_bits_bytes_and_macs():
