@@ -124,6 +124,18 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="target topology; repeatable (default: both)")
     p.set_defaults(func=_cmd_hardware)
 
+    _model_commands(sub, common)
+
+    p = sub.add_parser("report", parents=[common], help="re-render a run's report.md",
+                       description="Re-render report.md from report.json and print it.")
+    p.add_argument("run_dir", metavar="RUN_DIR", type=Path,
+                   help="run directory (or a report JSON file)")
+    p.set_defaults(func=_cmd_report)
+    return parser
+
+
+def _model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The saved-model commands: ``summary``, ``predict``, ``export``."""
     p = sub.add_parser("summary", parents=[common], help="summarise saved models (layers, bits, memory, MACs)",
                        description="Per layer: parameters, bits per weight, memory as float32 and as "
                        "deployed (bit-packed), binary and other multiply-accumulates; totals, the "
@@ -149,13 +161,6 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--deterministic", action="store_true",
                    help="export a stochastic model's deterministic mode (natural quantization)")
     p.set_defaults(func=_cmd_export)
-
-    p = sub.add_parser("report", parents=[common], help="re-render a run's report.md",
-                       description="Re-render report.md from report.json and print it.")
-    p.add_argument("run_dir", metavar="RUN_DIR", type=Path,
-                   help="run directory (or a report JSON file)")
-    p.set_defaults(func=_cmd_report)
-    return parser
 
 
 def _error(message: str) -> None:
