@@ -160,6 +160,10 @@ def _model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="file to write")
     p.add_argument("--deterministic", action="store_true",
                    help="export a stochastic model's deterministic mode (natural quantization)")
+    p.add_argument("--check", action="store_true",
+                   help="run the exported file on the model's recorded test inputs (up to 1,000) "
+                   "and compare its labels with the trained model's")
+    p.add_argument("--data-dir", type=Path, metavar="DIR", help="dataset directory (for --check)")
     p.set_defaults(func=_cmd_export)
 
 
@@ -463,6 +467,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     out = export_model(args.model, args.out, format=args.format, deterministic=args.deterministic)
     print(f"wrote {out} ({out.stat().st_size:,} bytes, {args.format})")
+    if args.check:
+        from hybridqnn.deploy.export import check_export
+
+        c = check_export(args.model, out, data_dir=args.data_dir)
+        print(f"checked on {c['samples']:,} test inputs of {c['dataset']}: {c['agree']:,} labels "
+              f"equal to the trained model's")
+        if c["agree"] != c["samples"]:
+            return 1
     return 0
 
 
