@@ -11,7 +11,7 @@ from hybridqnn.deploy.export import deployed_graph, export_model
 from hybridqnn.deploy.graph import read_packed
 from hybridqnn.deploy.reference import predict as reference_predict
 from hybridqnn.deploy.store import save_model
-from hybridqnn.deploy.summary import summarize_graph, summary
+from hybridqnn.deploy.summaries import summarize_graph, summary
 
 
 def test_summary_counts_bits_bytes_and_macs():
@@ -70,8 +70,10 @@ def test_cli_summary_predict_export(tmp_path, capsys, shared_data):
     assert main(["predict", str(path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("accuracy 0.") and "on the test split of digits" in out and "recorded 0.5000" in out
-    assert main(["export", str(path), "--format", "onnx", "--out", str(tmp_path / "m.onnx")]) == 0
-    assert "wrote" in capsys.readouterr().out and (tmp_path / "m.onnx").stat().st_size > 0
+    for fmt in ("onnx", "packed"):
+        assert main(["export", str(path), "--format", fmt, "--out", str(tmp_path / f"m.{fmt}"), "--check"]) == 0
+        out = capsys.readouterr().out
+        assert "wrote" in out and "checked on 450 test inputs of digits: 450 labels equal" in out
 
 
 def test_cli_bad_inputs_are_one_line(tmp_path, capsys):
