@@ -49,7 +49,9 @@ def _run(tmp_path: Path, name: str, data_dir: Path | None, *overrides: str) -> d
 
 def _check_saved_models(report: dict, data_dir: Path, kind: str) -> None:
     """Every trained row left one model (quick runs: one repeat) of ``kind`` whose predictions
-    on its recorded input reproduce the row's test accuracy."""
+    on its recorded input reproduce the row's test accuracy, and whose packed export (not the
+    GCN's: a graph input) predicts the same labels."""
+    from hybridqnn.deploy.export import check_export, export_model
     from hybridqnn.deploy.inputs import score
     from hybridqnn.deploy.store import read_metadata
 
@@ -62,6 +64,10 @@ def _check_saved_models(report: dict, data_dir: Path, kind: str) -> None:
         result = score(out / entry["path"], data_dir=data_dir)
         assert result["accuracy"] == pytest.approx(rows[entry["row"]]["test_accuracy"], abs=1e-6)  # float32 mean
         assert result["accuracy"] == pytest.approx(meta["training"]["run_test_accuracy"], abs=1e-6)
+        if kind != "binary-gcn":
+            packed = export_model(out / entry["path"], out / "m.packed")
+            check = check_export(out / entry["path"], packed, data_dir=data_dir)
+            assert check["agree"] == check["samples"] > 0
 
 
 def test_every_config_is_shipped_and_validates() -> None:

@@ -566,7 +566,7 @@ def _labels(y: Any) -> np.ndarray:
 
 def a1a_spins_input(
     dataset: str, data_dir: Any, *, features: list[int] | None = None, test_size: int | None = None
-) -> tuple[torch.Tensor, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """The a1a test rows as the MLP experiments feed them: spins 2x − 1 of ``features`` (None:
     all 123 columns), the first ``test_size`` rows (:func:`hybridqnn.data.a1a_spins`)."""
     from hybridqnn.data import a1a_spins, load_dataset
@@ -574,7 +574,7 @@ def a1a_spins_input(
     _, _, xt, yt = a1a_spins(load_dataset(dataset, data_dir=data_dir), features=features)
     if test_size is not None:
         xt, yt = xt[:test_size], yt[:test_size]
-    return xt, _labels(yt)
+    return xt.numpy(), _labels(yt)
 
 
 def raw_features_input(dataset: str, data_dir: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -611,14 +611,14 @@ def pooled_pair_input(
     train_size: int,
     test_size: int | None,
     seed: int,
-) -> tuple[torch.Tensor, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """The test images of the digit ``pair`` (a -> 0, b -> 1) as pooled spin features, with the
     training medians of the same draw (:func:`hybridqnn.data.pooled_pair_features`)."""
     from hybridqnn.data import class_pair, load_dataset, pooled_pair_features
 
     ds = class_pair(load_dataset(dataset, data_dir=data_dir), *pair)
     _, _, xt, yt = pooled_pair_features(ds, grid, train_size, test_size, seed)
-    return xt, _labels(yt)
+    return xt.numpy(), _labels(yt)
 
 
 def graph_nodes_input(
