@@ -205,6 +205,12 @@ def test_sequential_kind_handles_only_whitelisted_plain_sequentials() -> None:
     assert not kind.handles(_mlp())  # a BinaryMLP is binary-mlp
     with pytest.raises(TypeError, match="'model' must be an nn.Sequential of the layers"):
         sequential_config(nn.Sequential(nn.Sigmoid()))
+    free = nn.Sequential(nn.Flatten(), Scale(-2.0), SignActivation())  # no parameters at all
+    free.input_shape = (2, 3)
+    graph = kind.graph(free, False)
+    assert [op["op"] for op in graph.ops] == ["flatten", "scale", "sign"]  # c < 0 flips signs: kept
+    x = np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32)
+    np.testing.assert_array_equal(kind.predict(free, x), reference.predict(graph, x))
 
 
 def test_restoring_does_not_touch_the_global_rng() -> None:

@@ -119,10 +119,10 @@ def _decide(out: torch.Tensor) -> np.ndarray:
 
 
 def _as_tensor(inputs: Any, model: nn.Module) -> torch.Tensor:
-    dtype = next(model.parameters()).dtype
-    return torch.as_tensor(np.asarray(inputs) if not torch.is_tensor(inputs) else inputs).to(
-        dtype=dtype, device=next(model.parameters()).device
-    )
+    """``inputs`` (array or tensor) in the dtype and on the device of ``model``'s parameters."""
+    x = inputs if torch.is_tensor(inputs) else torch.as_tensor(np.asarray(inputs))
+    p = next(model.parameters(), None)
+    return x.float() if p is None else x.to(dtype=p.dtype, device=p.device)
 
 
 def _predict_tensor(model: nn.Module, inputs: Any) -> np.ndarray:
@@ -481,10 +481,8 @@ def _sequential_input_shape(model: nn.Sequential) -> tuple[int, ...]:
 
 def _sequential_graph(model: nn.Sequential, deterministic: bool) -> Graph:
     shape = _sequential_input_shape(model)
-    p = next(model.parameters(), None)
-    dtype = p.dtype if p is not None else torch.float32
     with torch.no_grad():
-        width = int(model(torch.zeros((1, *shape), dtype=dtype)).reshape(1, -1).shape[1])
+        width = int(model(_as_tensor(np.zeros((1, *shape)), model)).reshape(1, -1).shape[1])
     return emit_layers(_output_graph(shape, width), list(model))
 
 
