@@ -506,10 +506,10 @@ def training_info(q: TrainParams, method: str, seed: int, record: Record) -> dic
     if method in QP_METHODS:
         problem = qpsbgd_training_problem(record["model"]) or {}
         spins = record.get("max_qubo_size") or problem.get("spins_per_solve")
-        least_squares = method == "qpsbgd-ls"
+        least_squares = QPSBGD_VARIANTS[method] == "least-squares"
         info.update(
             solver=q.exact_solver if method == "qpsbgd-sm" else q.solver,
-            projection=problem.get("projection") if least_squares else method,
+            projection=QPSBGD_VARIANTS[method],
             spins_per_solve=spins,
             couplers_per_solve=spins * (spins - 1) // 2 if least_squares and spins else None,
             solves_per_step=problem.get("solves_per_step"),
