@@ -23,9 +23,10 @@ Outputs of width 1 are binary decisions (class 1 where the output is >= 0, as
 hidden pre-activation Â x sign(W)ᵀ is often exactly 0 (186 of Cora's 2708 × 16 after a few
 QP-SBGD steps). Torch evaluates it as (Â x) sign(W)ᵀ in float32 and gets rounding noise of
 ~1e-7 there, whose sign is arbitrary; the deployed ``graph_conv`` computes the integer first and
-gets exactly 0, so sign = +1 as the math says. Measured on Cora: 12 of 2708 nodes (2 of the 1000
-test nodes) are then classified differently by torch and by the packed reference; on the
-karate club none. ``predict`` (and so ``hybridqnn predict``) runs the torch model, which
+gets exactly 0 (sign +1, as the math says) wherever it is 0 on every neighbour (sums that cancel
+only through Â stay rounding-dependent in any float order). Measured on Cora: 12 of 2708 nodes
+(2 of the 1000 test nodes) are then classified differently by torch and by the packed
+reference; on the karate club none. ``predict`` (and so ``hybridqnn predict``) runs the torch model, which
 reproduces the report's accuracy.
 
 **Training problem.** QP-SBGD solves, per step and per binary layer, one least-squares QUBO per
