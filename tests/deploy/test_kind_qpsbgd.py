@@ -332,6 +332,19 @@ def test_gcn_packed_reference_on_cora_differs_from_torch_only_at_ties(tmp_path: 
     assert np.mean(deployed == torch_labels) >= 0.99
 
 
+def test_inputs_of_the_wrong_data_set_are_one_line_errors(gcn_case) -> None:
+    from hybridqnn.deploy.kinds.qpsbgd import a1a_spins_input
+
+    model, inputs = gcn_case
+    with pytest.raises(ValueError, match=r"takes 34 features per node, got node features of shape \(34, 5\)"):
+        get_kind("binary-gcn").predict(model, inputs._replace(x=inputs.x[:, :5]))
+    data = Path(os.environ.get("HYBRIDQNN_DATA", SRC.parents[1] / "shared" / "data"))
+    if not (data / "mnist").is_dir():
+        pytest.skip("no MNIST files")
+    with pytest.raises(ValueError, match=r"'a1a-spins' needs .*got 'mnist' with inputs of shape \(1, 28, 28\)"):
+        a1a_spins_input("mnist", data)
+
+
 def test_sequential_without_input_shape_is_not_exportable() -> None:
     model = _cnn()
     del model.input_shape

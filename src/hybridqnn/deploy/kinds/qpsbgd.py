@@ -522,6 +522,12 @@ def _gcn_predict(model: BinaryGCN, inputs: GraphInputs) -> np.ndarray:
             f"'inputs' of a binary-gcn model must be a GraphInputs(x, adjacency, nodes), got {type(inputs).__name__}"
         )
     x = _as_tensor(inputs.x, model)
+    width = model.conv1.lin.in_features
+    if x.ndim != 2 or x.shape[1] != width:
+        raise ValueError(
+            f"the binary-gcn model takes {width} features per node, got node features of shape "
+            f"{tuple(x.shape)}"
+        )
     with torch.no_grad():
         out = model(x, inputs.adjacency.to(dtype=x.dtype, device=x.device))
     if inputs.nodes is not None:
@@ -570,7 +576,13 @@ def a1a_spins_input(
     all 123 columns), the first ``test_size`` rows (:func:`hybridqnn.data.a1a_spins`)."""
     from hybridqnn.data import a1a_spins, load_dataset
 
-    _, _, xt, yt = a1a_spins(load_dataset(dataset, data_dir=data_dir), features=features)
+    ds = load_dataset(dataset, data_dir=data_dir)
+    if ds.x_train.ndim != 2:
+        raise ValueError(
+            f"input 'a1a-spins' needs a data set of 0/1 feature rows (a1a ... a9a), got {dataset!r} "
+            f"with inputs of shape {tuple(ds.x_train.shape[1:])} per sample"
+        )
+    _, _, xt, yt = a1a_spins(ds, features=features)
     if test_size is not None:
         xt, yt = xt[:test_size], yt[:test_size]
     return xt.numpy(), _labels(yt)
