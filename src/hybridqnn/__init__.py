@@ -50,6 +50,7 @@ _API: dict[str, str] = {
     "fit_qat": "hybridqnn.train",
     "QUBOHeadClassifier": "hybridqnn.train",
     "SGDHeadClassifier": "hybridqnn.train",
+    "RandomConvTransformer": "hybridqnn.train",
     "QCBOClassifier": "hybridqnn.train",
     # data and experiments
     "load_dataset": "hybridqnn.data",
