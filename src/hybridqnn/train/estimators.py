@@ -72,7 +72,7 @@ class _LinearHeadClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = result.history
 
     @classmethod
-    def from_result(cls, result: Any, classes: Any = None, **params: Any) -> Any:
+    def from_result(cls, result: Any, classes: Any = None, *, seed: int | None = None, **params: Any) -> Any:
         """A fitted head from its fit function's result, without refitting.
 
         Args:
@@ -80,9 +80,12 @@ class _LinearHeadClassifier(ClassifierMixin, BaseEstimator):
                 rows in the order of ``classes``).
             classes: the C labels, sorted and unique (scikit-learn's ``classes_``);
                 None: 0..C-1, the class indices the fit function was given.
+            seed: the ``seed`` the fit function was given (kept as ``seed_``), if known.
             **params: the estimator's parameters (those the head was trained with).
         """
         head = cls(**params)
+        if seed is not None:
+            head.seed_ = int(seed)
         weights = np.asarray(result.weights)
         if weights.ndim != 2 or weights.shape[0] < 2 or weights.shape[1] < 2:
             raise ValueError(f"'result.weights' must have shape (C, d+1) with C >= 2 and d >= 1, got shape {weights.shape}")
