@@ -108,3 +108,60 @@ def test_raw_images_input_is_the_test_split_or_the_runs_subset(digits) -> None:
     x, y = load_inputs({"name": "raw-images", "kwargs": {"train_size": 400, "test_size": 200, "seed": 0}}, "digits")
     np.testing.assert_array_equal(x, digits.x_test)
     np.testing.assert_array_equal(y, digits.y_test)
+
+
+def test_packed_reference_predicts_as_the_model(model, digits, tmp_path: Path) -> None:
+    from hybridqnn.deploy import reference
+    from hybridqnn.deploy.graph import read_packed, write_packed
+
+    kind = kind_of(model)
+    graph = kind.graph(model, False)
+    assert [op["op"] for op in graph.ops] == ["conv2d", "abs", "pool2d", "flatten", "standardize", "linear"]
+    linear = graph.ops[-1]
+    if kind.name == "qubo-head":  # K-bit weights and bias, each on its own grid
+        assert (linear["weight"]["encoding"], linear["weight"]["bits"], linear["bias"]["bits"]) == ("uniform", 6, 6)
+        assert linear["weight"]["offset"] == -2.0 and linear["bias"]["offset"] == -4.0
+    else:
+        assert linear["weight"]["encoding"] == linear["bias"]["encoding"] == "float"
+    packed = read_packed(write_packed(graph, tmp_path / "model.packed"))
+    logits = reference.forward(packed, digits.x_test)
+    np.testing.assert_allclose(logits, _logits(model, digits.x_test), rtol=0, atol=1e-4)
+    np.testing.assert_array_equal(reference.predict(packed, digits.x_test), kind.predict(model, digits.x_test))
+
+
+def test_onnxruntime_predicts_as_the_model(model, digits) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    from hybridqnn.deploy.onnx_export import to_onnx
+
+    proto = to_onnx(kind_of(model).graph(model, False))
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    logits, labels = session.run(["logits", "label_index"], {"x": digits.x_test.astype(np.float32)})
+    np.testing.assert_allclose(logits, _logits(model, digits.x_test), rtol=0, atol=1e-4)
+    np.testing.assert_array_equal(labels, kind_of(model).predict(model, digits.x_test))
+
+
+@pytest.mark.parametrize("subset", [False, True])
+def test_experiment_saves_every_head_reproducing_its_row(tmp_path: Path, subset: bool) -> None:
+    from hybridqnn.experiments import load_config, run_experiment
+
+    overrides = ["max_iter=2", "sgd_epochs=2", "bits=[4, 6]"]
+    if subset:
+        overrides += ["train_size=500", "test_size=150"]
+    run_experiment(load_config("quickstart", overrides, quick=True), tmp_path / "run")
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    saved = report["models"]
+    assert [m["kind"] for m in saved] == ["sgd-head", "qubo-head", "qubo-head"]
+    for entry in saved:
+        row = report["rows"][entry["row"]]
+        path = tmp_path / "run" / entry["path"]
+        meta = read_metadata(path)
+        data = meta["data"]
+        assert data["input"] == {"name": "raw-images", "kwargs": {}} and data["dataset"] == "digits"
+        assert meta["classes"] == [str(k) for k in range(10)]
+        kind, model = get_kind(meta["kind"]), load_model(path)
+        x, y = load_inputs(data.get("row_input", data["input"]), "digits")
+        assert ("row_input" in data) == subset and len(y) == (150 if subset else 450)
+        assert float(np.mean(kind.predict(model, x) == y)) == row["test_accuracy"]
+        if kind.name == "qubo-head":
+            assert meta["training"]["spins_per_solve"] == row["num_variables"] == 33 * row["bits"]
+            assert model[-1].bits == row["bits"] and model[-1].sampler == "dense-sa"
