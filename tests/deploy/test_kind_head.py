@@ -111,8 +111,8 @@ def test_raw_images_input_is_the_test_split_or_the_runs_subset(digits) -> None:
 
 
 def test_packed_reference_predicts_as_the_model(model, digits, tmp_path: Path) -> None:
-    from hybridqnn.deploy import reference
     from hybridqnn.deploy.graph import read_packed, write_packed
+    from hybridqnn.deploy.reference import forward, predict
 
     kind = kind_of(model)
     graph = kind.graph(model, False)
@@ -124,9 +124,9 @@ def test_packed_reference_predicts_as_the_model(model, digits, tmp_path: Path) -
     else:
         assert linear["weight"]["encoding"] == linear["bias"]["encoding"] == "float"
     packed = read_packed(write_packed(graph, tmp_path / "model.packed"))
-    logits = reference.forward(packed, digits.x_test)
+    logits = forward(packed, digits.x_test)
     np.testing.assert_allclose(logits, _logits(model, digits.x_test), rtol=0, atol=1e-4)
-    np.testing.assert_array_equal(reference.predict(packed, digits.x_test), kind.predict(model, digits.x_test))
+    np.testing.assert_array_equal(predict(packed, digits.x_test), kind.predict(model, digits.x_test))
 
 
 def test_onnxruntime_predicts_as_the_model(model, digits) -> None:
