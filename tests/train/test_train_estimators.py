@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 from dwave.samplers import TabuSampler
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
@@ -17,8 +19,10 @@ from hybridqnn.nn import RandomConvFeatures
 from hybridqnn.solvers import as_sampler
 from hybridqnn.train import (
     QUBOHeadClassifier,
+    QUBOHeadResult,
     RandomConvTransformer,
     SGDHeadClassifier,
+    SGDHeadResult,
     fit_qubo_head,
     fit_sgd_head,
     head_encoding,
@@ -254,3 +258,17 @@ def test_pipeline_of_features_and_head_predicts_raw_images() -> None:
     assert model.score(x, y) > 0.9
     f = model[0].transform(x)
     np.testing.assert_array_equal(model.predict(x), model[1].predict(f))
+
+
+@given(
+    classes=st.integers(2, 5), features=st.integers(1, 4), seed=st.integers(0, 2**16),
+    estimator=st.sampled_from([QUBOHeadClassifier, SGDHeadClassifier]),
+)
+def test_from_result_predicts_the_argmax_of_its_weights(classes: int, features: int, seed: int, estimator) -> None:
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(size=(classes, features + 1))
+    labels = np.sort(rng.choice(100, size=classes, replace=False))
+    head = estimator.from_result(QUBOHeadResult(weights) if estimator is QUBOHeadClassifier else SGDHeadResult(weights), labels)
+    x = rng.normal(size=(7, features))
+    np.testing.assert_array_equal(head.predict(x), labels[np.argmax(x @ weights[:, :-1].T + weights[:, -1], axis=1)])
+    assert head.n_features_in_ == features and not hasattr(head, "seed_")
