@@ -352,6 +352,16 @@ class Graph:
         names = ", ".join(op.name for op in self._ops)
         return f"Graph(input_shape={self._input_shape}, classes={len(self._classes)}, dtype={self._dtype!r}, ops=[{names}])"
 
+    def with_classes(self, classes: Sequence[Any]) -> Graph:
+        """A copy of this graph with other class labels (as many as before)."""
+        labels = _check_classes(classes)
+        if len(labels) != len(self._classes):
+            raise ValueError(f"'classes' must hold {len(self._classes)} labels, got {len(labels)}")
+        copy = Graph(self._input_shape, labels, decision=self._decision, dtype=self._dtype,
+                     graph_input=self._graph_input)
+        copy._ops, copy._shapes = list(self._ops), list(self._shapes)
+        return copy
+
     def validate(self) -> Graph:
         """Check that the output fits ``decision`` (ValueError otherwise); return ``self``."""
         want = (len(self._classes),) if self._decision == "argmax" else (1,)

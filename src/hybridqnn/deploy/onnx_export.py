@@ -275,3 +275,16 @@ _EMIT: dict[str, Any] = {
     "quantize": _quantize,
     "spline": _spline,
 }
+
+
+def run_onnx(model: Any, x: Any) -> Any:
+    """``label_index`` of an exported model (a path or a ``ModelProto``) on inputs ``x``, run by
+    onnxruntime on the CPU (``x`` is cast to the model's input type)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    data = Path(model).read_bytes() if isinstance(model, (str, os.PathLike)) else model.SerializeToString()
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    spec = session.get_inputs()[0]
+    dtype = np.float64 if spec.type == "tensor(double)" else np.float32
+    return session.run(["label_index"], {spec.name: np.asarray(x, dtype=dtype)})[0]
