@@ -36,6 +36,10 @@ def test_round_trip_writes_the_documented_layout(tmp_path):
     np.testing.assert_array_equal(back.weight, _toy().weight)
     assert back.scale == 0.5
     assert not list(tmp_path.glob(".*tmp")), "the temporary directory is gone"
+    from hybridqnn._files import default_mode
+
+    assert (path.stat().st_mode & 0o777) == default_mode(directory=True)  # not mkdtemp's 0o700
+    assert all((f.stat().st_mode & 0o777) == default_mode() for f in path.iterdir())
 
 
 def test_kind_lookup_errors():

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn._files import default_mode
 from hybridqnn.deploy.kinds import ModelKind, get_kind, kind_of
 
 __all__ = [
@@ -185,6 +186,9 @@ def save_model(
         (tmp / METADATA_FILE).write_text(
             json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+        os.chmod(tmp, default_mode(directory=True))
+        for file in tmp.iterdir():
+            os.chmod(file, default_mode())
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
