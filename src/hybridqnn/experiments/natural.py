@@ -299,7 +299,7 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
 
 def add_point_row(ctx: RunContext, p: NaturalTrainParams, row: dict[str, Any], model: Any) -> None:
     """Add one trained point's ``row`` and save its model (kind ``natural-mlp``) with the test
-    input it was scored on (``natural-flat``) and its training settings."""
+    input it was scored on (``natural-flat``)."""
     from hybridqnn.deploy.kinds.natural import NATURAL_INPUT
 
     ctx.add_row(row)
@@ -310,9 +310,7 @@ def add_point_row(ctx: RunContext, p: NaturalTrainParams, row: dict[str, Any], m
         "preprocessing": f"{images} test images, each flattened to one row of float32 pixel "
         "values / 255 in [0, 1]",
     }
-    keys = ("epochs", "batch_size", "lr", "momentum", "shots", "train_size")
-    training = {"solver": None, "optimizer": "SGD", **{k: getattr(p, k) for k in keys}}
-    ctx.save_model(model, row, data=data, training=training)
+    ctx.save_model(model, row, data=data)
 
 
 def run_points(
