@@ -18,7 +18,9 @@ Every training run (a "point") runs through :func:`hybridqnn.parallel.get_execut
 (default), threads, serial execution or a Dask cluster (``dask://HOST:PORT``). Each point loads
 the data itself and uses ``max(1, cores // workers)`` torch threads. With a local executor each
 point also appends its epochs to ``progress-<i>.jsonl`` in the run directory as it goes (the
-full history lands in ``metrics.jsonl`` when the point finishes).
+full history lands in ``metrics.jsonl`` when the point finishes). Every trained network is saved
+under ``models/natural-quantization-<dataset>-<setting>`` (kind ``natural-mlp``, input
+``natural-flat``: :mod:`hybridqnn.deploy.kinds.natural`) unless the run says ``--no-save-models``.
 
 Choices where the paper is silent (PAPERS.md D.4): 3 hidden layers and 100 epochs (the original
 script); one seed per setting, keyed by (method, dataset, setting name) so that adding a setting
