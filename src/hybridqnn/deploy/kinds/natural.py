@@ -37,17 +37,15 @@ expressed (:class:`~hybridqnn.deploy.graph.NotExportableError`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
+from hybridqnn.deploy.graph import Graph, NotExportableError, float_param
 from hybridqnn.deploy.inputs import register_input
 from hybridqnn.deploy.kinds import ModelKind, register_kind
 from hybridqnn.nn.natural.models import NaturalQuantizedMLP, SignMLP
-
-if TYPE_CHECKING:
-    from hybridqnn.deploy.graph import Graph
 
 __all__ = ["NATURAL_INPUT", "VOTE_SEED", "VOTE_SHOTS", "natural_test_inputs", "sign_graph"]
 
@@ -174,8 +172,6 @@ def sign_graph(model: _Model) -> Graph:
     ``linear(W_0) -> sign(zero=0) -> ... -> linear(W_out)``, float weights, argmax over
     ``out_features`` classes ``0 .. out_features - 1``. For a :class:`SignMLP` this is the
     network; for a :class:`NaturalQuantizedMLP` it is its deterministic mode (module docstring)."""
-    from hybridqnn.deploy.graph import Graph, float_param
-
     dtype = _layout(model)["dtype"]
     graph = Graph((model.in_features,), list(range(model.out_features)), dtype=dtype)
     for i, layer in enumerate(model.layers):
@@ -186,8 +182,6 @@ def sign_graph(model: _Model) -> Graph:
 
 
 def _natural_graph(model: NaturalQuantizedMLP, deterministic: bool) -> Graph:
-    from hybridqnn.deploy.graph import NotExportableError
-
     if not deterministic:
         raise NotExportableError(
             f"a natural-mlp (a={model.a:g}, g={model.g:.4g}) cannot be exported as trained: its "
