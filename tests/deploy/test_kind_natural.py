@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hybridqnn.deploy.graph import NotExportableError, read_packed, write_packed
 from hybridqnn.deploy.inputs import load_inputs
@@ -167,6 +169,27 @@ def test_graph_layout(natural) -> None:
     assert graph.input_shape == (784,) and list(graph.classes) == list(range(10))
     assert graph.decision == "argmax" and graph.dtype == "float32"
     assert all(p.encoding == "float" for _, _, p in graph.params())
+
+
+@given(
+    sizes=st.tuples(*(st.integers(1, 6) for _ in range(4))),
+    seed=st.integers(0, 2**16),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+)
+def test_sign_graph_is_the_sign_network_exactly(sizes, seed, dtype) -> None:
+    """Integer weights and 0/1 inputs make the arithmetic exact and many pre-activations exactly
+    0, where both take sign 0 = 0: the logits must be equal, not just close."""
+    in_features, width, hidden_layers, out_features = sizes
+    model = SignMLP(in_features, width, hidden_layers, out_features, dtype=dtype)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in model.layers:
+            layer.weight.copy_(torch.randint(-2, 3, layer.weight.shape, generator=gen))
+    x = torch.randint(0, 2, (8, in_features), generator=gen).to(dtype)
+    graph = sign_graph(model)
+    with torch.no_grad():
+        np.testing.assert_array_equal(forward(graph, x.numpy()), model(x).numpy())
+    np.testing.assert_array_equal(predict(graph, x.numpy()), model.predict(x, shots=1).numpy())
 
 
 @pytest.mark.parametrize("which", ["natural", "classical", "sign"])
