@@ -270,3 +270,7 @@ def test_natural_mnist_quick_saves_loadable_models(tmp_path: Path, shared_data: 
               f"deterministic mode {det:.4f}")
         if setting == "classical":
             assert abs(det - error) <= 0.01
+    onnx = tmp_path / "det.onnx"
+    argv = ["export", str(path), "--format", "onnx", "--out", str(onnx), "--deterministic", "--check",
+            "--data-dir", str(shared_data)]
+    assert cli.main(argv) == 0  # the export equals the deterministic mode on every test input
