@@ -111,7 +111,8 @@ class ModelSummary:
         if t["compression"] is not None:
             lines.append(f"Compression: {t['compression']:.1f}x smaller deployed than as float32")
         if self.training:
-            lines.append("Training problem: " + ", ".join(f"{k} {_fmt(v)}" for k, v in self.training.items()))
+            lines.append("Training problem: " + ", ".join(
+                f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in self.training.items() if v is not None))
         return "\n".join(lines)
 
 
