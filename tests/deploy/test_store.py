@@ -13,6 +13,7 @@ from toy_kind import TOY, Toy
 from toy_kind import toy_model as _toy
 
 from hybridqnn.deploy.kinds import get_kind, kind_of
+from hybridqnn.errors import InputFileError
 from hybridqnn.deploy.store import (
     FORMAT_VERSION,
     METADATA_FILE,
@@ -133,7 +134,7 @@ def test_fuzzed_files_give_one_clear_line(tmp_path_factory, data, cut):
             (path / WEIGHTS_FILE).write_bytes(weights)
         if meta_bytes.strip() == good.strip() and weights is None:  # only the newline cut
             continue
-        with pytest.raises(ValueError) as err:
+        with pytest.raises(InputFileError) as err:
             load_model(path)
         assert "\n" not in str(err.value)
 
@@ -148,5 +149,5 @@ def test_mutated_metadata_fields(tmp_path_factory, key, value):
     _edit(path, **{key: value})
     try:
         load_model(path)
-    except ValueError as exc:
+    except InputFileError as exc:
         assert "\n" not in str(exc)
