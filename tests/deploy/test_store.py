@@ -13,7 +13,6 @@ from toy_kind import TOY, Toy
 from toy_kind import toy_model as _toy
 
 from hybridqnn.deploy.kinds import get_kind, kind_of
-from hybridqnn.errors import InputFileError
 from hybridqnn.deploy.store import (
     FORMAT_VERSION,
     METADATA_FILE,
@@ -22,6 +21,7 @@ from hybridqnn.deploy.store import (
     read_metadata,
     save_model,
 )
+from hybridqnn.errors import InputFileError
 
 
 def test_round_trip_writes_the_documented_layout(tmp_path):

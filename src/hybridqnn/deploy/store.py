@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from hybridqnn._files import default_mode
-from hybridqnn.errors import InputFileError
 from hybridqnn.deploy.kinds import ModelKind, get_kind, kind_of
+from hybridqnn.errors import InputFileError
 
 __all__ = [
     "FORMAT",
