@@ -55,6 +55,7 @@ import numpy as np
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
 from hybridqnn._files import atomic_write_bytes
 from hybridqnn.deploy.packing import pack_codes, packed_size, unpack_codes
+from hybridqnn.errors import InputFileError
 
 __all__ = [
     "DECISIONS",
@@ -713,19 +714,19 @@ def read_packed(path: str | os.PathLike[str]) -> Graph:
     """Read a packed file written by :func:`write_packed`, validating everything.
 
     Raises:
-        ValueError: one line naming the file and the problem (no file, not a safetensors file,
+        InputFileError: one line naming the file and the problem (no file, not a safetensors file,
             truncated, another format or a newer version, any field missing, mistyped or
             inconsistent with the tensors).
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path}: no packed model file there")
+        raise InputFileError(f"{path}: no packed model file there")
     try:
         tensors, metadata = _load(path)
         return _graph_from_metadata(metadata, tensors)
     except ValueError as exc:
         line = " ".join(str(exc).split())
-        raise ValueError(f"{path}: {line}") from None
+        raise InputFileError(f"{path}: {line}") from None
 
 
 def _load(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:

@@ -7,8 +7,10 @@ Layout::
                                latent float weights of a binary network, as trained
 
 ``model.json`` holds ``format`` (``"hybridqnn-model"``), ``format_version`` (:data:`FORMAT_VERSION`),
-``kind`` (a registered :class:`~hybridqnn.deploy.kinds.ModelKind`), ``hybridqnn_version``,
-``created``, ``config`` (the kind's constructor arguments and settings), ``classes`` (the label of
+``kind`` (a registered :class:`~hybridqnn.deploy.kinds.ModelKind`), ``class`` (the Python class
+saved, for the reader: loading goes by ``kind``), ``hybridqnn_version``, ``created``, ``config``
+(the kind's constructor arguments and settings), ``layers`` (per weighted layer of the deployed
+network: weight shape, bits per weight and, for coded weights, the scale ``offset + step * code``), ``classes`` (the label of
 each class index, or null), ``data`` (the data set, the registered input preparation that turns its
 test split into the model's inputs, and a sentence on the preprocessing), ``row`` (the
 ``report.json`` row the model belongs to), ``training`` (the size of one training solve, for
@@ -17,12 +19,13 @@ models trained by solving) and ``tensors`` (the name, shape and dtype of every w
 Loading reads JSON and safetensors only (no pickle) and maps ``kind`` through the registry: no
 name read from a file is ever imported or executed. Every problem with a file (no model there, a
 newer format, a truncated weights file, shapes that do not match) is one ``ValueError`` line that
-names the file.
+names the file (:class:`~hybridqnn.errors.InputFileError`, a ``ValueError``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -33,7 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn._files import default_mode
 from hybridqnn.deploy.kinds import ModelKind, get_kind, kind_of
+from hybridqnn.errors import InputFileError
 
 __all__ = [
     "FORMAT",
@@ -56,6 +61,7 @@ MAX_METADATA_BYTES = 16 * 2**20
 _SCALARS = (str, int, float, bool, type(None))
 _FIELDS: dict[str, tuple[type, ...]] = {
     "kind": (str,),
+    "class": (str,),
     "hybridqnn_version": (str,),
     "created": (str,),
     "config": (dict,),
@@ -63,6 +69,7 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "data": (dict, type(None)),
     "row": (dict, type(None)),
     "training": (dict, type(None)),
+    "layers": (list,),
     "tensors": (dict,),
 }
 
@@ -107,6 +114,23 @@ def _checked_tensors(kind: ModelKind, tensors: Any) -> dict[str, np.ndarray]:
                 f"got {type(array).__name__}"
             )
         out[name] = np.ascontiguousarray(array)
+    return out
+
+
+def _layers(graph: Any) -> list[dict[str, Any]]:
+    """Per weighted op of the deployed network: its weight shape, bits per weight and, for coded
+    weights, the scale (value = offset + step * code)."""
+    out, ops = [], graph.ops
+    for index, role, p in graph.params():
+        if role != "weight":
+            continue
+        record = {"op": ops[index]["op"], "index": index, "weight_shape": list(p.values.shape)}
+        if p.encoding == "uniform":
+            record |= {"bits_per_weight": math.log2(p.levels), "levels": p.levels,
+                       "offset": p.offset, "step": p.step}
+        else:
+            record |= {"bits_per_weight": 8 * np.dtype(graph.dtype).itemsize}
+        out.append(record)
     return out
 
 
@@ -165,6 +189,7 @@ def save_model(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "kind": kind.name,
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
         "hybridqnn_version": _version(),
         "created": datetime.now().astimezone().isoformat(timespec="seconds"),
         "config": _jsonable("config", config),
@@ -172,6 +197,7 @@ def save_model(
         "data": None if data is None else _jsonable("data", data),
         "row": None if row is None else _jsonable("row", row),
         "training": None if training is None else _jsonable("training", training),
+        "layers": _layers(kind.graph(model, True)),
         "tensors": {
             name: {"shape": list(a.shape), "dtype": str(a.dtype)} for name, a in tensors.items()
         },
@@ -185,6 +211,9 @@ def save_model(
         (tmp / METADATA_FILE).write_text(
             json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+        os.chmod(tmp, default_mode(directory=True))
+        for file in tmp.iterdir():
+            os.chmod(file, default_mode())
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -202,20 +231,20 @@ def model_dir(path: str | os.PathLike[str]) -> Path:
         p = p.parent
     if not (p / METADATA_FILE).is_file():
         what = "does not exist" if not p.exists() else f"has no {METADATA_FILE}"
-        raise ValueError(f"no model at {str(path)!r}: the path {what}")
+        raise InputFileError(f"no model at {str(path)!r}: the path {what}")
     return p
 
 
 def _check_fields(where: str, meta: Any) -> dict[str, Any]:
     if not isinstance(meta, dict):
-        raise ValueError(f"{where}: must hold a JSON object, got {type(meta).__name__}")
+        raise InputFileError(f"{where}: must hold a JSON object, got {type(meta).__name__}")
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{where}: 'format' must be {FORMAT!r}, got {meta.get('format')!r}")
+        raise InputFileError(f"{where}: 'format' must be {FORMAT!r}, got {meta.get('format')!r}")
     version = meta.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"{where}: 'format_version' must be a positive integer, got {version!r}")
+        raise InputFileError(f"{where}: 'format_version' must be a positive integer, got {version!r}")
     if version > FORMAT_VERSION:
-        raise ValueError(
+        raise InputFileError(
             f"{where}: written in model format version {version} by a newer hybridqnn "
             f"({meta.get('hybridqnn_version')!r}); this hybridqnn {_version()} reads up to "
             f"version {FORMAT_VERSION}: upgrade hybridqnn"
@@ -223,7 +252,7 @@ def _check_fields(where: str, meta: Any) -> dict[str, Any]:
     for name, types in _FIELDS.items():
         if not isinstance(meta.get(name), types):
             kinds = " or ".join("null" if t is type(None) else t.__name__ for t in types)
-            raise ValueError(f"{where}: {name!r} must be a {kinds}, got {meta.get(name)!r:.60}")
+            raise InputFileError(f"{where}: {name!r} must be a {kinds}, got {meta.get(name)!r:.60}")
     for name, spec in meta["tensors"].items():
         ok = (
             isinstance(spec, dict)
@@ -232,7 +261,7 @@ def _check_fields(where: str, meta: Any) -> dict[str, Any]:
             and isinstance(spec.get("dtype"), str)
         )
         if not ok:
-            raise ValueError(
+            raise InputFileError(
                 f"{where}: tensor {name!r} must be described as "
                 f"{{'shape': [non-negative ints], 'dtype': str}}, got {spec!r:.80}"
             )
@@ -244,42 +273,42 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     file = model_dir(path) / METADATA_FILE
     size = file.stat().st_size
     if size > MAX_METADATA_BYTES:
-        raise ValueError(
+        raise InputFileError(
             f"{str(file)!r}: is {size} bytes, more than a model.json can be "
             f"({MAX_METADATA_BYTES} bytes); not a hybridqnn model"
         )
     try:
         meta = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{str(file)!r}: is not valid JSON ({exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise InputFileError(f"{str(file)!r}: is not valid JSON ({exc})") from None
     return _check_fields(repr(str(file)), meta)
 
 
 def _read_weights(directory: Path, meta: dict[str, Any]) -> dict[str, np.ndarray]:
     file = directory / WEIGHTS_FILE
     if not file.is_file():
-        raise ValueError(f"no weights at {str(file)!r}: the model directory has no {WEIGHTS_FILE}")
+        raise InputFileError(f"no weights at {str(file)!r}: the model directory has no {WEIGHTS_FILE}")
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
     try:
         tensors = load_file(str(file))
     except (SafetensorError, OSError, ValueError) as exc:
-        raise ValueError(
+        raise InputFileError(
             f"{str(file)!r}: is truncated or not a safetensors file ({' '.join(str(exc).split())})"
         ) from None
     expected = meta["tensors"]
     if set(tensors) != set(expected):
         missing = sorted(set(expected) - set(tensors))
         extra = sorted(set(tensors) - set(expected))
-        raise ValueError(
+        raise InputFileError(
             f"{str(file)!r}: its tensors do not match {METADATA_FILE} "
             f"(missing: {missing or 'none'}; not described: {extra or 'none'})"
         )
     for name, spec in expected.items():
         array = tensors[name]
         if list(array.shape) != spec["shape"] or str(array.dtype) != spec["dtype"]:
-            raise ValueError(
+            raise InputFileError(
                 f"{str(file)!r}: tensor {name!r} has shape {list(array.shape)} and dtype "
                 f"{array.dtype}, but {METADATA_FILE} says shape {spec['shape']} and dtype "
                 f"{spec['dtype']}"
@@ -292,12 +321,15 @@ def load_model(path: str | os.PathLike[str]) -> Any:
     trains (a torch module in eval mode, a scikit-learn estimator, a QCBO network...)."""
     directory = model_dir(path)
     meta = read_metadata(directory)
-    kind = get_kind(meta["kind"])
+    try:
+        kind = get_kind(meta["kind"])
+    except ValueError as exc:
+        raise InputFileError(f"{str(directory / METADATA_FILE)!r}: {exc}") from None
     tensors = _read_weights(directory, meta)
     try:
         return kind.restore(tensors, meta["config"])
     except (ValueError, TypeError, KeyError) as exc:
-        raise ValueError(
+        raise InputFileError(
             f"{str(directory)!r}: cannot rebuild the {kind.name} model from its files: "
             f"{' '.join(str(exc).split())}"
         ) from None
