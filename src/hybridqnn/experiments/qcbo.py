@@ -341,33 +341,18 @@ class _Data:
     Xt: np.ndarray
     yt: np.ndarray
     n_out: int
-
-
-def _pool(x: np.ndarray, side: int) -> np.ndarray:
-    b = 28 // side
-    return (
-        x.reshape(-1, side, b, side, b)
-        .mean(axis=(2, 4))
-        .reshape(-1, side * side)
-        .astype(np.float64)
-    )
+    classes: tuple[str, ...]
 
 
 def _data(p: QCBOParams, task: str, n_train: int, n_test: int, seed: int, data_dir: Any) -> _Data:
-    from hybridqnn.data import class_pair, load_dataset, stratified_subset
+    from hybridqnn.data import block_means, load_dataset, task_subset
 
-    ds = load_dataset("fashion-mnist", data_dir=data_dir)
-    if task != "all":
-        a, b = (int(v) for v in task.split("-"))
-        ds = class_pair(ds, a, b)
-    ds = stratified_subset(
-        ds, min(n_train, len(ds.y_train)), min(n_test, len(ds.y_test)), seed=seed
-    )
-    X, Xt = _pool(ds.x_train, p.pool_side), _pool(ds.x_test, p.pool_side)
+    ds = task_subset(load_dataset("fashion-mnist", data_dir=data_dir), task, n_train, n_test, seed)
+    X, Xt = block_means(ds.x_train, p.pool_side), block_means(ds.x_test, p.pool_side)
     n_out = 1 if ds.num_classes == 2 else ds.num_classes
     y = np.where(ds.y_train > 0, 1, -1) if n_out == 1 else ds.y_train.astype(np.int64)
     yt = np.where(ds.y_test > 0, 1, -1) if n_out == 1 else ds.y_test.astype(np.int64)
-    return _Data(task, X, y, Xt, yt, n_out)
+    return _Data(task, X, y, Xt, yt, n_out, ds.class_names)
 
 
 def _codes(setting: str, num_layers: int) -> list[Any]:
