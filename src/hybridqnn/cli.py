@@ -85,6 +85,8 @@ def _build_parser() -> argparse.ArgumentParser:
                        description="Run a shipped experiment config or a TOML config file.")
     p.add_argument("name", metavar="NAME_OR_PATH", help="shipped config name or .toml path")
     _run_options(p)
+    p.add_argument("--no-save-models", action="store_true",
+                   help="do not save the trained models under RUN_DIR/models (saved by default)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("bench", parents=[common], help="run a benchmark",
@@ -229,6 +231,7 @@ def _run(args: argparse.Namespace, target: str, want_kind: str) -> int:
         "device": args.device,
         "executor": args.executor,
         "progress": not args.no_progress,
+        "save_models": not getattr(args, "no_save_models", False),
     }
     if args.dry_run:
         result = run_experiment(config, args.out, dry_run=True, **options)

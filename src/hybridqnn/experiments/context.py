@@ -8,7 +8,7 @@ import numbers
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,7 @@ class RunContext:
         executor: Executor spec from ``--executor`` (e.g. ``"dask://host:8786"``) or None.
         quick: Whether this is a ``--quick`` run.
         show_progress: Whether :meth:`progress` draws progress bars.
+        save_models: Whether :meth:`save_model` writes models (``--no-save-models`` turns it off).
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class RunContext:
         device: str = "cpu",
         executor: str | None = None,
         progress: bool = False,
+        save_models: bool = True,
     ) -> None:
         if not isinstance(config, ResolvedConfig):
             raise TypeError(f"'config' must be a ResolvedConfig, got {type(config).__name__}")
@@ -80,6 +82,10 @@ class RunContext:
         self.executor = executor
         self.quick: bool = config.quick
         self.show_progress = bool(progress)
+        if not isinstance(save_models, bool):
+            raise TypeError(f"'save_models' must be a bool, got {save_models!r}")
+        self.save_models = save_models
+        self._models: list[dict[str, Any]] = []
         self._rows: list[dict[str, Any]] = []
         self._notes: list[str] = []
         self._figures: list[str] = []
@@ -108,6 +114,12 @@ class RunContext:
     def figures(self) -> list[str]:
         """File names (relative to :attr:`out_dir`) of the figures saved so far."""
         return list(self._figures)
+
+    @property
+    def models(self) -> list[dict[str, Any]]:
+        """One record per model saved so far: ``path`` (relative to :attr:`out_dir`), ``kind``,
+        ``row`` (the index of its report row), ``bytes`` and ``seconds`` (the cost of saving)."""
+        return [dict(m) for m in self._models]
 
     def seed_for(self, *key: str | int) -> int:
         """The keyed seed of the row named ``key`` (e.g. ``(method, dataset, setting,
@@ -151,6 +163,56 @@ class RunContext:
         if self.kind == "bench":
             check_bench_row(clean, len(self._rows))
         self._rows.append(clean)
+
+    def save_model(
+        self,
+        model: Any,
+        row: Mapping[str, Any],
+        *,
+        classes: Sequence[Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        training: Mapping[str, Any] | None = None,
+    ) -> Path | None:
+        """Save a trained model under ``out_dir/models/<method>-<dataset>-<setting>`` (named from
+        ``row``; ``-2``, ``-3``... when taken) with :func:`hybridqnn.deploy.save_model`, and
+        record its cost. Call it right after :meth:`add_row` with the same row. Returns the model
+        directory, or None when the run does not save models (``--no-save-models``).
+
+        Args:
+            model: The trained model (a kind ``hybridqnn summary`` knows).
+            row: Its report row (must name ``method``, ``dataset`` and ``setting``).
+            classes: The label of each class index.
+            data: The data set and input preparation (:mod:`hybridqnn.deploy.inputs`).
+            training: The size of one training solve (default: the kind's own figure).
+        """
+        if not self.save_models:
+            return None
+        import time
+
+        from hybridqnn.deploy.kinds import kind_of
+        from hybridqnn.deploy.store import save_model
+
+        clean = {key: _flat_value("row", key, value) for key, value in row.items()}
+        missing = [k for k in ("method", "dataset", "setting") if k not in clean]
+        if missing:
+            raise ValueError(f"save_model: 'row' must name {missing} (it names the model directory)")
+        stem = _slug("-".join(str(clean[k]) for k in ("method", "dataset", "setting")))
+        path, i = self.out_dir / "models" / stem, 1
+        while path.exists():
+            i += 1
+            path = self.out_dir / "models" / f"{stem}-{i}"
+        t0 = time.perf_counter()
+        save_model(model, path, classes=classes, data=data, row=clean, training=training)
+        seconds = time.perf_counter() - t0
+        index = next((j for j in range(len(self._rows) - 1, -1, -1) if self._rows[j] == clean), None)
+        self._models.append({
+            "path": path.relative_to(self.out_dir).as_posix(),
+            "kind": kind_of(model).name,
+            "row": index,
+            "bytes": sum(f.stat().st_size for f in path.iterdir()),
+            "seconds": round(seconds, 4),
+        })
+        return path
 
     def progress(
         self, iterable: Iterable[Any], total: int | None = None, desc: str | None = None
@@ -207,6 +269,12 @@ class RunContext:
         if not isinstance(text, str):
             raise TypeError(f"'text' must be a str, got {type(text).__name__}")
         self._notes.append(text)
+
+
+def _slug(text: str) -> str:
+    """``text`` as a file name: runs of characters other than letters, digits, ``.``, ``_`` and
+    ``-`` become one ``-``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "model"
 
 
 def _use_agg() -> None:

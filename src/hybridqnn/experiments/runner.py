@@ -2,7 +2,8 @@
 
 A run directory holds ``config.toml`` (the resolved config, with the seed actually used),
 ``metrics.jsonl`` (one JSON object per :meth:`RunContext.log` call), ``report.json``,
-``report.md``, PNG figures and, when the run failed, ``error.log`` with the traceback.
+``report.md``, PNG figures, ``models/`` (one directory per trained model,
+:mod:`hybridqnn.deploy.store`) and, when the run failed, ``error.log`` with the traceback.
 
 A failed or interrupted run never overwrites a good result. If the directory already holds an
 ok ``report.json``, the new run writes into a hidden staging directory; at the end an ok run
@@ -165,6 +166,13 @@ def _promote(work: Path, out: Path, status: str) -> dict[str, str]:
     return renamed
 
 
+def _promoted_models(models: list[dict[str, Any]], renamed: dict[str, str]) -> list[dict[str, Any]]:
+    """The saved models' records with the paths they have after :func:`_promote` (a failed run's
+    ``models`` directory becomes ``models.failed``)."""
+    moved = renamed.get("models", "models")
+    return [{**m, "path": moved + m["path"][len("models"):]} for m in models]
+
+
 def _checked_run_args(
     config: Any, device: Any, data_dir: Any, executor: Any
 ) -> tuple[str, Path | None]:
@@ -231,6 +239,7 @@ def run_experiment(
     device: str = "cpu",
     executor: str | None = None,
     progress: bool = False,
+    save_models: bool = True,
     dry_run: bool = False,
     raise_on_error: bool = True,
 ) -> RunResult:
@@ -244,6 +253,8 @@ def run_experiment(
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; CUDA must be available.
         executor: Executor spec handed to the experiment, e.g. ``"dask://host:8786"``.
         progress: Show progress bars (on stderr) in :meth:`RunContext.progress`.
+        save_models: Let the experiment save its trained models under ``models/``
+            (:meth:`RunContext.save_model`); the report lists them and their cost.
         dry_run: Validate and resolve everything, log the resolved config and return a
             ``"dry-run"`` result without creating anything or calling ``run``.
         raise_on_error: After writing the failed/interrupted report, re-raise the exception
@@ -267,7 +278,8 @@ def run_experiment(
 
     out, work = _run_directories(config, out_dir)
     ctx = RunContext(
-        config, work, data_dir=data_dir, device=device, executor=executor, progress=progress
+        config, work, data_dir=data_dir, device=device, executor=executor, progress=progress,
+        save_models=save_models,
     )
     atomic_write_text(work / "config.toml", config.to_toml())
     atomic_write_text(work / "metrics.jsonl", "")
@@ -276,7 +288,7 @@ def run_experiment(
     status, error, exc_caught = _call(config, ctx, out)
     wall = time.perf_counter() - t0
 
-    figures = ctx.figures
+    figures, renamed = ctx.figures, {}
     if work != out:
         renamed = _promote(work, out, status)
         figures = [renamed.get(f, f) for f in figures]
@@ -300,6 +312,7 @@ def run_experiment(
         "wall_time_s": round(wall, 3),
         "rows": ctx.rows,
         "figures": figures,
+        "models": _promoted_models(ctx.models, renamed),
         "notes": ctx.notes,
         "paper": [dict(row) for row in config.experiment.paper],
         "error": error,
