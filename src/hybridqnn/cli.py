@@ -1,4 +1,5 @@
-"""The ``hybridqnn`` command line: ``run``, ``bench``, ``list``, ``validate``, ``report``.
+"""The ``hybridqnn`` command line: ``run``, ``bench``, ``list``, ``validate``, ``hardware``,
+``summary``, ``predict``, ``export``, ``report``.
 
 Exit codes: 0 success, 1 a run failed, 2 a usage or config error, 130 interrupted (Ctrl-C).
 Errors print one line, ``hybridqnn: error: <message>``, on stderr; ``--debug`` (or
@@ -122,6 +123,32 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topology", dest="topologies", action="append", choices=("pegasus", "zephyr"),
                    help="target topology; repeatable (default: both)")
     p.set_defaults(func=_cmd_hardware)
+
+    p = sub.add_parser("summary", parents=[common], help="summarise saved models (layers, bits, memory, MACs)",
+                       description="Per layer: parameters, bits per weight, memory as float32 and as "
+                       "deployed (bit-packed), binary and other multiply-accumulates; totals, the "
+                       "compression ratio and the training problem's size.")
+    p.add_argument("path", metavar="RUN_DIR|MODEL_PATH", type=Path,
+                   help="a run directory (every model under RUN_DIR/models) or one saved model")
+    p.set_defaults(func=_cmd_summary)
+
+    p = sub.add_parser("predict", parents=[common], help="score a saved model on a data set's test split",
+                       description="Prepare the data set's test split as the model's experiment "
+                       "prepared its inputs, predict and print the accuracy.")
+    p.add_argument("model", metavar="MODEL_PATH", type=Path, help="a saved model (directory or model.json)")
+    p.add_argument("--data", metavar="NAME", help="data set (default: the one it was trained on)")
+    p.add_argument("--data-dir", type=Path, metavar="DIR", help="dataset directory")
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("export", parents=[common], help="export a saved model (bit-packed or ONNX)",
+                       description="Write the network as it runs at inference: 'packed' (safetensors, "
+                       "weights bit-packed, runnable with NumPy: hybridqnn.deploy.reference) or 'onnx'.")
+    p.add_argument("model", metavar="MODEL_PATH", type=Path, help="a saved model (directory or model.json)")
+    p.add_argument("--format", required=True, choices=("packed", "onnx"), help="output format")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="file to write")
+    p.add_argument("--deterministic", action="store_true",
+                   help="export a stochastic model's deterministic mode (natural quantization)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("report", parents=[common], help="re-render a run's report.md",
                        description="Re-render report.md from report.json and print it.")
@@ -387,6 +414,50 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
     bqm = build(config.params, args.data_dir, config.seed)
     record = hardware_estimate(bqm, topologies=tuple(args.topologies or ("pegasus", "zephyr")), timeout=args.timeout)
     print(render_table([{"config": config.name, **record}]))
+    return 0
+
+
+# --------------------------------------------------------------------------- saved models
+
+
+def _model_paths(path: Path) -> list[Path]:
+    """The saved models at ``path``: itself, or every model of a run directory."""
+    if (path / "model.json").is_file() or path.name == "model.json":
+        return [path]
+    found = sorted(p.parent for p in path.glob("models/*/model.json"))
+    if path.is_dir() and not found:
+        raise _UsageError(f"no saved model at {str(path)!r}: neither a model directory nor a run "
+                          "directory with models/ (runs save them unless --no-save-models)")
+    return found or [path]  # a missing path: load_model names the problem
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from hybridqnn.deploy.summary import summary
+
+    for i, path in enumerate(_model_paths(args.path)):
+        if i:
+            print()
+        print(f"# {path}")
+        print(summary(path))
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from hybridqnn.deploy.inputs import score
+
+    result = score(args.model, args.data, args.data_dir)
+    recorded = result["recorded"]
+    extra = f" (its run recorded {recorded:.4f})" if isinstance(recorded, float) else ""
+    print(f"accuracy {result['accuracy']:.4f} on the test split of {result['dataset']} "
+          f"({result['samples']:,} samples; {result['kind']} model){extra}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from hybridqnn.deploy.export import export_model
+
+    out = export_model(args.model, args.out, format=args.format, deterministic=args.deterministic)
+    print(f"wrote {out} ({out.stat().st_size:,} bytes, {args.format})")
     return 0
 
 

@@ -62,3 +62,51 @@ def load_inputs(
         raise ValueError(f"the model's 'data.input.kwargs' must be a dict, got {kwargs!r:.80}")
     inputs, labels = fn(dataset, Path(data_dir) if data_dir is not None else None, **kwargs)
     return inputs, np.asarray(labels, dtype=np.int64)
+
+
+def score(
+    path: str | os.PathLike[str],
+    dataset: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Accuracy of the model saved at ``path`` on the test split of ``dataset`` (default: the
+    data set it was trained on), its inputs prepared as its experiment prepared them.
+
+    Returns:
+        ``{"accuracy", "samples", "dataset", "kind", "recorded"}``; ``recorded`` is the test
+        accuracy in the model's report row (None if it has none).
+
+    Raises:
+        ValueError: the model records no input preparation, or the data set's inputs do not have
+            the shape the model takes (checked before predicting).
+    """
+    from hybridqnn.deploy.kinds import get_kind
+    from hybridqnn.deploy.store import load_model, read_metadata
+
+    meta = read_metadata(path)
+    data = meta["data"] or {}
+    if "input" not in data:
+        raise ValueError(f"the model at {str(path)!r} records no input preparation ('data.input'); "
+                         "score it from Python with its kind's predict")
+    dataset = dataset or data.get("dataset")
+    if not isinstance(dataset, str):
+        raise ValueError(f"the model at {str(path)!r} names no data set; pass one")
+    kind = get_kind(meta["kind"])
+    model = load_model(path)
+    inputs, labels = load_inputs(data["input"], dataset, data_dir)
+    expected = tuple(kind.graph(model, True).input_shape)
+    shape = getattr(inputs, "shape", None)
+    if shape is not None and tuple(shape[1:]) != expected and int(np.prod(shape[1:])) != int(np.prod(expected)):
+        raise ValueError(
+            f"data set {dataset!r} gives inputs of shape {tuple(shape[1:])} per sample, but the "
+            f"{kind.name} model at {str(path)!r} takes {expected}"
+        )
+    pred = np.asarray(kind.predict(model, inputs))
+    row = meta["row"] or {}
+    return {
+        "accuracy": float(np.mean(pred == labels)) if labels.size else float("nan"),
+        "samples": int(labels.size),
+        "dataset": dataset,
+        "kind": kind.name,
+        "recorded": row.get("test_accuracy"),
+    }

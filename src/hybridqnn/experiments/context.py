@@ -118,7 +118,9 @@ class RunContext:
     @property
     def models(self) -> list[dict[str, Any]]:
         """One record per model saved so far: ``path`` (relative to :attr:`out_dir`), ``kind``,
-        ``row`` (the index of its report row), ``bytes`` and ``seconds`` (the cost of saving)."""
+        ``row`` (the index of its report row), ``bytes`` and ``seconds`` (the cost of saving),
+        the summary's totals (``params``, ``weight_bits``, ``float32_bytes``, ``deployed_bytes``,
+        ``compression``; :mod:`hybridqnn.deploy.summary`) and ``spins_per_solve``."""
         return [dict(m) for m in self._models]
 
     def seed_for(self, *key: str | int) -> int:
@@ -190,7 +192,8 @@ class RunContext:
         import time
 
         from hybridqnn.deploy.kinds import kind_of
-        from hybridqnn.deploy.store import save_model
+        from hybridqnn.deploy.store import read_metadata, save_model
+        from hybridqnn.deploy.summary import summary
 
         clean = {key: _flat_value("row", key, value) for key, value in row.items()}
         missing = [k for k in ("method", "dataset", "setting") if k not in clean]
@@ -205,12 +208,16 @@ class RunContext:
         save_model(model, path, classes=classes, data=data, row=clean, training=training)
         seconds = time.perf_counter() - t0
         index = next((j for j in range(len(self._rows) - 1, -1, -1) if self._rows[j] == clean), None)
+        totals = summary(model).totals
+        training = read_metadata(path)["training"] or {}
         self._models.append({
             "path": path.relative_to(self.out_dir).as_posix(),
             "kind": kind_of(model).name,
             "row": index,
             "bytes": sum(f.stat().st_size for f in path.iterdir()),
             "seconds": round(seconds, 4),
+            **{k: totals[k] for k in ("params", "weight_bits", "float32_bytes", "deployed_bytes", "compression")},
+            "spins_per_solve": training.get("spins_per_solve"),
         })
         return path
 

@@ -175,7 +175,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     """Render a report dict (as written to ``report.json``) as Markdown.
 
     Sections: title, status/seed/wall time/versions, the rows table, the paper's reported
-    numbers ("Paper reports") when there are any, figures, notes and the error.
+    numbers ("Paper reports") when there are any, figures, the saved models with their summary
+    totals and the cost of saving them, notes and the error.
     """
     name = report.get("experiment", "run")
     runner = report.get("runner")
@@ -214,12 +215,34 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         out += ["## Figures", ""]
         out += [f"![{Path(str(f)).stem}]({f})" for f in figures]
         out.append("")
+    out += _models_section(report.get("models") or [])
     notes = report.get("notes") or []
     if notes:
         out += ["## Notes", ""]
         for note in notes:
             out += [str(note).strip(), ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _models_section(models: list[Mapping[str, Any]]) -> list[str]:
+    """The "Models" section: one row per saved model and what saving cost."""
+    if not models:
+        return []
+    seconds = sum(float(m.get("seconds") or 0.0) for m in models)
+    size = sum(int(m.get("bytes") or 0) for m in models)
+    rows = [
+        {"model": m.get("path"), "kind": m.get("kind"), "row": m.get("row"), "params": m.get("params"),
+         "bits/weight": m.get("weight_bits"), "float32 bytes": m.get("float32_bytes"),
+         "deployed bytes": m.get("deployed_bytes"), "compression": m.get("compression"),
+         "spins/solve": m.get("spins_per_solve")}
+        for m in models
+    ]
+    return [
+        "## Models", "",
+        f"{len(models)} trained model(s) saved under `models/` in {seconds:.2f} s, {size:,} bytes "
+        "(`hybridqnn summary RUN_DIR` gives every layer; `--no-save-models` turns saving off).", "",
+        render_table(rows), "",
+    ]
 
 
 # --------------------------------------------------------------------------- reading/writing
