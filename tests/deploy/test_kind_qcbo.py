@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hybridqnn.deploy.kinds import get_kind, kind_of
 from hybridqnn.deploy.store import load_model, read_metadata, save_model
@@ -189,6 +191,66 @@ def test_saved_grids_are_the_fip_of_the_saved_codes(
                 if sp is not None:
                     np.testing.assert_array_equal(sp.knots, sp2.knots)
                     np.testing.assert_array_equal(sp.values, sp2.values)
+
+
+def _onnx_run(graph: object, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import onnxruntime as ort
+
+    from hybridqnn.deploy.onnx_export import to_onnx
+
+    session = ort.InferenceSession(
+        to_onnx(graph).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    logits, labels = session.run(["logits", "label_index"], {"x": X})
+    return logits, labels
+
+
+def test_packed_reference_and_onnx_predict_as_the_model(
+    models: dict[str, object], tmp_path: Path
+) -> None:
+    """The deployed graph, written bit-packed and read back, run by the NumPy reference and by
+    onnxruntime: the model's labels; logits within float64 rounding (uniform weights are
+    snapped to their grid)."""
+    from hybridqnn.deploy import reference
+    from hybridqnn.deploy.graph import read_packed, write_packed
+
+    X, _, _ = _toy()
+    for name, model in models.items():
+        kind = kind_of(model)
+        path = tmp_path / f"{name}.safetensors"
+        write_packed(kind.graph(model, False), path)
+        graph = read_packed(path)
+        labels = kind.predict(model, X)
+        np.testing.assert_array_equal(reference.predict(graph, X), labels, err_msg=name)
+        logits = _logits(model)
+        ref = reference.forward(graph, X).reshape(logits.shape)
+        assert np.max(np.abs(ref - logits)) <= 1e-9 * (1 + np.max(np.abs(logits))), name
+        onnx_logits, onnx_labels = _onnx_run(graph, X)
+        np.testing.assert_array_equal(onnx_labels, labels, err_msg=name)
+        assert np.max(np.abs(onnx_logits.reshape(logits.shape) - logits)) <= 1e-9 * (
+            1 + np.max(np.abs(logits))
+        ), name
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(
+        [("binary", 1), ("ternary", 2), ("kbit", 1), ("kbit", 2), ("kbit", 3), ("kbit", 8)]
+    ),
+    st.floats(1e-3, 1e3),
+    st.integers(0, 2**32 - 1),
+)
+def test_weight_codes_deploy_as_uniform_params_that_decode_to_the_levels(
+    code: tuple[str, int], scale: float, seed: int
+) -> None:
+    from hybridqnn.deploy.kinds.qcbo import _weight_param
+
+    wc = WeightCode(code[0], code[1], scale)
+    values = np.random.default_rng(seed).choice(wc.levels, size=(3, 5))
+    p = _weight_param(values, wc)
+    assert p.encoding == "uniform" and p.bits == wc.num_bits and p.levels == wc.levels.size
+    np.testing.assert_allclose(p.values, values, rtol=1e-12, atol=0)
+    assert np.array_equal(np.unique(p.codes), np.unique(np.searchsorted(wc.levels, values)))
 
 
 def test_restore_rejects_tensors_that_do_not_fit_the_config(models: dict[str, object]) -> None:

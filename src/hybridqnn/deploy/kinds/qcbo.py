@@ -118,12 +118,13 @@ def _linear(graph: Any, W: np.ndarray, bias: bool, code: WeightCode | None) -> N
         graph.linear(_weight_param(W, code))
 
 
-def _new_graph(n_inputs: int, n_outputs: int, classes: list[Any] | None) -> Any:
+def _new_graph(n_inputs: int, n_outputs: int) -> Any:
+    """A float64 graph on n_inputs features whose classes are the class indices (a saved
+    model's export relabels them with its ``model.json`` classes)."""
     from hybridqnn.deploy.graph import Graph
 
-    labels = classes if classes is not None else list(range(max(n_outputs, 2)))
     decision = "threshold" if n_outputs == 1 else "argmax"
-    return Graph((n_inputs,), labels, decision=decision, dtype="float64")
+    return Graph((n_inputs,), list(range(max(n_outputs, 2))), decision=decision, dtype="float64")
 
 
 # ------------------------------------------------------------------ qcbo-network (splines)
@@ -256,7 +257,7 @@ def _splines(
     )
 
 
-def spline_graph(model: Any, deterministic: bool = False, classes: list[Any] | None = None) -> Any:
+def spline_graph(model: Any, deterministic: bool = False) -> Any:
     """The deployed quantized spline network (module docstring): clip to the input box, round
     to the input grid (if any), then per layer linear (uniform weights and bias) and, for hidden
     layers, the spline and the K-bit quantization of each neuron; float64."""
@@ -264,7 +265,7 @@ def spline_graph(model: Any, deterministic: bool = False, classes: list[Any] | N
 
     m = _spline_model(model)
     net, fip = m.network, m.network.fip
-    g = _new_graph(net.sizes[0], net.sizes[-1], classes)
+    g = _new_graph(net.sizes[0], net.sizes[-1])
     g.clip(float_param(m.input_box[0]), float_param(m.input_box[1]))
     if fip.input_unit is not None:
         g.round_to_unit(float(fip.input_unit))
@@ -339,11 +340,11 @@ def _relu_restore(tensors: dict[str, np.ndarray], config: dict[str, Any]) -> ReL
     return ReLUNetworkModel(_weights(tensors, sizes, bias), bias, codes)
 
 
-def relu_graph(model: Any, deterministic: bool = False, classes: list[Any] | None = None) -> Any:
+def relu_graph(model: Any, deterministic: bool = False) -> Any:
     """The deployed ReLU network: linear (uniform weights with codes, else float), ReLU
     between layers; float64."""
     m = _relu_model(model)
-    g = _new_graph(int(m.weights[0].shape[1]) - int(m.bias), m.n_outputs, classes)
+    g = _new_graph(int(m.weights[0].shape[1]) - int(m.bias), m.n_outputs)
     for li, W in enumerate(m.weights):
         _linear(
             g, np.asarray(W, dtype=np.float64), m.bias, None if m.codes is None else m.codes[li]
