@@ -55,6 +55,16 @@ misses, T-shirt/trouser ternary -1.2 and shirt/T-shirt 1-bit -1.55, are its star
 0 and 1 weights moved), and 0 to +1.5 points from its start but for one -0.15; the control from
 the same start is within 0.55 points of QPH in all 8, so the line search, not the subproblems,
 makes the moves there too.
+
+Saved models (``models/`` of the run, :mod:`hybridqnn.deploy.kinds.qcbo`): ``qcbo-fmnist`` saves
+every network it trains beside its row (QPH, monolithic, both controls and QAT as
+``qcbo-network``; ``qat-ste-adam`` and ``full-precision`` as ``qcbo-relu-mlp``), with the input
+preparation ``qcbo-block-means`` that ``hybridqnn predict`` uses to reproduce the row's test
+accuracy. ``qcbo-convergence`` saves none: it is a solver study of QCGD on one QCBO of
+``num_samples`` (2) samples, whose rows are traces of objective and infeasibility per oracle
+setting, not trained networks (its atoms are often infeasible points, and no row has a test
+accuracy to reproduce). ``bench-qcbo`` saves none either: its rows are timings, medians over
+repeats, not one network each.
 """
 
 from __future__ import annotations
