@@ -289,6 +289,8 @@ def _shared_data() -> Path:
 
 def test_qcbo_fmnist_quick_saves_models_that_reproduce_their_rows(tmp_path: Path) -> None:
     from hybridqnn import cli
+    from hybridqnn.deploy import export_model, reference
+    from hybridqnn.deploy.graph import read_packed
     from hybridqnn.deploy.inputs import load_inputs
 
     data = _shared_data()
@@ -305,8 +307,12 @@ def test_qcbo_fmnist_quick_saves_models_that_reproduce_their_rows(tmp_path: Path
         assert meta["row"] == row and meta["classes"] == ["T-shirt/top", "Trouser"]
         inputs, labels = load_inputs(meta["data"]["input"], meta["data"]["dataset"], data)
         model = load_model(out / rel)
-        accuracy = float(np.mean(get_kind(meta["kind"]).predict(model, inputs) == labels))
-        assert accuracy == row["test_accuracy"], rel
+        pred = get_kind(meta["kind"]).predict(model, inputs)
+        assert float(np.mean(pred == labels)) == row["test_accuracy"], rel
+        # the deployed network on the real test set: no prediction moves (the QCBO's tie rule)
+        graph = read_packed(export_model(out / rel, tmp_path / f"{entry['row']}.safetensors"))
+        assert graph.classes == ("T-shirt/top", "Trouser")
+        np.testing.assert_array_equal(reference.predict(graph, inputs), pred, err_msg=rel)
         if row["method"].startswith(("qph", "mono")):
             assert meta["training"]["spins_per_solve"] == row["spins_per_solve"]
             assert meta["training"]["solver"] == "dense-sa"
