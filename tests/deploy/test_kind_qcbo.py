@@ -280,21 +280,15 @@ def test_training_problem_is_the_spins_of_a_solve(models: dict[str, object]) -> 
     assert kind.training_problem(models["qat-quantized-activations"]) is None
 
 
-def _shared_data() -> Path:
-    env = os.environ.get("HYBRIDQNN_DATA", "")
-    path = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
-    if not (path / "fashion-mnist").is_dir():
-        pytest.skip(f"real data folder {path} has no fashion-mnist (set HYBRIDQNN_DATA)")
-    return path
-
-
-def test_qcbo_fmnist_quick_saves_models_that_reproduce_their_rows(tmp_path: Path) -> None:
+def test_qcbo_fmnist_quick_saves_models_that_reproduce_their_rows(
+    tmp_path: Path, shared_data: Path
+) -> None:
     from hybridqnn import cli
     from hybridqnn.deploy import export_model, reference
     from hybridqnn.deploy.graph import read_packed
     from hybridqnn.deploy.inputs import load_inputs
 
-    data = _shared_data()
+    data = shared_data
     out = tmp_path / "fm"
     argv = ["run", "qcbo-fmnist", "--quick", "--seed", "0", "--out", str(out), "--no-progress"]
     assert cli.main([*argv, "--data-dir", str(data)]) == 0

@@ -130,8 +130,14 @@ def _new_graph(n_inputs: int, n_outputs: int) -> Any:
 # ------------------------------------------------------------------ qcbo-network (splines)
 
 
-def _spline_model(model: Any) -> QuantizedSplineModel:
-    return model if isinstance(model, QuantizedSplineModel) else model.model
+def _ready(model: Any) -> Any:
+    """The trained network a result predicts with (its ``model``), or ``model`` itself."""
+    return model if isinstance(model, (QuantizedSplineModel, ReLUNetworkModel)) else model.model
+
+
+def _predict(model: Any, inputs: Any) -> np.ndarray:
+    m = _ready(model)
+    return _class_indices(m.predict(inputs), m.n_outputs)
 
 
 def _handles_spline(model: Any) -> bool:
@@ -143,7 +149,7 @@ def _handles_spline(model: Any) -> bool:
 def _spline_state(model: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The weights, input box and FIP grids as tensors; sizes, codes, units and the rest as
     config (module docstring)."""
-    m = _spline_model(model)
+    m = _ready(model)
     net, fip = m.network, m.network.fip
     tensors = {f"weight.{li}": np.asarray(W, dtype=np.float64) for li, W in enumerate(m.weights)}
     tensors["input_box.low"], tensors["input_box.high"] = (
@@ -263,7 +269,7 @@ def spline_graph(model: Any, deterministic: bool = False) -> Any:
     layers, the spline and the K-bit quantization of each neuron; float64."""
     from hybridqnn.deploy.graph import float_param
 
-    m = _spline_model(model)
+    m = _ready(model)
     net, fip = m.network, m.network.fip
     g = _new_graph(net.sizes[0], net.sizes[-1])
     g.clip(float_param(m.input_box[0]), float_param(m.input_box[1]))
@@ -314,10 +320,6 @@ def training_problem(model: Any) -> dict[str, Any] | None:
 # ------------------------------------------------------------------- qcbo-relu-mlp (QAT)
 
 
-def _relu_model(model: Any) -> ReLUNetworkModel:
-    return model if isinstance(model, ReLUNetworkModel) else model.model
-
-
 def _handles_relu(model: Any) -> bool:
     return isinstance(model, ReLUNetworkModel) or (
         isinstance(model, QATResult) and model.network is None
@@ -325,7 +327,7 @@ def _handles_relu(model: Any) -> bool:
 
 
 def _relu_state(model: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    m = _relu_model(model)
+    m = _ready(model)
     tensors = {f"weight.{li}": np.asarray(W, dtype=np.float64) for li, W in enumerate(m.weights)}
     sizes = [int(m.weights[0].shape[1]) - int(m.bias)] + [int(W.shape[0]) for W in m.weights]
     codes = None if m.codes is None else [_code_config(c) for c in m.codes]
@@ -343,7 +345,7 @@ def _relu_restore(tensors: dict[str, np.ndarray], config: dict[str, Any]) -> ReL
 def relu_graph(model: Any, deterministic: bool = False) -> Any:
     """The deployed ReLU network: linear (uniform weights with codes, else float), ReLU
     between layers; float64."""
-    m = _relu_model(model)
+    m = _ready(model)
     g = _new_graph(int(m.weights[0].shape[1]) - int(m.bias), m.n_outputs)
     for li, W in enumerate(m.weights):
         _linear(
@@ -384,9 +386,7 @@ SPLINE_KIND = register_kind(
         handles=_handles_spline,
         state=_spline_state,
         restore=_spline_restore,
-        predict=lambda model, inputs: _class_indices(
-            _spline_model(model).predict(inputs), _spline_model(model).n_outputs
-        ),
+        predict=_predict,
         graph=spline_graph,
         training_problem=training_problem,
     )
@@ -399,9 +399,7 @@ RELU_KIND = register_kind(
         handles=_handles_relu,
         state=_relu_state,
         restore=_relu_restore,
-        predict=lambda model, inputs: _class_indices(
-            _relu_model(model).predict(inputs), _relu_model(model).n_outputs
-        ),
+        predict=_predict,
         graph=relu_graph,
     )
 )
