@@ -20,6 +20,12 @@ def test_every_public_name_is_the_subpackage_object() -> None:
     assert set(names) <= set(dir(hybridqnn))
 
 
+def test_summary_is_the_function_even_after_its_module_is_imported() -> None:
+    import hybridqnn.deploy.summaries  # noqa: F401
+
+    assert callable(hybridqnn.summary) and hybridqnn.summary.__name__ == "summary"
+
+
 def test_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'fit_everything'"):
         hybridqnn.fit_everything  # noqa: B018

@@ -17,7 +17,8 @@ The public API, in one import::
 Solvers are ``dimod`` samplers, learning speaks PyTorch (modules and optimizers) and
 scikit-learn (estimators). Everything else lives in the subpackages: ``hybridqnn.problems``
 (QUBO/CQM builders), ``hybridqnn.solvers``, ``hybridqnn.nn``, ``hybridqnn.optim``,
-``hybridqnn.train``, ``hybridqnn.data``, ``hybridqnn.experiments``, ``hybridqnn.quantum`` and
+``hybridqnn.train``, ``hybridqnn.deploy`` (saved models, summaries, bit-packed and ONNX
+export), ``hybridqnn.data``, ``hybridqnn.experiments``, ``hybridqnn.quantum`` and
 ``hybridqnn.testing``. Names load on first use, so ``import hybridqnn`` does not import torch.
 """
 
@@ -51,6 +52,11 @@ _API: dict[str, str] = {
     "QUBOHeadClassifier": "hybridqnn.train",
     "SGDHeadClassifier": "hybridqnn.train",
     "QCBOClassifier": "hybridqnn.train",
+    # trained models: keep, inspect, deploy
+    "save_model": "hybridqnn.deploy",
+    "load_model": "hybridqnn.deploy",
+    "summary": "hybridqnn.deploy",
+    "export_model": "hybridqnn.deploy",
     # data and experiments
     "load_dataset": "hybridqnn.data",
     "load_config": "hybridqnn.experiments",

@@ -124,6 +124,18 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="target topology; repeatable (default: both)")
     p.set_defaults(func=_cmd_hardware)
 
+    _model_commands(sub, common)
+
+    p = sub.add_parser("report", parents=[common], help="re-render a run's report.md",
+                       description="Re-render report.md from report.json and print it.")
+    p.add_argument("run_dir", metavar="RUN_DIR", type=Path,
+                   help="run directory (or a report JSON file)")
+    p.set_defaults(func=_cmd_report)
+    return parser
+
+
+def _model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The saved-model commands: ``summary``, ``predict``, ``export``."""
     p = sub.add_parser("summary", parents=[common], help="summarise saved models (layers, bits, memory, MACs)",
                        description="Per layer: parameters, bits per weight, memory as float32 and as "
                        "deployed (bit-packed), binary and other multiply-accumulates; totals, the "
@@ -148,14 +160,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="file to write")
     p.add_argument("--deterministic", action="store_true",
                    help="export a stochastic model's deterministic mode (natural quantization)")
+    p.add_argument("--check", action="store_true",
+                   help="run the exported file on the model's recorded test inputs (up to 1,000) "
+                   "and compare its labels with the trained model's")
+    p.add_argument("--data-dir", type=Path, metavar="DIR", help="dataset directory (for --check)")
     p.set_defaults(func=_cmd_export)
-
-    p = sub.add_parser("report", parents=[common], help="re-render a run's report.md",
-                       description="Re-render report.md from report.json and print it.")
-    p.add_argument("run_dir", metavar="RUN_DIR", type=Path,
-                   help="run directory (or a report JSON file)")
-    p.set_defaults(func=_cmd_report)
-    return parser
 
 
 def _error(message: str) -> None:
@@ -432,7 +441,7 @@ def _model_paths(path: Path) -> list[Path]:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from hybridqnn.deploy.summary import summary
+    from hybridqnn.deploy.summaries import summary
 
     for i, path in enumerate(_model_paths(args.path)):
         if i:
@@ -458,6 +467,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     out = export_model(args.model, args.out, format=args.format, deterministic=args.deterministic)
     print(f"wrote {out} ({out.stat().st_size:,} bytes, {args.format})")
+    if args.check:
+        from hybridqnn.deploy.export import check_export
+
+        c = check_export(args.model, out, data_dir=args.data_dir)
+        print(f"checked on {c['samples']:,} test inputs of {c['dataset']}: {c['agree']:,} labels "
+              f"equal to the trained model's")
+        if c["agree"] != c["samples"]:
+            return 1
     return 0
 
 

@@ -4,14 +4,15 @@ and one clear line for every bad file (issue 19, "Bad input")."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from toy_kind import TOY, Toy
+from toy_kind import toy_model as _toy
 
-from hybridqnn.deploy.kinds import ModelKind, get_kind, kind_of, register_kind
+from hybridqnn.deploy.kinds import get_kind, kind_of
 from hybridqnn.deploy.store import (
     FORMAT_VERSION,
     METADATA_FILE,
@@ -20,41 +21,6 @@ from hybridqnn.deploy.store import (
     read_metadata,
     save_model,
 )
-
-
-@dataclass
-class Toy:
-    weight: np.ndarray
-    scale: float = 1.0
-
-
-def _restore(tensors, config):
-    w = tensors["weight"]
-    if w.shape != tuple(config["shape"]):
-        raise ValueError(f"'weight' must have shape {config['shape']}, got {list(w.shape)}")
-    return Toy(w, config["scale"])
-
-
-def _graph(model, deterministic):
-    raise NotImplementedError
-
-
-TOY = register_kind(
-    ModelKind(
-        name="test-toy",
-        description="a linear toy model (tests only)",
-        handles=lambda m: isinstance(m, Toy),
-        state=lambda m: ({"weight": m.weight}, {"shape": list(m.weight.shape), "scale": m.scale}),
-        restore=_restore,
-        predict=lambda m, x: np.argmax(np.asarray(x) @ m.weight.T * m.scale, axis=1),
-        graph=_graph,
-        training_problem=lambda m: {"spins_per_solve": int(m.weight.size)},
-    )
-)
-
-
-def _toy() -> Toy:
-    return Toy(np.arange(6, dtype=np.float32).reshape(2, 3) - 2.5, 0.5)
 
 
 def test_round_trip_writes_the_documented_layout(tmp_path):

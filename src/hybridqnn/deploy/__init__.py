@@ -8,7 +8,7 @@
   (:mod:`hybridqnn.deploy.onnx_export`); :mod:`hybridqnn.deploy.reference` runs the packed format
   with NumPy alone;
 - :func:`summary`: per layer, parameters, bits, memory as trained and as deployed, and
-  multiply-accumulates (:mod:`hybridqnn.deploy.summary`).
+  multiply-accumulates (:mod:`hybridqnn.deploy.summaries`).
 
 Names load on first use: importing this package imports neither torch nor onnx.
 """
@@ -22,8 +22,8 @@ _API: dict[str, str] = {
     "load_model": "hybridqnn.deploy.store",
     "read_metadata": "hybridqnn.deploy.store",
     "export_model": "hybridqnn.deploy.export",
-    "summary": "hybridqnn.deploy.summary",
-    "ModelSummary": "hybridqnn.deploy.summary",
+    "summary": "hybridqnn.deploy.summaries",
+    "ModelSummary": "hybridqnn.deploy.summaries",
 }
 
 __all__ = sorted(_API)

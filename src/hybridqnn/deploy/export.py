@@ -62,3 +62,54 @@ def export_model(
 
         write_onnx(graph, out)
     return out
+
+
+def check_export(
+    path: str | os.PathLike[str],
+    exported: str | os.PathLike[str],
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    limit: int = 1000,
+) -> dict[str, Any]:
+    """Run the file ``exported`` (packed: the NumPy reference; ONNX: onnxruntime) on the first
+    ``limit`` test inputs the saved model at ``path`` records (its data set and input
+    preparation) and compare its labels with the trained model's.
+
+    Returns:
+        ``{"samples", "agree", "dataset", "format"}``: how many labels agree out of how many.
+
+    Raises:
+        ValueError: the model records no input preparation, or takes a graph input.
+    """
+    import numpy as np
+
+    from hybridqnn._checks import check_int
+    from hybridqnn.deploy.inputs import load_inputs
+    from hybridqnn.deploy.kinds import get_kind
+    from hybridqnn.deploy.store import load_model, read_metadata
+
+    limit = check_int("limit", limit, 1)
+    meta = read_metadata(path)
+    data = meta["data"] or {}
+    if "input" not in data or not isinstance(data.get("dataset"), str):
+        raise ValueError(f"cannot check the export: the model at {str(path)!r} records no data set "
+                         "and input preparation ('data')")
+    kind, model = get_kind(meta["kind"]), load_model(path)
+    inputs, _ = load_inputs(data["input"], data["dataset"], data_dir)
+    if not isinstance(inputs, np.ndarray):
+        raise ValueError(f"cannot check the export of a {kind.name} model: its inputs are not one "
+                         "array (a graph input); its tests compare the packed reference instead")
+    x = inputs[:limit]
+    expected = np.asarray(kind.predict(model, x))
+    exported = Path(exported)
+    if exported.suffix == ".onnx":
+        from hybridqnn.deploy.onnx_export import run_onnx
+
+        got, fmt = run_onnx(exported, x), "onnx"
+    else:
+        from hybridqnn.deploy.graph import read_packed
+        from hybridqnn.deploy.reference import predict
+
+        got, fmt = predict(read_packed(exported), x), "packed"
+    return {"samples": int(x.shape[0]), "agree": int(np.sum(got == expected)),
+            "dataset": data["dataset"], "format": fmt}

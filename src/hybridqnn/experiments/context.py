@@ -120,7 +120,7 @@ class RunContext:
         """One record per model saved so far: ``path`` (relative to :attr:`out_dir`), ``kind``,
         ``row`` (the index of its report row), ``bytes`` and ``seconds`` (the cost of saving),
         the summary's totals (``params``, ``weight_bits``, ``float32_bytes``, ``deployed_bytes``,
-        ``compression``; :mod:`hybridqnn.deploy.summary`) and ``spins_per_solve``."""
+        ``compression``; :mod:`hybridqnn.deploy.summaries`) and ``spins_per_solve``."""
         return [dict(m) for m in self._models]
 
     def seed_for(self, *key: str | int) -> int:
@@ -193,7 +193,7 @@ class RunContext:
 
         from hybridqnn.deploy.kinds import kind_of
         from hybridqnn.deploy.store import read_metadata, save_model
-        from hybridqnn.deploy.summary import summary
+        from hybridqnn.deploy.summaries import summary
 
         clean = {key: _flat_value("row", key, value) for key, value in row.items()}
         missing = [k for k in ("method", "dataset", "setting") if k not in clean]

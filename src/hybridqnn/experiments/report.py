@@ -12,10 +12,11 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from hybridqnn._files import atomic_write_bytes, atomic_write_text
 
 __all__ = [
     "BENCH_KEYS",
@@ -39,33 +40,6 @@ STATUSES: tuple[str, ...] = ("ok", "failed", "interrupted")
 BENCH_KEYS: tuple[str, ...] = ("case", "impl", "seconds", "baseline", "speedup_vs_baseline")
 
 _VERSION_ORDER = ("python", "hybridqnn", "numpy", "torch", "dimod", "dwave-samplers", "scikit-learn")
-
-
-# --------------------------------------------------------------------------- atomic files
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically: temp file in the same directory, then replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 # --------------------------------------------------------------------------- JSON

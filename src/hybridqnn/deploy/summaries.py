@@ -134,21 +134,6 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [fmt(head), line, *[fmt(r) for r in rows[:-1]], line, fmt(rows[-1])]
 
 
-def _out_shape(op: dict[str, Any], shape: tuple[int, ...], params: dict[str, Any]) -> tuple[int, ...]:
-    name = op["op"]
-    if name in ("linear", "graph_conv"):
-        return (*shape[:-1], int(params["weight"].values.shape[0]))
-    if name == "conv2d":
-        w = params["weight"].values.shape
-        s, p = int(op.get("stride", 1)), int(op.get("padding", 0))
-        return (w[0], (shape[1] + 2 * p - w[2]) // s + 1, (shape[2] + 2 * p - w[3]) // s + 1)
-    if name == "pool2d":
-        return (shape[0], int(op["output_size"]), int(op["output_size"]))
-    if name == "flatten":
-        return (math.prod(shape),)
-    return shape
-
-
 def _macs(op: dict[str, Any], shape_in: tuple[int, ...], shape_out: tuple[int, ...], params: dict[str, Any]) -> int:
     w = params["weight"].values
     if op["op"] == "conv2d":
@@ -170,10 +155,10 @@ def summarize_graph(graph: Any, kind: str, description: str, training: dict[str,
     by_op: dict[int, dict[str, Any]] = {}
     for index, role, param in graph.params():
         by_op.setdefault(index, {})[role] = param
-    layers, shape, binary_in = [], tuple(graph.input_shape), False
+    layers, shapes, binary_in = [], graph.shapes, False
     for index, op in enumerate(graph.ops):
         params = by_op.get(index, {})
-        out = _out_shape(op, shape, params)
+        shape, out = shapes[index], shapes[index + 1]
         if params:
             count = sum(int(np.asarray(p.values).size) for p in params.values())
             sizes = [_param_bytes(p, float_bytes) for p in params.values()]
@@ -192,7 +177,6 @@ def summarize_graph(graph: Any, kind: str, description: str, training: dict[str,
             binary_in = binary_in and op.get("mode") == "max"
         elif op["op"] not in _KEEPS_BINARY:
             binary_in = False
-        shape = out
     return ModelSummary(kind, description, layers, training, list(graph.classes))
 
 
