@@ -254,6 +254,63 @@ def test_weight_codes_deploy_as_uniform_params_that_decode_to_the_levels(
     assert np.array_equal(np.unique(p.codes), np.unique(np.searchsorted(wc.levels, values)))
 
 
+def test_tie_linear_snaps_near_ties() -> None:
+    from hybridqnn.deploy import reference
+    from hybridqnn.deploy.graph import Graph, float_param
+    from hybridqnn.deploy.onnx_export import run_onnx, to_onnx
+
+    x = np.array([[1.0, 1.0], [1.0, 1.0 + 1e-13], [1.0, 1.0 - 1e-13], [1.0, 0.9]])
+    g = Graph((2,), [0, 1], decision="threshold", dtype="float64")
+    g.tie_linear(float_param([[-1.0, 1.0]]), float_param([0.0]), rel=1e-12)
+    # z = x1 - x0: 0, +1e-13, -1e-13 (within 1e-12 * 2 of 0: a tie, class 1), -0.1
+    assert reference.predict(g, x).tolist() == [1, 1, 1, 0]
+    assert reference.forward(g, x)[2, 0] == 0.0
+    assert run_onnx(to_onnx(g), x).tolist() == [1, 1, 1, 0]
+    h = Graph((2,), [0, 1, 2], dtype="float64")
+    h.tie_linear(float_param([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]), rel=1e-12)
+    # the third logit ties the largest within tolerance: the first of the tied wins
+    xs = np.array([[1.0, 1.0 - 1e-13], [1.0 - 1e-13, 1.0], [0.2, 1.0]])
+    assert reference.predict(h, xs).tolist() == [0, 0, 1]
+    assert run_onnx(to_onnx(h), xs).tolist() == [0, 0, 1]
+    with pytest.raises(ValueError, match=r"'rel' must be a real number in \[0, 1\), got 1.0"):
+        h.tie_linear(float_param(np.eye(3)), rel=1.0)
+
+
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_deployed_network_keeps_the_tie_rule_on_exact_ties(n_out: int, tmp_path: Path) -> None:
+    """Random ternary networks (which tie exactly, e.g. all-zero hidden activations): the packed
+    reference and onnxruntime give QuantizedSplineNetwork.predict's labels at every output scale."""
+    from hybridqnn.deploy import reference
+    from hybridqnn.deploy.graph import read_packed, write_packed
+    from hybridqnn.deploy.kinds.qcbo import spline_graph
+    from hybridqnn.deploy.onnx_export import run_onnx, to_onnx
+    from hybridqnn.problems.qcbo import QuantizedSplineNetwork
+
+    sizes = (16, 4, n_out)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(200, 16))
+    near_ties = 0
+    for trial in range(6):
+        units = [rng.choice([-1.0, 0.0, 1.0], size=s) for s in ((4, 17), (n_out, 5))]
+        for out_scale in (0.1, 0.37, 3.0):
+            codes = [WeightCode("ternary", scale=0.31), WeightCode("ternary", scale=out_scale)]
+            fip = forward_interval_propagation(
+                np.zeros(16), np.ones(16), sizes, [c.levels for c in codes], "relu", 2, bias=True
+            )
+            net = QuantizedSplineNetwork.from_fip(fip, codes, (5,), "logistic", 4)
+            weights = tuple(u * c.scale for u, c in zip(units, codes, strict=True))
+            model = QuantizedSplineModel(net, weights, (np.zeros(16), np.ones(16)))
+            want = kind_of(model).predict(model, X)
+            graph = read_packed(write_packed(spline_graph(model), tmp_path / f"{trial}.packed"))
+            np.testing.assert_array_equal(reference.predict(graph, X), want)
+            np.testing.assert_array_equal(run_onnx(to_onnx(graph), X), want)
+            z = np.sort(net.forward(list(weights), X), axis=1)
+            near_ties += int(
+                np.sum((np.abs(z[:, 0]) if n_out == 1 else z[:, -1] - z[:, -2]) < 1e-9)
+            )
+    assert near_ties > 0  # the case this test is about occurs
+
+
 def test_restore_rejects_tensors_that_do_not_fit_the_config(models: dict[str, object]) -> None:
     for name in ("greedy-2bit", "qat-ternary"):
         kind = kind_of(models[name])

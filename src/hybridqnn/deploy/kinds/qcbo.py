@@ -25,9 +25,12 @@ Deployed (:func:`spline_graph`, :func:`relu_graph`, dtype float64): weights as u
 their :class:`~hybridqnn.problems.qcbo.WeightCode` (binary {-s, s}: offset -s, step 2s, 1 bit;
 ternary {-s, 0, s}: offset -s, step s, 3 levels in 2 bits; K-bit s{-(2^K - 1), ..., 2^K - 1}:
 offset -(2^K - 1) s, step 2s, K bits), the bias column as the linear op's bias (same code). One
-output decides by ``threshold`` (class 1, label +1, where z >= 0), several by ``argmax``.
-``QuantizedSplineNetwork.predict`` also counts logits within 1e-12 (relative) of a tie as tied,
-which the graph's decisions do not express; the tests measure how many predictions that changes.
+output decides by ``threshold`` (class 1, label +1, where z >= 0), several by ``argmax``. The
+spline network's output layer is a ``tie_linear`` op: ``QuantizedSplineNetwork.predict`` counts
+logits within 1e-12 (relative) of a tie as tied, and exact ties are common (e.g. all hidden
+activations at the bottom of their grids); with a plain ``linear``, onnxruntime's summation order
+turned such zeros into -1e-17 and changed 347 of 150,000 test predictions (qcbo-fmnist, quick
+sizes, 2,000 test images per task and setting), while NumPy happened to agree.
 
 Input preparation ``qcbo-block-means`` (``qcbo-fmnist``): the task's stratified test subset
 (:func:`hybridqnn.data.task_subset`) as block means (:func:`hybridqnn.data.block_means`).
@@ -110,12 +113,17 @@ def _weight_param(values: np.ndarray, code: WeightCode | None) -> Any:
     )
 
 
-def _linear(graph: Any, W: np.ndarray, bias: bool, code: WeightCode | None) -> None:
-    """y = x W^T (+ the bias column W[:, -1] as the op's bias)."""
-    if bias:
-        graph.linear(_weight_param(W[:, :-1], code), _weight_param(W[:, -1], code))
+def _linear(
+    graph: Any, W: np.ndarray, bias: bool, code: WeightCode | None, ties: bool = False
+) -> None:
+    """y = x W^T (+ the bias column W[:, -1] as the op's bias); with ``ties``, the ``tie_linear``
+    op of :meth:`QuantizedSplineNetwork.predict`'s tie rule (relative tolerance 1e-12)."""
+    w, b = (W[:, :-1], W[:, -1]) if bias else (W, None)
+    args = (_weight_param(w, code), None if b is None else _weight_param(b, code))
+    if ties:
+        graph.tie_linear(*args, rel=1e-12)
     else:
-        graph.linear(_weight_param(W, code))
+        graph.linear(*args)
 
 
 def _new_graph(n_inputs: int, n_outputs: int) -> Any:
@@ -275,9 +283,10 @@ def spline_graph(model: Any, deterministic: bool = False) -> Any:
     g.clip(float_param(m.input_box[0]), float_param(m.input_box[1]))
     if fip.input_unit is not None:
         g.round_to_unit(float(fip.input_unit))
+    last = len(fip.layers) - 1
     for li, (W, code, lb) in enumerate(zip(m.weights, net.codes, fip.layers, strict=True)):
-        _linear(g, np.asarray(W, dtype=np.float64), fip.bias, code)
-        if li == len(fip.layers) - 1:
+        _linear(g, np.asarray(W, dtype=np.float64), fip.bias, code, ties=li == last)
+        if li == last:
             break
         knots, slopes, intercepts = _spline_op_arrays(lb, fip.segments[li])
         g.spline(float_param(knots), float_param(slopes), float_param(intercepts))
