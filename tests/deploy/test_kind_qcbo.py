@@ -201,7 +201,8 @@ def _onnx_run(graph: object, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     session = ort.InferenceSession(
         to_onnx(graph).SerializeToString(), providers=["CPUExecutionProvider"]
     )
-    logits, labels = session.run(["logits", "label_index"], {"x": X})
+    dtype = np.float64 if session.get_inputs()[0].type == "tensor(double)" else np.float32
+    logits, labels = session.run(["logits", "label_index"], {"x": X.astype(dtype)})
     return logits, labels
 
 

@@ -21,7 +21,10 @@ model does not change when the FIP code does.
 ``full-precision`` baselines): ReLU hidden layers, K-bit or float weights, loaded as a
 :class:`~hybridqnn.train.qcbo.ReLUNetworkModel`.
 
-Deployed (:func:`spline_graph`, :func:`relu_graph`, dtype float64): weights as uniform codes of
+Deployed (:func:`spline_graph`, :func:`relu_graph`): dtype float64, but float32 for the
+full-precision ReLU network, whose weights :func:`~hybridqnn.train.qcbo.fit_qat` trains in
+float32 (stored exactly; its logits then differ from the float64 model's by rounding, measured
+at most 9.1e-7 on qcbo-fmnist test sets, and no label moved); weights as uniform codes of
 their :class:`~hybridqnn.problems.qcbo.WeightCode` (binary {-s, s}: offset -s, step 2s, 1 bit;
 ternary {-s, 0, s}: offset -s, step s, 3 levels in 2 bits; K-bit s{-(2^K - 1), ..., 2^K - 1}:
 offset -(2^K - 1) s, step 2s, K bits), the bias column as the linear op's bias (same code). One
@@ -29,8 +32,16 @@ output decides by ``threshold`` (class 1, label +1, where z >= 0), several by ``
 spline network's output layer is a ``tie_linear`` op: ``QuantizedSplineNetwork.predict`` counts
 logits within 1e-12 (relative) of a tie as tied, and exact ties are common (e.g. all hidden
 activations at the bottom of their grids); with a plain ``linear``, onnxruntime's summation order
-turned such zeros into -1e-17 and changed 347 of 150,000 test predictions (qcbo-fmnist, quick
-sizes, 2,000 test images per task and setting), while NumPy happened to agree.
+turned such zeros into -1e-17 and changed 347 of the 120,000 test predictions of 60 spline
+networks (qcbo-fmnist, quick sizes, 3 tasks x 4 settings, 2,000 test images each), while NumPy
+happened to agree.
+
+Where the deployed network is not the model: :func:`~hybridqnn.train.qcbo.fit_qat` returns the
+straight-through value V + (q - V) computed in float32, which is off the code's grid q by a
+float32 rounding (3e-8 for a weight of 0.47); the graph snaps it to the grid. That moves no
+prediction where the model's logits are apart, but decides exact ties the other way: in the
+measurement above, 242 of 2,000 test labels of one network (10 classes, 2-bit, QAT on the
+quantized-activation network, whose logits tie in exact arithmetic) and none of the other 74.
 
 Input preparation ``qcbo-block-means`` (``qcbo-fmnist``): the task's stratified test subset
 (:func:`hybridqnn.data.task_subset`) as block means (:func:`hybridqnn.data.block_means`).
@@ -126,13 +137,13 @@ def _linear(
         graph.linear(*args)
 
 
-def _new_graph(n_inputs: int, n_outputs: int) -> Any:
-    """A float64 graph on n_inputs features whose classes are the class indices (a saved
-    model's export relabels them with its ``model.json`` classes)."""
+def _new_graph(n_inputs: int, n_outputs: int, dtype: str = "float64") -> Any:
+    """A graph on n_inputs features whose classes are the class indices (a saved model's export
+    relabels them with its ``model.json`` classes)."""
     from hybridqnn.deploy.graph import Graph
 
     decision = "threshold" if n_outputs == 1 else "argmax"
-    return Graph((n_inputs,), list(range(max(n_outputs, 2))), decision=decision, dtype="float64")
+    return Graph((n_inputs,), list(range(max(n_outputs, 2))), decision=decision, dtype=dtype)
 
 
 # ------------------------------------------------------------------ qcbo-network (splines)
@@ -353,9 +364,10 @@ def _relu_restore(tensors: dict[str, np.ndarray], config: dict[str, Any]) -> ReL
 
 def relu_graph(model: Any, deterministic: bool = False) -> Any:
     """The deployed ReLU network: linear (uniform weights with codes, else float), ReLU
-    between layers; float64."""
+    between layers; float64 with codes, float32 in full precision (module docstring)."""
     m = _ready(model)
-    g = _new_graph(int(m.weights[0].shape[1]) - int(m.bias), m.n_outputs)
+    dtype = "float64" if m.codes is not None else "float32"
+    g = _new_graph(int(m.weights[0].shape[1]) - int(m.bias), m.n_outputs, dtype)
     for li, W in enumerate(m.weights):
         _linear(
             g, np.asarray(W, dtype=np.float64), m.bias, None if m.codes is None else m.codes[li]
