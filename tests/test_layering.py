@@ -1,4 +1,5 @@
 """Dependencies point one way (DESIGN.md): problems and solvers never import nn, optim or train;
+deploy never imports experiments or the cli;
 optim/ and train/ take sampler instances and never import a concrete solver module (a sampler
 advertises its fast path through ``properties``; one helper, :mod:`hybridqnn.solvers.sampling`,
 chooses it); and no module imports itself back through another."""
@@ -145,3 +146,11 @@ def test_the_solver_import_rule_catches_each_form() -> None:
     assert concrete_solver_imports("def f():\n    from hybridqnn.solvers import DenseSampler\n") == ["hybridqnn.solvers.dense"]
     assert concrete_solver_imports("import hybridqnn.solvers.batched") == ["hybridqnn.solvers.batched"]
     assert concrete_solver_imports("from hybridqnn.solvers import get_sampler, sample_bqm\nfrom hybridqnn.solvers.sampling import solve_dense") == []
+
+
+def test_deploy_imports_neither_experiments_nor_the_cli() -> None:
+    """Saved models and their export serve experiments and the CLI, never the other way round."""
+    graph = _import_graph()
+    bad = {m: sorted(t for t in targets if t.startswith(("hybridqnn.experiments", "hybridqnn.cli")))
+           for m, targets in graph.items() if m.startswith("hybridqnn.deploy")}
+    assert not {m: t for m, t in bad.items() if t}, f"deploy imports experiments/cli: {bad}"

@@ -51,6 +51,7 @@ _API: dict[str, str] = {
     "fit_qat": "hybridqnn.train",
     "QUBOHeadClassifier": "hybridqnn.train",
     "SGDHeadClassifier": "hybridqnn.train",
+    "RandomConvTransformer": "hybridqnn.train",
     "QCBOClassifier": "hybridqnn.train",
     # trained models: keep, inspect, deploy
     "save_model": "hybridqnn.deploy",

@@ -32,10 +32,17 @@ def test_round_trip_writes_the_documented_layout(tmp_path):
     assert meta["classes"] == ["a", "b"] and meta["row"]["test_accuracy"] == 0.5
     assert meta["training"] == {"spins_per_solve": 6}
     assert meta["tensors"] == {"weight": {"shape": [2, 3], "dtype": "float32"}}
+    assert meta["class"] == "toy_kind.Toy"
+    assert meta["layers"] == [{"op": "linear", "index": 0, "weight_shape": [2, 3], "bits_per_weight": 1.0,
+                               "levels": 2, "offset": -1.0, "step": 2.0}]
     back = load_model(path / METADATA_FILE)
     np.testing.assert_array_equal(back.weight, _toy().weight)
     assert back.scale == 0.5
     assert not list(tmp_path.glob(".*tmp")), "the temporary directory is gone"
+    from hybridqnn._files import default_mode
+
+    assert (path.stat().st_mode & 0o777) == default_mode(directory=True)  # not mkdtemp's 0o700
+    assert all((f.stat().st_mode & 0o777) == default_mode() for f in path.iterdir())
 
 
 def test_kind_lookup_errors():
@@ -132,8 +139,8 @@ def test_fuzzed_files_give_one_clear_line(tmp_path_factory, data, cut):
 
 
 @settings(max_examples=60, deadline=None)
-@given(key=st.sampled_from(["format", "format_version", "kind", "config", "classes", "data", "row",
-                            "training", "tensors", "created", "hybridqnn_version"]),
+@given(key=st.sampled_from(["format", "format_version", "kind", "class", "config", "classes", "data",
+                            "row", "training", "layers", "tensors", "created", "hybridqnn_version"]),
        value=st.one_of(st.none(), st.integers(), st.text(max_size=5), st.lists(st.integers(), max_size=2),
                        st.just(KeyError), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)))
 def test_mutated_metadata_fields(tmp_path_factory, key, value):

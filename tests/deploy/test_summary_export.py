@@ -23,7 +23,7 @@ def test_summary_counts_bits_bytes_and_macs():
     assert s.totals["compression"] == 24.0
     assert s.training == {"spins_per_solve": 6}
     text = str(s)
-    assert "Compression: 24.0x" in text and "spins_per_solve 6" in text
+    assert "Compression: 24.0x" in text and "spins per solve 6" in text
 
 
 def test_binary_macs_need_a_sign_before_the_layer(deploy_graphs):

@@ -215,6 +215,14 @@ def test_bad_shots_and_inputs() -> None:
         NaturalActivation(backend="numba")(torch.rand(3, dtype=torch.float64))
 
 
+def test_models_move_and_cast_with_to() -> None:
+    """``.to()`` reaches every submodule (the measurement once shadowed nn.Module._apply)."""
+    x = torch.rand(20, 784, dtype=torch.float64)
+    nat = NaturalQuantizedMLP(width=16, seed=1).to("cpu").to(torch.float64)
+    assert all(layer.weight.dtype == torch.float64 for layer in nat.layers)
+    assert torch.equal(nat(x, generator=_gen()), SignMLP(width=16, seed=1).double()(x))
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_the_sign_network() -> None:
     x = torch.rand(100, 784, device="cuda")

@@ -8,13 +8,21 @@ import numpy as np
 import pytest
 import torch
 from dwave.samplers import TabuSampler
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from hybridqnn.nn import RandomConvFeatures
+from hybridqnn.solvers import as_sampler
 from hybridqnn.train import (
     QUBOHeadClassifier,
+    QUBOHeadResult,
+    RandomConvTransformer,
     SGDHeadClassifier,
+    SGDHeadResult,
     fit_qubo_head,
     fit_sgd_head,
     head_encoding,
@@ -25,6 +33,7 @@ from hybridqnn.train import (
     [
         QUBOHeadClassifier(sampler="steepest", executor="serial", max_iter=10),
         SGDHeadClassifier(epochs=10),
+        RandomConvTransformer(kernel_size=1),  # the checks' 2-D rows are 1 x F images
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check) -> None:
@@ -173,3 +182,93 @@ def test_single_class_rejected() -> None:
     x, _ = toy()
     with pytest.raises(ValueError, match="at least 2 classes"):
         SGDHeadClassifier(epochs=1).fit(x, np.zeros(len(x), dtype=int))
+
+
+def images(seed: int = 0, n: int = 60, c: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Tiny 1x8x8 images: class k is a bright k-th row band plus noise."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % c
+    x = rng.uniform(0, 0.3, size=(n, 1, 8, 8)).astype(np.float32)
+    for k in range(c):
+        x[y == k, 0, 2 * k : 2 * k + 2, :] += 0.7
+    return x, y
+
+
+def test_random_conv_transformer_is_the_module_on_every_image_layout() -> None:
+    x, _ = images()
+    t = RandomConvTransformer(random_state=0).fit(x)
+    assert t.image_shape_ == (1, 8, 8) and t.n_features_in_ == 64
+    module = RandomConvFeatures.for_images((1, 8, 8), seed=t.seed_).fit(x)
+    np.testing.assert_array_equal(t.transform(x), module.transform(x))
+    np.testing.assert_array_equal(t.transform(x[:, 0]), t.transform(x))  # (N, H, W): one channel
+    flat = RandomConvTransformer(random_state=0, image_shape=(1, 8, 8)).fit(x.reshape(len(x), -1))
+    np.testing.assert_array_equal(flat.transform(x.reshape(len(x), -1)), t.transform(x))
+    with pytest.raises(ValueError, match=r"'X' must be images of shape \(n_samples, 1, 8, 8\), got shape \(2, 1, 4, 4\)"):
+        t.transform(np.zeros((2, 1, 4, 4)))
+    with pytest.raises(ValueError, match="'image_shape' \\(1, 4, 4\\) must have 64 values"):
+        RandomConvTransformer(image_shape=(1, 4, 4)).fit(x.reshape(len(x), -1))
+
+
+def test_from_features_wraps_a_fitted_module_without_refitting() -> None:
+    x, _ = images()
+    module = RandomConvFeatures.for_images((1, 8, 8), seed=3, nonlinearity="abs", pool="max").fit(x)
+    t = RandomConvTransformer.from_features(module, (1, 8, 8))
+    assert t.features_ is module and t.seed_ == 3
+    assert t.get_params()["nonlinearity"] == "abs" and t.get_params()["pool"] == "max"
+    np.testing.assert_array_equal(t.transform(x), module.transform(x))
+    with pytest.raises(ValueError, match="'features' must be fitted"):
+        RandomConvTransformer.from_features(RandomConvFeatures(), (1, 8, 8))
+    with pytest.raises(ValueError, match=r"'image_shape' must be \(1, H, W\)"):
+        RandomConvTransformer.from_features(module, (3, 8, 8))
+    with pytest.raises(TypeError, match="'features' must be a RandomConvFeatures, got int"):
+        RandomConvTransformer.from_features(3, (1, 8, 8))
+
+
+@pytest.mark.parametrize(("estimator", "fit"), [(QUBOHeadClassifier, fit_qubo_head), (SGDHeadClassifier, fit_sgd_head)])
+def test_from_result_is_the_fitted_estimator(estimator, fit) -> None:
+    x, y = toy()
+    if estimator is QUBOHeadClassifier:
+        kwargs = {"bits": 6, "sampler": "steepest", "executor": "serial", "max_iter": 3, "random_state": 0}
+        fitted = estimator(**kwargs).fit(x, y)
+        result = fit(x, y, 3, as_sampler("steepest"), bits=6, executor="serial", max_iter=3, seed=fitted.seed_)
+    else:
+        kwargs = {"epochs": 5, "random_state": 0}
+        fitted = estimator(**kwargs).fit(x, y)
+        result = fit(x, y, 3, epochs=5, seed=fitted.seed_)
+    names = np.array(["a", "b", "c"])
+    head = estimator.from_result(result, names, **kwargs)
+    assert head.get_params() == fitted.get_params()
+    np.testing.assert_array_equal(head.coef_, fitted.coef_)
+    np.testing.assert_array_equal(head.intercept_, fitted.intercept_)
+    np.testing.assert_array_equal(head.predict(x), names[fitted.predict(x)])
+    assert head.n_features_in_ == 4 and len(head.history_) == len(fitted.history_)
+    if estimator is QUBOHeadClassifier:
+        assert head.problem_ == fitted.problem_ and head.n_iter_ == fitted.n_iter_
+    np.testing.assert_array_equal(estimator.from_result(result).classes_, [0, 1, 2])
+    with pytest.raises(ValueError, match="'classes' must be 3 sorted unique labels"):
+        estimator.from_result(result, ["b", "a", "c"])
+
+
+def test_pipeline_of_features_and_head_predicts_raw_images() -> None:
+    x, y = images()
+    model = Pipeline([
+        ("features", RandomConvTransformer(random_state=0)),
+        ("head", QUBOHeadClassifier(bits=6, sampler="steepest", executor="serial", max_iter=5, random_state=0)),
+    ]).fit(x, y)
+    assert model.score(x, y) > 0.9
+    f = model[0].transform(x)
+    np.testing.assert_array_equal(model.predict(x), model[1].predict(f))
+
+
+@given(
+    classes=st.integers(2, 5), features=st.integers(1, 4), seed=st.integers(0, 2**16),
+    estimator=st.sampled_from([QUBOHeadClassifier, SGDHeadClassifier]),
+)
+def test_from_result_predicts_the_argmax_of_its_weights(classes: int, features: int, seed: int, estimator) -> None:
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(size=(classes, features + 1))
+    labels = np.sort(rng.choice(100, size=classes, replace=False))
+    head = estimator.from_result(QUBOHeadResult(weights) if estimator is QUBOHeadClassifier else SGDHeadResult(weights), labels)
+    x = rng.normal(size=(7, features))
+    np.testing.assert_array_equal(head.predict(x), labels[np.argmax(x @ weights[:, :-1].T + weights[:, -1], axis=1)])
+    assert head.n_features_in_ == features and not hasattr(head, "seed_")

@@ -73,7 +73,8 @@ def check_export(
 ) -> dict[str, Any]:
     """Run the file ``exported`` (packed: the NumPy reference; ONNX: onnxruntime) on the first
     ``limit`` test inputs the saved model at ``path`` records (its data set and input
-    preparation) and compare its labels with the trained model's.
+    preparation) and compare its labels with the trained model's (for a stochastic kind, whose
+    export is its deterministic mode: with that mode's labels, computed from the loaded model).
 
     Returns:
         ``{"samples", "agree", "dataset", "format"}``: how many labels agree out of how many.
@@ -100,7 +101,12 @@ def check_export(
         raise ValueError(f"cannot check the export of a {kind.name} model: its inputs are not one "
                          "array (a graph input); its tests compare the packed reference instead")
     x = inputs[:limit]
-    expected = np.asarray(kind.predict(model, x))
+    if kind.stochastic:  # the export is the deterministic mode: compare with it, from the model
+        from hybridqnn.deploy.reference import predict as reference_predict
+
+        expected = reference_predict(kind.graph(model, True), x)
+    else:
+        expected = np.asarray(kind.predict(model, x))
     exported = Path(exported)
     if exported.suffix == ".onnx":
         from hybridqnn.deploy.onnx_export import run_onnx

@@ -74,7 +74,7 @@ def score(
 
     Returns:
         ``{"accuracy", "samples", "dataset", "kind", "recorded"}``; ``recorded`` is the test
-        accuracy in the model's report row (None if it has none).
+        accuracy in the model's report row (:func:`recorded_accuracy`; None if it has none).
 
     Raises:
         ValueError: the model records no input preparation, or the data set's inputs do not have
@@ -102,11 +102,22 @@ def score(
             f"{kind.name} model at {str(path)!r} takes {expected}"
         )
     pred = np.asarray(kind.predict(model, inputs))
-    row = meta["row"] or {}
     return {
         "accuracy": float(np.mean(pred == labels)) if labels.size else float("nan"),
         "samples": int(labels.size),
         "dataset": dataset,
         "kind": kind.name,
-        "recorded": row.get("test_accuracy"),
+        "recorded": recorded_accuracy(meta["row"] or {}),
     }
+
+
+def recorded_accuracy(row: Mapping[str, Any]) -> float | None:
+    """The test accuracy a report row records: ``test_accuracy``, or 1 - ``final_val_error``
+    (the natural-quantization rows' test-split error of the vote); None if neither."""
+    value = row.get("test_accuracy")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    error = row.get("final_val_error")
+    if isinstance(error, (int, float)) and not isinstance(error, bool):
+        return 1.0 - float(error)
+    return None

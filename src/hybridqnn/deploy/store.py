@@ -7,8 +7,10 @@ Layout::
                                latent float weights of a binary network, as trained
 
 ``model.json`` holds ``format`` (``"hybridqnn-model"``), ``format_version`` (:data:`FORMAT_VERSION`),
-``kind`` (a registered :class:`~hybridqnn.deploy.kinds.ModelKind`), ``hybridqnn_version``,
-``created``, ``config`` (the kind's constructor arguments and settings), ``classes`` (the label of
+``kind`` (a registered :class:`~hybridqnn.deploy.kinds.ModelKind`), ``class`` (the Python class
+saved, for the reader: loading goes by ``kind``), ``hybridqnn_version``, ``created``, ``config``
+(the kind's constructor arguments and settings), ``layers`` (per weighted layer of the deployed
+network: weight shape, bits per weight and, for coded weights, the scale ``offset + step * code``), ``classes`` (the label of
 each class index, or null), ``data`` (the data set, the registered input preparation that turns its
 test split into the model's inputs, and a sentence on the preprocessing), ``row`` (the
 ``report.json`` row the model belongs to), ``training`` (the size of one training solve, for
@@ -23,6 +25,7 @@ names the file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -33,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn._files import default_mode
 from hybridqnn.deploy.kinds import ModelKind, get_kind, kind_of
 
 __all__ = [
@@ -56,6 +60,7 @@ MAX_METADATA_BYTES = 16 * 2**20
 _SCALARS = (str, int, float, bool, type(None))
 _FIELDS: dict[str, tuple[type, ...]] = {
     "kind": (str,),
+    "class": (str,),
     "hybridqnn_version": (str,),
     "created": (str,),
     "config": (dict,),
@@ -63,6 +68,7 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "data": (dict, type(None)),
     "row": (dict, type(None)),
     "training": (dict, type(None)),
+    "layers": (list,),
     "tensors": (dict,),
 }
 
@@ -107,6 +113,23 @@ def _checked_tensors(kind: ModelKind, tensors: Any) -> dict[str, np.ndarray]:
                 f"got {type(array).__name__}"
             )
         out[name] = np.ascontiguousarray(array)
+    return out
+
+
+def _layers(graph: Any) -> list[dict[str, Any]]:
+    """Per weighted op of the deployed network: its weight shape, bits per weight and, for coded
+    weights, the scale (value = offset + step * code)."""
+    out, ops = [], graph.ops
+    for index, role, p in graph.params():
+        if role != "weight":
+            continue
+        record = {"op": ops[index]["op"], "index": index, "weight_shape": list(p.values.shape)}
+        if p.encoding == "uniform":
+            record |= {"bits_per_weight": math.log2(p.levels), "levels": p.levels,
+                       "offset": p.offset, "step": p.step}
+        else:
+            record |= {"bits_per_weight": 8 * np.dtype(graph.dtype).itemsize}
+        out.append(record)
     return out
 
 
@@ -165,6 +188,7 @@ def save_model(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "kind": kind.name,
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
         "hybridqnn_version": _version(),
         "created": datetime.now().astimezone().isoformat(timespec="seconds"),
         "config": _jsonable("config", config),
@@ -172,6 +196,7 @@ def save_model(
         "data": None if data is None else _jsonable("data", data),
         "row": None if row is None else _jsonable("row", row),
         "training": None if training is None else _jsonable("training", training),
+        "layers": _layers(kind.graph(model, True)),
         "tensors": {
             name: {"shape": list(a.shape), "dtype": str(a.dtype)} for name, a in tensors.items()
         },
@@ -185,6 +210,9 @@ def save_model(
         (tmp / METADATA_FILE).write_text(
             json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+        os.chmod(tmp, default_mode(directory=True))
+        for file in tmp.iterdir():
+            os.chmod(file, default_mode())
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

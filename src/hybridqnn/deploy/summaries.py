@@ -66,8 +66,9 @@ class ModelSummary:
 
     @property
     def totals(self) -> dict[str, Any]:
-        """``params``, ``weight_bits`` (bits per weight averaged over the weights of the weighted
-        ops), ``float32_bytes``, ``deployed_bytes``, ``compression``, ``binary_macs``,
+        """``params``, ``layer_bits`` (bits per weight of each weighted op, in order, e.g.
+        ``"32/10"`` for float features under a 10-bit head), ``weight_bits`` (bits per weight
+        averaged over the weights of the weighted ops), ``float32_bytes``, ``deployed_bytes``, ``compression``, ``binary_macs``,
         ``other_macs``."""
         weighted = [la for la in self.layers if la.op in _WEIGHTED and la.bits_per_weight is not None]
         count = sum(la.params for la in weighted)
@@ -75,6 +76,7 @@ class ModelSummary:
         dep = sum(la.deployed_bytes for la in self.layers)
         return {
             "params": sum(la.params for la in self.layers),
+            "layer_bits": "/".join(_bits(la.bits_per_weight) for la in weighted) or None,
             "weight_bits": (
                 sum(la.params * la.bits_per_weight for la in weighted) / count if count else None
             ),
@@ -109,7 +111,8 @@ class ModelSummary:
         if t["compression"] is not None:
             lines.append(f"Compression: {t['compression']:.1f}x smaller deployed than as float32")
         if self.training:
-            lines.append("Training problem: " + ", ".join(f"{k} {_fmt(v)}" for k, v in self.training.items()))
+            lines.append("Training problem: " + ", ".join(
+                f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in self.training.items() if v is not None))
         return "\n".join(lines)
 
 

@@ -119,7 +119,7 @@ class RunContext:
     def models(self) -> list[dict[str, Any]]:
         """One record per model saved so far: ``path`` (relative to :attr:`out_dir`), ``kind``,
         ``row`` (the index of its report row), ``bytes`` and ``seconds`` (the cost of saving),
-        the summary's totals (``params``, ``weight_bits``, ``float32_bytes``, ``deployed_bytes``,
+        the summary's totals (``params``, ``layer_bits``, ``float32_bytes``, ``deployed_bytes``,
         ``compression``; :mod:`hybridqnn.deploy.summaries`) and ``spins_per_solve``."""
         return [dict(m) for m in self._models]
 
@@ -216,7 +216,7 @@ class RunContext:
             "row": index,
             "bytes": sum(f.stat().st_size for f in path.iterdir()),
             "seconds": round(seconds, 4),
-            **{k: totals[k] for k in ("params", "weight_bits", "float32_bytes", "deployed_bytes", "compression")},
+            **{k: totals[k] for k in ("params", "layer_bits", "float32_bytes", "deployed_bytes", "compression")},
             "spins_per_solve": training.get("spins_per_solve"),
         })
         return path

@@ -18,7 +18,9 @@ Every training run (a "point") runs through :func:`hybridqnn.parallel.get_execut
 (default), threads, serial execution or a Dask cluster (``dask://HOST:PORT``). Each point loads
 the data itself and uses ``max(1, cores // workers)`` torch threads. With a local executor each
 point also appends its epochs to ``progress-<i>.jsonl`` in the run directory as it goes (the
-full history lands in ``metrics.jsonl`` when the point finishes).
+full history lands in ``metrics.jsonl`` when the point finishes). Every trained network is saved
+under ``models/natural-quantization-<dataset>-<setting>`` (kind ``natural-mlp``, input
+``natural-flat``: :mod:`hybridqnn.deploy.kinds.natural`) unless the run says ``--no-save-models``.
 
 Choices where the paper is silent (PAPERS.md D.4): 3 hidden layers and 100 epochs (the original
 script); one seed per setting, keyed by (method, dataset, setting name) so that adding a setting
@@ -232,7 +234,8 @@ def _threads_for(workers: int) -> int:
 def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     """Train and evaluate one (a, g) setting; top-level so that process pools and Dask can
     pickle it. ``spec``: ``params`` (a :class:`NaturalTrainParams`), ``name``, ``a``, ``g``,
-    ``seed``, ``data_dir``, ``device``, ``threads``, ``log_path``."""
+    ``seed``, ``data_dir``, ``device``, ``threads``, ``log_path``. Returns the ``row``, the
+    epochs' ``history`` and the trained ``model`` (moved to the CPU, to be saved by the caller)."""
     import torch
 
     from hybridqnn.nn import NaturalQuantizedMLP
@@ -293,14 +296,31 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
         "total_time_s": time.perf_counter() - start,
         "seed": spec["seed"],
     }
-    return {"row": row, "history": history}
+    return {"row": row, "history": history, "model": model.to("cpu")}
+
+
+def add_point_row(ctx: RunContext, p: NaturalTrainParams, row: dict[str, Any], model: Any) -> None:
+    """Add one trained point's ``row`` and save its model (kind ``natural-mlp``) with the test
+    input it was scored on (``natural-flat``)."""
+    from hybridqnn.deploy.kinds.natural import NATURAL_INPUT
+
+    ctx.add_row(row)
+    images = "all" if p.test_size is None else f"the first {p.test_size}"
+    data = {
+        "dataset": p.dataset,
+        "input": {"name": NATURAL_INPUT, "kwargs": {"test_size": p.test_size}},
+        "preprocessing": f"{images} test images, each flattened to one row of float32 pixel "
+        "values / 255 in [0, 1]",
+    }
+    ctx.save_model(model, row, data=data)
 
 
 def run_points(
     ctx: RunContext, p: NaturalTrainParams, points: list[tuple[str, float, float]], desc: str
 ) -> list[dict[str, Any]]:
-    """Run ``(name, a, g)`` points through the executor; results in the order given. Each point's
-    seed is keyed by ``(METHOD, dataset, name)``, so adding a point changes no other."""
+    """Run ``(name, a, g)`` points through the executor; results in the order given (each with
+    its ``row``, ``history`` and trained ``model``, on the CPU). Each point's seed is keyed by
+    ``(METHOD, dataset, name)``, so adding a point changes no other."""
     from hybridqnn.parallel import default_workers, get_executor
 
     seeds = [ctx.seed_for(METHOD, p.dataset, name) for name, _, _ in points]
@@ -346,14 +366,13 @@ def run_natural_mnist(ctx: RunContext, p: NaturalMNISTParams) -> None:
     for res in results:
         row = res["row"]
         paper = PAPER_VAL_ERROR.get(row["setting"])
-        ctx.add_row(
-            {
-                "method": METHOD,
-                "dataset": p.dataset,
-                **row,
-                **paper_columns("final_val_error", row["final_val_error"], paper),
-            }
-        )
+        full = {
+            "method": METHOD,
+            "dataset": p.dataset,
+            **row,
+            **paper_columns("final_val_error", row["final_val_error"], paper),
+        }
+        add_point_row(ctx, p, full, res.pop("model"))
     _plot_curves(ctx, results, p.shots)
     parts = [
         f"{r['row']['setting']}: final {100 * r['row']['final_val_error']:.2f}%, best {100 * r['row']['best_val_error']:.2f}% "
@@ -447,7 +466,7 @@ def run_natural_sweep(ctx: RunContext, p: NaturalSweepParams) -> None:
     for group, res in zip(groups, results, strict=True):
         row = {"method": METHOD, "sweep": group, "dataset": p.dataset, **res["row"]}
         rows.append(row)
-        ctx.add_row(row)
+        add_point_row(ctx, p, row, res.pop("model"))
     g_rows = [r for r in rows if r["sweep"] == "g-sweep"]
     g_c = None
     if len(g_rows) >= 2:

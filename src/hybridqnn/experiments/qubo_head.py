@@ -2,6 +2,8 @@
 
 - ``qubo-head`` (configs ``quickstart`` and ``qubo-head-precision``): frozen random conv
   features, then the SGD baseline and the QUBO head for each bit precision K, on each data set.
+  Every head is saved with its features (``models/``; kinds ``sgd-head`` and ``qubo-head`` of
+  :mod:`hybridqnn.deploy.kinds.head`), a Pipeline that predicts raw images.
 
 Its benchmark, ``bench-qubo-head``, lives in :mod:`hybridqnn.experiments.benchmarks.qubo_head` and
 reuses :func:`head_features`, :func:`train_sgd_row` and :func:`train_qubo_row`.
@@ -107,6 +109,9 @@ class QUBOHeadExperimentParams(HeadParams):
 
 @dataclass
 class HeadFeatures:
+    """One data set's features, with the fitted extractor that made them from the raw images
+    and, when the run drew a stratified subset, its sizes and seed."""
+
     dataset: str
     x_train: np.ndarray
     y_train: np.ndarray
@@ -114,6 +119,9 @@ class HeadFeatures:
     y_test: np.ndarray
     num_classes: int
     feature_s: float
+    extractor: Any = None  # RandomConvTransformer
+    class_names: tuple[str, ...] = ()
+    subset: dict[str, int] | None = None
 
 
 def head_features(
@@ -121,10 +129,13 @@ def head_features(
 ) -> HeadFeatures:
     from hybridqnn.data import load_dataset, stratified_subset
     from hybridqnn.nn import RandomConvFeatures
+    from hybridqnn.train import RandomConvTransformer
 
     ds = load_dataset(name, data_dir=data_dir, download=download)
+    subset = None
     if p.train_size is not None or p.test_size is not None:
-        ds = stratified_subset(ds, min(p.train_size or ds.n_train, ds.n_train), min(p.test_size or ds.n_test, ds.n_test), seed=seed)
+        subset = {"train_size": min(p.train_size or ds.n_train, ds.n_train), "test_size": min(p.test_size or ds.n_test, ds.n_test), "seed": seed}
+        ds = stratified_subset(ds, subset["train_size"], subset["test_size"], seed=seed)
     overrides = {
         k: v
         for k, v in {"num_filters": p.num_filters, "kernel_size": p.kernel_size, "pool_size": p.pool_size}.items()
@@ -136,8 +147,10 @@ def head_features(
         ).to(device)
         extractor.fit(ds.x_train)
         x_train, x_test = extractor.transform(ds.x_train), extractor.transform(ds.x_test)
-    feats = HeadFeatures(name, x_train, ds.y_train, x_test, ds.y_test, ds.num_classes, timer.seconds)
-    return feats
+    return HeadFeatures(
+        name, x_train, ds.y_train, x_test, ds.y_test, ds.num_classes, timer.seconds,
+        RandomConvTransformer.from_features(extractor, ds.image_shape), ds.class_names, subset,
+    )
 
 
 def _accuracy(weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
@@ -145,7 +158,8 @@ def _accuracy(weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def train_sgd_row(ctx: RunContext, p: HeadParams, f: HeadFeatures, seed: int) -> tuple[dict[str, Any], Any]:
-    from hybridqnn.train import fit_sgd_head
+    """The SGD head's row and the trained model (features and head, a Pipeline on raw images)."""
+    from hybridqnn.train import SGDHeadClassifier, fit_sgd_head
 
     res = fit_sgd_head(
         f.x_train, f.y_train, f.num_classes, optimizer=p.sgd_optimizer, lr=p.sgd_lr, batch_size=p.sgd_batch_size,
@@ -166,12 +180,17 @@ def train_sgd_row(ctx: RunContext, p: HeadParams, f: HeadFeatures, seed: int) ->
         "train_time_s": res.train_time_s,
         "iterations": len(res.history),
     }
-    return row, res
+    head = SGDHeadClassifier.from_result(
+        res, seed=seed, optimizer=p.sgd_optimizer, lr=p.sgd_lr, batch_size=p.sgd_batch_size, epochs=p.sgd_epochs,
+        l2=p.l2, device=ctx.device,
+    )
+    return row, _pipeline(f, head)
 
 
 def train_qubo_row(ctx: RunContext, p: HeadParams, f: HeadFeatures, bits: int, solver: str, seed: int) -> tuple[dict[str, Any], Any]:
+    """The QUBO head's row and the trained model (features and head, a Pipeline on raw images)."""
     from hybridqnn.solvers import get_sampler
-    from hybridqnn.train import fit_qubo_head
+    from hybridqnn.train import QUBOHeadClassifier, fit_qubo_head
 
     res = fit_qubo_head(
         f.x_train, f.y_train, f.num_classes, get_sampler(solver), bits=bits, weight_range=p.weight_range,
@@ -205,7 +224,38 @@ def train_qubo_row(ctx: RunContext, p: HeadParams, f: HeadFeatures, bits: int, s
         "cold_start_energy_first": first.get("cold_start_energy"),
         "solver_energy_first": first["solver_energy"],
     }
-    return row, res
+    head = QUBOHeadClassifier.from_result(
+        res, seed=seed, bits=bits, weight_range=p.weight_range, bias_range=p.bias_range, l2=p.l2, max_iter=p.max_iter,
+        tol=p.tol, patience=p.patience, sampler=solver, sample_kwargs=p.sample_kwargs, warm_start=p.warm_start,
+        compare_cold_start=p.compare_cold_start, executor=ctx.executor,
+    )
+    return row, _pipeline(f, head)
+
+
+def _pipeline(f: HeadFeatures, head: Any) -> Any:
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("features", f.extractor), ("head", head)])
+
+
+def _save(ctx: RunContext, f: HeadFeatures, model: Any, row: dict[str, Any]) -> None:
+    """Save a trained head with its features. ``predict --data`` scores the whole test split;
+    ``row_input`` records the subset the row was scored on when the run drew one."""
+    t = f.extractor
+    data: dict[str, Any] = {
+        "dataset": f.dataset,
+        "input": {"name": "raw-images", "kwargs": {}},
+        "preprocessing": (
+            f"raw images as hybridqnn.data.load_dataset gives them (float32 in [0, 1], shape {list(t.image_shape_)}); "
+            f"the model's own features: {t.features_.num_filters} random {t.features_.kernel_size}x{t.features_.kernel_size} "
+            f"conv filters, {t.features_.nonlinearity}, {t.features_.pool} pooling to {t.features_.pool_size}x"
+            f"{t.features_.pool_size}, standardised by the training mean and std"
+        ),
+    }
+    if f.subset is not None:
+        data["row_input"] = {"name": "raw-images", "kwargs": f.subset}
+        data["preprocessing"] += f"; the row's test accuracy is on the stratified test subset {f.subset}"
+    ctx.save_model(model, row, classes=list(f.class_names) or None, data=data)
 
 
 def run_qubo_head(ctx: RunContext, p: QUBOHeadExperimentParams) -> None:
@@ -226,17 +276,19 @@ def run_qubo_head(ctx: RunContext, p: QUBOHeadExperimentParams) -> None:
             for _ in range(len(p.bits) + 1):
                 next(bar, None)
             continue
-        sgd_row, _ = train_sgd_row(ctx, p, f, ctx.seed_for("sgd", name))
+        sgd_row, sgd_model = train_sgd_row(ctx, p, f, ctx.seed_for("sgd", name))
         sgd_row["feature_s"] = f.feature_s
         ctx.add_row(sgd_row)
+        _save(ctx, f, sgd_model, sgd_row)
         next(bar, None)
         per_k: dict[int, dict[str, Any]] = {}
         for k in p.bits:
-            row, res = train_qubo_row(ctx, p, f, k, p.solver, ctx.seed_for("qubo-head", name, f"K={k}"))
+            row, model = train_qubo_row(ctx, p, f, k, p.solver, ctx.seed_for("qubo-head", name, f"K={k}"))
             row["time_vs_sgd_best"] = row["train_time_s"] / max(sgd_row["time_to_best_s"], 1e-9)
             row["accuracy_vs_sgd_best"] = row["test_accuracy"] - sgd_row["best_test_accuracy"]
             ctx.add_row(row)
-            per_k[k] = {"row": row, "losses": [r["loss"] for r in res.history]}
+            _save(ctx, f, model, row)
+            per_k[k] = {"row": row, "losses": [r["loss"] for r in model[-1].history_]}
             next(bar, None)
         results[name] = {"sgd": sgd_row, "per_k": per_k}
         size = (f.x_train.shape[1] + 1) * max(p.bits)

@@ -206,7 +206,7 @@ def _models_section(models: list[Mapping[str, Any]]) -> list[str]:
     size = sum(int(m.get("bytes") or 0) for m in models)
     rows = [
         {"model": m.get("path"), "kind": m.get("kind"), "row": m.get("row"), "params": m.get("params"),
-         "bits/weight": m.get("weight_bits"), "float32 bytes": m.get("float32_bytes"),
+         "bits/weight": m.get("layer_bits"), "float32 bytes": m.get("float32_bytes"),
          "deployed bytes": m.get("deployed_bytes"), "compression": m.get("compression"),
          "spins/solve": m.get("spins_per_solve")}
         for m in models

@@ -1,7 +1,7 @@
 """Methods that fit on data: fit functions, scikit-learn estimators and the training and
 evaluation loops (which take a logging callback, not a run context)."""
 
-from hybridqnn.train.estimators import QUBOHeadClassifier, SGDHeadClassifier
+from hybridqnn.train.estimators import QUBOHeadClassifier, RandomConvTransformer, SGDHeadClassifier
 from hybridqnn.train.loops import (
     TrainResult,
     bce_metrics,
@@ -37,6 +37,7 @@ __all__ = [
     "QCBOResult",
     "QUBOHeadClassifier",
     "QUBOHeadResult",
+    "RandomConvTransformer",
     "SGDHeadClassifier",
     "SGDHeadResult",
     "TrainResult",

@@ -93,9 +93,10 @@ class WeakMeasurement(nn.Module):
         u = torch.rand(
             shape, generator=generator, device=state.alpha.device, dtype=state.alpha.dtype
         )
-        return self._apply(state, u)
+        return self._update(state, u)
 
-    def _apply(self, state: QubitState, u: Tensor) -> tuple[Tensor, QubitState]:
+    def _update(self, state: QubitState, u: Tensor) -> tuple[Tensor, QubitState]:
+        # not ``_apply``: that would shadow nn.Module._apply, which .to(), .cpu() and .double() call
         m, alpha, beta = _measure(
             state.alpha, state.beta, u, math.sin(self.g), self.update == "paper"
         )
