@@ -1,4 +1,4 @@
-"""Data preparation of the QP-SBGD experiments (hybridqnn.data.prepare)."""
+"""Data preparation of the QP-SBGD and QCBO experiments (hybridqnn.data.prepare)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridqnn.data import Dataset, a1a_spins, planted_logistic, pooled_pair_features
+from hybridqnn.data import (
+    Dataset,
+    a1a_spins,
+    block_means,
+    planted_logistic,
+    pooled_pair_features,
+    task_subset,
+)
 
 
 @given(st.integers(1, 20), st.integers(1, 30), st.integers(1, 30), st.integers(0, 2**32 - 1))
@@ -76,3 +83,42 @@ def test_pooled_pair_features_balanced_spins(train_size: int, seed: int) -> None
     assert set(x.unique().tolist()) <= {-1.0, 1.0}
     again = pooled_pair_features(ds, 2, train_size, 6, seed)
     assert all(torch.equal(a, b) for a, b in zip((x, y, xt, yt), again, strict=True))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from([1, 2, 4, 7, 14, 28]), st.integers(0, 2**32 - 1))
+def test_block_means_are_the_blocks_means(side: int, seed: int) -> None:
+    images = np.random.default_rng(seed).random((3, 1, 28, 28)).astype(np.float32)
+    x = block_means(images, side)
+    b = 28 // side
+    assert x.shape == (3, side * side) and x.dtype == np.float64
+    r, c = (side - 1) // 2, side // 3
+    assert np.isclose(x[1, r * side + c], images[1, 0, r * b : (r + 1) * b, c * b : (c + 1) * b].mean())
+    with pytest.raises(ValueError, match="'side' must divide 28"):
+        block_means(images, 5)
+
+
+def _fake_images(n_classes: int = 3) -> Dataset:
+    rng = np.random.default_rng(1)
+    return Dataset(
+        name="fake",
+        x_train=rng.random((30, 1, 28, 28)).astype(np.float32),
+        y_train=np.arange(30) % n_classes,
+        x_test=rng.random((12, 1, 28, 28)).astype(np.float32),
+        y_test=np.arange(12) % n_classes,
+        num_classes=n_classes,
+        class_names=tuple(f"c{k}" for k in range(n_classes)),
+    )
+
+
+def test_task_subset_pair_or_all_capped_and_seeded() -> None:
+    ds = _fake_images()
+    pair = task_subset(ds, "2-0", 6, 100, seed=4)
+    assert pair.class_names == ("c2", "c0") and pair.y_test.size == 8  # capped at the pair's 8
+    assert np.bincount(pair.y_train).tolist() == [3, 3]
+    again = task_subset(ds, "2-0", 6, 100, seed=4)
+    assert np.array_equal(pair.x_train, again.x_train)
+    every = task_subset(ds, "all", 9, 6, seed=0)
+    assert every.num_classes == 3 and every.y_train.size == 9 and every.y_test.size == 6
+    with pytest.raises(ValueError, match="'task' must be 'all' or a class pair 'A-B', got '1'"):
+        task_subset(ds, "1", 6, 6, seed=0)

@@ -31,6 +31,7 @@ def every_op_graph(dtype: str = "float32", seed: int = 0) -> Graph:
     g.sign(0.5)
     t = rng.integers(0, 3, size=(3, 6)) - 1.0
     g.linear(uniform_param(t, bits=2, levels=3, offset=-1.0, step=1.0), float_param([0.0, 0.1, -0.1]))
+    g.tie_linear(sign_param(np.eye(3) * 2 - 1), float_param([0.5, 0.0, -0.5]), rel=1e-9)
     return g.validate()
 
 

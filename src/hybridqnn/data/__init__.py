@@ -20,7 +20,13 @@ from hybridqnn.data.dataset import Dataset
 from hybridqnn.data.libsvm import load_libsvm
 from hybridqnn.data.loaders import DATASETS, load_dataset
 from hybridqnn.data.paths import resolve_data_root
-from hybridqnn.data.prepare import a1a_spins, planted_logistic, pooled_pair_features
+from hybridqnn.data.prepare import (
+    a1a_spins,
+    block_means,
+    planted_logistic,
+    pooled_pair_features,
+    task_subset,
+)
 from hybridqnn.data.subsets import class_pair, first_n, stratified_subset, train_val_split
 
 _GRAPH_NAMES = ("GRAPH_DATASETS", "GraphDataset", "gcn_adjacency", "load_graph_dataset", "load_karate_club", "load_planetoid", "training_receptive_field")
@@ -42,6 +48,7 @@ __all__ = [
     "DataIntegrityError",
     "Dataset",
     "a1a_spins",
+    "block_means",
     "class_pair",
     "first_n",
     "gcn_adjacency",
@@ -54,6 +61,7 @@ __all__ = [
     "pooled_pair_features",
     "resolve_data_root",
     "stratified_subset",
+    "task_subset",
     "train_val_split",
     "training_receptive_field",
 ]

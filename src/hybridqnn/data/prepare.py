@@ -1,7 +1,9 @@
 """Data preparation of the QP-SBGD experiments (Krahn et al., "Projected Stochastic Gradient
 Descent with Quantum Annealed Binary Gradients", arXiv 2310.15128, BMVC 2024; code github
 mk2510/QPSBGD): a planted logistic-regression task, a1a as the authors' notebooks read it, and
-pooled, thresholded features of MNIST digit pairs.
+pooled, thresholded features of MNIST digit pairs; and of the QCBO experiments (Li et al.,
+arXiv 2506.18240): a task's stratified subset (a class pair or all classes) and block means of
+its images.
 
 Each function is deterministic in its ``seed``. The tensor-returning ones import torch when
 called.
@@ -17,11 +19,12 @@ import numpy as np
 
 from hybridqnn._checks import check_float, check_int
 from hybridqnn.data.dataset import Dataset
+from hybridqnn.data.subsets import class_pair, stratified_subset
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["a1a_spins", "planted_logistic", "pooled_pair_features"]
+__all__ = ["a1a_spins", "block_means", "planted_logistic", "pooled_pair_features", "task_subset"]
 
 
 def planted_logistic(
@@ -132,4 +135,38 @@ def pooled_pair_features(
         torch.as_tensor(dataset.y_train[idx], dtype=torch.float32),
         torch.where(fte > thr, 1.0, -1.0),
         torch.as_tensor(dataset.y_test[test_idx], dtype=torch.float32),
+    )
+
+
+def task_subset(dataset: Dataset, task: str, train_size: int, test_size: int, seed: int) -> Dataset:
+    """The QCBO experiments' task: ``"A-B"`` keeps classes A and B (A -> label 0, B -> 1,
+    :func:`hybridqnn.data.class_pair`), ``"all"`` every class; then a class-stratified subset
+    (:func:`hybridqnn.data.stratified_subset` with ``seed``) of ``train_size`` training and
+    ``test_size`` test samples, each capped at what the task has."""
+    if task != "all":
+        parts = task.split("-")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise ValueError(f"'task' must be 'all' or a class pair 'A-B', got {task!r}")
+        dataset = class_pair(dataset, int(parts[0]), int(parts[1]))
+    return stratified_subset(
+        dataset,
+        min(train_size, len(dataset.y_train)),
+        min(test_size, len(dataset.y_test)),
+        seed=seed,
+    )
+
+
+def block_means(images: np.ndarray, side: int) -> np.ndarray:
+    """Features of 28 x 28 images (N, 1, 28, 28) or (N, 28, 28): the means of the side x side
+    grid of (28 / side)-pixel square blocks, row-major, float64 of shape (N, side^2)."""
+    side = check_int("side", side, 1, 28)
+    if 28 % side:
+        raise ValueError(f"'side' must divide 28 (1, 2, 4, 7, 14, 28), got {side}")
+    b = 28 // side
+    return (
+        np.asarray(images)
+        .reshape(-1, side, b, side, b)
+        .mean(axis=(2, 4))
+        .reshape(-1, side * side)
+        .astype(np.float64)
     )

@@ -29,7 +29,17 @@ clip            ``min(max(x, low), high)``                     low, high (traili
 round_to_unit   ``rint(x / unit) * unit`` (half to even)       unit
 quantize        the K-bit grid of ``quantize_activation``      low, high (trailing dims), bits
 spline          per-feature linear spline                    knots (F, M+1), slopes, intercepts (F, M)
+tie_linear      ``linear`` whose near-ties are ties (below)    weight, bias as linear; rel
 =============== ============================================ ======================================
+
+``tie_linear`` is the output layer of the QCBO's quantized spline network
+(:meth:`hybridqnn.problems.qcbo.QuantizedSplineNetwork.predict`): quantized weights and
+activations make exact ties common (all-zero hidden activations, products that cancel), and the
+rounding of a sum then picks a side that depends on the order of the additions, so two runtimes
+would disagree. With ``z = x W^T + b`` and ``t = rel (|x| |W|^T + |b|)``, one output gives
+``z' = 0`` where ``-t <= z < 0`` (so ``threshold`` decides ``z >= -t``), several give
+``z'_c = max_d z_d`` where ``z_c >= max_d z_d - t_c - max_d t_d`` (tied with the largest, so the
+first argmax is the first of the tied), and ``z' = z`` elsewhere.
 
 Packed file (``safetensors``, no pickle): string metadata ``format = "hybridqnn-packed"``,
 ``format_version = "1"`` and ``graph`` = the JSON of :meth:`Graph.to_json`; one tensor per param,
@@ -112,6 +122,7 @@ OPS: dict[str, OpSpec] = {
     "round_to_unit": OpSpec(attrs=("unit",)),
     "quantize": OpSpec(("low", "high"), attrs=("bits",)),
     "spline": OpSpec(("knots", "slopes", "intercepts")),
+    "tie_linear": OpSpec(("weight",), ("bias",), ("rel",)),
 }
 
 
@@ -382,6 +393,18 @@ class Graph:
         _want("linear", "weight", weight, (None, n_in))
         bias = self._optional_bias("linear", bias, weight.shape[0])
         return self._append("linear", {}, {"weight": weight, "bias": bias}, (weight.shape[0],))
+
+    def tie_linear(self, weight: Param, bias: Param | None = None, *, rel: float = 1e-12) -> Graph:
+        """``linear`` whose logits within ``rel`` (relative to the magnitude of their products)
+        of a tie count as tied (module docstring); ``rel`` in [0, 1)."""
+        rel = check_float("rel", rel, 0.0)
+        if rel >= 1.0:
+            raise ValueError(f"'rel' must be a real number in [0, 1), got {rel!r}")
+        (n_in,) = self._running("tie_linear", 1)
+        weight = self._param("tie_linear", "weight", weight)
+        _want("tie_linear", "weight", weight, (None, n_in))
+        bias = self._optional_bias("tie_linear", bias, weight.shape[0])
+        return self._append("tie_linear", {"rel": rel}, {"weight": weight, "bias": bias}, (weight.shape[0],))
 
     def conv2d(self, weight: Param, bias: Param | None = None, *, stride: int = 1, padding: int = 0) -> Graph:
         """``torch.nn.functional.conv2d(x, W, b, stride, padding)`` (groups 1, dilation 1):

@@ -26,6 +26,8 @@ How each op is expressed (every computation in the graph's dtype, as the NumPy r
 * ``spline`` -> ``Unsqueeze``, ``GreaterOrEqual`` against the knots, ``Cast``, ``ReduceSum``
   (the segment index), ``Max``/``Min`` (clamped per feature) and ``Gather`` of the slopes and
   intercepts;
+* ``tie_linear`` -> two ``Gemm`` (z, and t from ``Abs`` of x, W and b), then ``Where`` over
+  ``GreaterOrEqual`` / ``Less`` against 0 (one output) or ``ReduceMax`` of z and t (several);
 * ``graph_conv`` (a graph input: the adjacency) raises ``NotExportableError``.
 
 ``onnx`` is imported here only, when a model is exported; ``onnxruntime`` only by the tests.
@@ -256,6 +258,23 @@ def _spline(
     return b.node("Add", [b.node("Mul", [alpha, x]), beta])
 
 
+def _tie_linear(
+    b: _Builder, x: str, *, weight: str, rel: float, params: dict[str, Param], bias: str | None = None, **_: Any
+) -> str:
+    """``linear`` with its near-ties snapped to ties, as the reference computes it."""
+    z = _linear(b, x, weight=weight, bias=bias)
+    abs_bias = b.node("Abs", [bias]) if bias else None
+    t = _linear(b, b.node("Abs", [x]), weight=b.node("Abs", [weight]), bias=abs_bias)
+    t = b.node("Mul", [t, b.const("rel", rel)])
+    if params["weight"].shape[0] == 1:
+        zero = b.const("zero", 0.0)
+        near = b.node("And", [b.node("Less", [z, zero]), b.node("GreaterOrEqual", [z, b.node("Neg", [t])])])
+        return b.node("Where", [near, zero, z])
+    top = b.node("ReduceMax", [z], axes=[1], keepdims=1)
+    threshold = b.node("Sub", [b.node("Sub", [top, t]), b.node("ReduceMax", [t], axes=[1], keepdims=1)])
+    return b.node("Where", [b.node("GreaterOrEqual", [z, threshold]), top, z])
+
+
 _EMIT: dict[str, Any] = {
     "linear": _linear,
     "conv2d": _conv2d,
@@ -274,6 +293,7 @@ _EMIT: dict[str, Any] = {
     ),
     "quantize": _quantize,
     "spline": _spline,
+    "tie_linear": _tie_linear,
 }
 
 

@@ -164,6 +164,18 @@ def _spline(x: np.ndarray, *, knots: np.ndarray, slopes: np.ndarray, intercepts:
     return slopes.reshape(-1)[flat] * x + intercepts.reshape(-1)[flat]
 
 
+def _tie_linear(
+    x: np.ndarray, *, weight: np.ndarray, rel: float, dtype: np.dtype, bias: np.ndarray | None = None, **_: Any
+) -> np.ndarray:
+    """``linear`` with its near-ties snapped to ties (graph module docstring, ``tie_linear``)."""
+    z = _linear(x, weight=weight, bias=bias)
+    t = _linear(np.abs(x), weight=np.abs(weight), bias=None if bias is None else np.abs(bias)) * dtype.type(rel)
+    if z.shape[1] == 1:
+        return np.where((z < 0) & (z >= -t), dtype.type(0), z)
+    top = z.max(axis=1, keepdims=True)
+    return np.where(z >= top - t - t.max(axis=1, keepdims=True), top, z)
+
+
 _RUN: dict[str, Callable[..., np.ndarray]] = {
     "linear": _linear,
     "conv2d": _conv2d,
@@ -180,4 +192,5 @@ _RUN: dict[str, Callable[..., np.ndarray]] = {
     "round_to_unit": lambda x, *, unit, dtype, **_: np.rint(x / dtype.type(unit)) * dtype.type(unit),
     "quantize": _quantize,
     "spline": _spline,
+    "tie_linear": _tie_linear,
 }

@@ -36,7 +36,7 @@ __all__ = ["LayerSummary", "ModelSummary", "summarize_graph", "summary"]
 #: Ops whose input decides whether the next weighted op's MACs are binary: they keep a +-1
 #: signal +-1 (up to a positive or negative scale).
 _KEEPS_BINARY = {"flatten", "scale"}
-_WEIGHTED = {"linear", "conv2d", "graph_conv"}
+_WEIGHTED = {"linear", "conv2d", "graph_conv", "tie_linear"}
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,16 @@ misses, T-shirt/trouser ternary -1.2 and shirt/T-shirt 1-bit -1.55, are its star
 0 and 1 weights moved), and 0 to +1.5 points from its start but for one -0.15; the control from
 the same start is within 0.55 points of QPH in all 8, so the line search, not the subproblems,
 makes the moves there too.
+
+Saved models (``models/`` of the run, :mod:`hybridqnn.deploy.kinds.qcbo`): ``qcbo-fmnist`` saves
+every network it trains beside its row (QPH, monolithic, both controls and QAT as
+``qcbo-network``; ``qat-ste-adam`` and ``full-precision`` as ``qcbo-relu-mlp``), with the input
+preparation ``qcbo-block-means`` that ``hybridqnn predict`` uses to reproduce the row's test
+accuracy. ``qcbo-convergence`` saves none: it is a solver study of QCGD on one QCBO of
+``num_samples`` (2) samples, whose rows are traces of objective and infeasibility per oracle
+setting, not trained networks (its atoms are often infeasible points, and no row has a test
+accuracy to reproduce). ``bench-qcbo`` saves none either: its rows are timings, medians over
+repeats, not one network each.
 """
 
 from __future__ import annotations
@@ -341,33 +351,30 @@ class _Data:
     Xt: np.ndarray
     yt: np.ndarray
     n_out: int
-
-
-def _pool(x: np.ndarray, side: int) -> np.ndarray:
-    b = 28 // side
-    return (
-        x.reshape(-1, side, b, side, b)
-        .mean(axis=(2, 4))
-        .reshape(-1, side * side)
-        .astype(np.float64)
-    )
+    classes: tuple[str, ...]
+    spec: dict[str, Any]  # how a saved model's test inputs are made (hybridqnn.deploy.inputs)
 
 
 def _data(p: QCBOParams, task: str, n_train: int, n_test: int, seed: int, data_dir: Any) -> _Data:
-    from hybridqnn.data import class_pair, load_dataset, stratified_subset
+    from hybridqnn.data import block_means, load_dataset, task_subset
 
-    ds = load_dataset("fashion-mnist", data_dir=data_dir)
-    if task != "all":
-        a, b = (int(v) for v in task.split("-"))
-        ds = class_pair(ds, a, b)
-    ds = stratified_subset(
-        ds, min(n_train, len(ds.y_train)), min(n_test, len(ds.y_test)), seed=seed
-    )
-    X, Xt = _pool(ds.x_train, p.pool_side), _pool(ds.x_test, p.pool_side)
+    ds = task_subset(load_dataset("fashion-mnist", data_dir=data_dir), task, n_train, n_test, seed)
+    X, Xt = block_means(ds.x_train, p.pool_side), block_means(ds.x_test, p.pool_side)
     n_out = 1 if ds.num_classes == 2 else ds.num_classes
     y = np.where(ds.y_train > 0, 1, -1) if n_out == 1 else ds.y_train.astype(np.int64)
     yt = np.where(ds.y_test > 0, 1, -1) if n_out == 1 else ds.y_test.astype(np.int64)
-    return _Data(task, X, y, Xt, yt, n_out)
+    kwargs = {
+        "task": task, "pool_side": p.pool_side, "train_size": n_train, "test_size": n_test, "seed": seed
+    }
+    b = 28 // p.pool_side
+    spec = {
+        "dataset": "fashion-mnist",
+        "input": {"name": "qcbo-block-means", "kwargs": kwargs},
+        "preprocessing": f"Fashion-MNIST task {task} ({', '.join(ds.class_names)}), a class-stratified "
+        f"subset (seed {seed}) of {len(ds.y_train)} training and {len(ds.y_test)} test images, each "
+        f"the {p.pool_side} x {p.pool_side} grid of {b} x {b}-pixel block means in [0, 1].",
+    }
+    return _Data(task, X, y, Xt, yt, n_out, ds.class_names, spec)
 
 
 def _codes(setting: str, num_layers: int) -> list[Any]:
@@ -517,11 +524,11 @@ def _start_name(warm_start: Any) -> str:
 
 def _run_greedy(
     p: QCBOParams, d: _Data, setting: str, seed: int, restarts: int = 1, warm_start: Any = None
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Any]:
     """The classical control: :func:`fit_greedy_moves` with the QPH runs' network, start
     (``seed`` or ``warm_start``) and iteration count (``greedy-moves``); with ``restarts`` > 1,
     the multi-start control from random starts, ``control_iterations`` per start
-    (``greedy-moves-restarts``)."""
+    (``greedy-moves-restarts``). Returns the row and the :class:`QCBOResult`."""
     multi = restarts > 1
     from hybridqnn.train.qcbo import fit_greedy_moves
 
@@ -538,7 +545,7 @@ def _run_greedy(
         )
     seconds = timer.seconds
     method = "greedy-moves-restarts" if multi else "greedy-moves"
-    return {
+    row = {
         **_trained_row(method, d, setting, sizes, codes, p.bias, res, d.X, d.y, seconds),
         "restarts": restarts,
         "start": _start_name(warm_start),
@@ -547,6 +554,7 @@ def _run_greedy(
         "ph_iterations": len(res.history),
         "best_iteration": res.best_iteration,
     }
+    return row, res
 
 
 def _run_baseline(
@@ -664,10 +672,28 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _add_row(ctx: RunContext, row: dict[str, Any]) -> None:
+def _add_row(
+    ctx: RunContext,
+    row: dict[str, Any],
+    d: _Data | None = None,
+    model: Any = None,
+    training: dict[str, Any] | None = None,
+) -> None:
     """Record a Fashion-MNIST row with the identity columns every row carries (method,
-    dataset, setting)."""
-    ctx.add_row({"method": row["method"], "dataset": "fashion-mnist", **row})
+    dataset, setting); with ``model``, save it beside the row (its classes and test inputs
+    from ``d``; ``training``: the size of one training solve, default the kind's own)."""
+    full = {"method": row["method"], "dataset": "fashion-mnist", **row}
+    ctx.add_row(full)
+    if model is not None and d is not None:
+        ctx.save_model(model, full, classes=list(d.classes), data=d.spec, training=training)
+
+
+def _qcbo_training(p: QCBOParams, method: str, res: Any) -> dict[str, Any]:
+    """The size of one training solve of a QCBO method (spins from the result) and its oracle."""
+    from hybridqnn.deploy.kinds.qcbo import training_problem
+
+    oracle = "milp" if method.endswith("milp") else p.solver
+    return {**(training_problem(res) or {}), "solver": oracle, "method": method}
 
 
 def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
@@ -682,16 +708,16 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
     resource_done = False
     for task in p.tasks:
         d = _data(p, task, p.train_size, p.test_size, ctx.seed_for("data", task), ctx.data_dir)
-        fp, _ = _run_baseline(p, d, None, ctx.seed_for("full-precision", task))
-        _add_row(ctx, fp)
+        fp, fp_res = _run_baseline(p, d, None, ctx.seed_for("full-precision", task))
+        _add_row(ctx, fp, d, fp_res)
         for setting in p.settings:
             qat_seed = ctx.seed_for("qat", task, setting)
-            qat, _ = _run_baseline(p, d, setting, qat_seed)
+            qat, qat_res = _run_baseline(p, d, setting, qat_seed)
             # the same network as the QCBO's, activations included (same seed: same start)
             qat_q, qat_q_res = _run_baseline(p, d, setting, qat_seed, quantized_activations=True)
             warm = qat_q_res if p.ph_start == "qat" else None
-            _add_row(ctx, qat)
-            _add_row(ctx, qat_q)
+            _add_row(ctx, qat, d, qat_res)
+            _add_row(ctx, qat_q, d, qat_q_res)
             results[(task, setting)] = {
                 "qat-ste-adam": qat["test_accuracy"],
                 "qat-quantized-activations": qat_q["test_accuracy"],
@@ -699,14 +725,14 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
             }
             start_seed = ctx.seed_for("start", task, setting)
             if p.greedy_control:
-                row = _run_greedy(p, d, setting, start_seed, warm_start=warm)
+                row, res = _run_greedy(p, d, setting, start_seed, warm_start=warm)
                 _versus_qat(row, qat, qat_q)
-                _add_row(ctx, row)
+                _add_row(ctx, row, d, res)
                 results[(task, setting)]["greedy-moves"] = row["test_accuracy"]
             if p.control_restarts:
-                row = _run_greedy(p, d, setting, start_seed, restarts=p.control_restarts)
+                row, res = _run_greedy(p, d, setting, start_seed, restarts=p.control_restarts)
                 _versus_qat(row, qat, qat_q)
-                _add_row(ctx, row)
+                _add_row(ctx, row, d, res)
                 results[(task, setting)]["greedy-moves-restarts"] = row["test_accuracy"]
             for method in p.methods:
                 row, res = _run_qcbo(
@@ -714,7 +740,7 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
                 )
                 if not method.startswith("mono"):
                     _versus_qat(row, qat, qat_q)
-                _add_row(ctx, row)
+                _add_row(ctx, row, d, res, _qcbo_training(p, method, res))
                 results[(task, setting)][method] = row["test_accuracy"]
                 histories[f"{task} {setting} {method}"] = [h["train_loss"] for h in res.history]
                 if not resource_done and method.startswith("qph"):
@@ -1079,7 +1105,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
         }
     )
     if p.greedy_control:
-        g = _run_greedy(p, d, p.setting, starts[0])
+        g, _ = _run_greedy(p, d, p.setting, starts[0])
         ctx.add_row(
             {
                 "case": case,
@@ -1095,7 +1121,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
             }
         )
     if p.control_restarts:
-        g = _run_greedy(p, d, p.setting, starts[0], restarts=p.control_restarts)
+        g, _ = _run_greedy(p, d, p.setting, starts[0], restarts=p.control_restarts)
         ctx.add_row(
             {
                 "case": case,

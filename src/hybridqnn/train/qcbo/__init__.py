@@ -106,7 +106,8 @@ Layout: :mod:`~hybridqnn.train.qcbo.ph` (the PH state and one function per step,
 subproblem), :mod:`~hybridqnn.train.qcbo.moves` (votes, the line search, registered moves),
 :mod:`~hybridqnn.train.qcbo.network` (architecture, start, bit-scale step, ranking),
 :mod:`~hybridqnn.train.qcbo.resources` (spins), :mod:`~hybridqnn.train.qcbo.baselines` (QAT and
-the line-search control), :mod:`~hybridqnn.train.qcbo.estimator`.
+the line-search control), :mod:`~hybridqnn.train.qcbo.estimator`,
+:mod:`~hybridqnn.train.qcbo.results` (the results and the trained networks they predict with).
 
 Each subproblem is solved by one of (``method``):
 
@@ -179,13 +180,20 @@ from hybridqnn.train.qcbo.resources import (
     spin_formula,
     spins_by_layer,
 )
-from hybridqnn.train.qcbo.results import QATResult, QCBOResult
+from hybridqnn.train.qcbo.results import (
+    QATResult,
+    QCBOResult,
+    QuantizedSplineModel,
+    ReLUNetworkModel,
+)
 
 __all__ = [
     "METHODS",
     "QATResult",
     "QCBOClassifier",
     "QCBOResult",
+    "QuantizedSplineModel",
+    "ReLUNetworkModel",
     "bits_per_weight",
     "declared_limit",
     "fit_greedy_moves",

@@ -1,4 +1,6 @@
-"""What the QCBO trainers and the QAT baseline return."""
+"""What the QCBO trainers and the QAT baseline return, and the trained networks they predict
+with (:class:`QuantizedSplineModel`, :class:`ReLUNetworkModel`: what ``hybridqnn.load_model``
+gives back for a saved result)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,80 @@ from hybridqnn.problems.qcbo import (
     QuantizedSplineNetwork,
     WeightCode,
 )
+
+
+def _labels_accuracy(pred: np.ndarray, y: np.ndarray, n_outputs: int) -> float:
+    """Fraction of ``pred`` equal to ``y`` (y: 0/1 or +-1 for one output, mapped to +-1)."""
+    y = np.asarray(y)
+    if n_outputs == 1:
+        y = np.where(y > 0, 1, -1)
+    return float(np.mean(pred == y))
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizedSplineModel:
+    """A trained quantized spline network: ``network`` (FIP grids, splines, activation bits),
+    its per-layer ``weights`` (levels of ``network.codes``, bias column last when
+    ``network.fip.bias``) and the ``input_box`` (low, high) that inputs are clipped to.
+
+    ``predict(X) = network.predict(weights, clip(X, *input_box))``: +-1 for one output, class
+    indices otherwise (:meth:`QuantizedSplineNetwork.predict`, its tie rule included).
+    """
+
+    network: QuantizedSplineNetwork
+    weights: tuple[np.ndarray, ...]
+    input_box: tuple[np.ndarray, np.ndarray] = field(repr=False)
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.network.sizes[-1])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Labels of X (inputs clipped to ``input_box``): +-1 for one output, else class indices."""
+        X = np.clip(np.asarray(X, dtype=np.float64), self.input_box[0], self.input_box[1])
+        return self.network.predict(list(self.weights), X)
+
+    def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Fraction of correct labels (y: 0/1 or +-1 for one output, else class indices)."""
+        return _labels_accuracy(self.predict(X), y, self.n_outputs)
+
+
+@dataclass(frozen=True, eq=False)
+class ReLUNetworkModel:
+    """A trained ReLU network with full-precision activations (:func:`fit_qat` without
+    ``activation_bits``): per layer l, a^l = relu(W^l [a^{l-1}; 1]) (the 1 with ``bias``), the
+    last layer linear. ``codes`` (one per layer) when the weights are quantized levels, None in
+    full precision.
+
+    ``predict``: +-1 for one output (+1 where z >= 0), the first largest logit otherwise.
+    """
+
+    weights: tuple[np.ndarray, ...]
+    bias: bool
+    codes: tuple[WeightCode, ...] | None = None
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.weights[-1].shape[0])
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """The logits, shape (n, n_L)."""
+        a = np.asarray(X, dtype=np.float64)
+        for li, W in enumerate(self.weights):
+            if self.bias:
+                a = np.concatenate([a, np.ones((a.shape[0], 1))], axis=1)
+            a = a @ np.asarray(W, dtype=np.float64).T
+            if li < len(self.weights) - 1:
+                a = np.maximum(a, 0.0)
+        return a
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Labels: +-1 for one output, class indices otherwise."""
+        z = self.forward(X)
+        return np.where(z[:, 0] >= 0, 1, -1) if z.shape[1] == 1 else np.argmax(z, axis=1)
+
+    def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
+        return _labels_accuracy(self.predict(X), y, self.n_outputs)
 
 
 @dataclass
@@ -56,18 +132,18 @@ class QCBOResult:
             return None
         return sum(h.get("improving_solves", 0) for h in self.history) / solves
 
+    @property
+    def model(self) -> QuantizedSplineModel:
+        """The trained network: ``network``, ``weights`` and ``input_box``."""
+        return QuantizedSplineModel(self.network, tuple(self.weights), self.input_box)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Labels of X (inputs clipped to the training input box): +-1 for one output, else class indices."""
-        X = np.clip(np.asarray(X, dtype=np.float64), self.input_box[0], self.input_box[1])
-        return self.network.predict(self.weights, X)
+        return self.model.predict(X)
 
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         """Fraction of correct labels (y: 0/1 or +-1 for one output, else class indices)."""
-        pred = self.predict(X)
-        y = np.asarray(y)
-        if self.network.sizes[-1] == 1:
-            y = np.where(y > 0, 1, -1)
-        return float(np.mean(pred == y))
+        return self.model.accuracy(X, y)
 
 
 @dataclass
@@ -93,25 +169,19 @@ class QATResult:
             return None
         return self.network.fip.input_low, self.network.fip.input_high
 
+    @property
+    def model(self) -> QuantizedSplineModel | ReLUNetworkModel:
+        """The trained network: with ``network``, its :class:`QuantizedSplineModel` (inputs
+        clipped to the FIP input box); else the :class:`ReLUNetworkModel` of ``weights``."""
+        if self.network is not None:
+            return QuantizedSplineModel(self.network, tuple(self.weights), self.input_box)  # type: ignore[arg-type]
+        codes = None if self.codes is None else tuple(self.codes)
+        return ReLUNetworkModel(tuple(self.weights), self.bias, codes)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Labels: +-1 for one output, class indices otherwise (ReLU hidden layers; with
         ``network``, its quantized spline activations, inputs clipped to ``input_box``)."""
-        if self.network is not None:
-            fip = self.network.fip
-            X = np.clip(np.asarray(X, dtype=np.float64), fip.input_low, fip.input_high)
-            return self.network.predict(self.weights, X)
-        a = np.asarray(X, dtype=np.float64)
-        for li, W in enumerate(self.weights):
-            if self.bias:
-                a = np.concatenate([a, np.ones((a.shape[0], 1))], axis=1)
-            a = a @ W.T
-            if li < len(self.weights) - 1:
-                a = np.maximum(a, 0.0)
-        return np.where(a[:, 0] >= 0, 1, -1) if a.shape[1] == 1 else np.argmax(a, axis=1)
+        return self.model.predict(X)
 
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
-        pred = self.predict(X)
-        y = np.asarray(y)
-        if self.weights[-1].shape[0] == 1:
-            y = np.where(y > 0, 1, -1)
-        return float(np.mean(pred == y))
+        return self.model.accuracy(X, y)
