@@ -397,16 +397,23 @@ class _QATNet:
             return float((pred == target).float().mean())
 
     def snapshot(self) -> tuple[list[np.ndarray], list[WeightCode] | None]:
-        """The quantized weights and their codes (scales) now."""
+        """The quantized weights and their codes (scales) now. Quantized weights are the exact
+        float64 levels of their code: the forward pass's straight-through value V + (q - V),
+        in float32, misses the grid by a rounding step, and a network whose weights are off
+        their grid by 3e-8 decides exact logit ties differently from the K-bit network it
+        stands for (seen on a 10-class 2-bit network: 242 of 2,000 test labels)."""
         import torch
 
         with torch.no_grad():
             final, new_codes = [], None if self.codes is None else []
             for li, V in enumerate(self.params):
                 q, s = self.quantized(li, V)
-                final.append(q.detach().cpu().double().numpy())
+                w = q.detach().cpu().double().numpy()
                 if new_codes is not None:
-                    new_codes.append(replace(self.codes[li], scale=float(s)))  # type: ignore[index]
+                    code = replace(self.codes[li], scale=float(s))  # type: ignore[index]
+                    new_codes.append(code)
+                    w = code.levels[np.abs(w[..., None] - code.levels).argmin(axis=-1)]
+                final.append(w)
         return final, new_codes
 
 
