@@ -175,8 +175,8 @@ class RunContext:
         data: Mapping[str, Any] | None = None,
         training: Mapping[str, Any] | None = None,
     ) -> Path | None:
-        """Save a trained model under ``out_dir/models/<method>-<dataset>-<setting>`` (named from
-        ``row``; ``-2``, ``-3``... when taken) with :func:`hybridqnn.deploy.save_model`, and
+        """Save a trained model under ``out_dir/models/<method>-<dataset>[-<task>]-<setting>``
+        (named from ``row``; ``-2``, ``-3``... when taken) with :func:`hybridqnn.deploy.save_model`, and
         record its cost. Call it right after :meth:`add_row` with the same row. Returns the model
         directory, or None when the run does not save models (``--no-save-models``).
 
@@ -199,7 +199,7 @@ class RunContext:
         missing = [k for k in ("method", "dataset", "setting") if k not in clean]
         if missing:
             raise ValueError(f"save_model: 'row' must name {missing} (it names the model directory)")
-        stem = _slug("-".join(str(clean[k]) for k in ("method", "dataset", "setting")))
+        stem = _slug("-".join(str(clean[k]) for k in _NAME_KEYS if clean.get(k) is not None))
         path, i = self.out_dir / "models" / stem, 1
         while path.exists():
             i += 1
@@ -276,6 +276,10 @@ class RunContext:
         if not isinstance(text, str):
             raise TypeError(f"'text' must be a str, got {type(text).__name__}")
         self._notes.append(text)
+
+
+#: The row keys that name a saved model's directory, in order (``task`` where a row has one).
+_NAME_KEYS = ("method", "dataset", "task", "setting")
 
 
 def _slug(text: str) -> str:
