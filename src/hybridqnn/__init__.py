@@ -54,10 +54,10 @@ _API: dict[str, str] = {
     "RandomConvTransformer": "hybridqnn.train",
     "QCBOClassifier": "hybridqnn.train",
     # trained models: keep, inspect, deploy
-    "save_model": "hybridqnn.deploy",
-    "load_model": "hybridqnn.deploy",
-    "summary": "hybridqnn.deploy",
-    "export_model": "hybridqnn.deploy",
+    "save_model": "hybridqnn.deploy.store",
+    "load_model": "hybridqnn.deploy.store",
+    "summary": "hybridqnn.deploy.summaries",
+    "export_model": "hybridqnn.deploy.export",
     # data and experiments
     "load_dataset": "hybridqnn.data",
     "load_config": "hybridqnn.experiments",

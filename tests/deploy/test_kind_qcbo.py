@@ -343,7 +343,8 @@ def test_qcbo_fmnist_quick_saves_models_that_reproduce_their_rows(
     tmp_path: Path, shared_data: Path
 ) -> None:
     from hybridqnn import cli
-    from hybridqnn.deploy import export_model, reference
+    from hybridqnn.deploy import reference
+    from hybridqnn.deploy.export import export_model
     from hybridqnn.deploy.graph import read_packed
     from hybridqnn.deploy.inputs import load_inputs
 

@@ -1,4 +1,4 @@
-"""Keep, inspect and deploy trained models (issue: trained models users keep).
+"""Keep, inspect and deploy trained models.
 
 - :func:`save_model` / :func:`load_model`: a model directory with ``model.json`` and
   ``weights.safetensors`` (:mod:`hybridqnn.deploy.store`), for every kind the library trains
@@ -10,33 +10,7 @@
 - :func:`summary`: per layer, parameters, bits, memory as trained and as deployed, and
   multiply-accumulates (:mod:`hybridqnn.deploy.summaries`).
 
-Names load on first use: importing this package imports neither torch nor onnx.
+The top-level ``hybridqnn`` package exports ``save_model``, ``load_model``, ``export_model`` and
+``summary``. Importing this package imports nothing else (the NumPy reference must not pull in
+torch).
 """
-
-from __future__ import annotations
-
-import importlib
-
-_API: dict[str, str] = {
-    "save_model": "hybridqnn.deploy.store",
-    "load_model": "hybridqnn.deploy.store",
-    "read_metadata": "hybridqnn.deploy.store",
-    "export_model": "hybridqnn.deploy.export",
-    "summary": "hybridqnn.deploy.summaries",
-    "ModelSummary": "hybridqnn.deploy.summaries",
-}
-
-__all__ = sorted(_API)
-
-
-def __getattr__(name: str) -> object:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hybridqnn.deploy' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
