@@ -371,3 +371,27 @@ def test_qcbo_fmnist_quick_saves_models_that_reproduce_their_rows(
         if row["method"].startswith(("qph", "mono")):
             assert meta["training"]["spins_per_solve"] == row["spins_per_solve"]
             assert meta["training"]["solver"] == "dense-sa"
+
+
+def test_qcbo_classifier_round_trip_and_export(tmp_path: Path) -> None:
+    """The scikit-learn style estimator: saved, loaded (same labels of any type), exported."""
+    from hybridqnn.deploy import reference
+    from hybridqnn.deploy.export import deployed_graph
+    from hybridqnn.solvers import MILPSolver
+    from hybridqnn.train.qcbo import QCBOClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(6, 3))
+    labels = np.array(["no", "yes"])[(X[:, 0] > 0.5).astype(int)]
+    clf = QCBOClassifier(hidden=(2,), sampler=MILPSolver(), method="cqm", ph_iterations=1, seed=0,
+                         fit_kwargs={"executor": "serial", "segments": 2, "activation_bits": 1,
+                                     "loss_segments": 2, "input_low": np.zeros(3),
+                                     "input_high": np.ones(3)}).fit(X, labels)
+    path = save_model(clf, tmp_path / "clf")
+    back = load_model(path)
+    Xt = rng.uniform(-0.5, 1.5, size=(200, 3))
+    np.testing.assert_array_equal(back.predict(Xt), clf.predict(Xt))
+    assert back.sampler is None and back.hidden == (2,) and back.method == "cqm"
+    graph = deployed_graph(path)
+    assert graph.classes == ("no", "yes")
+    np.testing.assert_array_equal(np.array(graph.classes)[reference.predict(graph, Xt)], clf.predict(Xt))

@@ -424,3 +424,67 @@ RELU_KIND = register_kind(
         graph=relu_graph,
     )
 )
+
+
+# ------------------------------------------------------------- qcbo-classifier (the estimator)
+
+#: The QCBOClassifier parameters kept in ``model.json``; ``weights`` (WeightCodes), ``sampler``
+#: and ``fit_kwargs`` hold objects JSON cannot hold and come back as None (listed in the config).
+_CLASSIFIER_PARAMS = ("hidden", "method", "batch_size", "ph_iterations", "rho", "seed")
+
+
+def _handles_classifier(model: Any) -> bool:
+    from hybridqnn.train.qcbo import QCBOClassifier
+
+    return isinstance(model, QCBOClassifier) and hasattr(model, "result_")
+
+
+def _classifier_state(model: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    tensors, network = _spline_state(model.result_)
+    params = {k: getattr(model, k) for k in _CLASSIFIER_PARAMS}
+    params["hidden"] = list(params["hidden"])
+    return tensors, {
+        "network": network,
+        "classes": model.classes_.tolist(),
+        "classes_dtype": str(model.classes_.dtype),
+        "params": params,
+        "not_saved": ["weights", "sampler", "fit_kwargs"],
+    }
+
+
+def _classifier_restore(tensors: dict[str, np.ndarray], config: dict[str, Any]) -> Any:
+    from hybridqnn.train.qcbo import QCBOClassifier
+
+    params = dict(config["params"])
+    unknown = sorted(set(params) - set(_CLASSIFIER_PARAMS))
+    if unknown:
+        raise ValueError(f"'params' holds unknown QCBOClassifier parameters {unknown}")
+    params["hidden"] = tuple(params["hidden"])
+    clf = QCBOClassifier(**params)
+    clf.result_ = _spline_restore(tensors, config["network"])
+    clf.classes_ = np.asarray(config["classes"], dtype=np.dtype(config["classes_dtype"]))
+    clf.weights_ = list(clf.result_.weights)
+    clf.history_ = []
+    return clf
+
+
+def _classifier_predict(model: Any, inputs: Any) -> np.ndarray:
+    return np.searchsorted(model.classes_, model.predict(inputs)).astype(np.int64)
+
+
+def _classifier_graph(model: Any, deterministic: bool = False) -> Any:
+    return spline_graph(model.result_).with_classes(model.classes_.tolist())
+
+
+CLASSIFIER_KIND = register_kind(
+    ModelKind(
+        name="qcbo-classifier",
+        description="QCBOClassifier: the scikit-learn style QCBO estimator and its quantized spline network",
+        handles=_handles_classifier,
+        state=_classifier_state,
+        restore=_classifier_restore,
+        predict=_classifier_predict,
+        graph=_classifier_graph,
+        training_problem=lambda model: training_problem(model.result_),
+    )
+)
