@@ -224,3 +224,4 @@ def test_report_errors(tmp_path, capsys):
     (tmp_path / "report.json").write_text("{oops")
     assert cli.main(["report", str(tmp_path)]) == 2
     assert "is not valid JSON" in _one_error_line(capsys.readouterr().err)
+
