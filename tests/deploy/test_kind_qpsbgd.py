@@ -145,25 +145,32 @@ def gcn_case():
 # --------------------------------------------------------------------------- kinds and round trip
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_kind_round_trip_in_a_fresh_process(name: str, tmp_path: Path) -> None:
-    model, x = MODELS[name](), _inputs(name)
-    kind = kind_of(model)
-    assert kind.name == {"mlp": "binary-mlp", "logreg": "binary-logreg", "cnn": "binary-sequential"}[name.split("-")[0]]
-    path = save_model(model, tmp_path / "m", classes=None)
-    np.save(tmp_path / "x.npy", x.numpy())
+def test_kinds_round_trip_in_a_fresh_process(tmp_path: Path) -> None:
+    """Every model of MODELS saved here and loaded in one fresh process: the same labels and
+    logits (one subprocess for all: each start imports torch)."""
+    expected = {}
+    for name in sorted(MODELS):
+        model, x = MODELS[name](), _inputs(name)
+        kind = kind_of(model)
+        assert kind.name == {"mlp": "binary-mlp", "logreg": "binary-logreg", "cnn": "binary-sequential"}[name.split("-")[0]]
+        path = save_model(model, tmp_path / name, classes=None)
+        np.save(tmp_path / f"{name}.x.npy", x.numpy())
+        expected[name] = (kind.predict(model, x), _logits(model, x))
+        back = load_model(path)
+        assert type(back) is type(model) and repr(back) == repr(model)
     _fresh_process(
         "import numpy as np, torch\n"
         "from hybridqnn.deploy.store import load_model\n"
         "from hybridqnn.deploy.kinds import kind_of\n"
-        f"m = load_model({str(path)!r}); x = torch.as_tensor(np.load({str(tmp_path / 'x.npy')!r}))\n"
-        f"np.save({str(tmp_path / 'pred.npy')!r}, kind_of(m).predict(m, x))\n"
-        f"np.save({str(tmp_path / 'logits.npy')!r}, m(x).detach().reshape(len(x), -1).double().numpy())\n"
+        f"for name in {sorted(MODELS)!r}:\n"
+        f"    m = load_model({str(tmp_path)!r} + '/' + name)\n"
+        f"    x = torch.as_tensor(np.load({str(tmp_path)!r} + f'/{{name}}.x.npy'))\n"
+        f"    np.save({str(tmp_path)!r} + f'/{{name}}.pred.npy', kind_of(m).predict(m, x))\n"
+        f"    np.save({str(tmp_path)!r} + f'/{{name}}.logits.npy', m(x).detach().reshape(len(x), -1).double().numpy())\n"
     )
-    np.testing.assert_array_equal(np.load(tmp_path / "pred.npy"), kind.predict(model, x))
-    np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), _logits(model, x), rtol=0, atol=1e-6)
-    back = load_model(path)
-    assert type(back) is type(model) and repr(back) == repr(model)
+    for name, (pred, logits) in expected.items():
+        np.testing.assert_array_equal(np.load(tmp_path / f"{name}.pred.npy"), pred, err_msg=name)
+        np.testing.assert_allclose(np.load(tmp_path / f"{name}.logits.npy"), logits, rtol=0, atol=1e-6, err_msg=name)
 
 
 def test_gcn_round_trip_in_a_fresh_process(gcn_case, tmp_path: Path) -> None:

@@ -58,9 +58,16 @@ def export_model(
 
         write_packed(graph, out)
     else:
+        from hybridqnn.deploy.graph import NotExportableError
         from hybridqnn.deploy.onnx_export import write_onnx
 
-        write_onnx(graph, out)
+        try:
+            write_onnx(graph, out)
+        except NotExportableError as exc:
+            raise NotExportableError(
+                f"this model cannot be exported as onnx: {exc} (--format packed can: "
+                "hybridqnn.deploy.reference runs it with NumPy)"
+            ) from None
     return out
 
 

@@ -109,10 +109,10 @@ class ModelSummary:
                      f"{t['binary_macs']:,}", f"{t['other_macs']:,}"])
         lines = [f"Model: {self.kind} ({self.description})", *_table(head, rows)]
         if t["compression"] is not None:
-            lines.append(f"Compression: {t['compression']:.1f}x smaller deployed than as float32")
+            lines.append(f"Compression: {t['compression']:.1f}x (float32 bytes / deployed bytes)")
         if self.training:
-            lines.append("Training problem: " + ", ".join(
-                f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in self.training.items() if v is not None))
+            lines.append("Training: " + ", ".join(
+                f"{k.replace('_', ' ')} {_fmt(v, k)}" for k, v in self.training.items() if v is not None))
         return "\n".join(lines)
 
 
@@ -122,10 +122,10 @@ def _bits(bits: float | None) -> str:
     return f"{bits:.3g}"
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, key: str = "") -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and key != "seed":
         return f"{value:,}"
     return str(value)
 
