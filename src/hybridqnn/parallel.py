@@ -84,7 +84,7 @@ def parse_executor_spec(spec: str | None) -> ExecutorSpec:
     """
     spec = spec if spec is not None else os.environ.get(EXECUTOR_ENV) or "thread"
     if not isinstance(spec, str):
-        raise TypeError(f"{_SPEC_RULE}, got {type(spec).__name__}")
+        raise TypeError(f"'executor' must be a string such as 'thread' or 'dask://HOST:PORT', got {type(spec).__name__}")
     if spec in _LOCAL:
         return ExecutorSpec(spec)
     parts = urlsplit(spec)
@@ -301,7 +301,7 @@ class DaskExecutor(Executor):
                 continue
             idle = now - last_seen
             if self._timeout is not None and idle >= self._timeout:
-                self._fail_waiting(idle)
+                self._fail_waiting()
                 last_seen = now
             elif now - last_warning >= DASK_WARN_EVERY_S:
                 last_warning = now
@@ -312,12 +312,12 @@ class DaskExecutor(Executor):
                     self._address, waiting, idle, left,
                 )
 
-    def _fail_waiting(self, idle: float) -> None:
+    def _fail_waiting(self) -> None:
         with self._lock:
             waiting = list(self._pending.items())
             self._pending.clear()
         message = (
-            f"no worker joined the Dask scheduler at {self._address} in {idle:.0f} s; "
+            f"no worker joined the Dask scheduler at {self._address} within the {self._timeout:g} s timeout; "
             f"{len(waiting)} task(s) were waiting (raise the limit with dask://HOST:PORT?timeout=SECONDS)"
         )
         for future, _ in waiting:
