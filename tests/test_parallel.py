@@ -300,3 +300,12 @@ def test_dask_executor_delivers_results_errors_and_cancels() -> None:
                 list(pool.map(fail, [1, 2]))
         with pytest.raises(RuntimeError, match="after shutdown"):
             pool.submit(square, 1)
+
+
+def test_dask_task_error_keeps_the_worker_traceback() -> None:
+    import traceback
+
+    with _cluster(1) as cluster, get_executor(f"dask://{cluster.scheduler_address.split('://', 1)[1]}") as pool:
+        exc = pool.submit(fail, 4).exception(timeout=20)
+    assert isinstance(exc, RuntimeError)
+    assert "in fail" in "".join(traceback.format_exception(exc))

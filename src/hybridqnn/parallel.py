@@ -248,7 +248,7 @@ class DaskExecutor(Executor):
             return
         try:
             if task.status == "error":
-                outcome, failed = task.exception(), True
+                outcome, failed = task.exception().with_traceback(task.traceback()), True
             elif task.status == "finished":
                 outcome, failed = task.result(), False
             else:
