@@ -281,9 +281,10 @@ class DaskExecutor(Executor):
         if self._client.status != "running":
             return None
         try:
-            info = self._client.scheduler_info(n_workers=0)
-        except TypeError:  # distributed before 2025: no n_workers argument
-            info = self._client.scheduler_info()
+            try:
+                info = self._client.scheduler_info(n_workers=0)
+            except TypeError:  # an older distributed: no n_workers argument
+                info = self._client.scheduler_info()
         except Exception:  # noqa: BLE001 - the connection is going; _deliver reports it
             return None
         return int(info.get("n_workers", len(info.get("workers", ()))))
@@ -325,4 +326,7 @@ class DaskExecutor(Executor):
                 future.set_exception(ClusterError(message))
             except InvalidStateError:
                 pass
-        self._client.cancel([task for _, task in waiting])
+        try:
+            self._client.cancel([task for _, task in waiting])
+        except Exception:  # noqa: BLE001 - the client is closing; the tasks go with it
+            logger.debug("could not cancel the waiting tasks on %s", self._address, exc_info=True)
