@@ -1,14 +1,33 @@
-"""get_executor: serial, thread and process pools, the dask spec and the environment variable."""
+"""get_executor: serial, thread and process pools, the dask spec and the environment variable;
+the Dask executor's watchdog (no workers: a warning, then ClusterError) and lost scheduler."""
 
 from __future__ import annotations
 
+import logging
+import math
 import sys
 import threading
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from hybridqnn.parallel import EXECUTOR_ENV, SerialExecutor, default_workers, get_executor
+from hybridqnn import parallel
+from hybridqnn.parallel import (
+    DASK_TIMEOUT_S,
+    EXECUTOR_ENV,
+    ClusterError,
+    DaskExecutor,
+    ExecutorSpec,
+    SerialExecutor,
+    default_workers,
+    get_executor,
+    parse_executor_spec,
+)
+
+RELEASE = threading.Event()  # lets the in-process Dask worker's held task finish
 
 
 def square(x: int) -> int:
@@ -17,6 +36,11 @@ def square(x: int) -> int:
 
 def fail(x: int) -> int:
     raise RuntimeError(f"task {x} failed")
+
+
+def hold(x: int) -> int:
+    RELEASE.wait(10)
+    return x
 
 
 @pytest.fixture(autouse=True)
@@ -145,3 +169,143 @@ def test_qubo_head_runs_on_a_dask_cluster() -> None:
         on_dask = fit_qubo_head(x, y, 3, get_sampler("steepest"), bits=6, max_iter=3, seed=1, executor=f"dask://{address}")
     local = fit_qubo_head(x, y, 3, get_sampler("steepest"), bits=6, max_iter=3, seed=1, executor="serial")
     np.testing.assert_array_equal(on_dask.weights, local.weights)
+
+
+# --------------------------------------------------------------------------- spec parsing
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("thread", ExecutorSpec("thread")),
+        ("dask://h:8786", ExecutorSpec("dask", "tcp://h:8786", DASK_TIMEOUT_S)),
+        ("tcp://10.0.0.1:1", ExecutorSpec("dask", "tcp://10.0.0.1:1", DASK_TIMEOUT_S)),
+        ("dask://h:8786?timeout=2.5", ExecutorSpec("dask", "tcp://h:8786", 2.5)),
+        ("dask://[::1]:8786?timeout=none", ExecutorSpec("dask", "tcp://[::1]:8786", None)),
+    ],
+)
+def test_parse_executor_spec(spec: str, expected: ExecutorSpec) -> None:
+    assert parse_executor_spec(spec) == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("dask://", "with a host"),
+        ("dask://h:8786/x", "nothing after the port"),
+        ("dask://h:99999", r"port in \[0, 65535\]"),
+        ("dask://h:8786?timeout=0", "positive number of seconds"),
+        ("dask://h:8786?timeout=-1", "positive number of seconds"),
+        ("dask://h:8786?timeout=nan", "positive number of seconds"),
+        ("dask://h:8786?timeout=inf", "positive number of seconds"),
+        ("dask://h:8786?timeout=", "positive number of seconds"),
+        ("dask://h:8786?retries=2", "query keys must be one of: timeout"),
+        ("dask://dask://h:1", "'executor' must be"),
+    ],
+)
+def test_parse_executor_spec_rejects(spec: str, match: str) -> None:
+    with pytest.raises(ValueError, match=match) as info:
+        parse_executor_spec(spec)
+    assert repr(spec) in str(info.value) and "\n" not in str(info.value)
+
+
+@given(st.text(max_size=40) | st.builds(lambda a, q: f"dask://{a}?{q}", st.text(max_size=15), st.text(max_size=15)))
+def test_parse_executor_spec_only_value_errors(spec: str) -> None:
+    try:
+        parsed = parse_executor_spec(spec)
+    except ValueError as exc:
+        assert "'executor'" in str(exc)
+        return
+    assert parsed.kind in ("thread", "serial", "process", "dask")
+    assert parsed.timeout is None or (math.isfinite(parsed.timeout) and parsed.timeout > 0)
+
+
+# --------------------------------------------------------------------------- Dask: faults
+def _cluster(n_workers: int):  # noqa: ANN202 - distributed is optional
+    distributed = pytest.importorskip("distributed")
+    return distributed.LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+        dashboard_address=None,
+    )
+
+
+def test_dask_without_workers_warns_then_fails(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "DASK_POLL_S", 0.2)
+    caplog.set_level(logging.WARNING, logger="hybridqnn.parallel")
+    with _cluster(0) as cluster:
+        address = cluster.scheduler_address.split("://", 1)[1]
+        t0 = time.monotonic()
+        with get_executor(f"dask://{address}?timeout=1.5") as pool:
+            futures = [pool.submit(square, x) for x in range(3)]
+            with pytest.raises(ClusterError) as info:
+                futures[0].result(timeout=20)
+            elapsed = time.monotonic() - t0
+            assert all(isinstance(f.exception(timeout=1), ClusterError) for f in futures)
+    assert 1.5 <= elapsed < 10.0
+    assert str(info.value) == (
+        f"no worker joined the Dask scheduler at tcp://{address} within the 1.5 s timeout; 3 task(s) were waiting "
+        "(raise the limit with dask://HOST:PORT?timeout=SECONDS)"
+    )
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "hybridqnn.parallel"]
+    assert warnings and f"the Dask scheduler at tcp://{address} has no workers; 3 task(s) waiting" in warnings[0]
+
+
+def test_dask_worker_joining_in_time_finishes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "DASK_POLL_S", 0.2)
+    with _cluster(0) as cluster:
+        address = cluster.scheduler_address.split("://", 1)[1]
+        with get_executor(f"dask://{address}?timeout=30") as pool:
+            futures = [pool.submit(square, x) for x in range(3)]
+            time.sleep(0.5)
+            cluster.scale(1)
+            assert [f.result(timeout=20) for f in futures] == [0, 1, 4]
+
+
+def test_dask_lost_scheduler_says_so() -> None:
+    dask = pytest.importorskip("dask")
+    RELEASE.clear()
+    # the worker retries the closed scheduler for the connect timeout (30 s by default)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), _cluster(1) as cluster:
+        address = cluster.scheduler_address.split("://", 1)[1]
+        try:
+            with get_executor(f"dask://{address}") as pool:
+                futures = [pool.submit(hold, x) for x in range(3)]
+                time.sleep(0.3)
+                cluster.sync(cluster.scheduler.close)
+                errors = [f.exception(timeout=10) for f in futures]
+        finally:
+            RELEASE.set()
+    assert all(isinstance(e, ClusterError) for e in errors)
+    assert str(errors[0]) == f"lost the Dask scheduler at tcp://{address}: the connection closed with 3 task(s) unfinished"
+
+
+def test_dask_unreachable_scheduler_is_named() -> None:
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    with dask.config.set({"distributed.comm.timeouts.connect": "0.5s"}):
+        with pytest.raises(ClusterError, match=r"could not reach the Dask scheduler at tcp://127\.0\.0\.1:9: "):
+            with get_executor("dask://127.0.0.1:9"):
+                pass
+
+
+# --------------------------------------------------------------------------- Dask: healthy
+def test_dask_executor_delivers_results_errors_and_cancels() -> None:
+    with _cluster(1) as cluster:
+        address = cluster.scheduler_address.split("://", 1)[1]
+        with get_executor(f"dask://{address}") as pool:
+            assert isinstance(pool, DaskExecutor)
+            futures = [pool.submit(square, x) for x in range(5)]
+            assert sorted(f.result() for f in as_completed(futures, timeout=20)) == [0, 1, 4, 9, 16]
+            with pytest.raises(RuntimeError, match="task 2 failed"):
+                pool.submit(fail, 2).result(timeout=20)
+            with pytest.raises(RuntimeError, match="task 1 failed"):
+                list(pool.map(fail, [1, 2]))
+        with pytest.raises(RuntimeError, match="after shutdown"):
+            pool.submit(square, 1)
+
+
+def test_dask_task_error_keeps_the_worker_traceback() -> None:
+    import traceback
+
+    with _cluster(1) as cluster, get_executor(f"dask://{cluster.scheduler_address.split('://', 1)[1]}") as pool:
+        exc = pool.submit(fail, 4).exception(timeout=20)
+    assert isinstance(exc, RuntimeError)
+    assert "in fail" in "".join(traceback.format_exception(exc))
