@@ -64,7 +64,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", metavar="DEVICE",
                         help="cpu, cuda or cuda:N (default: cpu)")
     parser.add_argument("--executor", metavar="SPEC",
-                        help="executor for parallel solves, e.g. dask://HOST:PORT")
+                        help="executor for parallel solves: thread, process, serial or "
+                        "dask://HOST:PORT[?timeout=SECONDS] (fails when no worker joins in time; default 300 s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 

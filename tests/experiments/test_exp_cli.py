@@ -225,3 +225,10 @@ def test_report_errors(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path)]) == 2
     assert "is not valid JSON" in _one_error_line(capsys.readouterr().err)
 
+
+
+def test_bad_executor_fails_before_the_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["run", "toy", "--out", str(out), "--executor", "bogus"]) == 2
+    assert "'executor'" in _one_error_line(capsys.readouterr().err)
+    assert not out.exists()

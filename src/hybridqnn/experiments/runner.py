@@ -184,8 +184,10 @@ def _checked_run_args(
         data_dir = Path(data_dir).expanduser()
         if not data_dir.is_dir():
             raise ValueError(f"'data_dir' must be an existing directory, got {str(data_dir)!r}")
-    if executor is not None and (not isinstance(executor, str) or not executor):
-        raise ValueError(f"'executor' must be a non-empty str or None, got {executor!r}")
+    if executor is not None:
+        from hybridqnn.parallel import parse_executor_spec
+
+        parse_executor_spec(executor)  # 'bogus' or a bad dask:// address fails before the run
     _check_device_available(device)
     return device, data_dir
 
