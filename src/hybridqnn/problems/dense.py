@@ -13,17 +13,20 @@ symmetric matrix. hybridqnn's own samplers (:class:`hybridqnn.solvers.DenseSampl
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import dimod
 import numpy as np
 
+from hybridqnn._checks import check_finite_biases
+
 
 @dataclass(frozen=True, eq=False)
 class DenseIsing:
-    """E(s) = offset + h^T s + 1/2 s^T J s with J symmetric, zero diagonal (float64)."""
+    """E(s) = offset + h^T s + 1/2 s^T J s with J symmetric, zero diagonal (float64); the
+    coefficients must be finite and their magnitudes sum to a finite float64
+    (:func:`hybridqnn._checks.check_finite_biases`)."""
 
     h: np.ndarray
     J: np.ndarray
@@ -33,8 +36,7 @@ class DenseIsing:
         n = self.h.shape[0]
         if self.h.ndim != 1 or self.J.shape != (n, n):
             raise ValueError(f"DenseIsing needs h of shape (n,) and J of shape (n, n), got {self.h.shape} and {self.J.shape}")
-        if not (np.all(np.isfinite(self.h)) and np.all(np.isfinite(self.J)) and math.isfinite(self.offset)):
-            raise ValueError("the model's coefficients must be finite, got NaN or inf")
+        check_finite_biases("model", self.h, self.J, self.offset)
 
     @classmethod
     def _from_checked(cls, h: np.ndarray, J: np.ndarray, offset: float) -> DenseIsing:
@@ -67,6 +69,7 @@ class DenseIsing:
         labels = list(bqm.variables)
         n = len(labels)
         lin, (row, col, quad), off = bqm.to_numpy_vectors(labels)
+        check_finite_biases("bqm", lin, (row, col, quad), off, labels)
         mat = np.zeros((n, n))
         np.add.at(mat, (np.minimum(row, col), np.maximum(row, col)), quad)
         if bqm.vartype is dimod.SPIN:

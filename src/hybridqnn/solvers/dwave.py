@@ -25,6 +25,7 @@ from typing import Any
 
 import dimod
 
+from hybridqnn._checks import check_finite_model
 from hybridqnn.solvers.hardware import ADVANTAGE_LIMITS, fits_logically
 
 __all__ = [
@@ -205,9 +206,12 @@ def _embedding_composite_class() -> type:
     system = _dwave_system()
 
     class CheckedEmbeddingComposite(system.EmbeddingComposite):
-        """``EmbeddingComposite`` that first runs :func:`check_fits` against its child."""
+        """``EmbeddingComposite`` that first rejects non-finite coefficients
+        (:func:`hybridqnn._checks.check_finite_model`) and runs :func:`check_fits` against its
+        child."""
 
         def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters: Any) -> dimod.SampleSet:
+            check_finite_model("bqm", bqm)
             check_fits(bqm, self.child)
             return super().sample(bqm, **parameters)
 
