@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hybridqnn._checks import check_int
+from hybridqnn._checks import check_finite, check_int
 
 
 def check_features(name: str, x: object) -> np.ndarray:
@@ -16,9 +16,7 @@ def check_features(name: str, x: object) -> np.ndarray:
         raise TypeError(f"{name!r} must be a numeric array of shape (n_samples, n_features), got {type(x).__name__}") from None
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name!r} must have shape (n_samples, n_features) with both > 0, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.count_nonzero(~np.isfinite(arr)))
-        raise ValueError(f"{name!r} must be finite, got {bad} NaN or inf values")
+    check_finite(name, arr)
     return arr
 
 
