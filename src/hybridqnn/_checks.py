@@ -81,8 +81,8 @@ def check_finite(name: str, values: Any) -> None:
 def check_finite_step(owner: str, loss: Any, values: Iterable[tuple[str, Any]]) -> None:
     """An optimizer's check before it changes any parameter: ``loss`` (None when there was no
     closure) and every named array of ``values`` (gradients, recorded layer data) finite, else
-    ``<owner>.step: 'grad of ...' must be finite, got K NaN or inf values; no parameter was
-    changed``."""
+    ``<owner>.step: 'grad of param_groups[0] parameter 1' must be finite, got K NaN or inf
+    values; no parameter was changed``."""
     try:
         if loss is not None:
             check_finite("loss", loss)

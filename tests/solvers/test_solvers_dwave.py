@@ -293,3 +293,10 @@ def test_check_fits_ignores_zero_couplers_and_checks_types() -> None:
         check_fits(small_bqm(), object())
     with pytest.raises(TypeError, match="'bqm'"):
         check_fits({"a": 1.0}, mock)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 1.5e308])
+def test_qpu_sampler_rejects_non_finite_or_overflowing_biases_before_embedding(bad: float) -> None:
+    bqm = dimod.BinaryQuadraticModel({"a": 1.0, "b": bad, "c": bad}, {("a", "b"): 1.0}, 0.0, "SPIN")
+    with pytest.raises(ValueError, match="'bqm' must have (finite coefficients|coefficients whose magnitudes).*variable 'b'"):
+        qpu_sampler(child=MockDWaveSampler()).sample(bqm)

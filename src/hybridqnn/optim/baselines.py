@@ -79,7 +79,7 @@ class _LatentStep(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         grads = (
-            (f"param_groups[{gi}]['params'][{pi}].grad", p.grad)
+            (f"grad of param_groups[{gi}] parameter {pi}", p.grad)
             for gi, group in enumerate(self.param_groups)
             for pi, p in enumerate(group["params"])
             if p.grad is not None

@@ -434,11 +434,11 @@ class QPSBGD(torch.optim.Optimizer):
                         "a QPSBGD parameter lost the link to its binary layer; build the optimizer on the model's own weights"
                     )
                 parts = layer.qpsbgd_data(group["output_gradient"])
-                where = f"param_groups[{gi}]['params'][{pi}]"
-                named.append((f"{where}.grad", p.grad))
+                where = f"param_groups[{gi}] parameter {pi}"
+                named.append((f"grad of {where}", p.grad))
                 for part, data in enumerate(parts):
-                    named.append((f"{where} layer input X (part {part})", data.x))
-                    named.append((f"{where} layer output gradient V (part {part})", data.v))
+                    named.append((f"recorded layer input X of {where} (part {part})", data.x))
+                    named.append((f"recorded output gradient V of {where} (part {part})", data.v))
                 work.append((layer_idx, group, p, layer, parts))
         check_finite_step("QPSBGD", loss, named)
         return work
