@@ -126,9 +126,9 @@ def check_finite_biases(
         row, col, quad = (np.asarray(a) for a in quadratic)
         quad = quad.astype(np.float64, copy=False)
     offset = float(offset)
+    if _magnitude_bound(lin, quad, offset, dense) <= FLOAT64_MAX:  # False for NaN
+        return
     if np.all(np.isfinite(lin)) and np.all(np.isfinite(quad)) and math.isfinite(offset):
-        if _magnitude_bound(lin, quad, offset, dense) <= FLOAT64_MAX:
-            return
         where, value = _largest(lin, quad, offset, dense, None if dense else (row, col), labels)
         raise ValueError(
             f"{name!r} must have coefficients whose magnitudes sum to at most {FLOAT64_MAX:.4g} (else energies "
@@ -172,12 +172,15 @@ def check_finite_model(name: str, model: Any) -> None:
 
 
 def _magnitude_bound(lin: np.ndarray, quad: np.ndarray, offset: float, dense: bool) -> float:
-    """An upper bound of |offset| + sum |h| + sum_{i<j} |J| (exact only when it is needed)."""
+    """An upper bound of |offset| + sum |h| + sum_{i<j} |J| (exact only when the cheap bound,
+    the largest magnitude times the number of terms, is too large); NaN if any value is NaN.
+    Two passes over a dense J, no copy of it."""
     terms = lin.size + (quad.size // 2 if dense else quad.size) + 1
-    big = max(abs(offset), float(np.max(np.abs(lin), initial=0.0)), float(np.max(quad, initial=0.0)), -float(np.min(quad, initial=0.0)))
-    if big * terms <= FLOAT64_MAX:
+    extremes = [abs(offset), np.max(np.abs(lin), initial=0.0), np.max(quad, initial=0.0), -np.min(quad, initial=0.0)]
+    big = float(np.max(extremes))  # np.max propagates NaN, the builtin max would not
+    if not big * terms > FLOAT64_MAX:
         return big * terms
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         return abs(offset) + float(np.sum(np.abs(lin))) + float(np.sum(np.abs(quad))) / (2.0 if dense else 1.0)
 
 

@@ -57,24 +57,23 @@ class DenseIsing:
         """From E(x) = offset + q^T x + sum_{i<j} Q_ij x_i x_j over bits x (Q given as its strict
         upper triangle; anything on or below the diagonal is ignored). With x = (1 + s)/2:
         J = (Q + Q^T)/4, h = q/2 + J 1, offset' = offset + sum(q)/2 + sum_{i<j} Q_ij/4."""
-        upper = np.triu(np.asarray(q_upper, dtype=np.float64), 1)
-        sym = (upper + upper.T) / 4.0
-        q = np.asarray(linear, dtype=np.float64)
-        h = q / 2.0 + sym.sum(axis=1)
-        return cls(h, sym, float(offset) + float(q.sum()) / 2.0 + float(upper.sum()) / 4.0)
+        return cls(*_qubo_to_ising(q_upper, linear, offset))
 
     @classmethod
     def from_bqm(cls, bqm: dimod.BinaryQuadraticModel) -> tuple[DenseIsing, list[Any]]:
-        """The dense spin model of ``bqm`` and its variable order (``bqm.variables``)."""
+        """The dense spin model of ``bqm`` and its variable order (``bqm.variables``); a NaN,
+        an infinity or an overflowing sum among the BQM's coefficients is a ValueError naming
+        the variable or interaction (:func:`hybridqnn._checks.check_finite_biases`)."""
         labels = list(bqm.variables)
         n = len(labels)
         lin, (row, col, quad), off = bqm.to_numpy_vectors(labels)
         check_finite_biases("bqm", lin, (row, col, quad), off, labels)
         mat = np.zeros((n, n))
         np.add.at(mat, (np.minimum(row, col), np.maximum(row, col)), quad)
+        # checked above: every converted coefficient is bounded by the sum of the magnitudes
         if bqm.vartype is dimod.SPIN:
-            return cls(np.asarray(lin, dtype=np.float64), mat + mat.T, float(off)), labels
-        return cls.from_qubo(mat, lin, float(off)), labels
+            return cls._from_checked(np.asarray(lin, dtype=np.float64), mat + mat.T, float(off)), labels
+        return cls._from_checked(*_qubo_to_ising(mat, lin, float(off))), labels
 
     def energies(self, spins: np.ndarray) -> np.ndarray:
         """E(s) for each row of ``spins`` (R, n)."""
@@ -93,3 +92,10 @@ class DenseIsing:
         return self.h + np.asarray(spins, dtype=np.float64) @ self.J
 
 
+def _qubo_to_ising(q_upper: np.ndarray, linear: np.ndarray, offset: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(h, J, offset') of :meth:`DenseIsing.from_qubo`."""
+    upper = np.triu(np.asarray(q_upper, dtype=np.float64), 1)
+    sym = (upper + upper.T) / 4.0
+    q = np.asarray(linear, dtype=np.float64)
+    h = q / 2.0 + sym.sum(axis=1)
+    return h, sym, float(offset) + float(q.sum()) / 2.0 + float(upper.sum()) / 4.0
