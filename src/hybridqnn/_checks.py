@@ -69,27 +69,38 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
 
 def check_finite(name: str, values: Any) -> None:
     """Raise ``'name' must be finite, got K NaN or inf values`` unless every entry of ``values``
-    (an array, a tensor or a number) is finite."""
-    arr = values.detach().cpu().numpy() if hasattr(values, "detach") else np.asarray(values)
-    if arr.dtype.kind not in "fc":
-        return
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.count_nonzero(~np.isfinite(arr)))
-        raise ValueError(f"{name!r} must be finite, got {bad} NaN or inf values")
+    (an array, a number, or a torch tensor, checked on its own device) is finite."""
+    if not bool(_all_finite(values)):
+        bad = values.detach().isfinite().logical_not().sum() if _is_tensor(values) else np.count_nonzero(~np.isfinite(values))
+        raise ValueError(f"{name!r} must be finite, got {int(bad)} NaN or inf values")
 
 
 def check_finite_step(owner: str, loss: Any, values: Iterable[tuple[str, Any]]) -> None:
     """An optimizer's check before it changes any parameter: ``loss`` (None when there was no
     closure) and every named array of ``values`` (gradients, recorded layer data) finite, else
     ``<owner>.step: 'grad of param_groups[0] parameter 1' must be finite, got K NaN or inf
-    values; no parameter was changed``."""
-    try:
-        if loss is not None:
-            check_finite("loss", loss)
-        for name, value in values:
-            check_finite(name, value)
-    except ValueError as exc:
-        raise ValueError(f"{owner}.step: {exc}; no parameter was changed") from None
+    values; no parameter was changed``. Tensors are tested on their device, all before the
+    first result is read (one wait for a GPU, not one per tensor)."""
+    named = ([("loss", loss)] if loss is not None else []) + list(values)
+    flags = [_all_finite(value) for _, value in named]
+    for (name, value), ok in zip(named, flags, strict=True):
+        if not bool(ok):
+            try:
+                check_finite(name, value)
+            except ValueError as exc:
+                raise ValueError(f"{owner}.step: {exc}; no parameter was changed") from None
+
+
+def _is_tensor(values: Any) -> bool:
+    return hasattr(values, "detach") and hasattr(values, "isfinite")
+
+
+def _all_finite(values: Any) -> Any:
+    """Whether every entry is finite: a bool, or a 0-d bool tensor on the values' device."""
+    if _is_tensor(values):
+        return values.detach().isfinite().all()
+    arr = np.asarray(values)
+    return arr.dtype.kind not in "fc" or bool(np.all(np.isfinite(arr)))
 
 
 #: The largest float64; the magnitudes of a model's coefficients must sum to at most this.
@@ -140,7 +151,7 @@ def check_finite_biases(
         row, col, quad = bad[:, 0], bad[:, 1], quad[bad[:, 0], bad[:, 1]]
     bad_quad = np.flatnonzero(~np.isfinite(quad))
     count = bad_lin.size + bad_quad.size + (0 if math.isfinite(offset) else 1)
-    label = (lambda i: int(i)) if labels is None else (lambda i: labels[int(i)])
+    label = _labeller(labels)
     if bad_lin.size:
         where = f"the linear bias of variable {_shown(label(bad_lin[0]))} is {float(lin[bad_lin[0]])!r}"
     elif bad_quad.size:
@@ -184,11 +195,16 @@ def _magnitude_bound(lin: np.ndarray, quad: np.ndarray, offset: float, dense: bo
         return abs(offset) + float(np.sum(np.abs(lin))) + float(np.sum(np.abs(quad))) / (2.0 if dense else 1.0)
 
 
+def _labeller(labels: Sequence[Any] | None) -> Any:
+    """Variable index -> its label (the index itself without ``labels``)."""
+    return (lambda i: int(i)) if labels is None else (lambda i: labels[int(i)])
+
+
 def _largest(
     lin: np.ndarray, quad: np.ndarray, offset: float, dense: bool, pairs: tuple[np.ndarray, np.ndarray] | None, labels: Sequence[Any] | None
 ) -> tuple[str, float]:
     """Where the largest coefficient magnitude sits, and its value."""
-    label = (lambda i: int(i)) if labels is None else (lambda i: labels[int(i)])
+    label = _labeller(labels)
     candidates = [(abs(offset), "the offset", offset)]
     if lin.size:
         i = int(np.argmax(np.abs(lin)))
