@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import dimod
 import numpy as np
@@ -422,3 +423,53 @@ def test_limited_precision_over_dense_sa_keeps_its_rounding() -> None:
     x, v = rng.choice([-1.0, 1.0], size=(4, 10)), rng.normal(size=(4, 6))
     _, stats = least_squares_directions(x, v, LimitedPrecisionComposite(DenseSimulatedAnnealingSampler(), bits=4), seed=0)
     assert stats["path"] == "bqm"
+
+
+NON_FINITE_CASES = ["loss nan", "loss inf", "loss -inf", "grad nan", "grad inf", "input X nan", "output gradient V inf"]
+
+
+@pytest.mark.parametrize("case", NON_FINITE_CASES)
+@pytest.mark.parametrize(
+    "projection, sampler",
+    [
+        ("least-squares", "dense-sa"),
+        ("least-squares", "sa"),
+        ("least-squares", "tabu"),
+        ("least-squares", "milp"),
+        ("least-squares", "sb"),
+        ("sign-matching", "milp"),
+        ("sign-matching", "sa"),
+        ("xnor-threshold", "dense-sa"),
+        ("xnor-threshold", "steepest"),
+    ],
+)
+def test_non_finite_loss_grad_or_layer_data_is_one_error_for_every_sampler(projection: str, sampler: str, case: str) -> None:
+    """Whatever the projection and the sampler, a NaN or infinite loss, gradient or recorded
+    layer datum is the same ValueError before any weight or step count changes (on the landed
+    code dense-SA stepped from a NaN loss while sa and milp raised)."""
+    from hybridqnn.solvers import get_sampler
+
+    make_model, batches, loss_fn = tiny_problem(seed=2, in_features=4, hidden=3, batch_size=6, num_batches=2)
+    model = make_model()
+    opt = QPSBGD(binary_weights(model), 0.5, sampler=get_sampler(sampler), projection=projection, seed=0, executor="serial")
+    x, y = batches[0]
+    bad = float(case.split()[-1])
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        if case.startswith("grad"):
+            model[1].weight.grad[0, 1] = bad
+        elif case.startswith("input"):
+            model[1]._qp_input[2, 0] = bad
+        elif case.startswith("output"):
+            model[0]._qp_grad_post[1, 1] = bad
+        return loss.detach() + bad if case.startswith("loss") else loss
+
+    before = [p.detach().clone() for p in model.parameters()]
+    named = {"loss": "'loss'", "grad": "'grad of param_groups[0] parameter 1'", "input": "'recorded layer input X of param_groups[0] parameter 1 (part 0)'", "output": "'recorded output gradient V of param_groups[0] parameter 0 (part 0)'"}[case.split()[0]]
+    with pytest.raises(ValueError, match=rf"^QPSBGD\.step: {re.escape(named)} must be finite, got 1 NaN or inf values; no parameter was changed$"):
+        opt.step(closure)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert not opt.stats and all("step" not in opt.state[p] for p in binary_weights(model))

@@ -43,6 +43,21 @@ def test_check_sampler_catches_a_broken_sampler() -> None:
         check_sampler(dimod.RandomSampler(), only=["nope"])
 
 
+def test_non_finite_check_catches_a_sampler_that_samples_anyway_and_can_be_skipped() -> None:
+    import dimod
+
+    with pytest.raises(AssertionError, match="non_finite: RandomSampler sampled a model with a non-finite"):
+        check_sampler(dimod.RandomSampler(), only=["non_finite"])
+    check_sampler(dimod.RandomSampler(), rejects_non_finite=False, only=["non_finite"])
+
+    class Unnamed(dimod.RandomSampler):
+        def sample(self, bqm, **kwargs):
+            raise ValueError("bad model")
+
+    with pytest.raises(AssertionError, match="non_finite: Unnamed's error does not name"):
+        check_sampler(Unnamed(), only=["non_finite"])
+
+
 @pytest.mark.parametrize("composite", ["limited-precision", "noisy-oracle", "time-budget"])
 def test_composites_keep_the_info_convention_and_their_childs_info(composite: str) -> None:
     from hybridqnn.solvers import (

@@ -264,3 +264,14 @@ def test_subclasses_get_one_dense_run_with_the_start() -> None:
     assert warm.model is model and warm.warm and not cold.warm
     np.testing.assert_array_equal(warm.spins, np.tile(start, (3, 1)))
     assert cold.spins.shape == (2, 5) and cold.spins.dtype == np.int8
+
+
+@pytest.mark.parametrize("which", ["x", "v", "g0"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_least_squares_path_rejects_non_finite_arrays(which: str, bad: float) -> None:
+    """The least-squares fast path returned NaN energies for a NaN in X and divided by zero for
+    an infinite target on the landed code."""
+    arrays = {"x": np.ones((4, 3)), "v": np.ones((2, 4)), "g0": np.ones((2, 3))}
+    arrays[which][0, 1] = bad
+    with pytest.raises(ValueError, match=rf"^'{which}' must be finite, got 1 NaN or inf values$"):
+        DenseSimulatedAnnealingSampler().sample_least_squares(arrays["x"], arrays["v"], arrays["g0"], seed=0)

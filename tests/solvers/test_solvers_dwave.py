@@ -293,3 +293,21 @@ def test_check_fits_ignores_zero_couplers_and_checks_types() -> None:
         check_fits(small_bqm(), object())
     with pytest.raises(TypeError, match="'bqm'"):
         check_fits({"a": 1.0}, mock)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 1.5e308])
+def test_qpu_sampler_rejects_non_finite_or_overflowing_biases_before_embedding(bad: float) -> None:
+    bqm = dimod.BinaryQuadraticModel({"a": 1.0, "b": bad, "c": bad}, {("a", "b"): 1.0}, 0.0, "SPIN")
+    with pytest.raises(ValueError, match="'bqm' must have (finite coefficients|coefficients whose magnitudes).*variable 'b'"):
+        qpu_sampler(child=MockDWaveSampler()).sample(bqm)
+
+
+def test_hybrid_sampler_rejects_non_finite_biases_before_uploading(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dwave.system, "LeapHybridSampler", RecordingHybrid)
+    sampler = hybrid_sampler(token=FAKE_TOKEN)
+    assert isinstance(sampler, RecordingHybrid)
+    bqm = dimod.BinaryQuadraticModel({"a": 1.0, "b": -1.0}, {("a", "b"): 0.5}, 0.0, "SPIN")
+    assert sampler.sample(bqm).first.energy == pytest.approx(-2.5)
+    bqm.set_quadratic("a", "b", float("-inf"))
+    with pytest.raises(ValueError, match=r"^'bqm' must have finite coefficients, got NaN or infinite: the quadratic bias"):
+        sampler.sample(bqm)

@@ -178,3 +178,25 @@ def test_errors() -> None:
         PenaltyCQMSampler(object())
     with pytest.raises(ValueError, match="'slack_bits'"):
         penalty_parts(_integer_cqm(0), slack_bits=0)
+
+
+@pytest.mark.parametrize("where", ["objective", "constraint", "rhs"])
+def test_non_finite_cqms_are_one_line_naming_the_part_for_every_cqm_solver(where: str) -> None:
+    from hybridqnn.solvers import get_cqm_solver, get_sampler
+
+    a, b = dimod.Binary("a"), dimod.Binary("b")
+    cqm = dimod.ConstrainedQuadraticModel()
+    cqm.set_objective(a + b - a * b)
+    cqm.add_constraint(a + b <= (np.nan if where == "rhs" else 1.0), label="c1")
+    if where == "objective":
+        cqm.objective.set_linear("b", np.nan)
+        expected = r"^'cqm objective' must have finite coefficients, got NaN or infinite: the linear bias of variable 'b' is nan$"
+    elif where == "constraint":
+        cqm.constraints["c1"].lhs.set_linear("a", np.inf)
+        expected = r"^'cqm constraint c1' must have finite coefficients, got NaN or infinite: the linear bias of variable 'a' is inf$"
+    else:
+        expected = r"^'cqm constraint c1 rhs' must be a finite number, got nan$"
+    solvers = [get_cqm_solver(m, get_sampler("dense-sa")) for m in ("qcgd", "penalty")] + [get_sampler("milp")]
+    for solver in solvers:
+        with pytest.raises(ValueError, match=expected):
+            solver.sample_cqm(cqm)

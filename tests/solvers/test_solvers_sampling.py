@@ -433,3 +433,18 @@ def test_solve_dense_gives_the_same_optimum_on_both_paths(vartype: str) -> None:
     assert model.energies(spins2[None])[0] == pytest.approx(energy2)
     with pytest.raises(ValueError, match="returned no samples"):
         solve_dense(dense, model, seed=0, sample_kwargs={"num_reads": 0})
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 1e308 * 10])
+def test_sample_bqm_guards_raw_ocean_samplers(bad: float) -> None:
+    """A user's own dwave-samplers objects (which do not check, and whose tabu search aborts the
+    process on an infinite bias) never see a non-finite model through sample_bqm."""
+    from dwave.samplers import SimulatedAnnealingSampler, SteepestDescentSolver, TabuSampler
+
+    bqm = dimod.BinaryQuadraticModel({"a": 1.0, "b": bad}, {("a", "b"): 1.0}, 0.0, "BINARY")
+    for sampler in (SimulatedAnnealingSampler(), TabuSampler(), SteepestDescentSolver(), dimod.ExactSolver()):
+        with pytest.raises(ValueError, match=r"'bqm' must have finite coefficients, got NaN or infinite: the linear bias of variable 'b'"):
+            sample_bqm(sampler, bqm, seed=0)
+    quad = dimod.BinaryQuadraticModel({"a": 1.0, "b": 1.0}, {("a", "b"): bad}, 0.0, "SPIN")
+    with pytest.raises(ValueError, match=r"the quadratic bias of interaction \('(a|b)', '(b|a)'\)"):
+        sample_bqm(TabuSampler(), quad, seed=0)

@@ -126,6 +126,34 @@ def test_check_features_rejects_non_finite(bad: float) -> None:
         check_features("features", x)
 
 
+def test_check_features_rejects_features_whose_squares_overflow() -> None:
+    check_features("features", np.full((4, 3), 1e150))
+    with pytest.raises(ValueError, match=r"^'features' must have a sum of squares at most 1.798e\+308 .*got values up to 1e\+200$"):
+        check_features("features", np.full((4, 3), 1e200))
+
+
+@pytest.mark.parametrize("fit", ["qubo", "sgd"])
+@pytest.mark.parametrize("case", ["nan", "inf", "1e200"])
+def test_head_fits_give_one_line_for_non_finite_or_overflowing_features(fit: str, case: str) -> None:
+    """On the landed code 1e200 features failed inside scipy's Cholesky ('array must not
+    contain infs or NaNs', qubo head) or returned NaN weights (SGD head)."""
+    from hybridqnn.solvers import get_sampler
+    from hybridqnn.train.qubo_head import fit_qubo_head
+    from hybridqnn.train.sgd_head import fit_sgd_head
+
+    x = np.random.default_rng(0).normal(size=(20, 3))
+    y = (x[:, 0] > 0).astype(int)
+    if case == "1e200":
+        x = x * 1e200
+    else:
+        x[4, 2] = float(case)
+    with pytest.raises(ValueError, match="^'features' must (be finite|have a sum of squares)"):
+        if fit == "qubo":
+            fit_qubo_head(x, y, 2, get_sampler("dense-sa"), bits=3, max_iter=1, executor="serial")
+        else:
+            fit_sgd_head(x, y, 2, epochs=1)
+
+
 @pytest.mark.parametrize("shape", [(3,), (2, 3, 4), (0, 3), (3, 0), ()])
 def test_check_features_rejects_wrong_shape(shape: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match=r"'X' must have shape \(n_samples, n_features\)"):

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from hybridqnn._checks import check_bool, check_choice, check_float, check_int
+from hybridqnn._checks import check_bool, check_choice, check_finite_step, check_float, check_int
 from hybridqnn.nn.binary import binary_layer_of, sign
 
 __all__ = [
@@ -62,7 +62,8 @@ OPTIMIZER_NAMES: tuple[str, ...] = (
 
 
 class _LatentStep(torch.optim.Optimizer):
-    """A gradient step on every parameter, then :meth:`_finish` on binary-layer weights."""
+    """A gradient step on every parameter, then :meth:`_finish` on binary-layer weights; a
+    non-finite loss or gradient is a ValueError before any parameter changes."""
 
     def _direction(self, grad: torch.Tensor, group: dict[str, Any]) -> torch.Tensor:
         return grad
@@ -77,6 +78,13 @@ class _LatentStep(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        grads = (
+            (f"grad of param_groups[{gi}] parameter {pi}", p.grad)
+            for gi, group in enumerate(self.param_groups)
+            for pi, p in enumerate(group["params"])
+            if p.grad is not None
+        )
+        check_finite_step(type(self).__name__, loss, grads)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:

@@ -86,8 +86,8 @@ import dimod
 import numpy as np
 import torch
 
-from hybridqnn._checks import check_choice, check_float, check_int
-from hybridqnn.nn.binary import OUTPUT_GRADIENTS, BinaryLayer, binary_layer_of, sign
+from hybridqnn._checks import check_choice, check_finite_step, check_float, check_int
+from hybridqnn.nn.binary import OUTPUT_GRADIENTS, BinaryLayer, LayerData, binary_layer_of, sign
 from hybridqnn.parallel import get_executor
 from hybridqnn.problems.binary_gradient import (
     SIGN_MATCHING_EPS,
@@ -372,6 +372,10 @@ class QPSBGD(torch.optim.Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One QP-SBGD step on every binary layer that has a gradient.
 
+        A NaN or infinite loss (from ``closure``), gradient ``p.grad`` or recorded layer data
+        (input X, output gradient V) is a one-line ValueError naming it, raised before any
+        parameter changes, whatever the sampler.
+
         Args:
             closure: re-evaluates the model (forward and backward) and returns the loss.
 
@@ -382,9 +386,44 @@ class QPSBGD(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        for layer_idx, group, p, layer, parts in self._checked_work(loss):
+            state = self.state[p]
+            step = int(state.get("step", 0))
+            direction, stats = self._direction(layer, parts, p, group, step, layer_idx)
+            d = torch.as_tensor(direction, dtype=p.dtype, device=p.device).view_as(p)
+            if group["update"] == "continuous":
+                p.add_(d, alpha=-group["lr"])
+            else:
+                p.copy_(sign(p - group["lr"] * d))
+            state["step"] = step + 1
+            grad = p.grad.detach().reshape(p.shape[0], -1).to("cpu", torch.float64).numpy()
+            mask = (grad != 0) & (direction != 0)
+            cdp = (
+                float(np.mean(np.sign(direction[mask]) == np.sign(grad[mask])))
+                if mask.any()
+                else float("nan")
+            )
+            self.stats.append(
+                {
+                    "step": step,
+                    "layer": layer_idx,
+                    "projection": group["projection"],
+                    **stats,
+                    "codirectionality": cdp,
+                }
+            )
+        return loss
+
+    def _checked_work(self, loss: Any) -> list[tuple[int, dict[str, Any], torch.Tensor, BinaryLayer, list[LayerData]]]:
+        """(layer index, group, parameter, its layer, the layer's recorded problems) for every
+        parameter with a gradient, once the loss, every gradient and every recorded layer input X
+        and output gradient V are known to be finite: a NaN or inf anywhere is a ValueError before any
+        parameter changes, whatever the sampler (the directions come from X and V, which a NaN
+        loss poisons; a sampler would otherwise fail, or not, on its own terms)."""
+        work, named = [], []
         index = 0
-        for group in self.param_groups:
-            for p in group["params"]:
+        for gi, group in enumerate(self.param_groups):
+            for pi, p in enumerate(group["params"]):
                 layer_idx = index
                 index += 1
                 if p.grad is None:
@@ -394,35 +433,18 @@ class QPSBGD(torch.optim.Optimizer):
                     raise RuntimeError(
                         "a QPSBGD parameter lost the link to its binary layer; build the optimizer on the model's own weights"
                     )
-                state = self.state[p]
-                step = int(state.get("step", 0))
-                direction, stats = self._direction(layer, p, group, step, layer_idx)
-                d = torch.as_tensor(direction, dtype=p.dtype, device=p.device).view_as(p)
-                if group["update"] == "continuous":
-                    p.add_(d, alpha=-group["lr"])
-                else:
-                    p.copy_(sign(p - group["lr"] * d))
-                state["step"] = step + 1
-                grad = p.grad.detach().reshape(p.shape[0], -1).to("cpu", torch.float64).numpy()
-                mask = (grad != 0) & (direction != 0)
-                cdp = (
-                    float(np.mean(np.sign(direction[mask]) == np.sign(grad[mask])))
-                    if mask.any()
-                    else float("nan")
-                )
-                self.stats.append(
-                    {
-                        "step": step,
-                        "layer": layer_idx,
-                        "projection": group["projection"],
-                        **stats,
-                        "codirectionality": cdp,
-                    }
-                )
-        return loss
+                parts = layer.qpsbgd_data(group["output_gradient"])
+                where = f"param_groups[{gi}] parameter {pi}"
+                named.append((f"grad of {where}", p.grad))
+                for part, data in enumerate(parts):
+                    named.append((f"recorded layer input X of {where} (part {part})", data.x))
+                    named.append((f"recorded output gradient V of {where} (part {part})", data.v))
+                work.append((layer_idx, group, p, layer, parts))
+        check_finite_step("QPSBGD", loss, named)
+        return work
 
     def _direction(
-        self, layer: BinaryLayer, p: torch.Tensor, group: dict[str, Any], step: int, layer_idx: int
+        self, layer: BinaryLayer, parts: list[LayerData], p: torch.Tensor, group: dict[str, Any], step: int, layer_idx: int
     ) -> tuple[np.ndarray, dict[str, Any]]:
         rows_total = p.shape[0]
         n_flat = p[0].numel()
@@ -435,7 +457,7 @@ class QPSBGD(torch.optim.Optimizer):
             "start_energy": 0.0,
             "path": "",
         }
-        for part, data in enumerate(layer.qpsbgd_data(group["output_gradient"])):
+        for part, data in enumerate(parts):
             x = data.x.detach().to("cpu", torch.float64).numpy()
             v = data.v.detach().to("cpu", torch.float64).numpy()
             if x.shape[1] != n_flat:

@@ -13,17 +13,20 @@ symmetric matrix. hybridqnn's own samplers (:class:`hybridqnn.solvers.DenseSampl
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import dimod
 import numpy as np
 
+from hybridqnn._checks import check_finite_biases
+
 
 @dataclass(frozen=True, eq=False)
 class DenseIsing:
-    """E(s) = offset + h^T s + 1/2 s^T J s with J symmetric, zero diagonal (float64)."""
+    """E(s) = offset + h^T s + 1/2 s^T J s with J symmetric, zero diagonal (float64); the
+    coefficients must be finite and their magnitudes sum to a finite float64
+    (:func:`hybridqnn._checks.check_finite_biases`)."""
 
     h: np.ndarray
     J: np.ndarray
@@ -33,8 +36,7 @@ class DenseIsing:
         n = self.h.shape[0]
         if self.h.ndim != 1 or self.J.shape != (n, n):
             raise ValueError(f"DenseIsing needs h of shape (n,) and J of shape (n, n), got {self.h.shape} and {self.J.shape}")
-        if not (np.all(np.isfinite(self.h)) and np.all(np.isfinite(self.J)) and math.isfinite(self.offset)):
-            raise ValueError("the model's coefficients must be finite, got NaN or inf")
+        check_finite_biases("model", self.h, self.J, self.offset)
 
     @classmethod
     def _from_checked(cls, h: np.ndarray, J: np.ndarray, offset: float) -> DenseIsing:
@@ -55,23 +57,23 @@ class DenseIsing:
         """From E(x) = offset + q^T x + sum_{i<j} Q_ij x_i x_j over bits x (Q given as its strict
         upper triangle; anything on or below the diagonal is ignored). With x = (1 + s)/2:
         J = (Q + Q^T)/4, h = q/2 + J 1, offset' = offset + sum(q)/2 + sum_{i<j} Q_ij/4."""
-        upper = np.triu(np.asarray(q_upper, dtype=np.float64), 1)
-        sym = (upper + upper.T) / 4.0
-        q = np.asarray(linear, dtype=np.float64)
-        h = q / 2.0 + sym.sum(axis=1)
-        return cls(h, sym, float(offset) + float(q.sum()) / 2.0 + float(upper.sum()) / 4.0)
+        return cls(*_qubo_to_ising(q_upper, linear, offset))
 
     @classmethod
     def from_bqm(cls, bqm: dimod.BinaryQuadraticModel) -> tuple[DenseIsing, list[Any]]:
-        """The dense spin model of ``bqm`` and its variable order (``bqm.variables``)."""
+        """The dense spin model of ``bqm`` and its variable order (``bqm.variables``); a NaN,
+        an infinity or an overflowing sum among the BQM's coefficients is a ValueError naming
+        the variable or interaction (:func:`hybridqnn._checks.check_finite_biases`)."""
         labels = list(bqm.variables)
         n = len(labels)
         lin, (row, col, quad), off = bqm.to_numpy_vectors(labels)
+        check_finite_biases("bqm", lin, (row, col, quad), off, labels)
         mat = np.zeros((n, n))
         np.add.at(mat, (np.minimum(row, col), np.maximum(row, col)), quad)
+        # checked above: every converted coefficient is bounded by the sum of the magnitudes
         if bqm.vartype is dimod.SPIN:
-            return cls(np.asarray(lin, dtype=np.float64), mat + mat.T, float(off)), labels
-        return cls.from_qubo(mat, lin, float(off)), labels
+            return cls._from_checked(np.asarray(lin, dtype=np.float64), mat + mat.T, float(off)), labels
+        return cls._from_checked(*_qubo_to_ising(mat, lin, float(off))), labels
 
     def energies(self, spins: np.ndarray) -> np.ndarray:
         """E(s) for each row of ``spins`` (R, n)."""
@@ -90,3 +92,10 @@ class DenseIsing:
         return self.h + np.asarray(spins, dtype=np.float64) @ self.J
 
 
+def _qubo_to_ising(q_upper: np.ndarray, linear: np.ndarray, offset: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(h, J, offset') of :meth:`DenseIsing.from_qubo`."""
+    upper = np.triu(np.asarray(q_upper, dtype=np.float64), 1)
+    sym = (upper + upper.T) / 4.0
+    q = np.asarray(linear, dtype=np.float64)
+    h = q / 2.0 + sym.sum(axis=1)
+    return h, sym, float(offset) + float(q.sum()) / 2.0 + float(upper.sum()) / 4.0

@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
+from hybridqnn._checks import check_finite
 from hybridqnn.parallel import default_workers
 from hybridqnn.solvers.kernels import metropolis_accepts, seed_states
 
@@ -189,9 +190,14 @@ def solve_least_squares_batch(
 
     Returns:
         (g, energies): the best states (m, n) float64 and E_j at them, (m,).
+
+    Raises:
+        ValueError: ``x``, ``v`` or ``g0`` holds NaN or inf (one line naming it).
     """
     xm = np.ascontiguousarray(x, dtype=np.float64)
     vm = np.ascontiguousarray(v, dtype=np.float64)
+    for name, values in (("x", xm), ("v", vm), ("g0", g0)):
+        check_finite(name, values)
     m, n = vm.shape[0], xm.shape[1]
     idx = (
         np.arange(n, dtype=np.int64)

@@ -33,7 +33,7 @@ from typing import Any
 import dimod
 import numpy as np
 
-from hybridqnn._checks import check_float, check_int
+from hybridqnn._checks import check_finite_model, check_float, check_int
 from hybridqnn.solvers.info import SEED_BOUND, add_timing, child_timing, draw_seed
 
 __all__ = [
@@ -55,16 +55,11 @@ def _check_child(child: Any) -> dimod.Sampler:
 
 
 def _check_bqm(bqm: Any) -> dimod.BinaryQuadraticModel:
-    """A BQM with finite coefficients, else TypeError / ValueError naming ``bqm``."""
+    """A BQM with finite coefficients (:func:`hybridqnn._checks.check_finite_model`), else
+    TypeError / ValueError naming ``bqm``."""
     if not isinstance(bqm, dimod.BinaryQuadraticModel):
         raise TypeError(f"'bqm' must be a dimod.BinaryQuadraticModel, got {type(bqm).__name__}")
-    lin, (_, _, quad), offset = bqm.to_numpy_vectors()
-    if not (
-        np.all(np.isfinite(lin)) and np.all(np.isfinite(quad)) and math.isfinite(float(offset))
-    ):
-        bad = int(np.count_nonzero(~np.isfinite(lin)) + np.count_nonzero(~np.isfinite(quad)))
-        bad += 0 if math.isfinite(float(offset)) else 1
-        raise ValueError(f"'bqm' must have finite coefficients, got {bad} NaN or infinite value(s)")
+    check_finite_model("bqm", bqm)
     return bqm
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import dimod
 
+from hybridqnn._checks import check_finite_model
 from hybridqnn.solvers.hardware import ADVANTAGE_LIMITS, fits_logically
 
 __all__ = [
@@ -205,9 +206,12 @@ def _embedding_composite_class() -> type:
     system = _dwave_system()
 
     class CheckedEmbeddingComposite(system.EmbeddingComposite):
-        """``EmbeddingComposite`` that first runs :func:`check_fits` against its child."""
+        """``EmbeddingComposite`` that first rejects non-finite coefficients
+        (:func:`hybridqnn._checks.check_finite_model`) and runs :func:`check_fits` against its
+        child."""
 
         def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters: Any) -> dimod.SampleSet:
+            check_finite_model("bqm", bqm)
             check_fits(bqm, self.child)
             return super().sample(bqm, **parameters)
 
@@ -278,7 +282,8 @@ def hybrid_sampler(
     token: str | None = None,
     **config: Any,
 ) -> dimod.Sampler:
-    """``LeapHybridSampler(...)``: Leap's quantum-classical hybrid BQM solver.
+    """``LeapHybridSampler(...)``: Leap's quantum-classical hybrid BQM solver, whose ``sample``
+    first rejects non-finite coefficients (one line naming the variable or interaction).
 
     Args:
         solver: Solver name or feature filter; default: the newest online hybrid BQM solver.
@@ -291,13 +296,33 @@ def hybrid_sampler(
         ConnectionError: The solver could not be reached or selected (message without token).
     """
     logger.info("opening the Leap hybrid BQM sampler (solver=%r)", solver)
-    return _open_configured("LeapHybridSampler", "hybrid sampler", solver, token, config)
+    return _open_configured("LeapHybridSampler", "hybrid sampler", solver, token, config, finite_checked=True)
+
+
+def _finite_checked(cls: type) -> type:
+    """A subclass of ``cls`` whose ``sample`` first rejects non-finite coefficients
+    (:func:`hybridqnn._checks.check_finite_model`), so nothing NaN or infinite is uploaded."""
+
+    class Checked(cls):  # type: ignore[misc, valid-type]
+        def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters: Any) -> dimod.SampleSet:
+            check_finite_model("bqm", bqm)
+            return super().sample(bqm, **parameters)
+
+    Checked.__name__ = Checked.__qualname__ = f"Checked{cls.__name__}"
+    Checked.__module__ = __name__
+    return Checked
 
 
 def _open_configured(
-    cls_name: str, what: str, solver: str | Mapping[str, Any] | None, token: str | None, config: Mapping[str, Any]
+    cls_name: str,
+    what: str,
+    solver: str | Mapping[str, Any] | None,
+    token: str | None,
+    config: Mapping[str, Any],
+    finite_checked: bool = False,
 ) -> dimod.Sampler:
-    """Check that a token is configured (offline), then build ``dwave.system.<cls_name>``."""
+    """Check that a token is configured (offline), then build ``dwave.system.<cls_name>``
+    (its :func:`_finite_checked` subclass if ``finite_checked``)."""
     system = _dwave_system()
     secret = _require_token(token, config)
     options = dict(config)
@@ -305,4 +330,7 @@ def _open_configured(
         options["token"] = token
     if solver is not None:
         options["solver"] = solver
-    return _open(getattr(system, cls_name), what, secret, options)
+    factory = getattr(system, cls_name)
+    if finite_checked and isinstance(factory, type):
+        factory = _finite_checked(factory)
+    return _open(factory, what, secret, options)

@@ -31,6 +31,7 @@ from typing import Any
 import dimod
 import numpy as np
 
+from hybridqnn._checks import check_finite_model, check_float
 from hybridqnn.solvers.info import timing
 
 __all__ = ["MILPSolver"]
@@ -121,13 +122,6 @@ class _Linearisation:
         return coef, const
 
 
-def _objective_check(model: Any, where: str) -> None:
-    lin = np.fromiter((b for _, b in model.iter_linear()), dtype=float)
-    quad = np.fromiter((b for *_, b in model.iter_quadratic()), dtype=float)
-    if not (np.all(np.isfinite(lin)) and np.all(np.isfinite(quad)) and np.isfinite(model.offset)):
-        raise ValueError(f"{where} has NaN or infinite coefficients")
-
-
 class MILPSolver(dimod.Sampler):
     """Exact minimiser of a ``dimod`` BQM (:meth:`sample`) or binary CQM (:meth:`sample_cqm`) by
     MILP with HiGHS; see the module docstring for the exact linearisation.
@@ -153,7 +147,7 @@ class MILPSolver(dimod.Sampler):
         start = time.perf_counter_ns()
         if not isinstance(bqm, dimod.BinaryQuadraticModel):
             raise TypeError(f"'bqm' must be a dimod.BinaryQuadraticModel, got {type(bqm).__name__}")
-        _objective_check(bqm, "'bqm'")
+        check_finite_model("bqm", bqm)
         limit = _check_time_limit(time_limit)
         variables = list(bqm.variables)
         vartype_of = {v: bqm.vartype for v in variables}
@@ -203,7 +197,7 @@ class MILPSolver(dimod.Sampler):
                         f"'cqm' variable {v!r} must have finite bounds, got [{lo}, {hi}]"
                     )
                 bounds[v] = (lo, hi)
-        _objective_check(cqm.objective, "'cqm' objective")
+        check_finite_model("cqm objective", cqm.objective)
         lin = _Linearisation(variables, vartype_of, bounds)
         objective = lin.expression(cqm.objective, "'cqm' objective")
         rows = []
@@ -214,7 +208,8 @@ class MILPSolver(dimod.Sampler):
                 raise ValueError(
                     f"'cqm' constraint {label!r} is soft; MILPSolver solves hard constraints only"
                 )
-            _objective_check(constraint.lhs, f"'cqm' constraint {label!r}")
+            check_finite_model(f"cqm constraint {label}", constraint.lhs)
+            check_float(f"cqm constraint {label} rhs", float(constraint.rhs))
             coef, const = lin.expression(constraint.lhs, f"'cqm' constraint {label!r}")
             rhs = float(constraint.rhs) - const
             rows.append((coef, _SENSES[constraint.sense.value], rhs, label))

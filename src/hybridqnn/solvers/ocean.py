@@ -7,6 +7,12 @@ reported (drawn from fresh entropy when none is given, as Ocean would, so the ru
 repeated), ``timing`` is always there (tabu and the exact solver give none: the whole call is
 reported as sampling), and Ocean's other figures (SA's ``beta_range`` and
 ``beta_schedule_type``) move under ``info["sa"]`` (``"tabu"``, ``"steepest"``, ``"exact"``).
+
+Before sampling, a model with a NaN or infinite coefficient, or coefficients whose magnitudes
+overflow float64, is a one-line ValueError naming the variable or interaction
+(:func:`hybridqnn._checks.check_finite_model`). Ocean's samplers would otherwise return NaN or
+infinite energies, fail with an unrelated message (SA: ``'beta_range' must contain non-zero
+values``), or, for tabu search with an infinite bias, abort the whole process.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 import dimod
 from dwave import samplers
 
+from hybridqnn._checks import check_finite_model
 from hybridqnn.solvers.info import conventional, draw_seed
 
 __all__ = ["EXACT_MAX_VARIABLES", "ExactSolver", "SimulatedAnnealingSampler", "SteepestDescentSolver", "TabuSampler"]
@@ -30,6 +37,9 @@ class _Conventional:
     info_key = ""
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters: Any) -> dimod.SampleSet:
+        if not isinstance(bqm, dimod.BinaryQuadraticModel):
+            raise TypeError(f"'bqm' must be a dimod.BinaryQuadraticModel, got {type(bqm).__name__}")
+        check_finite_model("bqm", bqm)
         takes_seed = "seed" in self.parameters  # type: ignore[attr-defined]
         if takes_seed and parameters.get("seed") is None:
             parameters["seed"] = draw_seed()

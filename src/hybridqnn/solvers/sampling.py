@@ -42,6 +42,7 @@ from typing import Any
 import dimod
 import numpy as np
 
+from hybridqnn._checks import check_finite_model
 from hybridqnn.problems.dense import DenseIsing
 from hybridqnn.solvers import kernels
 
@@ -304,6 +305,10 @@ def sample_bqm(
 ) -> dimod.SampleSet:
     """Sample ``bqm`` with any dimod sampler, passing only what the sampler understands.
 
+    - ``bqm`` must have finite coefficients whose magnitudes sum to a finite float64
+      (:func:`hybridqnn._checks.check_finite_model`, a one-line ValueError naming the variable
+      or interaction), checked before any sampler (a user's own dwave-samplers tabu search
+      aborts the process on an infinite bias) sees it.
     - ``sample_kwargs`` are passed verbatim; a keyword the sampler does not list in
       ``sampler.parameters`` is an error (nothing is silently dropped).
     - ``seed`` is passed if the sampler takes ``seed``.
@@ -314,6 +319,7 @@ def sample_bqm(
       coefficients and slow to compute).
     """
     params, kwargs = _declared(sampler, sample_kwargs)
+    check_finite_model("bqm", bqm)
     if seed is not None and "seed" in params:
         kwargs.setdefault("seed", int(seed) % (2**31))
     if initial_state is not None and "initial_states" in params:

@@ -13,6 +13,12 @@
 - ``info``: ``sampleset.info`` follows :mod:`hybridqnn.solvers.info` (dwave-samplers'
   ``timing`` in integer nanoseconds, the ``seed`` used by a sampler that takes one, every other
   figure under a namespaced key).
+- ``non_finite``: a model with a NaN, +inf or -inf bias (linear or quadratic), or with biases
+  whose magnitudes sum past the largest float64, is a ``ValueError`` whose message names the
+  variable or the interaction, raised before sampling. Ocean's own samplers do not check (they
+  return NaN energies, and dwave-samplers' tabu search aborts the process on an infinity, so
+  never run this check on it directly); pass ``rejects_non_finite=False`` for them and call
+  them through :func:`hybridqnn.solvers.sample_bqm` or the registry, which check.
 - ``fast_paths``: a sampler that advertises the dense path
   (:mod:`hybridqnn.solvers.sampling`) returns, through ``sample_dense``, spins whose energies
   are the model's.
@@ -145,6 +151,52 @@ def check_info(sampler: dimod.Sampler, sample_kwargs: Mapping[str, Any], **_: An
         assert not loose, f"info: {name}'s own figures must sit under a namespaced key (a dict), got top-level {loose}"
 
 
+#: The non-finite values of the ``non_finite`` check; ``1e308 * 10`` overflows to inf.
+NON_FINITE_VALUES = (float("nan"), float("inf"), float("-inf"), 1e308 * 10)
+
+
+def non_finite_bqms(vartype: dimod.Vartype | str = "BINARY") -> list[tuple[dimod.BinaryQuadraticModel, tuple[Any, ...]]]:
+    """(model, the labels its error must name) for every value of :data:`NON_FINITE_VALUES` as a
+    linear and as a quadratic bias, and for linear and quadratic biases of 1.5e308 and -1.6e308
+    (each finite, their magnitudes' sum not; the error names the largest), in a 5-variable model
+    with awkward labels."""
+    labels = awkward_labels(5)
+    cases = []
+    for value in (*NON_FINITE_VALUES, None):
+        linear = random_bqm(5, vartype, seed=6, labels=labels)
+        quadratic = random_bqm(5, vartype, seed=6, labels=labels)
+        if value is None:
+            linear.set_linear(labels[2], 1.5e308)
+            linear.set_linear(labels[4], -1.6e308)
+            quadratic.set_quadratic(labels[1], labels[3], 1.5e308)
+            quadratic.set_quadratic(labels[0], labels[2], -1.6e308)
+            cases += [(linear, (labels[4],)), (quadratic, (labels[0], labels[2]))]
+        else:
+            linear.set_linear(labels[2], value)
+            quadratic.set_quadratic(labels[1], labels[3], value)
+            cases += [(linear, (labels[2],)), (quadratic, (labels[1], labels[3]))]
+    return cases
+
+
+def check_non_finite(sampler: dimod.Sampler, sample_kwargs: Mapping[str, Any], rejects_non_finite: bool = True, **_: Any) -> None:
+    if not rejects_non_finite:
+        return
+    name = type(sampler).__name__
+    for vartype in ("BINARY", "SPIN"):
+        for bqm, named in non_finite_bqms(vartype):
+            try:
+                ss = _sample(sampler, bqm, sample_kwargs, seed=1)
+            except ValueError as exc:
+                message = str(exc)
+                assert "\n" not in message.strip(), f"non_finite: {name}'s error is not one line: {message!r}"
+                missing = [label for label in named if repr(label) not in message]
+                assert not missing, f"non_finite: {name}'s error does not name {missing}: {message!r}"
+                continue
+            raise AssertionError(
+                f"non_finite: {name} sampled a model with a non-finite or overflowing bias (energies {ss.record.energy[:3]}) instead of raising ValueError"
+            )
+
+
 def check_fast_paths(sampler: dimod.Sampler, sample_kwargs: Mapping[str, Any], **_: Any) -> None:
     dense_kwargs = {k: v for k, v in sample_kwargs.items() if k not in ("seed", "initial_states")}
     if not supports_dense(sampler, dense_kwargs):
@@ -164,6 +216,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "ground_state": check_ground_state,
     "info": check_info,
     "fast_paths": check_fast_paths,
+    "non_finite": check_non_finite,
 }
 
 
@@ -173,6 +226,7 @@ def check_sampler(
     sample_kwargs: Mapping[str, Any] | None = None,
     ground_state_kwargs: Mapping[str, Any] | None = None,
     rejects_unknown_kwargs: bool = True,
+    rejects_non_finite: bool = True,
     only: Iterable[str] | None = None,
 ) -> None:
     """Run the conformance checks (all, or those named in ``only``) on ``sampler``.
@@ -183,6 +237,9 @@ def check_sampler(
         ground_state_kwargs: generous keywords for the ground-state check (defaults to
             ``sample_kwargs``).
         rejects_unknown_kwargs: whether the sampler itself must reject unknown keywords.
+        rejects_non_finite: whether the sampler itself must reject non-finite coefficients
+            (False skips the ``non_finite`` check; never run it on a raw dwave-samplers
+            ``TabuSampler``, which aborts the process on an infinite bias).
         only: names from :data:`CHECKS`.
     """
     names = list(CHECKS) if only is None else list(only)
@@ -194,6 +251,7 @@ def check_sampler(
         "sample_kwargs": kwargs,
         "ground_state_kwargs": dict(ground_state_kwargs) if ground_state_kwargs is not None else kwargs,
         "rejects_unknown_kwargs": rejects_unknown_kwargs,
+        "rejects_non_finite": rejects_non_finite,
     }
     for name in names:
         CHECKS[name](sampler, **options)

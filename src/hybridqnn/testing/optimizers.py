@@ -7,7 +7,10 @@ that trains hybridqnn binary layers:
 - ``closure``: ``step(closure)`` returns the closure's loss, and ``step()`` returns None;
 - ``state_dict``: training k steps, saving model and optimizer, training k more, and restoring
   both into fresh objects that then train the same k steps gives the same weights;
-- ``seed``: two runs built the same way (same seeds) give the same weights.
+- ``seed``: two runs built the same way (same seeds) give the same weights;
+- ``non_finite``: a NaN or infinite loss returned by the closure, or a NaN or infinite entry of
+  a gradient, makes ``step`` raise a one-line ``ValueError`` (naming ``loss`` or the gradient)
+  and leaves every parameter as it was.
 
     from hybridqnn.testing.optimizers import check_optimizer, tiny_problem
     make_model, batches, loss_fn = tiny_problem()
@@ -175,11 +178,39 @@ def check_seed(case: OptimizerCase) -> None:
     )
 
 
+def check_non_finite(case: OptimizerCase) -> None:
+    x, y = case.batches[0]
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        for where in ("loss", "grad"):
+            model, opt = case.fresh()
+
+            def closure(model: nn.Module = model, opt: torch.optim.Optimizer = opt, where: str = where, bad: float = bad) -> torch.Tensor:
+                opt.zero_grad()
+                loss = case.loss_fn(model(x), y)
+                loss.backward()
+                if where == "loss":
+                    return loss.detach() + bad
+                next(p for p in model.parameters() if p.grad is not None).grad.view(-1)[0] = bad
+                return loss
+
+            before = _weights(model)
+            try:
+                opt.step(closure)
+            except ValueError as exc:
+                message = str(exc)
+                named = "'loss'" if where == "loss" else "'grad of "
+                assert named in message and "\n" not in message, f"non_finite: the error must name {named} on one line, got {message!r}"
+                assert _same(before, _weights(model)), f"non_finite: a {bad} {where} raised but parameters changed"
+                continue
+            raise AssertionError(f"non_finite: step took a {bad} {where} without a ValueError")
+
+
 OPTIMIZER_CHECKS: dict[str, Callable[[OptimizerCase], None]] = {
     "binary": check_binary,
     "closure": check_closure,
     "state_dict": check_state_dict,
     "seed": check_seed,
+    "non_finite": check_non_finite,
 }
 
 

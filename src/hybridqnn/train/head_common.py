@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
-from hybridqnn._checks import check_int
+from hybridqnn._checks import FLOAT64_MAX, check_finite, check_int
 
 
 def check_features(name: str, x: object) -> np.ndarray:
-    """Return ``x`` as a finite float64 (N, d) array or raise a one-line error."""
+    """Return ``x`` as a finite float64 (N, d) array whose sum of squares is a finite float64
+    (it bounds every entry of the Gram matrix X^T X and of every product the heads form; above
+    it the fits would overflow to NaN weights or fail deep inside a factorisation), or raise a
+    one-line error."""
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name!r} must be a numeric array of shape (n_samples, n_features), got {type(x).__name__}") from None
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name!r} must have shape (n_samples, n_features) with both > 0, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.count_nonzero(~np.isfinite(arr)))
-        raise ValueError(f"{name!r} must be finite, got {bad} NaN or inf values")
+    check_finite(name, arr)
+    flat = arr.ravel()
+    with np.errstate(over="ignore"):
+        squares = float(flat @ flat)
+    if not math.isfinite(squares):
+        raise ValueError(
+            f"{name!r} must have a sum of squares at most {FLOAT64_MAX:.4g} (X^T X overflows float64 otherwise), "
+            f"got values up to {float(np.abs(flat).max()):.3g}"
+        )
     return arr
 
 
