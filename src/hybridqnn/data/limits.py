@@ -84,7 +84,7 @@ def check_limit(source: str, what: str, value: int, limits: DataLimits, name: st
 
     Args:
         source: The file, as named in the message.
-        what: What the value measures, e.g. ``"a decoded array of shape (10, 10) needs"``.
+        what: What the value measures, e.g. ``"the data size of shape (10, 10) in bytes"``.
         value: The declared size.
         limits: The limits in force.
         name: The :class:`DataLimits` field to compare with.
@@ -92,6 +92,6 @@ def check_limit(source: str, what: str, value: int, limits: DataLimits, name: st
     bound = getattr(limits, name)
     if value > bound:
         raise InputFileError(
-            f"{source}: {what} {value}, above the limit {name}={bound} "
+            f"{source}: {what} is {value}, above the limit {name}={bound} "
             f"(raise it with limits=DataLimits({name}=...) or ${_ENV[name]})"
         )

@@ -115,7 +115,7 @@ class _ArraySpec:
         if not isinstance(raw, bytes):
             raise pickle.UnpicklingError(f"numpy array data must be bytes, got {type(raw).__name__}")
         size = math.prod(shape) * dtype.itemsize
-        what = f"a pickled array of shape {repr(shape)[:60]} needs bytes"
+        what = f"the size of a pickled array of shape {repr(shape)[:60]} in bytes"
         check_limit(self.source, what, size, self.limits, "max_array_bytes")
         if size != len(raw):
             raise pickle.UnpicklingError(
@@ -251,7 +251,7 @@ def materialize(
 def read_bounded(path: Path, limits: DataLimits) -> bytes:
     """Read a (not compressed) file whole after checking its size against ``max_file_bytes``."""
     size = path.stat().st_size
-    check_limit(str(path), "the file holds bytes", size, limits, "max_file_bytes")
+    check_limit(str(path), "the file size in bytes", size, limits, "max_file_bytes")
     return path.read_bytes()
 
 
