@@ -45,7 +45,15 @@ from hybridqnn.data.checksums import DataIntegrityError
 from hybridqnn.data.limits import DataLimits, check_limit, resolve_limits
 from hybridqnn.errors import InputFileError
 
-__all__ = ["SafeUnpickler", "UnsafePickleError", "materialize", "safe_load_pickle"]
+__all__ = [
+    "SafeUnpickler",
+    "UnsafePickleError",
+    "defaultdict_of_lists",
+    "materialize",
+    "read_bounded",
+    "safe_load_pickle",
+    "unpickle_bytes",
+]
 
 _DTYPE_CODE = re.compile(r"[<>|=]?(b1|[iu][1248]|f[48])")
 
@@ -250,13 +258,14 @@ def materialize(
 
 def read_bounded(path: Path, limits: DataLimits) -> bytes:
     """Read a (not compressed) file whole after checking its size against ``max_file_bytes``."""
-    size = path.stat().st_size
+    size = os.stat(path).st_size
     check_limit(str(path), "the file size in bytes", size, limits, "max_file_bytes")
     return path.read_bytes()
 
 
-def safe_load_pickle(
-    path: str | os.PathLike[str],
+def unpickle_bytes(
+    data: bytes,
+    source: str,
     encoding: str = "bytes",
     *,
     limits: DataLimits | None = None,
@@ -264,30 +273,9 @@ def safe_load_pickle(
     allowed: frozenset[type] = _PLAIN_TYPES,
     children: Callable[[Any], Any] | None = None,
 ) -> Any:
-    """Unpickle a data file with :class:`SafeUnpickler` and check that it holds plain data.
-
-    Args:
-        path: The pickle file.
-        encoding: How Python 2 ``str`` objects are decoded; ``"bytes"`` keeps them as bytes.
-        limits: Size limits (default: :func:`~hybridqnn.data.limits.resolve_limits`).
-        extra_globals: More globals to allow (see :class:`SafeUnpickler`).
-        allowed: The types the result may hold (default: dict, list, str, bytes, int and
-            NumPy arrays of plain numbers).
-        children: See :func:`materialize`.
-
-    Returns:
-        The unpickled object.
-
-    Raises:
-        UnsafePickleError: If the pickle names a global that is not allowed.
-        DataIntegrityError: If the file is over a limit, not a valid pickle, or holds other
-            types (an :class:`~hybridqnn.errors.InputFileError`).
-    """
-    path = Path(path)
-    limits = resolve_limits(limits)
-    data = read_bounded(path, limits)
+    """Unpickle ``data`` (the content of the file ``source``) as :func:`safe_load_pickle` does."""
     unpickler = SafeUnpickler(
-        io.BytesIO(data), source=str(path), limits=limits, extra_globals=extra_globals, encoding=encoding
+        io.BytesIO(data), source=source, limits=limits, extra_globals=extra_globals, encoding=encoding
     )
     try:
         obj = unpickler.load()
@@ -305,11 +293,36 @@ def safe_load_pickle(
         MemoryError,
         OverflowError,
         RecursionError,
-        UnicodeDecodeError,
     ) as exc:
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise DataIntegrityError(f"pickle {path} is corrupt: {reason}") from None
-    return materialize(obj, str(path), allowed, children)
+        raise DataIntegrityError(f"pickle {source} is corrupt: {reason}") from None
+    return materialize(obj, source, allowed, children)
+
+
+def safe_load_pickle(
+    path: str | os.PathLike[str],
+    encoding: str = "bytes",
+    *,
+    limits: DataLimits | None = None,
+) -> Any:
+    """Unpickle a data file with :class:`SafeUnpickler` and check that it holds plain data.
+
+    Args:
+        path: The pickle file.
+        encoding: How Python 2 ``str`` objects are decoded; ``"bytes"`` keeps them as bytes.
+        limits: Size limits (default: :func:`~hybridqnn.data.limits.resolve_limits`).
+
+    Returns:
+        The unpickled object: dicts, lists, str, bytes, ints and NumPy arrays of plain numbers.
+
+    Raises:
+        UnsafePickleError: If the pickle names a global that is not allowed.
+        DataIntegrityError: If the file is over a limit, not a valid pickle, or holds other
+            types (an :class:`~hybridqnn.errors.InputFileError`).
+    """
+    path = Path(path)
+    limits = resolve_limits(limits)
+    return unpickle_bytes(read_bounded(path, limits), str(path), encoding, limits=limits)
 
 
 def defaultdict_of_lists(factory: Any) -> collections.defaultdict:
