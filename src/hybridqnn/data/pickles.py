@@ -33,6 +33,7 @@ import io
 import math
 import os
 import pickle
+import pickletools
 import re
 import struct
 from collections.abc import Callable, Mapping
@@ -263,6 +264,17 @@ def read_bounded(path: Path, limits: DataLimits) -> bytes:
     return path.read_bytes()
 
 
+def _scan(data: bytes, source: str) -> None:
+    """Walk the opcodes without executing them: a string or bytes object declared longer than
+    the data left (``BINBYTES8`` of 2^40) fails here, where the C unpickler would allocate it."""
+    try:
+        for _ in pickletools.genops(data):
+            pass
+    except Exception as exc:  # noqa: BLE001 - pickletools raises ValueError and others
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise DataIntegrityError(f"pickle {source} is corrupt: {reason}") from None
+
+
 def unpickle_bytes(
     data: bytes,
     source: str,
@@ -274,6 +286,7 @@ def unpickle_bytes(
     children: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Unpickle ``data`` (the content of the file ``source``) as :func:`safe_load_pickle` does."""
+    _scan(data, source)
     unpickler = SafeUnpickler(
         io.BytesIO(data), source=source, limits=limits, extra_globals=extra_globals, encoding=encoding
     )
