@@ -143,8 +143,9 @@ def main() -> None:
     parser.add_argument("--named", action="store_true")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    import hybridqnn
     import torch_geometric  # noqa: F401 - imported before forking, as in a real process
+
+    import hybridqnn
 
     shared = Path(os.environ.get("HYBRIDQNN_DATA", HERE.parents[2] / "shared" / "data"))
     root = Path(tempfile.mkdtemp(prefix="fuzz-"))

@@ -39,3 +39,13 @@ def test_meta_checks(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps({b"label_names": [b"a"] * 9}, protocol=2))
     with pytest.raises(DataIntegrityError, match=r"batches\.meta.*10 names"):
         load_cifar_meta(path)
+
+
+@pytest.mark.parametrize("label", [2**70, -(2**70), 2**63])
+def test_huge_labels_are_one_clear_error(
+    tmp_path: Path, cifar_batch_bytes: Callable[[np.ndarray, list[int]], bytes], label: int
+) -> None:
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(cifar_batch_bytes(np.zeros((2, 3072), dtype=np.uint8), [label, 1]))
+    with pytest.raises(DataIntegrityError, match=r"labels must lie in \[0, 9\]"):
+        load_cifar_batch(path)
