@@ -377,13 +377,17 @@ def load_karate_club() -> GraphDataset:
 
 
 def load_graph_dataset(
-    name: str, *, data_dir: str | os.PathLike[str] | None = None
+    name: str,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    limits: DataLimits | None = None,
 ) -> GraphDataset:
     """Load ``"karate"`` or a Planetoid data set by name (see :data:`GRAPH_DATASETS`).
 
     Args:
         name: One of :data:`GRAPH_DATASETS`.
         data_dir: Data root for the Planetoid files (unused for ``"karate"``).
+        limits: Size limits for the Planetoid files (see :mod:`hybridqnn.data.limits`).
 
     Raises:
         ValueError: For an unknown name.
@@ -394,4 +398,4 @@ def load_graph_dataset(
     name = check_choice("name", name.lower(), GRAPH_DATASETS)
     if name == "karate":
         return load_karate_club()
-    return load_planetoid(name, data_dir=data_dir)
+    return load_planetoid(name, data_dir=data_dir, limits=limits)
