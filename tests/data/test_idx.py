@@ -156,3 +156,16 @@ def test_declared_shape_checked_against_limits_before_reading(tmp_path: Path) ->
         parse_idx(data, "rows.idx", limits=DataLimits(max_rows=5))
     with pytest.raises(InputFileError, match="max_array_bytes=8"):
         parse_idx(data, "rows.idx", limits=DataLimits(max_array_bytes=8))
+
+
+@pytest.mark.parametrize("name", ["decl-idx3-ubyte", "decl-idx3-ubyte.gz"])
+def test_truncated_file_declaring_gigabytes_allocates_nothing(tmp_path: Path, name: str) -> None:
+    """A 3.9 GB shape under the default limit, 100 bytes present: read under a 512 MiB cap."""
+    from hybridqnn.testing.isolation import run_isolated
+
+    data = struct.pack(">IIII", 0x803, 15000, 512, 512) + bytes(100)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    out = run_isolated(read_idx, path, memory_bytes=2**29)
+    assert out.status == "raised" and out.error_is(DataIntegrityError), out
+    assert "needs 3932160000 data bytes, got 100" in out.message

@@ -48,6 +48,7 @@ _TYPES: Mapping[int, np.dtype] = MappingProxyType(
         0x0E: np.dtype(">f8"),
     }
 )
+_PIECE = 1 << 24
 _CODES: Mapping[np.dtype, int] = MappingProxyType(
     {dtype.newbyteorder("="): code for code, dtype in _TYPES.items()}
 )
@@ -73,6 +74,16 @@ def _header(head: bytes, source: str, expected_magic: int | None) -> tuple[int, 
     return code, ndim
 
 
+def _read_up_to(handle: BinaryIO, size: int) -> bytes:
+    """Read at most ``size`` bytes in 16 MiB pieces: ``read(size)`` would allocate ``size``
+    bytes up front, even when the (truncated) file holds far fewer."""
+    pieces, left = [], size
+    while left > 0 and (piece := handle.read(min(left, _PIECE))):
+        pieces.append(piece)
+        left -= len(piece)
+    return b"".join(pieces)
+
+
 def _read_idx_stream(
     handle: BinaryIO, source: str, expected_magic: int | None, limits: DataLimits
 ) -> np.ndarray:
@@ -95,7 +106,7 @@ def _read_idx_stream(
     what = f"the data size of shape {tuple(shape)} in bytes"
     check_limit(where, what, expected, limits, "max_array_bytes")
     check_limit(where, "the declared row count", shape[0] if shape else 1, limits, "max_rows")
-    payload = handle.read(expected)
+    payload = _read_up_to(handle, expected)
     got = len(payload)
     if got == expected and handle.read(1):
         got = expected + 1
