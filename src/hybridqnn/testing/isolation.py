@@ -17,11 +17,13 @@ POSIX only (``os.fork``).
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import resource
 import select
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,7 +77,18 @@ def _status_kib(field: str) -> int:
     return 0  # pragma: no cover - not Linux
 
 
+def _single_threaded() -> None:
+    """After a fork only the forking thread exists: an OpenMP pool the parent started (torch's)
+    would deadlock the child's first parallel region, so the child runs torch on one thread,
+    as torch's own DataLoader workers do."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
 def _child(fn: Callable[..., Any], args: tuple[Any, ...], memory_bytes: int, write_fd: int) -> None:
+    _single_threaded()
+    faulthandler.disable()  # a crash is reported as a signal; no traceback dump on stderr
     with open("/proc/self/statm") as handle:
         size = int(handle.read().split()[0]) * _PAGE
     resource.setrlimit(resource.RLIMIT_AS, (size + memory_bytes, size + memory_bytes))
