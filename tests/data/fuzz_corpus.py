@@ -32,8 +32,26 @@ PARSERS = ("idx", "libsvm", "cifar", "planetoid", "model")
 PLANETOID = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 _INT32 = (0, 1, 2**7, 2**8 - 1, 2**15, 2**16, 2**24, 2**30, 2**31 - 1, 2**31, 2**32 - 1)
 _TOKENS = (
-    "nan", "inf", "-inf", "1e400", "-1e400", "1e39", "2147483648", "9223372036854775808",
-    "1000000000", "16777217", "0", "-1", "", "abc", ":", "1:", "::", "1e-400", "+", "0x10",
+    "nan",
+    "inf",
+    "-inf",
+    "1e400",
+    "-1e400",
+    "1e39",
+    "2147483648",
+    "9223372036854775808",
+    "1000000000",
+    "16777217",
+    "0",
+    "-1",
+    "",
+    "abc",
+    ":",
+    "1:",
+    "::",
+    "1e-400",
+    "+",
+    "0x10",
 )
 
 
@@ -172,9 +190,13 @@ def mutate_cifar(data: bytes, rng: random.Random) -> bytes:
     if op == 3:  # _reconstruct with a big shape, or array state declaring a big shape
         seed = _cifar_with()
         shape = rng.choice((2**40, 2**31, 3 * 3072 + 1))
-        return seed.replace(b"K\x03M\x00\x0c\x86", b"\x8a\x06" + struct.pack("<q", shape)[:6] + b"M\x00\x0c\x86", 1)
+        return seed.replace(
+            b"K\x03M\x00\x0c\x86", b"\x8a\x06" + struct.pack("<q", shape)[:6] + b"M\x00\x0c\x86", 1
+        )
     if op == 4:
-        return _cifar_with(data=np.zeros(rng.choice(((3, 100), (3,), (3, 3072, 1))), dtype=np.uint8))
+        return _cifar_with(
+            data=np.zeros(rng.choice(((3, 100), (3,), (3, 3072, 1))), dtype=np.uint8)
+        )
     if op == 5:
         return _cifar_with(data=np.zeros((3, 3072), dtype=rng.choice((np.float64, np.int64))))
     return mutate_bytes(data, rng)
@@ -184,13 +206,19 @@ def _csr_edit(matrix: Any, rng: random.Random) -> Any:
     op = rng.randrange(5)
     rows, cols = matrix.shape
     if op == 0 and matrix.nnz:
-        matrix.indices[rng.randrange(matrix.nnz)] = rng.choice((2**30, cols, cols + 7, 2**31 - 1, -1))
+        matrix.indices[rng.randrange(matrix.nnz)] = rng.choice(
+            (2**30, cols, cols + 7, 2**31 - 1, -1)
+        )
     elif op == 1:
-        matrix.indptr[rng.randrange(len(matrix.indptr))] = rng.choice((-1, 2**30, matrix.nnz + 1, 0))
+        matrix.indptr[rng.randrange(len(matrix.indptr))] = rng.choice(
+            (-1, 2**30, matrix.nnz + 1, 0)
+        )
     elif op == 2 and matrix.nnz:
         matrix.data[rng.randrange(matrix.nnz)] = rng.choice((np.nan, np.inf, -np.inf))
     elif op == 3:
-        matrix._shape = rng.choice(((rows, 2**30), (2**30, cols), (rows + 1, cols), (rows, 0), (0, cols)))
+        matrix._shape = rng.choice(
+            ((rows, 2**30), (2**30, cols), (rows + 1, cols), (rows, 0), (0, cols))
+        )
     else:
         matrix.indptr = matrix.indptr[: rng.randrange(len(matrix.indptr))]
     return matrix
@@ -209,7 +237,9 @@ def mutate_planetoid(files: dict[str, bytes], rng: random.Random) -> dict[str, b
         if op == 0:
             values.append(rng.choice((b"200000", b"2708", b"-1", b"99999999999", b"x")))
         elif op == 1:
-            values[rng.randrange(len(values))] = rng.choice((b"200000", b"0", b"1708", b"2708", b"-5"))
+            values[rng.randrange(len(values))] = rng.choice(
+                (b"200000", b"0", b"1708", b"2708", b"-5")
+            )
         elif op == 2:
             values.append(values[0])
         else:
@@ -251,14 +281,18 @@ def mutate_model(files: dict[str, bytes], rng: random.Random) -> dict[str, bytes
         tensors = meta.get("tensors") or {}
         if tensors and rng.random() < 0.6:
             tensor = tensors[rng.choice(sorted(tensors))]
-            tensor["shape"] = [rng.choice((0, -1, 2**31, 2**62, 10**30)) for _ in tensor.get("shape", [1])]
+            tensor["shape"] = [
+                rng.choice((0, -1, 2**31, 2**62, 10**30)) for _ in tensor.get("shape", [1])
+            ]
         else:
             key = rng.choice(sorted(meta))
             meta[key] = rng.choice((None, -1, 2**70, "x" * 100, [], {}, 1e308))
         out[name] = json.dumps(meta).encode()
         return out
     if name.endswith(".safetensors") and rng.random() < 0.5:  # header length field
-        out[name] = struct.pack("<Q", rng.choice((0, 2**40, 2**63, len(files[name])))) + files[name][8:]
+        out[name] = (
+            struct.pack("<Q", rng.choice((0, 2**40, 2**63, len(files[name])))) + files[name][8:]
+        )
         return out
     out[name] = mutate_bytes(files[name], rng)
     return out

@@ -120,8 +120,16 @@ def named_cases(root: Path, seeds: dict) -> list[tuple[str, str, Path, bool]]:
     planetoid = [
         ("x indices[0] = 2**30", csr_index(2**30)),
         ("x indices[0] = 1440 (of 1433)", csr_index(1440)),
-        ("test.index + 200000", lambda f: f.__setitem__("test.index", f["test.index"] + b"200000\n")),
-        ("labels all zero", lambda f: [_set(f, s, lambda a: a.__setitem__(slice(None), 0)) for s in ("ally", "ty", "y")]),
+        (
+            "test.index + 200000",
+            lambda f: f.__setitem__("test.index", f["test.index"] + b"200000\n"),
+        ),
+        (
+            "labels all zero",
+            lambda f: [
+                _set(f, s, lambda a: a.__setitem__(slice(None), 0)) for s in ("ally", "ty", "y")
+            ],
+        ),
         ("labels NaN", _nan_labels),
         ("features NaN", lambda f: _set(f, "allx", lambda m: m.data.__setitem__(0, float("nan")))),
         ("empty graph", lambda f: f.__setitem__("graph", pickle.dumps({}, protocol=2))),
@@ -129,7 +137,9 @@ def named_cases(root: Path, seeds: dict) -> list[tuple[str, str, Path, bool]]:
         ("x pickle of a list", lambda f: f.__setitem__("x", pickle.dumps([1, 2], protocol=2))),
     ]
     for i, (name, edit) in enumerate(planetoid):
-        cases.append((f"planetoid {name}", "planetoid", _planetoid_case(root / f"p{i}", seeds, edit), True))
+        cases.append(
+            (f"planetoid {name}", "planetoid", _planetoid_case(root / f"p{i}", seeds, edit), True)
+        )
     return cases
 
 
@@ -165,15 +175,25 @@ def main() -> None:
             if kind in ("non-project", "over memory") and outcome.error_type:
                 types[outcome.error_type] += 1
             shutil.rmtree(root / name / str(i))
-        result["parsers"][name] = {"counts": dict(counts), "escaped": dict(types), "max_s": round(worst, 2)}
+        result["parsers"][name] = {
+            "counts": dict(counts),
+            "escaped": dict(types),
+            "max_s": round(worst, 2),
+        }
         print(name, dict(counts), dict(types), f"max {worst:.2f} s", flush=True)
     if args.named:
         for name, parser_name, path, invalid in named_cases(root / "named", seeds):
             outcome = isolation.run_isolated(fc.loader(parser_name), path, **run)
             kind = _classify(outcome, bound, args.timeout)
-            row = {"case": name, "result": kind, "type": outcome.error_type, "seconds": round(outcome.seconds, 2),
-                   "peak_mib": round(outcome.peak_bytes / 2**20), "accepted_invalid": invalid and kind == "ok",
-                   "message": (outcome.message or "")[:160]}
+            row = {
+                "case": name,
+                "result": kind,
+                "type": outcome.error_type,
+                "seconds": round(outcome.seconds, 2),
+                "peak_mib": round(outcome.peak_bytes / 2**20),
+                "accepted_invalid": invalid and kind == "ok",
+                "message": (outcome.message or "")[:160],
+            }
             result["named"].append(row)
             print(json.dumps(row), flush=True)
     shutil.rmtree(root, ignore_errors=True)

@@ -18,12 +18,16 @@ def test_environment_overrides_and_explicit_limits(monkeypatch: pytest.MonkeyPat
     explicit = DataLimits(max_rows=3)
     assert resolve_limits(explicit) is explicit
     monkeypatch.setenv("HYBRIDQNN_MAX_ROWS", "-1")
-    with pytest.raises(ValueError, match="'HYBRIDQNN_MAX_ROWS' must be a positive integer, got '-1'"):
+    with pytest.raises(
+        ValueError, match="'HYBRIDQNN_MAX_ROWS' must be a positive integer, got '-1'"
+    ):
         resolve_limits()
 
 
 def test_bad_limits() -> None:
-    with pytest.raises(ValueError, match="'max_rows' must be an integer in \\[1, inf\\)|'max_rows'"):
+    with pytest.raises(
+        ValueError, match="'max_rows' must be an integer in \\[1, inf\\)|'max_rows'"
+    ):
         DataLimits(max_rows=0)
     with pytest.raises(TypeError, match="'limits' must be a DataLimits"):
         resolve_limits({"max_rows": 1})  # type: ignore[arg-type]

@@ -150,10 +150,15 @@ def _raw(tmp_path: Path, data: bytes) -> Path:
     ("data", "rule"),
     [
         # numpy.ndarray((2**33,), 'u1') called by the pickle itself: 8 GiB uninitialised
-        (b"\x80\x02cnumpy\nndarray\n(\x8a\x05\x00\x00\x00\x00\x02\x85U\x02u1tR.", "direct numpy.ndarray"),
+        (
+            b"\x80\x02cnumpy\nndarray\n(\x8a\x05\x00\x00\x00\x00\x02\x85U\x02u1tR.",
+            "direct numpy.ndarray",
+        ),
         # _reconstruct(ndarray, (2**40,), b'b'): NumPy would allocate the declared shape
-        (b"\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n\x8a\x06\x00\x00\x00\x00\x00\x01\x85U\x01b\x87R.",
-         "refused _reconstruct call"),
+        (
+            b"\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n\x8a\x06\x00\x00\x00\x00\x00\x01\x85U\x01b\x87R.",
+            "refused _reconstruct call",
+        ),
         # BINBYTES8 and BINUNICODE8 declaring 2**40 bytes
         (b"\x80\x04\x8e" + struct.pack("<Q", 2**40) + b"abc.", "expected 1099511627776 bytes"),
         (b"\x80\x04\x8d" + struct.pack("<Q", 2**40) + b"abc.", "expected 1099511627776 bytes"),
@@ -171,21 +176,33 @@ def _array_pickle(shape: tuple[int, ...], raw: bytes, dtype: bytes = b"u1") -> b
     return (
         b"\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R"
         b"(K\x01(" + dims + b"tcnumpy\ndtype\nU" + bytes([len(dtype)]) + dtype + b"K\x00K\x01\x87R"
-        b"(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89C" + bytes([len(raw)]) + raw + b"tb."
+        b"(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89C"
+        + bytes([len(raw)])
+        + raw
+        + b"tb."
     )
 
 
 def test_array_state_must_match_the_bytes_present(tmp_path: Path) -> None:
-    assert safe_load_pickle(_raw(tmp_path, _array_pickle((2, 2), b"abcd"))).tolist() == [[97, 98], [99, 100]]
-    with pytest.raises(DataIntegrityError, match=r"shape \(1000, 1000\) .* needs 1000000 bytes, got 4"):
+    assert safe_load_pickle(_raw(tmp_path, _array_pickle((2, 2), b"abcd"))).tolist() == [
+        [97, 98],
+        [99, 100],
+    ]
+    with pytest.raises(
+        DataIntegrityError, match=r"shape \(1000, 1000\) .* needs 1000000 bytes, got 4"
+    ):
         safe_load_pickle(_raw(tmp_path, _array_pickle((1000, 1000), b"abcd")))
     with pytest.raises(InputFileError, match="above the limit max_array_bytes=3"):
-        safe_load_pickle(_raw(tmp_path, _array_pickle((2, 2), b"abcd")), limits=DataLimits(max_array_bytes=3))
+        safe_load_pickle(
+            _raw(tmp_path, _array_pickle((2, 2), b"abcd")), limits=DataLimits(max_array_bytes=3)
+        )
     with pytest.raises(DataIntegrityError, match="dtype object"):
         safe_load_pickle(_raw(tmp_path, _array_pickle((2,), b"ab", dtype=b"O8")))
 
 
 def test_file_size_limit(tmp_path: Path) -> None:
     path = _write(tmp_path, {b"x": b"y" * 100})
-    with pytest.raises(InputFileError, match="file size in bytes is .* above the limit max_file_bytes=50"):
+    with pytest.raises(
+        InputFileError, match="file size in bytes is .* above the limit max_file_bytes=50"
+    ):
         safe_load_pickle(path, limits=DataLimits(max_file_bytes=50))

@@ -25,7 +25,9 @@ def citeseer(tmp_path: Path, shared_data: Path) -> Path:
     folder = tmp_path / "planetoid"
     folder.mkdir()
     for suffix in PLANETOID_SUFFIXES:
-        shutil.copyfile(shared_data / "planetoid" / f"ind.cora.{suffix}", folder / f"ind.citeseer.{suffix}")
+        shutil.copyfile(
+            shared_data / "planetoid" / f"ind.cora.{suffix}", folder / f"ind.citeseer.{suffix}"
+        )
     return tmp_path
 
 
@@ -51,7 +53,9 @@ def test_copy_of_cora_loads_like_torch_geometric(citeseer: Path) -> None:
     ours = _load(citeseer)
     theirs = read_planetoid_data(str(citeseer / "planetoid"), "citeseer")
     for field in ("x", "y", "edge_index", "train_mask", "val_mask", "test_mask"):
-        assert torch.equal(getattr(ours, field), getattr(theirs, field).to(getattr(ours, field).dtype)), field
+        assert torch.equal(
+            getattr(ours, field), getattr(theirs, field).to(getattr(ours, field).dtype)
+        ), field
 
 
 def test_issue_reproducer_is_one_line_not_a_segfault(citeseer: Path) -> None:
@@ -60,27 +64,60 @@ def test_issue_reproducer_is_one_line_not_a_segfault(citeseer: Path) -> None:
     out = run_isolated(_load, citeseer, timeout=60)
     assert out.status == "raised" and out.error_is(InputFileError), out
     assert "\n" not in out.message
-    assert "ind.citeseer.x: CSR column indices must lie in [0, 1432], got [0, 1073741824]" in out.message
+    assert (
+        "ind.citeseer.x: CSR column indices must lie in [0, 1432], got [0, 1073741824]"
+        in out.message
+    )
 
 
 @pytest.mark.parametrize(
     ("suffix", "change", "rule"),
     [
-        ("x", lambda m: m.indices.__setitem__(0, 1440), r"ind\.citeseer\.x: CSR column indices must lie in \[0, 1432\]"),
+        (
+            "x",
+            lambda m: m.indices.__setitem__(0, 1440),
+            r"ind\.citeseer\.x: CSR column indices must lie in \[0, 1432\]",
+        ),
         ("tx", lambda m: m.indices.__setitem__(3, -1), r"ind\.citeseer\.tx: CSR column indices"),
         ("allx", lambda m: m.indptr.__setitem__(5, 10**6), r"ind\.citeseer\.allx: CSR indptr"),
         ("allx", lambda m: m.indptr.__setitem__(5, 0), r"indptr must be non-decreasing"),
-        ("x", lambda m: setattr(m, "_shape", (140, 2**30)), r"dense size .* above the limit max_array_bytes"),
-        ("allx", lambda m: m.data.__setitem__(0, np.nan), r"ind\.citeseer\.allx: feature values must be finite"),
-        ("ally", lambda a: a.astype(np.float64) * np.nan, r"ind\.citeseer\.ally: labels must be finite"),
+        (
+            "x",
+            lambda m: setattr(m, "_shape", (140, 2**30)),
+            r"dense size .* above the limit max_array_bytes",
+        ),
+        (
+            "allx",
+            lambda m: m.data.__setitem__(0, np.nan),
+            r"ind\.citeseer\.allx: feature values must be finite",
+        ),
+        (
+            "ally",
+            lambda a: a.astype(np.float64) * np.nan,
+            r"ind\.citeseer\.ally: labels must be finite",
+        ),
         ("y", lambda a: a * 0, r"ind\.citeseer\.y: every training node must have a label"),
-        ("graph", lambda g: {}, r"ind\.citeseer\.graph: the graph must be a dict of adjacency lists with edges"),
-        ("graph", lambda g: g[0].append(10**6), r"ind\.citeseer\.graph: node ids must lie in \[0, 2707\]"),
-        ("x", lambda m: [1, 2], r"ind\.citeseer\.x: features must be a 2-D numeric array, got list"),
+        (
+            "graph",
+            lambda g: {},
+            r"ind\.citeseer\.graph: the graph must be a dict of adjacency lists with edges",
+        ),
+        (
+            "graph",
+            lambda g: g[0].append(10**6),
+            r"ind\.citeseer\.graph: node ids must lie in \[0, 2707\]",
+        ),
+        (
+            "x",
+            lambda m: [1, 2],
+            r"ind\.citeseer\.x: features must be a 2-D numeric array, got list",
+        ),
         ("ty", lambda a: a[:10], r"ind\.citeseer\.ty has 10 rows but .*ind\.citeseer\.tx has 1000"),
     ],
 )
-def test_invalid_content_is_one_input_file_error(citeseer: Path, suffix: str, change: Callable, rule: str) -> None:
+def test_invalid_content_is_one_input_file_error(
+    citeseer: Path, suffix: str, change: Callable, rule: str
+) -> None:
     _edit(citeseer, suffix, change)
     with pytest.raises(InputFileError, match=rule) as info:
         _load(citeseer)
@@ -98,7 +135,10 @@ def test_all_zero_labels(citeseer: Path) -> None:
     ("content", "rule"),
     [
         (lambda text: text + "200000\n", r"lists 1001 test nodes but .*tx has 1000 rows"),
-        (lambda text: "200000\n" + "\n".join(text.split()[1:]), r"span 198293 nodes, more than twice"),
+        (
+            lambda text: "200000\n" + "\n".join(text.split()[1:]),
+            r"span 198293 nodes, more than twice",
+        ),
         (lambda text: text.replace("2692", "1707", 1), r"test indices must lie in \[1708, "),
         (lambda text: text.replace("2692", "2532", 1), "test indices must be distinct"),
         (lambda text: "-1\n" + "\n".join(text.split()[1:]), r"test indices must be >= 0"),
@@ -106,7 +146,9 @@ def test_all_zero_labels(citeseer: Path) -> None:
         (lambda text: "99999999999\n" + "\n".join(text.split()[1:]), "above the limit max_rows"),
     ],
 )
-def test_test_index_is_bounded_before_allocating(citeseer: Path, content: Callable, rule: str) -> None:
+def test_test_index_is_bounded_before_allocating(
+    citeseer: Path, content: Callable, rule: str
+) -> None:
     path = citeseer / "planetoid" / "ind.citeseer.test.index"
     path.write_text(content(path.read_text()))
     with pytest.raises(InputFileError, match=rule):

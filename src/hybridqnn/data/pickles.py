@@ -77,8 +77,14 @@ def _dtype(spec: Any, align: Any = 0, copy: Any = 0) -> np.dtype:
     if isinstance(spec, bytes):
         spec = spec.decode("latin1")
     if not isinstance(spec, str) or not _DTYPE_CODE.fullmatch(spec):
-        shown = "object" if isinstance(spec, str) and spec.lstrip("<>|=")[:1] == "O" else repr(spec)[:40]
-        raise pickle.UnpicklingError(f"refused a numpy array of dtype {shown}: expected plain numbers")
+        shown = (
+            "object"
+            if isinstance(spec, str) and spec.lstrip("<>|=")[:1] == "O"
+            else repr(spec)[:40]
+        )
+        raise pickle.UnpicklingError(
+            f"refused a numpy array of dtype {shown}: expected plain numbers"
+        )
     return np.dtype(spec)
 
 
@@ -122,7 +128,9 @@ class _ArraySpec:
             )
         raw = raw.encode("latin1") if isinstance(raw, str) else raw
         if not isinstance(raw, bytes):
-            raise pickle.UnpicklingError(f"numpy array data must be bytes, got {type(raw).__name__}")
+            raise pickle.UnpicklingError(
+                f"numpy array data must be bytes, got {type(raw).__name__}"
+            )
         size = math.prod(shape) * dtype.itemsize
         what = f"the size of a pickled array of shape {repr(shape)[:60]} in bytes"
         check_limit(self.source, what, size, self.limits, "max_array_bytes")
@@ -152,7 +160,10 @@ def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
     return codecs.encode(text, "latin1")
 
 
-_RECONSTRUCT = (("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"))
+_RECONSTRUCT = (
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+)
 _BASE_GLOBALS: Mapping[tuple[str, str], Any] = {
     ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): _DtypeSpec,
@@ -219,7 +230,10 @@ def _resolved(item: Any, source: str) -> Any:
 
 
 def materialize(
-    obj: Any, source: str, allowed: frozenset[type] = _PLAIN_TYPES, children: Callable[[Any], Any] | None = None
+    obj: Any,
+    source: str,
+    allowed: frozenset[type] = _PLAIN_TYPES,
+    children: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Swap every :class:`_ArraySpec` in ``obj`` for its array and check every type, iteratively.
 
@@ -288,7 +302,11 @@ def unpickle_bytes(
     """Unpickle ``data`` (the content of the file ``source``) as :func:`safe_load_pickle` does."""
     _scan(data, source)
     unpickler = SafeUnpickler(
-        io.BytesIO(data), source=source, limits=limits, extra_globals=extra_globals, encoding=encoding
+        io.BytesIO(data),
+        source=source,
+        limits=limits,
+        extra_globals=extra_globals,
+        encoding=encoding,
     )
     try:
         obj = unpickler.load()

@@ -145,7 +145,11 @@ def _load(path: Path, limits: DataLimits) -> Any:
 
 def _int_array(value: Any, where: str, field: str) -> np.ndarray:
     if not isinstance(value, np.ndarray) or value.ndim != 1 or value.dtype.kind not in "iu":
-        got = f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+        got = (
+            f"{value.dtype} {value.shape}"
+            if isinstance(value, np.ndarray)
+            else type(value).__name__
+        )
         raise DataIntegrityError(f"{where}: CSR {field!r} must be a 1-D integer array, got {got}")
     return value.astype(np.int64)
 
@@ -158,16 +162,34 @@ def _csr_to_dense(record: _CsrRecord, where: str, limits: DataLimits) -> np.ndar
     if not isinstance(state, dict) or not {"_shape", "indptr", "indices", "data"} <= state.keys():
         raise DataIntegrityError(f"{where}: a CSR matrix needs _shape, indptr, indices and data")
     shape = state["_shape"]
-    if not (isinstance(shape, tuple) and len(shape) == 2 and all(type(n) is int and n >= 0 for n in shape)):
-        raise DataIntegrityError(f"{where}: CSR _shape must be 2 integers >= 0, got {repr(shape)[:60]}")
+    if not (
+        isinstance(shape, tuple)
+        and len(shape) == 2
+        and all(type(n) is int and n >= 0 for n in shape)
+    ):
+        raise DataIntegrityError(
+            f"{where}: CSR _shape must be 2 integers >= 0, got {repr(shape)[:60]}"
+        )
     rows, cols = shape
     check_limit(where, "the row count", rows, limits, "max_rows")
-    check_limit(where, f"the dense size of a {shape} float32 matrix in bytes", 4 * rows * cols, limits, "max_array_bytes")
+    check_limit(
+        where,
+        f"the dense size of a {shape} float32 matrix in bytes",
+        4 * rows * cols,
+        limits,
+        "max_array_bytes",
+    )
     indptr = _int_array(state["indptr"], where, "indptr")
     indices = _int_array(state["indices"], where, "indices")
     data = state["data"]
-    if not isinstance(data, np.ndarray) or data.shape != indices.shape or data.dtype.kind not in "biuf":
-        raise DataIntegrityError(f"{where}: CSR data must be numbers, one per index ({len(indices)})")
+    if (
+        not isinstance(data, np.ndarray)
+        or data.shape != indices.shape
+        or data.dtype.kind not in "biuf"
+    ):
+        raise DataIntegrityError(
+            f"{where}: CSR data must be numbers, one per index ({len(indices)})"
+        )
     if len(indptr) != rows + 1 or indptr[0] != 0 or indptr[-1] != len(indices):
         raise DataIntegrityError(
             f"{where}: CSR indptr must have {rows + 1} entries from 0 to nnz={len(indices)}, got "
@@ -208,7 +230,9 @@ def _test_index(path: Path, limits: DataLimits) -> np.ndarray:
         values = [int(line) for line in text.decode("ascii").split()]
     except (UnicodeDecodeError, ValueError) as exc:
         reason = " ".join(str(exc).split())[:120]
-        raise DataIntegrityError(f"Planetoid file {path} must hold one integer per line: {reason}") from None
+        raise DataIntegrityError(
+            f"Planetoid file {path} must hold one integer per line: {reason}"
+        ) from None
     if not values:
         raise DataIntegrityError(f"Planetoid file {path} holds no test index")
     low, high = min(values), max(values)
@@ -223,12 +247,22 @@ def _test_index(path: Path, limits: DataLimits) -> np.ndarray:
 def _graph(obj: Any, where: str, num_nodes: int) -> dict[int, list[int]]:
     if not isinstance(obj, dict) or not any(obj.values()):
         got = type(obj).__name__ if not isinstance(obj, dict) else "no edges"
-        raise DataIntegrityError(f"{where}: the graph must be a dict of adjacency lists with edges, got {got}")
+        raise DataIntegrityError(
+            f"{where}: the graph must be a dict of adjacency lists with edges, got {got}"
+        )
     for key, value in obj.items():
-        if type(key) is not int or not isinstance(value, list) or not all(type(v) is int for v in value):
-            raise DataIntegrityError(f"{where}: the graph must map node ids (int) to lists of node ids")
+        if (
+            type(key) is not int
+            or not isinstance(value, list)
+            or not all(type(v) is int for v in value)
+        ):
+            raise DataIntegrityError(
+                f"{where}: the graph must map node ids (int) to lists of node ids"
+            )
         if not 0 <= key < num_nodes or any(not 0 <= v < num_nodes for v in value):
-            raise DataIntegrityError(f"{where}: node ids must lie in [0, {num_nodes - 1}] (N = {num_nodes})")
+            raise DataIntegrityError(
+                f"{where}: node ids must lie in [0, {num_nodes - 1}] (N = {num_nodes})"
+            )
     return obj
 
 
@@ -246,9 +280,13 @@ def _check_shapes(arrays: dict[str, np.ndarray], where: dict[str, str]) -> None:
                 f"positive number of columns, got {[arrays[k].shape[1] for k in group]}"
             )
     if len(arrays["y"]) == 0 or len(arrays["allx"]) == 0:
-        raise DataIntegrityError(f"{where['y']} and {where['allx']} must not be empty (an empty graph)")
+        raise DataIntegrityError(
+            f"{where['y']} and {where['allx']} must not be empty (an empty graph)"
+        )
     if (arrays["y"].max(axis=1) <= 0).any():
-        raise DataIntegrityError(f"{where['y']}: every training node must have a label (a row with a 1)")
+        raise DataIntegrityError(
+            f"{where['y']}: every training node must have a label (a row with a 1)"
+        )
     if not (arrays["ally"].any() or arrays["ty"].any()):
         raise DataIntegrityError(f"{where['ally']} and {where['ty']}: the labels are all zero")
 
@@ -269,7 +307,9 @@ def read_planetoid(folder: Path, name: str, limits: DataLimits) -> dict[str, tor
     for suffix in PLANETOID_SUFFIXES:
         path = folder / f"ind.{name}.{suffix}"
         verify_file(path, PLANETOID_SHA256.get(path.name))
-        loaded[suffix] = _test_index(path, limits) if suffix == "test.index" else _load(path, limits)
+        loaded[suffix] = (
+            _test_index(path, limits) if suffix == "test.index" else _load(path, limits)
+        )
     arrays = {s: _features(loaded[s], where[s], limits) for s in ("x", "tx", "allx")}
     arrays.update({s: _dense(loaded[s], where[s], "labels") for s in ("y", "ty", "ally")})
     _check_shapes(arrays, where)
@@ -297,13 +337,23 @@ def read_planetoid(folder: Path, name: str, limits: DataLimits) -> dict[str, tor
             f"{where['y']}: {len(arrays['y'])} training + {_VAL_NODES} validation nodes exceed "
             f"the {num_nodes} nodes"
         )
-    check_limit(where["x"], "the dense feature matrix size in bytes", 4 * num_nodes * arrays["x"].shape[1], limits, "max_array_bytes")
+    check_limit(
+        where["x"],
+        "the dense feature matrix size in bytes",
+        4 * num_nodes * arrays["x"].shape[1],
+        limits,
+        "max_array_bytes",
+    )
     graph = _graph(loaded["graph"], where["graph"], num_nodes)
     return _assemble(arrays, graph, test_index, name, num_nodes)
 
 
 def _assemble(
-    arrays: dict[str, np.ndarray], graph: dict[int, list[int]], test_index: np.ndarray, name: str, num_nodes: int
+    arrays: dict[str, np.ndarray],
+    graph: dict[int, list[int]],
+    test_index: np.ndarray,
+    name: str,
+    num_nodes: int,
 ) -> dict[str, torch.Tensor]:
     """torch_geometric's ``read_planetoid_data`` on validated arrays (Cora, CiteSeer, PubMed)."""
     from torch_geometric.io.planetoid import edge_index_from_dict
