@@ -190,3 +190,28 @@ def test_real_files_through_file_mirror(
     ds = load_dataset("a1a", data_dir=tmp_path)
     assert (ds.n_train, ds.n_test, ds.num_features) == (1605, 30956, 123)
     assert _listing(tmp_path / "libsvm") == ["a1a", "a1a.t"]
+
+
+def test_archive_members_over_the_size_limit_are_refused(tmp_path: Path) -> None:
+    import io
+    import tarfile
+    import zipfile
+
+    from hybridqnn.data.limits import DataLimits
+    from hybridqnn.errors import InputFileError
+
+    zpath = tmp_path / "a.zip"
+    with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big", bytes(10_000))
+    with pytest.raises(InputFileError, match=r"member big: the size in bytes is 10000, above the limit max_file_bytes=100"):
+        download.extract_zip_members(zpath, {"big": tmp_path / "out"}, limits=DataLimits(max_file_bytes=100))
+    tpath = tmp_path / "a.tar.gz"
+    with tarfile.open(tpath, "w:gz") as tar:
+        info = tarfile.TarInfo("big")
+        info.size = 10_000
+        tar.addfile(info, io.BytesIO(bytes(10_000)))
+    with pytest.raises(InputFileError, match=r"tar archive .* member big: the size in bytes is 10000"):
+        download.extract_tar_members(tpath, {"big": tmp_path / "out"}, limits=DataLimits(max_file_bytes=100))
+    assert not (tmp_path / "out").exists()
+    download.extract_tar_members(tpath, {"big": tmp_path / "out"})
+    assert (tmp_path / "out").stat().st_size == 10_000

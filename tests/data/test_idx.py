@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,8 @@ from hybridqnn.data.idx import (
     read_idx,
     write_idx,
 )
+from hybridqnn.data.limits import DataLimits
+from hybridqnn.errors import InputFileError
 
 _DTYPES = st.sampled_from(["uint8", "int8", ">i2", "<i4", "float32", ">f8"])
 
@@ -123,3 +126,46 @@ def test_encode_rejects_unsupported() -> None:
         encode_idx(np.zeros(3, dtype=np.int64))
     with pytest.raises(ValueError, match="dimensions"):
         encode_idx(np.zeros((), dtype=np.uint8))
+
+
+def _bomb(path: Path, header: bytes, zeros_mib: int) -> None:
+    with gzip.open(path, "wb", compresslevel=9) as handle:
+        handle.write(header)
+        for _ in range(zeros_mib):
+            handle.write(bytes(2**20))
+
+
+def test_gzip_bomb_stops_at_the_declared_size(tmp_path: Path) -> None:
+    path = tmp_path / "bomb-idx3-ubyte.gz"
+    _bomb(path, struct.pack(">IIII", 0x803, 2, 4, 4) + bytes(32), 256)
+    assert path.stat().st_size < 300_000
+    start = time.perf_counter()
+    with pytest.raises(DataIntegrityError, match=r"followed by trailing bytes: shape \(2, 4, 4\) needs 32"):
+        read_idx(path)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_declared_shape_checked_against_limits_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "big-idx3-ubyte.gz"
+    _bomb(path, struct.pack(">IIII", 0x803, 2**31, 2**16, 2**16), 1)
+    with pytest.raises(InputFileError, match=r"data size of shape \(2147483648, 65536, 65536\) in bytes is "
+                       r"\d+, above the limit max_array_bytes"):
+        read_idx(path)
+    data = encode_idx(np.zeros((10, 3), dtype=np.uint8))
+    with pytest.raises(InputFileError, match="declared row count is 10, above the limit max_rows=5"):
+        parse_idx(data, "rows.idx", limits=DataLimits(max_rows=5))
+    with pytest.raises(InputFileError, match="max_array_bytes=8"):
+        parse_idx(data, "rows.idx", limits=DataLimits(max_array_bytes=8))
+
+
+@pytest.mark.parametrize("name", ["decl-idx3-ubyte", "decl-idx3-ubyte.gz"])
+def test_truncated_file_declaring_gigabytes_allocates_nothing(tmp_path: Path, name: str) -> None:
+    """A 3.9 GB shape under the default limit, 100 bytes present: read under a 512 MiB cap."""
+    from hybridqnn.testing.isolation import run_isolated
+
+    data = struct.pack(">IIII", 0x803, 15000, 512, 512) + bytes(100)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    out = run_isolated(read_idx, path, memory_bytes=2**29)
+    assert out.status == "raised" and out.error_is(DataIntegrityError), out
+    assert "needs 3932160000 data bytes, got 100" in out.message

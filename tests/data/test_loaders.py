@@ -395,3 +395,17 @@ def test_cifar10_missing_offline(tmp_path: Path) -> None:
     assert "\n" not in message and "data_batch_1" in message and "batches.meta" in message
     assert str(tmp_path / "cifar-10" / "cifar-10-batches-py") in message
     assert "cifar-10-python.tar.gz" in message
+
+
+def test_limits_reach_the_parsers(
+    tmp_path: Path, write_mnist_like: Callable[..., dict[str, np.ndarray]], set_checksums: SetChecksums
+) -> None:
+    from hybridqnn.data import DataLimits
+    from hybridqnn.errors import InputFileError
+
+    folder = tmp_path / "mnist"
+    write_mnist_like(folder)
+    set_checksums("mnist", {p.name: None for p in folder.iterdir()})
+    assert load_dataset("mnist", data_dir=tmp_path, download=False).x_train.shape[0] > 1
+    with pytest.raises(InputFileError, match="above the limit max_rows=1 "):
+        load_dataset("mnist", data_dir=tmp_path, download=False, limits=DataLimits(max_rows=1))

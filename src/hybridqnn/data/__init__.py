@@ -18,6 +18,7 @@ from __future__ import annotations
 from hybridqnn.data.checksums import DataIntegrityError
 from hybridqnn.data.dataset import Dataset
 from hybridqnn.data.libsvm import load_libsvm
+from hybridqnn.data.limits import DataLimits
 from hybridqnn.data.loaders import DATASETS, load_dataset
 from hybridqnn.data.paths import resolve_data_root
 from hybridqnn.data.prepare import (
@@ -46,6 +47,7 @@ __all__ = [
     "GRAPH_DATASETS",
     "GraphDataset",
     "DataIntegrityError",
+    "DataLimits",
     "Dataset",
     "a1a_spins",
     "block_means",

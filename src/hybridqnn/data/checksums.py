@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from hybridqnn.errors import InputFileError
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -33,8 +35,11 @@ __all__ = [
 _CHUNK = 1 << 20
 
 
-class DataIntegrityError(ValueError):
-    """A data file is corrupt: wrong checksum, truncated, or not in the expected format."""
+class DataIntegrityError(InputFileError):
+    """A data file is corrupt: wrong checksum, truncated, or not in the expected format.
+
+    It is the project's :class:`~hybridqnn.errors.InputFileError` (a ``ValueError``) for data
+    files: one line naming the file, the rule and what was found."""
 
 
 def _frozen(table: dict[str, dict[str, str | None]]) -> Mapping[str, Mapping[str, str | None]]:

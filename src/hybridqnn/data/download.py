@@ -38,6 +38,7 @@ from hybridqnn.data.checksums import (
     expected_checksums,
     verify_file,
 )
+from hybridqnn.data.limits import DataLimits, check_limit, resolve_limits
 
 logger = logging.getLogger(__name__)
 
@@ -295,7 +296,12 @@ def _write_atomically(source: IO[bytes], target: Path) -> None:
         shutil.copyfileobj(source, out, _CHUNK)
 
 
-def extract_zip_members(archive: str | os.PathLike[str], members: Mapping[str, Path]) -> None:
+def extract_zip_members(
+    archive: str | os.PathLike[str],
+    members: Mapping[str, Path],
+    *,
+    limits: DataLimits | None = None,
+) -> None:
     """Extract chosen members of a zip archive to chosen paths.
 
     Only the listed members are read, and each is written to the path given for it (never to a
@@ -304,11 +310,15 @@ def extract_zip_members(archive: str | os.PathLike[str], members: Mapping[str, P
     Args:
         archive: The zip file.
         members: Member name inside the archive → destination path.
+        limits: Size limits: a member's declared size must fit ``max_file_bytes`` (zipfile
+            stops reading at the declared size).
 
     Raises:
         DataIntegrityError: If the archive is corrupt or lacks a member; names the archive.
+        InputFileError: If a member is larger than ``max_file_bytes``.
     """
     archive = Path(archive)
+    limits = resolve_limits(limits)
     try:
         with zipfile.ZipFile(archive) as zf:
             names = set(zf.namelist())
@@ -318,6 +328,8 @@ def extract_zip_members(archive: str | os.PathLike[str], members: Mapping[str, P
                     f"zip archive {archive} lacks the members {', '.join(absent)}"
                 )
             for name, target in members.items():
+                where = f"zip archive {archive} member {name}"
+                check_limit(where, "the size in bytes", zf.getinfo(name).file_size, limits, "max_file_bytes")
                 logger.info("extracting %s from %s", name, archive)
                 with zf.open(name) as source:
                     _write_atomically(source, target)
@@ -325,7 +337,12 @@ def extract_zip_members(archive: str | os.PathLike[str], members: Mapping[str, P
         raise DataIntegrityError(f"zip archive {archive} is corrupt: {_one_line(exc)}") from None
 
 
-def extract_tar_members(archive: str | os.PathLike[str], members: Mapping[str, Path]) -> None:
+def extract_tar_members(
+    archive: str | os.PathLike[str],
+    members: Mapping[str, Path],
+    *,
+    limits: DataLimits | None = None,
+) -> None:
     """Extract chosen regular-file members of a (possibly compressed) tar archive.
 
     Members are matched by their exact name; links, devices, folders and every member not
@@ -335,11 +352,14 @@ def extract_tar_members(archive: str | os.PathLike[str], members: Mapping[str, P
     Args:
         archive: The tar file (``.tar``, ``.tar.gz``, ...).
         members: Member name inside the archive → destination path.
+        limits: Size limits: a member's declared size must fit ``max_file_bytes``.
 
     Raises:
         DataIntegrityError: If the archive is corrupt or lacks a member; names the archive.
+        InputFileError: If a member is larger than ``max_file_bytes``.
     """
     archive = Path(archive)
+    limits = resolve_limits(limits)
     found: set[str] = set()
     try:
         with tarfile.open(archive, mode="r:*") as tar:
@@ -349,6 +369,8 @@ def extract_tar_members(archive: str | os.PathLike[str], members: Mapping[str, P
                 if not info.isfile():
                     logger.warning("skipping %s in %s: not a regular file", info.name, archive)
                     continue
+                where = f"tar archive {archive} member {info.name}"
+                check_limit(where, "the size in bytes", info.size, limits, "max_file_bytes")
                 source = tar.extractfile(info)
                 if source is None:  # pragma: no cover - isfile() members always have data
                     continue

@@ -12,19 +12,20 @@ name            nodes  feat.  classes   source and split
 
 **Planetoid** data sets are read from the eight raw files of Yang et al. (2016)
 (``ind.<name>.{x,tx,allx,y,ty,ally,graph,test.index}``), which are the files Kipf & Welling's
-GCN and PyTorch Geometric use, with torch_geometric's own reader
-(:func:`torch_geometric.io.read_planetoid_data`). Nothing is downloaded: if a file is missing,
+GCN and PyTorch Geometric use, by :mod:`hybridqnn.data.planetoid`, which validates them and
+assembles the graph as torch_geometric's ``read_planetoid_data`` does. Nothing is downloaded: if a file is missing,
 :func:`load_planetoid` raises a one-line :class:`FileNotFoundError` naming the missing files and
 the folder. The split is the standard *public* split of the Planetoid paper as PyTorch Geometric
 builds it (``split="public"``): 20 training nodes per class (the first ``len(y)`` nodes), the
 next 500 nodes for validation and the 1000 listed test nodes.
 
 The raw files are Python pickles. Before any of them is unpickled, each file is checked: its
-SHA-256 must match the published digest when one is known (:data:`PLANETOID_SHA256`, the Cora and
-PubMed files as recorded in ``shared/data/MANIFEST.md``), and every global the pickle refers to
-must be one of the few that Planetoid files use (NumPy arrays, SciPy CSR matrices, a
-``defaultdict`` of lists). A file that fails either check raises
-:class:`~hybridqnn.data.DataIntegrityError` naming it.
+SHA-256 must match the published digest when one is known
+(:data:`hybridqnn.data.planetoid.PLANETOID_SHA256`, the Cora and PubMed files as recorded in
+``shared/data/MANIFEST.md``), every global the pickle refers to must be one of the few that
+Planetoid files use (NumPy arrays, SciPy CSR matrices, a ``defaultdict`` of lists), and the CSR
+structure, labels, test indices and graph must be valid before anything is densified. A file
+that fails a check raises :class:`~hybridqnn.data.DataIntegrityError` naming it.
 
 **Karate club** (Zachary 1977) is torch_geometric's ``KarateClub``: the 34-node, 78-edge
 graph, one-hot node features (the identity matrix) and the four communities of Kipf & Welling's
@@ -42,18 +43,16 @@ from __future__ import annotations
 
 import logging
 import os
-import pickletools
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import torch
 
 from hybridqnn._checks import check_bool, check_choice
-from hybridqnn.data.checksums import DataIntegrityError, verify_file
+from hybridqnn.data.limits import DataLimits, resolve_limits
 from hybridqnn.data.paths import resolve_data_root
+from hybridqnn.data.planetoid import PLANETOID_SUFFIXES, read_planetoid
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +60,6 @@ __all__ = [
     "GRAPH_DATASETS",
     "PLANETOID_DIR",
     "PLANETOID_NAMES",
-    "PLANETOID_SHA256",
-    "PLANETOID_SUFFIXES",
     "GraphDataset",
     "gcn_adjacency",
     "load_graph_dataset",
@@ -81,48 +78,7 @@ PLANETOID_NAMES: tuple[str, ...] = ("cora", "citeseer", "pubmed")
 PLANETOID_DIR = "planetoid"
 """Folder under the data root that holds the raw ``ind.<name>.*`` files."""
 
-PLANETOID_SUFFIXES: tuple[str, ...] = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
-"""The eight raw files of a Planetoid data set are ``ind.<name>.<suffix>``."""
-
 _INSTALL_HINT = "pip install 'hybridqnn[graph]'"
-
-PLANETOID_SHA256 = MappingProxyType(
-    {
-        "ind.cora.allx": "9419ba2f26f5c35243db64aba110e0f35a04851609e0dc5433450676ca6b8543",
-        "ind.cora.ally": "2b998f5cc7fedc86e7f97ca2498f47a1ffc1462c29e2d578b23bf3f62b6e7d71",
-        "ind.cora.graph": "58f13302f39dde8852dad6fe6d15b89b077b6d7f837626bce671ef80344b383d",
-        "ind.cora.test.index": "297ce89af2b51a6a194181c7dbe1796c6a1cf9cd9349a88383b1b1e227867875",
-        "ind.cora.tx": "b9afbaa4a400df991f6f02ef677e1e44da55ffc04801fd02f9e673987829226a",
-        "ind.cora.ty": "41f5ac76596a1699cc33f53084a2419e92961c42bb75f36fc38e616d348532ad",
-        "ind.cora.x": "23cfa55d91c6f624233f5eb7b6e3f141f1bd2b2ae39608a63cf5d084bb27baab",
-        "ind.cora.y": "94465c14eb53e04ca262198dcbb2521ee8af60fb3f3d546cd6ca24a511b0e7d1",
-        "ind.pubmed.ally": "0c37bbe3b5014ec365e9d393cf4791925e5ed94fb194305d74f064a8d7b50f0e",
-        "ind.pubmed.graph": "5b89f0036ca22909471f1e6558eb42fa06e0c730a577bde5b058b40638f81dc9",
-        "ind.pubmed.test.index": "b101d421688bbaecbd82e8a18f1e282378d6830f3a37666f28ebc47f844341b5",
-        "ind.pubmed.tx": "4eb5f5d0f30f26497eb0ac6ac9719d09c67e284f1ed0385c93f3ef27a671da3d",
-        "ind.pubmed.ty": "ee2e0d4819d9fbcc403689c3bf2e49face401b605932f093bc58ab6461130fdd",
-        "ind.pubmed.x": "fbe9cb5c47200d1b7769a26e579be3b7130b556831f9d850e77c4c74f2599b33",
-        "ind.pubmed.y": "e6c807633307a07ed659249006536a147c7999c797f11a2560752990181b41b3",
-    }
-)
-"""Published SHA-256 of the raw Planetoid files we know (``shared/data/MANIFEST.md``); files not
-listed (CiteSeer, ``ind.pubmed.allx``) are not checksum-verified, only global-checked."""
-
-# Globals that Planetoid pickles refer to (protocol 2, written by Python 2, or re-saved by 3).
-_ALLOWED_GLOBALS = frozenset(
-    {
-        "numpy dtype",
-        "numpy ndarray",
-        "numpy.core.multiarray _reconstruct",
-        "numpy._core.multiarray _reconstruct",
-        "scipy.sparse.csr csr_matrix",
-        "scipy.sparse._csr csr_matrix",
-        "collections defaultdict",
-        "__builtin__ list",
-        "builtins list",
-        "_codecs encode",  # how Python 3 protocol-2 pickles store bytes (a pure function)
-    }
-)
 
 
 def _require_torch_geometric() -> Any:
@@ -334,40 +290,23 @@ def planetoid_files(name: str) -> tuple[str, ...]:
     return tuple(f"ind.{name}.{suffix}" for suffix in PLANETOID_SUFFIXES)
 
 
-def _check_pickle(path: Path) -> None:
-    """Refuse a pickle that names a global Planetoid files never use (before unpickling it)."""
-    try:
-        data = path.read_bytes()
-        for op, arg, _ in pickletools.genops(data):
-            if op.name in ("GLOBAL", "INST"):
-                if arg not in _ALLOWED_GLOBALS:
-                    raise DataIntegrityError(
-                        f"Planetoid file {path} refers to the global {arg!r}, which Planetoid "
-                        "files never use; refusing to unpickle it"
-                    )
-            elif op.name == "STACK_GLOBAL":
-                raise DataIntegrityError(
-                    f"Planetoid file {path} is a protocol-4+ pickle; the published files are "
-                    "protocol 2, refusing to unpickle it"
-                )
-    except DataIntegrityError:
-        raise
-    except Exception as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataIntegrityError(f"Planetoid file {path} is not a valid pickle: {reason}") from None
-
-
-def load_planetoid(name: str, *, data_dir: str | os.PathLike[str] | None = None) -> GraphDataset:
+def load_planetoid(
+    name: str,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    limits: DataLimits | None = None,
+) -> GraphDataset:
     """Load a Planetoid citation graph with the standard public split.
 
-    Reads ``<data root>/planetoid/ind.<name>.*`` with torch_geometric's
-    ``read_planetoid_data`` (the reader behind ``torch_geometric.datasets.Planetoid``); the
-    split is the public one (20 labelled nodes per class for training, 500 for validation,
-    1000 for testing).
+    Reads ``<data root>/planetoid/ind.<name>.*`` with :func:`hybridqnn.data.planetoid.read_planetoid`
+    (every file checked and validated, then assembled as torch_geometric's
+    ``read_planetoid_data`` does); the split is the public one (20 labelled nodes per class for
+    training, 500 for validation, 1000 for testing).
 
     Args:
         name: ``"cora"``, ``"citeseer"`` or ``"pubmed"``.
         data_dir: Data root; defaults to ``$HYBRIDQNN_DATA`` or the user cache folder.
+        limits: Size limits (default: :func:`~hybridqnn.data.limits.resolve_limits`).
 
     Returns:
         The :class:`GraphDataset`.
@@ -376,7 +315,9 @@ def load_planetoid(name: str, *, data_dir: str | os.PathLike[str] | None = None)
         ValueError: If ``name`` is not a Planetoid data set.
         FileNotFoundError: If any of the eight raw files is missing; the one-line message names
             the missing files and the folder. Nothing is downloaded.
-        DataIntegrityError: If a file fails its checksum or names a disallowed pickle global.
+        DataIntegrityError: If a file fails its checksum, names a disallowed pickle global or
+            breaks a structural rule (see :mod:`hybridqnn.data.planetoid`); an
+            :class:`~hybridqnn.errors.InputFileError`, as is a file over a limit.
         ImportError: If torch_geometric is not installed (with the install hint).
     """
     if not isinstance(name, str):
@@ -391,30 +332,16 @@ def load_planetoid(name: str, *, data_dir: str | os.PathLike[str] | None = None)
             f"(put all eight ind.{name}.* files there; they are not downloaded)"
         )
     _require_torch_geometric()
-    for f in files:
-        path = folder / f
-        verify_file(path, PLANETOID_SHA256.get(f))
-        if f != f"ind.{name}.test.index":
-            _check_pickle(path)
-    from torch_geometric.io import read_planetoid_data
-
-    try:
-        data = read_planetoid_data(str(folder), name)
-    except (ValueError, TypeError, IndexError, KeyError, EOFError, RuntimeError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataIntegrityError(
-            f"Planetoid files of {name} in {folder} are malformed: {reason}"
-        ) from None
-    num_classes = int(data.y.max()) + 1
+    data = read_planetoid(folder, name, resolve_limits(limits))
     dataset = GraphDataset(
         name=name,
-        x=data.x.to(torch.float32).contiguous(),
-        edge_index=data.edge_index.to(torch.int64).contiguous(),
-        y=data.y.to(torch.int64),
-        train_mask=data.train_mask,
-        val_mask=data.val_mask,
-        test_mask=data.test_mask,
-        num_classes=num_classes,
+        x=data["x"].to(torch.float32).contiguous(),
+        edge_index=data["edge_index"].to(torch.int64).contiguous(),
+        y=data["y"].to(torch.int64),
+        train_mask=data["train_mask"],
+        val_mask=data["val_mask"],
+        test_mask=data["test_mask"],
+        num_classes=int(data["y"].max()) + 1,
         split="public Planetoid split (20 per class train, 500 val, 1000 test)",
     )
     logger.debug("loaded %r", dataset)
@@ -450,13 +377,17 @@ def load_karate_club() -> GraphDataset:
 
 
 def load_graph_dataset(
-    name: str, *, data_dir: str | os.PathLike[str] | None = None
+    name: str,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    limits: DataLimits | None = None,
 ) -> GraphDataset:
     """Load ``"karate"`` or a Planetoid data set by name (see :data:`GRAPH_DATASETS`).
 
     Args:
         name: One of :data:`GRAPH_DATASETS`.
         data_dir: Data root for the Planetoid files (unused for ``"karate"``).
+        limits: Size limits for the Planetoid files (see :mod:`hybridqnn.data.limits`).
 
     Raises:
         ValueError: For an unknown name.
@@ -467,4 +398,4 @@ def load_graph_dataset(
     name = check_choice("name", name.lower(), GRAPH_DATASETS)
     if name == "karate":
         return load_karate_club()
-    return load_planetoid(name, data_dir=data_dir)
+    return load_planetoid(name, data_dir=data_dir, limits=limits)

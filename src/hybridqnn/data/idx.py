@@ -9,6 +9,7 @@ C order. MNIST images are ``0x00000803`` (unsigned bytes, 3 dimensions) and labe
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import os
 import struct
@@ -16,10 +17,12 @@ import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import BinaryIO
 
 import numpy as np
 
 from hybridqnn.data.checksums import DataIntegrityError
+from hybridqnn.data.limits import DataLimits, check_limit, resolve_limits
 
 __all__ = [
     "IDX_IMAGES_MAGIC",
@@ -45,34 +48,19 @@ _TYPES: Mapping[int, np.dtype] = MappingProxyType(
         0x0E: np.dtype(">f8"),
     }
 )
+_PIECE = 1 << 24
 _CODES: Mapping[np.dtype, int] = MappingProxyType(
     {dtype.newbyteorder("="): code for code, dtype in _TYPES.items()}
 )
 
 
-def parse_idx(
-    data: bytes, source: str = "<bytes>", expected_magic: int | None = None
-) -> np.ndarray:
-    """Decode the (uncompressed) bytes of an IDX file.
-
-    Args:
-        data: The file content.
-        source: The name used in error messages, usually the file path.
-        expected_magic: If given, the magic number the data must start with, e.g.
-            :data:`IDX_IMAGES_MAGIC`.
-
-    Returns:
-        A new, writable array in native byte order with the stored shape.
-
-    Raises:
-        DataIntegrityError: If the header is invalid, the magic number is not the expected
-            one, or the payload size does not match the dimensions (truncated or trailing data).
-    """
-    if len(data) < 4:
+def _header(head: bytes, source: str, expected_magic: int | None) -> tuple[int, int]:
+    """Check the 4-byte magic number; return ``(type code, number of dimensions)``."""
+    if len(head) < 4:
         raise DataIntegrityError(
-            f"IDX file {source} is truncated: expected a 4-byte magic number, got {len(data)} bytes"
+            f"IDX file {source} is truncated: expected a 4-byte magic number, got {len(head)} bytes"
         )
-    (magic,) = struct.unpack(">I", data[:4])
+    (magic,) = struct.unpack(">I", head[:4])
     if expected_magic is not None and magic != expected_magic:
         raise DataIntegrityError(
             f"IDX file {source} has magic number 0x{magic:08X}, expected 0x{expected_magic:08X}"
@@ -83,32 +71,98 @@ def parse_idx(
             f"IDX file {source} has an invalid magic number 0x{magic:08X} "
             "(expected 0x0000TTNN with type TT in 08, 09, 0B, 0C, 0D, 0E)"
         )
-    header = 4 + 4 * ndim
-    if len(data) < header:
+    return code, ndim
+
+
+def _read_up_to(handle: BinaryIO, size: int) -> bytes:
+    """Read at most ``size`` bytes in 16 MiB pieces: ``read(size)`` would allocate ``size``
+    bytes up front, even when the (truncated) file holds far fewer."""
+    pieces, left = [], size
+    while left > 0 and (piece := handle.read(min(left, _PIECE))):
+        pieces.append(piece)
+        left -= len(piece)
+    return b"".join(pieces)
+
+
+def _read_idx_stream(
+    handle: BinaryIO, source: str, expected_magic: int | None, limits: DataLimits
+) -> np.ndarray:
+    """Read an IDX file from a stream, checking the declared size before reading the payload.
+
+    At most header + declared payload + 1 bytes are read, so a decompression bomb stops at the
+    declared size (the one extra byte detects trailing data).
+    """
+    code, ndim = _header(handle.read(4), source, expected_magic)
+    dims = handle.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise DataIntegrityError(
-            f"IDX file {source} is truncated: expected a {header}-byte header for {ndim} "
-            f"dimensions, got {len(data)} bytes"
+            f"IDX file {source} is truncated: expected a {4 + 4 * ndim}-byte header for {ndim} "
+            f"dimensions, got {4 + len(dims)} bytes"
         )
-    shape = struct.unpack(f">{ndim}I", data[4:header])
+    shape = struct.unpack(f">{ndim}I", dims)
     dtype = _TYPES[code]
     expected = math.prod(shape) * dtype.itemsize
-    got = len(data) - header
+    where = f"IDX file {source}"
+    what = f"the data size of shape {tuple(shape)} in bytes"
+    check_limit(where, what, expected, limits, "max_array_bytes")
+    check_limit(where, "the declared row count", shape[0] if shape else 1, limits, "max_rows")
+    payload = _read_up_to(handle, expected)
+    got = len(payload)
+    if got == expected and handle.read(1):
+        got = expected + 1
     if got != expected:
         problem = "truncated" if got < expected else "followed by trailing bytes"
+        shown = str(got) if got <= expected else f"more than {expected}"
         raise DataIntegrityError(
             f"IDX file {source} is {problem}: shape {tuple(shape)} needs {expected} data bytes, "
-            f"got {got}"
+            f"got {shown}"
         )
-    array = np.frombuffer(data, dtype=dtype, count=math.prod(shape), offset=header)
+    array = np.frombuffer(payload, dtype=dtype, count=math.prod(shape))
     return array.reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def read_idx(path: str | os.PathLike[str], expected_magic: int | None = None) -> np.ndarray:
+def parse_idx(
+    data: bytes,
+    source: str = "<bytes>",
+    expected_magic: int | None = None,
+    *,
+    limits: DataLimits | None = None,
+) -> np.ndarray:
+    """Decode the (uncompressed) bytes of an IDX file.
+
+    Args:
+        data: The file content.
+        source: The name used in error messages, usually the file path.
+        expected_magic: If given, the magic number the data must start with, e.g.
+            :data:`IDX_IMAGES_MAGIC`.
+        limits: Size limits (default: :func:`~hybridqnn.data.limits.resolve_limits`).
+
+    Returns:
+        A new, writable array in native byte order with the stored shape.
+
+    Raises:
+        DataIntegrityError: If the header is invalid, the magic number is not the expected
+            one, or the payload size does not match the dimensions (truncated or trailing data).
+        InputFileError: If the declared shape is over a limit.
+    """
+    return _read_idx_stream(io.BytesIO(data), source, expected_magic, resolve_limits(limits))
+
+
+def read_idx(
+    path: str | os.PathLike[str],
+    expected_magic: int | None = None,
+    *,
+    limits: DataLimits | None = None,
+) -> np.ndarray:
     """Read an IDX file, gzip-compressed when its name ends in ``.gz``.
+
+    The header is read first and the declared size checked against ``limits`` before the
+    payload is read; decompression stops one byte after the declared size.
 
     Args:
         path: The file to read.
         expected_magic: If given, the magic number the file must have.
+        limits: Size limits (default: :func:`~hybridqnn.data.limits.resolve_limits`).
 
     Returns:
         The stored array, writable and in native byte order.
@@ -117,22 +171,21 @@ def read_idx(path: str | os.PathLike[str], expected_magic: int | None = None) ->
         FileNotFoundError: If the file does not exist.
         DataIntegrityError: If the file is not valid gzip, is truncated, or is not a valid IDX
             file with the expected magic number; the message names the file.
+        InputFileError: If the declared shape is over a limit.
     """
     path = Path(path)
-    if path.suffix == ".gz":
+    limits = resolve_limits(limits)
+    with open(path, "rb") as raw:
+        if path.suffix != ".gz":
+            return _read_idx_stream(raw, str(path), expected_magic, limits)
         try:
-            with gzip.open(path, "rb") as handle:
-                data = handle.read()
-        except FileNotFoundError:
-            raise
+            with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
+                return _read_idx_stream(handle, str(path), expected_magic, limits)
         except (OSError, EOFError, zlib.error) as exc:
             reason = str(exc).replace("\n", " ") or type(exc).__name__
             raise DataIntegrityError(
                 f"gzip file {path} is corrupt or truncated: {reason}"
             ) from None
-    else:
-        data = path.read_bytes()
-    return parse_idx(data, str(path), expected_magic)
 
 
 def encode_idx(array: np.ndarray) -> bytes:

@@ -35,6 +35,7 @@ from hybridqnn.data.dataset import Dataset
 from hybridqnn.data.download import ensure_archive_files, ensure_files
 from hybridqnn.data.idx import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, read_idx
 from hybridqnn.data.libsvm import load_libsvm
+from hybridqnn.data.limits import DataLimits, resolve_limits
 from hybridqnn.data.paths import DATASET_DIRS, resolve_data_root
 
 logger = logging.getLogger(__name__)
@@ -155,9 +156,10 @@ def _read_idx_split(
     *,
     transpose: bool = False,
     label_offset: int = 0,
+    limits: DataLimits | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    images = read_idx(images_path, IDX_IMAGES_MAGIC)
-    labels = read_idx(labels_path, IDX_LABELS_MAGIC)
+    images = read_idx(images_path, IDX_IMAGES_MAGIC, limits=limits)
+    labels = read_idx(labels_path, IDX_LABELS_MAGIC, limits=limits)
     if len(images) != len(labels):
         raise DataIntegrityError(
             f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels"
@@ -181,23 +183,24 @@ def _load_idx_dataset(
     *,
     transpose: bool = False,
     label_offset: int = 0,
+    limits: DataLimits | None = None,
 ) -> Dataset:
     paths = [directory / f for f in files]
     n = len(class_names)
-    options = {"transpose": transpose, "label_offset": label_offset}
+    options = {"transpose": transpose, "label_offset": label_offset, "limits": limits}
     x_train, y_train = _read_idx_split(paths[0], paths[1], n, **options)
     x_test, y_test = _read_idx_split(paths[2], paths[3], n, **options)
     return Dataset(name, x_train, y_train, x_test, y_test, n, class_names)
 
 
-def _load_mnist_like(name: str, root: Path, download: bool) -> Dataset:
+def _load_mnist_like(name: str, root: Path, download: bool, limits: DataLimits) -> Dataset:
     key = DATASET_DIRS[name]
     directory = root / key
     ensure_files(name, key, directory, MNIST_FILES, download=download)
-    return _load_idx_dataset(name, directory, MNIST_FILES, _CLASS_NAMES[name])
+    return _load_idx_dataset(name, directory, MNIST_FILES, _CLASS_NAMES[name], limits=limits)
 
 
-def _load_emnist(root: Path, split: str, download: bool) -> Dataset:
+def _load_emnist(root: Path, split: str, download: bool, limits: DataLimits) -> Dataset:
     key = DATASET_DIRS["emnist"]
     directory = root / key
     files = emnist_files(split)
@@ -217,10 +220,11 @@ def _load_emnist(root: Path, split: str, download: bool) -> Dataset:
         EMNIST_SPLITS[split],
         transpose=True,
         label_offset=1 if split == "letters" else 0,
+        limits=limits,
     )
 
 
-def _load_cifar10(root: Path, download: bool) -> Dataset:
+def _load_cifar10(root: Path, download: bool, limits: DataLimits) -> Dataset:
     key = DATASET_DIRS["cifar10"]
     archive_dir = root / key
     directory = archive_dir / _CIFAR_FOLDER
@@ -232,9 +236,9 @@ def _load_cifar10(root: Path, download: bool) -> Dataset:
         {f"{_CIFAR_FOLDER}/{f}": directory / f for f in CIFAR10_BATCHES},
         download=download,
     )
-    class_names = load_cifar_meta(directory / "batches.meta")
-    train = [load_cifar_batch(directory / f"data_batch_{i}") for i in range(1, 6)]
-    test_data, y_test = load_cifar_batch(directory / "test_batch")
+    class_names = load_cifar_meta(directory / "batches.meta", limits=limits)
+    train = [load_cifar_batch(directory / f"data_batch_{i}", limits=limits) for i in range(1, 6)]
+    test_data, y_test = load_cifar_batch(directory / "test_batch", limits=limits)
     train_data = np.concatenate([data for data, _ in train])
     y_train = np.concatenate([labels for _, labels in train])
     x_train = _to_unit_float(train_data.reshape(-1, 3, 32, 32))
@@ -251,13 +255,13 @@ def _binary_labels(y: np.ndarray, path: Path) -> np.ndarray:
     return (y > 0).astype(np.int64)
 
 
-def _load_a1a(root: Path, download: bool) -> Dataset:
+def _load_a1a(root: Path, download: bool, limits: DataLimits) -> Dataset:
     key = DATASET_DIRS["a1a"]
     train_path, test_path = ensure_files(
         "a1a", key, root / key, ("a1a", "a1a.t"), download=download
     )
-    x_train, y_train = load_libsvm(train_path, n_features=_A1A_FEATURES)
-    x_test, y_test = load_libsvm(test_path, n_features=_A1A_FEATURES)
+    x_train, y_train = load_libsvm(train_path, n_features=_A1A_FEATURES, limits=limits)
+    x_test, y_test = load_libsvm(test_path, n_features=_A1A_FEATURES, limits=limits)
     return Dataset(
         "a1a",
         x_train,
@@ -300,6 +304,7 @@ def load_dataset(
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
     split: str | None = None,
+    limits: DataLimits | None = None,
 ) -> Dataset:
     """Load a data set with its train/test split.
 
@@ -313,6 +318,8 @@ def load_dataset(
         download: Whether missing files may be downloaded.
         split: EMNIST split, one of ``byclass``, ``bymerge``, ``balanced`` (default),
             ``letters``, ``digits``, ``mnist``; only valid with ``name="emnist"``.
+        limits: Size limits for the files read (default: the documented defaults with the
+            ``HYBRIDQNN_MAX_*`` environment overrides; see :mod:`hybridqnn.data.limits`).
 
     Returns:
         The data set: images ``float32`` in [0, 1] shaped ``(N, C, H, W)``, or dense
@@ -323,8 +330,10 @@ def load_dataset(
         ValueError: If ``name`` or ``split`` is not valid.
         FileNotFoundError: If files are missing and cannot be downloaded; the one-line message
             names the files and the folder to put them in.
-        DataIntegrityError: If a file fails its checksum or is corrupt; the message names it.
-        pickle.UnpicklingError: If a CIFAR-10 batch tries to load a disallowed global.
+        DataIntegrityError: If a file fails its checksum or is corrupt; the message names it
+            (an :class:`~hybridqnn.errors.InputFileError`, as is a file over a limit).
+        pickle.UnpicklingError: If a CIFAR-10 batch tries to load a disallowed global (the
+            error is also a DataIntegrityError).
     """
     if not isinstance(name, str):
         raise TypeError(f"'name' must be a str, one of {', '.join(DATASETS)}; got {name!r}")
@@ -341,15 +350,16 @@ def load_dataset(
             f"'split' is only used with name='emnist', got split={split!r} for {name!r}"
         )
     root = resolve_data_root(data_dir)
+    limits = resolve_limits(limits)
     if name == "digits":
         dataset = _load_digits()
     elif name == "emnist":
-        dataset = _load_emnist(root, split, download)
+        dataset = _load_emnist(root, split, download, limits)
     elif name == "cifar10":
-        dataset = _load_cifar10(root, download)
+        dataset = _load_cifar10(root, download, limits)
     elif name == "a1a":
-        dataset = _load_a1a(root, download)
+        dataset = _load_a1a(root, download, limits)
     else:
-        dataset = _load_mnist_like(name, root, download)
+        dataset = _load_mnist_like(name, root, download, limits)
     logger.debug("loaded %r", dataset)
     return dataset
