@@ -96,7 +96,7 @@ def test_shape_mismatch_is_one_line(model, tmp_path: Path) -> None:
     meta = json.loads((path / "model.json").read_text())
     meta["config"]["features"]["module"]["num_filters"] = 5
     (path / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match=r"cannot rebuild the .*-head model .*tensor 'features.weight' must have shape \[5, 1, 3, 3\], got \[8, 1, 3, 3\]"):
+    with pytest.raises(ValueError, match=r"cannot rebuild the .*-head model .*tensor 'features.weight' must have shape \(5, 1, 3, 3\) for this config, got \(8, 1, 3, 3\)"):
         load_model(path)
 
 

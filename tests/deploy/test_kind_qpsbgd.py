@@ -192,7 +192,7 @@ def test_restore_rejects_wrong_shapes_and_unknown_layers() -> None:
     kind = get_kind("binary-mlp")
     tensors, config = kind.state(_mlp())
     tensors["0.weight"] = tensors["0.weight"][:, :3]
-    with pytest.raises(ValueError, match=r"tensor '0.weight' must have shape \(6, 9\), got \(6, 3\)"):
+    with pytest.raises(ValueError, match=r"tensor '0.weight' must have shape \(6, 9\) for this config, got \(6, 3\)"):
         kind.restore(tensors, config)
     with pytest.raises(ValueError, match="'layers'\\[0\\] must be .*got \\{'type': 'os.system'"):
         sequential_from_config({"layers": [{"type": "os.system", "args": {}}]})

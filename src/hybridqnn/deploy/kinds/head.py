@@ -31,6 +31,7 @@ from sklearn.pipeline import Pipeline
 
 from hybridqnn.deploy.inputs import register_input
 from hybridqnn.deploy.kinds import ModelKind, register_kind
+from hybridqnn.deploy.kinds.torch_state import build_checked
 from hybridqnn.nn.features import RandomConvFeatures
 from hybridqnn.train import (
     QUBOHeadClassifier,
@@ -122,7 +123,7 @@ def _want(tensors: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> 
 
 
 def _restore_features(tensors: dict[str, np.ndarray], config: dict[str, Any]) -> RandomConvTransformer:
-    module = RandomConvFeatures(**config["module"])
+    module = build_checked(RandomConvFeatures, tensors, **config["module"], prefix="features.")
     module.weight.copy_(_as_tensor(_want(tensors, "features.weight", tuple(module.weight.shape))))
     module.mean.copy_(_as_tensor(_want(tensors, "features.mean", (module.out_features,))))
     module.std.copy_(_as_tensor(_want(tensors, "features.std", (module.out_features,))))

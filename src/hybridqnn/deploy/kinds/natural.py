@@ -45,6 +45,7 @@ import torch
 from hybridqnn.deploy.graph import Graph, NotExportableError, float_param
 from hybridqnn.deploy.inputs import register_input
 from hybridqnn.deploy.kinds import ModelKind, register_kind
+from hybridqnn.deploy.kinds.torch_state import build_checked
 from hybridqnn.nn.natural.models import NaturalQuantizedMLP, SignMLP
 
 __all__ = ["NATURAL_INPUT", "VOTE_SEED", "VOTE_SHOTS", "natural_test_inputs", "sign_graph"]
@@ -85,22 +86,12 @@ def _weights(model: _Model) -> dict[str, np.ndarray]:
 
 
 def _load_weights(model: _Model, tensors: dict[str, np.ndarray]) -> _Model:
-    """Copy ``tensors`` into ``model``'s layers; ValueError naming the first missing, extra or
-    mis-shaped tensor."""
-    expected = {f"layers.{i}.weight": layer.weight for i, layer in enumerate(model.layers)}
-    extra = sorted(set(tensors) - set(expected))
-    if extra:
-        raise ValueError(f"unexpected tensor {extra[0]!r}; the model has {sorted(expected)}")
+    """Copy ``tensors`` into ``model``'s layers (names and shapes already checked by
+    :func:`~hybridqnn.deploy.kinds.torch_state.build_checked`)."""
     with torch.no_grad():
-        for name, weight in expected.items():
-            if name not in tensors:
-                raise ValueError(f"missing tensor {name!r}")
-            shape = tuple(np.shape(tensors[name]))
-            if shape != tuple(weight.shape):
-                raise ValueError(
-                    f"tensor {name!r} must have shape {tuple(weight.shape)}, got {shape}"
-                )
-            weight.copy_(torch.as_tensor(np.asarray(tensors[name]), dtype=weight.dtype))
+        for i, layer in enumerate(model.layers):
+            array = np.asarray(tensors[f"layers.{i}.weight"])
+            layer.weight.copy_(torch.as_tensor(array, dtype=layer.weight.dtype))
     return model
 
 
@@ -132,7 +123,7 @@ def _natural_restore(tensors: dict[str, np.ndarray], config: dict[str, Any]) -> 
     sizes, dtype = _layout_args(config)
     keys = ("a", "g", "last_g", "update", "backend")
     options = dict(zip(keys, _config(config, keys), strict=True))
-    return _load_weights(NaturalQuantizedMLP(*sizes, **options, dtype=dtype), tensors).eval()
+    return _load_weights(build_checked(NaturalQuantizedMLP, tensors, *sizes, **options, dtype=dtype), tensors).eval()
 
 
 def _sign_state(model: SignMLP) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -141,7 +132,7 @@ def _sign_state(model: SignMLP) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 
 def _sign_restore(tensors: dict[str, np.ndarray], config: dict[str, Any]) -> SignMLP:
     sizes, dtype = _layout_args(config)
-    return _load_weights(SignMLP(*sizes, dtype=dtype), tensors).eval()
+    return _load_weights(build_checked(SignMLP, tensors, *sizes, dtype=dtype), tensors).eval()
 
 
 # --------------------------------------------------------------------------- prediction

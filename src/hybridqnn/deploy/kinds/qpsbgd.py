@@ -47,6 +47,7 @@ from torch import nn
 from hybridqnn.deploy.graph import Graph, NotExportableError, Param, float_param, sign_param
 from hybridqnn.deploy.inputs import register_input
 from hybridqnn.deploy.kinds import ModelKind, register_kind
+from hybridqnn.deploy.kinds.torch_state import build_checked
 from hybridqnn.nn import (
     BinaryConv2d,
     BinaryGCN,
@@ -86,21 +87,10 @@ def _tensors(model: nn.Module) -> dict[str, np.ndarray]:
 
 
 def _load(model: nn.Module, tensors: dict[str, np.ndarray]) -> nn.Module:
-    """Load ``tensors`` into ``model`` (same names, same shapes), or one ValueError line."""
-    expected = model.state_dict()
-    missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-    if missing or extra:
-        raise ValueError(
-            f"'tensors' must hold exactly {sorted(expected)}, got missing {missing} and extra {extra}"
-        )
-    state = {}
-    for name, ref in expected.items():
-        value = np.asarray(tensors[name])
-        if tuple(value.shape) != tuple(ref.shape):
-            raise ValueError(
-                f"tensor {name!r} must have shape {tuple(ref.shape)}, got {tuple(value.shape)}"
-            )
-        state[name] = torch.as_tensor(value, dtype=ref.dtype)
+    """Load ``tensors`` into ``model`` (names and shapes already checked by
+    :func:`~hybridqnn.deploy.kinds.torch_state.build_checked`), in eval mode."""
+    state = {name: torch.as_tensor(np.asarray(tensors[name]), dtype=ref.dtype)
+             for name, ref in model.state_dict().items()}
     model.load_state_dict(state)
     return model.eval()
 
@@ -295,7 +285,7 @@ def _mlp_state(model: BinaryMLP) -> tuple[dict[str, np.ndarray], dict[str, Any]]
 
 
 def _mlp_restore(tensors: dict[str, np.ndarray], config: dict[str, Any]) -> BinaryMLP:
-    return _load(_built(BinaryMLP, **config), tensors)
+    return _load(build_checked(BinaryMLP, tensors, **config), tensors)
 
 
 def _mlp_graph(model: BinaryMLP, deterministic: bool) -> Graph:
@@ -329,7 +319,7 @@ def _logreg_state(model: BinaryLogisticRegression) -> tuple[dict[str, np.ndarray
 def _logreg_restore(
     tensors: dict[str, np.ndarray], config: dict[str, Any]
 ) -> BinaryLogisticRegression:
-    return _load(_built(BinaryLogisticRegression, **config), tensors)
+    return _load(build_checked(BinaryLogisticRegression, tensors, **config), tensors)
 
 
 def _logreg_graph(model: BinaryLogisticRegression, deterministic: bool) -> Graph:
@@ -464,7 +454,7 @@ def _sequential_state(model: nn.Sequential) -> tuple[dict[str, np.ndarray], dict
 
 
 def _sequential_restore(tensors: dict[str, np.ndarray], config: dict[str, Any]) -> nn.Sequential:
-    return _load(_built(sequential_from_config, config), tensors)
+    return _load(build_checked(sequential_from_config, tensors, config), tensors)
 
 
 def _sequential_input_shape(model: nn.Sequential) -> tuple[int, ...]:
@@ -513,7 +503,7 @@ def _gcn_state(model: BinaryGCN) -> tuple[dict[str, np.ndarray], dict[str, Any]]
 
 
 def _gcn_restore(tensors: dict[str, np.ndarray], config: dict[str, Any]) -> BinaryGCN:
-    return _load(_built(BinaryGCN, **config), tensors)
+    return _load(build_checked(BinaryGCN, tensors, **config), tensors)
 
 
 def _gcn_predict(model: BinaryGCN, inputs: GraphInputs) -> np.ndarray:
