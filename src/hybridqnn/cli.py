@@ -22,6 +22,7 @@ __all__ = ["main"]
 
 _PROG = "hybridqnn"
 _LIST_CHOICES = ("experiments", "benchmarks", "solvers", "datasets")
+_EXPORT_FORMATS = ("packed", "onnx")  # hybridqnn.deploy.export.FORMATS (not imported: the CLI starts light)
 
 
 class _UsageError(Exception):
@@ -157,7 +158,7 @@ def _model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
                        description="Write the network as it runs at inference: 'packed' (safetensors, "
                        "weights bit-packed, runnable with NumPy: hybridqnn.deploy.reference) or 'onnx'.")
     p.add_argument("model", metavar="MODEL_PATH", type=Path, help="a saved model (directory or model.json)")
-    p.add_argument("--format", required=True, choices=("packed", "onnx"), help="output format")
+    p.add_argument("--format", required=True, choices=_EXPORT_FORMATS, help="output format")
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="file to write")
     p.add_argument("--deterministic", action="store_true",
                    help="export a stochastic model's deterministic mode (natural quantization)")
@@ -434,7 +435,7 @@ def _model_paths(path: Path) -> list[Path]:
     """The saved models at ``path``: itself, or every model of a run directory."""
     if (path / "model.json").is_file() or path.name == "model.json":
         return [path]
-    found = sorted(p.parent for p in path.glob("models/*/model.json"))
+    found = sorted(p.parent for p in path.glob("models*/*/model.json"))  # models.failed too
     if path.is_dir() and not found:
         raise _UsageError(f"no saved model at {str(path)!r}: neither a model directory nor a run "
                           "directory with models/ (runs save them unless --no-save-models)")
@@ -471,7 +472,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.check:
         from hybridqnn.deploy.export import check_export
 
-        c = check_export(args.model, out, data_dir=args.data_dir)
+        c = check_export(args.model, out, format=args.format, data_dir=args.data_dir)
         print(f"checked on {c['samples']:,} test inputs of {c['dataset']}: {c['agree']:,} labels "
               f"equal to the trained model's")
         if c["agree"] != c["samples"]:

@@ -197,7 +197,8 @@ def test_read_packed_bad_files(tmp_path) -> None:
     _expect_one_line(path, "no packed model file")
     cases = {
         "format": (lambda m: m.update(format="other"), "'format' must be 'hybridqnn-packed'"),
-        "version": (lambda m: m.update(format_version="2"), "'format_version' must be '1'"),
+        "version": (lambda m: m.update(format_version="2"), "version 2 by a newer hybridqnn; this hybridqnn reads version 1: upgrade"),
+        "bad version": (lambda m: m.update(format_version="x"), "'format_version' must be '1'"),
         "json": (lambda m: m.update(graph="{"), "'graph' must be valid JSON"),
         "deep": (lambda m: m.update(graph="[" * 100000), "'graph'"),
         "missing": (lambda m: m.pop("graph"), "must have the key 'graph'"),

@@ -388,3 +388,16 @@ def test_logreg_quick_run_saves_models_that_reproduce_the_rows(tmp_path: Path) -
     qp = read_metadata(out / "models" / "qpsbgd-ls-synthetic-paper")["training"]
     assert qp["spins_per_solve"] == 32 and qp["couplers_per_solve"] == 32 * 31 // 2
     assert qp["solver"] == "dense-sa" and qp["method"] == "qpsbgd-ls"
+
+
+def test_a_sequential_the_graph_cannot_express_still_saves(tmp_path: Path) -> None:
+    """A conv Sequential without ``input_shape`` has no deployed graph (export says why), but
+    saving and loading do not need one: model.json holds null input_shape and layers."""
+    model = nn.Sequential(BinaryConv2d(1, 2, 3), nn.Flatten(), BinaryLinear(2 * 4 * 4, 3))
+    path = save_model(model, tmp_path / "m")
+    meta = read_metadata(path)
+    assert meta["layers"] is None and meta["input_shape"] is None
+    x = torch.randn(5, 1, 6, 6)
+    np.testing.assert_array_equal(kind_of(model).predict(load_model(path), x), kind_of(model).predict(model, x))
+    with pytest.raises(NotExportableError, match="input_shape"):
+        kind_of(model).graph(model, True)

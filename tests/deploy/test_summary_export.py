@@ -70,8 +70,8 @@ def test_cli_summary_predict_export(tmp_path, capsys, shared_data):
     assert main(["predict", str(path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("accuracy 0.") and "on the test split of digits" in out and "recorded 0.5000" in out
-    for fmt in ("onnx", "packed"):
-        assert main(["export", str(path), "--format", fmt, "--out", str(tmp_path / f"m.{fmt}"), "--check"]) == 0
+    for fmt in ("onnx", "packed"):  # the format asked for, whatever the file is called
+        assert main(["export", str(path), "--format", fmt, "--out", str(tmp_path / f"m-{fmt}.bin"), "--check"]) == 0
         out = capsys.readouterr().out
         assert "wrote" in out and "checked on 450 test inputs of digits: 450 labels equal" in out
 
@@ -86,3 +86,29 @@ def test_cli_bad_inputs_are_one_line(tmp_path, capsys):
                       data={"dataset": "digits", "input": {"name": "test-toy-input", "kwargs": {"features": 64}}})
     assert main(["predict", str(path)]) == 2
     assert "gives inputs of shape (64,) per sample, but the test-toy model" in capsys.readouterr().err
+
+
+def test_cli_export_formats_are_the_library_formats():
+    from hybridqnn.cli import _EXPORT_FORMATS
+    from hybridqnn.deploy.export import FORMATS
+
+    assert _EXPORT_FORMATS == FORMATS
+
+
+def test_recorded_accuracy_prefers_the_models_own():
+    from hybridqnn.deploy.inputs import recorded_accuracy
+
+    assert recorded_accuracy({"row": {"test_accuracy": 0.78}, "training": {"run_test_accuracy": 0.83}}) == 0.83
+    assert recorded_accuracy({"row": {"test_accuracy": 0.78}, "training": None}) == 0.78
+    assert recorded_accuracy({"row": {"final_val_error": 0.25}}) == 0.75
+    assert recorded_accuracy({"row": None}) is None
+
+
+def test_inputs_are_reshaped_only_when_the_layout_differs():
+    from hybridqnn.deploy.inputs import _shaped
+
+    flat = np.zeros((3, 64))
+    assert _shaped(flat, [1, 8, 8], "m", "digits").shape == (3, 1, 8, 8)
+    assert _shaped(flat, None, "m", "digits") is flat
+    with pytest.raises(ValueError, match=r"gives inputs of shape \(64,\) per sample, but m takes \(1, 28, 28\)"):
+        _shaped(flat, [1, 28, 28], "m", "digits")

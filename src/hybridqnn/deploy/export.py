@@ -22,15 +22,15 @@ FORMATS = ("packed", "onnx")
 def deployed_graph(model: Any, *, deterministic: bool = False) -> Any:
     """The :class:`~hybridqnn.deploy.graph.Graph` of a trained model, or of the model saved at a
     path (then with the class labels recorded in its ``model.json``)."""
-    from hybridqnn.deploy.kinds import get_kind, kind_of
+    from hybridqnn.deploy.kinds import kind_of
 
     if not isinstance(deterministic, bool):
         raise TypeError(f"'deterministic' must be a bool, got {deterministic!r}")
     if isinstance(model, (str, os.PathLike)):
-        from hybridqnn.deploy.store import load_model, read_metadata
+        from hybridqnn.deploy.store import open_model
 
-        meta = read_metadata(model)
-        kind, obj, classes = get_kind(meta["kind"]), load_model(model), meta["classes"]
+        meta, kind, obj = open_model(model)
+        classes = meta["classes"]
     else:
         kind, obj, classes = kind_of(model), model, None
     graph = kind.graph(obj, deterministic)
@@ -75,10 +75,11 @@ def check_export(
     path: str | os.PathLike[str],
     exported: str | os.PathLike[str],
     *,
+    format: str,
     data_dir: str | os.PathLike[str] | None = None,
     limit: int = 1000,
 ) -> dict[str, Any]:
-    """Run the file ``exported`` (packed: the NumPy reference; ONNX: onnxruntime) on the first
+    """Run the file ``exported`` in ``format`` (packed: the NumPy reference; onnx: onnxruntime) on the first
     ``limit`` test inputs the saved model at ``path`` records (its data set and input
     preparation) and compare its labels with the trained model's (for a stochastic kind, whose
     export is its deterministic mode: with that mode's labels, computed from the loaded model).
@@ -91,18 +92,17 @@ def check_export(
     """
     import numpy as np
 
-    from hybridqnn._checks import check_int
+    from hybridqnn._checks import check_choice, check_int
     from hybridqnn.deploy.inputs import load_inputs
-    from hybridqnn.deploy.kinds import get_kind
-    from hybridqnn.deploy.store import load_model, read_metadata
+    from hybridqnn.deploy.store import open_model
 
     limit = check_int("limit", limit, 1)
-    meta = read_metadata(path)
+    check_choice("format", format, FORMATS)
+    meta, kind, model = open_model(path)
     data = meta["data"] or {}
     if "input" not in data or not isinstance(data.get("dataset"), str):
         raise ValueError(f"cannot check the export: the model at {str(path)!r} records no data set "
                          "and input preparation ('data')")
-    kind, model = get_kind(meta["kind"]), load_model(path)
     inputs, _ = load_inputs(data["input"], data["dataset"], data_dir)
     if not isinstance(inputs, np.ndarray):
         raise ValueError(f"cannot check the export of a {kind.name} model: its inputs are not one "
@@ -114,15 +114,14 @@ def check_export(
         expected = reference_predict(kind.graph(model, True), x)
     else:
         expected = np.asarray(kind.predict(model, x))
-    exported = Path(exported)
-    if exported.suffix == ".onnx":
+    if format == "onnx":
         from hybridqnn.deploy.onnx_export import run_onnx
 
-        got, fmt = run_onnx(exported, x), "onnx"
+        got = run_onnx(exported, x)
     else:
         from hybridqnn.deploy.graph import read_packed
         from hybridqnn.deploy.reference import predict
 
-        got, fmt = predict(read_packed(exported), x), "packed"
+        got = predict(read_packed(exported), x)
     return {"samples": int(x.shape[0]), "agree": int(np.sum(got == expected)),
-            "dataset": data["dataset"], "format": fmt}
+            "dataset": data["dataset"], "format": format}

@@ -767,7 +767,13 @@ def _graph_from_metadata(metadata: dict[str, str], tensors: dict[str, np.ndarray
     _keys("the file's metadata", metadata, ("format", "format_version", "graph"))
     if metadata["format"] != FORMAT:
         raise ValueError(f"'format' must be {FORMAT!r}, got {metadata['format'][:40]!r}")
-    if metadata["format_version"] != FORMAT_VERSION:
+    version = metadata["format_version"]
+    if version.isdigit() and FORMAT_VERSION.isdigit() and int(version) > int(FORMAT_VERSION):
+        raise ValueError(
+            f"written in packed format version {version} by a newer hybridqnn; this hybridqnn reads "
+            f"version {FORMAT_VERSION}: upgrade hybridqnn"
+        )
+    if version != FORMAT_VERSION:
         raise ValueError(
             f"'format_version' must be {FORMAT_VERSION!r} (this hybridqnn reads version {FORMAT_VERSION}), "
             f"got {metadata['format_version'][:40]!r}"

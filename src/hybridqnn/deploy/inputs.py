@@ -80,10 +80,9 @@ def score(
         ValueError: the model records no input preparation, or the data set's inputs do not have
             the shape the model takes (checked before predicting).
     """
-    from hybridqnn.deploy.kinds import get_kind
-    from hybridqnn.deploy.store import load_model, read_metadata
+    from hybridqnn.deploy.store import open_model
 
-    meta = read_metadata(path)
+    meta, kind, model = open_model(path)
     data = meta["data"] or {}
     if "input" not in data:
         raise ValueError(f"the model at {str(path)!r} records no input preparation ('data.input'); "
@@ -91,29 +90,40 @@ def score(
     dataset = dataset or data.get("dataset")
     if not isinstance(dataset, str):
         raise ValueError(f"the model at {str(path)!r} names no data set; pass one")
-    kind = get_kind(meta["kind"])
-    model = load_model(path)
     inputs, labels = load_inputs(data["input"], dataset, data_dir)
-    expected = tuple(kind.graph(model, True).input_shape)
-    shape = getattr(inputs, "shape", None)
-    if shape is not None and tuple(shape[1:]) != expected and int(np.prod(shape[1:])) != int(np.prod(expected)):
-        raise ValueError(
-            f"data set {dataset!r} gives inputs of shape {tuple(shape[1:])} per sample, but the "
-            f"{kind.name} model at {str(path)!r} takes {expected}"
-        )
+    inputs = _shaped(inputs, meta["input_shape"], f"the {kind.name} model at {str(path)!r}", dataset)
     pred = np.asarray(kind.predict(model, inputs))
     return {
         "accuracy": float(np.mean(pred == labels)) if labels.size else float("nan"),
         "samples": int(labels.size),
         "dataset": dataset,
         "kind": kind.name,
-        "recorded": recorded_accuracy(meta["row"] or {}),
+        "recorded": recorded_accuracy(meta),
     }
 
 
-def recorded_accuracy(row: Mapping[str, Any]) -> float | None:
-    """The test accuracy a report row records: ``test_accuracy``, or 1 - ``final_val_error``
-    (the natural-quantization rows' test-split error of the vote); None if neither."""
+def _shaped(inputs: Any, expected: list[int] | None, model: str, dataset: str) -> Any:
+    """``inputs`` in the per-sample shape ``expected`` the model takes (reshaped when only the
+    layout differs, e.g. flat pixels for an image model); ValueError when the sizes differ."""
+    shape = getattr(inputs, "shape", None)
+    if shape is None or expected is None or tuple(shape[1:]) == tuple(expected):
+        return inputs
+    if int(np.prod(shape[1:])) != int(np.prod(expected)):
+        raise ValueError(
+            f"data set {dataset!r} gives inputs of shape {tuple(shape[1:])} per sample, but "
+            f"{model} takes {tuple(expected)}"
+        )
+    return inputs.reshape(len(inputs), *expected)
+
+
+def recorded_accuracy(meta: Mapping[str, Any]) -> float | None:
+    """The test accuracy the run recorded for this model: ``training.run_test_accuracy`` (the
+    model's own, where its row averages repeats), else the row's ``test_accuracy``, else
+    1 - ``final_val_error`` (the natural-quantization rows' test-split error of the vote)."""
+    own = (meta.get("training") or {}).get("run_test_accuracy")
+    if isinstance(own, (int, float)) and not isinstance(own, bool):
+        return float(own)
+    row = meta.get("row") or {}
     value = row.get("test_accuracy")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)

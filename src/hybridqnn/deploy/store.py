@@ -9,8 +9,9 @@ Layout::
 ``model.json`` holds ``format`` (``"hybridqnn-model"``), ``format_version`` (:data:`FORMAT_VERSION`),
 ``kind`` (a registered :class:`~hybridqnn.deploy.kinds.ModelKind`), ``class`` (the Python class
 saved, for the reader: loading goes by ``kind``), ``hybridqnn_version``, ``created``, ``config``
-(the kind's constructor arguments and settings), ``layers`` (per weighted layer of the deployed
-network: weight shape, bits per weight and, for coded weights, the scale ``offset + step * code``), ``classes`` (the label of
+(the kind's constructor arguments and settings), ``input_shape`` (one sample's shape) and
+``layers`` (per weighted layer of the deployed network: weight shape, bits per weight and, for
+coded weights, the scale ``offset + step * code``; both null for a model that cannot be exported), ``classes`` (the label of
 each class index, or null), ``data`` (the data set, the registered input preparation that turns its
 test split into the model's inputs, and a sentence on the preprocessing), ``row`` (the
 ``report.json`` row the model belongs to), ``training`` (the size of one training solve, for
@@ -47,6 +48,7 @@ __all__ = [
     "WEIGHTS_FILE",
     "load_model",
     "model_dir",
+    "open_model",
     "read_metadata",
     "save_model",
 ]
@@ -69,7 +71,8 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "data": (dict, type(None)),
     "row": (dict, type(None)),
     "training": (dict, type(None)),
-    "layers": (list,),
+    "layers": (list, type(None)),
+    "input_shape": (list, type(None)),
     "tensors": (dict,),
 }
 
@@ -115,6 +118,18 @@ def _checked_tensors(kind: ModelKind, tensors: Any) -> dict[str, np.ndarray]:
             )
         out[name] = np.ascontiguousarray(array)
     return out
+
+
+def _deployed(kind: ModelKind, model: Any) -> dict[str, Any]:
+    """``input_shape`` and ``layers`` of the deployed network (None for a model its kind cannot
+    express, e.g. a Sequential whose input shape it cannot tell: saving does not need export)."""
+    from hybridqnn.deploy.graph import NotExportableError
+
+    try:
+        graph = kind.graph(model, True)
+    except NotExportableError:
+        return {"input_shape": None, "layers": None}
+    return {"input_shape": list(graph.input_shape), "layers": _layers(graph)}
 
 
 def _layers(graph: Any) -> list[dict[str, Any]]:
@@ -197,7 +212,7 @@ def save_model(
         "data": None if data is None else _jsonable("data", data),
         "row": None if row is None else _jsonable("row", row),
         "training": None if training is None else _jsonable("training", training),
-        "layers": _layers(kind.graph(model, True)),
+        **_deployed(kind, model),
         "tensors": {
             name: {"shape": list(a.shape), "dtype": str(a.dtype)} for name, a in tensors.items()
         },
@@ -319,6 +334,11 @@ def _read_weights(directory: Path, meta: dict[str, Any]) -> dict[str, np.ndarray
 def load_model(path: str | os.PathLike[str]) -> Any:
     """The ready model saved at ``path`` (its directory or ``model.json``): the object its kind
     trains (a torch module in eval mode, a scikit-learn estimator, a QCBO network...)."""
+    return open_model(path)[2]
+
+
+def open_model(path: str | os.PathLike[str]) -> tuple[dict[str, Any], ModelKind, Any]:
+    """``(metadata, kind, model)`` of the model saved at ``path``: one read of each file."""
     directory = model_dir(path)
     meta = read_metadata(directory)
     try:
@@ -327,7 +347,7 @@ def load_model(path: str | os.PathLike[str]) -> Any:
         raise InputFileError(f"{str(directory / METADATA_FILE)!r}: {exc}") from None
     tensors = _read_weights(directory, meta)
     try:
-        return kind.restore(tensors, meta["config"])
+        return meta, kind, kind.restore(tensors, meta["config"])
     except (ValueError, TypeError, KeyError) as exc:
         raise InputFileError(
             f"{str(directory)!r}: cannot rebuild the {kind.name} model from its files: "

@@ -137,7 +137,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [fmt(head), line, *[fmt(r) for r in rows[:-1]], line, fmt(rows[-1])]
 
 
-def _macs(op: dict[str, Any], shape_in: tuple[int, ...], shape_out: tuple[int, ...], params: dict[str, Any]) -> int:
+def _macs(op: dict[str, Any], shape_out: tuple[int, ...], params: dict[str, Any]) -> int:
     w = params["weight"].values
     if op["op"] == "conv2d":
         return int(w.size * shape_out[1] * shape_out[2])
@@ -161,13 +161,13 @@ def summarize_graph(graph: Any, kind: str, description: str, training: dict[str,
     layers, shapes, binary_in = [], graph.shapes, False
     for index, op in enumerate(graph.ops):
         params = by_op.get(index, {})
-        shape, out = shapes[index], shapes[index + 1]
+        out = shapes[index + 1]
         if params:
             count = sum(int(np.asarray(p.values).size) for p in params.values())
             sizes = [_param_bytes(p, float_bytes) for p in params.values()]
             weight = params.get("weight")
             bits = _param_bytes(weight, float_bytes)[0] if weight is not None else None
-            macs = _macs(op, shape, out, params) if op["op"] in _WEIGHTED else 0
+            macs = _macs(op, out, params) if op["op"] in _WEIGHTED else 0
             binary = bool(macs) and binary_in and weight.encoding == "uniform" and weight.levels == 2
             layers.append(LayerSummary(
                 index=index, op=op["op"], output_shape=out, params=count, bits_per_weight=bits,
@@ -187,13 +187,12 @@ def summary(model: Any) -> ModelSummary:
     """The summary of a trained model, or of the model saved at a path (directory or
     ``model.json``): per layer and in total (module docstring), with the training problem's size
     (the one recorded in ``model.json``, else the kind's own figure)."""
-    from hybridqnn.deploy.kinds import get_kind, kind_of
+    from hybridqnn.deploy.kinds import kind_of
 
     if isinstance(model, (str, os.PathLike)):
-        from hybridqnn.deploy.store import load_model, read_metadata
+        from hybridqnn.deploy.store import open_model
 
-        meta = read_metadata(model)
-        kind, obj = get_kind(meta["kind"]), load_model(model)
+        meta, kind, obj = open_model(model)
         training = meta["training"]
     else:
         kind, obj = kind_of(model), model

@@ -239,12 +239,12 @@ def _pipeline(f: HeadFeatures, head: Any) -> Any:
 
 
 def _save(ctx: RunContext, f: HeadFeatures, model: Any, row: dict[str, Any]) -> None:
-    """Save a trained head with its features. ``predict --data`` scores the whole test split;
-    ``row_input`` records the subset the row was scored on when the run drew one."""
+    """Save a trained head with its features; its recorded input is the test split the row was
+    scored on (the stratified subset when the run drew one), so ``predict`` reproduces the row."""
     t = f.extractor
     data: dict[str, Any] = {
         "dataset": f.dataset,
-        "input": {"name": "raw-images", "kwargs": {}},
+        "input": {"name": "raw-images", "kwargs": dict(f.subset or {})},
         "preprocessing": (
             f"raw images as hybridqnn.data.load_dataset gives them (float32 in [0, 1], shape {list(t.image_shape_)}); "
             f"the model's own features: {t.features_.num_filters} random {t.features_.kernel_size}x{t.features_.kernel_size} "
@@ -253,8 +253,7 @@ def _save(ctx: RunContext, f: HeadFeatures, model: Any, row: dict[str, Any]) -> 
         ),
     }
     if f.subset is not None:
-        data["row_input"] = {"name": "raw-images", "kwargs": f.subset}
-        data["preprocessing"] += f"; the row's test accuracy is on the stratified test subset {f.subset}"
+        data["preprocessing"] += f"; the stratified test subset {f.subset} the row was scored on"
     ctx.save_model(model, row, classes=list(f.class_names) or None, data=data)
 
 

@@ -66,7 +66,7 @@ def _check_saved_models(report: dict, data_dir: Path, kind: str) -> None:
         assert result["accuracy"] == pytest.approx(meta["training"]["run_test_accuracy"], abs=1e-6)
         if kind != "binary-gcn":
             packed = export_model(out / entry["path"], out / "m.packed")
-            check = check_export(out / entry["path"], packed, data_dir=data_dir)
+            check = check_export(out / entry["path"], packed, format="packed", data_dir=data_dir)
             assert check["agree"] == check["samples"] > 0
 
 

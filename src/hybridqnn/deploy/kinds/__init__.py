@@ -14,7 +14,6 @@ maps that name through this registry and never imports or executes a name read f
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -98,8 +97,7 @@ def _load_builtin() -> None:
     if not _loaded:
         _loaded = True
         for module in BUILTIN_KIND_MODULES:
-            if importlib.util.find_spec(module) is not None:  # TRANSITION: until every kind module lands
-                importlib.import_module(module)
+            importlib.import_module(module)
 
 
 def list_kinds() -> list[ModelKind]:

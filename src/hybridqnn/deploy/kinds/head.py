@@ -124,9 +124,8 @@ def _want(tensors: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> 
 
 def _restore_features(tensors: dict[str, np.ndarray], config: dict[str, Any]) -> RandomConvTransformer:
     module = build_checked(RandomConvFeatures, tensors, **config["module"], prefix="features.")
-    module.weight.copy_(_as_tensor(_want(tensors, "features.weight", tuple(module.weight.shape))))
-    module.mean.copy_(_as_tensor(_want(tensors, "features.mean", (module.out_features,))))
-    module.std.copy_(_as_tensor(_want(tensors, "features.std", (module.out_features,))))
+    for name in ("weight", "mean", "std"):  # shapes checked by build_checked
+        getattr(module, name).copy_(_as_tensor(tensors[f"features.{name}"]))
     module.fitted = True
     features = RandomConvTransformer.from_features(module, tuple(config["image_shape"]))
     params = config["params"]

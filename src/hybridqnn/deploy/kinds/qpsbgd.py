@@ -95,13 +95,6 @@ def _load(model: nn.Module, tensors: dict[str, np.ndarray]) -> nn.Module:
     return model.eval()
 
 
-def _built(build: Callable[..., nn.Module], *args: Any, **kwargs: Any) -> Any:
-    """``build(*args, **kwargs)`` without touching torch's global RNG (the layers' own
-    ``reset_parameters`` draw from it; their values are overwritten anyway)."""
-    with torch.random.fork_rng(devices=[]):
-        return build(*args, **kwargs)
-
-
 def _decide(out: torch.Tensor) -> np.ndarray:
     """Class indices of a batch of outputs: 1[out >= 0] for width 1, else the first argmax."""
     out = out.reshape(len(out), -1)
@@ -272,7 +265,9 @@ def _mlp_config(model: BinaryMLP) -> dict[str, Any]:
         "final_sign": isinstance(last, SignActivation)
         or (isinstance(last, BinaryLinear) and last.binary_activation),
     }
-    if repr(_built(BinaryMLP, **config)) != repr(model):
+    with torch.device("meta"), torch.random.fork_rng(devices=[]):  # shapes only, no memory
+        as_constructed = repr(BinaryMLP(**config))
+    if as_constructed != repr(model):
         raise ValueError(
             "'model' must be a BinaryMLP as constructed (its layers were changed); save it as an "
             "nn.Sequential (kind binary-sequential) instead"
