@@ -10,7 +10,16 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "default_mode"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "default_mode", "free_path"]
+
+
+def free_path(base: Path) -> Path:
+    """``base`` if nothing exists there, else the first free ``base-2``, ``base-3``..."""
+    path, i = base, 1
+    while path.exists():
+        i += 1
+        path = base.with_name(f"{base.name}-{i}")
+    return path
 
 
 def default_mode(directory: bool = False) -> int:

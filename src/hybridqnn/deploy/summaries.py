@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,7 +62,6 @@ class ModelSummary:
     description: str
     layers: list[LayerSummary]
     training: dict[str, Any] | None = None
-    classes: list[Any] | None = field(default=None)
 
     @property
     def totals(self) -> dict[str, Any]:
@@ -85,16 +84,6 @@ class ModelSummary:
             "compression": f32 / dep if dep else None,
             "binary_macs": sum(la.binary_macs for la in self.layers),
             "other_macs": sum(la.other_macs for la in self.layers),
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able: kind, description, layers, totals, training."""
-        return {
-            "kind": self.kind,
-            "description": self.description,
-            "layers": [{**asdict(la), "output_shape": list(la.output_shape)} for la in self.layers],
-            "totals": self.totals,
-            "training": self.training,
         }
 
     def __str__(self) -> str:
@@ -180,7 +169,7 @@ def summarize_graph(graph: Any, kind: str, description: str, training: dict[str,
             binary_in = binary_in and op.get("mode") == "max"
         elif op["op"] not in _KEEPS_BINARY:
             binary_in = False
-    return ModelSummary(kind, description, layers, training, list(graph.classes))
+    return ModelSummary(kind, description, layers, training)
 
 
 def summary(model: Any) -> ModelSummary:

@@ -191,6 +191,7 @@ class RunContext:
             return None
         import time
 
+        from hybridqnn._files import free_path
         from hybridqnn.deploy.graph import NotExportableError
         from hybridqnn.deploy.kinds import kind_of
         from hybridqnn.deploy.store import save_model
@@ -201,10 +202,7 @@ class RunContext:
         if missing:
             raise ValueError(f"save_model: 'row' must name {missing} (it names the model directory)")
         stem = _slug("-".join(str(clean[k]) for k in _NAME_KEYS if clean.get(k) is not None))
-        path, i = self.out_dir / "models" / stem, 1
-        while path.exists():
-            i += 1
-            path = self.out_dir / "models" / f"{stem}-{i}"
+        path = free_path(self.out_dir / "models" / stem)
         t0 = time.perf_counter()  # the cost stated in the report: saving and summarising
         kind = kind_of(model)
         if training is None:

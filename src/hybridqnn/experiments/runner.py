@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hybridqnn._files import free_path
 from hybridqnn.experiments.config import ResolvedConfig
 from hybridqnn.experiments.context import RunContext, check_device
 from hybridqnn.experiments.report import (
@@ -123,12 +124,7 @@ class RunResult:
 def default_out_dir(name: str, root: str | os.PathLike[str] = "runs") -> Path:
     """Return ``root/<name>-<YYYYmmdd-HHMMSS>`` (with ``-2``, ``-3``... if taken); not created."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(root) / f"{name}-{stamp}"
-    path, i = base, 1
-    while path.exists():
-        i += 1
-        path = base.with_name(f"{base.name}-{i}")
-    return path
+    return free_path(Path(root) / f"{name}-{stamp}")
 
 
 def _make_default_out_dir(name: str) -> Path:

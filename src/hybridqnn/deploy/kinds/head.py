@@ -45,7 +45,7 @@ from hybridqnn.train import (
 if TYPE_CHECKING:
     from hybridqnn.deploy.graph import Graph
 
-__all__ = ["QUBO_HEAD", "SGD_HEAD", "load_images"]
+__all__ = ["load_images"]
 
 #: The constructor arguments of the RandomConvFeatures module (its tensors are saved apart).
 _MODULE_ARGS = ("in_channels", "num_filters", "kernel_size", "nonlinearity", "pool", "pool_size", "seed")
@@ -208,13 +208,13 @@ def _kind(name: str, description: str, head_type: type, **extra: Any) -> ModelKi
     ))
 
 
-QUBO_HEAD = _kind(
+_kind(
     "qubo-head",
     "K-bit softmax head trained by one QUBO per class, on frozen random-conv features (arXiv 2603.02958)",
     QUBOHeadClassifier,
     training_problem=_training_problem,
 )
-SGD_HEAD = _kind(
+_kind(
     "sgd-head",
     "float softmax head trained by SGD/Adam, on frozen random-conv features (the QUBO head's baseline)",
     SGDHeadClassifier,

@@ -400,7 +400,7 @@ def block_mean_inputs(
 
 register_input("qcbo-block-means", block_mean_inputs)
 
-SPLINE_KIND = register_kind(
+register_kind(
     ModelKind(
         name="qcbo-network",
         description="QCBO quantized spline network: low-bit weights, K-bit spline activations on FIP grids",
@@ -413,7 +413,7 @@ SPLINE_KIND = register_kind(
     )
 )
 
-RELU_KIND = register_kind(
+register_kind(
     ModelKind(
         name="qcbo-relu-mlp",
         description="QCBO experiments' QAT / full-precision baseline: ReLU MLP, K-bit or float weights",
@@ -476,7 +476,7 @@ def _classifier_graph(model: Any, deterministic: bool = False) -> Any:
     return spline_graph(model.result_).with_classes(model.classes_.tolist())
 
 
-CLASSIFIER_KIND = register_kind(
+register_kind(
     ModelKind(
         name="qcbo-classifier",
         description="QCBOClassifier: the scikit-learn style QCBO estimator and its quantized spline network",

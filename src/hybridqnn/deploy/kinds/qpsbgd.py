@@ -288,7 +288,7 @@ def _mlp_graph(model: BinaryMLP, deterministic: bool) -> Graph:
     return emit_layers(g, list(model))
 
 
-BINARY_MLP = _register(
+_register(
     "binary-mlp",
     "QP-SBGD binary MLP: bias-free ±1 layers with sign activations (arXiv 2310.15128)",
     lambda m: type(m) is BinaryMLP,
@@ -329,7 +329,7 @@ def _logreg_graph(model: BinaryLogisticRegression, deterministic: bool) -> Graph
     return _output_graph((model.lin.in_features,), 1).linear(weight, bias)
 
 
-BINARY_LOGREG = _register(
+_register(
     "binary-logreg",
     "Binary logistic regression: p(y=1|x) = σ(c sign(w)ᵀx + b) (arXiv 2310.15128)",
     lambda m: type(m) is BinaryLogisticRegression,
@@ -472,7 +472,7 @@ def _sequential_graph(model: nn.Sequential, deterministic: bool) -> Graph:
     return emit_layers(_output_graph(shape, width), list(model))
 
 
-BINARY_SEQUENTIAL = _register(
+_register(
     "binary-sequential",
     "nn.Sequential of binary/real conv and linear layers, e.g. a binary CNN (QP-SBGD, BinaryConnect)",
     _handles_sequential,
@@ -536,7 +536,7 @@ def _gcn_graph(model: BinaryGCN, deterministic: bool) -> Graph:
     return g.scale(float(model.out_scale))
 
 
-BINARY_GCN = _register(
+_register(
     "binary-gcn",
     "QP-SBGD two-layer binary GCN, logits = Â sign(Â X W1ᵀ) W2ᵀ/√hidden (graph input)",
     lambda m: type(m) is BinaryGCN,
