@@ -116,3 +116,47 @@ def test_binary_least_squares_by_enumeration() -> None:
     eye = binary_least_squares(np.eye(5), v[:5])
     best = spins[np.argmin(eye.energies(spins))]
     np.testing.assert_array_equal(best, np.where(v[:5] >= 0, 1, -1))
+
+
+# ------------------------------------------------------------------------ FixedPointQuadratic
+
+
+@given(small_problems())
+def test_fixed_point_quadratic_energy_equals_objective_bqm_and_dense(problem) -> None:
+    from hybridqnn.problems import FixedPointQuadratic
+
+    h, g, offset, enc = problem
+    model = FixedPointQuadratic(h, g, enc, offset)
+    bits = _all_bit_strings(enc.num_variables)
+    spins = 2 * bits - 1
+    expected = quadratic_objective(h, g, enc.decode(bits), offset)
+    np.testing.assert_allclose(model.energies(spins), expected, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(model.to_dense().energies(spins), expected, rtol=1e-9, atol=1e-9)
+    bqm = model.to_bqm()
+    np.testing.assert_allclose(bqm.energies((bits, range(enc.num_variables))), expected, rtol=1e-9, atol=1e-9)
+    assert model.num_interactions == bqm.num_interactions
+    np.testing.assert_array_equal(model.hessian, model.hessian.T)
+
+
+def test_fixed_point_quadratic_batch_shares_one_hessian() -> None:
+    from hybridqnn.problems import FixedPointQuadratic
+
+    enc = FixedPointEncoding.symmetric(3, 1.0, size=2)
+    models = FixedPointQuadratic.batch(np.array([[2.0, 1.0], [0.0, 2.0]]), np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]]), enc, [0.0, 1.0, 2.0])
+    assert len(models) == 3 and all(m.hessian is models[0].hessian for m in models)
+    np.testing.assert_array_equal(models[0].hessian, [[2.0, 0.5], [0.5, 2.0]])
+    assert [m.offset for m in models] == [0.0, 1.0, 2.0]
+    np.testing.assert_array_equal(models[2].linear, [2.0, 2.0])
+    assert not models[0].hessian.flags.writeable
+
+
+def test_fixed_point_quadratic_errors_name_the_parameter() -> None:
+    from hybridqnn.problems import FixedPointQuadratic
+
+    enc = FixedPointEncoding.symmetric(3, 1.0, size=2)
+    with pytest.raises(ValueError, match=r"'hessian' must have shape \(2, 2\) to match the encoding, got \(3, 3\)"):
+        FixedPointQuadratic(np.eye(3), np.zeros(2), enc)
+    with pytest.raises(ValueError, match=r"'linear' must have shape \(2,\), got \(1, 2\)"):
+        FixedPointQuadratic(np.eye(2), np.zeros((1, 2)), enc)
+    with pytest.raises(ValueError, match="'hessian' and 'linear' must be finite"):
+        FixedPointQuadratic(np.eye(2), np.array([np.nan, 0.0]), enc)

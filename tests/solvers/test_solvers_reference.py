@@ -137,3 +137,43 @@ def test_polish_descends_to_local_minimum_from_any_state() -> None:
         bits, energy = polish(bqm, start)
         assert energy <= bqm.energy((start, list(bqm.variables))) + 1e-9
         assert np.all(flip_costs(bqm, bits) >= -1e-9)
+
+
+# --------------------------------------------------------------------------------- on the grid
+
+
+@given(st.integers(1, 6), st.integers(1, 8), st.integers(0, 2**32 - 1), st.booleans())
+def test_polish_fixed_point_is_polish_dense_on_the_grid(n: int, bits: int, seed: int, from_box: bool) -> None:
+    """The same steepest descent, step for step: the same local minimum and energy."""
+    from hybridqnn.problems import FixedPointQuadratic
+    from hybridqnn.solvers.reference import polish_dense, polish_fixed_point
+
+    rng = np.random.default_rng(seed)
+    h = _pd_matrix(n, rng)
+    g = rng.normal(size=n) * 3
+    enc = FixedPointEncoding.symmetric(bits, rng.uniform(0.5, 3.0, size=n))
+    model = FixedPointQuadratic(h, g, enc, float(rng.normal()))
+    if from_box:
+        start = 2 * enc.encode(box_qp_minimizer(h, g, enc.low, enc.high)) - 1
+    else:
+        start = rng.choice(np.array([-1, 1], dtype=np.int8), size=model.num_variables)
+    spins, energy = polish_fixed_point(model, start)
+    dense_spins, dense_energy = polish_dense(model.to_dense(), start)
+    np.testing.assert_array_equal(spins, dense_spins)
+    assert energy == pytest.approx(dense_energy, rel=1e-9, abs=1e-9)
+
+
+@given(st.integers(1, 8), st.integers(0, 2**32 - 1))
+def test_active_set_agrees_with_bvls(n: int, seed: int) -> None:
+    from hybridqnn.solvers.reference import _active_set
+
+    rng = np.random.default_rng(seed)
+    h = _pd_matrix(n, rng)
+    g = rng.normal(size=n) * 10
+    low = rng.uniform(-1.0, 0.0, size=n)
+    high = low + rng.uniform(0.1, 1.0, size=n)
+    x = _active_set(h, g, low, high, -np.linalg.solve(h, g))
+    assert x is not None
+    lower = np.linalg.cholesky(h)
+    ref = scipy.optimize.lsq_linear(lower.T, -np.linalg.solve(lower, g), bounds=(low, high), method="bvls").x
+    np.testing.assert_allclose(x, ref, rtol=1e-8, atol=1e-8 * (1 + np.abs(g).max()))

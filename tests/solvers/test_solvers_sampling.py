@@ -412,7 +412,10 @@ def test_fast_paths_are_advertised_by_properties_only() -> None:
     assert not supports_dense(LimitedPrecisionComposite(dense_sa, bits=4))
     assert not fast_path(LimitedPrecisionComposite(dense_sa, bits=4), "least_squares")
     assert not supports_dense(TimeBudgetComposite(dense_sa, time_limit=1.0))
-    with pytest.raises(ValueError, match="'path' must be one of dense, least_squares, got 'sparse'"):
+    assert fast_path(dense_sa, "fixed_point", {"num_sweeps": 5, "fixed_point_bits": 3})
+    assert not fast_path(get_sampler("sb"), "fixed_point") and not fast_path(get_sampler("sa"), "fixed_point")
+    assert not fast_path(LimitedPrecisionComposite(dense_sa, bits=4), "fixed_point")
+    with pytest.raises(ValueError, match="'path' must be one of dense, least_squares, fixed_point, got 'sparse'"):
         fast_path(dense_sa, "sparse")
 
 
@@ -448,3 +451,51 @@ def test_sample_bqm_guards_raw_ocean_samplers(bad: float) -> None:
     quad = dimod.BinaryQuadraticModel({"a": 1.0, "b": 1.0}, {("a", "b"): bad}, 0.0, "SPIN")
     with pytest.raises(ValueError, match=r"the quadratic bias of interaction \('(a|b)', '(b|a)'\)"):
         sample_bqm(TabuSampler(), quad, seed=0)
+
+
+# ------------------------------------------------------------------------- the fixed-point path
+
+
+def _grid_problem(n: int, bits: int, seed: int):
+    from hybridqnn.problems import FixedPointEncoding, FixedPointQuadratic
+
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, n))
+    return FixedPointQuadratic(a @ a.T + 0.1 * np.eye(n), 3 * rng.normal(size=n), FixedPointEncoding.symmetric(bits, 2.0, size=n), 0.7)
+
+
+@pytest.mark.parametrize(("n", "bits", "warm"), [(3, 4, False), (6, 8, True), (12, 10, False), (12, 10, True)])
+def test_fixed_point_path_runs_the_dense_fixed_point_chain(n: int, bits: int, warm: bool) -> None:
+    """The same seed gives the same states as the dense path with fixed_point_bits = K (the
+    same random starts, schedule and moves; the energy changes differ only by rounding)."""
+    model = _grid_problem(n, bits, n)
+    sampler = get_sampler("dense-sa")
+    start = np.random.default_rng(1).choice(np.array([-1, 1], dtype=np.int8), size=(1, model.num_variables)) if warm else None
+    for seed in range(3):
+        dense = sampler.sample_dense(model.to_dense(), seed=seed, initial_states=start, num_reads=3, num_sweeps=40, fixed_point_bits=bits)
+        grid = sampler.sample_fixed_point(model, seed=seed, initial_states=start, num_reads=3, num_sweeps=40)
+        np.testing.assert_array_equal(grid[0], dense[0])
+        np.testing.assert_allclose(grid[1], dense[1], rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(grid[1], model.to_dense().energies(grid[0]), rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(grid[2]["dense_sa"]["beta_range"], dense[2]["dense_sa"]["beta_range"], rtol=1e-9)
+
+
+def test_fixed_point_path_rejects_other_bits_and_is_chosen_by_solve_fixed_point() -> None:
+    from hybridqnn.solvers.sampling import solve_dense, solve_fixed_point
+
+    model = _grid_problem(4, 5, 0)
+    sampler = get_sampler("dense-sa")
+    with pytest.raises(ValueError, match=r"'fixed_point_bits' must equal the encoding's bits \(5\) on the fixed-point path, got 4"):
+        sampler.sample_fixed_point(model, seed=0, fixed_point_bits=4)
+    kwargs = {"num_sweeps": 30, "fixed_point_bits": 5}
+    spins, energy = solve_fixed_point(sampler, model, seed=3, sample_kwargs=kwargs)
+    dense = solve_dense(sampler, model.to_dense(), seed=3, sample_kwargs=kwargs)
+    np.testing.assert_array_equal(spins, dense[0])
+    assert energy == pytest.approx(dense[1], rel=1e-12)
+    # other bits, or a sampler without the path: the dense model (or the BQM) is solved instead
+    spins, energy = solve_fixed_point(sampler, model, seed=3, sample_kwargs={"num_sweeps": 30, "fixed_point_bits": 1})
+    assert energy == pytest.approx(float(model.energies(spins)[0]), rel=1e-12)
+    small = _grid_problem(2, 3, 1)
+    spins, energy = solve_fixed_point(get_sampler("exact"), small, seed=0)
+    assert energy == pytest.approx(float(small.energies(spins)[0]), rel=1e-12)
+    assert energy == pytest.approx(dimod.ExactSolver().sample(small.to_bqm()).first.energy, rel=1e-12)

@@ -339,17 +339,22 @@ def test_rejected_step_shrinks_the_trust_region() -> None:
 # ------------------------------------------------------------------ one set of hardware limits
 
 
-@given(n=st.integers(1, 12), density=st.floats(0.0, 1.0), qubits=st.integers(1, 12), couplers=st.integers(0, 40), seed=st.integers(0, 99))
+@given(
+    n=st.integers(1, 5), bits=st.integers(1, 3), density=st.floats(0.0, 1.0), qubits=st.integers(1, 12),
+    couplers=st.integers(0, 40), seed=st.integers(0, 99),
+)
 @settings(max_examples=60, deadline=None)
-def test_head_fit_check_agrees_with_check_fits(n: int, density: float, qubits: int, couplers: int, seed: int) -> None:
-    """The head's ``fits_advantage`` and ``check_fits`` are the same test on the same limits."""
-    from hybridqnn.problems import DenseIsing
+def test_head_fit_check_agrees_with_check_fits(n: int, bits: int, density: float, qubits: int, couplers: int, seed: int) -> None:
+    """The head's ``fits_advantage`` and ``check_fits`` are the same test on the same limits
+    (the head counts the couplings of its grid problems without building the bit model)."""
+    from hybridqnn.problems import FixedPointEncoding, FixedPointQuadratic
     from hybridqnn.solvers.dwave import check_fits
     from hybridqnn.train.qubo_head import _problem_size
 
     rng = np.random.default_rng(seed)
-    upper = np.triu(rng.normal(size=(n, n)) * (rng.random((n, n)) < density), 1)
-    model = DenseIsing(rng.normal(size=n), upper + upper.T, 0.0)
+    mask = rng.random((n, n)) < density
+    hess = rng.normal(size=(n, n)) * (mask | mask.T)
+    model = FixedPointQuadratic(hess + hess.T, rng.normal(size=n), FixedPointEncoding.symmetric(bits, 1.0, size=n))
     limits = {"num_qubits": qubits, "num_couplers": couplers}
     try:
         check_fits(model.to_bqm(), limits)
@@ -357,6 +362,7 @@ def test_head_fit_check_agrees_with_check_fits(n: int, density: float, qubits: i
     except ValueError:
         fits = False
     assert _problem_size(model, limits)["fits_advantage"] is fits
+    assert _problem_size(model, limits)["num_interactions"] == model.to_bqm().num_interactions
 
 
 def test_head_uses_the_advantage_limits_of_solvers_hardware() -> None:
@@ -376,3 +382,26 @@ def test_a_third_party_sampler_on_the_dense_path_is_used_without_editing_the_hea
     sampler = EnumeratingDenseSampler()
     result = fit_qubo_head(x[:, :2], y, 3, sampler, bits=3, max_iter=2, executor="serial", seed=0)
     assert sampler.calls["dense"] == 3 * len(result.history) and result.history[0]["accepted"]
+
+
+def test_fixed_point_path_trains_the_head_the_dense_path_trains(data) -> None:
+    """dense-sa solves the class QUBOs on the grid (no n x n couplings are built); with the
+    fixed-point path hidden it gets the dense models: the same heads, iteration by iteration."""
+    from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
+
+    class DenseOnly(DenseSimulatedAnnealingSampler):
+        @property
+        def properties(self) -> dict:
+            props = super().properties
+            return {**props, "fast_paths": {k: v for k, v in props["fast_paths"].items() if k != "fixed_point"}}
+
+    x, y = data
+    kwargs = {"num_sweeps": 40, "num_reads": 2}
+    runs = [
+        fit_qubo_head(x, y, 3, sampler, bits=8, max_iter=4, sample_kwargs=kwargs, seed=3, executor="thread", compare_cold_start=True)
+        for sampler in (get_sampler("dense-sa"), DenseOnly())
+    ]
+    np.testing.assert_array_equal(runs[0].weights, runs[1].weights)
+    for key in ("solver_energy", "reference_energy", "cold_start_energy"):
+        np.testing.assert_allclose([r.get(key, 0.0) for r in runs[0].history], [r.get(key, 0.0) for r in runs[1].history], rtol=1e-9)
+    assert runs[0].problem == runs[1].problem

@@ -15,7 +15,12 @@ from hybridqnn.problems.fip import (
 )
 from hybridqnn.problems.least_squares import binary_least_squares
 from hybridqnn.problems.qcbo import QCBOModel, QuantizedSplineNetwork, WeightCode, build_qcbo
-from hybridqnn.problems.quadratic import quadratic_objective, quadratic_to_bqm, quadratic_to_dense
+from hybridqnn.problems.quadratic import (
+    FixedPointQuadratic,
+    quadratic_objective,
+    quadratic_to_bqm,
+    quadratic_to_dense,
+)
 from hybridqnn.problems.splines import (
     LinearSpline,
     activation_spline,
@@ -28,6 +33,7 @@ __all__ = [
     "DenseIsing",
     "FIPResult",
     "FixedPointEncoding",
+    "FixedPointQuadratic",
     "LayerBounds",
     "LinearSpline",
     "QCBOModel",

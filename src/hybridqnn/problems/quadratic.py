@@ -15,10 +15,15 @@ every bit whose coordinates interact, so the model is dense when H is.
 
 :func:`quadratic_to_bqm` returns it as a ``dimod.BinaryQuadraticModel`` for any dimod sampler;
 :func:`quadratic_to_dense` returns the same model in spin form (:class:`DenseIsing`) for many
-linear terms at once, sharing one coupling matrix (the head's C class problems differ only in g).
+linear terms at once, sharing one coupling matrix (the head's C class problems differ only in g);
+:class:`FixedPointQuadratic` keeps the model as (H, g, c) and the encoding, O(n^2) numbers
+instead of the O((nK)^2) couplings, for samplers that move on the grid itself (the fixed-point
+path of :mod:`hybridqnn.solvers.sampling`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import dimod
 import numpy as np
@@ -121,3 +126,86 @@ def quadratic_objective(hessian: np.ndarray, linear: np.ndarray, x: np.ndarray, 
     x = np.asarray(x, dtype=np.float64)
     h = 0.5 * (np.asarray(hessian) + np.asarray(hessian).T)
     return 0.5 * np.einsum("...i,ij,...j->...", x, h, x) + x @ np.asarray(linear) + offset
+
+
+@dataclass(frozen=True, eq=False)
+class FixedPointQuadratic:
+    """f(x) = 1/2 x^T H x + g^T x + c over the grid of ``encoding``, kept as (H, g, c).
+
+    It is the model of :func:`quadratic_to_bqm` and :func:`quadratic_to_dense` (the same
+    variables, bit k of coordinate j at index j*K + k, and the same energy for every bit string)
+    in O(n^2) numbers instead of the O((nK)^2) couplings: flipping bit k of x_j moves x_j by
+    delta = +-step_j 2^k and changes f by delta (H x + g)_j + delta^2 H_jj / 2, so a sampler
+    that keeps the gradient H x + g pays O(n) per accepted move instead of O(nK) per flipped bit.
+
+    Args:
+        hessian: H, (n, n), finite; only its symmetric part is used (it is stored symmetric).
+        linear: g, (n,), finite.
+        encoding: the grid of x (size n).
+        offset: c.
+    """
+
+    hessian: np.ndarray
+    linear: np.ndarray
+    encoding: FixedPointEncoding
+    offset: float = 0.0
+
+    def __post_init__(self) -> None:
+        h = np.asarray(self.hessian, dtype=np.float64)
+        g = np.asarray(self.linear, dtype=np.float64)
+        _check(h, g, self.encoding)
+        if g.ndim != 1:
+            raise ValueError(f"'linear' must have shape ({self.encoding.size},), got {g.shape}")
+        h = 0.5 * (h + h.T)
+        h.flags.writeable = False
+        object.__setattr__(self, "hessian", h)
+        object.__setattr__(self, "linear", g)
+        object.__setattr__(self, "offset", float(self.offset))
+
+    @classmethod
+    def batch(
+        cls, hessian: np.ndarray, linear: np.ndarray, encoding: FixedPointEncoding, offset: float | np.ndarray = 0.0
+    ) -> list[FixedPointQuadratic]:
+        """One model per row of ``linear`` (m, n), sharing one checked, symmetrised H (as
+        :func:`quadratic_to_dense` shares J); ``offset`` is a scalar or one per row."""
+        first = cls(hessian, np.atleast_2d(np.asarray(linear, dtype=np.float64))[0], encoding)
+        g = np.atleast_2d(np.asarray(linear, dtype=np.float64))
+        _check(first.hessian, g, encoding)
+        offsets = np.broadcast_to(np.asarray(offset, dtype=np.float64), (g.shape[0],))
+        models = []
+        for row, off in zip(g, offsets, strict=True):
+            model = object.__new__(cls)
+            for name, value in (("hessian", first.hessian), ("linear", row), ("encoding", encoding), ("offset", float(off))):
+                object.__setattr__(model, name, value)
+            models.append(model)
+        return models
+
+    @property
+    def num_variables(self) -> int:
+        """nK, the bits."""
+        return self.encoding.num_variables
+
+    @property
+    def num_interactions(self) -> int:
+        """The nonzero couplings of the bit model: K^2 per nonzero H_jl (j != l) pair and
+        K(K-1)/2 per nonzero H_jj (bits of one coordinate couple through H_jj)."""
+        k = self.encoding.bits
+        off_diag = int(np.count_nonzero(self.hessian)) - int(np.count_nonzero(np.diag(self.hessian)))
+        return off_diag // 2 * k * k + int(np.count_nonzero(np.diag(self.hessian))) * k * (k - 1) // 2
+
+    def values(self, spins: np.ndarray) -> np.ndarray:
+        """x for spins (..., nK) of +-1 (bit = (1 + s)/2)."""
+        return self.encoding.decode((np.asarray(spins, dtype=np.float64) + 1.0) / 2.0)
+
+    def energies(self, spins: np.ndarray) -> np.ndarray:
+        """f(x) for each row of ``spins`` (R, nK): the energy of the BQM and the dense model."""
+        x = self.values(np.atleast_2d(spins))
+        return 0.5 * np.einsum("ri,ij,rj->r", x, self.hessian, x) + x @ self.linear + self.offset
+
+    def to_dense(self) -> DenseIsing:
+        """The same model as a :class:`DenseIsing` (:func:`quadratic_to_dense`)."""
+        return quadratic_to_dense(self.hessian, self.linear, self.encoding, self.offset)[0]
+
+    def to_bqm(self) -> dimod.BinaryQuadraticModel:
+        """The same model as a BINARY BQM (:func:`quadratic_to_bqm`)."""
+        return quadratic_to_bqm(self.hessian, self.linear, self.encoding, self.offset)

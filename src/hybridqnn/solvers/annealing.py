@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from hybridqnn._checks import check_choice, check_float, check_int
-from hybridqnn.solvers import kernels
+from hybridqnn.problems.quadratic import FixedPointQuadratic
+from hybridqnn.solvers import fixed_point, kernels
 from hybridqnn.solvers.dense import DenseRun, DenseSampler
-from hybridqnn.solvers.sampling import beta_range_dense
+from hybridqnn.solvers.sampling import beta_range_dense, beta_range_from_fields
 from hybridqnn.solvers.torch_device import as_device
 
 SCHEDULES = ("geometric", "linear")
@@ -82,9 +83,60 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
 
     @property
     def properties(self) -> dict[str, Any]:
-        """The dense path, and the batched least-squares path (:meth:`sample_least_squares`)."""
+        """The dense path, the batched least-squares path (:meth:`sample_least_squares`) and, on
+        the CPU, the fixed-point path (:meth:`sample_fixed_point`)."""
         paths = {**super().properties["fast_paths"], "least_squares": LEAST_SQUARES_PARAMETERS}
+        if self.device.type == "cpu":
+            paths["fixed_point"] = ("num_reads", *self._own_parameters)
         return {"fast_paths": paths, "schedules": SCHEDULES, "device": str(self.device)}
+
+    def sample_fixed_point(
+        self,
+        model: FixedPointQuadratic,
+        *,
+        seed: int,
+        initial_states: np.ndarray | None = None,
+        num_reads: int = 1,
+        num_sweeps: int = 1000,
+        beta_range: tuple[float, float] | None = None,
+        beta_schedule_type: str = "geometric",
+        fixed_point_bits: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """The anneal of ``sample_dense(model.to_dense(), fixed_point_bits=K)`` run on the grid
+        (:func:`hybridqnn.solvers.fixed_point.anneal`: O(1) per proposal and O(n) per accepted
+        move, and no O((nK)^2) couplings), the fixed-point path of
+        :mod:`hybridqnn.solvers.sampling`. The same seed draws the same random starts, schedule
+        and moves, so it returns the dense path's states up to floating-point rounding of the
+        energy changes. A cold start (no ``initial_states``) builds the dense model once for
+        its beta range (:func:`beta_range_dense`); a warm start needs only the flip costs at
+        the start. Returns (spins (R, nK) int8, energies (R,), info), like ``sample_dense``."""
+        bits = model.encoding.bits
+        if fixed_point_bits is not None and check_int("fixed_point_bits", fixed_point_bits, 1, 32) != bits:
+            raise ValueError(f"'fixed_point_bits' must equal the encoding's bits ({bits}) on the fixed-point path, got {fixed_point_bits}")
+        num_reads = check_int("num_reads", num_reads, 1)
+        num_sweeps = check_int("num_sweeps", num_sweeps, 1)
+        check_choice("beta_schedule_type", beta_schedule_type, SCHEDULES)
+        rng = np.random.default_rng(check_int("seed", seed, 0))
+        n = model.num_variables
+        if initial_states is None:
+            spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(num_reads, n))
+        else:
+            given = np.asarray(initial_states, dtype=np.int8).reshape(-1, n)
+            spins = np.tile(given, (-(-num_reads // given.shape[0]), 1))[:num_reads]
+        ints = fixed_point.spins_to_ints(spins, bits)
+        if beta_range is None:
+            warm = initial_states is not None
+            beta_range = beta_range_from_fields(uphill=fixed_point.flip_costs(model, ints[0])) if warm else beta_range_dense(model.to_dense())
+        betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
+        enc = model.encoding
+        start = time.perf_counter()
+        kernels.run_replicas(
+            fixed_point.anneal, ints, np.ascontiguousarray(model.hessian), model.linear, enc.low, enc.step, betas, bits,
+            per_replica=(kernels.seed_states(int(rng.integers(2**31 - 1)), num_reads),),
+        )
+        info = {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start}
+        out = fixed_point.ints_to_spins(ints, bits)
+        return out, model.energies(out), {"seed": seed, self.info_key: info}
 
     def sample_least_squares(
         self,

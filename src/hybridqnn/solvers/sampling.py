@@ -15,6 +15,10 @@ mapping from a path's name to the ``sample_kwargs`` keywords that path takes:
   ``v`` (m, B) at once, from the starts ``g0`` (m, n), moving only the columns ``var_index``,
   and returns (g (m, n) float64, energies (m,)). The dense SA has it
   (:func:`hybridqnn.solvers.batched.solve_least_squares_batch`).
+- ``"fixed_point"``: ``sampler.sample_fixed_point(model, *, seed, initial_states=None,
+  **sample_kwargs)`` takes a :class:`~hybridqnn.problems.FixedPointQuadratic` (H, g, c and the
+  grid: no O((nK)^2) couplings) and returns what ``sample_dense`` returns for
+  ``model.to_dense()``. The dense SA has it on the CPU (its fixed-point moves, on the grid).
 
 :func:`fast_path` is the one test of whether a path applies (advertised, and every keyword of
 ``sample_kwargs`` is one the path takes); :func:`solve_dense` solves a dense model by the dense
@@ -44,6 +48,7 @@ import numpy as np
 
 from hybridqnn._checks import check_finite_model
 from hybridqnn.problems.dense import DenseIsing
+from hybridqnn.problems.quadratic import FixedPointQuadratic
 from hybridqnn.solvers import kernels
 
 
@@ -205,7 +210,7 @@ def beta_range_dense(
 
 FAST_PATHS = "fast_paths"
 #: The names of the fast paths (module docstring).
-PATHS = ("dense", "least_squares")
+PATHS = ("dense", "least_squares", "fixed_point")
 
 
 def fast_path(sampler: Any, path: str, sample_kwargs: Mapping[str, Any] | None = None) -> bool:
@@ -224,6 +229,14 @@ def supports_dense(sampler: Any, sample_kwargs: Mapping[str, Any] | None = None)
 
 def _no_samples(sampler: Any) -> ValueError:
     return ValueError(f"'sampler' ({type(sampler).__name__}) returned no samples; at least one is needed per problem")
+
+
+def _lowest(sampler: Any, spins: np.ndarray, energies: np.ndarray) -> tuple[np.ndarray, float]:
+    """The lowest-energy read of a fast path (spins (n,) int8, energy)."""
+    if len(energies) == 0:
+        raise _no_samples(sampler)
+    best = int(np.argmin(energies))
+    return np.asarray(spins[best], dtype=np.int8), float(energies[best])
 
 
 def best_sample(sampleset: dimod.SampleSet, sampler: Any) -> dimod.SampleView:
@@ -262,10 +275,7 @@ def solve_dense(
     if supports_dense(sampler, kwargs):
         start = None if initial_state is None else np.asarray(initial_state, dtype=np.int8).reshape(1, -1)
         spins, energies, _ = sampler.sample_dense(model, seed=seed, initial_states=start, **kwargs)
-        if len(energies) == 0:
-            raise _no_samples(sampler)
-        best = int(np.argmin(energies))
-        return np.asarray(spins[best], dtype=np.int8), float(energies[best])
+        return _lowest(sampler, spins, energies)
     bqm = model.to_bqm() if bqm is None else bqm
     state = None
     if initial_state is not None:
@@ -279,6 +289,30 @@ def solve_dense(
         values = (values + 1) // 2 if bqm.vartype is dimod.BINARY else 2 * values - 1
     spins = 2 * values - 1 if bqm.vartype is dimod.BINARY else values
     return spins.astype(np.int8), float(bqm.energy((values, variables)))
+
+
+def solve_fixed_point(
+    sampler: Any,
+    model: FixedPointQuadratic,
+    *,
+    seed: int,
+    initial_state: np.ndarray | None = None,
+    sample_kwargs: Mapping[str, Any] | None = None,
+    dense: DenseIsing | None = None,
+    bqm: dimod.BinaryQuadraticModel | None = None,
+) -> tuple[np.ndarray, float]:
+    """:func:`solve_dense` for a grid quadratic: by the fixed-point path when ``sampler`` has it
+    for ``sample_kwargs`` (and their ``fixed_point_bits``, if any, is the grid's K), else by
+    :func:`solve_dense` on ``dense`` (default ``model.to_dense()``) and ``bqm`` (callers that
+    built them for many models at once pass them). Returns the best spins (nK,) int8 and their
+    energy."""
+    kwargs = dict(sample_kwargs or {})
+    if fast_path(sampler, "fixed_point", kwargs) and kwargs.get("fixed_point_bits", model.encoding.bits) == model.encoding.bits:
+        start = None if initial_state is None else np.asarray(initial_state, dtype=np.int8).reshape(1, -1)
+        spins, energies, _ = sampler.sample_fixed_point(model, seed=seed, initial_states=start, **kwargs)
+        return _lowest(sampler, spins, energies)
+    dense = model.to_dense() if dense is None else dense
+    return solve_dense(sampler, dense, seed=seed, initial_state=initial_state, sample_kwargs=kwargs, bqm=bqm)
 
 
 def _declared(sampler: Any, sample_kwargs: Mapping[str, Any] | None) -> tuple[Mapping[str, Any], dict[str, Any]]:

@@ -62,28 +62,47 @@ def with_bias_column(x: np.ndarray) -> np.ndarray:
     return np.hstack([x, np.ones((x.shape[0], 1), dtype=x.dtype)])
 
 
-def softmax_loss_grad(weights: np.ndarray, phi: np.ndarray, onehot: np.ndarray, l2: float) -> tuple[float, np.ndarray]:
+def softmax_loss_grad(
+    weights: np.ndarray, phi: np.ndarray, onehot: np.ndarray, l2: float, *, target: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
     """Mean softmax cross-entropy plus (l2/2)||W||^2, and its gradient (C, d+1).
 
     L(W) = -(1/N) sum_n log softmax(W phi_n)_{y_n} + (l2/2) ||W||_F^2,
     dL/dW = (1/N) (P - Y)^T Phi + l2 W.
+
+    The logits are formed class-major, W Phi^T (C, N), so the reductions over the C classes run
+    along contiguous rows, and the true-class term is sum_n (W phi_n)_{y_n} = <W, Y^T Phi>
+    (``target``: Y^T Phi, (C, d+1), if the caller keeps it across calls).
     """
-    logits = phi @ weights.T
-    logits -= logits.max(axis=1, keepdims=True)
-    expd = np.exp(logits)
-    total = expd.sum(axis=1, keepdims=True)
     n = phi.shape[0]
-    loss = float((np.log(total).ravel() - (logits * onehot).sum(axis=1)).mean()) + 0.5 * l2 * float(np.sum(weights**2))
-    grad = ((expd / total - onehot).T @ phi) / n + l2 * weights
-    return loss, grad
+    logits = weights @ phi.T
+    top = logits.max(axis=0)
+    expd = np.exp(logits - top)
+    total = expd.sum(axis=0)
+    target = onehot.T @ phi if target is None else target
+    loss = float(np.mean(np.log(total) + top)) - float(np.sum(weights * target)) / n
+    grad = ((expd / total) @ phi - target) / n + l2 * weights
+    return loss + 0.5 * l2 * float(np.sum(weights**2)), grad
+
+
+def softmax_losses(
+    weights: np.ndarray, phi: np.ndarray, onehot: np.ndarray, l2: float, *, target: np.ndarray | None = None
+) -> np.ndarray:
+    """The loss of :func:`softmax_loss_grad` for each head of a stack ``weights`` (F, C, d+1),
+    from one product with Phi (in ``phi``'s dtype; ``target`` as there): (F,)."""
+    f, c, d = weights.shape
+    n = phi.shape[0]
+    logits = (weights.reshape(f * c, d) @ phi.T).reshape(f, c, n)
+    top = logits.max(axis=1)
+    lse = np.log(np.exp(logits - top[:, None]).sum(axis=1)) + top
+    target = onehot.T @ phi if target is None else target
+    fit = lse.mean(axis=1) - np.einsum("fcd,cd->f", weights, target) / n
+    return fit + 0.5 * l2 * np.einsum("fcd,fcd->f", weights, weights)
 
 
 def softmax_loss(weights: np.ndarray, phi: np.ndarray, onehot: np.ndarray, l2: float) -> float:
     """The loss of :func:`softmax_loss_grad` alone."""
-    logits = phi @ weights.T
-    logits -= logits.max(axis=1, keepdims=True)
-    lse = np.log(np.exp(logits).sum(axis=1))
-    return float((lse - (logits * onehot).sum(axis=1)).mean()) + 0.5 * l2 * float(np.sum(weights**2))
+    return float(softmax_losses(weights[None], phi, onehot, l2)[0])
 
 
 def linear_head_module(weights: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.nn.Linear:

@@ -46,18 +46,24 @@ from typing import Any
 
 import dimod
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from hybridqnn._checks import check_float, check_int
 from hybridqnn.parallel import get_executor
-from hybridqnn.problems import DenseIsing, FixedPointEncoding, quadratic_to_bqm, quadratic_to_dense
+from hybridqnn.problems import (
+    DenseIsing,
+    FixedPointEncoding,
+    FixedPointQuadratic,
+    quadratic_to_dense,
+)
 from hybridqnn.solvers.hardware import ADVANTAGE_LIMITS, fits_logically
-from hybridqnn.solvers.reference import box_qp_minimizer, polish_dense
-from hybridqnn.solvers.sampling import solve_dense, supports_dense
+from hybridqnn.solvers.reference import box_qp_minimizer, polish_fixed_point
+from hybridqnn.solvers.sampling import fast_path, solve_fixed_point, supports_dense
 from hybridqnn.train.head_common import (
     check_features,
     check_labels,
-    softmax_loss,
     softmax_loss_grad,
+    softmax_losses,
     with_bias_column,
 )
 
@@ -104,40 +110,40 @@ def _line_search_alpha(
     grad: np.ndarray,
     weights: np.ndarray,
     enc: FixedPointEncoding,
-    phi: np.ndarray,
-    onehot: np.ndarray,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray],
     factors: tuple[float, ...] = ALPHA_FACTORS,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pick the trust-region scale for this iteration by a cheap classical line search.
 
-    For alpha' in alpha * ``factors`` (by default (1/4, 1, 4)), the box minimisers of all C surrogates (one Cholesky
-    factorisation of H = alpha' B + l2 I) are rounded to the grid and the true loss of that head
-    is evaluated (in float32: it only ranks the candidates; the accept test is float64); the
-    alpha' with the lowest loss is kept. This costs O(d^3 + N d C) per
-    candidate, nothing next to building and solving the C QUBOs, and it spends the QUBO solves
-    on a step size that works instead of on rejected steps.
+    For alpha' in alpha * ``factors`` (by default (1/4, 1, 4)), the box minimisers of all C
+    surrogates (one Cholesky factorisation of H = alpha' B + l2 I) are rounded to the grid and
+    the true losses of these heads are evaluated together (one product with Phi, in float32:
+    they only rank the candidates; the accept test is float64); the alpha' with the lowest
+    loss is kept (the first on ties). This costs O(d^3 + N d C) per candidate, and it spends
+    the QUBO solves on a step size that works instead of on rejected steps.
+
+    Args:
+        data: (Phi, Y, Y^T Phi) in float32.
 
     Returns:
         alpha, H, the per-class linear terms and offsets of :func:`_surrogate_terms`, and the box
         minimisers (rows).
     """
+    phi, onehot, target = data
     eye = np.eye(gram.shape[0])
-    best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    candidates = []
     for factor in factors:
         a = float(np.clip(alpha * factor, ALPHA_MIN, ALPHA_MAX))
         hess = a * gram + l2 * eye
         lin, offsets = _surrogate_terms(grad, weights, hess)
-        x = box_qp_minimizer(hess, lin, enc.low, enc.high)
-        loss = softmax_loss(enc.round(x).astype(phi.dtype), phi, onehot, l2)
-        if best is None or loss < best[0]:
-            best = (loss, a, hess, lin, offsets, x)
-    assert best is not None
-    return best[1:]
+        candidates.append((a, hess, lin, offsets, box_qp_minimizer(hess, lin, enc.low, enc.high)))
+    heads = np.stack([enc.round(c[-1]) for c in candidates]).astype(phi.dtype)
+    losses = softmax_losses(heads, phi, onehot, l2, target=target)
+    return candidates[int(np.argmin(losses))]
 
 
-def _problem_size(model: DenseIsing, limits: Mapping[str, Any] = ADVANTAGE_LIMITS) -> dict[str, Any]:
-    n = model.num_variables
-    couplers = int(np.count_nonzero(model.J)) // 2
+def _problem_size(model: FixedPointQuadratic, limits: Mapping[str, Any] = ADVANTAGE_LIMITS) -> dict[str, Any]:
+    n, couplers = model.num_variables, model.num_interactions
     return {
         "num_variables": n,
         "num_interactions": couplers,
@@ -147,16 +153,20 @@ def _problem_size(model: DenseIsing, limits: Mapping[str, Any] = ADVANTAGE_LIMIT
 
 def _solve(
     sampler: dimod.Sampler,
-    model: DenseIsing,
+    model: FixedPointQuadratic,
+    dense: DenseIsing | None,
     bqm: dimod.BinaryQuadraticModel | None,
     initial_state: np.ndarray | None,
     seed: int,
     *,
     sample_kwargs: Mapping[str, Any] | None,
 ) -> tuple[np.ndarray, float]:
-    """One class QUBO: the best spins and their energy, by the sampler's dense path or, with
-    any other sampler, on the BINARY head BQM (:func:`hybridqnn.solvers.sampling.solve_dense`)."""
-    return solve_dense(sampler, model, seed=seed, initial_state=initial_state, sample_kwargs=sample_kwargs, bqm=bqm)
+    """One class QUBO: the best spins and their energy, by the sampler's fixed-point path, its
+    dense path, or, with any other sampler, on the BINARY head BQM
+    (:func:`hybridqnn.solvers.sampling.solve_fixed_point`)."""
+    return solve_fixed_point(
+        sampler, model, seed=seed, initial_state=initial_state, sample_kwargs=sample_kwargs, dense=dense, bqm=bqm
+    )
 
 
 @dataclass
@@ -170,6 +180,7 @@ class _Start:
     weights: np.ndarray  # W_0: the grid point next to 0, (C, d+1)
     loss: float
     grad: np.ndarray
+    target: np.ndarray  # Y^T Phi, (C, d+1): the true-class term of the loss
 
 
 def _start(
@@ -186,8 +197,9 @@ def _start(
     onehot[np.arange(phi.shape[0]), y] = 1.0
     enc = head_encoding(phi.shape[1] - 1, bits, weight_range, bias_range)
     weights = np.tile(enc.round(np.zeros(phi.shape[1])), (num_classes, 1))
-    loss, grad = softmax_loss_grad(weights, phi, onehot, l2)
-    return _Start(phi, onehot, phi.T @ phi / (2.0 * phi.shape[0]), enc, weights, loss, grad)
+    target = onehot.T @ phi
+    loss, grad = softmax_loss_grad(weights, phi, onehot, l2, target=target)
+    return _Start(phi, onehot, phi.T @ phi / (2.0 * phi.shape[0]), enc, weights, loss, grad, target)
 
 
 def _surrogate_terms(grad: np.ndarray, weights: np.ndarray, hess: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -220,10 +232,10 @@ def head_qubo(
     check_int("class_index", class_index, 0, st.onehot.shape[1] - 1)
     hess = st.gram + l2 * np.eye(st.gram.shape[0])
     lin, offsets = _surrogate_terms(st.grad, st.weights, hess)
-    (model,) = quadratic_to_dense(hess, lin[class_index], st.enc, offsets[class_index])
+    problem = FixedPointQuadratic(hess, lin[class_index], st.enc, offsets[class_index])
     x = box_qp_minimizer(hess, lin[class_index], st.enc.low, st.enc.high)
-    spins, energy = polish_dense(model, 2 * st.enc.encode(x) - 1)
-    return model, st.enc, spins, energy
+    spins, energy = polish_fixed_point(problem, 2 * st.enc.encode(x) - 1)
+    return problem.to_dense(), st.enc, spins, energy
 
 
 @dataclass
@@ -235,8 +247,9 @@ class _HeadFit:
     solve: Callable[..., tuple[np.ndarray, float]]  # _solve with the sampler and its kwargs bound
     l2: float
     warm_start: bool
-    pool: Any  # the executor of the per-class work
-    build_bqms: bool = False  # the sampler has no dense path: it gets BQMs
+    pool: Any  # the executor of the per-class solves
+    build_dense: bool = False  # the sampler has no fixed-point path: it gets dense models ...
+    build_bqms: bool = False  # ... or, without a dense path either, BQMs
     alpha: float = 1.0
     timing: dict[str, float] = field(
         default_factory=lambda: {"build_s": 0.0, "reference_s": 0.0, "solve_s": 0.0, "cold_start_s": 0.0}
@@ -245,14 +258,13 @@ class _HeadFit:
     weights: np.ndarray = field(init=False)  # W_t
     loss: float = field(init=False)
     grad: np.ndarray = field(init=False)
-    phi32: np.ndarray = field(init=False)
-    onehot32: np.ndarray = field(init=False)
+    data32: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False)  # Phi, Y, Y^T Phi
 
     def __post_init__(self) -> None:
         self.weights, self.loss, self.grad = self.start.weights, self.start.loss, self.start.grad
         # the line search only ranks steps: float32 is enough there
-        self.phi32 = self.start.phi.astype(np.float32)
-        self.onehot32 = self.start.onehot.astype(np.float32)
+        st = self.start
+        self.data32 = (st.phi.astype(np.float32), st.onehot.astype(np.float32), st.target.astype(np.float32))
 
     @contextmanager
     def _timed(self, phase: str) -> Iterator[None]:
@@ -302,11 +314,11 @@ class _HeadFit:
         st = self.start
         with self._timed("reference_s"):
             self.alpha, hess, lin, offsets, x_cont = _line_search_alpha(
-                self.alpha, st.gram, self.l2, self.grad, self.weights, st.enc, self.phi32, self.onehot32, factors
+                self.alpha, st.gram, self.l2, self.grad, self.weights, st.enc, self.data32, factors
             )
         solves, refs, cold_energies = self._solve_classes(hess, lin, offsets, x_cont, class_seeds, cold_start)
         candidate = st.enc.decode((np.stack([spins for spins, _ in solves]) + 1) // 2)
-        new_loss, new_grad = softmax_loss_grad(candidate, st.phi, st.onehot, self.l2)
+        new_loss, new_grad = softmax_loss_grad(candidate, st.phi, st.onehot, self.l2, target=st.target)
         accepted = new_loss < self.loss
         record: dict[str, Any] = {
             "iteration": it,
@@ -337,9 +349,10 @@ class _HeadFit:
         cold_start: bool,
     ) -> tuple[list[tuple[np.ndarray, float]], list[tuple[np.ndarray, float]], list[float] | None]:
         """The C class QUBOs of one iteration (step 3): build them, compute their classical
-        references (the rounded box minimisers ``x_cont``, polished), and solve them, warm-started
-        from the references if ``warm_start``; with ``cold_start``, solve them again from a cold
-        start, timed apart.
+        references (the rounded box minimisers ``x_cont``, polished on the grid), and solve them,
+        warm-started from the references if ``warm_start``; with ``cold_start``, solve them
+        again from a cold start, timed apart. The dense spin models (one shared J) and the BQMs
+        are built only for a sampler without the fixed-point path.
 
         Returns:
             The solves and the references, as (spins, energy) per class, and the cold-start
@@ -347,22 +360,24 @@ class _HeadFit:
         """
         enc, num_classes = self.start.enc, len(class_seeds)
         with self._timed("build_s"):
-            models = quadratic_to_dense(hess, lin, enc, offsets)
+            problems = FixedPointQuadratic.batch(hess, lin, enc, offsets)
+            dense: list[Any] = [None] * num_classes
+            if self.build_dense:
+                dense = quadratic_to_dense(hess, lin, enc, offsets)
+            bqms: list[Any] = [None] * num_classes
+            if self.build_bqms:
+                bqms = list(self.pool.map(FixedPointQuadratic.to_bqm, problems))
         if not self.problem:
-            self.problem = _problem_size(models[0])
+            self.problem = _problem_size(problems[0])
         with self._timed("reference_s"):
-            refs = list(self.pool.map(polish_dense, models, 2 * enc.encode(x_cont) - 1))
+            refs = [polish_fixed_point(m, s) for m, s in zip(problems, 2 * enc.encode(x_cont) - 1, strict=True)]
         starts = [r[0] if self.warm_start else None for r in refs]
-        bqms: list[Any] = [None] * num_classes
-        if self.build_bqms:
-            with self._timed("build_s"):
-                bqms = list(self.pool.map(partial(quadratic_to_bqm, hess), lin, [enc] * num_classes, offsets))
         with self._timed("solve_s"):
-            solves = list(self.pool.map(self.solve, models, bqms, starts, class_seeds))
+            solves = list(self.pool.map(self.solve, problems, dense, bqms, starts, class_seeds))
         cold_energies = None
         if cold_start:
             with self._timed("cold_start_s"):
-                cold = self.pool.map(self.solve, models, bqms, [None] * num_classes, class_seeds)
+                cold = self.pool.map(self.solve, problems, dense, bqms, [None] * num_classes, class_seeds)
                 cold_energies = [e for _, e in cold]
         return solves, refs, cold_energies
 
@@ -430,9 +445,12 @@ def fit_qubo_head(
         sample_kwargs.setdefault("fixed_point_bits", bits)
 
     t_start = time.perf_counter()
-    st = _start(features, labels, num_classes, bits, weight_range, bias_range, l2)
-    with get_executor(executor) as pool:
+    # BLAS threads beside the solver threads, or beside a busy core, cost more than they give
+    # on these (N, d) x (d, C) products (module docstring, "Speed")
+    with get_executor(executor) as pool, threadpool_limits(limits=1, user_api="blas"):
+        st = _start(features, labels, num_classes, bits, weight_range, bias_range, l2)
         solve = partial(_solve, sampler, sample_kwargs=sample_kwargs)
-        run = _HeadFit(st, solve, l2, warm_start, pool, build_bqms=not supports_dense(sampler, sample_kwargs))
+        fast = fast_path(sampler, "fixed_point", sample_kwargs)
+        run = _HeadFit(st, solve, l2, warm_start, pool, build_dense=not fast, build_bqms=not supports_dense(sampler, sample_kwargs))
         history = run.iterate(max_iter, tol, patience, np.random.SeedSequence(seed), compare_cold_start, callback)
     return run.result(history, t_start)
