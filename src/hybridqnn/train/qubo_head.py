@@ -16,8 +16,11 @@ loss is the mean softmax cross-entropy plus (l2/2)||W||^2. Each iteration t:
    -G_c^T w_c + 1/2 w_c^T H_t w_c, so the BQM energy is exactly the predicted change of the
    surrogate. The C QUBOs are independent and are solved in parallel.
    Before the QUBOs are built, alpha is chosen by a cheap classical line search: for
-   alpha' in alpha * (1/4, 1, 4) the rounded continuous minimisers are scored by the true loss
-   (Boehning's bound is loose once predictions are confident, so longer steps usually pay).
+   alpha' in alpha * (1/8, 1/4, 1/2, 1, 2, 4) the rounded continuous minimisers are scored by
+   the true loss (Boehning's bound is loose once predictions are confident, so longer steps
+   usually pay). The factor-2 grid replaced (1/4, 1, 4): on MNIST (K = 20) 20 iterations then
+   reach the loss that 42 iterations reached before (0.1105), at test accuracy 0.9733 instead
+   of 0.9706, for about 30% more time per iteration.
 4. Accept the new W only if the true loss decreases; otherwise keep W_t, set alpha <- 4 alpha
    and let the next line search look only at alpha * (1, 4), so a rejected step is never
    retried: the trust region shrinks. alpha >= 1 restores the guaranteed-decrease majoriser.
@@ -32,6 +35,19 @@ Choices where the paper is silent (documented, and configurable):
   minimiser of q_c rounded to the grid and polished by steepest descent). Samplers that take
   ``initial_states`` start from that reference (``warm_start=True``); the cold-start energy can
   be recorded for comparison (``compare_cold_start=True``).
+
+Speed. The C class problems share H_t and differ only in g, and H_t changes between
+iterations only through alpha_t. A sampler with the fixed-point path of
+:mod:`hybridqnn.solvers.sampling` (dense SA) therefore gets each class problem as a
+:class:`~hybridqnn.problems.FixedPointQuadratic` (H_t, g_c and the grid): it runs the chain of
+its fixed-point moves on the grid, O(d) per accepted move, and no ((d+1)K)^2 coupling matrix is
+built; the reference polish runs on the grid too (:func:`polish_fixed_point`), and the box
+minimisers come from a primal-dual active-set method. Any other sampler gets the dense spin
+models (one J shared by the classes) or BQMs, as before. BLAS runs with one thread inside the
+fit: the products here are (N, d+1) x (d+1, C), too thin to share, and BLAS threads that
+spin-wait beside the solver threads or a busy core cost several times what they give. On
+full MNIST (K = 20, 20 iterations, 2 cores) this took the fit from 9.1 s to about 2 s (the
+phases before: reference 4.4 s, solves 3.2 s, dense builds 0.9 s).
 """
 
 from __future__ import annotations
@@ -98,7 +114,7 @@ def head_encoding(num_features: int, bits: int, weight_range: float, bias_range:
     return FixedPointEncoding.symmetric(bits, radius)
 
 
-ALPHA_FACTORS = (0.25, 1.0, 4.0)
+ALPHA_FACTORS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)
 ALPHA_FACTORS_AFTER_REJECT = (1.0, 4.0)
 ALPHA_MIN, ALPHA_MAX = 1e-4, 1e4
 
@@ -115,7 +131,7 @@ def _line_search_alpha(
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pick the trust-region scale for this iteration by a cheap classical line search.
 
-    For alpha' in alpha * ``factors`` (by default (1/4, 1, 4)), the box minimisers of all C
+    For alpha' in alpha * ``factors`` (by default (1/8, 1/4, 1/2, 1, 2, 4)), the box minimisers of all C
     surrogates (one Cholesky factorisation of H = alpha' B + l2 I) are rounded to the grid and
     the true losses of these heads are evaluated together (one product with Phi, in float32:
     they only rank the candidates; the accept test is float64); the alpha' with the lowest
