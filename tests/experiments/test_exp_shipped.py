@@ -126,6 +126,8 @@ def test_bench_quick_rows(tmp_path: Path) -> None:
             impls["sgd-adam"]["seconds"] / q["seconds"]
         )
         assert isinstance(q["meets_target"], bool)
+    notes = " ".join(report["notes"])
+    assert "Baseline: sgd-adam" in notes and "Quick mode" in notes
 
 
 def test_bench_solvers_quick_rows(tmp_path: Path) -> None:

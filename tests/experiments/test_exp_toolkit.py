@@ -10,12 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridqnn.experiments.toolkit import (
+    QUICK_RATIOS_NOTE,
     Panel,
     Series,
     Timer,
     aggregate,
     child_seed,
     median_seconds,
+    note_baseline,
     paper_columns,
     plot_panels,
     seed_summary,
@@ -108,3 +110,18 @@ def test_plot_panels_draws_single_points_and_skips_empty_panels(tmp_path: Path) 
     assert path is not None and path.stat().st_size > 0
     assert plot_panels(_Ctx(tmp_path), "none", [empty], title="t") is None
     assert not (tmp_path / "none.png").exists()
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_note_baseline_names_the_baseline_and_flags_quick_ratios(quick: bool) -> None:
+    class Ctx:
+        def __init__(self) -> None:
+            self.quick, self.notes = quick, []
+
+        def note(self, text: str) -> None:
+            self.notes.append(text)
+
+    ctx = Ctx()
+    note_baseline(ctx, "sa", "the same problems.")
+    assert ctx.notes[0] == "Baseline: sa. Why it is the fair one: the same problems."
+    assert ctx.notes[1:] == ([QUICK_RATIOS_NOTE] if quick else [])

@@ -1138,6 +1138,14 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
         f"at {1e3 * (r0['time_per_call_s'] or math.nan):.2f} ms each, {100 * r0['oracle_share']:.1f} % of the "
         "subproblem time in the oracle."
     )
+    from hybridqnn.experiments.toolkit import note_baseline
+
+    note_baseline(
+        ctx,
+        "qat-ste-adam, quantization-aware training (straight-through estimator, Adam) of the same network on the same samples",
+        "it is the classical way to train the same low-bit network on the same data, timed the same way (training "
+        "only, median over the same repeats); the QAT row with quantized activations trains exactly the QCBO's network.",
+    )
 
 
 register(

@@ -32,12 +32,14 @@ if TYPE_CHECKING:
     from hybridqnn.experiments.context import RunContext
 
 __all__ = [
+    "QUICK_RATIOS_NOTE",
     "Panel",
     "Series",
     "Timer",
     "aggregate",
     "child_seed",
     "median_seconds",
+    "note_baseline",
     "paper_columns",
     "plot_panels",
     "seed_summary",
@@ -116,6 +118,21 @@ def median_seconds(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
             result = fn()
         times.append(t.seconds)
     return statistics.median(times), result
+
+
+#: The sentence a ``--quick`` benchmark report carries (:func:`note_baseline`).
+QUICK_RATIOS_NOTE = (
+    "Quick mode: a reduced setting that only exercises the path; its times and ratios are not "
+    "comparable with the full benchmark's (other sizes, fewer repeats, fixed costs weigh more)."
+)
+
+
+def note_baseline(ctx: RunContext, baseline: str, why: str) -> None:
+    """The note every benchmark report carries: what its baseline is (``baseline``) and why it
+    is the fair comparison (``why``), plus :data:`QUICK_RATIOS_NOTE` in a ``--quick`` run."""
+    ctx.note(f"Baseline: {baseline}. Why it is the fair one: {why}")
+    if ctx.quick:
+        ctx.note(QUICK_RATIOS_NOTE)
 
 
 # --------------------------------------------------------------------------- rows

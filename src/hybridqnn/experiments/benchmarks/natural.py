@@ -1,6 +1,20 @@
-"""``bench-natural``: one training epoch plus one 15-shot evaluation of the 10,000 MNIST test
-images, the natural-quantization network (Barney, Lakhdar-Hamina & Galitski, arXiv 2503.15482)
-against the same network with deterministic sign activations, in the same process."""
+"""``bench-natural``: one training epoch plus the evaluation of the 10,000 MNIST test images,
+the natural-quantization network (Barney, Lakhdar-Hamina & Galitski, arXiv 2503.15482) against
+the same network with deterministic sign activations, in the same process.
+
+Implementations (the same layer sizes, data, initial weights and training epoch):
+
+- ``sign``, the baseline: the deterministic network evaluated once, the work a deterministic
+  network needs (its ``shots`` passes would be identical);
+- ``sign-15x`` (``sign-{shots}x``): the deterministic network doing the stochastic network's
+  work, ``shots`` identical passes batched along a shot axis exactly as the natural network
+  batches its shots (the first layer once, the rest per shot);
+- ``natural[BACKEND]``: the natural network with a ``shots``-shot majority vote.
+
+The stochastic overhead is reported both ways: ``time_ratio_vs_baseline`` against ``sign`` (the
+target's ratio) and ``time_ratio_vs_sign_shots`` against ``sign-15x`` (the cost of the
+stochastic neurons alone).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +26,7 @@ from typing import Any
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.natural import NaturalNetParams
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import Timer
+from hybridqnn.experiments.toolkit import Timer, note_baseline
 
 
 @dataclass(frozen=True)
@@ -66,14 +80,15 @@ def _time_once(
 
 
 def run_bench_natural(ctx: RunContext, p: NaturalBenchParams) -> None:
-    """Median seconds of one epoch + one ``shots``-shot evaluation, per implementation."""
+    """Median seconds of one epoch + one evaluation, per implementation (module docstring)."""
     from hybridqnn.nn import NaturalQuantizedMLP, SignMLP
     from hybridqnn.train.natural import load_natural_data
 
     data = load_natural_data(p.dataset, p.train_size, p.test_size, ctx.data_dir)
     n_in = data[0].shape[1]
     g = min(math.pi * p.g_over_pi, math.pi / 2)
-    impls: list[tuple[str, Any, int]] = [("sign", None, p.shots), ("sign-1shot", None, 1)]
+    shots_name = f"sign-{p.shots}x"
+    impls: list[tuple[str, Any, int]] = [("sign", None, 1), (shots_name, None, p.shots)]
     impls += [(f"natural[{b}]", b, p.shots) for b in p.backends]
     init_seed = ctx.seed_for("init", p.dataset)  # one initialisation for every impl
     # warm-up (numba compilation, allocator), not timed
@@ -90,34 +105,53 @@ def run_bench_natural(ctx: RunContext, p: NaturalBenchParams) -> None:
                 )
             seed = ctx.seed_for(name, p.dataset, r)
             times[name].append(_time_once(model, data, p, shots, seed))
-    case = f"{p.dataset}[{data[0].shape[0]} train, {data[2].shape[0]} test] {n_in}-{p.width}x{p.hidden_layers}-10: 1 epoch + {p.shots}-shot eval"
-    base_s = statistics.median(t[0] + t[1] for t in times["sign"])
+    case = f"{p.dataset}[{data[0].shape[0]} train, {data[2].shape[0]} test] {n_in}-{p.width}x{p.hidden_layers}-10: 1 epoch + eval"
+    median = {name: statistics.median(t[0] + t[1] for t in times[name]) for name in times}
     for name, _, shots in impls:
-        total = statistics.median(t[0] + t[1] for t in times[name])
-        ratio = total / base_s
+        total = median[name]
+        ratio = total / median["sign"]
         ctx.add_row(
             {
                 "case": case,
                 "impl": name,
                 "seconds": total,
                 "baseline": "sign",
-                "speedup_vs_baseline": base_s / total,
+                "speedup_vs_baseline": median["sign"] / total,
                 "time_ratio_vs_baseline": ratio,
+                "time_ratio_vs_sign_shots": total / median[shots_name],
                 "train_epoch_s": statistics.median(t[0] for t in times[name]),
                 "eval_s": statistics.median(t[1] for t in times[name]),
                 "eval_shots": shots,
                 "test_accuracy": 1 - statistics.median(t[2] for t in times[name]),
-                "meets_target": bool(ratio <= p.target_ratio)
-                if name.startswith("natural")
-                else None,
+                "meets_target": bool(ratio <= p.target_ratio) if name.startswith("natural") else None,
             }
         )
+    _notes(ctx, p, shots_name, n_in)
+
+
+def _notes(ctx: RunContext, p: NaturalBenchParams, shots_name: str, n_in: int) -> None:
+    """The target, the two baselines and what bounds the ratio."""
+    import torch
+
+    hidden = p.width * p.width * (p.hidden_layers - 1) + p.width * 10
+    first = n_in * p.width
     ctx.note(
-        f"Target: natural network <= {p.target_ratio:g}x the sign network's time for the same work (one epoch + one "
-        f"{p.shots}-shot evaluation; the sign network also runs {p.shots} batched passes). 'sign-1shot' is the sign "
-        f"network evaluated once, which is all a deterministic network needs. Natural network: a = {p.a:.4g}, "
+        f"Target: the natural network's epoch + {p.shots}-shot evaluation <= {p.target_ratio:g}x the sign network's "
+        f"epoch + one evaluation (time_ratio_vs_baseline); time_ratio_vs_sign_shots is the same work against "
+        f"{shots_name}, the sign network doing {p.shots} identical passes, i.e. the cost of the stochastic neurons "
+        f"alone. A {p.shots}-shot vote multiplies the evaluation's multiply-adds after the first layer by "
+        f"{p.shots} (about {(first + p.shots * hidden) / (first + hidden):.1f}x the evaluation's work of one pass "
+        f"here), which bounds the first ratio from below whatever the implementation. Natural network: a = {p.a:.4g}, "
         f"g = {p.g_over_pi:.4g} pi; {p.repeats} interleaved repeats, medians; torch threads: "
-        f"{__import__('torch').get_num_threads()}. Accuracy after one epoch is shown only as a sanity check."
+        f"{torch.get_num_threads()}. Accuracy after one epoch is shown only as a sanity check."
+    )
+    note_baseline(
+        ctx,
+        "sign, the same network (layer sizes, initial weights, data, training epoch) with deterministic sign "
+        "activations, evaluated once",
+        f"one evaluation is all the work a deterministic network needs ({p.shots} passes would be identical), and it "
+        "runs the same torch layers and the same epoch loop as the natural network, with nothing but the neurons "
+        f"different; {shots_name} shows the ratio against the same number of passes.",
     )
 
 
@@ -126,10 +160,10 @@ register(
         name="bench-natural",
         params=NaturalBenchParams,
         run=run_bench_natural,
-        description="Natural quantization: one epoch + one 15-shot evaluation vs the deterministic sign network",
+        description="Natural quantization: one epoch + a 15-shot evaluation vs the deterministic sign network's epoch + one evaluation",
         kind="bench",
         paper=(
-            {"claim": "stochastic overhead target (issue)", "paper": "<= 1.5x the sign network"},
+            {"claim": "stochastic overhead target (issue)", "paper": "<= 1.5x the sign network (one evaluation)"},
         ),
     )
 )

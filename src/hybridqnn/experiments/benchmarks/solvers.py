@@ -346,6 +346,14 @@ def run_bench_solvers(ctx: RunContext, p: SolverBenchParams) -> None:
         "(fixed_point_bits = K) and moves one coordinate by +-2^m grid steps, carries included; dense-sa-flips is "
         "the same sampler with single flips, run on those problems only."
     )
+    from hybridqnn.experiments.toolkit import note_baseline
+
+    note_baseline(
+        ctx,
+        "sa (dwave-samplers' simulated annealing, the reference Ocean sampler), with the same derived beta range",
+        "it is the sampler a dimod user already has, run on the same problems with the same time-to-target rule, "
+        "so a speedup is what switching samplers buys.",
+    )
 
 
 register(
