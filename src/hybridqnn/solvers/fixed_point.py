@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 from hybridqnn.problems.quadratic import FixedPointQuadratic
-from hybridqnn.solvers.kernels import _next_uniform, metropolis_accepts
+from hybridqnn.solvers.kernels import _next_uniform, local_fields, metropolis_accepts
 
 
 def spins_to_ints(spins: np.ndarray, bits: int) -> np.ndarray:
@@ -44,18 +44,6 @@ def flip_costs(model: FixedPointQuadratic, ints: np.ndarray) -> np.ndarray:
     bit = (ints[:, None] >> np.arange(enc.bits)) & 1
     delta = (1 - 2 * bit) * np.outer(enc.step, enc.powers)
     return (delta * grad[:, None] + 0.5 * delta**2 * np.diag(model.hessian)[:, None]).ravel()
-
-
-@numba.njit(cache=True, nogil=True)
-def _gradient(H: np.ndarray, g: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """G = H x + g without BLAS (see :func:`hybridqnn.solvers.kernels.local_fields`)."""
-    grad = g.copy()
-    for j in range(x.shape[0]):
-        xj = x[j]
-        row = H[j]
-        for i in range(grad.shape[0]):
-            grad[i] += xj * row[i]
-    return grad
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -98,7 +86,7 @@ def anneal(
         u = ints[r]
         best = u.copy()
         x = low + step * u
-        grad = _gradient(H, g, x)
+        grad = local_fields(H, g, x)  # H x + g: the fields' loop, without BLAS
         energy = 0.0
         best_energy = 0.0
         for k in range(betas.shape[0]):
@@ -130,7 +118,7 @@ def steepest_descent(H: np.ndarray, g: np.ndarray, ints: np.ndarray, low: np.nda
     for r in range(num_reads):
         u = ints[r]
         x = low + step * u
-        grad = _gradient(H, g, x)
+        grad = local_fields(H, g, x)  # H x + g: the fields' loop, without BLAS
         scale = 0.0
         for j in range(n):
             for m in range(bits):
