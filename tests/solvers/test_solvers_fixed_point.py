@@ -76,3 +76,23 @@ def test_sample_fixed_point_checks_its_keywords() -> None:
     assert spins.shape == (3, model.num_variables) and spins.dtype == np.int8
     np.testing.assert_allclose(energies, model.energies(spins))
     assert info["seed"] == 4 and set(info["dense_sa"]) == {"beta_range", "anneal_s"}
+
+
+@given(st.integers(1, 5), st.integers(1, 9), st.integers(0, 2**32 - 1), st.booleans())
+def test_grid_statistics_and_beta_ranges_are_the_dense_models(n: int, bits: int, seed: int, sparse: bool) -> None:
+    """The closed-form field statistics and both beta ranges equal those of the dense model."""
+    from hybridqnn.solvers.sampling import beta_range_dense
+
+    model = _model(n, bits, seed)
+    if sparse:  # zero couplings between some coordinates
+        hess = model.hessian * (np.abs(np.subtract.outer(np.arange(n), np.arange(n))) != 1)
+        model = FixedPointQuadratic(hess + n * np.eye(n), model.linear, model.encoding, model.offset)
+    dense = model.to_dense()
+    squares, _, smallest = kernels.coefficient_stats(np.ascontiguousarray(dense.J), dense.h)
+    grid_squares, grid_smallest = fixed_point.coefficient_stats(model)
+    np.testing.assert_allclose(grid_squares, squares, rtol=1e-9, atol=1e-12 * squares.max())
+    assert grid_smallest == pytest.approx(smallest, rel=1e-9)
+    np.testing.assert_allclose(fixed_point.beta_range(model), beta_range_dense(dense), rtol=1e-6)
+    spins = np.random.default_rng(seed).choice(np.array([-1, 1], dtype=np.int8), size=(1, model.num_variables))
+    warm = fixed_point.beta_range(model, fixed_point.spins_to_ints(spins, bits)[0])
+    np.testing.assert_allclose(warm, beta_range_dense(dense, spins), rtol=1e-6)

@@ -20,7 +20,7 @@ from hybridqnn._checks import check_choice, check_float, check_int
 from hybridqnn.problems.quadratic import FixedPointQuadratic
 from hybridqnn.solvers import fixed_point, kernels
 from hybridqnn.solvers.dense import DenseRun, DenseSampler
-from hybridqnn.solvers.sampling import beta_range_dense, beta_range_from_fields
+from hybridqnn.solvers.sampling import beta_range_dense
 from hybridqnn.solvers.torch_device import as_device
 
 SCHEDULES = ("geometric", "linear")
@@ -107,9 +107,8 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         move, and no O((nK)^2) couplings), the fixed-point path of
         :mod:`hybridqnn.solvers.sampling`. The same seed draws the same random starts, schedule
         and moves, so it returns the dense path's states up to floating-point rounding of the
-        energy changes. A cold start (no ``initial_states``) builds the dense model once for
-        its beta range (:func:`beta_range_dense`); a warm start needs only the flip costs at
-        the start. Returns (spins (R, nK) int8, energies (R,), info), like ``sample_dense``."""
+        energy changes; the beta range is :func:`beta_range_dense`'s, computed on the grid
+        (:func:`hybridqnn.solvers.fixed_point.beta_range`). Returns (spins (R, nK) int8, energies (R,), info), like ``sample_dense``."""
         bits = model.encoding.bits
         if fixed_point_bits is not None and check_int("fixed_point_bits", fixed_point_bits, 1, 32) != bits:
             raise ValueError(f"'fixed_point_bits' must equal the encoding's bits ({bits}) on the fixed-point path, got {fixed_point_bits}")
@@ -125,8 +124,7 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
             spins = np.tile(given, (-(-num_reads // given.shape[0]), 1))[:num_reads]
         ints = fixed_point.spins_to_ints(spins, bits)
         if beta_range is None:
-            warm = initial_states is not None
-            beta_range = beta_range_from_fields(uphill=fixed_point.flip_costs(model, ints[0])) if warm else beta_range_dense(model.to_dense())
+            beta_range = fixed_point.beta_range(model, ints[0] if initial_states is not None else None)
         betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
         enc = model.encoding
         start = time.perf_counter()

@@ -21,6 +21,7 @@ import numpy as np
 
 from hybridqnn.problems.quadratic import FixedPointQuadratic
 from hybridqnn.solvers.kernels import _next_uniform, local_fields, metropolis_accepts
+from hybridqnn.solvers.sampling import DEFAULT_BETA_RANGE, beta_range_from_fields
 
 
 def spins_to_ints(spins: np.ndarray, bits: int) -> np.ndarray:
@@ -44,6 +45,48 @@ def flip_costs(model: FixedPointQuadratic, ints: np.ndarray) -> np.ndarray:
     bit = (ints[:, None] >> np.arange(enc.bits)) & 1
     delta = (1 - 2 * bit) * np.outer(enc.step, enc.powers)
     return (delta * grad[:, None] + 0.5 * delta**2 * np.diag(model.hessian)[:, None]).ravel()
+
+
+def coefficient_stats(model: FixedPointQuadratic) -> tuple[np.ndarray, float]:
+    """:func:`hybridqnn.solvers.kernels.coefficient_stats` of ``model.to_dense()`` (per spin
+    h_i^2 + sum_l J_il^2, and the smallest nonzero |coefficient|) in closed form, O(n^2 + nK).
+
+    With bit weights w_jk = step_j 2^k and the box midpoint c, the spin model of
+    :func:`hybridqnn.problems.quadratic_to_dense` has h_jk = w_jk (H c + g)_j / 2 and
+    J_(jk),(lm) = w_jk w_lm H_jl / 4, so sum_(lm) J^2 = (w_jk^2 / 16) (sum_l H_jl^2 step_l^2
+    (4^K - 1) / 3 - H_jj^2 w_jk^2); the smallest |J| pairs the lowest bits (k = m = 0 across
+    coordinates, k = 0 and m = 1 within one).
+    """
+    enc, hess = model.encoding, model.hessian
+    w = np.outer(enc.step, enc.powers)
+    diag = np.diag(hess)
+    fields = 0.5 * w * (hess @ (0.5 * (enc.low + enc.high)) + model.linear)[:, None]
+    rows = (hess**2) @ enc.step**2 * ((4.0**enc.bits - 1.0) / 3.0)
+    couplings = np.maximum(w**2 / 16.0 * (rows[:, None] - (diag**2)[:, None] * w**2), 0.0)
+    lowest = np.abs(hess) * np.outer(enc.step, enc.step) / 4.0
+    np.fill_diagonal(lowest, np.abs(diag) * enc.step**2 / 2.0 if enc.bits > 1 else 0.0)
+    candidates = np.concatenate([np.abs(fields[:, 0]), lowest.ravel()])
+    candidates = candidates[candidates > 0]
+    return (fields**2 + couplings).ravel(), float(candidates.min()) if candidates.size else 0.0
+
+
+def beta_range(model: FixedPointQuadratic, ints: np.ndarray | None = None) -> tuple[float, float]:
+    """:func:`hybridqnn.solvers.sampling.beta_range_dense` of ``model.to_dense()`` from the warm
+    start ``ints`` (n,) or, if None, cold, without the dense model: the flip costs at a state
+    are :func:`flip_costs`, the field statistics :func:`coefficient_stats`, and the local
+    minimum comes from :func:`steepest_descent` on the grid from the same seeded random spins."""
+    if ints is not None:
+        return beta_range_from_fields(uphill=flip_costs(model, ints))
+    squares, smallest = coefficient_stats(model)
+    if smallest == 0.0:
+        return DEFAULT_BETA_RANGE
+    enc = model.encoding
+    start = np.random.default_rng(0).choice(np.array([-1.0, 1.0]), size=(1, model.num_variables))
+    local = spins_to_ints(start, enc.bits)
+    steepest_descent(np.ascontiguousarray(model.hessian), model.linear, local, enc.low, enc.step, enc.bits)
+    return beta_range_from_fields(
+        typical_flips=2.0 * np.sqrt(squares), local_minimum_uphill=flip_costs(model, local[0]), min_coefficient=2.0 * smallest
+    )
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
