@@ -62,27 +62,48 @@ def with_bias_column(x: np.ndarray) -> np.ndarray:
     return np.hstack([x, np.ones((x.shape[0], 1), dtype=x.dtype)])
 
 
+def softmax_partial_sums(weights: np.ndarray, phi: np.ndarray, grad: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """The sums over the rows of ``phi`` that the loss and its gradient need, for a stack of
+    heads ``weights`` (F, C, d+1): sum_n logsumexp_c (W_f phi_n)_c, shape (F,), and with
+    ``grad`` (F = 1) sum_n softmax(W phi_n) phi_n^T, shape (C, d+1). Both add up over row
+    blocks of Phi, so a caller may split the rows (and run the blocks in threads).
+
+    The logits are formed class-major, W Phi^T (F, C, N), so the reductions over the C classes
+    run along contiguous rows.
+    """
+    f, c, d = weights.shape
+    logits = (weights.reshape(f * c, d) @ phi.T).reshape(f, c, -1)
+    top = logits.max(axis=1)
+    expd = np.exp(logits - top[:, None])
+    total = expd.sum(axis=1)
+    lse = (np.log(total) + top).sum(axis=1)
+    return lse, (expd[0] / total[0]) @ phi if grad else None
+
+
+def softmax_losses_from_sums(weights: np.ndarray, lse: np.ndarray, n: int, target: np.ndarray, l2: float) -> np.ndarray:
+    """The losses of the heads ``weights`` (F, C, d+1) from their summed log-sum-exps ``lse``
+    (:func:`softmax_partial_sums` over all ``n`` rows) and Y^T Phi (``target``, (C, d+1)): the
+    true-class term is sum_n (W phi_n)_{y_n} = <W, Y^T Phi>."""
+    fit = (lse - np.einsum("fcd,cd->f", weights, target)) / n
+    return fit + 0.5 * l2 * np.einsum("fcd,fcd->f", weights, weights)
+
+
 def softmax_loss_grad(
     weights: np.ndarray, phi: np.ndarray, onehot: np.ndarray, l2: float, *, target: np.ndarray | None = None
 ) -> tuple[float, np.ndarray]:
     """Mean softmax cross-entropy plus (l2/2)||W||^2, and its gradient (C, d+1).
 
     L(W) = -(1/N) sum_n log softmax(W phi_n)_{y_n} + (l2/2) ||W||_F^2,
-    dL/dW = (1/N) (P - Y)^T Phi + l2 W.
+    dL/dW = (1/N) (P - Y)^T Phi + l2 W,
 
-    The logits are formed class-major, W Phi^T (C, N), so the reductions over the C classes run
-    along contiguous rows, and the true-class term is sum_n (W phi_n)_{y_n} = <W, Y^T Phi>
-    (``target``: Y^T Phi, (C, d+1), if the caller keeps it across calls).
+    from :func:`softmax_partial_sums` over all rows (``target``: Y^T Phi, (C, d+1), if the
+    caller keeps it across calls).
     """
     n = phi.shape[0]
-    logits = weights @ phi.T
-    top = logits.max(axis=0)
-    expd = np.exp(logits - top)
-    total = expd.sum(axis=0)
     target = onehot.T @ phi if target is None else target
-    loss = float(np.mean(np.log(total) + top)) - float(np.sum(weights * target)) / n
-    grad = ((expd / total) @ phi - target) / n + l2 * weights
-    return loss + 0.5 * l2 * float(np.sum(weights**2)), grad
+    lse, probs_phi = softmax_partial_sums(weights[None], phi, grad=True)
+    loss = float(softmax_losses_from_sums(weights[None], lse, n, target, l2)[0])
+    return loss, (probs_phi - target) / n + l2 * weights
 
 
 def softmax_losses(
@@ -90,14 +111,9 @@ def softmax_losses(
 ) -> np.ndarray:
     """The loss of :func:`softmax_loss_grad` for each head of a stack ``weights`` (F, C, d+1),
     from one product with Phi (in ``phi``'s dtype; ``target`` as there): (F,)."""
-    f, c, d = weights.shape
-    n = phi.shape[0]
-    logits = (weights.reshape(f * c, d) @ phi.T).reshape(f, c, n)
-    top = logits.max(axis=1)
-    lse = np.log(np.exp(logits - top[:, None]).sum(axis=1)) + top
     target = onehot.T @ phi if target is None else target
-    fit = lse.mean(axis=1) - np.einsum("fcd,cd->f", weights, target) / n
-    return fit + 0.5 * l2 * np.einsum("fcd,fcd->f", weights, weights)
+    lse, _ = softmax_partial_sums(weights, phi)
+    return softmax_losses_from_sums(weights, lse, phi.shape[0], target, l2)
 
 
 def softmax_loss(weights: np.ndarray, phi: np.ndarray, onehot: np.ndarray, l2: float) -> float:
