@@ -405,3 +405,29 @@ def test_fixed_point_path_trains_the_head_the_dense_path_trains(data) -> None:
     for key in ("solver_energy", "reference_energy", "cold_start_energy"):
         np.testing.assert_allclose([r.get(key, 0.0) for r in runs[0].history], [r.get(key, 0.0) for r in runs[1].history], rtol=1e-9)
     assert runs[0].problem == runs[1].problem
+
+
+def test_row_blocks_give_the_loss_and_gradient_whatever_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The blocked sums equal the one-pass loss and gradient, and are bit-identical with and
+    without threads (the blocks are fixed and added in order)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import hybridqnn.train.qubo_head as qubo_head
+    from hybridqnn.train.head_common import softmax_losses
+
+    monkeypatch.setattr(qubo_head, "ROWS_PER_BLOCK", 7)
+    x, y = toy_problem(n=50, d=3)
+    phi, onehot = with_bias_column(x), np.eye(3)[y]
+    w = np.random.default_rng(0).normal(size=(3, 4))
+    serial = qubo_head._Rows(phi, onehot, 0.1)
+    assert len(serial.blocks) == 8
+    with ThreadPoolExecutor(2) as pool:
+        threaded = qubo_head._Rows(phi, onehot, 0.1, pool)
+        loss, grad = threaded.loss_grad(w)
+        heads = np.stack([w, 2 * w])
+        assert threaded.losses(heads).tolist() == serial.losses(heads).tolist()
+    assert (loss, grad.tolist()) == (serial.loss_grad(w)[0], serial.loss_grad(w)[1].tolist())
+    ref_loss, ref_grad = softmax_loss_grad(w, phi, onehot, 0.1)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(serial.losses(heads), softmax_losses(heads, phi, onehot, 0.1), rtol=1e-5)
