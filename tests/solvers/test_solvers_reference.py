@@ -47,13 +47,18 @@ def test_unconstrained_minimiser_when_inside_box() -> None:
     np.testing.assert_allclose(x, x_star, rtol=1e-10, atol=1e-10)
 
 
-@given(st.integers(1, 5), st.integers(0, 2**32 - 1))
-def test_box_minimiser_satisfies_kkt(n: int, seed: int) -> None:
+def _box_problem(n: int, seed: int, scale: float) -> tuple[np.ndarray, ...]:
+    """A random positive definite H, g of size ``scale`` and a box that usually cuts it off."""
     rng = np.random.default_rng(seed)
     h = _pd_matrix(n, rng)
-    g = rng.normal(size=n) * 5
+    g = rng.normal(size=n) * scale
     low = rng.uniform(-1.0, 0.0, size=n)
-    high = low + rng.uniform(0.1, 1.0, size=n)
+    return h, g, low, low + rng.uniform(0.1, 1.0, size=n)
+
+
+@given(st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_box_minimiser_satisfies_kkt(n: int, seed: int) -> None:
+    h, g, low, high = _box_problem(n, seed, 5.0)
     x = box_qp_minimizer(h, g, low, high)
     assert _kkt_residual(h, g, x, low, high) < 1e-6 * (1 + np.abs(g).max())
 
@@ -167,11 +172,7 @@ def test_polish_fixed_point_is_polish_dense_on_the_grid(n: int, bits: int, seed:
 def test_active_set_agrees_with_bvls(n: int, seed: int) -> None:
     from hybridqnn.solvers.reference import _active_set
 
-    rng = np.random.default_rng(seed)
-    h = _pd_matrix(n, rng)
-    g = rng.normal(size=n) * 10
-    low = rng.uniform(-1.0, 0.0, size=n)
-    high = low + rng.uniform(0.1, 1.0, size=n)
+    h, g, low, high = _box_problem(n, seed, 10.0)
     x = _active_set(h, g, low, high, -np.linalg.solve(h, g))
     assert x is not None
     lower = np.linalg.cholesky(h)
