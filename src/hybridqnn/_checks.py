@@ -225,3 +225,69 @@ def _range(low: float | None, high: float | None, low_open: bool = False) -> str
     if low is None:
         return f" <= {high}"
     return f" in {'(' if low_open else '['}{low}, {high}]"
+
+
+def describe_number(
+    integer: bool,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    finite: bool = True,
+) -> str:
+    """The rule of a number in words, e.g. ``an integer in [1, 32]``, ``a float > 0``,
+    ``a finite float`` (the wording of :func:`check_number`'s messages)."""
+    bounded = low is not None or high is not None
+    what = "an integer" if integer else ("a finite float" if finite and not bounded else "a float")
+    if low is not None and high is not None:
+        return f"{what} in {'(' if low_open else '['}{_num(low)}, {_num(high)}{')' if high_open else ']'}"
+    if low is not None:
+        return f"{what} {'>' if low_open else '>='} {_num(low)}"
+    if high is not None:
+        return f"{what} {'<' if high_open else '<='} {_num(high)}"
+    return what
+
+
+def check_number(
+    name: str,
+    value: Any,
+    integer: bool,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    finite: bool = True,
+    suffix: str = "",
+) -> int | float:
+    """Return ``value`` as an int (``integer``) or float if it satisfies the rule that
+    :func:`describe_number` words; else ``TypeError``/``ValueError``:
+    ``'rho' must be a float > 0, got -1.0`` (``suffix`` goes after the rule, e.g. `` for solver
+    'sa'``). NaN is never accepted; ±inf only when ``finite`` is False and the bounds allow it."""
+    rule = describe_number(integer, low, high, low_open=low_open, high_open=high_open, finite=finite)
+    ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
+    if isinstance(value, bool) or not ok_type:
+        raise TypeError(f"{name} must be {rule}{suffix}, got {_shown(value)}")
+    value = int(value) if integer else float(value)
+    bad = not integer and (math.isnan(value) or (finite and math.isinf(value)))
+    if low is not None:
+        bad = bad or (value <= low if low_open else value < low)
+    if high is not None:
+        bad = bad or (value >= high if high_open else value > high)
+    if bad:
+        if not integer and not math.isfinite(value) and rule.startswith("a float"):
+            rule = "a finite" + rule[1:]
+        raise ValueError(f"{name} must be {rule}{suffix}, got {_shown(value)}")
+    return value
+
+
+def _num(x: float) -> str:
+    """A bound as written in a rule: 10^9 and 2^32 - 1 for the large round ones."""
+    if isinstance(x, int) and x >= 10**4:
+        for base in (10, 2):
+            for delta, tail in ((0, ""), (1, " - 1")):
+                k = round(math.log(x + delta, base))
+                if base**k == x + delta:
+                    return f"{base}^{k}{tail}"
+    return f"{x:g}" if isinstance(x, float) else str(x)
