@@ -280,7 +280,8 @@ def _run(args: argparse.Namespace, target: str, want_kind: str) -> int:
         print(f"\n# config keys of experiment {config.experiment.name!r}:")
         for info in params_help(config.experiment):
             default = "required" if info.required else f"default {info.default!r}"
-            print(f"#   {info.name} ({info.type}, {default})" + (f": {info.help}" if info.help else ""))
+            rule = f"; {info.rule}" if info.rule else ""
+            print(f"#   {info.name} ({info.type}, {default}{rule})" + (f": {info.help}" if info.help else ""))
         return 0
 
     result = run_experiment(config, args.out, raise_on_error=args.debug, **options)

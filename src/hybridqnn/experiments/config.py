@@ -148,6 +148,7 @@ class ParamInfo:
     default: Any
     help: str
     required: bool = False
+    rule: str = ""
 
 
 # --------------------------------------------------------------------------- locating configs
@@ -455,7 +456,8 @@ def load_config(
 
 
 def params_help(experiment: Experiment) -> list[ParamInfo]:
-    """Describe the config keys of ``experiment``: name, type, default and help text."""
+    """Describe the config keys of ``experiment``: name, type, default, help text and the
+    declared rule (range or choices, :class:`~hybridqnn.experiments.params.Rule`)."""
     hints = field_hints(experiment.params)
     out = []
     for name, f in init_fields(experiment.params).items():
@@ -465,6 +467,7 @@ def params_help(experiment: Experiment) -> list[ParamInfo]:
             default = f.default_factory()
         else:
             default = None
+        rule = field_rule(f)
         out.append(
             ParamInfo(
                 name=name,
@@ -472,6 +475,7 @@ def params_help(experiment: Experiment) -> list[ParamInfo]:
                 default=_plain(default),
                 help=str(f.metadata.get("help", "")),
                 required=is_required(f),
+                rule=rule.describe(element_kind(hints[name])[1]) if rule else "",
             )
         )
     return out
