@@ -276,7 +276,7 @@ def check_number(
     if high is not None:
         bad = bad or (value >= high if high_open else value > high)
     if bad:
-        if not integer and not math.isfinite(value) and rule.startswith("a float"):
+        if finite and not integer and not math.isfinite(value) and rule.startswith("a float"):
             rule = "a finite" + rule[1:]
         raise ValueError(f"{name} must be {rule}{suffix}, got {_shown(value)}")
     return value

@@ -15,8 +15,8 @@ plus file-level cases (a UTF-8 byte-order mark, invalid UTF-8, 5,000-deep nestin
 file). A candidate is judged invalid unless :data:`VALID` lists it (with the reason, from
 reading the code that consumes the field). Usage::
 
-    python tools/measure_config_validation.py --out after.json          # measure this tree
-    python tools/measure_config_validation.py --table before.json after.json   # the table
+    python tests/experiments/measure_config_validation.py --out after.json          # measure this tree
+    python tests/experiments/measure_config_validation.py --table before.json after.json   # the table
 
 Run it with ``PYTHONPATH`` pointing at the tree to measure (``main`` for "before").
 """
