@@ -521,7 +521,7 @@ def _parse_override(where: str, item: Any) -> tuple[str, Any, str]:
     except tomllib.TOMLDecodeError:
         return key, raw, raw
     if data is None:
-        raise ValueError(_too_deep(f"{where}: --set {key}"))
+        raise ValueError(_too_deep(f"{where}: --set {key}: the value"))
     return key, data["v"], raw
 
 
