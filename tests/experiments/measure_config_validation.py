@@ -257,12 +257,56 @@ def accepted_list(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def fuzz_counts(n: int) -> dict[str, int]:
+    """Tally ``n`` mutated shipped configs of ``test_exp_config_fuzz`` loaded in isolated
+    children: loaded, project errors, other error types, multi-line or file-less messages,
+    over time or memory."""
+    import random
+
+    from test_exp_config_fuzz import (
+        BOUND_BYTES,
+        CAP_BYTES,
+        TIME_S,
+        _byte_mutation,
+        _load,
+        _value_mutation,
+    )
+
+    from hybridqnn.experiments.config import config_path, shipped_config_names
+    from hybridqnn.experiments.registry import load_builtin_experiments
+    from hybridqnn.testing.isolation import run_isolated
+
+    load_builtin_experiments()
+    seeds = [Path(str(config_path(name))).read_bytes() for name in shipped_config_names()]
+    rng, tally = random.Random(0), collections.Counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(n):
+            data = rng.choice(seeds)
+            if rng.random() < 0.5:
+                data = _value_mutation(data.decode(), rng).encode()
+            if rng.random() < 0.6:
+                data = _byte_mutation(data, rng)
+            path = Path(tmp) / f"case{i}.toml"
+            path.write_bytes(data)
+            out = run_isolated(_load, path, rng.random() < 0.5, timeout=TIME_S, memory_bytes=CAP_BYTES)
+            project = out.status == "raised" and out.error_is(ValueError, TypeError, FileNotFoundError)
+            tally["loaded" if out.status == "ok" else "project error" if project else f"other: {out.error_type or out.status}"] += 1
+            if out.status == "raised" and ("\n" in (out.message or "") or path.name not in (out.message or "")):
+                tally["message multi-line or without the file"] += 1
+            if out.seconds > TIME_S or out.peak_bytes > BOUND_BYTES or out.over_memory:
+                tally["over time or memory"] += 1
+    return dict(tally)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, help="measure this tree, write JSON here")
     ap.add_argument("--table", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
     ap.add_argument("--accepted", type=Path, help="list the invalid values a measurement accepted")
+    ap.add_argument("--fuzz", type=int, metavar="N", help="tally N mutated configs (isolated)")
     args = ap.parse_args()
+    if args.fuzz:
+        print(json.dumps(fuzz_counts(args.fuzz), indent=1))
     if args.out:
         data = {"fields": field_cases(), "files": file_cases()}
         args.out.write_text(json.dumps(data, indent=1))
