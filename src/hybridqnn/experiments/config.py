@@ -14,8 +14,16 @@ A config file looks like this::
 
 Shipped configs live in ``hybridqnn/experiments/configs/NAME.toml``. :func:`load_config`
 resolves a shipped name or a path, applies ``[quick]`` (when asked), then ``--set key=value``
-overrides, type-checks every value against the dataclass annotations and builds the params
-instance.
+overrides, type-checks every value against the dataclass annotations, checks it against the
+field's declared rule (:mod:`hybridqnn.experiments.params`; the message names the file, the table
+or the ``--set`` item, and the key) and builds the params instance, whose ``__post_init__`` adds
+the rules between fields (``sample_kwargs`` against the solver, ``best_effort`` overrides).
+
+**Limits.** A config file may hold at most 1 MiB (:data:`MAX_CONFIG_BYTES`; raise it for a
+process with ``$HYBRIDQNN_MAX_CONFIG_BYTES``), must be UTF-8 (a leading byte-order mark is
+skipped) and may nest tables and arrays at most 32 levels deep (:data:`MAX_CONFIG_DEPTH`; a
+``--set`` value too). A file that breaks one raises :class:`~hybridqnn.errors.InputFileError`
+naming the file, the rule and, for bad UTF-8, the byte offset.
 """
 
 from __future__ import annotations
