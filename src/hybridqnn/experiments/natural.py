@@ -40,7 +40,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import MAX_COUNT, MAX_WIDTH, check_declared, param
+from hybridqnn.experiments.params import COUNT, MAX_WIDTH, POSITIVE, check_declared, param
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Panel, Series, paper_columns, plot_panels
 
@@ -64,7 +64,7 @@ PAPER_VAL_ERROR: dict[str, float | None] = {"classical": None, "method1": 0.0472
 
 def _check_setting(label: str, setting: dict[str, float]) -> tuple[float, float]:
     """a >= 0, and g in [0, pi/2] or g_over_pi in [0, 0.5]."""
-    from hybridqnn._checks import check_number
+    from hybridqnn._checks import NumberRule
 
     unknown = [k for k in setting if k not in SETTING_KEYS]
     if unknown:
@@ -73,11 +73,11 @@ def _check_setting(label: str, setting: dict[str, float]) -> tuple[float, float]
         )
     if "g" in setting and "g_over_pi" in setting:
         raise ValueError(f"{label!r}: give 'g' or 'g_over_pi', not both")
-    a = check_number("'a'", setting.get("a", 0.0), False, 0.0)
+    a = NumberRule(False, 0.0).check("'a'", setting.get("a", 0.0))
     if "g_over_pi" in setting:
-        g = math.pi * check_number("'g_over_pi'", setting["g_over_pi"], False, 0.0, 0.5)
+        g = math.pi * NumberRule(False, 0.0, 0.5).check("'g_over_pi'", setting["g_over_pi"])
     else:
-        g = check_number("'g'", setting.get("g", math.pi / 2), False, 0.0, math.pi / 2)
+        g = NumberRule(False, 0.0, math.pi / 2).check("'g'", setting.get("g", math.pi / 2))
     return a, min(g, math.pi / 2)
 
 
@@ -88,7 +88,6 @@ def _executor(label: str, spec: str) -> None:
     parse_executor_spec(spec)
 
 
-_COUNT = {"low": 1, "high": MAX_COUNT}
 _A = {"low": 0.0}
 _G_OVER_PI = {"low": 0.0, "high": 0.5}
 
@@ -101,14 +100,14 @@ class NaturalNetParams:
     dataset: str = param(
         "mnist", help="mnist or fashion-mnist (first train_size images)", choices=("mnist", "fashion-mnist")
     )
-    train_size: int = param(5000, help="first N training images (paper: 5000)", **_COUNT)
-    test_size: int | None = param(None, help="first N test images (None: all 10,000)", **_COUNT)
+    train_size: int = param(5000, help="first N training images (paper: 5000)", **COUNT)
+    test_size: int | None = param(None, help="first N test images (None: all 10,000)", **COUNT)
     width: int = param(512, help="hidden width (qubits per register)", low=1, high=MAX_WIDTH)
     hidden_layers: int = param(3, help="hidden layers (paper script: 3)", low=1, high=MAX_WIDTH)
-    batch_size: int = param(64, help="SGD batch size", **_COUNT)
-    lr: float = param(0.01, help="SGD learning rate", low=0.0, low_open=True)
+    batch_size: int = param(64, help="SGD batch size", **COUNT)
+    lr: float = param(0.01, help="SGD learning rate", **POSITIVE)
     momentum: float = param(0.9, help="SGD momentum", low=0.0, high=1.0)
-    shots: int = param(15, help="majority-vote shots at evaluation", **_COUNT)
+    shots: int = param(15, help="majority-vote shots at evaluation", **COUNT)
 
     def __post_init__(self) -> None:
         check_declared(self)
@@ -118,9 +117,9 @@ class NaturalNetParams:
 class NaturalTrainParams(NaturalNetParams):
     """Settings shared by the natural-quantization experiments."""
 
-    epochs: int = param(100, help="training epochs", **_COUNT)
+    epochs: int = param(100, help="training epochs", **COUNT)
     eval_every: int = param(
-        1, help="epochs between 15-shot validation votes (and the last)", **_COUNT
+        1, help="epochs between 15-shot validation votes (and the last)", **COUNT
     )
     update: Literal["paper", "exact"] = field(
         default="paper", metadata={"help": "post-measurement update"}

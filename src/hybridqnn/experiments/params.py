@@ -30,11 +30,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hybridqnn._checks import check_choice, check_number, describe_number
+from hybridqnn._checks import NumberRule, check_choice
 
 __all__ = [
+    "COUNT",
     "MAX_COUNT",
     "MAX_WIDTH",
+    "POSITIVE",
     "Rule",
     "check_declared",
     "check_field",
@@ -48,6 +50,11 @@ __all__ = [
 MAX_COUNT = 10**9
 #: Most units of a layer, features or filters a width field accepts.
 MAX_WIDTH = 2**20
+
+#: ``param(..., **COUNT)``: an integer in [1, MAX_COUNT] (iterations, epochs, repeats, samples).
+COUNT: dict[str, Any] = {"low": 1, "high": MAX_COUNT}
+#: ``param(..., **POSITIVE)``: a float > 0 (rates, seconds, ranges).
+POSITIVE: dict[str, Any] = {"low": 0.0, "low_open": True}
 
 _MISSING = dataclasses.MISSING
 
@@ -82,12 +89,15 @@ class Rule:
         choices = self.choices() if callable(self.choices) else self.choices
         return tuple(choices or ())
 
+    def number(self, kind: type) -> NumberRule:
+        """The :class:`~hybridqnn._checks.NumberRule` of an ``int`` or ``float`` element."""
+        return NumberRule(kind is int, self.low, self.high, self.low_open, self.high_open, self.finite)
+
     def describe(self, kind: type | None) -> str:
         """The rule in words for ``params_help``, e.g. ``an integer in [1, 32]``."""
         parts = []
         if kind in (int, float):
-            bounds = {"low_open": self.low_open, "high_open": self.high_open, "finite": self.finite}
-            parts.append(describe_number(kind is int, self.low, self.high, **bounds))
+            parts.append(self.number(kind).describe())
         if self.choices is not None:
             parts.append("one of " + ", ".join(self.choice_list()))
         if self.nonempty:
@@ -101,8 +111,7 @@ class Rule:
     def check_element(self, label: str, value: Any, kind: type | None) -> None:
         """Check one element (the value itself for a scalar field)."""
         if kind in (int, float):
-            bounds = {"low_open": self.low_open, "high_open": self.high_open, "finite": self.finite}
-            check_number(repr(label), value, kind is int, self.low, self.high, **bounds)
+            self.number(kind).check(repr(label), value)
         if self.choices is not None:
             check_choice(label, value, self.choice_list())
         if self.check is not None:

@@ -78,8 +78,10 @@ import numpy as np
 
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import (
+    COUNT,
     MAX_COUNT,
     MAX_WIDTH,
+    POSITIVE,
     check_declared,
     list_field,
     param,
@@ -139,8 +141,6 @@ def _coefficient_bits(label: str, bits: int) -> None:
         raise ValueError(f"{label!r} must be 0 (full precision) or an integer in [2, 32], got {bits}")
 
 
-_COUNT = {"low": 1, "high": MAX_COUNT}
-_POSITIVE = {"low": 0.0, "low_open": True}
 
 
 @dataclass(frozen=True)
@@ -156,21 +156,21 @@ class QCBOParams:
     loss: str = param("logistic", help="loss spline", choices=_losses)
     loss_segments: int = param(8, help="segments of the loss spline", low=1, high=MAX_WIDTH)
     bias: bool = True
-    ph_iterations: int = param(6, help="QPH iterations", **_COUNT)
+    ph_iterations: int = param(6, help="QPH iterations", **COUNT)
     ph_restarts: int = param(
         1,
         help="QPH runs from random starts, best training score kept (fit_qcbo restarts; "
         "qat_restarts for a like-for-like comparison)",
-        **_COUNT,
+        **COUNT,
     )
-    rho: float = param(0.3, help="PH penalty rho", **_POSITIVE)
+    rho: float = param(0.3, help="PH penalty rho", **POSITIVE)
     rho_growth: float = param(1.0, help="factor on rho per PH iteration", low=1.0)
-    batch_size: int = param(1, help="samples per QPH subproblem (1: sample-wise)", **_COUNT)
+    batch_size: int = param(1, help="samples per QPH subproblem (1: sample-wise)", **COUNT)
     consensus: str = param(
         "line-search", help="mean (textbook PH) or line-search", choices=("mean", "line-search")
     )
-    qcgd_iterations: int = param(5, help="QCGD oracle calls per subproblem", **_COUNT)
-    beta0: float = param(1.0, help="QCGD initial penalty", **_POSITIVE)
+    qcgd_iterations: int = param(5, help="QCGD oracle calls per subproblem", **COUNT)
+    beta0: float = param(1.0, help="QCGD initial penalty", **POSITIVE)
     input_unit: float = param(
         0.0,
         help="input grid q (a power of two) of the integer-exact QCBO for QPH and the "
@@ -197,7 +197,7 @@ class QCBOParams:
         low=0,
         high=MAX_COUNT,
     )
-    control_iterations: int = param(20, help="line-search iterations per start of that control", **_COUNT)
+    control_iterations: int = param(20, help="line-search iterations per start of that control", **COUNT)
     solver: str = param(
         "dense-sa", help="registry name of the oracle (QCGD / penalty)", choices=solver_choices("milp", "exact")
     )
@@ -205,12 +205,12 @@ class QCBOParams:
         default_factory=lambda: {"num_reads": 2, "num_sweeps": 100},
         metadata={"help": "passed to the oracle's sample() (checked against solver)"},
     )
-    milp_time_limit: float = param(5.0, help="seconds per exact (MILP) subproblem", **_POSITIVE)
-    qat_epochs: int = param(60, help="QAT epochs", **_COUNT)
-    qat_lr: float = param(1e-2, help="QAT learning rate", **_POSITIVE)
-    qat_batch_size: int = param(32, help="QAT batch size", **_COUNT)
+    milp_time_limit: float = param(5.0, help="seconds per exact (MILP) subproblem", **POSITIVE)
+    qat_epochs: int = param(60, help="QAT epochs", **COUNT)
+    qat_lr: float = param(1e-2, help="QAT learning rate", **POSITIVE)
+    qat_batch_size: int = param(32, help="QAT batch size", **COUNT)
     qat_restarts: int = param(
-        3, help="QAT / full-precision runs; the lowest training loss is kept", **_COUNT
+        3, help="QAT / full-precision runs; the lowest training loss is kept", **COUNT
     )
 
     def __post_init__(self) -> None:
@@ -232,15 +232,15 @@ class QCBOExperimentParams(QCBOParams):
         "qph-qcgd", "mono-penalty", "mono-qcgd", help="QCBO methods (none: only the baselines)", choices=QCBO_METHODS
     )
     train_size: int = param(200, help="training samples per task (stratified)", low=2, high=MAX_COUNT)
-    test_size: int = param(1000, help="test samples per task (stratified)", **_COUNT)
-    mono_train_size: int = param(8, help="samples for the monolithic solves", **_COUNT)
+    test_size: int = param(1000, help="test samples per task (stratified)", **COUNT)
+    mono_train_size: int = param(8, help="samples for the monolithic solves", **COUNT)
     ph_start: str = param(
         "random",
         help="start of the QPH runs and the single-start control: random levels, or qat "
         "(the setting's qat-quantized-activations network: QAT pretraining, then QPH)",
         choices=PH_STARTS,
     )
-    hardware_timeout: float = param(5.0, help="seconds per topology for minor-embedding", **_POSITIVE)
+    hardware_timeout: float = param(5.0, help="seconds per topology for minor-embedding", **POSITIVE)
 
 
 @dataclass(frozen=True)
@@ -248,18 +248,18 @@ class QCBOConvergenceParams(QCBOParams):
     """QCGD convergence under noisy / limited-precision oracles on one small QCBO."""
 
     task: str = param("0-1", help="'all' or a class pair 'A-B'", check=_check_task)
-    num_samples: int = param(2, help="samples in the QCBO", **_COUNT)
+    num_samples: int = param(2, help="samples in the QCBO", **COUNT)
     variances: list[float] = list_field(0.0, 0.01, 0.1, help="oracle noise variances", low=0.0, nonempty=True)
     coefficient_bits: list[int] = list_field(
         0, 8, 4, help="oracle coefficient bits", check=_coefficient_bits, nonempty=True
     )
-    iterations: int = param(40, help="QCGD oracle calls per setting", **_COUNT)
+    iterations: int = param(40, help="QCGD oracle calls per setting", **COUNT)
     setting: str = param("binary", help="weight setting", choices=SETTINGS)
     oracles: list[str] = list_field(
         "dense-sa", help="registry names of the oracles (milp: the exact QUBO oracle)", choices=solver_choices(), nonempty=True
     )
     input_unit: float = param(
-        2**-4, help="input grid q of the integer-exact QCBO (a power of two)", **_POSITIVE
+        2**-4, help="input grid q of the integer-exact QCBO (a power of two)", **POSITIVE
     )
     warm_start: bool = field(
         default=False,
@@ -283,10 +283,10 @@ class QCBOBenchParams(QCBOParams):
 
     task: str = param("0-1", help="'all' or a class pair 'A-B'", check=_check_task)
     train_size: int = param(1000, help="training samples", low=2, high=MAX_COUNT)
-    test_size: int = param(1000, help="test samples", **_COUNT)
+    test_size: int = param(1000, help="test samples", **COUNT)
     setting: str = param("binary", help="weight setting", choices=SETTINGS)
-    repeats: int = param(1, help="timed repeats", **_COUNT)
-    target_seconds: float = param(600.0, help="the issue's target for QPH training", **_POSITIVE)
+    repeats: int = param(1, help="timed repeats", **COUNT)
+    target_seconds: float = param(600.0, help="the issue's target for QPH training", **POSITIVE)
 
 # --------------------------------------------------------------------------------------------
 

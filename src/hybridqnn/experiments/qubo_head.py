@@ -21,8 +21,9 @@ import numpy as np
 
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import (
-    MAX_COUNT,
+    COUNT,
     MAX_WIDTH,
+    POSITIVE,
     check_declared,
     list_field,
     param,
@@ -67,35 +68,33 @@ def image_datasets() -> list[str]:
     return [d for d in DATASETS if d != "a1a"]
 
 
-_COUNT = {"low": 1, "high": MAX_COUNT}
-_POSITIVE = {"low": 0.0, "low_open": True}
 
 
 @dataclass(frozen=True)
 class HeadParams:
     """Settings shared by the head experiment and its benchmark."""
 
-    train_size: int | None = param(None, help="stratified training subset size (None: all)", **_COUNT)
-    test_size: int | None = param(None, help="stratified test subset size (None: all)", **_COUNT)
+    train_size: int | None = param(None, help="stratified training subset size (None: all)", **COUNT)
+    test_size: int | None = param(None, help="stratified test subset size (None: all)", **COUNT)
     num_filters: int | None = param(None, help="random conv filters (None: size-based default)", low=1, high=MAX_WIDTH)
     kernel_size: int | None = param(None, help="conv kernel size (None: size-based default)", low=1, high=1024)
     pool_size: int | None = param(None, help="pooled grid side (None: size-based default)", low=1, high=1024)
     nonlinearity: str = param("relu", help="relu, tanh, abs or identity", choices=_nonlinearities)
     pool: str = param("avg", help="avg or max", choices=_pools)
-    weight_range: float = param(2.0, help="weights live on the K-bit grid over [-r, r]", **_POSITIVE)
-    bias_range: float = param(4.0, help="bias lives on the K-bit grid over [-r, r]", **_POSITIVE)
-    l2: float = param(1e-4, help="L2 penalty (both heads)", **_POSITIVE)
-    max_iter: int = param(30, help="most QUBO iterations", **_COUNT)
+    weight_range: float = param(2.0, help="weights live on the K-bit grid over [-r, r]", **POSITIVE)
+    bias_range: float = param(4.0, help="bias lives on the K-bit grid over [-r, r]", **POSITIVE)
+    l2: float = param(1e-4, help="L2 penalty (both heads)", **POSITIVE)
+    max_iter: int = param(30, help="most QUBO iterations", **COUNT)
     tol: float = param(1e-4, help="relative loss improvement counted as progress", low=0.0)
-    patience: int = param(3, help="stalled iterations before stopping", **_COUNT)
+    patience: int = param(3, help="stalled iterations before stopping", **COUNT)
     sample_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "passed verbatim to sampler.sample (checked against the solver)"})
     warm_start: bool = field(default=True, metadata={"help": "warm-start samplers from the classical reference"})
     compare_cold_start: bool = field(default=False, metadata={"help": "also record cold-start energies (first iteration)"})
-    hardware_timeout: float = param(10.0, help="seconds per topology for the minor-embedding attempt", **_POSITIVE)
+    hardware_timeout: float = param(10.0, help="seconds per topology for the minor-embedding attempt", **POSITIVE)
     sgd_optimizer: str = param("adam", help="adam or sgd", choices=_optimizers)
-    sgd_lr: float = param(1e-2, help="SGD head learning rate", **_POSITIVE)
-    sgd_batch_size: int = param(256, help="SGD head batch size", **_COUNT)
-    sgd_epochs: int = param(20, help="SGD head epochs", **_COUNT)
+    sgd_lr: float = param(1e-2, help="SGD head learning rate", **POSITIVE)
+    sgd_batch_size: int = param(256, help="SGD head batch size", **COUNT)
+    sgd_epochs: int = param(20, help="SGD head epochs", **COUNT)
 
     def __post_init__(self) -> None:
         check_declared(self)

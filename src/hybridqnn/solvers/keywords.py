@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from hybridqnn._checks import check_number, describe_number
+from hybridqnn._checks import NumberRule
 
 __all__ = ["OPEN_SOLVERS", "SOLVER_KEYWORDS", "Keyword", "check_sample_kwargs", "solver_keywords"]
 
@@ -52,13 +52,16 @@ class Keyword:
     choices: tuple[str, ...] = ()
     nullable: bool = False
 
+    def number(self) -> NumberRule:
+        """The :class:`~hybridqnn._checks.NumberRule` of a number (or of each entry of a pair)."""
+        return NumberRule(self.kind == "int", self.low, self.high, self.low_open, self.high_open)
+
     def rule(self) -> str:
         """The rule in words, as the error message gives it."""
         if self.kind in ("int", "float"):
-            return describe_number(self.kind == "int", self.low, self.high, low_open=self.low_open, high_open=self.high_open)
+            return self.number().describe()
         if self.kind == "pair":
-            each = describe_number(False, self.low, self.high, low_open=self.low_open, high_open=self.high_open)
-            return f"a pair of which each is {each}"
+            return f"a pair of which each is {self.number().describe()}"
         if self.kind == "str":
             return "one of " + ", ".join(self.choices)
         return {"bool": "a bool", "any": "any value"}[self.kind]
@@ -67,15 +70,14 @@ class Keyword:
         """Raise ``TypeError``/``ValueError`` (``<label> must be <rule><suffix>, got ...``)."""
         if value is None and self.nullable or self.kind == "any":
             return
-        bounds = {"low_open": self.low_open, "high_open": self.high_open}
         if self.kind in ("int", "float"):
-            check_number(label, value, self.kind == "int", self.low, self.high, suffix=suffix, **bounds)
+            self.number().check(label, value, suffix)
         elif self.kind == "pair":
             if not isinstance(value, (list, tuple)) or len(value) != 2:
                 raise TypeError(f"{label} must be {self.rule()}{suffix}, got {value!r}")
             for v in value:
                 try:
-                    check_number(label, v, False, self.low, self.high, **bounds)
+                    self.number().check(label, v)
                 except (TypeError, ValueError):
                     raise ValueError(f"{label} must be {self.rule()}{suffix}, got {value!r}") from None
         elif self.kind == "bool":

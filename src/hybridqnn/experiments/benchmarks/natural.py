@@ -11,7 +11,7 @@ from typing import Any
 
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.natural import NaturalNetParams
-from hybridqnn.experiments.params import MAX_COUNT, param
+from hybridqnn.experiments.params import COUNT, POSITIVE, param
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Timer
 
@@ -31,9 +31,9 @@ class NaturalBenchParams(NaturalNetParams):
     backends: list[str] = param(
         default_factory=lambda: ["auto", "torch"], help="natural-network backends to time", choices=_backends, nonempty=True
     )
-    repeats: int = param(3, help="timed repeats (median reported)", low=1, high=MAX_COUNT)
+    repeats: int = param(3, help="timed repeats (median reported)", **COUNT)
     target_ratio: float = param(
-        1.5, help="the issue's target: natural <= ratio x sign time", low=0.0, low_open=True
+        1.5, help="the issue's target: natural <= ratio x sign time", **POSITIVE
     )
 
 

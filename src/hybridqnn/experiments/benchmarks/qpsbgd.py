@@ -30,11 +30,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import MAX_COUNT, MAX_WIDTH, check_declared, param, solver_choices
+from hybridqnn.experiments.params import (
+    COUNT,
+    MAX_COUNT,
+    MAX_WIDTH,
+    POSITIVE,
+    check_declared,
+    param,
+    solver_choices,
+)
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.solvers.keywords import check_sample_kwargs
-
-_COUNT = {"low": 1, "high": MAX_COUNT}
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,8 @@ class QPSBGDBenchParams:
     in_features: int = param(128, help="fan-in of the benchmarked layer", low=1, high=MAX_WIDTH)
     out_features: int = param(128, help="neurons of the benchmarked layer", low=1, high=MAX_WIDTH)
     batch_size: int = param(16, help="batch rows", low=1, high=MAX_WIDTH)
-    repeats: int = param(30, help="timed steps per fast implementation (median reported)", **_COUNT)
-    slow_repeats: int = param(3, help="timed steps per generic-sampler implementation", **_COUNT)
+    repeats: int = param(30, help="timed steps per fast implementation (median reported)", **COUNT)
+    slow_repeats: int = param(3, help="timed steps per generic-sampler implementation", **COUNT)
     warmup: int = param(2, help="untimed steps first (numba compilation, caches)", low=0, high=MAX_COUNT)
     solvers: list[str] = param(
         default_factory=lambda: ["dense-sa", "sa"],
@@ -60,8 +66,8 @@ class QPSBGDBenchParams:
         default_factory=dict,
         metadata={"help": "sample_kwargs of the generic-sampler implementations (checked against each)"},
     )
-    lr: float = param(0.1, help="QPSBGD learning rate", low=0.0, low_open=True)
-    target_ms: float = param(50.0, help="the issue's target for qpsbgd[dense-sa]", low=0.0, low_open=True)
+    lr: float = param(0.1, help="QPSBGD learning rate", **POSITIVE)
+    target_ms: float = param(50.0, help="the issue's target for qpsbgd[dense-sa]", **POSITIVE)
 
     def __post_init__(self) -> None:
         check_declared(self)

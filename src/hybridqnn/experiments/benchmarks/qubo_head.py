@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import MAX_COUNT, list_field, param, solver_choices
+from hybridqnn.experiments.params import COUNT, POSITIVE, list_field, param, solver_choices
 from hybridqnn.experiments.qubo_head import (
     HeadParams,
     head_features,
@@ -32,8 +32,8 @@ class QUBOHeadBenchParams(HeadParams):
     dataset: str = param("mnist", help="data set", choices=image_datasets)
     bits: int = param(20, help="bit precision K", low=1, high=32)
     solvers: list[str] = list_field("dense-sa", "sa", help="registry names", choices=solver_choices(), nonempty=True)
-    repeats: int = param(1, help="timed repeats per implementation (median reported)", low=1, high=MAX_COUNT)
-    target_ratio: float = param(10.0, help="the issue's target: QUBO time <= ratio x SGD time", low=0.0, low_open=True)
+    repeats: int = param(1, help="timed repeats per implementation (median reported)", **COUNT)
+    target_ratio: float = param(10.0, help="the issue's target: QUBO time <= ratio x SGD time", **POSITIVE)
 
     def head_solvers(self) -> list[str]:
         return list(self.solvers)

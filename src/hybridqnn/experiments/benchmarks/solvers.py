@@ -40,7 +40,14 @@ from typing import Any
 import numpy as np
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import MAX_COUNT, MAX_WIDTH, check_declared, list_field, param
+from hybridqnn.experiments.params import (
+    COUNT,
+    MAX_WIDTH,
+    POSITIVE,
+    check_declared,
+    list_field,
+    param,
+)
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Timer
 from hybridqnn.parallel import default_workers
@@ -78,7 +85,6 @@ def _head_problem(label: str, name: str) -> None:
     check_int("head_problems bits", int(k) if k.isdigit() else -1, 1, 32)
 
 
-_COUNT = {"low": 1, "high": MAX_COUNT}
 
 
 @dataclass(frozen=True)
@@ -92,11 +98,11 @@ class SolverBenchParams:
         "sa", "tabu", "dense-sa", "dense-sa-flips", "dense-sa-cuda", "sb", "cim", help="solvers to run", choices=lambda: tuple(EFFORTS), nonempty=True
     )
     warm_starts: bool = field(default=True, metadata={"help": "also run warm starts from the reference on structured problems"})
-    runs: int = param(10, help="seeded runs per effort level", **_COUNT)
-    random_runs: int = param(40, help="seeded runs per effort level on the random problems, whose per-run success probabilities are a few percent", **_COUNT)
-    budgets: list[float] = list_field(0.1, 0.3, 1.0, 3.0, help="time budgets (s)", low=0.0, low_open=True)
+    runs: int = param(10, help="seeded runs per effort level", **COUNT)
+    random_runs: int = param(40, help="seeded runs per effort level on the random problems, whose per-run success probabilities are a few percent", **COUNT)
+    budgets: list[float] = list_field(0.1, 0.3, 1.0, 3.0, help="time budgets (s)", **POSITIVE)
     target_gap: float = param(1e-3, help="relative gap to the best known energy counted as reaching it", low=0.0)
-    max_run_seconds: float = param(3.0, help="stop raising effort once a level's median time passes a third of this", low=0.0, low_open=True)
+    max_run_seconds: float = param(3.0, help="stop raising effort once a level's median time passes a third of this", **POSITIVE)
 
     def __post_init__(self) -> None:
         check_declared(self)

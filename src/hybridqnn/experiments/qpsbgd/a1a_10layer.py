@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import MAX_COUNT, MAX_WIDTH, param
+from hybridqnn.experiments.params import COUNT, MAX_WIDTH, POSITIVE, param
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.toolkit import Timer
 
@@ -34,16 +34,16 @@ class A1A10Params(common.MLPParams):
 
     hidden: int = param(128, help="hidden width", low=1, high=MAX_WIDTH)
     hidden_layers: int = param(9, help="hidden layers of width hidden", low=0, high=MAX_WIDTH)
-    batch_size: int = param(16, help="mini-batch size", low=1, high=MAX_COUNT)
-    updates: int = param(64, help="parameter updates", low=1, high=MAX_COUNT)
+    batch_size: int = param(16, help="mini-batch size", **COUNT)
+    updates: int = param(64, help="parameter updates", **COUNT)
     batches_per_epoch: int | None = param(
-        32, help="batches per epoch (the notebook: 32; None: all)", low=1, high=MAX_COUNT
+        32, help="batches per epoch (the notebook: 32; None: all)", **COUNT
     )
     test_size: int | None = param(
-        2000, help="a1a test rows evaluated (None: all 30956)", low=1, high=MAX_COUNT
+        2000, help="a1a test rows evaluated (None: all 30956)", **COUNT
     )
     time_budget_s: float = param(
-        120.0, help="the issue's target for the whole paper setting", low=0.0, low_open=True
+        120.0, help="the issue's target for the whole paper setting", **POSITIVE
     )
 
 

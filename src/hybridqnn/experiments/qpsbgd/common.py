@@ -22,8 +22,9 @@ from torch import nn
 
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import (
-    MAX_COUNT,
+    COUNT,
     MAX_WIDTH,
+    POSITIVE,
     check_declared,
     list_field,
     param,
@@ -77,7 +78,7 @@ def paper_value(table: dict[str, float], method: str) -> float | None:
 def lr_default(**values: float) -> Any:
     """The ``lr`` field: a learning rate > 0 per method (defaults ``values``)."""
     return param(
-        default_factory=lambda: dict(values), help="learning rate per method", low=0.0, low_open=True
+        default_factory=lambda: dict(values), help="learning rate per method", **POSITIVE
     )
 
 
@@ -139,7 +140,6 @@ def run_seeds(ctx: RunContext, repeats: int, dataset: str, setting_name: str) ->
 # --------------------------------------------------------------------------- params
 
 
-_COUNT = {"low": 1, "high": MAX_COUNT}
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ class TrainParams:
         }
     )
     repeats: int = param(
-        5, help="runs per (method, data set, setting), keyed seeds (init and batches)", **_COUNT
+        5, help="runs per (method, data set, setting), keyed seeds (init and batches)", **COUNT
     )
     solver: str = param(
         "dense-sa", help="sampler for qpsbgd-ls and qpsbgd-xnor", choices=solver_choices()
@@ -194,7 +194,7 @@ class TrainParams:
         default="auto", metadata={"help": "QPSBGD least-squares gradient scale (auto or none)"}
     )
     aux_lr: float = param(
-        0.01, help="Adam lr for real-valued parameters (biases)", low=0.0, low_open=True
+        0.01, help="Adam lr for real-valued parameters (biases)", **POSITIVE
     )
     torch_threads: int | None = param(
         1, help="torch intra-op threads during the run (restored after); None: unchanged", low=1, high=4096
@@ -222,12 +222,12 @@ class MLPParams(TrainParams):
     """Keys of the experiments that train a :class:`~hybridqnn.nn.BinaryMLP` on mini-batches."""
 
     hidden: int = param(5, help="hidden width", low=1, high=MAX_WIDTH)
-    batch_size: int = param(20, help="mini-batch size", **_COUNT)
-    updates: int = param(30, help="parameter updates", **_COUNT)
+    batch_size: int = param(20, help="mini-batch size", **COUNT)
+    updates: int = param(30, help="parameter updates", **COUNT)
     scaled_ste: bool = field(
         default=False, metadata={"help": "widen the STE window to sqrt(fan_in)"}
     )
-    test_size: int | None = param(2000, help="test rows evaluated (None: all)", **_COUNT)
+    test_size: int | None = param(2000, help="test rows evaluated (None: all)", **COUNT)
 
     def check_xnor_fan_in(self, fan_in: int, what: str) -> None:
         """The XNOR penalty QUBO's threshold encoding needs every fan-in < 16."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import MAX_COUNT, MAX_WIDTH, list_field, param
+from hybridqnn.experiments.params import COUNT, MAX_COUNT, MAX_WIDTH, list_field, param
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.toolkit import paper_columns
 
@@ -61,7 +61,7 @@ class GCNParams(common.TrainParams):
     )
     hidden: int = param(16, help="hidden width", low=1, high=MAX_WIDTH)
     scaled_ste: bool = False
-    eval_every: int = param(10, help="epochs between evaluations", low=1, high=MAX_COUNT)
+    eval_every: int = param(10, help="epochs between evaluations", **COUNT)
     receptive_field: bool = field(
         default=True,
         metadata={"help": "train on the training nodes' receptive field (same loss and gradients)"},

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import MAX_COUNT, MAX_WIDTH, list_field, param
+from hybridqnn.experiments.params import COUNT, MAX_COUNT, MAX_WIDTH, list_field, param
 from hybridqnn.experiments.qpsbgd import common
 
 PAPER_LOGREG: tuple[dict[str, Any], ...] = (
@@ -35,10 +35,10 @@ class LogRegParams(common.TrainParams):
     datasets: list[str] = list_field("synthetic", "a1a", help="synthetic and/or a1a", choices=DATASETS, nonempty=True)
     synthetic_features: int = param(32, help="features of the planted problem", low=1, high=MAX_WIDTH)
     synthetic_train: int = param(1000, help="training rows of the planted problem", low=2, high=MAX_COUNT)
-    synthetic_test: int = param(2000, help="test rows of the planted problem", low=1, high=MAX_COUNT)
+    synthetic_test: int = param(2000, help="test rows of the planted problem", **COUNT)
     synthetic_noise: float = param(0.5, help="label noise std on <w*, x>/sqrt(d)", low=0.0)
-    batch_size: int = param(16, help="mini-batch size", low=1, high=MAX_COUNT)
-    updates: int = param(64, help="parameter updates", low=1, high=MAX_COUNT)
+    batch_size: int = param(16, help="mini-batch size", **COUNT)
+    updates: int = param(64, help="parameter updates", **COUNT)
     bias: bool = field(default=True, metadata={"help": "real bias (trained by Adam, aux_lr)"})
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import MAX_COUNT, list_field, param
+from hybridqnn.experiments.params import COUNT, MAX_COUNT, list_field, param
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.toolkit import paper_columns
 
@@ -60,7 +60,7 @@ class MNISTPairsParams(common.MLPParams):
     )
     grid: int = param(3, help="features: the image average-pooled to grid x grid", low=1, high=28)
     train_size: int = param(600, help="training images per pair (balanced draw)", low=2, high=MAX_COUNT)
-    test_size: int | None = param(None, help="test images per pair (None: all)", low=1, high=MAX_COUNT)
+    test_size: int | None = param(None, help="test images per pair (None: all)", **COUNT)
 
     def check_rules(self) -> None:
         super().check_rules()

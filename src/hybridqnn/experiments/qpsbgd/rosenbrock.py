@@ -15,7 +15,8 @@ import numpy as np
 
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import (
-    MAX_COUNT,
+    COUNT,
+    POSITIVE,
     check_declared,
     list_field,
     param,
@@ -40,7 +41,7 @@ class RosenbrockParams:
 
     dims: int = param(2, help="d of the (chained) Rosenbrock function", low=2, high=64)
     num_directions: int = param(16, help="n: latent parameters w, z = A w", low=1, high=4096)
-    steps: int = param(500, help="steps per run", low=1, high=MAX_COUNT)
+    steps: int = param(500, help="steps per run", **COUNT)
     schedule: Literal["sqrt", "constant"] = field(
         default="sqrt", metadata={"help": "eta_t = lr/sqrt(t+1) or lr"}
     )
@@ -50,13 +51,13 @@ class RosenbrockParams:
     lr: dict[str, float] = common.lr_default(qpsbgd=0.05, signsgd=0.05, sgd=0.002)
     start: list[float] = list_field(-1.2, 1.0, help="z_0 (length dims)", free=True)
     repeats: int = param(
-        3, help="runs per method and lr, keyed seeds (of A and of the sampler)", low=1, high=MAX_COUNT
+        3, help="runs per method and lr, keyed seeds (of A and of the sampler)", **COUNT
     )
     solver: str = param("dense-sa", help="sampler of the direction QUBOs", choices=solver_choices())
     sample_kwargs: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "passed to the sampler (checked against solver)"}
     )
-    target: float = param(1e-2, help="report the first step with f <= target", low=0.0, low_open=True)
+    target: float = param(1e-2, help="report the first step with f <= target", **POSITIVE)
     lr_factors: list[float] = list_field(
         1.0,
         help="lr grid: each method runs lr x factor and reports the best (median final f)",
