@@ -49,8 +49,8 @@ KEPT_DIRS = ("failed", "interrupted")
 _TAGGED = re.compile(r"\.(failed|interrupted)(\.|$)")
 
 _EXCHANGE = "hybridqnn._files._exchange"
-_REPLACE = "hybridqnn._files.replace_directory"
-_CLEAN = "hybridqnn._files.clean_stale"
+_REPLACE = "hybridqnn.experiments.runner.replace_directory"
+_CLEAN = "hybridqnn.experiments.runner.clean_stale"
 _PROMOTE = "hybridqnn.experiments.runner._promote"
 
 
@@ -115,38 +115,44 @@ def _resolve(dotted: str) -> tuple[Any, str] | None:
     return None
 
 
+def _patch(spec: dict[str, Any], found: tuple[Any, str], armer: tuple[Any, str] | None) -> None:
+    """Make the ``spec["call"]``-th call of ``found`` (counted once ``armer`` was entered, if
+    given) kill the process before or after it runs."""
+    state = {"armed": armer is None, "calls": 0}
+    if armer is not None:
+        owner, name = armer
+        arm_real = getattr(owner, name)
+
+        def arming(*a: Any, **k: Any) -> Any:
+            state["armed"] = True
+            return arm_real(*a, **k)
+
+        setattr(owner, name, arming)
+    owner, name = found
+    real = getattr(owner, name)
+
+    def killing(*a: Any, **k: Any) -> Any:
+        if state["armed"]:
+            state["calls"] += 1
+        hit = state["armed"] and state["calls"] == spec["call"]
+        if hit and spec["when"] == "before":
+            os.kill(os.getpid(), signal.SIGKILL)
+        result = real(*a, **k)
+        if hit:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    setattr(owner, name, killing)
+
+
 def _install(hook: dict[str, Any]) -> str | None:
     """Patch the first resolvable target of ``hook`` (or its alternatives); the target used."""
     for spec in [hook, *hook["alt"]]:
         found = _resolve(spec["target"])
-        armer = _resolve(spec["armed_by"]) if spec["armed_by"] else True
-        if found is None or armer is None:
+        armer = _resolve(spec["armed_by"]) if spec["armed_by"] else None
+        if found is None or (spec["armed_by"] and armer is None):
             continue
-        state = {"armed": spec["armed_by"] is None, "calls": 0}
-        if spec["armed_by"]:
-            owner, name = armer
-            arm_real = getattr(owner, name)
-
-            def arming(*a: Any, _real: Any = arm_real, **k: Any) -> Any:
-                state["armed"] = True
-                return _real(*a, **k)
-
-            setattr(owner, name, arming)
-        owner, name = found
-        real = getattr(owner, name)
-
-        def killing(*a: Any, _real: Any = real, _spec: dict[str, Any] = spec, **k: Any) -> Any:
-            if state["armed"]:
-                state["calls"] += 1
-            hit = state["armed"] and state["calls"] == _spec["call"]
-            if hit and _spec["when"] == "before":
-                os.kill(os.getpid(), signal.SIGKILL)
-            result = _real(*a, **k)
-            if hit:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return result
-
-        setattr(owner, name, killing)
+        _patch(spec, found, armer)
         return spec["target"]
     return None
 
@@ -155,7 +161,6 @@ def child(spec: dict[str, Any]) -> None:
     """Run the toy experiment as ``spec`` says (the child process's entry point)."""
     sys.path.insert(0, str(HERE))
     from conftest import TOY
-
     from hybridqnn.experiments import context, load_config, registry, run_experiment
 
     registry.BUILTIN_MODULES = ()
@@ -271,6 +276,15 @@ def check_run(out: Path, runs: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def _recoverable(out: Path) -> bool:
+    """True if ``out`` is missing but the old run survives whole as ``.<name>.old-*`` beside
+    it (the window of the two-rename fallback, which the next run repairs)."""
+    if out.exists():
+        return False
+    olds = sorted(out.parent.glob(f".{out.name}.old-*"))
+    return bool(olds) and check_run(olds[-1], [OLD]) is None
+
+
 def leftovers(out: Path) -> list[str]:
     """Hidden entries in ``out`` and ``.<name>.*`` entries beside it (staging, old trees)."""
     inside = [p.name for p in out.iterdir() if p.name.startswith(".")] if out.is_dir() else []
@@ -293,12 +307,14 @@ def run_trial(name: str, root: Path) -> dict[str, Any]:
     hook = next((line.split(" ", 1)[1].strip() for line in log.splitlines() if line.startswith("hook ")), None)
     killed = code == -signal.SIGKILL
     after_kill = check_run(out, [OLD, NEW])
+    recoverable = after_kill is None or _recoverable(out)
     stale = leftovers(out)
     code2, log2 = _run_in(out, config, CLEAN)
     after_next = check_run(out, [CLEAN]) if code2 == 0 else f"next run exited {code2}: {log2[-300:]}"
     left = leftovers(out)
     return {
         "trial": name, "hook": hook, "killed": killed, "coherent": after_kill is None,
+        "recoverable": recoverable,
         "problem": after_kill, "stale_after_kill": stale, "next_ok": after_next is None,
         "next_problem": after_next, "stale_after_next": left,
     }
@@ -311,6 +327,7 @@ def main(names: list[str] | None = None) -> int:
             rows.append(run_trial(name, Path(tmp)))
         r = rows[-1]
         print(f"{r['trial']:40s} killed={r['killed']!s:5s} coherent={r['coherent']!s:5s} "
+              f"recoverable={r['recoverable']!s:5s} "
               f"next_ok={r['next_ok']!s:5s} clean_after_next={not r['stale_after_next']!s:5s} "
               f"hook={r['hook']}" + (f"\n    {r['problem']}" if r["problem"] else "")
               + (f"\n    next: {r['next_problem']}" if r["next_problem"] else "")
@@ -318,9 +335,10 @@ def main(names: list[str] | None = None) -> int:
               flush=True)
     n = len(rows)
     print(f"\nkilled as planned {sum(r['killed'] for r in rows)}/{n}; coherent after kill "
-          f"{sum(r['coherent'] for r in rows)}/{n}; next run ok {sum(r['next_ok'] for r in rows)}/{n}; "
+          f"{sum(r['coherent'] for r in rows)}/{n} (whole or recoverable by the next run "
+          f"{sum(r['recoverable'] for r in rows)}/{n}); next run ok {sum(r['next_ok'] for r in rows)}/{n}; "
           f"no staging left after next run {sum(not r['stale_after_next'] for r in rows)}/{n}")
-    return 0 if all(r["coherent"] and r["next_ok"] and not r["stale_after_next"] for r in rows) else 1
+    return 0 if all(r["recoverable"] and r["next_ok"] and not r["stale_after_next"] for r in rows) else 1
 
 
 if __name__ == "__main__":
