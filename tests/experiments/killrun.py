@@ -320,6 +320,32 @@ def run_trial(name: str, root: Path) -> dict[str, Any]:
     }
 
 
+def concurrent_trial(root: Path, runs: int = 3) -> str | None:
+    """Start ``runs`` runs (distinct ``lr``) at once into a directory holding a good run; None
+    if all end ok and the directory then holds one whole run of them and no staging."""
+    config = root / "toy.toml"
+    config.write_text(TOY_TOML)
+    out = root / "out"
+    code, log = _run_in(out, config, OLD)
+    if code != 0:
+        return f"the good run failed (exit {code}): {log[-300:]}"
+    params = [{"lr": 0.5 + i / 100, "epochs": 2} for i in range(runs)]
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "child",
+             json.dumps({"out": str(out), "config": str(config), "params": p, "sleep": 0.05})],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        for p in params
+    ]
+    logs = [proc.communicate(timeout=120)[0] for proc in procs]
+    failed = [log[-300:] for proc, log in zip(procs, logs, strict=True) if proc.returncode != 0]
+    if failed:
+        return f"runs failed: {failed}"
+    return check_run(out, params) or (f"left behind: {leftovers(out)}" if leftovers(out) else None)
+
+
 def main(names: list[str] | None = None) -> int:
     rows = []
     for name in names or list(TRIALS):
@@ -338,7 +364,10 @@ def main(names: list[str] | None = None) -> int:
           f"{sum(r['coherent'] for r in rows)}/{n} (whole or recoverable by the next run "
           f"{sum(r['recoverable'] for r in rows)}/{n}); next run ok {sum(r['next_ok'] for r in rows)}/{n}; "
           f"no staging left after next run {sum(not r['stale_after_next'] for r in rows)}/{n}")
-    return 0 if all(r["recoverable"] and r["next_ok"] and not r["stale_after_next"] for r in rows) else 1
+    with tempfile.TemporaryDirectory(prefix="killrun-") as tmp:
+        problem = concurrent_trial(Path(tmp))
+    print(f"3 concurrent runs into one directory: {problem or 'one whole run, no staging left'}")
+    return 0 if problem is None and all(r["recoverable"] and r["next_ok"] and not r["stale_after_next"] for r in rows) else 1
 
 
 if __name__ == "__main__":
