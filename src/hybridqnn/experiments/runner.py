@@ -52,12 +52,12 @@ logger = logging.getLogger(__name__)
 
 #: What a run writes in its run directory (``fnmatch`` patterns): the files above, the natural
 #: experiments' ``progress-<i>.jsonl``, the ``failed``/``interrupted`` runs kept beside a good
-#: one, and what earlier versions left (``report.failed.json``, ``models.interrupted``...,
-#: ``.pending-*`` staging, ``.*.tmp`` of atomic writes). A run directory holding anything else is
-#: not replaced.
+#: one (and their ``.failed.pending-*``/``.failed.old-*`` while being replaced), and what
+#: earlier versions left (``report.failed.json``, ``models.interrupted``..., ``.pending-*``
+#: staging, ``.*.tmp`` of atomic writes). A run directory holding anything else is not replaced.
 RUN_OUTPUTS: tuple[str, ...] = (
     "config.toml", "metrics.jsonl", "report.json", "report.md", "error.log", "*.png", "models",
-    "progress-*.jsonl", "failed", "interrupted",
+    "progress-*.jsonl", "failed", "interrupted", ".failed.*", ".interrupted.*",
     "*.failed", "*.failed.*", "*.interrupted", "*.interrupted.*", ".pending-*", ".*.tmp",
 )
 
