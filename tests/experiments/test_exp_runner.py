@@ -4,6 +4,7 @@ import json
 import os
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -344,8 +345,20 @@ def test_an_error_while_finishing_removes_the_staging_directory(tmp_path, monkey
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
-def test_concurrent_runs_leave_one_whole_run(tmp_path):
+@pytest.fixture
+def killrun(monkeypatch):
+    """The kill -9 harness (tests/experiments/killrun.py), its child processes importing the
+    hybridqnn this test imports."""
     import killrun
+
+    import hybridqnn
+
+    src = str(Path(hybridqnn.__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+    return killrun
+
+
+def test_concurrent_runs_leave_one_whole_run(tmp_path, killrun):
 
     assert killrun.concurrent_trial(tmp_path, runs=3) is None
 
@@ -359,10 +372,8 @@ def test_concurrent_runs_leave_one_whole_run(tmp_path):
         "cleanup of a stale staging dir",
     ],
 )
-def test_kill_9_leaves_one_whole_run(tmp_path, trial):
+def test_kill_9_leaves_one_whole_run(tmp_path, killrun, trial):
     """A few points of the kill -9 harness (``python tests/experiments/killrun.py`` runs all)."""
-    import killrun
-
     result = killrun.run_trial(trial, tmp_path)
     assert result["killed"], result
     assert result["recoverable"] and result["next_ok"] and not result["stale_after_next"], result
