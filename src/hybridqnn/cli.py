@@ -293,10 +293,14 @@ def _run(args: argparse.Namespace, target: str, want_kind: str) -> int:
     if result.status == "ok":
         print(f"run directory: {result.out_dir}")
         return 0
+    # a failed or interrupted run beside an earlier ok one is kept in <out>/failed|interrupted
+    kept = ""
+    if args.out is not None and result.out_dir != args.out.expanduser():
+        kept = f"; {args.out} keeps its earlier ok run"
     if result.status == "interrupted":
-        print(f"{_PROG}: interrupted; partial report in {result.report_path}", file=sys.stderr)
+        print(f"{_PROG}: interrupted; partial report in {result.report_path}{kept}", file=sys.stderr)
         return 130
-    _error(f"run failed: {result.error} (traceback in {result.out_dir / 'error.log'})")
+    _error(f"run failed: {result.error} (traceback in {result.out_dir / 'error.log'}){kept}")
     return 1
 
 
