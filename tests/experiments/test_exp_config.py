@@ -322,14 +322,25 @@ def test_set_errors_name_the_config():
         load_config("toy", overrides=["epochs=many"])
 
 
-def test_params_help_shows_declared_rules():
-    from hybridqnn.experiments.natural import NaturalMNISTParams
-    from hybridqnn.experiments.registry import Experiment
+def test_params_help_shows_declared_rules(toy):
+    # a local params class: importing a built-in experiment module here would register it in
+    # the toy registry, and so never in the real one
+    from hybridqnn.experiments.params import list_field, param
 
-    exp = Experiment("n", NaturalMNISTParams, lambda ctx, p: None, "n")
-    info = {p.name: p for p in params_help(exp)}
+    def _check(label, value):
+        """a letter."""
+
+    @dataclass(frozen=True)
+    class Declared:
+        width: int = param(8, low=1, high=2**20)
+        lr: float = param(0.1, low=0.0, low_open=True)
+        dataset: str = param("mnist", choices=("mnist", "fashion-mnist"))
+        names: list[str] = list_field("a", check=_check, nonempty=True)
+        verbose: bool = False
+
+    info = {p.name: p for p in params_help(Experiment("d", Declared, toy.run, "d"))}
     assert info["width"].rule == "an integer in [1, 2^20]"
     assert info["lr"].rule == "a float > 0"
     assert info["dataset"].rule == "one of mnist, fashion-mnist"
-    assert info["settings"].rule.startswith("at least one entry; a >= 0")
-    assert info["update"].rule == ""  # a Literal: the type says it
+    assert info["names"].rule == "at least one entry; a letter"
+    assert info["verbose"].rule == ""  # a bool declares nothing
