@@ -126,3 +126,25 @@ def test_check_finite_step_names_the_optimizer_and_promises_no_change() -> None:
     with pytest.raises(ValueError, match=r"^Opt.step: 'w.grad' must be finite"):
         check_finite_step("Opt", 1.0, [("w.grad", torch.tensor([0.0, np.inf]))])
     check_finite_step("Opt", None, [("w.grad", torch.zeros(2))])
+
+
+def test_number_rule_wording_and_checks():
+    import math
+
+    from hybridqnn._checks import NumberRule
+
+    assert NumberRule(True, 1, 10**9).describe() == "an integer in [1, 10^9]"
+    assert NumberRule(True, 0, 2**32 - 1).describe() == "an integer in [0, 2^32 - 1]"
+    assert NumberRule(False, 0.0, low_open=True).describe() == "a float > 0"
+    assert NumberRule(False, 0.0, 1.0, high_open=True).describe() == "a float in [0, 1)"
+    assert NumberRule(False).describe() == "a finite float"
+    assert NumberRule(False, 0.0, low_open=True).check("'rho'", 2) == 2.0
+    with pytest.raises(ValueError, match=r"^'rho' must be a float > 0, got -1\.0$"):
+        NumberRule(False, 0.0, low_open=True).check("'rho'", -1)
+    with pytest.raises(ValueError, match=r"^'rho' must be a finite float > 0, got inf$"):
+        NumberRule(False, 0.0, low_open=True).check("'rho'", math.inf)
+    with pytest.raises(ValueError, match="got nan"):
+        NumberRule(False, finite=False).check("'x'", math.nan)
+    assert NumberRule(False, finite=False).check("'x'", -math.inf) == -math.inf
+    with pytest.raises(TypeError, match=r"^'n' must be an integer >= 1 for solver 'sa', got True$"):
+        NumberRule(True, 1).check("'n'", True, " for solver 'sa'")

@@ -1,11 +1,28 @@
-"""Atomic writes (hybridqnn._files): the target holds the old or the new content, never a part,
-and no temporary file is left behind."""
+"""Atomic writes and directory swaps (hybridqnn._files): the target holds the old or the new
+content, never a part, and no temporary file or directory is left behind."""
 
 from __future__ import annotations
 
-import pytest
+import errno
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
-from hybridqnn._files import atomic_write_bytes, atomic_write_text
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hybridqnn import _files
+from hybridqnn._files import (
+    atomic_write_bytes,
+    atomic_write_text,
+    clean_stale,
+    is_stale,
+    replace_directory,
+    staging_dir,
+)
 
 
 def test_write_and_replace(tmp_path) -> None:
@@ -30,3 +47,154 @@ def test_atomic_write_gives_the_umask_mode_not_mkstemps_0600(tmp_path) -> None:
 
     path = atomic_write_text(tmp_path / "r.json", "{}")
     assert (path.stat().st_mode & 0o777) == default_mode() != 0o600
+
+
+# --------------------------------------------------------------------------- directories
+
+def _reaped() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _tree(root: Path) -> dict[str, bytes | None]:
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def _write(root: Path, files: dict[str, bytes]) -> None:
+    root.mkdir(exist_ok=True)
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+
+
+def _no_exchange(monkeypatch) -> None:
+    monkeypatch.setattr(_files, "_exchange", lambda a, b: False)
+
+
+def test_staging_dir_is_a_hidden_empty_sibling(tmp_path) -> None:
+    target = tmp_path / "run"
+    a, b = staging_dir(target), staging_dir(target)
+    assert a != b and a.parent == b.parent == tmp_path
+    assert a.name.startswith(f".run.pending-{os.getpid()}-") and list(a.iterdir()) == []
+    assert (a.stat().st_mode & 0o777) == _files.default_mode(directory=True)
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "fallback"])
+@pytest.mark.parametrize("state", ["absent", "empty", "full"])
+def test_replace_directory(tmp_path, monkeypatch, exchange, state) -> None:
+    if not exchange:
+        _no_exchange(monkeypatch)
+    target = tmp_path / "run"
+    if state != "absent":
+        target.mkdir()
+    if state == "full":
+        _write(target, {"old.txt": b"old", "models/m/w.bin": b"w", "report.json": b"{}"})
+    new = staging_dir(target)
+    _write(new, {"report.json": b'{"new": 1}', "models/n/w.bin": b"n"})
+    expected = _tree(new)
+    assert replace_directory(new, target) is None
+    assert _tree(target) == expected
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging or old tree left
+
+
+def test_exchange_swaps_or_says_unavailable(tmp_path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    _write(a, {"x": b"a"})
+    _write(b, {"x": b"b"})
+    if _files._exchange(a, b):
+        assert (a / "x").read_bytes() == b"b" and (b / "x").read_bytes() == b"a"
+        with pytest.raises(FileNotFoundError):  # a real error is raised, not "unavailable"
+            _files._exchange(a, tmp_path / "missing")
+    else:  # pragma: no cover - a kernel, libc or filesystem without RENAME_EXCHANGE
+        assert (a / "x").read_bytes() == b"a"
+
+
+def test_replace_directory_errors_leave_both_trees(tmp_path) -> None:
+    target = tmp_path / "run"
+    target.write_text("a file")
+    new = staging_dir(target)
+    with pytest.raises(NotADirectoryError):
+        replace_directory(new, target)
+    assert target.read_text() == "a file" and new.is_dir()
+
+
+def test_fallback_failing_in_its_window_puts_the_old_tree_back(tmp_path, monkeypatch) -> None:
+    _no_exchange(monkeypatch)
+    target = tmp_path / "run"
+    _write(target, {"old.txt": b"old"})
+    new = staging_dir(target)
+    real_rename, calls = os.rename, []
+
+    def rename(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 3:  # new -> target, after target -> .run.old-*
+            raise OSError(errno.EACCES, "denied")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(PermissionError):
+        replace_directory(new, target)
+    assert _tree(target) == {"old.txt": b"old"} and new.is_dir()
+
+
+def test_clean_stale_restores_the_newest_old_tree_and_deletes_the_rest(tmp_path) -> None:
+    dead = _reaped()
+    target = tmp_path / "run"
+    _write(tmp_path / f".run.old-{dead}-100", {"r": b"older"})
+    _write(tmp_path / f".run.old-{dead}-200", {"r": b"newest"})
+    _write(tmp_path / f".run.pending-{dead}-300", {"r": b"half a run"})
+    live = tmp_path / f".run.pending-{os.getpid()}-400"  # a run still going: left alone
+    _write(live, {"r": b"live"})
+    others = [tmp_path / f".other.pending-{dead}-1", tmp_path / ".run.pending-x", tmp_path / "keep"]
+    for other in others:
+        other.mkdir()
+    clean_stale(target)
+    assert (target / "r").read_bytes() == b"newest"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["run", live.name] + [o.name for o in others])
+    clean_stale(target)  # target exists now: nothing more to restore
+    assert (target / "r").read_bytes() == b"newest" and live.is_dir()
+
+
+def test_clean_stale_deletes_old_trees_when_the_target_exists(tmp_path) -> None:
+    dead = _reaped()
+    target = tmp_path / "run"
+    _write(target, {"r": b"current"})
+    _write(tmp_path / f".run.old-{dead}-1", {"r": b"old"})
+    clean_stale(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["run"] and (target / "r").read_bytes() == b"current"
+    clean_stale(tmp_path / "missing" / "run")  # a missing parent is nothing to clean
+
+
+def test_is_stale() -> None:
+    assert is_stale(f".run.pending-{_reaped()}-5")
+    assert not is_stale(f".run.pending-{os.getpid()}-5")
+    assert not is_stale(".run.pending-x") and not is_stale("run")
+
+
+_TREES = st.dictionaries(
+    st.sampled_from(["a", "b.txt", "m/w.bin", "m/n/x", "report.json"]), st.binary(max_size=8),
+    max_size=4,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(old=st.none() | _TREES, new=_TREES, exchange=st.booleans())
+def test_replace_directory_gives_the_new_tree_exactly(old, new, exchange) -> None:
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
+        if not exchange:
+            _no_exchange(mp)
+        target = Path(tmp) / "run"
+        if old is not None:
+            _write(target, old)
+        stage = staging_dir(target)
+        _write(stage, new)
+        expected = _tree(stage)
+        replace_directory(stage, target)
+        assert _tree(target) == expected
+        assert [p.name for p in Path(tmp).iterdir()] == ["run"]

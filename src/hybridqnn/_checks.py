@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -225,3 +226,61 @@ def _range(low: float | None, high: float | None, low_open: bool = False) -> str
     if low is None:
         return f" <= {high}"
     return f" in {'(' if low_open else '['}{low}, {high}]"
+
+
+@dataclass(frozen=True)
+class NumberRule:
+    """A number's rule: an integer or a float, in a range (bounds included unless ``*_open``),
+    finite unless ``finite`` is False (NaN is never accepted). The one wording of such rules:
+    ``an integer in [1, 32]``, ``a float > 0``, ``a finite float``."""
+
+    integer: bool
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    finite: bool = True
+
+    def describe(self) -> str:
+        """The rule in words."""
+        low, high = self.low, self.high
+        bounded = low is not None or high is not None
+        what = "an integer" if self.integer else ("a finite float" if self.finite and not bounded else "a float")
+        if low is not None and high is not None:
+            return f"{what} in {'(' if self.low_open else '['}{_num(low)}, {_num(high)}{')' if self.high_open else ']'}"
+        if low is not None:
+            return f"{what} {'>' if self.low_open else '>='} {_num(low)}"
+        if high is not None:
+            return f"{what} {'<' if self.high_open else '<='} {_num(high)}"
+        return what
+
+    def check(self, name: str, value: Any, suffix: str = "") -> int | float:
+        """Return ``value`` as an int or float if it keeps the rule; else ``TypeError`` or
+        ``ValueError``: ``<name> must be <rule><suffix>, got <value>``, e.g. ``'rho' must be a
+        float > 0, got -1.0`` (``name`` as it should appear, quotes included)."""
+        rule = self.describe()
+        ok_type = isinstance(value, numbers.Integral) if self.integer else isinstance(value, numbers.Real)
+        if isinstance(value, bool) or not ok_type:
+            raise TypeError(f"{name} must be {rule}{suffix}, got {_shown(value)}")
+        value = int(value) if self.integer else float(value)
+        bad = not self.integer and (math.isnan(value) or (self.finite and math.isinf(value)))
+        if self.low is not None:
+            bad = bad or (value <= self.low if self.low_open else value < self.low)
+        if self.high is not None:
+            bad = bad or (value >= self.high if self.high_open else value > self.high)
+        if bad:
+            if self.finite and not self.integer and not math.isfinite(value) and rule.startswith("a float"):
+                rule = "a finite" + rule[1:]
+            raise ValueError(f"{name} must be {rule}{suffix}, got {_shown(value)}")
+        return value
+
+
+def _num(x: float) -> str:
+    """A bound as written in a rule: 10^9 and 2^32 - 1 for the large round ones."""
+    if isinstance(x, int) and x >= 10**4:
+        for base in (10, 2):
+            for delta, tail in ((0, ""), (1, " - 1")):
+                k = round(math.log(x + delta, base))
+                if base**k == x + delta:
+                    return f"{base}^{k}{tail}"
+    return f"{x:g}" if isinstance(x, float) else str(x)

@@ -280,7 +280,8 @@ def _run(args: argparse.Namespace, target: str, want_kind: str) -> int:
         print(f"\n# config keys of experiment {config.experiment.name!r}:")
         for info in params_help(config.experiment):
             default = "required" if info.required else f"default {info.default!r}"
-            print(f"#   {info.name} ({info.type}, {default})" + (f": {info.help}" if info.help else ""))
+            rule = f"; {info.rule}" if info.rule else ""
+            print(f"#   {info.name} ({info.type}, {default}{rule})" + (f": {info.help}" if info.help else ""))
         return 0
 
     result = run_experiment(config, args.out, raise_on_error=args.debug, **options)
@@ -292,10 +293,14 @@ def _run(args: argparse.Namespace, target: str, want_kind: str) -> int:
     if result.status == "ok":
         print(f"run directory: {result.out_dir}")
         return 0
+    # a failed or interrupted run beside an earlier ok one is kept in <out>/failed|interrupted
+    kept = ""
+    if args.out is not None and result.out_dir != args.out.expanduser():
+        kept = f"; {args.out} keeps its earlier ok run"
     if result.status == "interrupted":
-        print(f"{_PROG}: interrupted; partial report in {result.report_path}", file=sys.stderr)
+        print(f"{_PROG}: interrupted; partial report in {result.report_path}{kept}", file=sys.stderr)
         return 130
-    _error(f"run failed: {result.error} (traceback in {result.out_dir / 'error.log'})")
+    _error(f"run failed: {result.error} (traceback in {result.out_dir / 'error.log'}){kept}")
     return 1
 
 

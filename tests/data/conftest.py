@@ -44,6 +44,17 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
+def unchecked_citeseer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drop CiteSeer's digests for this test, so that Cora's files copied as ``ind.citeseer.*``
+    (and mutations of them) reach the structure checks, as an unverified file does (today only
+    ``ind.pubmed.allx`` has no digest)."""
+    from hybridqnn.data import planetoid
+
+    table = {k: v for k, v in planetoid.PLANETOID_SHA256.items() if ".citeseer." not in k}
+    monkeypatch.setattr(planetoid, "PLANETOID_SHA256", table)
+
+
+@pytest.fixture
 def set_checksums(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, dict[str, str | None]], None]:
     """Replace the checksum table of one data set folder for this test."""
 

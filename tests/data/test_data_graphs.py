@@ -123,8 +123,10 @@ def test_corrupt_file_fails_its_checksum(tmp_path: Path, shared_data_module: Pat
         load_planetoid("cora", data_dir=tmp_path)
 
 
-def test_pickle_with_a_foreign_global_is_refused_before_unpickling(tmp_path: Path) -> None:
-    # CiteSeer has no published checksum here, so only the global check guards it
+def test_pickle_with_a_foreign_global_is_refused_before_unpickling(
+    tmp_path: Path, unchecked_citeseer: None
+) -> None:
+    # as for a file with no published digest, only the global check guards it
     folder = tmp_path / PLANETOID_DIR
     folder.mkdir()
     benign = pickle.dumps(np.zeros((2, 2)), protocol=2)

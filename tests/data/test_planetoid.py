@@ -1,5 +1,6 @@
 """Validation of the raw Planetoid files before anything is densified (issue 23's reproducers:
-Cora's files copied as ``ind.citeseer.*``, which carry no checksum)."""
+Cora's files copied as ``ind.citeseer.*`` with CiteSeer's digests dropped, as for a file that has
+no digest)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ pytest.importorskip("torch_geometric", reason="graph tests need the 'graph' extr
 
 
 @pytest.fixture
-def citeseer(tmp_path: Path, shared_data: Path) -> Path:
+def citeseer(tmp_path: Path, shared_data: Path, unchecked_citeseer: None) -> Path:
     folder = tmp_path / "planetoid"
     folder.mkdir()
     for suffix in PLANETOID_SUFFIXES:
@@ -166,3 +167,18 @@ def test_malformed_pickles_are_input_file_errors(citeseer: Path, cut: int) -> No
 def test_limits_keyword(citeseer: Path) -> None:
     with pytest.raises(InputFileError, match="above the limit max_rows=100"):
         _load(citeseer, limits=DataLimits(max_rows=100))
+
+
+def test_citeseer_files_are_checksummed(tmp_path: Path, shared_data: Path) -> None:
+    """With its published digests, Cora's files posing as CiteSeer's fail on the first file."""
+    from hybridqnn.data.checksums import DataIntegrityError
+
+    folder = tmp_path / "planetoid"
+    folder.mkdir()
+    for suffix in PLANETOID_SUFFIXES:
+        shutil.copyfile(
+            shared_data / "planetoid" / f"ind.cora.{suffix}", folder / f"ind.citeseer.{suffix}"
+        )
+    with pytest.raises(DataIntegrityError, match=r"ind\.citeseer\.x") as info:
+        _load(tmp_path)
+    assert "\n" not in str(info.value)

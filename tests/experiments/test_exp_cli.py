@@ -156,7 +156,29 @@ def test_failed_run_keeps_earlier_good_report(tmp_path, capsys):
     good = (out / "report.json").read_bytes()
     assert cli.main(["run", "toy", "--out", str(out), "--set", "fail_at=0"]) == 1
     assert (out / "report.json").read_bytes() == good
-    assert json.loads((out / "report.failed.json").read_text())["status"] == "failed"
+    assert json.loads((out / "failed" / "report.json").read_text())["status"] == "failed"
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == (
+        f"hybridqnn: error: run failed: RuntimeError: boom at epoch (traceback in "
+        f"{out / 'failed' / 'error.log'}); {out} keeps its earlier ok run"
+    )
+    assert cli.main(["run", "toy", "--out", str(out), "--set", "interrupt_at=0"]) == 130
+    assert f"partial report in {out / 'interrupted' / 'report.json'}; {out} keeps" in (
+        _one_error_line(capsys.readouterr().err))
+
+
+def test_run_refuses_a_project_directory(tmp_path, monkeypatch, capsys):
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    (tmp_path / "src").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "toy", "--out", "."]) == 2
+    assert "'out_dir' '.' must not be the current directory" in _one_error_line(capsys.readouterr().err)
+    sub = tmp_path / "src"
+    (sub / "notes.txt").write_text("mine")
+    assert cli.main(["run", "toy", "--out", str(sub)]) == 2
+    assert "holds entries a run does not write (notes.txt)" in _one_error_line(capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml", "src"]
+    assert [p.name for p in sub.iterdir()] == ["notes.txt"]
 
 
 def test_list_experiments_and_benchmarks(capsys):

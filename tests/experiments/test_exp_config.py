@@ -252,3 +252,95 @@ def test_params_help(toy):
     assert info["epochs"].type == "int" and info["epochs"].default == 2
     assert info["bits"].type == "list[int]" and info["bits"].default == [4, 8]
     assert info["scale"].type == "float | None"
+
+
+# --------------------------------------------------------------------------- files (issue 23)
+
+
+def test_byte_order_mark_is_accepted(write_config):
+    path = write_config('experiment = "toy"\n[params]\nepochs = 3\n')
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_config(path).params.epochs == 3
+
+
+def test_invalid_utf8_names_the_file_and_offset(write_config):
+    from hybridqnn.errors import InputFileError
+
+    path = write_config('experiment = "toy"\n')
+    path.write_bytes(path.read_bytes() + b'description = "\xff"\n')
+    with pytest.raises(InputFileError) as info:
+        load_config(path)
+    assert str(info.value) == f"config {str(path)!r} is not UTF-8: byte 0xff at offset 34 is invalid"
+
+
+@pytest.mark.parametrize("depth", [33, 5000])
+def test_nesting_deeper_than_the_limit_is_one_line(write_config, depth):
+    from hybridqnn.errors import InputFileError
+
+    path = write_config('experiment = "toy"\nx = ' + "[" * depth + "]" * depth + "\n")
+    with pytest.raises(InputFileError, match=r"cfg\.toml' nests tables or arrays deeper than 32 levels \(the limit\)$"):
+        load_config(path)
+
+
+def test_nesting_within_the_limit_parses(write_config):
+    path = write_config('experiment = "toy"\n[params]\ntags = ' + "[" * 30 + "]" * 30 + "\n")
+    with pytest.raises(TypeError, match=r"'tags'\[0\] must be str"):  # parsed, then type-checked
+        load_config(path)
+
+
+def test_deep_set_value_is_one_line():
+    with pytest.raises(ValueError, match=r"^config 'toy': --set tags: the value nests tables or arrays deeper than 32"):
+        load_config("toy", overrides=["tags=" + "[" * 5000 + "]" * 5000])
+
+
+def test_size_limit_and_its_override(write_config, monkeypatch):
+    from hybridqnn.errors import InputFileError
+    from hybridqnn.experiments.config import MAX_CONFIG_BYTES, max_config_bytes
+
+    assert max_config_bytes() == MAX_CONFIG_BYTES == 2**20
+    path = write_config('experiment = "toy"\n' + "# padding\n" * 20)
+    monkeypatch.setenv("HYBRIDQNN_MAX_CONFIG_BYTES", "100")
+    with pytest.raises(InputFileError, match=r"cfg\.toml' is larger than 100 bytes \(the limit; raise it with \$HYBRIDQNN_MAX_CONFIG_BYTES\)"):
+        load_config(path)
+    monkeypatch.setenv("HYBRIDQNN_MAX_CONFIG_BYTES", "1000")
+    assert load_config(path).params.epochs == 2
+    monkeypatch.setenv("HYBRIDQNN_MAX_CONFIG_BYTES", "-1")
+    with pytest.raises(ValueError, match="'HYBRIDQNN_MAX_CONFIG_BYTES' must be a positive integer, got '-1'"):
+        load_config(path)
+
+
+def test_invalid_toml_is_an_input_file_error(write_config):
+    from hybridqnn.errors import InputFileError
+
+    path = write_config('experiment = "toy"\n[params\n')
+    with pytest.raises(InputFileError, match=r"cfg\.toml' is not valid TOML: "):
+        load_config(path)
+
+
+def test_set_errors_name_the_config():
+    with pytest.raises(TypeError, match=r"^config 'toy': --set epochs=many: 'epochs' must be int"):
+        load_config("toy", overrides=["epochs=many"])
+
+
+def test_params_help_shows_declared_rules(toy):
+    # a local params class: importing a built-in experiment module here would register it in
+    # the toy registry, and so never in the real one
+    from hybridqnn.experiments.params import list_field, param
+
+    def _check(label, value):
+        """a letter."""
+
+    @dataclass(frozen=True)
+    class Declared:
+        width: int = param(8, low=1, high=2**20)
+        lr: float = param(0.1, low=0.0, low_open=True)
+        dataset: str = param("mnist", choices=("mnist", "fashion-mnist"))
+        names: list[str] = list_field("a", check=_check, nonempty=True)
+        verbose: bool = False
+
+    info = {p.name: p for p in params_help(Experiment("d", Declared, toy.run, "d"))}
+    assert info["width"].rule == "an integer in [1, 2^20]"
+    assert info["lr"].rule == "a float > 0"
+    assert info["dataset"].rule == "one of mnist, fashion-mnist"
+    assert info["names"].rule == "at least one entry; a letter"
+    assert info["verbose"].rule == ""  # a bool declares nothing

@@ -47,18 +47,17 @@ def test_render_markdown_sections():
     assert "## Paper reports" not in render_markdown({**report, "paper": []})
 
 
-def test_write_report_keeps_good_results(tmp_path):
+def test_write_report_writes_json_and_markdown(tmp_path):
+    """write_report writes report.json/report.md whatever the status (a good report is kept by
+    the runner, which writes each run into its own staging directory: test_exp_runner.py)."""
     ok = {"experiment": "x", "status": "ok", "rows": [{"a": 1}]}
     assert write_report(tmp_path, ok) == tmp_path / "report.json"
-    failed = {"experiment": "x", "status": "failed", "rows": [], "error": "E: x"}
-    assert write_report(tmp_path, failed) == tmp_path / "report.failed.json"
-    assert json.loads((tmp_path / "report.json").read_text())["status"] == "ok"
-    assert (tmp_path / "report.failed.md").is_file()
     assert write_report(tmp_path, {**ok, "rows": [{"a": 2}]}) == tmp_path / "report.json"
     assert json.loads((tmp_path / "report.json").read_text())["rows"] == [{"a": 2}]
-    # a failed report may replace a failed one
+    failed = {"experiment": "x", "status": "failed", "rows": [], "error": "E: x"}
     other = tmp_path / "other"
-    write_report(other, failed)
+    assert write_report(other, failed) == other / "report.json"
+    assert "**Error:** E: x" in (other / "report.md").read_text()
     assert write_report(other, {**failed, "status": "interrupted"}) == other / "report.json"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     with pytest.raises(

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,29 +214,170 @@ def test_failed_run_never_overwrites_good_report(tmp_path):
         for name in ("report.json", "report.md", "config.toml", "metrics.jsonl", "loss.png")
     }
 
+    # a failed run beside a good one is kept whole in failed/; the good run is untouched
     result = run_experiment(
         load_config("toy", overrides=["fail_at=1", "lr=0.5"]), out, raise_on_error=False
     )
-    assert result.status == "failed" and result.report_path == out / "report.failed.json"
+    failed = out / "failed"
+    assert result.status == "failed" and result.out_dir == failed
+    assert result.report_path == failed / "report.json"
     for name, data in good.items():
         assert (out / name).read_bytes() == data, name
-    assert _report(out / "report.failed.json")["status"] == "failed"
-    assert (out / "report.failed.md").is_file()
-    assert tomllib.loads((out / "config.failed.toml").read_text())["params"]["lr"] == 0.5
-    assert len((out / "metrics.failed.jsonl").read_text().splitlines()) == 1
+    assert not (out / "error.log").exists()  # the traceback stays with its run
+    assert _report(failed / "report.json")["status"] == "failed"
+    assert (failed / "report.md").is_file() and "Traceback" in (failed / "error.log").read_text()
+    assert tomllib.loads((failed / "config.toml").read_text())["params"]["lr"] == 0.5
+    assert len((failed / "metrics.jsonl").read_text().splitlines()) == 1
 
     result = run_experiment(
         load_config("toy", overrides=["interrupt_at=0"]), out, raise_on_error=False
     )
-    assert result.report_path == out / "report.interrupted.json"
+    assert result.report_path == out / "interrupted" / "report.json"
     assert (out / "report.json").read_bytes() == good["report.json"]
+    assert _report(out / "interrupted" / "report.json")["status"] == "interrupted"
 
-    # an ok run replaces the old good one, and no staging directory is left behind
+    # a later failed run replaces the earlier one in failed/, whole
+    run_experiment(load_config("toy", overrides=["fail_at=0", "lr=0.75"]), out, raise_on_error=False)
+    assert tomllib.loads((failed / "config.toml").read_text())["params"]["lr"] == 0.75
+    assert (failed / "metrics.jsonl").read_text() == ""
+
+    # an ok run replaces the old good one (and what was kept beside it), and no staging
+    # directory is left behind
     result = run_experiment(load_config("toy", overrides=["lr=0.25"]), out)
     assert result.report_path == out / "report.json"
     assert _report(out / "report.json")["config"]["params"]["lr"] == 0.25
     assert tomllib.loads((out / "config.toml").read_text())["params"]["lr"] == 0.25
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.toml", "loss.png", "metrics.jsonl", "report.json", "report.md"]
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_failed_run_without_a_good_one_replaces_the_run_directory(tmp_path):
+    out = tmp_path / "run"
+    run_experiment(load_config("toy", overrides=["fail_at=0"]), out, raise_on_error=False)
+    result = run_experiment(load_config("toy", overrides=["interrupt_at=1"]), out, raise_on_error=False)
+    assert result.out_dir == out and _report(out / "report.json")["status"] == "interrupted"
+    assert not (out / "error.log").exists()  # the failed run's file went with it
+
+
+def test_run_writes_into_a_hidden_sibling_until_it_ends(tmp_path):
+    out = tmp_path / "run"
+    seen = {}
+
+    def spy(ctx, params):
+        seen.update(work=ctx.out_dir, exists=out.exists(), files=sorted(os.listdir(ctx.out_dir)))
+
+    run_experiment(_with_run(load_config("toy"), spy), out)
+    assert seen["work"].parent == tmp_path and seen["work"].name.startswith(".run.pending-")
+    assert seen["exists"] is False and seen["files"] == ["config.toml", "metrics.jsonl"]
+    assert (out / "report.json").is_file() and [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_refuses_a_directory_holding_other_files(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\n")
+    (project / "report.json").write_text('{"status": "ok", "rows": []}')
+    before = sorted(p.name for p in project.iterdir())
+    cfg = load_config("toy")
+    with pytest.raises(
+        ValueError,
+        match=r"'out_dir' '.*project' holds entries a run does not write \(pyproject.toml, src\); "
+        r"a run replaces its run directory as a whole",
+    ):
+        run_experiment(cfg, project)
+    monkeypatch.chdir(project)
+    with pytest.raises(ValueError, match=r"'out_dir' '\.' must not be the current directory"):
+        run_experiment(cfg, ".")
+    with pytest.raises(ValueError, match="must not be the current directory or hold it"):
+        run_experiment(cfg, tmp_path)
+    assert sorted(p.name for p in project.iterdir()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
+
+
+def test_earlier_layouts_and_stale_staging_are_replaced(tmp_path):
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead = child.pid
+    out = tmp_path / "run"
+    run_experiment(load_config("toy"), out)
+    for name in ("report.failed.json", "config.failed.toml", "progress-0.jsonl", ".x.json.1.tmp"):
+        (out / name).write_text("{}")
+    for name in ("models.failed", f".pending-{dead}-1", f".pending-{os.getpid()}-2"):
+        (out / name).mkdir()
+    (tmp_path / f".run.pending-{dead}-3").mkdir()
+    (tmp_path / f".run.old-{dead}-4").mkdir()
+    run_experiment(load_config("toy", overrides=["lr=0.5"]), out)
+    assert _report(out / "report.json")["config"]["params"]["lr"] == 0.5
+    assert not [p for p in out.iterdir() if "failed" in p.name or p.name.startswith(".")]
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_run_killed_in_the_fallback_window_is_restored(tmp_path):
+    import subprocess
+
+    out = tmp_path / "run"
+    run_experiment(load_config("toy"), out)
+    good = (out / "report.json").read_bytes()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    out.rename(tmp_path / f".run.old-{child.pid}-5")  # killed between the fallback's renames
+    result = run_experiment(load_config("toy", overrides=["fail_at=0"]), out, raise_on_error=False)
+    assert (out / "report.json").read_bytes() == good and result.out_dir == out / "failed"
+
+
+def test_an_error_while_finishing_removes_the_staging_directory(tmp_path, monkeypatch):
+    from hybridqnn.experiments import runner
+
+    out = tmp_path / "run"
+    run_experiment(load_config("toy"), out)
+    good = (out / "report.json").read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(runner, "write_report", broken)
+    with pytest.raises(OSError, match="disk full"):
+        run_experiment(load_config("toy", overrides=["lr=0.5"]), out)
+    assert (out / "report.json").read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+@pytest.fixture
+def killrun(monkeypatch):
+    """The kill -9 harness (tests/experiments/killrun.py), its child processes importing the
+    hybridqnn this test imports."""
+    import killrun
+
+    import hybridqnn
+
+    src = str(Path(hybridqnn.__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+    return killrun
+
+
+def test_concurrent_runs_leave_one_whole_run(tmp_path, killrun):
+
+    assert killrun.concurrent_trial(tmp_path, runs=3) is None
+
+
+@pytest.mark.parametrize(
+    "trial",
+    [
+        "just after the exchange",
+        "fallback: between the two renames",
+        "failed run: before keeping it",
+        "cleanup of a stale staging dir",
+    ],
+)
+def test_kill_9_leaves_one_whole_run(tmp_path, killrun, trial):
+    """A few points of the kill -9 harness (``python tests/experiments/killrun.py`` runs all)."""
+    result = killrun.run_trial(trial, tmp_path)
+    assert result["killed"], result
+    assert result["recoverable"] and result["next_ok"] and not result["stale_after_next"], result
+    assert result["coherent"] or trial.startswith("fallback"), result
 
 
 def test_invalid_options_fail_before_creating_anything(tmp_path):
@@ -244,6 +387,12 @@ def test_invalid_options_fail_before_creating_anything(tmp_path):
     with pytest.raises(ValueError, match="'data_dir' must be an existing directory"):
         run_experiment(cfg, tmp_path / "b", data_dir=tmp_path / "missing")
     assert list(tmp_path.iterdir()) == []
+
+
+def _with_run(cfg, run):
+    import dataclasses
+
+    return dataclasses.replace(cfg, experiment=dataclasses.replace(cfg.experiment, run=run))
 
 
 def test_context_passes_options_through(tmp_path):

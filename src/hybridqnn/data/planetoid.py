@@ -45,6 +45,14 @@ PLANETOID_SUFFIXES: tuple[str, ...] = ("x", "tx", "allx", "y", "ty", "ally", "gr
 
 PLANETOID_SHA256 = MappingProxyType(
     {
+        "ind.citeseer.allx": "2ac30345d95c9ec933a817ee0bdd6a5f077f8c184a20e696910192d534414668",
+        "ind.citeseer.ally": "f704b2d986dde6c2669934de1f3ae5696a6cf9455c0f6b2646a2d135ea0a1c95",
+        "ind.citeseer.graph": "d79a4ef9d3e7169aee8946145f6b7306e35bc79bffad26346cfb94e10e9912a7",
+        "ind.citeseer.test.index": "2af990671580b6b2df5d158d1038f8292e30c9cd821b5453f399659b25b723d4",
+        "ind.citeseer.tx": "539a8906a2da97628d212f2fdd668c109a8b3f0d36574b59e5d3fd5b5303da21",
+        "ind.citeseer.ty": "55e5bd1ba1e733a04598753ad1a8d57957f4b8f89e74519f41f4f4938767e4ce",
+        "ind.citeseer.x": "d20de19150741e555de0ed037195630fc194114ebc7fd72ced62810148aa22f6",
+        "ind.citeseer.y": "8ba87e515d8e3ee3cf52f6d2c5b86aa73f11ecad825a808455209ec26cd54924",
         "ind.cora.allx": "9419ba2f26f5c35243db64aba110e0f35a04851609e0dc5433450676ca6b8543",
         "ind.cora.ally": "2b998f5cc7fedc86e7f97ca2498f47a1ffc1462c29e2d578b23bf3f62b6e7d71",
         "ind.cora.graph": "58f13302f39dde8852dad6fe6d15b89b077b6d7f837626bce671ef80344b383d",
@@ -62,9 +70,11 @@ PLANETOID_SHA256 = MappingProxyType(
         "ind.pubmed.y": "e6c807633307a07ed659249006536a147c7999c797f11a2560752990181b41b3",
     }
 )
-"""Published SHA-256 of the raw Planetoid files we know (``shared/data/MANIFEST.md``). CiteSeer's
-files and ``ind.pubmed.allx`` have no recorded digest yet: add them here (the hook) once they
-are established from a trusted copy; until then those files are only structure-checked."""
+"""SHA-256 of the raw Planetoid files, as published in kimiyoung/planetoid (``data/``, commit
+af6abf4, the files torch_geometric downloads). Cora's and PubMed's match
+``shared/data/MANIFEST.md``; CiteSeer's were hashed from that repository's blobs, whose Cora
+files hash to the manifest's digests. ``ind.pubmed.allx`` has no digest (no copy was available
+to hash): that file is only structure-checked."""
 
 # Globals that Planetoid pickles refer to (protocol 2, written by Python 2, or re-saved by 3).
 _ALLOWED_GLOBALS = frozenset(

@@ -14,8 +14,16 @@ A config file looks like this::
 
 Shipped configs live in ``hybridqnn/experiments/configs/NAME.toml``. :func:`load_config`
 resolves a shipped name or a path, applies ``[quick]`` (when asked), then ``--set key=value``
-overrides, type-checks every value against the dataclass annotations and builds the params
-instance.
+overrides, type-checks every value against the dataclass annotations, checks it against the
+field's declared rule (:mod:`hybridqnn.experiments.params`; the message names the file, the table
+or the ``--set`` item, and the key) and builds the params instance, whose ``__post_init__`` adds
+the rules between fields (``sample_kwargs`` against the solver, ``best_effort`` overrides).
+
+**Limits.** A config file may hold at most 1 MiB (:data:`MAX_CONFIG_BYTES`; raise it for a
+process with ``$HYBRIDQNN_MAX_CONFIG_BYTES``), must be UTF-8 (a leading byte-order mark is
+skipped) and may nest tables and arrays at most 32 levels deep (:data:`MAX_CONFIG_DEPTH`; a
+``--set`` value too). A file that breaks one raises :class:`~hybridqnn.errors.InputFileError`
+naming the file, the rule and, for bad UTF-8, the byte offset.
 """
 
 from __future__ import annotations
@@ -23,12 +31,15 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import numbers
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hybridqnn.errors import InputFileError
+from hybridqnn.experiments.params import check_field, element_kind, field_rule
 from hybridqnn.experiments.registry import Experiment, get_experiment
 from hybridqnn.experiments.schema import (
     accepts_str,
@@ -54,6 +65,13 @@ __all__ = [
     "params_help",
     "shipped_config_names",
 ]
+
+#: The most bytes a config file may hold by default (1 MiB; shipped configs are under 4 KiB).
+MAX_CONFIG_BYTES = 2**20
+#: The environment variable that raises :data:`MAX_CONFIG_BYTES` for a process.
+CONFIG_BYTES_ENV = "HYBRIDQNN_MAX_CONFIG_BYTES"
+#: The deepest nesting of tables and arrays a config may use (shipped configs use 3).
+MAX_CONFIG_DEPTH = 32
 
 TOP_LEVEL_KEYS: tuple[str, ...] = ("experiment", "name", "description", "seed", "params", "quick")
 _SEED_MAX = 2**32 - 1
@@ -138,6 +156,7 @@ class ParamInfo:
     default: Any
     help: str
     required: bool = False
+    rule: str = ""
 
 
 # --------------------------------------------------------------------------- locating configs
@@ -203,15 +222,71 @@ def _resolve(name_or_path: str | Path) -> tuple[Any, str | None]:
     )
 
 
+def max_config_bytes() -> int:
+    """The most bytes a config file may hold: :data:`MAX_CONFIG_BYTES`, or the positive integer
+    in ``$HYBRIDQNN_MAX_CONFIG_BYTES`` (read at each call)."""
+    text = os.environ.get(CONFIG_BYTES_ENV, "").strip()
+    if not text:
+        return MAX_CONFIG_BYTES
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{CONFIG_BYTES_ENV!r} must be a positive integer, got {text!r}")
+    return int(text)
+
+
 def _read_toml(source: Any, label: str) -> dict[str, Any]:
+    """Parse a config file (a Path or a Traversable) within the limits of the module docstring:
+    at most :func:`max_config_bytes` bytes, UTF-8 (a leading byte-order mark is skipped), tables
+    and arrays nested at most :data:`MAX_CONFIG_DEPTH` deep. Every message names the file."""
+    limit = max_config_bytes()
     try:
-        text = source.read_text(encoding="utf-8")
+        with source.open("rb") as fh:
+            raw = fh.read(limit + 1)
     except OSError as exc:
         raise FileNotFoundError(f"cannot read config {label}: {exc.strerror or exc}") from None
+    if len(raw) > limit:
+        raise InputFileError(
+            f"config {label} is larger than {limit} bytes (the limit; raise it with ${CONFIG_BYTES_ENV})"
+        )
     try:
-        return tomllib.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"config {label} is not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} is invalid"
+        ) from None
+    return _parse_toml(text.removeprefix("\ufeff"), f"config {label}")
+
+
+def _parse_toml(text: str, where: str) -> dict[str, Any]:
+    """:func:`_loads_bounded`; errors are one line starting with ``where``."""
+    try:
+        data = _loads_bounded(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"config {label} is not valid TOML: {exc}") from None
+        raise InputFileError(f"{where} is not valid TOML: {' '.join(str(exc).split())}") from None
+    if data is None:
+        raise InputFileError(_too_deep(where))
+    return data
+
+
+def _loads_bounded(text: str) -> dict[str, Any] | None:
+    """``tomllib.loads``, or None if the document nests deeper than :data:`MAX_CONFIG_DEPTH`
+    (tomllib recurses once per level, so a deep one would raise ``RecursionError``)."""
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:
+        return None
+    return None if _depth(data) > MAX_CONFIG_DEPTH else data
+
+
+def _too_deep(where: str) -> str:
+    return f"{where} nests tables or arrays deeper than {MAX_CONFIG_DEPTH} levels (the limit)"
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """The nesting depth of parsed TOML (a scalar is 0), stopping past the limit."""
+    if level > MAX_CONFIG_DEPTH or not isinstance(value, (dict, list)):
+        return level
+    items = value.values() if isinstance(value, dict) else value
+    return max((_depth(v, level + 1) for v in items), default=level + 1)
 
 
 def list_configs() -> list[ConfigInfo]:
@@ -250,11 +325,21 @@ def _source(name_or_path: Any) -> tuple[dict[str, Any], str, str, Path | None]:
     return _read_toml(entry, label), shipped_name, label, source
 
 
-def _table_values(
-    where: str, data: Mapping[str, Any], hints: Mapping[str, Any], quick: bool
-) -> dict[str, Any]:
+def _checked(where: str, cls: type, key: str, value: Any, hint: Any) -> Any:
+    """``value`` coerced to ``hint`` and checked against the declared rule of field ``key``
+    (:func:`~hybridqnn.experiments.params.check_field`); errors start with ``where``."""
+    value = coerce(f"{where} {key!r}", value, hint)
+    try:
+        check_field(cls, key, value)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where} {_one_line(exc)}") from None
+    return value
+
+
+def _table_values(where: str, data: Mapping[str, Any], cls: type, quick: bool) -> dict[str, Any]:
     """``[params]``, then ``[quick]`` when asked, each key checked against the dataclass (both
     tables are always checked, so a typo in ``[quick]`` fails a normal run too)."""
+    hints = field_hints(cls)
     values: dict[str, Any] = {}
     for table in ("params", "quick"):
         section = data.get(table, {})
@@ -262,7 +347,7 @@ def _table_values(
             raise TypeError(f"{where}: [{table}] must be a table, got {section!r}")
         _check_keys(where, f"[{table}]", section, hints)
         checked = {
-            key: coerce(f"{where}: [{table}] {key!r}", value, hints[key])
+            key: _checked(f"{where}: [{table}]", cls, key, value, hints[key])
             for key, value in section.items()
         }
         if table == "params" or quick:
@@ -270,14 +355,14 @@ def _table_values(
     return values
 
 
-def _apply_overrides(
-    overrides: Sequence[str], hints: Mapping[str, Any], values: dict[str, Any]
-) -> int | None:
-    """Apply ``--set key=value`` items to ``values``; return the seed they set, if any."""
+def _apply_overrides(where: str, overrides: Sequence[str], cls: type, values: dict[str, Any]) -> int | None:
+    """Apply ``--set key=value`` items to ``values``; return the seed they set, if any. Errors
+    read ``<where>: --set key=value: ...``."""
+    hints = field_hints(cls)
     run_seed = None
     for item in overrides:
-        key, parsed, raw = _parse_override(item)
-        owhere = f"--set {item}"
+        key, parsed, raw = _parse_override(where, item)
+        owhere = f"{where}: --set {item}"
         if key == "seed":
             run_seed = _check_seed(f"{owhere}: 'seed'", parsed)
             continue
@@ -285,11 +370,11 @@ def _apply_overrides(
             key = key[len("params.") :]
         _check_keys(owhere, "[params]", {key: None}, ("seed", *hints))
         try:
-            values[key] = coerce(f"{owhere}: {key!r}", parsed, hints[key])
-        except (TypeError, ValueError):
+            values[key] = _checked(f"{owhere}:", cls, key, parsed, hints[key])
+        except TypeError:
             if parsed is raw or not accepts_str(hints[key]):
                 raise
-            values[key] = coerce(f"{owhere}: {key!r}", raw, hints[key])
+            values[key] = _checked(f"{owhere}:", cls, key, raw, hints[key])
     return run_seed
 
 
@@ -358,9 +443,8 @@ def load_config(
         raise TypeError(f"{where}: 'description' must be a str, got {description!r}")
     run_seed = _check_seed(f"{where}: 'seed'", data.get("seed", 0))
 
-    hints = field_hints(experiment.params)
-    values = _table_values(where, data, hints, quick)
-    override_seed = _apply_overrides(overrides, hints, values)
+    values = _table_values(where, data, experiment.params, quick)
+    override_seed = _apply_overrides(where, overrides, experiment.params, values)
     if override_seed is not None:
         run_seed = override_seed
     if seed is not None:
@@ -380,7 +464,8 @@ def load_config(
 
 
 def params_help(experiment: Experiment) -> list[ParamInfo]:
-    """Describe the config keys of ``experiment``: name, type, default and help text."""
+    """Describe the config keys of ``experiment``: name, type, default, help text and the
+    declared rule (range or choices, :class:`~hybridqnn.experiments.params.Rule`)."""
     hints = field_hints(experiment.params)
     out = []
     for name, f in init_fields(experiment.params).items():
@@ -390,6 +475,7 @@ def params_help(experiment: Experiment) -> list[ParamInfo]:
             default = f.default_factory()
         else:
             default = None
+        rule = field_rule(f)
         out.append(
             ParamInfo(
                 name=name,
@@ -397,6 +483,7 @@ def params_help(experiment: Experiment) -> list[ParamInfo]:
                 default=_plain(default),
                 help=str(f.metadata.get("help", "")),
                 required=is_required(f),
+                rule=rule.describe(element_kind(hints[name])[1]) if rule else "",
             )
         )
     return out
@@ -430,7 +517,7 @@ def _check_seed(where: str, value: Any) -> int:
     return int(value)
 
 
-def _parse_override(item: Any) -> tuple[str, Any, str]:
+def _parse_override(where: str, item: Any) -> tuple[str, Any, str]:
     if not isinstance(item, str) or "=" not in item:
         raise ValueError(f"--set expects key=value, got {item!r}")
     key, raw = item.split("=", 1)
@@ -438,10 +525,12 @@ def _parse_override(item: Any) -> tuple[str, Any, str]:
     if not key:
         raise ValueError(f"--set expects key=value with a non-empty key, got {item!r}")
     try:
-        parsed = tomllib.loads(f"v = {raw}")["v"]
+        data = _loads_bounded(f"v = {raw}")
     except tomllib.TOMLDecodeError:
         return key, raw, raw
-    return key, parsed, raw
+    if data is None:
+        raise ValueError(_too_deep(f"{where}: --set {key}: the value"))
+    return key, data["v"], raw
 
 
 def _plain(value: Any) -> Any:

@@ -48,9 +48,11 @@ class RunContext:
     Attributes:
         config: The resolved config.
         params: Shortcut for ``config.params``.
-        out_dir: Directory this run writes its files to. Experiments may write extra files
-            here. (When the run directory held a good report, this is a staging directory
-            whose files are moved into place when the run ends.)
+        out_dir: Directory this run writes its files to: a hidden staging directory beside
+            the run directory, which replaces the run directory in one step when the run ends
+            (:mod:`hybridqnn.experiments.runner`). Experiments may write extra files here; name
+            them in :data:`~hybridqnn.experiments.runner.RUN_OUTPUTS` so that a later run may
+            replace the directory.
         seed: Master seed of the run.
         data_dir: Data directory from ``--data-dir``, or None to let loaders resolve their
             environment variable or cache.

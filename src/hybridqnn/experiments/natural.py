@@ -40,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hybridqnn.experiments.context import RunContext
+from hybridqnn.experiments.params import COUNT, MAX_WIDTH, POSITIVE, check_declared, param
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Panel, Series, paper_columns, plot_panels
 
@@ -61,23 +62,34 @@ METHOD = "natural-quantization"
 PAPER_VAL_ERROR: dict[str, float | None] = {"classical": None, "method1": 0.0472, "method2": 0.0529}
 
 
-def _check_setting(name: str, setting: dict[str, float]) -> tuple[float, float]:
-    """Return ``(a, g)`` of one setting table (``a``, and ``g`` or ``g_over_pi``)."""
-    from hybridqnn._checks import check_float
+def _check_setting(label: str, setting: dict[str, float]) -> tuple[float, float]:
+    """a >= 0, and g in [0, pi/2] or g_over_pi in [0, 0.5]."""
+    from hybridqnn._checks import NumberRule
 
     unknown = [k for k in setting if k not in SETTING_KEYS]
     if unknown:
         raise ValueError(
-            f"setting {name!r}: unknown key {unknown[0]!r}; valid keys: {', '.join(SETTING_KEYS)}"
+            f"{label!r}: unknown key {unknown[0]!r}; valid keys: {', '.join(SETTING_KEYS)}"
         )
     if "g" in setting and "g_over_pi" in setting:
-        raise ValueError(f"setting {name!r}: give 'g' or 'g_over_pi', not both")
-    a = check_float("a", setting.get("a", 0.0), 0.0)
+        raise ValueError(f"{label!r}: give 'g' or 'g_over_pi', not both")
+    a = NumberRule(False, 0.0).check("'a'", setting.get("a", 0.0))
     if "g_over_pi" in setting:
-        g = math.pi * check_float("g_over_pi", setting["g_over_pi"], 0.0, 0.5)
+        g = math.pi * NumberRule(False, 0.0, 0.5).check("'g_over_pi'", setting["g_over_pi"])
     else:
-        g = check_float("g", setting.get("g", math.pi / 2), 0.0, math.pi / 2)
+        g = NumberRule(False, 0.0, math.pi / 2).check("'g'", setting.get("g", math.pi / 2))
     return a, min(g, math.pi / 2)
+
+
+def _executor(label: str, spec: str) -> None:
+    """thread, process, serial or dask://HOST:PORT."""
+    from hybridqnn.parallel import parse_executor_spec
+
+    parse_executor_spec(spec)
+
+
+_A = {"low": 0.0}
+_G_OVER_PI = {"low": 0.0, "high": 0.5}
 
 
 @dataclass(frozen=True)
@@ -85,70 +97,41 @@ class NaturalNetParams:
     """Data, network and SGD settings of every natural-quantization run (the experiments and
     ``bench-natural``)."""
 
-    dataset: str = field(
-        default="mnist", metadata={"help": "mnist or fashion-mnist (first train_size images)"}
+    dataset: str = param(
+        "mnist", help="mnist or fashion-mnist (first train_size images)", choices=("mnist", "fashion-mnist")
     )
-    train_size: int = field(
-        default=5000, metadata={"help": "first N training images (paper: 5000)"}
-    )
-    test_size: int | None = field(
-        default=None, metadata={"help": "first N test images (None: all 10,000)"}
-    )
-    width: int = field(default=512, metadata={"help": "hidden width (qubits per register)"})
-    hidden_layers: int = field(default=3, metadata={"help": "hidden layers (paper script: 3)"})
-    batch_size: int = 64
-    lr: float = 0.01
-    momentum: float = 0.9
-    shots: int = field(default=15, metadata={"help": "majority-vote shots at evaluation"})
+    train_size: int = param(5000, help="first N training images (paper: 5000)", **COUNT)
+    test_size: int | None = param(None, help="first N test images (None: all 10,000)", **COUNT)
+    width: int = param(512, help="hidden width (qubits per register)", low=1, high=MAX_WIDTH)
+    hidden_layers: int = param(3, help="hidden layers (paper script: 3)", low=1, high=MAX_WIDTH)
+    batch_size: int = param(64, help="SGD batch size", **COUNT)
+    lr: float = param(0.01, help="SGD learning rate", **POSITIVE)
+    momentum: float = param(0.9, help="SGD momentum", low=0.0, high=1.0)
+    shots: int = param(15, help="majority-vote shots at evaluation", **COUNT)
 
     def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_float, check_int
-
-        check_choice("dataset", self.dataset, ("mnist", "fashion-mnist"))
-        check_int("train_size", self.train_size, 1)
-        if self.test_size is not None:
-            check_int("test_size", self.test_size, 1)
-        check_int("width", self.width, 1)
-        check_int("hidden_layers", self.hidden_layers, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_float("lr", self.lr, 0.0, low_open=True)
-        check_float("momentum", self.momentum, 0.0, 1.0)
-        check_int("shots", self.shots, 1)
+        check_declared(self)
 
 
 @dataclass(frozen=True)
 class NaturalTrainParams(NaturalNetParams):
     """Settings shared by the natural-quantization experiments."""
 
-    epochs: int = 100
-    eval_every: int = field(
-        default=1, metadata={"help": "epochs between 15-shot validation votes (and the last)"}
+    epochs: int = param(100, help="training epochs", **COUNT)
+    eval_every: int = param(
+        1, help="epochs between 15-shot validation votes (and the last)", **COUNT
     )
     update: Literal["paper", "exact"] = field(
         default="paper", metadata={"help": "post-measurement update"}
     )
-    last_g_over_pi: float | None = field(
-        default=0.5, metadata={"help": "g/pi of the last hidden layer (None: same g)"}
+    last_g_over_pi: float | None = param(
+        0.5, help="g/pi of the last hidden layer (None: same g)", **_G_OVER_PI
     )
     backend: Literal["auto", "torch", "numba"] = "auto"
-    executor: str = field(
-        default="process",
-        metadata={"help": "thread, process, serial or dask://HOST:PORT (--executor wins)"},
+    executor: str = param(
+        "process", help="thread, process, serial or dask://HOST:PORT (--executor wins)", check=_executor
     )
-    max_workers: int | None = field(
-        default=None, metadata={"help": "parallel points (None: CPU count)"}
-    )
-
-    def __post_init__(self) -> None:
-        from hybridqnn._checks import check_float, check_int
-
-        super().__post_init__()
-        check_int("epochs", self.epochs, 1)
-        check_int("eval_every", self.eval_every, 1)
-        if self.last_g_over_pi is not None:
-            check_float("last_g_over_pi", self.last_g_over_pi, 0.0, 0.5)
-        if self.max_workers is not None:
-            check_int("max_workers", self.max_workers, 1)
+    max_workers: int | None = param(None, help="parallel points (None: CPU count)", low=1, high=4096)
 
 
 def _paper_settings() -> dict[str, dict[str, float]]:
@@ -163,17 +146,12 @@ def _paper_settings() -> dict[str, dict[str, float]]:
 class NaturalMNISTParams(NaturalTrainParams):
     """The paper protocol for named (a, g) settings."""
 
-    settings: dict[str, dict[str, float]] = field(
+    settings: dict[str, dict[str, float]] = param(
         default_factory=_paper_settings,
-        metadata={"help": "name -> {a, g or g_over_pi}; default: classical, method1, method2"},
+        help="name -> {a, g or g_over_pi}; default: classical, method1, method2",
+        check=_check_setting,
+        nonempty=True,
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.settings:
-            raise ValueError("'settings' must name at least one setting, got {}")
-        for name, setting in self.settings.items():
-            _check_setting(name, setting)
 
 
 def _a_grid() -> list[float]:
@@ -188,38 +166,32 @@ def _g_grid() -> list[float]:
 class NaturalSweepParams(NaturalTrainParams):
     """Validation error over a grid of a, of g and of (a, g)."""
 
-    a_grid: list[float] = field(default_factory=_a_grid, metadata={"help": "a values (g = pi/2)"})
-    g_grid_over_pi: list[float] = field(
-        default_factory=_g_grid, metadata={"help": "g/pi values (a = 0)"}
+    a_grid: list[float] = param(default_factory=_a_grid, help="a values (g = pi/2)", **_A)
+    g_grid_over_pi: list[float] = param(default_factory=_g_grid, help="g/pi values (a = 0)", **_G_OVER_PI)
+    combined_a: list[float] = param(
+        default_factory=lambda: [0.1, 10**-0.5, 1.0], help="a values of the combined grid", **_A
     )
-    combined_a: list[float] = field(
-        default_factory=lambda: [0.1, 10**-0.5, 1.0],
-        metadata={"help": "a values of the combined grid"},
-    )
-    combined_g_over_pi: list[float] = field(
+    combined_g_over_pi: list[float] = param(
         default_factory=lambda: [5 / 19, 7 / 19, 9 / 19],
-        metadata={"help": "g/pi values of the combined grid"},
+        help="g/pi values of the combined grid",
+        **_G_OVER_PI,
     )
-    collapse_level: float = field(
-        default=0.5,
-        metadata={"help": "g_c: where the error crosses best + level * (chance - best)"},
+    collapse_level: float = param(
+        0.5,
+        help="g_c: where the error crosses best + level * (chance - best)",
+        low=0.0,
+        high=1.0,
+        low_open=True,
     )
 
     def __post_init__(self) -> None:
-        from hybridqnn._checks import check_float
-
         super().__post_init__()
-        for a in [*self.a_grid, *self.combined_a]:
-            check_float("a", a, 0.0)
-        for g in [*self.g_grid_over_pi, *self.combined_g_over_pi]:
-            check_float("g_over_pi", g, 0.0, 0.5)
         if not (
             self.a_grid or self.g_grid_over_pi or (self.combined_a and self.combined_g_over_pi)
         ):
             raise ValueError(
                 "the sweep is empty: give 'a_grid', 'g_grid_over_pi' or a combined grid"
             )
-        check_float("collapse_level", self.collapse_level, 0.0, 1.0, low_open=True)
 
 
 # --------------------------------------------------------------------------- one point

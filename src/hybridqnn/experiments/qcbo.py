@@ -77,7 +77,16 @@ from typing import Any
 import numpy as np
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import list_field
+from hybridqnn.experiments.params import (
+    COUNT,
+    MAX_COUNT,
+    MAX_WIDTH,
+    POSITIVE,
+    check_declared,
+    list_field,
+    param,
+    solver_choices,
+)
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Panel, Series, Timer, plot_panels
 
@@ -93,128 +102,26 @@ QCBO_METHODS = ("qph-qcgd", "qph-penalty", "qph-milp", "mono-qcgd", "mono-penalt
 PH_STARTS = ("random", "qat")
 
 
-@dataclass(frozen=True)
-class QCBOParams:
-    """Settings shared by the QCBO experiments and the benchmark."""
+def _losses() -> tuple[str, ...]:
+    from hybridqnn.problems.splines import LOSSES
 
-    pool_side: int = field(
-        default=4, metadata={"help": "inputs are side x side block means of the 28x28 image"}
-    )
-    hidden: list[int] = list_field(4)
-    activation_bits: int = field(default=5, metadata={"help": "K bits of each hidden activation"})
-    segments: int = field(default=2, metadata={"help": "M spline segments per hidden neuron"})
-    loss: str = "logistic"
-    loss_segments: int = field(default=8, metadata={"help": "segments of the loss spline"})
-    bias: bool = True
-    ph_iterations: int = 6
-    ph_restarts: int = field(
-        default=1,
-        metadata={
-            "help": "QPH runs from random starts, best training score kept (fit_qcbo restarts; "
-            "qat_restarts for a like-for-like comparison)"
-        },
-    )
-    rho: float = 0.3
-    rho_growth: float = 1.0
-    batch_size: int = field(
-        default=1, metadata={"help": "samples per QPH subproblem (1: sample-wise)"}
-    )
-    consensus: str = field(
-        default="line-search", metadata={"help": "mean (textbook PH) or line-search"}
-    )
-    qcgd_iterations: int = 5
-    beta0: float = 1.0
-    input_unit: float = field(
-        default=0.0,
-        metadata={
-            "help": "input grid q (a power of two) of the integer-exact QCBO for QPH and the "
-            "control; 0: the real-coefficient model"
-        },
-    )
-    moves: list[str] = field(
-        default_factory=list,
-        metadata={
-            "help": "extra QPH moves after the line search (fit_qcbo moves; 'qubo': the "
-            "weight-space QUBO move solved by the oracle)"
-        },
-    )
-    greedy_control: bool = field(
-        default=True,
-        metadata={
-            "help": "also run the classical control: the same line search from the same start "
-            "with no subproblems (fit_greedy_moves)"
-        },
-    )
-    control_restarts: int = field(
-        default=12,
-        metadata={
-            "help": "random starts of the multi-start classical control (greedy-moves-restarts, "
-            "best training score kept); 0 skips it"
-        },
-    )
-    control_iterations: int = field(
-        default=20, metadata={"help": "line-search iterations per start of that control"}
-    )
-    solver: str = field(
-        default="dense-sa", metadata={"help": "registry name of the oracle (QCGD / penalty)"}
-    )
-    sample_kwargs: dict[str, Any] = field(
-        default_factory=lambda: {"num_reads": 2, "num_sweeps": 100}
-    )
-    milp_time_limit: float = field(
-        default=5.0, metadata={"help": "seconds per exact (MILP) subproblem"}
-    )
-    qat_epochs: int = 60
-    qat_lr: float = 1e-2
-    qat_batch_size: int = 32
-    qat_restarts: int = field(
-        default=3, metadata={"help": "QAT / full-precision runs; the lowest training loss is kept"}
-    )
-
-    def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_float, check_int
-        from hybridqnn.problems.splines import LOSSES
-        from hybridqnn.solvers import solver_names
-
-        check_int("pool_side", self.pool_side, 1, 28)
-        if 28 % self.pool_side:
-            raise ValueError(
-                f"'pool_side' must divide 28 (1, 2, 4, 7, 14, 28), got {self.pool_side}"
-            )
-        if not self.hidden:
-            raise ValueError("'hidden' must list at least one hidden width, got []")
-        for h in self.hidden:
-            check_int("hidden", h, 1)
-        check_int("activation_bits", self.activation_bits, 1, 16)
-        check_int("segments", self.segments, 1)
-        check_choice("loss", self.loss, LOSSES)
-        check_int("loss_segments", self.loss_segments, 1)
-        check_int("ph_iterations", self.ph_iterations, 1)
-        check_int("ph_restarts", self.ph_restarts, 1)
-        check_float("rho", self.rho, 0.0, low_open=True)
-        check_float("rho_growth", self.rho_growth, 1.0)
-        check_int("batch_size", self.batch_size, 1)
-        check_choice("consensus", self.consensus, ("mean", "line-search"))
-        check_int("qcgd_iterations", self.qcgd_iterations, 1)
-        check_float("beta0", self.beta0, 0.0, low_open=True)
-        check_choice(
-            "solver", self.solver, [s for s in solver_names() if s not in ("milp", "exact")]
-        )
-        check_float("milp_time_limit", self.milp_time_limit, 0.0, low_open=True)
-        check_int("qat_epochs", self.qat_epochs, 1)
-        check_float("qat_lr", self.qat_lr, 0.0, low_open=True)
-        check_int("qat_batch_size", self.qat_batch_size, 1)
-        check_int("qat_restarts", self.qat_restarts, 1)
-        check_int("control_restarts", self.control_restarts, 0)
-        check_int("control_iterations", self.control_iterations, 1)
-        from hybridqnn.train.qcbo.moves import MOVES
-
-        for m in self.moves:
-            check_choice("moves", m, tuple(MOVES))
-        check_float("input_unit", self.input_unit, 0.0)
+    return LOSSES
 
 
-def _check_task(task: str) -> None:
+def _moves() -> tuple[str, ...]:
+    from hybridqnn.train.qcbo.moves import MOVES
+
+    return tuple(MOVES)
+
+
+def _divides_28(label: str, side: int) -> None:
+    """divides 28 (1, 2, 4, 7, 14, 28)."""
+    if 28 % side:
+        raise ValueError(f"{label!r} must divide 28 (1, 2, 4, 7, 14, 28), got {side}")
+
+
+def _check_task(label: str, task: str) -> None:
+    """'all' or a class pair 'A-B' (0-9, A != B)."""
     if task == "all":
         return
     parts = task.split("-")
@@ -224,67 +131,135 @@ def _check_task(task: str) -> None:
         or parts[0] == parts[1]
     ):
         raise ValueError(
-            f"'tasks' entries must be 'all' or a class pair 'A-B' (0-9, A != B), got {task!r}"
+            f"{label!r} entries must be 'all' or a class pair 'A-B' (0-9, A != B), got {task!r}"
         )
+
+
+def _coefficient_bits(label: str, bits: int) -> None:
+    """0 (full precision) or 2-32 bits."""
+    if bits != 0 and not 2 <= bits <= 32:
+        raise ValueError(f"{label!r} must be 0 (full precision) or an integer in [2, 32], got {bits}")
+
+
+
+
+@dataclass(frozen=True)
+class QCBOParams:
+    """Settings shared by the QCBO experiments and the benchmark."""
+
+    pool_side: int = param(
+        4, help="inputs are side x side block means of the 28x28 image", low=1, high=28, check=_divides_28
+    )
+    hidden: list[int] = list_field(4, help="hidden widths", low=1, high=MAX_WIDTH, nonempty=True)
+    activation_bits: int = param(5, help="K bits of each hidden activation", low=1, high=16)
+    segments: int = param(2, help="M spline segments per hidden neuron", low=1, high=MAX_WIDTH)
+    loss: str = param("logistic", help="loss spline", choices=_losses)
+    loss_segments: int = param(8, help="segments of the loss spline", low=1, high=MAX_WIDTH)
+    bias: bool = True
+    ph_iterations: int = param(6, help="QPH iterations", **COUNT)
+    ph_restarts: int = param(
+        1,
+        help="QPH runs from random starts, best training score kept (fit_qcbo restarts; "
+        "qat_restarts for a like-for-like comparison)",
+        **COUNT,
+    )
+    rho: float = param(0.3, help="PH penalty rho", **POSITIVE)
+    rho_growth: float = param(1.0, help="factor on rho per PH iteration", low=1.0)
+    batch_size: int = param(1, help="samples per QPH subproblem (1: sample-wise)", **COUNT)
+    consensus: str = param(
+        "line-search", help="mean (textbook PH) or line-search", choices=("mean", "line-search")
+    )
+    qcgd_iterations: int = param(5, help="QCGD oracle calls per subproblem", **COUNT)
+    beta0: float = param(1.0, help="QCGD initial penalty", **POSITIVE)
+    input_unit: float = param(
+        0.0,
+        help="input grid q (a power of two) of the integer-exact QCBO for QPH and the "
+        "control; 0: the real-coefficient model",
+        low=0.0,
+    )
+    moves: list[str] = param(
+        default_factory=list,
+        help="extra QPH moves after the line search (fit_qcbo moves; 'qubo': the "
+        "weight-space QUBO move solved by the oracle)",
+        choices=_moves,
+    )
+    greedy_control: bool = field(
+        default=True,
+        metadata={
+            "help": "also run the classical control: the same line search from the same start "
+            "with no subproblems (fit_greedy_moves)"
+        },
+    )
+    control_restarts: int = param(
+        12,
+        help="random starts of the multi-start classical control (greedy-moves-restarts, "
+        "best training score kept); 0 skips it",
+        low=0,
+        high=MAX_COUNT,
+    )
+    control_iterations: int = param(20, help="line-search iterations per start of that control", **COUNT)
+    solver: str = param(
+        "dense-sa", help="registry name of the oracle (QCGD / penalty)", choices=solver_choices("milp", "exact")
+    )
+    sample_kwargs: dict[str, Any] = field(
+        default_factory=lambda: {"num_reads": 2, "num_sweeps": 100},
+        metadata={"help": "passed to the oracle's sample() (checked against solver)"},
+    )
+    milp_time_limit: float = param(5.0, help="seconds per exact (MILP) subproblem", **POSITIVE)
+    qat_epochs: int = param(60, help="QAT epochs", **COUNT)
+    qat_lr: float = param(1e-2, help="QAT learning rate", **POSITIVE)
+    qat_batch_size: int = param(32, help="QAT batch size", **COUNT)
+    qat_restarts: int = param(
+        3, help="QAT / full-precision runs; the lowest training loss is kept", **COUNT
+    )
+
+    def __post_init__(self) -> None:
+        from hybridqnn.solvers.keywords import check_sample_kwargs
+
+        check_declared(self)
+        check_sample_kwargs(self.solver, self.sample_kwargs)
 
 
 @dataclass(frozen=True)
 class QCBOExperimentParams(QCBOParams):
     """QCBO methods against QAT and full precision over tasks and weight settings."""
 
-    tasks: list[str] = list_field("0-1", "6-0", "all")
-    settings: list[str] = list_field("binary", "ternary", "2bit", "mixed")
-    methods: list[str] = list_field("qph-qcgd", "mono-penalty", "mono-qcgd")
-    train_size: int = field(
-        default=200, metadata={"help": "training samples per task (stratified)"}
+    tasks: list[str] = list_field("0-1", "6-0", "all", help="'all' or class pairs 'A-B'", check=_check_task, nonempty=True)
+    settings: list[str] = list_field(
+        "binary", "ternary", "2bit", "mixed", help="weight settings", choices=SETTINGS, nonempty=True
     )
-    test_size: int = field(default=1000, metadata={"help": "test samples per task (stratified)"})
-    mono_train_size: int = field(default=8, metadata={"help": "samples for the monolithic solves"})
-    ph_start: str = field(
-        default="random",
-        metadata={
-            "help": "start of the QPH runs and the single-start control: random levels, or qat "
-            "(the setting's qat-quantized-activations network: QAT pretraining, then QPH)"
-        },
+    methods: list[str] = list_field(
+        "qph-qcgd", "mono-penalty", "mono-qcgd", help="QCBO methods (none: only the baselines)", choices=QCBO_METHODS
     )
-    hardware_timeout: float = field(
-        default=5.0, metadata={"help": "seconds per topology for minor-embedding"}
+    train_size: int = param(200, help="training samples per task (stratified)", low=2, high=MAX_COUNT)
+    test_size: int = param(1000, help="test samples per task (stratified)", **COUNT)
+    mono_train_size: int = param(8, help="samples for the monolithic solves", **COUNT)
+    ph_start: str = param(
+        "random",
+        help="start of the QPH runs and the single-start control: random levels, or qat "
+        "(the setting's qat-quantized-activations network: QAT pretraining, then QPH)",
+        choices=PH_STARTS,
     )
-
-    def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_int
-
-        super().__post_init__()
-        if not self.tasks:
-            raise ValueError("'tasks' must list at least one task, got []")
-        for t in self.tasks:
-            _check_task(t)
-        if not self.settings:
-            raise ValueError("'settings' must list at least one setting, got []")
-        for s in self.settings:
-            check_choice("settings", s, SETTINGS)
-        for m in self.methods:
-            check_choice("methods", m, QCBO_METHODS)
-        check_int("train_size", self.train_size, 2)
-        check_int("test_size", self.test_size, 1)
-        check_int("mono_train_size", self.mono_train_size, 1)
-        check_choice("ph_start", self.ph_start, PH_STARTS)
+    hardware_timeout: float = param(5.0, help="seconds per topology for minor-embedding", **POSITIVE)
 
 
 @dataclass(frozen=True)
 class QCBOConvergenceParams(QCBOParams):
     """QCGD convergence under noisy / limited-precision oracles on one small QCBO."""
 
-    task: str = "0-1"
-    num_samples: int = field(default=2, metadata={"help": "samples in the QCBO"})
-    variances: list[float] = list_field(0.0, 0.01, 0.1)
-    coefficient_bits: list[int] = list_field(0, 8, 4)
-    iterations: int = field(default=40, metadata={"help": "QCGD oracle calls per setting"})
-    setting: str = "binary"
-    oracles: list[str] = list_field("dense-sa")
-    input_unit: float = field(
-        default=2**-4,
-        metadata={"help": "input grid q of the integer-exact QCBO (a power of two)"},
+    task: str = param("0-1", help="'all' or a class pair 'A-B'", check=_check_task)
+    num_samples: int = param(2, help="samples in the QCBO", **COUNT)
+    variances: list[float] = list_field(0.0, 0.01, 0.1, help="oracle noise variances", low=0.0, nonempty=True)
+    coefficient_bits: list[int] = list_field(
+        0, 8, 4, help="oracle coefficient bits", check=_coefficient_bits, nonempty=True
+    )
+    iterations: int = param(40, help="QCGD oracle calls per setting", **COUNT)
+    setting: str = param("binary", help="weight setting", choices=SETTINGS)
+    oracles: list[str] = list_field(
+        "dense-sa", help="registry names of the oracles (milp: the exact QUBO oracle)", choices=solver_choices(), nonempty=True
+    )
+    input_unit: float = param(
+        2**-4, help="input grid q of the integer-exact QCBO (a power of two)", **POSITIVE
     )
     warm_start: bool = field(
         default=False,
@@ -294,51 +269,24 @@ class QCBOConvergenceParams(QCBOParams):
     )
 
     def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_float, check_int
+        from hybridqnn.solvers.keywords import check_sample_kwargs
 
         super().__post_init__()
-        _check_task(self.task)
-        check_int("num_samples", self.num_samples, 1)
-        for v in self.variances:
-            check_float("variances", v, 0.0)
-        for b in self.coefficient_bits:
-            if b != 0:
-                check_int("coefficient_bits", b, 2, 32)
-        check_int("iterations", self.iterations, 1)
-        check_choice("setting", self.setting, SETTINGS)
-        from hybridqnn.solvers import solver_names
-
-        if not self.oracles:
-            raise ValueError("'oracles' must name at least one sampler, got []")
-        for name in self.oracles:
-            check_choice("oracles", name, solver_names())
-        check_float("input_unit", self.input_unit, 0.0, low_open=True)
+        for oracle in self.oracles:
+            if oracle != "milp":
+                check_sample_kwargs(oracle, self.sample_kwargs)
 
 
 @dataclass(frozen=True)
 class QCBOBenchParams(QCBOParams):
     """Decomposed + QPH training time on n two-class samples against QAT."""
 
-    task: str = "0-1"
-    train_size: int = 1000
-    test_size: int = 1000
-    setting: str = "binary"
-    repeats: int = 1
-    target_seconds: float = field(
-        default=600.0, metadata={"help": "the issue's target for QPH training"}
-    )
-
-    def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_float, check_int
-
-        super().__post_init__()
-        _check_task(self.task)
-        check_int("train_size", self.train_size, 2)
-        check_int("test_size", self.test_size, 1)
-        check_choice("setting", self.setting, SETTINGS)
-        check_int("repeats", self.repeats, 1)
-        check_float("target_seconds", self.target_seconds, 0.0, low_open=True)
-
+    task: str = param("0-1", help="'all' or a class pair 'A-B'", check=_check_task)
+    train_size: int = param(1000, help="training samples", low=2, high=MAX_COUNT)
+    test_size: int = param(1000, help="test samples", **COUNT)
+    setting: str = param("binary", help="weight setting", choices=SETTINGS)
+    repeats: int = param(1, help="timed repeats", **COUNT)
+    target_seconds: float = param(600.0, help="the issue's target for QPH training", **POSITIVE)
 
 # --------------------------------------------------------------------------------------------
 

@@ -20,9 +20,18 @@ from typing import Any
 import numpy as np
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import check_solvers, list_field
+from hybridqnn.experiments.params import (
+    COUNT,
+    MAX_WIDTH,
+    POSITIVE,
+    check_declared,
+    list_field,
+    param,
+    solver_choices,
+)
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Panel, Series, Timer, child_seed, plot_panels
+from hybridqnn.solvers.keywords import check_sample_kwargs
 
 PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
     {"claim": "accuracy rises monotonically with K", "paper": "yes (all data sets)"},
@@ -34,77 +43,89 @@ PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
 )
 
 
+def _nonlinearities() -> tuple[str, ...]:
+    from hybridqnn.nn.features import NONLINEARITIES
+
+    return NONLINEARITIES
+
+
+def _pools() -> tuple[str, ...]:
+    from hybridqnn.nn.features import POOLS
+
+    return POOLS
+
+
+def _optimizers() -> tuple[str, ...]:
+    from hybridqnn.train.sgd_head import OPTIMIZERS
+
+    return OPTIMIZERS
+
+
+def image_datasets() -> list[str]:
+    """The data sets a head trains on (every loader's but a1a)."""
+    from hybridqnn.data import DATASETS
+
+    return [d for d in DATASETS if d != "a1a"]
+
+
+
+
 @dataclass(frozen=True)
 class HeadParams:
     """Settings shared by the head experiment and its benchmark."""
 
-    train_size: int | None = field(default=None, metadata={"help": "stratified training subset size (None: all)"})
-    test_size: int | None = field(default=None, metadata={"help": "stratified test subset size (None: all)"})
-    num_filters: int | None = field(default=None, metadata={"help": "random conv filters (None: size-based default)"})
-    kernel_size: int | None = field(default=None, metadata={"help": "conv kernel size (None: size-based default)"})
-    pool_size: int | None = field(default=None, metadata={"help": "pooled grid side (None: size-based default)"})
-    nonlinearity: str = field(default="relu", metadata={"help": "relu, tanh, abs or identity"})
-    pool: str = field(default="avg", metadata={"help": "avg or max"})
-    weight_range: float = field(default=2.0, metadata={"help": "weights live on the K-bit grid over [-r, r]"})
-    bias_range: float = field(default=4.0, metadata={"help": "bias lives on the K-bit grid over [-r, r]"})
-    l2: float = field(default=1e-4, metadata={"help": "L2 penalty (both heads)"})
-    max_iter: int = field(default=30, metadata={"help": "most QUBO iterations"})
-    tol: float = field(default=1e-4, metadata={"help": "relative loss improvement counted as progress"})
-    patience: int = field(default=3, metadata={"help": "stalled iterations before stopping"})
-    sample_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "passed verbatim to sampler.sample"})
+    train_size: int | None = param(None, help="stratified training subset size (None: all)", **COUNT)
+    test_size: int | None = param(None, help="stratified test subset size (None: all)", **COUNT)
+    num_filters: int | None = param(None, help="random conv filters (None: size-based default)", low=1, high=MAX_WIDTH)
+    kernel_size: int | None = param(None, help="conv kernel size (None: size-based default)", low=1, high=1024)
+    pool_size: int | None = param(None, help="pooled grid side (None: size-based default)", low=1, high=1024)
+    nonlinearity: str = param("relu", help="relu, tanh, abs or identity", choices=_nonlinearities)
+    pool: str = param("avg", help="avg or max", choices=_pools)
+    weight_range: float = param(2.0, help="weights live on the K-bit grid over [-r, r]", **POSITIVE)
+    bias_range: float = param(4.0, help="bias lives on the K-bit grid over [-r, r]", **POSITIVE)
+    l2: float = param(1e-4, help="L2 penalty (both heads)", **POSITIVE)
+    max_iter: int = param(30, help="most QUBO iterations", **COUNT)
+    tol: float = param(1e-4, help="relative loss improvement counted as progress", low=0.0)
+    patience: int = param(3, help="stalled iterations before stopping", **COUNT)
+    sample_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "passed verbatim to sampler.sample (checked against the solver)"})
     warm_start: bool = field(default=True, metadata={"help": "warm-start samplers from the classical reference"})
     compare_cold_start: bool = field(default=False, metadata={"help": "also record cold-start energies (first iteration)"})
-    hardware_timeout: float = field(default=10.0, metadata={"help": "seconds per topology for the minor-embedding attempt"})
-    sgd_optimizer: str = field(default="adam", metadata={"help": "adam or sgd"})
-    sgd_lr: float = 1e-2
-    sgd_batch_size: int = 256
-    sgd_epochs: int = 20
+    hardware_timeout: float = param(10.0, help="seconds per topology for the minor-embedding attempt", **POSITIVE)
+    sgd_optimizer: str = param("adam", help="adam or sgd", choices=_optimizers)
+    sgd_lr: float = param(1e-2, help="SGD head learning rate", **POSITIVE)
+    sgd_batch_size: int = param(256, help="SGD head batch size", **COUNT)
+    sgd_epochs: int = param(20, help="SGD head epochs", **COUNT)
 
     def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice
-        from hybridqnn.nn.features import NONLINEARITIES, POOLS
-        from hybridqnn.train.sgd_head import OPTIMIZERS
+        check_declared(self)
+        for solver in self.head_solvers():
+            check_sample_kwargs(solver, self.sample_kwargs)
 
-        check_choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
-        check_choice("pool", self.pool, POOLS)
-        check_choice("sgd_optimizer", self.sgd_optimizer, OPTIMIZERS)
-        for name in ("train_size", "test_size", "num_filters", "kernel_size", "pool_size"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name!r} must be a positive integer or None, got {value}")
+    def head_solvers(self) -> list[str]:
+        """The solvers ``sample_kwargs`` is passed to (subclasses name them)."""
+        return []
 
-
-def _check_bits(bits: list[int]) -> None:
-    from hybridqnn._checks import check_int
-
-    if not bits:
-        raise ValueError("'bits' must list at least one precision, got []")
-    for k in bits:
-        check_int("bits", k, 1, 32)
 
 
 @dataclass(frozen=True)
 class QUBOHeadExperimentParams(HeadParams):
     """The QUBO head against SGD over data sets and bit precisions."""
 
-    datasets: list[str] = list_field("digits")
-    optional_datasets: list[str] = field(
-        default_factory=list, metadata={"help": "data sets run only when their files are present (never downloaded)"}
+    datasets: list[str] = list_field("digits", help="data sets", choices=image_datasets)
+    optional_datasets: list[str] = param(
+        default_factory=list, help="data sets run only when their files are present (never downloaded)", choices=image_datasets
     )
-    bits: list[int] = list_field(10)
-    solver: str = field(default="dense-sa", metadata={"help": "registry name of the sampler (hybridqnn list solvers)"})
+    bits: list[int] = list_field(10, help="bit precisions K", low=1, high=32, nonempty=True)
+    solver: str = param("dense-sa", help="registry name of the sampler (hybridqnn list solvers)", choices=solver_choices())
 
     def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice
-        from hybridqnn.data import DATASETS
-
         super().__post_init__()
         if not self.datasets and not self.optional_datasets:
             raise ValueError("'datasets' must name at least one data set, got []")
-        for name in [*self.datasets, *self.optional_datasets]:
-            check_choice("datasets", name, [d for d in DATASETS if d != "a1a"])
-        _check_bits(self.bits)
-        check_solvers("solver", self.solver)
+
+    def head_solvers(self) -> list[str]:
+        return [self.solver]
+
 
 
 @dataclass

@@ -68,7 +68,8 @@ class Experiment:
             top-level ``experiment`` key.
         params: A dataclass type. Its init fields are the keys a config's ``[params]`` and
             ``[quick]`` tables may set; the field annotations are used to type-check values and
-            ``field(metadata={"help": ...})`` gives the help text. Supported annotations: ``int``,
+            :func:`hybridqnn.experiments.params.param` declares each field's help text and rule
+            (range, choices; ``field(metadata={"help": ...})`` for help alone). Supported annotations: ``int``,
             ``float``, ``bool``, ``str``, ``Literal[...]``, ``list[X]``, ``tuple[X, ...]``,
             ``dict[str, X]``, ``X | None`` and ``Any``. ``__post_init__`` may raise
             ``ValueError``/``TypeError`` for cross-field validation.

@@ -1,9 +1,8 @@
 """Run reports: ``report.json`` (the record) and ``report.md`` (its rendering).
 
 All files are written atomically (a temporary file in the same directory, then
-``os.replace``). A failed or interrupted run never overwrites a good result: when the target
-directory already holds a ``report.json`` whose status is ``"ok"``, a report with another status
-is written to ``report.<status>.json`` / ``report.<status>.md`` instead.
+``os.replace``). The runner writes a run's report into the run's staging directory, so a good
+report is never overwritten by a failed run (:mod:`hybridqnn.experiments.runner`).
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ __all__ = [
     "read_report",
     "render_markdown",
     "render_table",
-    "report_paths",
     "to_json",
     "write_report",
 ]
@@ -224,42 +222,21 @@ def _models_section(models: list[Mapping[str, Any]]) -> list[str]:
 
 def has_ok_report(out_dir: str | os.PathLike[str]) -> bool:
     """Return True if ``out_dir/report.json`` exists, parses and has status ``"ok"``."""
-    return _is_ok_report(Path(out_dir) / "report.json")
-
-
-def _is_ok_report(path: Path) -> bool:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads((Path(out_dir) / "report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return isinstance(data, dict) and data.get("status") == "ok"
 
 
-def report_paths(out_dir: str | os.PathLike[str], status: str) -> tuple[Path, Path]:
-    """Return the ``(json, md)`` paths a report with ``status`` would be written to.
-
-    ``report.json``/``report.md``, unless ``status`` is not ``"ok"`` and ``out_dir`` already
-    holds an ok ``report.json``: then ``report.<status>.json``/``report.<status>.md``.
-    """
-    out_dir = Path(out_dir)
-    if status not in STATUSES:
-        raise ValueError(f"'status' must be one of {', '.join(STATUSES)}; got {status!r}")
-    stem = "report"
-    if status != "ok" and _is_ok_report(out_dir / "report.json"):
-        stem = f"report.{status}"
-    return out_dir / f"{stem}.json", out_dir / f"{stem}.md"
-
-
 def write_report(out_dir: str | os.PathLike[str], report: Mapping[str, Any]) -> Path:
-    """Write ``report.json`` and ``report.md`` to ``out_dir`` atomically.
-
-    A report whose status is not ``"ok"`` goes to ``report.<status>.json``/``.md`` when
-    ``out_dir`` already holds an ok ``report.json``, which is left untouched.
+    """Write ``report.json`` and ``report.md`` to ``out_dir`` atomically (each replaces the
+    file of that name).
 
     Args:
         out_dir: Run directory (created if missing).
-        report: Report dict; needs ``status``. Rows of an ok ``kind = "bench"`` report are
-            checked with :func:`check_bench_row`.
+        report: Report dict; needs ``status`` (one of :data:`STATUSES`). Rows of an ok
+            ``kind = "bench"`` report are checked with :func:`check_bench_row`.
 
     Returns:
         Path of the JSON file written.
@@ -268,13 +245,15 @@ def write_report(out_dir: str | os.PathLike[str], report: Mapping[str, Any]) -> 
     if not isinstance(report, Mapping):
         raise TypeError(f"'report' must be a dict, got {type(report).__name__}")
     status = report.get("status")
-    json_path, md_path = report_paths(out_dir, status)  # validates status
+    if status not in STATUSES:
+        raise ValueError(f"'status' must be one of {', '.join(STATUSES)}; got {status!r}")
     if report.get("kind") == "bench" and status == "ok":
         for i, row in enumerate(report.get("rows") or []):
             check_bench_row(row, i)
     out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "report.json"
     atomic_write_text(json_path, to_json(dict(report), indent=2) + "\n")
-    atomic_write_text(md_path, render_markdown(report))
+    atomic_write_text(out_dir / "report.md", render_markdown(report))
     return json_path
 
 

@@ -5,14 +5,21 @@ A run directory holds ``config.toml`` (the resolved config, with the seed actual
 ``report.md``, PNG figures, ``models/`` (one directory per trained model,
 :mod:`hybridqnn.deploy.store`) and, when the run failed, ``error.log`` with the traceback.
 
-A failed or interrupted run never overwrites a good result. If the directory already holds an
-ok ``report.json``, the new run writes into a hidden staging directory; at the end an ok run
-moves its files over the old ones, while a failed or interrupted run keeps them under tagged
-names (``report.failed.json``, ``metrics.failed.jsonl``, ``loss.failed.png``...).
+A run becomes visible whole or not at all. It writes everything, its report included, into a
+hidden staging directory beside the run directory (``.<name>.pending-<pid>-<ms>``), which then
+replaces the run directory in one step (:func:`hybridqnn._files.replace_directory`): a kill -9
+at any point leaves the old run or the new one, never a mix. A failed or interrupted run never
+replaces a good one: when the run directory holds an ok ``report.json``, it is kept, whole, in
+``<run dir>/failed/`` or ``<run dir>/interrupted/`` instead (replacing the earlier one there).
+The next run into the same place deletes what killed runs left (:func:`hybridqnn._files.clean_stale`).
+
+Replacing a directory deletes what it held, so the runner refuses a run directory holding
+anything a run does not write (:data:`RUN_OUTPUTS`), e.g. ``--out .`` in a project.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 import platform
@@ -24,7 +31,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hybridqnn._files import free_path
+from hybridqnn._files import (
+    clean_stale,
+    free_path,
+    is_stale,
+    replace_directory,
+    staging_dir,
+)
 from hybridqnn.experiments.config import ResolvedConfig
 from hybridqnn.experiments.context import RunContext, check_device
 from hybridqnn.experiments.report import (
@@ -33,9 +46,20 @@ from hybridqnn.experiments.report import (
     write_report,
 )
 
-__all__ = ["RunResult", "collect_versions", "run_experiment"]
+__all__ = ["RUN_OUTPUTS", "RunResult", "collect_versions", "run_experiment"]
 
 logger = logging.getLogger(__name__)
+
+#: What a run writes in its run directory (``fnmatch`` patterns): the files above, the natural
+#: experiments' ``progress-<i>.jsonl``, the ``failed``/``interrupted`` runs kept beside a good
+#: one (and their ``.failed.pending-*``/``.failed.old-*`` while being replaced), and what
+#: earlier versions left (``report.failed.json``, ``models.interrupted``..., ``.pending-*``
+#: staging, ``.*.tmp`` of atomic writes). A run directory holding anything else is not replaced.
+RUN_OUTPUTS: tuple[str, ...] = (
+    "config.toml", "metrics.jsonl", "report.json", "report.md", "error.log", "*.png", "models",
+    "progress-*.jsonl", "failed", "interrupted", ".failed.*", ".interrupted.*",
+    "*.failed", "*.failed.*", "*.interrupted", "*.interrupted.*", ".pending-*", ".*.tmp",
+)
 
 _VERSION_PACKAGES = ("hybridqnn", "numpy", "torch", "dimod", "dwave-samplers", "scikit-learn")
 
@@ -94,7 +118,9 @@ class RunResult:
 
     Attributes:
         status: ``"ok"``, ``"failed"``, ``"interrupted"`` or ``"dry-run"``.
-        out_dir: The run directory (for a dry run: the one that would be used, not created).
+        out_dir: The directory holding this run: the run directory, or its ``failed/`` or
+            ``interrupted/`` when the run directory kept an earlier ok run (for a dry run:
+            the run directory that would be used, not created).
         config: The resolved config.
         report: The report dict written (None for a dry run).
         report_path: Path of the report JSON written (None for a dry run).
@@ -137,38 +163,6 @@ def _make_default_out_dir(name: str) -> Path:
         return path
 
 
-def _tagged(name: str, status: str) -> str:
-    stem, dot, suffix = name.partition(".")
-    if not dot:
-        return f"{name}.{status}"
-    return f"{stem}.{status}.{suffix}"
-
-
-def _promote(work: Path, out: Path, status: str) -> dict[str, str]:
-    """Move the staged files of ``work`` into ``out`` (tagged with ``status`` unless ok)."""
-    renamed: dict[str, str] = {}
-    for entry in sorted(work.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        target_name = entry.name if status == "ok" else _tagged(entry.name, status)
-        target = out / target_name
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        elif entry.is_dir() and (target.exists() or target.is_symlink()):
-            target.unlink()
-        os.replace(entry, target)
-        renamed[entry.name] = target_name
-    shutil.rmtree(work, ignore_errors=True)
-    return renamed
-
-
-def _promoted_models(models: list[dict[str, Any]], renamed: dict[str, str]) -> list[dict[str, Any]]:
-    """The saved models' records with the paths they have after :func:`_promote` (a failed run's
-    ``models`` directory becomes ``models.failed``)."""
-    moved = renamed.get("models", "models")
-    return [{**m, "path": moved + m["path"][len("models"):]} for m in models]
-
-
 def _checked_run_args(
     config: Any, device: Any, data_dir: Any, executor: Any
 ) -> tuple[str, Path | None]:
@@ -188,45 +182,118 @@ def _checked_run_args(
     return device, data_dir
 
 
-def _run_directories(config: ResolvedConfig, out_dir: Any) -> tuple[Path, Path]:
-    """The run directory and the directory this run writes to: the same, unless the run
-    directory already holds a good report, which is protected by staging the new run's files
-    in a hidden directory (promoted by :func:`_promote` at the end)."""
+def _foreign_entries(out: Path) -> list[str]:
+    """The names in ``out`` that are not run outputs (:data:`RUN_OUTPUTS`)."""
+    if not out.is_dir():
+        return []
+    return sorted(
+        p.name for p in out.iterdir()
+        if not any(fnmatch.fnmatchcase(p.name, pattern) for pattern in RUN_OUTPUTS)
+    )
+
+
+def _clean_stale_runs(real: Path) -> None:
+    """Delete what killed runs into ``real`` left (restoring ``real`` first if a run died while
+    swapping it), and earlier versions' ``.pending-*`` staging directories inside it."""
+    clean_stale(real)
+    for kept in ("failed", "interrupted"):
+        clean_stale(real / kept)
+    for legacy in real.glob(".pending-*") if real.is_dir() else ():
+        if is_stale(legacy):
+            logger.info("deleting %s (left by a killed run)", legacy)
+            shutil.rmtree(legacy, ignore_errors=True)
+
+
+def _run_directories(config: ResolvedConfig, out_dir: Any) -> tuple[Path, Path, Path]:
+    """The run directory as given, its real path, and the new staging directory beside it
+    (:func:`hybridqnn._files.staging_dir`) this run writes to."""
     if out_dir is None:
-        out = _make_default_out_dir(config.name)
+        out = _make_default_out_dir(config.name)  # reserves the name (an empty directory)
     else:
-        out = Path(out_dir)
+        out = Path(out_dir).expanduser()
         if out.exists() and not out.is_dir():
             raise ValueError(f"'out_dir' {str(out)!r} exists and is not a directory")
-        out.mkdir(parents=True, exist_ok=True)
-    if not has_ok_report(out):
-        return out, out
-    work = out / f".pending-{os.getpid()}-{int(time.time() * 1e3)}"
-    work.mkdir()
-    logger.info("%s holds an ok report; staging this run in %s", out, work.name)
-    return out, work
+    real = Path(os.path.realpath(out))
+    cwd = Path(os.path.realpath(os.getcwd()))
+    if cwd == real or real in cwd.parents:
+        raise ValueError(
+            f"'out_dir' {str(out)!r} must not be the current directory or hold it (a run "
+            "replaces its run directory as a whole); choose a new or empty directory"
+        )
+    _clean_stale_runs(real)
+    foreign = _foreign_entries(real)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ValueError(
+            f"'out_dir' {str(out)!r} holds entries a run does not write ({shown}); a run "
+            "replaces its run directory as a whole, so choose a new or empty directory"
+        )
+    real.parent.mkdir(parents=True, exist_ok=True)
+    work = staging_dir(real)
+    logger.info("writing the run into %s; it becomes %s when the run ends", work, out)
+    return out, real, work
+
+
+def _promote(work: Path, real: Path, status: str) -> Path:
+    """Make the finished run in ``work`` visible in one step; return where it is now.
+
+    An ok run, or any run when ``real`` holds no ok report, replaces ``real``; a failed or
+    interrupted run beside an ok report replaces ``real/<status>`` instead.
+    """
+    dest = real / status if status != "ok" and has_ok_report(real) else real
+    replace_directory(work, dest)
+    return dest
 
 
 def _call(
-    config: ResolvedConfig, ctx: RunContext, out: Path
+    config: ResolvedConfig, ctx: RunContext
 ) -> tuple[str, str | None, BaseException | None]:
     """Run the experiment; return (status, one-line error, the exception caught). A failure's
-    traceback goes to ``out/error.log``."""
-    logger.info("running %r (experiment %r, seed %d) in %s", config.name, config.experiment.name,
-                config.seed, out)
+    traceback goes to ``error.log`` in the run's directory."""
+    logger.info("running %r (experiment %r, seed %d)", config.name, config.experiment.name,
+                config.seed)
     try:
         config.experiment.run(ctx, config.params)
     except KeyboardInterrupt as exc:
         logger.info("run %r interrupted; writing a partial report", config.name)
         return "interrupted", "interrupted (KeyboardInterrupt)", exc
     except Exception as exc:
-        error = _one_line(exc)
-        log_path = out / "error.log"
-        atomic_write_text(log_path, "".join(traceback.format_exception(exc)))
-        # INFO, not ERROR: the exception is re-raised or returned, and the caller reports it
-        logger.info("run %r failed: %s (traceback in %s)", config.name, error, log_path)
-        return "failed", error, exc
+        atomic_write_text(ctx.out_dir / "error.log", "".join(traceback.format_exception(exc)))
+        return "failed", _one_line(exc), exc
     return "ok", None, None
+
+
+def _report(
+    config: ResolvedConfig, ctx: RunContext, status: str, error: str | None,
+    started_at: str, wall: float,
+) -> dict[str, Any]:
+    """The report dict of a finished run (paths of figures and models relative to its
+    directory)."""
+    if status == "ok" and not ctx.rows:
+        logger.warning("run %r finished without recording any rows", config.name)
+    return {
+        "experiment": config.name,
+        "runner": config.experiment.name,
+        "kind": config.experiment.kind,
+        "status": status,
+        "seed": config.seed,
+        "quick": config.quick,
+        "config": config.to_dict(),
+        "overrides": list(config.overrides),
+        "device": ctx.device,
+        "executor": ctx.executor,
+        "data_dir": str(ctx.data_dir) if ctx.data_dir is not None else None,
+        "versions": collect_versions(),
+        "platform": _platform_info(),
+        "started_at": started_at,
+        "wall_time_s": round(wall, 3),
+        "rows": ctx.rows,
+        "figures": ctx.figures,
+        "models": ctx.models,
+        "notes": ctx.notes,
+        "paper": [dict(row) for row in config.experiment.paper],
+        "error": error,
+    }
 
 
 def run_experiment(
@@ -245,8 +312,9 @@ def run_experiment(
 
     Args:
         config: A config from :func:`~hybridqnn.experiments.config.load_config`.
-        out_dir: Run directory (created if missing; may already hold an earlier run). Default:
-            ``runs/<config-name>-<YYYYmmdd-HHMMSS>`` under the current directory.
+        out_dir: Run directory (created if missing; may hold an earlier run, which an ok
+            run replaces whole). Default: ``runs/<config-name>-<YYYYmmdd-HHMMSS>`` under the
+            current directory.
         data_dir: Data directory handed to the experiment (must exist), or None.
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; CUDA must be available.
         executor: Executor spec handed to the experiment, e.g. ``"dask://host:8786"``.
@@ -262,8 +330,9 @@ def run_experiment(
         The :class:`RunResult`.
 
     Raises:
-        ValueError: For an invalid device, a missing ``data_dir`` or an unavailable CUDA
-            device (before anything is created).
+        ValueError: For an invalid device, a missing ``data_dir``, an unavailable CUDA
+            device, or an ``out_dir`` holding entries a run does not write (or the current
+            directory), before anything is created.
     """
     device, data_dir = _checked_run_args(config, device, data_dir, executor)
     if dry_run:
@@ -274,51 +343,29 @@ def run_experiment(
         )
         return RunResult(status="dry-run", out_dir=target, config=config)
 
-    out, work = _run_directories(config, out_dir)
-    ctx = RunContext(
-        config, work, data_dir=data_dir, device=device, executor=executor, progress=progress,
-        save_models=save_models,
-    )
-    atomic_write_text(work / "config.toml", config.to_toml())
-    atomic_write_text(work / "metrics.jsonl", "")
-    started_at = datetime.now().astimezone().isoformat(timespec="seconds")
-    t0 = time.perf_counter()
-    status, error, exc_caught = _call(config, ctx, out)
-    wall = time.perf_counter() - t0
-
-    figures, renamed = ctx.figures, {}
-    if work != out:
-        renamed = _promote(work, out, status)
-        figures = [renamed.get(f, f) for f in figures]
-    if status == "ok" and not ctx.rows:
-        logger.warning("run %r finished without recording any rows", config.name)
-    report: dict[str, Any] = {
-        "experiment": config.name,
-        "runner": config.experiment.name,
-        "kind": config.experiment.kind,
-        "status": status,
-        "seed": config.seed,
-        "quick": config.quick,
-        "config": config.to_dict(),
-        "overrides": list(config.overrides),
-        "device": device,
-        "executor": executor,
-        "data_dir": str(data_dir) if data_dir is not None else None,
-        "versions": collect_versions(),
-        "platform": _platform_info(),
-        "started_at": started_at,
-        "wall_time_s": round(wall, 3),
-        "rows": ctx.rows,
-        "figures": figures,
-        "models": _promoted_models(ctx.models, renamed),
-        "notes": ctx.notes,
-        "paper": [dict(row) for row in config.experiment.paper],
-        "error": error,
-    }
-    report_path = write_report(out, report)
+    out, real, work = _run_directories(config, out_dir)
+    try:
+        ctx = RunContext(
+            config, work, data_dir=data_dir, device=device, executor=executor,
+            progress=progress, save_models=save_models,
+        )
+        atomic_write_text(work / "config.toml", config.to_toml())
+        atomic_write_text(work / "metrics.jsonl", "")
+        started_at = datetime.now().astimezone().isoformat(timespec="seconds")
+        t0 = time.perf_counter()
+        status, error, exc_caught = _call(config, ctx)
+        report = _report(config, ctx, status, error, started_at, time.perf_counter() - t0)
+        write_report(work, report)
+        dest = _promote(work, real, status)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    run_dir = out if dest == real else out / status
+    if status != "ok":
+        logger.info("run %r %s: %s (files in %s)", config.name, status, error, run_dir)
     result = RunResult(
-        status=status, out_dir=out, config=config, report=report, report_path=report_path,
-        error=error, exception=exc_caught,
+        status=status, out_dir=run_dir, config=config, report=report,
+        report_path=run_dir / "report.json", error=error, exception=exc_caught,
     )
     if exc_caught is not None and raise_on_error:
         raise exc_caught

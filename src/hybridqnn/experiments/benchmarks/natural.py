@@ -20,45 +20,36 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.natural import NaturalNetParams
+from hybridqnn.experiments.params import COUNT, POSITIVE, param
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Timer, note_baseline
+
+
+def _backends() -> tuple[str, ...]:
+    from hybridqnn.nn.natural import BACKENDS
+
+    return BACKENDS
 
 
 @dataclass(frozen=True)
 class NaturalBenchParams(NaturalNetParams):
     """One training epoch plus one k-shot evaluation: natural vs deterministic sign network."""
 
-    a: float = field(default=10**-0.5, metadata={"help": "stretch of the natural network"})
-    g_over_pi: float = field(
-        default=5 / 19, metadata={"help": "g/pi of the natural network (combined mode)"}
+    a: float = param(10**-0.5, help="stretch of the natural network", low=0.0)
+    g_over_pi: float = param(5 / 19, help="g/pi of the natural network (combined mode)", low=0.0, high=0.5)
+    backends: list[str] = param(
+        default_factory=lambda: ["auto", "torch"], help="natural-network backends to time", choices=_backends, nonempty=True
     )
-    backends: list[str] = field(
-        default_factory=lambda: ["auto", "torch"],
-        metadata={"help": "natural-network backends to time"},
-    )
-    repeats: int = field(default=3, metadata={"help": "timed repeats (median reported)"})
-    target_ratio: float = field(
-        default=1.5, metadata={"help": "the issue's target: natural <= ratio x sign time"}
+    repeats: int = param(3, help="timed repeats (median reported)", **COUNT)
+    target_ratio: float = param(
+        1.5, help="the issue's target: natural <= ratio x sign time", **POSITIVE
     )
 
-    def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_float, check_int
-        from hybridqnn.nn.natural import BACKENDS
-
-        super().__post_init__()
-        check_float("a", self.a, 0.0)
-        check_float("g_over_pi", self.g_over_pi, 0.0, 0.5)
-        if not self.backends:
-            raise ValueError("'backends' must list at least one backend, got []")
-        for b in self.backends:
-            check_choice("backends", b, BACKENDS)
-        check_int("repeats", self.repeats, 1)
-        check_float("target_ratio", self.target_ratio, 0.0, low_open=True)
 
 
 def _time_once(

@@ -30,54 +30,54 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import check_solvers
+from hybridqnn.experiments.params import (
+    COUNT,
+    MAX_COUNT,
+    MAX_WIDTH,
+    POSITIVE,
+    check_declared,
+    param,
+    solver_choices,
+)
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import note_baseline
+from hybridqnn.solvers.keywords import check_sample_kwargs
 
 
 @dataclass(frozen=True)
 class QPSBGDBenchParams:
     """Layer size, batch, repeats and solvers of the step benchmark."""
 
-    in_features: int = field(default=128, metadata={"help": "fan-in of the benchmarked layer"})
-    out_features: int = field(default=128, metadata={"help": "neurons of the benchmarked layer"})
-    batch_size: int = 16
-    repeats: int = field(
-        default=30, metadata={"help": "timed steps per fast implementation (median reported)"}
-    )
-    slow_repeats: int = field(
-        default=3, metadata={"help": "timed steps per generic-sampler implementation"}
-    )
-    warmup: int = field(
-        default=2, metadata={"help": "untimed steps first (numba compilation, caches)"}
-    )
-    solvers: list[str] = field(
+    in_features: int = param(128, help="fan-in of the benchmarked layer", low=1, high=MAX_WIDTH)
+    out_features: int = param(128, help="neurons of the benchmarked layer", low=1, high=MAX_WIDTH)
+    batch_size: int = param(16, help="batch rows", low=1, high=MAX_WIDTH)
+    repeats: int = param(30, help="timed steps per fast implementation (median reported)", **COUNT)
+    slow_repeats: int = param(3, help="timed steps per generic-sampler implementation", **COUNT)
+    warmup: int = param(2, help="untimed steps first (numba compilation, caches)", low=0, high=MAX_COUNT)
+    solvers: list[str] = param(
         default_factory=lambda: ["dense-sa", "sa"],
-        metadata={"help": "registry names; dense-sa uses the batched kernel"},
+        help="registry names; dense-sa uses the batched kernel",
+        choices=solver_choices(),
+        nonempty=True,
     )
     sample_kwargs: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "sample_kwargs of qpsbgd[dense-sa]"}
+        default_factory=dict, metadata={"help": "sample_kwargs of qpsbgd[dense-sa] (checked against dense-sa)"}
     )
     generic_sample_kwargs: dict[str, Any] = field(
         default_factory=dict,
-        metadata={"help": "sample_kwargs of the generic-sampler implementations"},
+        metadata={"help": "sample_kwargs of the generic-sampler implementations (checked against each)"},
     )
-    lr: float = 0.1
-    target_ms: float = field(
-        default=50.0, metadata={"help": "the issue's target for qpsbgd[dense-sa]"}
-    )
+    lr: float = param(0.1, help="QPSBGD learning rate", **POSITIVE)
+    target_ms: float = param(50.0, help="the issue's target for qpsbgd[dense-sa]", **POSITIVE)
 
     def __post_init__(self) -> None:
-        from hybridqnn._checks import check_float, check_int
+        check_declared(self)
+        for name in self.solvers:
+            if name == "dense-sa":
+                check_sample_kwargs(name, self.sample_kwargs)
+            else:
+                check_sample_kwargs(name, self.generic_sample_kwargs, "generic_sample_kwargs")
 
-        for key in ("in_features", "out_features", "batch_size", "repeats", "slow_repeats"):
-            check_int(key, getattr(self, key), 1)
-        check_int("warmup", self.warmup, 0)
-        check_float("lr", self.lr, 0.0, low_open=True)
-        check_float("target_ms", self.target_ms, 0.0, low_open=True)
-        if not self.solvers:
-            raise ValueError("'solvers' must list at least one solver, got []")
-        check_solvers("solvers", *self.solvers)
 
 
 def _model(p: QPSBGDBenchParams, seed: int) -> Any:

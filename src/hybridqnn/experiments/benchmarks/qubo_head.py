@@ -12,11 +12,17 @@ QUBO head ``("qubo-head", dataset, solver, r)``.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import check_solvers, list_field
-from hybridqnn.experiments.qubo_head import HeadParams, head_features, train_qubo_row, train_sgd_row
+from hybridqnn.experiments.params import COUNT, POSITIVE, list_field, param, solver_choices
+from hybridqnn.experiments.qubo_head import (
+    HeadParams,
+    head_features,
+    image_datasets,
+    train_qubo_row,
+    train_sgd_row,
+)
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import note_baseline
 
@@ -25,24 +31,14 @@ from hybridqnn.experiments.toolkit import note_baseline
 class QUBOHeadBenchParams(HeadParams):
     """QUBO-head training time as a ratio of SGD's time to its best test accuracy."""
 
-    dataset: str = "mnist"
-    bits: int = 20
-    solvers: list[str] = list_field("dense-sa", "sa")
-    repeats: int = field(default=1, metadata={"help": "timed repeats per implementation (median reported)"})
-    target_ratio: float = field(default=10.0, metadata={"help": "the issue's target: QUBO time <= ratio x SGD time"})
+    dataset: str = param("mnist", help="data set", choices=image_datasets)
+    bits: int = param(20, help="bit precision K", low=1, high=32)
+    solvers: list[str] = list_field("dense-sa", "sa", help="registry names", choices=solver_choices(), nonempty=True)
+    repeats: int = param(1, help="timed repeats per implementation (median reported)", **COUNT)
+    target_ratio: float = param(10.0, help="the issue's target: QUBO time <= ratio x SGD time", **POSITIVE)
 
-    def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_int
-        from hybridqnn.data import DATASETS
-
-        super().__post_init__()
-        check_choice("dataset", self.dataset, [d for d in DATASETS if d != "a1a"])
-        check_int("bits", self.bits, 1, 32)
-        if not self.solvers:
-            raise ValueError("'solvers' must list at least one solver, got []")
-        check_solvers("solver", *self.solvers)
-        check_int("repeats", self.repeats, 1)
-
+    def head_solvers(self) -> list[str]:
+        return list(self.solvers)
 
 def run_bench_qubo_head(ctx: RunContext, p: QUBOHeadBenchParams) -> None:
     """Median QUBO training time per solver, as a ratio of SGD's time to its best accuracy."""

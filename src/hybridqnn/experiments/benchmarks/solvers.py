@@ -40,7 +40,14 @@ from typing import Any
 import numpy as np
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import list_field
+from hybridqnn.experiments.params import (
+    COUNT,
+    MAX_WIDTH,
+    POSITIVE,
+    check_declared,
+    list_field,
+    param,
+)
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Timer
 from hybridqnn.parallel import default_workers
@@ -69,40 +76,37 @@ OPTIONAL = {"openjij": "openjij", "sb-package": "simulated_bifurcation"}
 WARM_CAPABLE = ("sa", "dense-sa", "dense-sa-flips", "tabu")
 
 
+def _head_problem(label: str, name: str) -> None:
+    """DATASET-KBITS: digits, mnist or fashion-mnist, K in [1, 32]."""
+    from hybridqnn._checks import check_choice, check_int
+
+    ds, _, k = name.partition("-K")
+    check_choice("head_problems dataset", ds, ["digits", "mnist", "fashion-mnist"])
+    check_int("head_problems bits", int(k) if k.isdigit() else -1, 1, 32)
+
+
+
+
 @dataclass(frozen=True)
 class SolverBenchParams:
     """Which problems and solvers, how many runs, and the budgets."""
 
-    random_sizes: list[int] = list_field(200, 1000, 3000)
-    head_problems: list[str] = list_field("digits-K10", "digits-K20", "mnist-K10", "mnist-K20")
-    projection_widths: list[int] = list_field(128)
-    solvers: list[str] = list_field("sa", "tabu", "dense-sa", "dense-sa-flips", "dense-sa-cuda", "sb", "cim")
+    random_sizes: list[int] = list_field(200, 1000, 3000, help="spins of the random problems", low=2, high=MAX_WIDTH)
+    head_problems: list[str] = list_field("digits-K10", "digits-K20", "mnist-K10", "mnist-K20", help="QUBO-head problems", check=_head_problem)
+    projection_widths: list[int] = list_field(128, help="widths of the projection problems", low=2, high=MAX_WIDTH)
+    solvers: list[str] = list_field(
+        "sa", "tabu", "dense-sa", "dense-sa-flips", "dense-sa-cuda", "sb", "cim", help="solvers to run", choices=lambda: tuple(EFFORTS), nonempty=True
+    )
     warm_starts: bool = field(default=True, metadata={"help": "also run warm starts from the reference on structured problems"})
-    runs: int = field(default=10, metadata={"help": "seeded runs per effort level"})
-    random_runs: int = field(default=40, metadata={"help": "seeded runs per effort level on the random problems, whose per-run success probabilities are a few percent"})
-    budgets: list[float] = list_field(0.1, 0.3, 1.0, 3.0)
-    target_gap: float = field(default=1e-3, metadata={"help": "relative gap to the best known energy counted as reaching it"})
-    max_run_seconds: float = field(default=3.0, metadata={"help": "stop raising effort once a level's median time passes a third of this"})
+    runs: int = param(10, help="seeded runs per effort level", **COUNT)
+    random_runs: int = param(40, help="seeded runs per effort level on the random problems, whose per-run success probabilities are a few percent", **COUNT)
+    budgets: list[float] = list_field(0.1, 0.3, 1.0, 3.0, help="time budgets (s)", **POSITIVE)
+    target_gap: float = param(1e-3, help="relative gap to the best known energy counted as reaching it", low=0.0)
+    max_run_seconds: float = param(3.0, help="stop raising effort once a level's median time passes a third of this", **POSITIVE)
 
     def __post_init__(self) -> None:
-        from hybridqnn._checks import check_choice, check_float, check_int
+        check_declared(self)
 
-        for n in self.random_sizes:
-            check_int("random_sizes", n, 2)
-        for name in self.head_problems:
-            ds, _, k = name.partition("-K")
-            check_choice("head_problems dataset", ds, ["digits", "mnist", "fashion-mnist"])
-            check_int("head_problems bits", int(k) if k.isdigit() else -1, 1, 32)
-        for w in self.projection_widths:
-            check_int("projection_widths", w, 2)
-        for s in self.solvers:
-            check_choice("solvers", s, list(EFFORTS))
-        check_int("runs", self.runs, 1)
-        check_int("random_runs", self.random_runs, 1)
-        for b in self.budgets:
-            check_float("budgets", b, 0.0, low_open=True)
-        check_float("target_gap", self.target_gap, 0.0)
-        check_float("max_run_seconds", self.max_run_seconds, 0.0, low_open=True)
 
 
 @dataclass

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from hybridqnn._checks import check_float, check_int
 from hybridqnn.experiments.context import RunContext
+from hybridqnn.experiments.params import COUNT, MAX_WIDTH, POSITIVE, param
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.toolkit import Timer
 
@@ -32,27 +32,20 @@ FIGURE = ("a1a_10layer_loss", "10-layer binary MLP on a1a: batch training loss")
 class A1A10Params(common.MLPParams):
     """The 10-layer binary MLP on a1a (protocol in :func:`run_a1a_10layer`)."""
 
-    hidden: int = 128
-    hidden_layers: int = field(default=9, metadata={"help": "hidden layers of width hidden"})
-    batch_size: int = 16
-    updates: int = 64
-    batches_per_epoch: int | None = field(
-        default=32, metadata={"help": "batches per epoch (the notebook: 32; None: all)"}
+    hidden: int = param(128, help="hidden width", low=1, high=MAX_WIDTH)
+    hidden_layers: int = param(9, help="hidden layers of width hidden", low=0, high=MAX_WIDTH)
+    batch_size: int = param(16, help="mini-batch size", **COUNT)
+    updates: int = param(64, help="parameter updates", **COUNT)
+    batches_per_epoch: int | None = param(
+        32, help="batches per epoch (the notebook: 32; None: all)", **COUNT
     )
-    test_size: int | None = field(
-        default=2000, metadata={"help": "a1a test rows evaluated (None: all 30956)"}
+    test_size: int | None = param(
+        2000, help="a1a test rows evaluated (None: all 30956)", **COUNT
     )
-    time_budget_s: float = field(
-        default=120.0, metadata={"help": "the issue's target for the whole paper setting"}
+    time_budget_s: float = param(
+        120.0, help="the issue's target for the whole paper setting", **POSITIVE
     )
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_int("hidden_layers", self.hidden_layers, 0)
-        if self.batches_per_epoch is not None:
-            check_int("batches_per_epoch", self.batches_per_epoch, 1)
-        check_float("time_budget_s", self.time_budget_s, 0.0, low_open=True)
-        common.check_settings(self)
 
 
 def _timing_row(ctx: RunContext, q: A1A10Params, name: str, seconds: float, budget: float) -> None:

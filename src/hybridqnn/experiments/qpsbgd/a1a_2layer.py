@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hybridqnn._checks import check_int
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import list_field
 from hybridqnn.experiments.qpsbgd import common
@@ -29,17 +28,16 @@ FIGURE = ("a1a_2layer_batch_accuracy", "3->5->1 binary net on a1a")
 class A1A2Params(common.MLPParams):
     """The 3→5→1 network on a1a features 6, 22, 36 (protocol in :func:`run_a1a_2layer`)."""
 
-    methods: list[str] = list_field("qpsbgd-sm", "qpsbgd-xnor", "qpsbgd-ls", "bc-sgd", "bc-signsgd")
+    methods: list[str] = list_field(
+        "qpsbgd-sm", "qpsbgd-xnor", "qpsbgd-ls", "bc-sgd", "bc-signsgd", help="methods to run", choices=common.METHODS, nonempty=True
+    )
     lr: dict[str, float] = common.lr_default(**common.TWO_LAYER_LR)
-    features: list[int] = list_field(6, 22, 36, help="0-based a1a feature columns")
+    features: list[int] = list_field(6, 22, 36, help="0-based a1a feature columns", low=0, high=122, nonempty=True)
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        common.check_each(
-            "features", self.features, "a1a column", lambda f: check_int("features", f, 0, 122)
-        )
+    def check_rules(self) -> None:
+        super().check_rules()
         self.check_xnor_fan_in(len(self.features), f"{len(self.features)} features")
-        common.check_settings(self)
+
 
 
 def run_a1a_2layer(ctx: RunContext, p: A1A2Params) -> None:

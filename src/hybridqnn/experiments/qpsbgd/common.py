@@ -20,13 +20,21 @@ import numpy as np
 import torch
 from torch import nn
 
-from hybridqnn._checks import check_choice, check_float, check_int
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import check_solvers, list_field
+from hybridqnn.experiments.params import (
+    COUNT,
+    MAX_WIDTH,
+    POSITIVE,
+    check_declared,
+    list_field,
+    param,
+    solver_choices,
+)
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Panel, Series, aggregate, plot_panels, seed_summary
 from hybridqnn.optim import FULL_PRECISION_NAMES, QPSBGD_VARIANTS
 from hybridqnn.solvers import get_sampler
+from hybridqnn.solvers.keywords import check_sample_kwargs
 from hybridqnn.train import bce_metrics, minibatches, optimizers_for, train_classifier
 
 QP_METHODS: tuple[str, ...] = tuple(QPSBGD_VARIANTS)
@@ -68,22 +76,19 @@ def paper_value(table: dict[str, float], method: str) -> float | None:
 
 
 def lr_default(**values: float) -> Any:
-    return field(
-        default_factory=lambda: dict(values), metadata={"help": "learning rate per method"}
+    """The ``lr`` field: a learning rate > 0 per method (defaults ``values``)."""
+    return param(
+        default_factory=lambda: dict(values), help="learning rate per method", **POSITIVE
     )
 
 
 # --------------------------------------------------------------------------- settings
 
 
-def check_settings(p: Any) -> None:
-    """Validate ``settings`` and the ``best_effort`` overrides (by building the best setting)."""
-    if not p.settings:
-        raise ValueError("'settings' must list at least one of paper, best; got []")
-    for s in p.settings:
-        check_choice("settings", s, SETTINGS)
-    if not isinstance(p.best_effort, dict):
-        raise TypeError(f"'best_effort' must be a table, got {type(p.best_effort).__name__}")
+def check_best_effort(p: Any) -> None:
+    """Validate the ``best_effort`` overrides, keys and values, by building the best setting
+    (every message names ``best_effort``). Called last in ``__post_init__``, after ``p``'s own
+    rules, so an error here is one of the overrides."""
     valid = [
         f.name
         for f in dataclasses.fields(p)
@@ -113,23 +118,13 @@ def setting(p: Any, name: str) -> Any:
         raise type(exc)(f"'best_effort': {' '.join(str(exc).split())}") from None
 
 
-def check_each(name: str, values: Sequence[Any], what: str, check: Callable[[Any], Any]) -> None:
-    """One-line error unless ``values`` lists at least one ``what``; then ``check`` each value."""
-    if not values:
-        raise ValueError(f"{name!r} must list at least one {what}, got []")
-    for value in values:
-        check(value)
-
-
-def check_methods(methods: Sequence[str], lr: dict[str, float], valid: Sequence[str]) -> None:
-    check_each("methods", methods, "method", lambda m: check_choice("methods", m, valid))
+def check_lr(methods: Sequence[str], lr: dict[str, float]) -> None:
+    """Every method in ``methods`` has a learning rate in ``lr``."""
     for m in methods:
         if m not in lr:
             raise ValueError(
                 f"'lr' must give a learning rate for method {m!r}, got keys {sorted(lr)}"
             )
-    for m, value in lr.items():
-        check_float(f"lr[{m}]", value, 0.0, low_open=True)
 
 
 def run_seeds(ctx: RunContext, repeats: int, dataset: str, setting_name: str) -> list[int]:
@@ -145,6 +140,8 @@ def run_seeds(ctx: RunContext, repeats: int, dataset: str, setting_name: str) ->
 # --------------------------------------------------------------------------- params
 
 
+
+
 @dataclass(frozen=True)
 class TrainParams:
     """Keys shared by the training experiments."""
@@ -155,6 +152,8 @@ class TrainParams:
         "bc-signsgd",
         "proxquant",
         help="methods to run (see the package docstring)",
+        choices=METHODS,
+        nonempty=True,
     )
     lr: dict[str, float] = lr_default(
         **{
@@ -168,24 +167,23 @@ class TrainParams:
             "adam": 0.01,
         }
     )
-    repeats: int = field(
-        default=5,
-        metadata={"help": "runs per (method, data set, setting), keyed seeds (init and batches)"},
+    repeats: int = param(
+        5, help="runs per (method, data set, setting), keyed seeds (init and batches)", **COUNT
     )
-    solver: str = field(
-        default="dense-sa", metadata={"help": "sampler for qpsbgd-ls and qpsbgd-xnor"}
+    solver: str = param(
+        "dense-sa", help="sampler for qpsbgd-ls and qpsbgd-xnor", choices=solver_choices()
     )
     sample_kwargs: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "passed to the sampler"}
+        default_factory=dict, metadata={"help": "passed to the sampler (checked against solver)"}
     )
-    exact_solver: str = field(
-        default="milp", metadata={"help": "solver of qpsbgd-sm (Gurobi stand-in)"}
+    exact_solver: str = param(
+        "milp", help="solver of qpsbgd-sm (Gurobi stand-in)", choices=solver_choices()
     )
     exact_sample_kwargs: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "passed to exact_solver"}
+        default_factory=dict, metadata={"help": "passed to exact_solver (checked against it)"}
     )
-    max_block_size: int | None = field(
-        default=None, metadata={"help": "QPSBGD max_block_size (None: its default)"}
+    max_block_size: int | None = param(
+        None, help="QPSBGD max_block_size (None: its default)", low=1, high=MAX_WIDTH
     )
     update: Literal["continuous", "projected"] = "continuous"
     input_scaling: Literal["none", "column-sq-norm"] = field(
@@ -195,53 +193,41 @@ class TrainParams:
     scale: Literal["auto", "none"] = field(
         default="auto", metadata={"help": "QPSBGD least-squares gradient scale (auto or none)"}
     )
-    aux_lr: float = field(
-        default=0.01, metadata={"help": "Adam lr for real-valued parameters (biases)"}
+    aux_lr: float = param(
+        0.01, help="Adam lr for real-valued parameters (biases)", **POSITIVE
     )
-    torch_threads: int | None = field(
-        default=1,
-        metadata={
-            "help": "torch intra-op threads during the run (restored after); None: unchanged"
-        },
+    torch_threads: int | None = param(
+        1, help="torch intra-op threads during the run (restored after); None: unchanged", low=1, high=4096
     )
-    settings: list[str] = list_field("paper", "best", help="paper and/or best")
+    settings: list[str] = list_field("paper", "best", help="paper and/or best", choices=SETTINGS, nonempty=True)
     best_effort: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "overrides of the best-effort setting"}
     )
 
     def __post_init__(self) -> None:
-        check_methods(self.methods, self.lr, METHODS)
-        check_int("repeats", self.repeats, 1)
-        check_solvers("solver", self.solver)
-        check_solvers("exact_solver", self.exact_solver)
-        if self.max_block_size is not None:
-            check_int("max_block_size", self.max_block_size, 1)
-        check_float("aux_lr", self.aux_lr, 0.0, low_open=True)
-        if self.torch_threads is not None:
-            check_int("torch_threads", self.torch_threads, 1)
+        check_declared(self)
+        self.check_rules()
+        check_best_effort(self)
+
+    def check_rules(self) -> None:
+        """The rules that involve several fields (subclasses extend it; ``__post_init__`` checks
+        the declared rules first and the ``best_effort`` overrides last)."""
+        check_lr(self.methods, self.lr)
+        check_sample_kwargs(self.solver, self.sample_kwargs)
+        check_sample_kwargs(self.exact_solver, self.exact_sample_kwargs, "exact_sample_kwargs")
 
 
 @dataclass(frozen=True)
 class MLPParams(TrainParams):
     """Keys of the experiments that train a :class:`~hybridqnn.nn.BinaryMLP` on mini-batches."""
 
-    hidden: int = 5
-    batch_size: int = 20
-    updates: int = 30
+    hidden: int = param(5, help="hidden width", low=1, high=MAX_WIDTH)
+    batch_size: int = param(20, help="mini-batch size", **COUNT)
+    updates: int = param(30, help="parameter updates", **COUNT)
     scaled_ste: bool = field(
         default=False, metadata={"help": "widen the STE window to sqrt(fan_in)"}
     )
-    test_size: int | None = field(
-        default=2000, metadata={"help": "test rows evaluated (None: all)"}
-    )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_int("hidden", self.hidden, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_int("updates", self.updates, 1)
-        if self.test_size is not None:
-            check_int("test_size", self.test_size, 1)
+    test_size: int | None = param(2000, help="test rows evaluated (None: all)", **COUNT)
 
     def check_xnor_fan_in(self, fan_in: int, what: str) -> None:
         """The XNOR penalty QUBO's threshold encoding needs every fan-in < 16."""

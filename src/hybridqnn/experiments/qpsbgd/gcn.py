@@ -7,9 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hybridqnn._checks import check_choice, check_int
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import list_field
+from hybridqnn.experiments.params import COUNT, MAX_COUNT, MAX_WIDTH, list_field, param
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.toolkit import paper_columns
 
@@ -29,6 +28,12 @@ DESCRIPTION = "Binary GCNs on karate club, Cora (and PubMed/CiteSeer when comple
 FIGURE = ("gcn_test_accuracy", "Binary GCNs: test accuracy")
 
 
+def _graph_datasets() -> tuple[str, ...]:
+    from hybridqnn.data.graphs import GRAPH_DATASETS
+
+    return GRAPH_DATASETS
+
+
 @dataclass(frozen=True)
 class GCNParams(common.TrainParams):
     """Binary GCNs on graph data (protocol in :func:`run_gcn`)."""
@@ -46,40 +51,30 @@ class GCNParams(common.TrainParams):
         }
     )
     datasets: list[str] = list_field(
-        "karate", "cora", "pubmed", "citeseer", help="run when the files are complete"
+        "karate", "cora", "pubmed", "citeseer", help="run when the files are complete", choices=_graph_datasets, nonempty=True
     )
-    epochs: dict[str, int] = field(
+    epochs: dict[str, int] = param(
         default_factory=lambda: {"karate": 270, "cora": 500, "pubmed": 500, "citeseer": 500},
-        metadata={"help": "full-batch updates per data set"},
+        help="full-batch updates per data set",
+        low=1,
+        high=MAX_COUNT,
     )
-    hidden: int = 16
+    hidden: int = param(16, help="hidden width", low=1, high=MAX_WIDTH)
     scaled_ste: bool = False
-    eval_every: int = 10
+    eval_every: int = param(10, help="epochs between evaluations", **COUNT)
     receptive_field: bool = field(
         default=True,
         metadata={"help": "train on the training nodes' receptive field (same loss and gradients)"},
     )
 
-    def __post_init__(self) -> None:
-        from hybridqnn.data.graphs import GRAPH_DATASETS
-
-        super().__post_init__()
-        common.check_each(
-            "datasets",
-            self.datasets,
-            "graph data set",
-            lambda d: check_choice("datasets", d, GRAPH_DATASETS),
-        )
+    def check_rules(self) -> None:
+        super().check_rules()
         for d in self.datasets:
             if d not in self.epochs:
                 raise ValueError(
                     f"'epochs' must give the epochs of data set {d!r}, got keys {sorted(self.epochs)}"
                 )
-        for d, e in self.epochs.items():
-            check_int(f"epochs[{d}]", e, 1)
-        check_int("hidden", self.hidden, 1)
-        check_int("eval_every", self.eval_every, 1)
-        common.check_settings(self)
+
 
 
 def _load(ctx: RunContext, dataset: str, graphs: dict[str, Any]) -> Any:

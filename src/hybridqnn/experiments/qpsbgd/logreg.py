@@ -12,9 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from hybridqnn._checks import check_choice, check_float, check_int
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import list_field
+from hybridqnn.experiments.params import COUNT, MAX_COUNT, MAX_WIDTH, list_field, param
 from hybridqnn.experiments.qpsbgd import common
 
 PAPER_LOGREG: tuple[dict[str, Any], ...] = (
@@ -27,40 +26,20 @@ FIGURE = ("logreg_train_loss", "Binary logistic regression: training loss")
 
 
 DATASETS: tuple[str, ...] = ("synthetic", "a1a")
-#: The integer keys of :class:`LogRegParams` and their lower bounds.
-_INT_KEYS = {
-    "synthetic_features": 1,
-    "synthetic_train": 2,
-    "synthetic_test": 1,
-    "batch_size": 1,
-    "updates": 1,
-}
 
 
 @dataclass(frozen=True)
 class LogRegParams(common.TrainParams):
     """Binary logistic regression (protocol in :func:`run_logreg`)."""
 
-    datasets: list[str] = list_field("synthetic", "a1a", help="synthetic and/or a1a")
-    synthetic_features: int = 32
-    synthetic_train: int = 1000
-    synthetic_test: int = 2000
-    synthetic_noise: float = field(
-        default=0.5, metadata={"help": "label noise std on <w*, x>/sqrt(d)"}
-    )
-    batch_size: int = 16
-    updates: int = 64
+    datasets: list[str] = list_field("synthetic", "a1a", help="synthetic and/or a1a", choices=DATASETS, nonempty=True)
+    synthetic_features: int = param(32, help="features of the planted problem", low=1, high=MAX_WIDTH)
+    synthetic_train: int = param(1000, help="training rows of the planted problem", low=2, high=MAX_COUNT)
+    synthetic_test: int = param(2000, help="test rows of the planted problem", **COUNT)
+    synthetic_noise: float = param(0.5, help="label noise std on <w*, x>/sqrt(d)", low=0.0)
+    batch_size: int = param(16, help="mini-batch size", **COUNT)
+    updates: int = param(64, help="parameter updates", **COUNT)
     bias: bool = field(default=True, metadata={"help": "real bias (trained by Adam, aux_lr)"})
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        common.check_each(
-            "datasets", self.datasets, "data set", lambda d: check_choice("datasets", d, DATASETS)
-        )
-        for key, low in _INT_KEYS.items():
-            check_int(key, getattr(self, key), low)
-        check_float("synthetic_noise", self.synthetic_noise, 0.0)
-        common.check_settings(self)
 
 
 def _arrays(

@@ -3,12 +3,11 @@ beside the table of Krahn et al. (arXiv 2310.15128), protocol in :func:`run_mnis
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from hybridqnn._checks import check_int
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import list_field
+from hybridqnn.experiments.params import COUNT, MAX_COUNT, list_field, param
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.toolkit import paper_columns
 
@@ -31,34 +30,6 @@ DESCRIPTION = "Binary MLPs on MNIST pairs 0/2, 1/2, 1/7: QP-SBGD (exact, XNOR QU
 FIGURE = ("mnist_pairs_test_accuracy", "Binary MLPs on MNIST digit pairs")
 
 
-@dataclass(frozen=True)
-class MNISTPairsParams(common.MLPParams):
-    """Binary MLPs on MNIST digit pairs (protocol in :func:`run_mnist_pairs`)."""
-
-    methods: list[str] = list_field(
-        "qpsbgd-sm", "qpsbgd-xnor", "qpsbgd-ls", "bc-sgd", "bc-signsgd", "proxquant"
-    )
-    lr: dict[str, float] = common.lr_default(**common.TWO_LAYER_LR)
-    pairs: list[str] = list_field("0/2", "1/2", "1/7", help="digit pairs a/b (a -> 0, b -> 1)")
-    grid: int = field(
-        default=3, metadata={"help": "features: the image average-pooled to grid x grid"}
-    )
-    train_size: int = field(
-        default=600, metadata={"help": "training images per pair (balanced draw)"}
-    )
-    test_size: int | None = field(
-        default=None, metadata={"help": "test images per pair (None: all)"}
-    )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        common.check_each("pairs", self.pairs, "digit pair", _parse_pair)
-        check_int("grid", self.grid, 1, 28)
-        check_int("train_size", self.train_size, 2)
-        self.check_xnor_fan_in(self.grid**2, f"grid={self.grid} ({self.grid**2} features)")
-        common.check_settings(self)
-
-
 def _parse_pair(pair: Any) -> tuple[int, int]:
     if not isinstance(pair, str) or pair.count("/") != 1:
         raise ValueError(f"'pairs' entries must look like '0/2', got {pair!r}")
@@ -66,6 +37,35 @@ def _parse_pair(pair: Any) -> tuple[int, int]:
     if not (a.isdigit() and b.isdigit() and len(a) == len(b) == 1 and a != b):
         raise ValueError(f"'pairs' entries must be two different digits 'a/b', got {pair!r}")
     return int(a), int(b)
+
+
+def _check_pair(label: str, pair: Any) -> None:
+    """two different digits 'a/b'."""
+    _parse_pair(pair)
+
+
+@dataclass(frozen=True)
+class MNISTPairsParams(common.MLPParams):
+    """Binary MLPs on MNIST digit pairs (protocol in :func:`run_mnist_pairs`)."""
+
+    methods: list[str] = list_field(
+        "qpsbgd-sm", "qpsbgd-xnor", "qpsbgd-ls", "bc-sgd", "bc-signsgd", "proxquant",
+        help="methods to run",
+        choices=common.METHODS,
+        nonempty=True,
+    )
+    lr: dict[str, float] = common.lr_default(**common.TWO_LAYER_LR)
+    pairs: list[str] = list_field(
+        "0/2", "1/2", "1/7", help="digit pairs a/b (a -> 0, b -> 1)", check=_check_pair, nonempty=True
+    )
+    grid: int = param(3, help="features: the image average-pooled to grid x grid", low=1, high=28)
+    train_size: int = param(600, help="training images per pair (balanced draw)", low=2, high=MAX_COUNT)
+    test_size: int | None = param(None, help="test images per pair (None: all)", **COUNT)
+
+    def check_rules(self) -> None:
+        super().check_rules()
+        self.check_xnor_fan_in(self.grid**2, f"grid={self.grid} ({self.grid**2} features)")
+
 
 
 def _pair_rows(

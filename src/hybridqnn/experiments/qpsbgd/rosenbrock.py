@@ -13,13 +13,20 @@ from typing import Any, Literal
 
 import numpy as np
 
-from hybridqnn._checks import check_float, check_int
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.params import check_solvers, list_field
+from hybridqnn.experiments.params import (
+    COUNT,
+    POSITIVE,
+    check_declared,
+    list_field,
+    param,
+    solver_choices,
+)
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import aggregate, plot_panels
 from hybridqnn.solvers import get_sampler, solve_dense
+from hybridqnn.solvers.keywords import check_sample_kwargs
 
 ROSENBROCK_METHODS: tuple[str, ...] = ("qpsbgd", "signsgd", "sgd")
 
@@ -32,47 +39,45 @@ PAPER_ROSENBROCK: tuple[dict[str, Any], ...] = (
 class RosenbrockParams:
     """Binary directions on the Rosenbrock function (protocol in :func:`run_rosenbrock`)."""
 
-    dims: int = field(default=2, metadata={"help": "d of the (chained) Rosenbrock function"})
-    num_directions: int = field(default=16, metadata={"help": "n: latent parameters w, z = A w"})
-    steps: int = 500
+    dims: int = param(2, help="d of the (chained) Rosenbrock function", low=2, high=64)
+    num_directions: int = param(16, help="n: latent parameters w, z = A w", low=1, high=4096)
+    steps: int = param(500, help="steps per run", **COUNT)
     schedule: Literal["sqrt", "constant"] = field(
         default="sqrt", metadata={"help": "eta_t = lr/sqrt(t+1) or lr"}
     )
-    methods: list[str] = list_field("qpsbgd", "signsgd", "sgd", help="qpsbgd, signsgd, sgd")
+    methods: list[str] = list_field(
+        "qpsbgd", "signsgd", "sgd", help="qpsbgd, signsgd, sgd", choices=ROSENBROCK_METHODS, nonempty=True
+    )
     lr: dict[str, float] = common.lr_default(qpsbgd=0.05, signsgd=0.05, sgd=0.002)
-    start: list[float] = list_field(-1.2, 1.0, help="z_0 (length dims)")
-    repeats: int = field(
-        default=3,
-        metadata={"help": "runs per method and lr, keyed seeds (of A and of the sampler)"},
+    start: list[float] = list_field(-1.2, 1.0, help="z_0 (length dims)", free=True)
+    repeats: int = param(
+        3, help="runs per method and lr, keyed seeds (of A and of the sampler)", **COUNT
     )
-    solver: str = "dense-sa"
-    sample_kwargs: dict[str, Any] = field(default_factory=dict)
-    target: float = field(default=1e-2, metadata={"help": "report the first step with f <= target"})
+    solver: str = param("dense-sa", help="sampler of the direction QUBOs", choices=solver_choices())
+    sample_kwargs: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "passed to the sampler (checked against solver)"}
+    )
+    target: float = param(1e-2, help="report the first step with f <= target", **POSITIVE)
     lr_factors: list[float] = list_field(
-        1.0, help="lr grid: each method runs lr x factor and reports the best (median final f)"
+        1.0,
+        help="lr grid: each method runs lr x factor and reports the best (median final f)",
+        low=0.0,
+        low_open=True,
+        nonempty=True,
     )
-    settings: list[str] = list_field("paper", "best")
-    best_effort: dict[str, Any] = field(default_factory=dict)
+    settings: list[str] = list_field("paper", "best", help="paper and/or best", choices=common.SETTINGS, nonempty=True)
+    best_effort: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "overrides of the best-effort setting"}
+    )
 
     def __post_init__(self) -> None:
-        check_int("dims", self.dims, 2, 64)
-        check_int("num_directions", self.num_directions, 1, 4096)
-        check_int("steps", self.steps, 1)
-        common.check_methods(self.methods, self.lr, ROSENBROCK_METHODS)
+        check_declared(self)
         if len(self.start) != self.dims:
             raise ValueError(f"'start' must have dims={self.dims} entries, got {len(self.start)}")
-        for v in self.start:
-            check_float("start", v)
-        check_int("repeats", self.repeats, 1)
-        check_solvers("solver", self.solver)
-        check_float("target", self.target, 0.0, low_open=True)
-        common.check_each(
-            "lr_factors",
-            self.lr_factors,
-            "factor",
-            lambda f: check_float("lr_factors", f, 0.0, low_open=True),
-        )
-        common.check_settings(self)
+        common.check_lr(self.methods, self.lr)
+        check_sample_kwargs(self.solver, self.sample_kwargs)
+        common.check_best_effort(self)
+
 
 
 def rosenbrock(z: np.ndarray) -> float:
