@@ -123,6 +123,27 @@ def test_replace_directory_errors_leave_both_trees(tmp_path) -> None:
     assert target.read_text() == "a file" and new.is_dir()
 
 
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "fallback"])
+def test_an_undeletable_old_tree_is_logged_not_raised(tmp_path, monkeypatch, caplog, exchange) -> None:
+    """Once the new tree is in place the replacement has happened: failing to delete the old
+    one must not raise (a caller would think its tree was not placed)."""
+    if not exchange:
+        _no_exchange(monkeypatch)
+    target = tmp_path / "run"
+    _write(target, {"old.txt": b"old"})
+    new = staging_dir(target)
+    _write(new, {"new.txt": b"new"})
+
+    def rmtree(path, *args, **kwargs):
+        raise OSError(errno.EACCES, "denied", str(path))
+
+    monkeypatch.setattr(_files.shutil, "rmtree", rmtree)
+    with caplog.at_level("WARNING", logger="hybridqnn._files"):
+        replace_directory(new, target)
+    assert _tree(target) == {"new.txt": b"new"}
+    assert "could not delete the replaced tree" in caplog.text
+
+
 def test_fallback_failing_in_its_window_puts_the_old_tree_back(tmp_path, monkeypatch) -> None:
     _no_exchange(monkeypatch)
     target = tmp_path / "run"

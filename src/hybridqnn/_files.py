@@ -140,6 +140,8 @@ def replace_directory(new: str | os.PathLike[str], target: str | os.PathLike[str
 
     ``new`` and ``target`` must be on one filesystem (make ``new`` with :func:`staging_dir`).
     A concurrent call for the same ``target`` ends with one of the two trees there, whole.
+    An error leaves ``new`` whole at its path; once the new tree is in place, a failure to
+    delete the old one is logged, not raised (:func:`clean_stale` deletes it later).
     """
     new, target = Path(new), Path(target)
     olds: list[Path] = []
@@ -163,7 +165,10 @@ def replace_directory(new: str | os.PathLike[str], target: str | os.PathLike[str
             os.rename(olds[-1], target)
         raise
     for old in olds:
-        shutil.rmtree(old)
+        try:
+            shutil.rmtree(old)
+        except OSError as exc:  # the new tree is in place: what is left is stale, not an error
+            logger.warning("could not delete the replaced tree %s (%s)", old, exc)
 
 
 def is_stale(path: str | os.PathLike[str]) -> bool:
