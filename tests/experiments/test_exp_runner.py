@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -293,6 +294,72 @@ def test_refuses_a_directory_holding_other_files(tmp_path, monkeypatch):
         run_experiment(cfg, tmp_path)
     assert sorted(p.name for p in project.iterdir()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
+
+
+def test_refuses_a_folder_of_the_users_own_files(tmp_path):
+    """PNG files and a models/ folder are run outputs by name, but a folder holding no earlier
+    run (no report.json or metrics.jsonl) is the user's: replacing it would delete them."""
+    mine = tmp_path / "mine"
+    (mine / "models").mkdir(parents=True)
+    (mine / "holiday.png").write_bytes(b"png")
+    (mine / "models" / "my-model.pt").write_bytes(b"weights")
+    (mine / "report.md").write_text("my notes")
+    with pytest.raises(
+        ValueError,
+        match=r"^'out_dir' '.*mine' is not empty and holds no earlier run \(no report.json or "
+        r"metrics.jsonl\); a run replaces its run directory as a whole",
+    ):
+        run_experiment(load_config("toy"), mine)
+    assert sorted(str(p.relative_to(mine)) for p in mine.rglob("*")) == [
+        "holiday.png", "models", "models/my-model.pt", "report.md"]
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"]
+
+
+def test_refuses_a_mount_point_before_running(tmp_path, monkeypatch):
+    out = tmp_path / "volume"
+    out.mkdir()
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == out or real_ismount(p))
+    ran = []
+    with pytest.raises(ValueError, match=r"^'out_dir' '.*volume' is a mount point; .* choose a "
+                       "directory inside it$"):
+        run_experiment(_with_run(load_config("toy"), lambda ctx, p: ran.append(1)), out)
+    assert ran == [] and [p.name for p in tmp_path.iterdir()] == ["volume"]
+
+
+def test_an_unwritable_parent_is_one_line_naming_out_dir(tmp_path, monkeypatch):
+    from hybridqnn.experiments import runner
+
+    def denied(target):
+        raise PermissionError(errno.EACCES, "Permission denied", str(target))
+
+    monkeypatch.setattr(runner, "staging_dir", denied)
+    with pytest.raises(ValueError, match=r"^'out_dir' '.*run' must be in a directory this process "
+                       r"can write to: a run is written beside it, in '.*', which failed "
+                       r"\(Permission denied\)$"):
+        run_experiment(load_config("toy"), tmp_path / "run")
+
+
+def test_a_failed_promotion_keeps_the_finished_run(tmp_path, monkeypatch):
+    """A rename onto the run directory that fails (EBUSY on a mount point, EXDEV) must not
+    delete the finished run: it is kept beside the run directory and named in the error."""
+    from hybridqnn.experiments import runner
+
+    out = tmp_path / "run"
+    run_experiment(load_config("toy"), out)
+    good = (out / "report.json").read_bytes()
+
+    def busy(new, target):
+        raise OSError(errno.EBUSY, "Device or resource busy")
+
+    monkeypatch.setattr(runner, "replace_directory", busy)
+    with pytest.raises(OSError, match=r"could not move the finished run into '.*run' \(Device or "
+                       r"resource busy\); it is kept, whole, in '.*run\.finished'$"):
+        run_experiment(load_config("toy", overrides=["lr=0.5"]), out)
+    assert (out / "report.json").read_bytes() == good
+    kept = tmp_path / "run.finished"
+    assert _report(kept / "report.json")["config"]["params"]["lr"] == 0.5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run.finished"]
 
 
 def test_earlier_layouts_and_stale_staging_are_replaced(tmp_path):

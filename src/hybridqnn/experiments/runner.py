@@ -13,8 +13,13 @@ replaces a good one: when the run directory holds an ok ``report.json``, it is k
 ``<run dir>/failed/`` or ``<run dir>/interrupted/`` instead (replacing the earlier one there).
 The next run into the same place deletes what killed runs left (:func:`hybridqnn._files.clean_stale`).
 
-Replacing a directory deletes what it held, so the runner refuses a run directory holding
-anything a run does not write (:data:`RUN_OUTPUTS`), e.g. ``--out .`` in a project.
+Replacing a directory deletes what it held, so the runner refuses, before the run starts, a
+non-empty run directory that holds no earlier run (no ``report.json`` or ``metrics.jsonl``, e.g.
+a folder of the user's own PNG files) or that holds anything a run does not write
+(:data:`RUN_OUTPUTS`, e.g. ``--out .`` in a project), and a run directory that cannot be renamed
+onto (a mount point, such as a container's volume). Should the final rename still fail, the
+finished run is kept beside the run directory (``<name>.finished``, named in the error), never
+deleted.
 """
 
 from __future__ import annotations
@@ -192,6 +197,36 @@ def _foreign_entries(out: Path) -> list[str]:
     )
 
 
+#: Files only a run writes: a non-empty run directory holding neither holds no earlier run.
+_RUN_MARKERS: tuple[str, ...] = ("report.json", "metrics.jsonl")
+
+
+def _check_replaceable(out: Path, real: Path) -> None:
+    """Refuse, before anything is created, a run directory that a finished run could not
+    replace without deleting a user's files or at all (see the module docstring)."""
+    if not real.is_dir():
+        return
+    names = [p.name for p in real.iterdir()]
+    if names and not any((real / marker).is_file() for marker in _RUN_MARKERS):
+        raise ValueError(
+            f"'out_dir' {str(out)!r} is not empty and holds no earlier run (no "
+            f"{' or '.join(_RUN_MARKERS)}); a run replaces its run directory as a whole, so "
+            "choose a new or empty directory"
+        )
+    foreign = _foreign_entries(real)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ValueError(
+            f"'out_dir' {str(out)!r} holds entries a run does not write ({shown}); a run "
+            "replaces its run directory as a whole, so choose a new or empty directory"
+        )
+    if os.path.ismount(real):
+        raise ValueError(
+            f"'out_dir' {str(out)!r} is a mount point; a run is written beside its run directory "
+            "and renamed onto it, so choose a directory inside it"
+        )
+
+
 def _clean_stale_runs(real: Path) -> None:
     """Delete what killed runs into ``real`` left (restoring ``real`` first if a run died while
     swapping it), and earlier versions' ``.pending-*`` staging directories inside it."""
@@ -221,15 +256,15 @@ def _run_directories(config: ResolvedConfig, out_dir: Any) -> tuple[Path, Path, 
             "replaces its run directory as a whole); choose a new or empty directory"
         )
     _clean_stale_runs(real)
-    foreign = _foreign_entries(real)
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    _check_replaceable(out, real)
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+        work = staging_dir(real)
+    except OSError as exc:
         raise ValueError(
-            f"'out_dir' {str(out)!r} holds entries a run does not write ({shown}); a run "
-            "replaces its run directory as a whole, so choose a new or empty directory"
-        )
-    real.parent.mkdir(parents=True, exist_ok=True)
-    work = staging_dir(real)
+            f"'out_dir' {str(out)!r} must be in a directory this process can write to: a run is "
+            f"written beside it, in {str(real.parent)!r}, which failed ({exc.strerror or exc})"
+        ) from None
     logger.info("writing the run into %s; it becomes %s when the run ends", work, out)
     return out, real, work
 
@@ -241,7 +276,18 @@ def _promote(work: Path, real: Path, status: str) -> Path:
     interrupted run beside an ok report replaces ``real/<status>`` instead.
     """
     dest = real / status if status != "ok" and has_ok_report(real) else real
-    replace_directory(work, dest)
+    try:
+        replace_directory(work, dest)
+    except OSError as exc:  # work still holds the whole finished run: keep it, visibly
+        kept = free_path(real.with_name(f"{real.name}.finished"))
+        try:
+            os.rename(work, kept)
+        except OSError:
+            kept = work
+        raise OSError(
+            f"could not move the finished run into {str(dest)!r} ({exc.strerror or exc}); "
+            f"it is kept, whole, in {str(kept)!r}"
+        ) from exc
     return dest
 
 
@@ -356,10 +402,10 @@ def run_experiment(
         status, error, exc_caught = _call(config, ctx)
         report = _report(config, ctx, status, error, started_at, time.perf_counter() - t0)
         write_report(work, report)
-        dest = _promote(work, real, status)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    dest = _promote(work, real, status)
     run_dir = out if dest == real else out / status
     if status != "ok":
         logger.info("run %r %s: %s (files in %s)", config.name, status, error, run_dir)
