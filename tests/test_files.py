@@ -182,6 +182,24 @@ def test_clean_stale_restores_the_newest_old_tree_and_deletes_the_rest(tmp_path)
     assert (target / "r").read_bytes() == b"newest" and live.is_dir()
 
 
+def test_clean_stale_racing_another_restore_is_not_an_error(tmp_path, monkeypatch) -> None:
+    """Two runs starting together both see the target missing; the one whose rename finds the
+    old tree gone (the other restored it) carries on."""
+    dead = _reaped()
+    target = tmp_path / "run"
+    old = tmp_path / f".run.old-{dead}-1"
+    _write(old, {"r": b"old"})
+    real_rename = os.rename
+
+    def rename(src, dst):
+        real_rename(src, dst)  # the other run's restore, just before ours
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(src))
+
+    monkeypatch.setattr(os, "rename", rename)
+    clean_stale(target)
+    assert (target / "r").read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
 def test_clean_stale_deletes_old_trees_when_the_target_exists(tmp_path) -> None:
     dead = _reaped()
     target = tmp_path / "run"

@@ -211,9 +211,14 @@ def clean_stale(target: str | os.PathLike[str]) -> None:
     olds = sorted((ms, path) for kind, ms, path in stale if kind == "old")
     if olds and not os.path.lexists(target):
         restored = olds[-1][1]
-        os.rename(restored, target)
-        logger.warning("restored %s from %s (a process was killed while replacing it)",
-                       target, restored.name)
+        try:
+            os.rename(restored, target)
+        except OSError as exc:  # a concurrent call restored it, or a run took the place
+            if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        else:
+            logger.warning("restored %s from %s (a process was killed while replacing it)",
+                           target, restored.name)
         stale = [s for s in stale if s[2] != restored]
     for _, _, path in stale:
         logger.info("deleting %s (left by a killed process)", path)
