@@ -333,6 +333,20 @@ def test_refuses_a_folder_of_the_users_own_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["mine"]
 
 
+def test_a_dry_run_refuses_what_a_run_would(tmp_path, monkeypatch):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "holiday.png").write_bytes(b"png")
+    cfg = load_config("toy")
+    with pytest.raises(ValueError, match="holds no earlier run"):
+        run_experiment(cfg, mine, dry_run=True)
+    monkeypatch.chdir(mine)
+    with pytest.raises(ValueError, match="must not be the current directory or hold it"):
+        run_experiment(cfg, ".", dry_run=True)
+    assert run_experiment(cfg, tmp_path / "new", dry_run=True).status == "dry-run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
 def test_refuses_a_mount_point_before_running(tmp_path, monkeypatch):
     out = tmp_path / "volume"
     out.mkdir()

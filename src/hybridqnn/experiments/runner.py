@@ -208,19 +208,19 @@ def _check_replaceable(out: Path, real: Path) -> None:
     replace without deleting a user's files or at all (see the module docstring)."""
     if not real.is_dir():
         return
-    names = [p.name for p in real.iterdir()]
-    if names and not any((real / marker).is_file() for marker in _RUN_MARKERS):
-        raise ValueError(
-            f"'out_dir' {str(out)!r} is not empty and holds no earlier run (no "
-            f"{' or '.join(_RUN_MARKERS)}); a run replaces its run directory as a whole, so "
-            "choose a new or empty directory"
-        )
     foreign = _foreign_entries(real)
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise ValueError(
             f"'out_dir' {str(out)!r} holds entries a run does not write ({shown}); a run "
             "replaces its run directory as a whole, so choose a new or empty directory"
+        )
+    names = [p.name for p in real.iterdir()]
+    if names and not any((real / marker).is_file() for marker in _RUN_MARKERS):
+        raise ValueError(
+            f"'out_dir' {str(out)!r} is not empty and holds no earlier run (no "
+            f"{' or '.join(_RUN_MARKERS)}); a run replaces its run directory as a whole, so "
+            "choose a new or empty directory"
         )
     if os.path.ismount(real):
         raise ValueError(
@@ -241,6 +241,21 @@ def _clean_stale_runs(real: Path) -> None:
             shutil.rmtree(legacy, ignore_errors=True)
 
 
+def _real_out_dir(out: Path) -> Path:
+    """The real path of the run directory ``out``, which must not be a file, the current
+    directory or one holding it (checks that change nothing on disk)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"'out_dir' {str(out)!r} exists and is not a directory")
+    real = Path(os.path.realpath(out))
+    cwd = Path(os.path.realpath(os.getcwd()))
+    if cwd == real or real in cwd.parents:
+        raise ValueError(
+            f"'out_dir' {str(out)!r} must not be the current directory or hold it (a run "
+            "replaces its run directory as a whole); choose a new or empty directory"
+        )
+    return real
+
+
 def _run_directories(config: ResolvedConfig, out_dir: Any) -> tuple[Path, Path, Path]:
     """The run directory as given, its real path, and the new staging directory beside it
     (:func:`hybridqnn._files.staging_dir`) this run writes to."""
@@ -249,15 +264,7 @@ def _run_directories(config: ResolvedConfig, out_dir: Any) -> tuple[Path, Path, 
         clean_stale_beside(out.parent)  # killed default runs had names of their own
     else:
         out = Path(out_dir).expanduser()
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"'out_dir' {str(out)!r} exists and is not a directory")
-    real = Path(os.path.realpath(out))
-    cwd = Path(os.path.realpath(os.getcwd()))
-    if cwd == real or real in cwd.parents:
-        raise ValueError(
-            f"'out_dir' {str(out)!r} must not be the current directory or hold it (a run "
-            "replaces its run directory as a whole); choose a new or empty directory"
-        )
+    real = _real_out_dir(out)
     _clean_stale_runs(real)
     _check_replaceable(out, real)
     try:
@@ -370,8 +377,9 @@ def run_experiment(
         progress: Show progress bars (on stderr) in :meth:`RunContext.progress`.
         save_models: Let the experiment save its trained models under ``models/``
             (:meth:`RunContext.save_model`); the report lists them and their cost.
-        dry_run: Validate and resolve everything, log the resolved config and return a
-            ``"dry-run"`` result without creating anything or calling ``run``.
+        dry_run: Validate and resolve everything (``out_dir`` included), log the resolved
+            config and return a ``"dry-run"`` result without creating anything or calling
+            ``run``.
         raise_on_error: After writing the failed/interrupted report, re-raise the exception
             (``KeyboardInterrupt`` included). With False the result carries it instead.
 
@@ -386,6 +394,8 @@ def run_experiment(
     device, data_dir = _checked_run_args(config, device, data_dir, executor)
     if dry_run:
         target = Path(out_dir) if out_dir is not None else default_out_dir(config.name)
+        if out_dir is not None:  # what a run would refuse, a dry run refuses (creating nothing)
+            _check_replaceable(target, _real_out_dir(target.expanduser()))
         logger.info(
             "dry run: would run experiment %r (config %r) into %s with:\n%s",
             config.experiment.name, config.name, target, config.to_toml(),
