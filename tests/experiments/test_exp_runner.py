@@ -344,6 +344,9 @@ def test_a_dry_run_refuses_what_a_run_would(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="must not be the current directory or hold it"):
         run_experiment(cfg, ".", dry_run=True)
     assert run_experiment(cfg, tmp_path / "new", dry_run=True).status == "dry-run"
+    with pytest.raises(ValueError, match=r"'out_dir' '.*holiday.png/run' is inside '.*holiday.png', "
+                       "which is not a directory"):
+        run_experiment(cfg, mine / "holiday.png" / "run")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
 
 

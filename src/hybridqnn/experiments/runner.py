@@ -246,6 +246,9 @@ def _real_out_dir(out: Path) -> Path:
     directory or one holding it (checks that change nothing on disk)."""
     if out.exists() and not out.is_dir():
         raise ValueError(f"'out_dir' {str(out)!r} exists and is not a directory")
+    parent = next((p for p in out.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ValueError(f"'out_dir' {str(out)!r} is inside {str(parent)!r}, which is not a directory")
     real = Path(os.path.realpath(out))
     cwd = Path(os.path.realpath(os.getcwd()))
     if cwd == real or real in cwd.parents:
