@@ -333,6 +333,24 @@ def test_refuses_a_folder_of_the_users_own_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["mine"]
 
 
+def test_refuses_a_users_file_among_a_runs_figures_and_models(tmp_path):
+    """A run directory's PNG files and models/ entries must be the ones its report lists: an
+    export saved beside the models or a picture dropped in would go with the replaced run."""
+    out = tmp_path / "run"
+    run_experiment(load_config("toy"), out)
+    (out / "models").mkdir(exist_ok=True)
+    (out / "models" / "head.onnx").write_bytes(b"onnx")
+    (out / "holiday.png").write_bytes(b"png")
+    (out / "loss.failed.png").write_bytes(b"png")  # an earlier version's failed run: a run output
+    with pytest.raises(ValueError, match=r"holds entries a run does not write \(holiday.png, "
+                       r"models/head.onnx\)"):
+        run_experiment(load_config("toy", overrides=["lr=0.5"]), out)
+    assert (out / "models" / "head.onnx").read_bytes() == b"onnx" and (out / "holiday.png").is_file()
+    (out / "holiday.png").unlink()
+    (out / "models" / "head.onnx").unlink()
+    assert run_experiment(load_config("toy", overrides=["lr=0.5"]), out).status == "ok"
+
+
 def test_a_dry_run_refuses_what_a_run_would(tmp_path, monkeypatch):
     mine = tmp_path / "mine"
     mine.mkdir()

@@ -26,9 +26,11 @@ deleted.
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
 import os
 import platform
+import re
 import shutil
 import time
 import traceback
@@ -190,13 +192,34 @@ def _checked_run_args(
 
 
 def _foreign_entries(out: Path) -> list[str]:
-    """The names in ``out`` that are not run outputs (:data:`RUN_OUTPUTS`)."""
+    """The names in ``out`` that are not run outputs (:data:`RUN_OUTPUTS`), and the PNG files
+    and ``models/`` entries that its ``report.json`` does not list (:func:`_unlisted_outputs`)."""
     if not out.is_dir():
         return []
     return sorted(
-        p.name for p in out.iterdir()
-        if not any(fnmatch.fnmatchcase(p.name, pattern) for pattern in RUN_OUTPUTS)
+        [p.name for p in out.iterdir()
+         if not any(fnmatch.fnmatchcase(p.name, pattern) for pattern in RUN_OUTPUTS)]
+        + _unlisted_outputs(out)
     )
+
+
+def _unlisted_outputs(out: Path) -> list[str]:
+    """The ``*.png`` files and ``models/`` entries of the run directory ``out`` that its
+    ``report.json`` does not list among its figures and models: a user's own (an export saved
+    beside the models, a picture dropped in), which replacing ``out`` would delete. Nothing
+    when the report is unreadable; earlier versions' ``*.failed.png`` are not checked."""
+    try:
+        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(report, dict):
+        return []
+    listed = set(report.get("figures") or [])
+    listed |= {m.get("path") for m in report.get("models") or [] if isinstance(m, dict)}
+    names = [p.name for p in out.glob("*.png") if not re.search(r"\.(failed|interrupted)\.", p.name)]
+    if (out / "models").is_dir():
+        names += [f"models/{p.name}" for p in (out / "models").iterdir()]
+    return [name for name in names if name not in listed]
 
 
 #: Files only a run writes: a non-empty run directory holding neither holds no earlier run.
