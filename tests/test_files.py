@@ -102,6 +102,19 @@ def test_replace_directory(tmp_path, monkeypatch, exchange, state) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging or old tree left
 
 
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "fallback"])
+def test_replace_directory_keeps_the_targets_mode(tmp_path, monkeypatch, exchange) -> None:
+    if not exchange:
+        _no_exchange(monkeypatch)
+    target = tmp_path / "run"
+    _write(target, {"old.txt": b"old"})
+    os.chmod(target, 0o2770)  # a group-shared directory
+    new = staging_dir(target)
+    _write(new, {"new.txt": b"new"})
+    replace_directory(new, target)
+    assert (target / "new.txt").is_file() and (target.stat().st_mode & 0o7777) == 0o2770
+
+
 def test_exchange_swaps_or_says_unavailable(tmp_path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     _write(a, {"x": b"a"})

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -141,10 +142,15 @@ def replace_directory(new: str | os.PathLike[str], target: str | os.PathLike[str
 
     ``new`` and ``target`` must be on one filesystem (make ``new`` with :func:`staging_dir`).
     A concurrent call for the same ``target`` ends with one of the two trees there, whole.
-    An error leaves ``new`` whole at its path; once the new tree is in place, a failure to
-    delete the old one is logged, not raised (:func:`clean_stale` deletes it later).
+    ``new`` takes the permission bits of an existing ``target`` directory (a group-shared one
+    stays shared). An error leaves ``new`` whole at its path; once the new tree is in place, a
+    failure to delete the old one is logged, not raised (:func:`clean_stale` deletes it later).
     """
     new, target = Path(new), Path(target)
+    with contextlib.suppress(FileNotFoundError):  # keep the place's mode (a shared, setgid dir)
+        mode = os.stat(target).st_mode
+        if stat.S_ISDIR(mode):
+            os.chmod(new, stat.S_IMODE(mode))
     olds: list[Path] = []
     try:
         while True:
