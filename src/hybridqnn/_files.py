@@ -25,7 +25,6 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "clean_stale",
-    "clean_stale_beside",
     "default_mode",
     "free_path",
     "is_stale",
@@ -232,14 +231,3 @@ def clean_stale(target: str | os.PathLike[str]) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-
-
-def clean_stale_beside(parent: str | os.PathLike[str]) -> None:
-    """:func:`clean_stale` for every target that killed processes left siblings of in
-    ``parent`` (a directory of runs each with its own name, such as the default ``runs/``)."""
-    parent = Path(parent)
-    if not parent.is_dir():
-        return
-    names = {m["name"] for m in map(_SIBLING_RE.match, os.listdir(parent)) if m is not None}
-    for name in sorted(names):
-        clean_stale(parent / name)

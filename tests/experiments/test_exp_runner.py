@@ -101,24 +101,6 @@ def test_default_out_dir_under_runs(tmp_path, monkeypatch):
     assert first != second and (first / "report.json").is_file()
 
 
-def test_a_default_run_cleans_what_killed_default_runs_left(tmp_path, monkeypatch):
-    """A killed default run's staging directory has a name no later run uses again: the next
-    default run into runs/ deletes it (and leaves a live run's and a user's own alone)."""
-    import subprocess
-
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    monkeypatch.chdir(tmp_path)
-    runs = tmp_path / "runs"
-    killed = runs / f".toy-20260101-000000.pending-{child.pid}-1"
-    live = runs / f".toy-20260101-000001.pending-{os.getpid()}-2"
-    mine = runs / "my-notes"
-    for path in (killed, live, mine):
-        path.mkdir(parents=True)
-    run_experiment(load_config("toy", overrides=["plot=false", "epochs=1"]))
-    assert not killed.exists() and live.is_dir() and mine.is_dir()
-
-
 def test_dry_run_creates_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = load_config("toy")

@@ -11,8 +11,7 @@ replaces the run directory in one step (:func:`hybridqnn._files.replace_director
 at any point leaves the old run or the new one, never a mix. A failed or interrupted run never
 replaces a good one: when the run directory holds an ok ``report.json``, it is kept, whole, in
 ``<run dir>/failed/`` or ``<run dir>/interrupted/`` instead (replacing the earlier one there).
-The next run into the same place deletes what killed runs left (:func:`hybridqnn._files.clean_stale`;
-a default run, whose name is new each time, cleans all of ``runs/``).
+The next run into the same place deletes what killed runs left (:func:`hybridqnn._files.clean_stale`).
 
 Replacing a directory deletes what it held, so the runner refuses, before the run starts, a
 non-empty run directory that holds no earlier run (no ``report.json`` or ``metrics.jsonl``, e.g.
@@ -41,7 +40,6 @@ from typing import Any
 
 from hybridqnn._files import (
     clean_stale,
-    clean_stale_beside,
     free_path,
     is_stale,
     replace_directory,
@@ -287,7 +285,6 @@ def _run_directories(config: ResolvedConfig, out_dir: Any) -> tuple[Path, Path, 
     (:func:`hybridqnn._files.staging_dir`) this run writes to."""
     if out_dir is None:
         out = _make_default_out_dir(config.name)  # reserves the name (an empty directory)
-        clean_stale_beside(out.parent)  # killed default runs had names of their own
     else:
         out = Path(out_dir).expanduser()
     real = _real_out_dir(out)
