@@ -333,6 +333,19 @@ def test_refuses_a_users_file_among_a_runs_figures_and_models(tmp_path):
     assert run_experiment(load_config("toy", overrides=["lr=0.5"]), out).status == "ok"
 
 
+def test_a_file_browsers_metadata_does_not_block_a_run(tmp_path):
+    """Finder leaves .DS_Store in every folder it shows: an empty folder or a run directory
+    looked at in Finder is still one a run may use."""
+    empty, out = tmp_path / "empty", tmp_path / "run"
+    empty.mkdir()
+    (empty / ".DS_Store").write_bytes(b"\0")
+    assert run_experiment(load_config("toy"), empty).status == "ok"
+    run_experiment(load_config("toy"), out)
+    (out / ".DS_Store").write_bytes(b"\0")
+    (out / "Thumbs.db").write_bytes(b"\0")
+    assert run_experiment(load_config("toy", overrides=["lr=0.5"]), out).status == "ok"
+
+
 def test_a_dry_run_refuses_what_a_run_would(tmp_path, monkeypatch):
     mine = tmp_path / "mine"
     mine.mkdir()

@@ -53,7 +53,7 @@ from hybridqnn.experiments.report import (
     write_report,
 )
 
-__all__ = ["RUN_OUTPUTS", "RunResult", "collect_versions", "run_experiment"]
+__all__ = ["BROWSER_FILES", "RUN_OUTPUTS", "RunResult", "collect_versions", "run_experiment"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +61,17 @@ logger = logging.getLogger(__name__)
 #: experiments' ``progress-<i>.jsonl``, the ``failed``/``interrupted`` runs kept beside a good
 #: one (and their ``.failed.pending-*``/``.failed.old-*`` while being replaced), and what
 #: earlier versions left (``report.failed.json``, ``models.interrupted``..., ``.pending-*``
-#: staging, ``.*.tmp`` of atomic writes). A run directory holding anything else is not replaced.
+#: staging, ``.*.tmp`` of atomic writes), and the metadata files of file browsers
+#: (:data:`BROWSER_FILES`). A run directory holding anything else is not replaced.
 RUN_OUTPUTS: tuple[str, ...] = (
     "config.toml", "metrics.jsonl", "report.json", "report.md", "error.log", "*.png", "models",
     "progress-*.jsonl", "failed", "interrupted", ".failed.*", ".interrupted.*",
     "*.failed", "*.failed.*", "*.interrupted", "*.interrupted.*", ".pending-*", ".*.tmp",
 )
+
+#: What macOS Finder and Windows Explorer leave in a folder they show (metadata, never a
+#: user's data): no reason to refuse a run directory, deleted with it.
+BROWSER_FILES: tuple[str, ...] = (".DS_Store", "Thumbs.db", "desktop.ini")
 
 _VERSION_PACKAGES = ("hybridqnn", "numpy", "torch", "dimod", "dwave-samplers", "scikit-learn")
 
@@ -196,7 +201,8 @@ def _foreign_entries(out: Path) -> list[str]:
         return []
     return sorted(
         [p.name for p in out.iterdir()
-         if not any(fnmatch.fnmatchcase(p.name, pattern) for pattern in RUN_OUTPUTS)]
+         if p.name not in BROWSER_FILES
+         and not any(fnmatch.fnmatchcase(p.name, pattern) for pattern in RUN_OUTPUTS)]
         + _unlisted_outputs(out)
     )
 
@@ -236,7 +242,7 @@ def _check_replaceable(out: Path, real: Path) -> None:
             f"'out_dir' {str(out)!r} holds entries a run does not write ({shown}); a run "
             "replaces its run directory as a whole, so choose a new or empty directory"
         )
-    names = [p.name for p in real.iterdir()]
+    names = [p.name for p in real.iterdir() if p.name not in BROWSER_FILES]
     if names and not any((real / marker).is_file() for marker in _RUN_MARKERS):
         raise ValueError(
             f"'out_dir' {str(out)!r} is not empty and holds no earlier run (no "
