@@ -102,6 +102,19 @@ def test_replace_directory(tmp_path, monkeypatch, exchange, state) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging or old tree left
 
 
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "fallback"])
+def test_replace_directory_keeps_the_targets_mode(tmp_path, monkeypatch, exchange) -> None:
+    if not exchange:
+        _no_exchange(monkeypatch)
+    target = tmp_path / "run"
+    _write(target, {"old.txt": b"old"})
+    os.chmod(target, 0o2770)  # a group-shared directory
+    new = staging_dir(target)
+    _write(new, {"new.txt": b"new"})
+    replace_directory(new, target)
+    assert (target / "new.txt").is_file() and (target.stat().st_mode & 0o7777) == 0o2770
+
+
 def test_exchange_swaps_or_says_unavailable(tmp_path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     _write(a, {"x": b"a"})
@@ -121,6 +134,27 @@ def test_replace_directory_errors_leave_both_trees(tmp_path) -> None:
     with pytest.raises(NotADirectoryError):
         replace_directory(new, target)
     assert target.read_text() == "a file" and new.is_dir()
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "fallback"])
+def test_an_undeletable_old_tree_is_logged_not_raised(tmp_path, monkeypatch, caplog, exchange) -> None:
+    """Once the new tree is in place the replacement has happened: failing to delete the old
+    one must not raise (a caller would think its tree was not placed)."""
+    if not exchange:
+        _no_exchange(monkeypatch)
+    target = tmp_path / "run"
+    _write(target, {"old.txt": b"old"})
+    new = staging_dir(target)
+    _write(new, {"new.txt": b"new"})
+
+    def rmtree(path, *args, **kwargs):
+        raise OSError(errno.EACCES, "denied", str(path))
+
+    monkeypatch.setattr(_files.shutil, "rmtree", rmtree)
+    with caplog.at_level("WARNING", logger="hybridqnn._files"):
+        replace_directory(new, target)
+    assert _tree(target) == {"new.txt": b"new"}
+    assert "could not delete the replaced tree" in caplog.text
 
 
 def test_fallback_failing_in_its_window_puts_the_old_tree_back(tmp_path, monkeypatch) -> None:
@@ -159,6 +193,24 @@ def test_clean_stale_restores_the_newest_old_tree_and_deletes_the_rest(tmp_path)
         ["run", live.name] + [o.name for o in others])
     clean_stale(target)  # target exists now: nothing more to restore
     assert (target / "r").read_bytes() == b"newest" and live.is_dir()
+
+
+def test_clean_stale_racing_another_restore_is_not_an_error(tmp_path, monkeypatch) -> None:
+    """Two runs starting together both see the target missing; the one whose rename finds the
+    old tree gone (the other restored it) carries on."""
+    dead = _reaped()
+    target = tmp_path / "run"
+    old = tmp_path / f".run.old-{dead}-1"
+    _write(old, {"r": b"old"})
+    real_rename = os.rename
+
+    def rename(src, dst):
+        real_rename(src, dst)  # the other run's restore, just before ours
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(src))
+
+    monkeypatch.setattr(os, "rename", rename)
+    clean_stale(target)
+    assert (target / "r").read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
 def test_clean_stale_deletes_old_trees_when_the_target_exists(tmp_path) -> None:

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -140,8 +141,15 @@ def replace_directory(new: str | os.PathLike[str], target: str | os.PathLike[str
 
     ``new`` and ``target`` must be on one filesystem (make ``new`` with :func:`staging_dir`).
     A concurrent call for the same ``target`` ends with one of the two trees there, whole.
+    ``new`` takes the permission bits of an existing ``target`` directory (a group-shared one
+    stays shared). An error leaves ``new`` whole at its path; once the new tree is in place, a
+    failure to delete the old one is logged, not raised (:func:`clean_stale` deletes it later).
     """
     new, target = Path(new), Path(target)
+    with contextlib.suppress(FileNotFoundError):  # keep the place's mode (a shared, setgid dir)
+        mode = os.stat(target).st_mode
+        if stat.S_ISDIR(mode):
+            os.chmod(new, stat.S_IMODE(mode))
     olds: list[Path] = []
     try:
         while True:
@@ -163,7 +171,10 @@ def replace_directory(new: str | os.PathLike[str], target: str | os.PathLike[str
             os.rename(olds[-1], target)
         raise
     for old in olds:
-        shutil.rmtree(old)
+        try:
+            shutil.rmtree(old)
+        except OSError as exc:  # the new tree is in place: what is left is stale, not an error
+            logger.warning("could not delete the replaced tree %s (%s)", old, exc)
 
 
 def is_stale(path: str | os.PathLike[str]) -> bool:
@@ -205,9 +216,14 @@ def clean_stale(target: str | os.PathLike[str]) -> None:
     olds = sorted((ms, path) for kind, ms, path in stale if kind == "old")
     if olds and not os.path.lexists(target):
         restored = olds[-1][1]
-        os.rename(restored, target)
-        logger.warning("restored %s from %s (a process was killed while replacing it)",
-                       target, restored.name)
+        try:
+            os.rename(restored, target)
+        except OSError as exc:  # a concurrent call restored it, or a run took the place
+            if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        else:
+            logger.warning("restored %s from %s (a process was killed while replacing it)",
+                           target, restored.name)
         stale = [s for s in stale if s[2] != restored]
     for _, _, path in stale:
         logger.info("deleting %s (left by a killed process)", path)

@@ -141,6 +141,18 @@ def test_bad_config_values_are_one_line_errors(
     assert len(err.splitlines()) == 1
 
 
+def test_a_bad_setting_value_names_the_setting(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'experiment = "natural-mnist"\n[params.settings]\nclassical = {a = 0.0, g_over_pi = 0.0}\n'
+        "weak = {a = -1.0, g_over_pi = 0.1}\n"
+    )
+    assert cli.main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "[params] 'settings[weak]' key 'a' must be a float >= 0, got -1.0" in err
+    assert len(err.splitlines()) == 1
+
+
 def test_bad_sweep_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", "natural-sweep", "--dry-run", "--set", "a_grid=[-0.5]"]) == 2
     assert "'a_grid' must be a float >= 0, got -0.5" in capsys.readouterr().err

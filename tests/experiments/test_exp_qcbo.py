@@ -179,3 +179,16 @@ def test_bad_setting_is_a_one_line_error(
     assert code != 0
     err = capsys.readouterr().err
     assert "'settings' must be one of" in err and "4bit" in err
+
+
+def test_convergence_checks_sample_kwargs_against_its_oracles_only() -> None:
+    """qcbo-convergence passes sample_kwargs to its oracles and never uses ``solver``: keywords
+    of an oracle (sb's num_steps) are valid though ``solver`` (dense-sa) does not take them."""
+    from hybridqnn.experiments.config import load_config
+
+    over = ['oracles=["sb", "milp"]', "sample_kwargs={num_reads=1,num_steps=50}"]
+    assert load_config("qcbo-convergence", overrides=over).params.sample_kwargs["num_steps"] == 50
+    with pytest.raises(ValueError, match="'sample_kwargs' has unknown keyword 'num_sweeps' for solver 'sb'"):
+        load_config("qcbo-convergence", overrides=['oracles=["sb"]'])
+    with pytest.raises(ValueError, match="unknown keyword 'num_steps' for solver 'dense-sa'"):
+        load_config("qcbo-fmnist", overrides=["sample_kwargs={num_steps=50}"])

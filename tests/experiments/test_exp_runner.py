@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -293,6 +294,120 @@ def test_refuses_a_directory_holding_other_files(tmp_path, monkeypatch):
         run_experiment(cfg, tmp_path)
     assert sorted(p.name for p in project.iterdir()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
+
+
+def test_refuses_a_folder_of_the_users_own_files(tmp_path):
+    """PNG files and a models/ folder are run outputs by name, but a folder holding no earlier
+    run (no report.json or metrics.jsonl) is the user's: replacing it would delete them."""
+    mine = tmp_path / "mine"
+    (mine / "models").mkdir(parents=True)
+    (mine / "holiday.png").write_bytes(b"png")
+    (mine / "models" / "my-model.pt").write_bytes(b"weights")
+    (mine / "report.md").write_text("my notes")
+    with pytest.raises(
+        ValueError,
+        match=r"^'out_dir' '.*mine' is not empty and holds no earlier run \(no report.json or "
+        r"metrics.jsonl\); a run replaces its run directory as a whole",
+    ):
+        run_experiment(load_config("toy"), mine)
+    assert sorted(str(p.relative_to(mine)) for p in mine.rglob("*")) == [
+        "holiday.png", "models", "models/my-model.pt", "report.md"]
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"]
+
+
+def test_refuses_a_users_file_among_a_runs_figures_and_models(tmp_path):
+    """A run directory's PNG files and models/ entries must be the ones its report lists: an
+    export saved beside the models or a picture dropped in would go with the replaced run."""
+    out = tmp_path / "run"
+    run_experiment(load_config("toy"), out)
+    (out / "models").mkdir(exist_ok=True)
+    (out / "models" / "head.onnx").write_bytes(b"onnx")
+    (out / "holiday.png").write_bytes(b"png")
+    (out / "loss.failed.png").write_bytes(b"png")  # an earlier version's failed run: a run output
+    with pytest.raises(ValueError, match=r"holds entries a run does not write \(holiday.png, "
+                       r"models/head.onnx\)"):
+        run_experiment(load_config("toy", overrides=["lr=0.5"]), out)
+    assert (out / "models" / "head.onnx").read_bytes() == b"onnx" and (out / "holiday.png").is_file()
+    (out / "holiday.png").unlink()
+    (out / "models" / "head.onnx").unlink()
+    assert run_experiment(load_config("toy", overrides=["lr=0.5"]), out).status == "ok"
+
+
+def test_a_file_browsers_metadata_does_not_block_a_run(tmp_path):
+    """Finder leaves .DS_Store in every folder it shows: an empty folder or a run directory
+    looked at in Finder is still one a run may use."""
+    empty, out = tmp_path / "empty", tmp_path / "run"
+    empty.mkdir()
+    (empty / ".DS_Store").write_bytes(b"\0")
+    assert run_experiment(load_config("toy"), empty).status == "ok"
+    run_experiment(load_config("toy"), out)
+    (out / ".DS_Store").write_bytes(b"\0")
+    (out / "Thumbs.db").write_bytes(b"\0")
+    assert run_experiment(load_config("toy", overrides=["lr=0.5"]), out).status == "ok"
+
+
+def test_a_dry_run_refuses_what_a_run_would(tmp_path, monkeypatch):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "holiday.png").write_bytes(b"png")
+    cfg = load_config("toy")
+    with pytest.raises(ValueError, match="holds no earlier run"):
+        run_experiment(cfg, mine, dry_run=True)
+    monkeypatch.chdir(mine)
+    with pytest.raises(ValueError, match="must not be the current directory or hold it"):
+        run_experiment(cfg, ".", dry_run=True)
+    assert run_experiment(cfg, tmp_path / "new", dry_run=True).status == "dry-run"
+    with pytest.raises(ValueError, match=r"'out_dir' '.*holiday.png/run' is inside '.*holiday.png', "
+                       "which is not a directory"):
+        run_experiment(cfg, mine / "holiday.png" / "run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_refuses_a_mount_point_before_running(tmp_path, monkeypatch):
+    out = tmp_path / "volume"
+    out.mkdir()
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == out or real_ismount(p))
+    ran = []
+    with pytest.raises(ValueError, match=r"^'out_dir' '.*volume' is a mount point; .* choose a "
+                       "directory inside it$"):
+        run_experiment(_with_run(load_config("toy"), lambda ctx, p: ran.append(1)), out)
+    assert ran == [] and [p.name for p in tmp_path.iterdir()] == ["volume"]
+
+
+def test_an_unwritable_parent_is_one_line_naming_out_dir(tmp_path, monkeypatch):
+    from hybridqnn.experiments import runner
+
+    def denied(target):
+        raise PermissionError(errno.EACCES, "Permission denied", str(target))
+
+    monkeypatch.setattr(runner, "staging_dir", denied)
+    with pytest.raises(ValueError, match=r"^'out_dir' '.*run' must be in a directory this process "
+                       r"can write to: a run is written beside it, in '.*', which failed "
+                       r"\(Permission denied\)$"):
+        run_experiment(load_config("toy"), tmp_path / "run")
+
+
+def test_a_failed_promotion_keeps_the_finished_run(tmp_path, monkeypatch):
+    """A rename onto the run directory that fails (EBUSY on a mount point, EXDEV) must not
+    delete the finished run: it is kept beside the run directory and named in the error."""
+    from hybridqnn.experiments import runner
+
+    out = tmp_path / "run"
+    run_experiment(load_config("toy"), out)
+    good = (out / "report.json").read_bytes()
+
+    def busy(new, target):
+        raise OSError(errno.EBUSY, "Device or resource busy")
+
+    monkeypatch.setattr(runner, "replace_directory", busy)
+    with pytest.raises(OSError, match=r"could not move the finished run into '.*run' \(Device or "
+                       r"resource busy\); it is kept, whole, in '.*run\.finished'$"):
+        run_experiment(load_config("toy", overrides=["lr=0.5"]), out)
+    assert (out / "report.json").read_bytes() == good
+    kept = tmp_path / "run.finished"
+    assert _report(kept / "report.json")["config"]["params"]["lr"] == 0.5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run.finished"]
 
 
 def test_earlier_layouts_and_stale_staging_are_replaced(tmp_path):

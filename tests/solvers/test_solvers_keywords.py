@@ -33,7 +33,9 @@ def test_declared_keywords_equal_the_samplers_parameters(name: str) -> None:
         ("sa", {"num_reads": -5}, ValueError, "'sample_kwargs' num_reads must be an integer >= 1 for solver 'sa', got -5"),
         ("dense-sa", {"num_sweeps": 0}, ValueError, "'sample_kwargs' num_sweeps must be an integer >= 1 for solver 'dense-sa', got 0"),
         ("sb", {"dt": math.nan}, ValueError, "'sample_kwargs' dt must be a finite float > 0 for solver 'sb', got nan"),
-        ("sa", {"seed": 2**32}, ValueError, "'sample_kwargs' seed must be an integer in [0, 2^32 - 1] for solver 'sa', got 4294967296"),
+        ("steepest", {"seed": 2**32}, ValueError, "'sample_kwargs' seed must be an integer in [0, 2^32 - 1] for solver 'steepest', got 4294967296"),
+        ("sa", {"seed": 2**31}, ValueError, "'sample_kwargs' seed must be an integer in [0, 2^31 - 1] for solver 'sa', got 2147483648"),
+        ("tabu", {"num_restarts": 2**31}, ValueError, "'sample_kwargs' num_restarts must be an integer in [0, 2^31 - 1] for solver 'tabu', got 2147483648"),
         ("sa", {"num_reads": "3"}, TypeError, "'sample_kwargs' num_reads must be an integer >= 1 for solver 'sa', got '3'"),
         ("sb", {"heated": 1}, TypeError, "'sample_kwargs' heated must be a bool for solver 'sb', got 1"),
         ("sb", {"mode": "fast"}, ValueError, "'sample_kwargs' mode must be one of ballistic, discrete for solver 'sb', got 'fast'"),
@@ -46,6 +48,23 @@ def test_one_line_errors(solver: str, kwargs: dict, error: type, message: str) -
     with pytest.raises(error) as info:
         check_sample_kwargs(solver, kwargs)
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in solver_names() if n not in OPEN_SOLVERS and "seed" in SOLVER_KEYWORDS[n]]
+)
+def test_the_largest_declared_seed_is_one_the_sampler_takes(name: str) -> None:
+    """The rule may not accept what the sampler rejects (dwave-samplers' SA takes seeds below
+    2^31, though its message says 2^32 - 1)."""
+    import dimod
+
+    rule = SOLVER_KEYWORDS[name]["seed"]
+    bqm = dimod.BinaryQuadraticModel({0: 0.5, 1: -0.5}, {(0, 1): 1.0}, 0.0, "SPIN")
+    kwargs = {"seed": int(rule.high)}
+    if name == "tabu":
+        kwargs.update(timeout=1, num_restarts=int(SOLVER_KEYWORDS["tabu"]["num_restarts"].high))
+    check_sample_kwargs(name, kwargs)
+    assert len(get_sampler(name).sample(bqm, **kwargs)) >= 1
 
 
 def test_unknown_keyword_suggests_and_lists() -> None:

@@ -73,11 +73,11 @@ def _check_setting(label: str, setting: dict[str, float]) -> tuple[float, float]
         )
     if "g" in setting and "g_over_pi" in setting:
         raise ValueError(f"{label!r}: give 'g' or 'g_over_pi', not both")
-    a = NumberRule(False, 0.0).check("'a'", setting.get("a", 0.0))
+    a = NumberRule(False, 0.0).check(f"{label!r} key 'a'", setting.get("a", 0.0))
     if "g_over_pi" in setting:
-        g = math.pi * NumberRule(False, 0.0, 0.5).check("'g_over_pi'", setting["g_over_pi"])
+        g = math.pi * NumberRule(False, 0.0, 0.5).check(f"{label!r} key 'g_over_pi'", setting["g_over_pi"])
     else:
-        g = NumberRule(False, 0.0, math.pi / 2).check("'g'", setting.get("g", math.pi / 2))
+        g = NumberRule(False, 0.0, math.pi / 2).check(f"{label!r} key 'g'", setting.get("g", math.pi / 2))
     return a, min(g, math.pi / 2)
 
 

@@ -217,7 +217,12 @@ class QCBOParams:
         from hybridqnn.solvers.keywords import check_sample_kwargs
 
         check_declared(self)
-        check_sample_kwargs(self.solver, self.sample_kwargs)
+        for solver in self.sample_kwargs_solvers():
+            check_sample_kwargs(solver, self.sample_kwargs)
+
+    def sample_kwargs_solvers(self) -> list[str]:
+        """The solvers ``sample_kwargs`` is passed to: ``solver`` (subclasses may say others)."""
+        return [self.solver]
 
 
 @dataclass(frozen=True)
@@ -268,13 +273,9 @@ class QCBOConvergenceParams(QCBOParams):
         },
     )
 
-    def __post_init__(self) -> None:
-        from hybridqnn.solvers.keywords import check_sample_kwargs
-
-        super().__post_init__()
-        for oracle in self.oracles:
-            if oracle != "milp":
-                check_sample_kwargs(oracle, self.sample_kwargs)
+    def sample_kwargs_solvers(self) -> list[str]:
+        """The oracles but milp (which takes ``milp_time_limit``); ``solver`` is not used here."""
+        return [oracle for oracle in self.oracles if oracle != "milp"]
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,23 @@ replaces a good one: when the run directory holds an ok ``report.json``, it is k
 ``<run dir>/failed/`` or ``<run dir>/interrupted/`` instead (replacing the earlier one there).
 The next run into the same place deletes what killed runs left (:func:`hybridqnn._files.clean_stale`).
 
-Replacing a directory deletes what it held, so the runner refuses a run directory holding
-anything a run does not write (:data:`RUN_OUTPUTS`), e.g. ``--out .`` in a project.
+Replacing a directory deletes what it held, so the runner refuses, before the run starts, a
+non-empty run directory that holds no earlier run (no ``report.json`` or ``metrics.jsonl``, e.g.
+a folder of the user's own PNG files) or that holds anything a run does not write
+(:data:`RUN_OUTPUTS`, e.g. ``--out .`` in a project), and a run directory that cannot be renamed
+onto (a mount point, such as a container's volume). Should the final rename still fail, the
+finished run is kept beside the run directory (``<name>.finished``, named in the error), never
+deleted.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
 import os
 import platform
+import re
 import shutil
 import time
 import traceback
@@ -46,7 +53,7 @@ from hybridqnn.experiments.report import (
     write_report,
 )
 
-__all__ = ["RUN_OUTPUTS", "RunResult", "collect_versions", "run_experiment"]
+__all__ = ["BROWSER_FILES", "RUN_OUTPUTS", "RunResult", "collect_versions", "run_experiment"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +61,17 @@ logger = logging.getLogger(__name__)
 #: experiments' ``progress-<i>.jsonl``, the ``failed``/``interrupted`` runs kept beside a good
 #: one (and their ``.failed.pending-*``/``.failed.old-*`` while being replaced), and what
 #: earlier versions left (``report.failed.json``, ``models.interrupted``..., ``.pending-*``
-#: staging, ``.*.tmp`` of atomic writes). A run directory holding anything else is not replaced.
+#: staging, ``.*.tmp`` of atomic writes), and the metadata files of file browsers
+#: (:data:`BROWSER_FILES`). A run directory holding anything else is not replaced.
 RUN_OUTPUTS: tuple[str, ...] = (
     "config.toml", "metrics.jsonl", "report.json", "report.md", "error.log", "*.png", "models",
     "progress-*.jsonl", "failed", "interrupted", ".failed.*", ".interrupted.*",
     "*.failed", "*.failed.*", "*.interrupted", "*.interrupted.*", ".pending-*", ".*.tmp",
 )
+
+#: What macOS Finder and Windows Explorer leave in a folder they show (metadata, never a
+#: user's data): no reason to refuse a run directory, deleted with it.
+BROWSER_FILES: tuple[str, ...] = (".DS_Store", "Thumbs.db", "desktop.ini")
 
 _VERSION_PACKAGES = ("hybridqnn", "numpy", "torch", "dimod", "dwave-samplers", "scikit-learn")
 
@@ -183,13 +195,65 @@ def _checked_run_args(
 
 
 def _foreign_entries(out: Path) -> list[str]:
-    """The names in ``out`` that are not run outputs (:data:`RUN_OUTPUTS`)."""
+    """The names in ``out`` that are not run outputs (:data:`RUN_OUTPUTS`), and the PNG files
+    and ``models/`` entries that its ``report.json`` does not list (:func:`_unlisted_outputs`)."""
     if not out.is_dir():
         return []
     return sorted(
-        p.name for p in out.iterdir()
-        if not any(fnmatch.fnmatchcase(p.name, pattern) for pattern in RUN_OUTPUTS)
+        [p.name for p in out.iterdir()
+         if p.name not in BROWSER_FILES
+         and not any(fnmatch.fnmatchcase(p.name, pattern) for pattern in RUN_OUTPUTS)]
+        + _unlisted_outputs(out)
     )
+
+
+def _unlisted_outputs(out: Path) -> list[str]:
+    """The ``*.png`` files and ``models/`` entries of the run directory ``out`` that its
+    ``report.json`` does not list among its figures and models: a user's own (an export saved
+    beside the models, a picture dropped in), which replacing ``out`` would delete. Nothing
+    when the report is unreadable; earlier versions' ``*.failed.png`` are not checked."""
+    try:
+        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(report, dict):
+        return []
+    listed = set(report.get("figures") or [])
+    listed |= {m.get("path") for m in report.get("models") or [] if isinstance(m, dict)}
+    names = [p.name for p in out.glob("*.png") if not re.search(r"\.(failed|interrupted)\.", p.name)]
+    if (out / "models").is_dir():
+        names += [f"models/{p.name}" for p in (out / "models").iterdir()]
+    return [name for name in names if name not in listed]
+
+
+#: Files only a run writes: a non-empty run directory holding neither holds no earlier run.
+_RUN_MARKERS: tuple[str, ...] = ("report.json", "metrics.jsonl")
+
+
+def _check_replaceable(out: Path, real: Path) -> None:
+    """Refuse, before anything is created, a run directory that a finished run could not
+    replace without deleting a user's files or at all (see the module docstring)."""
+    if not real.is_dir():
+        return
+    foreign = _foreign_entries(real)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ValueError(
+            f"'out_dir' {str(out)!r} holds entries a run does not write ({shown}); a run "
+            "replaces its run directory as a whole, so choose a new or empty directory"
+        )
+    names = [p.name for p in real.iterdir() if p.name not in BROWSER_FILES]
+    if names and not any((real / marker).is_file() for marker in _RUN_MARKERS):
+        raise ValueError(
+            f"'out_dir' {str(out)!r} is not empty and holds no earlier run (no "
+            f"{' or '.join(_RUN_MARKERS)}); a run replaces its run directory as a whole, so "
+            "choose a new or empty directory"
+        )
+    if os.path.ismount(real):
+        raise ValueError(
+            f"'out_dir' {str(out)!r} is a mount point; a run is written beside its run directory "
+            "and renamed onto it, so choose a directory inside it"
+        )
 
 
 def _clean_stale_runs(real: Path) -> None:
@@ -204,15 +268,14 @@ def _clean_stale_runs(real: Path) -> None:
             shutil.rmtree(legacy, ignore_errors=True)
 
 
-def _run_directories(config: ResolvedConfig, out_dir: Any) -> tuple[Path, Path, Path]:
-    """The run directory as given, its real path, and the new staging directory beside it
-    (:func:`hybridqnn._files.staging_dir`) this run writes to."""
-    if out_dir is None:
-        out = _make_default_out_dir(config.name)  # reserves the name (an empty directory)
-    else:
-        out = Path(out_dir).expanduser()
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"'out_dir' {str(out)!r} exists and is not a directory")
+def _real_out_dir(out: Path) -> Path:
+    """The real path of the run directory ``out``, which must not be a file, the current
+    directory or one holding it (checks that change nothing on disk)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"'out_dir' {str(out)!r} exists and is not a directory")
+    parent = next((p for p in out.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ValueError(f"'out_dir' {str(out)!r} is inside {str(parent)!r}, which is not a directory")
     real = Path(os.path.realpath(out))
     cwd = Path(os.path.realpath(os.getcwd()))
     if cwd == real or real in cwd.parents:
@@ -220,16 +283,27 @@ def _run_directories(config: ResolvedConfig, out_dir: Any) -> tuple[Path, Path, 
             f"'out_dir' {str(out)!r} must not be the current directory or hold it (a run "
             "replaces its run directory as a whole); choose a new or empty directory"
         )
+    return real
+
+
+def _run_directories(config: ResolvedConfig, out_dir: Any) -> tuple[Path, Path, Path]:
+    """The run directory as given, its real path, and the new staging directory beside it
+    (:func:`hybridqnn._files.staging_dir`) this run writes to."""
+    if out_dir is None:
+        out = _make_default_out_dir(config.name)  # reserves the name (an empty directory)
+    else:
+        out = Path(out_dir).expanduser()
+    real = _real_out_dir(out)
     _clean_stale_runs(real)
-    foreign = _foreign_entries(real)
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    _check_replaceable(out, real)
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+        work = staging_dir(real)
+    except OSError as exc:
         raise ValueError(
-            f"'out_dir' {str(out)!r} holds entries a run does not write ({shown}); a run "
-            "replaces its run directory as a whole, so choose a new or empty directory"
-        )
-    real.parent.mkdir(parents=True, exist_ok=True)
-    work = staging_dir(real)
+            f"'out_dir' {str(out)!r} must be in a directory this process can write to: a run is "
+            f"written beside it, in {str(real.parent)!r}, which failed ({exc.strerror or exc})"
+        ) from None
     logger.info("writing the run into %s; it becomes %s when the run ends", work, out)
     return out, real, work
 
@@ -241,7 +315,18 @@ def _promote(work: Path, real: Path, status: str) -> Path:
     interrupted run beside an ok report replaces ``real/<status>`` instead.
     """
     dest = real / status if status != "ok" and has_ok_report(real) else real
-    replace_directory(work, dest)
+    try:
+        replace_directory(work, dest)
+    except OSError as exc:  # work still holds the whole finished run: keep it, visibly
+        kept = free_path(real.with_name(f"{real.name}.finished"))
+        try:
+            os.rename(work, kept)
+        except OSError:
+            kept = work
+        raise OSError(
+            f"could not move the finished run into {str(dest)!r} ({exc.strerror or exc}); "
+            f"it is kept, whole, in {str(kept)!r}"
+        ) from exc
     return dest
 
 
@@ -321,8 +406,9 @@ def run_experiment(
         progress: Show progress bars (on stderr) in :meth:`RunContext.progress`.
         save_models: Let the experiment save its trained models under ``models/``
             (:meth:`RunContext.save_model`); the report lists them and their cost.
-        dry_run: Validate and resolve everything, log the resolved config and return a
-            ``"dry-run"`` result without creating anything or calling ``run``.
+        dry_run: Validate and resolve everything (``out_dir`` included), log the resolved
+            config and return a ``"dry-run"`` result without creating anything or calling
+            ``run``.
         raise_on_error: After writing the failed/interrupted report, re-raise the exception
             (``KeyboardInterrupt`` included). With False the result carries it instead.
 
@@ -337,6 +423,8 @@ def run_experiment(
     device, data_dir = _checked_run_args(config, device, data_dir, executor)
     if dry_run:
         target = Path(out_dir) if out_dir is not None else default_out_dir(config.name)
+        if out_dir is not None:  # what a run would refuse, a dry run refuses (creating nothing)
+            _check_replaceable(target, _real_out_dir(target.expanduser()))
         logger.info(
             "dry run: would run experiment %r (config %r) into %s with:\n%s",
             config.experiment.name, config.name, target, config.to_toml(),
@@ -356,10 +444,10 @@ def run_experiment(
         status, error, exc_caught = _call(config, ctx)
         report = _report(config, ctx, status, error, started_at, time.perf_counter() - t0)
         write_report(work, report)
-        dest = _promote(work, real, status)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    dest = _promote(work, real, status)
     run_dir = out if dest == real else out / status
     if status != "ok":
         logger.info("run %r %s: %s (files in %s)", config.name, status, error, run_dir)

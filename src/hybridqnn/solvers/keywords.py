@@ -30,6 +30,10 @@ from hybridqnn._checks import NumberRule
 __all__ = ["OPEN_SOLVERS", "SOLVER_KEYWORDS", "Keyword", "check_sample_kwargs", "solver_keywords"]
 
 _SEED_MAX = 2**32 - 1
+#: dwave-samplers' SA takes seeds below 2^31 (its message says 2^32 - 1; its check is < 2^31).
+_SA_SEED_MAX = 2**31 - 1
+#: tabu's integers are C ``int`` arguments: a larger value is a bare ``OverflowError``.
+_C_INT_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,6 @@ class Keyword:
 
 
 _INT1 = Keyword("int", 1)
-_INT0 = Keyword("int", 0)
 _POS = Keyword("float", 0.0, low_open=True)
 _POS_OR_NONE = Keyword("float", 0.0, low_open=True, nullable=True)
 _NONNEG = Keyword("float", 0.0)
@@ -101,7 +104,8 @@ _COMMON = {
 }
 _GENERATOR = Keyword("str", choices=("none", "tile", "random"))
 _BETA_RANGE = Keyword("pair", 0.0, low_open=True, nullable=True)
-_OPTIONAL_INT0 = Keyword("int", 0, nullable=True)
+_TABU_INT0 = Keyword("int", 0, _C_INT_MAX)
+_TABU_OPTIONAL_INT0 = Keyword("int", 0, _C_INT_MAX, nullable=True)
 
 
 def _table(**keywords: Keyword) -> Mapping[str, Keyword]:
@@ -112,7 +116,7 @@ def _table(**keywords: Keyword) -> Mapping[str, Keyword]:
 SOLVER_KEYWORDS: Mapping[str, Mapping[str, Keyword]] = MappingProxyType(
     {
         "sa": _table(
-            **_COMMON,
+            **{**_COMMON, "seed": Keyword("int", 0, _SA_SEED_MAX, nullable=True)},
             beta_range=_BETA_RANGE,
             num_sweeps=Keyword("int", 0, nullable=True),
             num_sweeps_per_beta=_INT1,
@@ -126,13 +130,13 @@ SOLVER_KEYWORDS: Mapping[str, Mapping[str, Keyword]] = MappingProxyType(
         "tabu": _table(
             **_COMMON,
             initial_states_generator=_GENERATOR,
-            tenure=_OPTIONAL_INT0,
-            timeout=Keyword("int", 0),
-            num_restarts=_INT0,
+            tenure=_TABU_OPTIONAL_INT0,
+            timeout=_TABU_INT0,
+            num_restarts=_TABU_INT0,
             energy_threshold=Keyword("float", nullable=True),
-            coefficient_z_first=_OPTIONAL_INT0,
-            coefficient_z_restart=_OPTIONAL_INT0,
-            lower_bound_z=Keyword("int", nullable=True),
+            coefficient_z_first=_TABU_OPTIONAL_INT0,
+            coefficient_z_restart=_TABU_OPTIONAL_INT0,
+            lower_bound_z=Keyword("int", high=_C_INT_MAX, nullable=True),
         ),
         "steepest": _table(**_COMMON, initial_states_generator=_GENERATOR, large_sparse_opt=_BOOL),
         "dense-sa": _table(
