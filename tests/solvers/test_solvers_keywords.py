@@ -30,13 +30,13 @@ def test_declared_keywords_equal_the_samplers_parameters(name: str) -> None:
 @pytest.mark.parametrize(
     ("solver", "kwargs", "error", "message"),
     [
-        ("sa", {"num_reads": -5}, ValueError, "'sample_kwargs' num_reads must be an integer >= 1 for solver 'sa', got -5"),
-        ("dense-sa", {"num_sweeps": 0}, ValueError, "'sample_kwargs' num_sweeps must be an integer >= 1 for solver 'dense-sa', got 0"),
+        ("sa", {"num_reads": -5}, ValueError, "'sample_kwargs' num_reads must be an integer in [1, 2^16] for solver 'sa', got -5"),
+        ("dense-sa", {"num_sweeps": 0}, ValueError, "'sample_kwargs' num_sweeps must be an integer in [1, 10^7] for solver 'dense-sa', got 0"),
         ("sb", {"dt": math.nan}, ValueError, "'sample_kwargs' dt must be a finite float > 0 for solver 'sb', got nan"),
         ("steepest", {"seed": 2**32}, ValueError, "'sample_kwargs' seed must be an integer in [0, 2^32 - 1] for solver 'steepest', got 4294967296"),
         ("sa", {"seed": 2**31}, ValueError, "'sample_kwargs' seed must be an integer in [0, 2^31 - 1] for solver 'sa', got 2147483648"),
         ("tabu", {"num_restarts": 2**31}, ValueError, "'sample_kwargs' num_restarts must be an integer in [0, 2^31 - 1] for solver 'tabu', got 2147483648"),
-        ("sa", {"num_reads": "3"}, TypeError, "'sample_kwargs' num_reads must be an integer >= 1 for solver 'sa', got '3'"),
+        ("sa", {"num_reads": "3"}, TypeError, "'sample_kwargs' num_reads must be an integer in [1, 2^16] for solver 'sa', got '3'"),
         ("sb", {"heated": 1}, TypeError, "'sample_kwargs' heated must be a bool for solver 'sb', got 1"),
         ("sb", {"mode": "fast"}, ValueError, "'sample_kwargs' mode must be one of ballistic, discrete for solver 'sb', got 'fast'"),
         ("dense-sa", {"beta_range": [0.1]}, TypeError, "'sample_kwargs' beta_range must be a pair of which each is a float > 0 for solver 'dense-sa', got [0.1]"),
@@ -107,3 +107,23 @@ def test_module_imports_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("solver", "kwargs"),
+    [
+        ("dense-sa", {"num_sweeps": 2**31}),  # asked for a 16 GB schedule before the cap
+        ("sa", {"num_sweeps": 10**7 + 1}),
+        ("sb", {"num_steps": 10**8}),
+        ("cim", {"num_steps": 10**8}),
+        ("dense-sa", {"num_reads": 2**31}),  # a 128 GiB allocation
+        ("qpu", {"num_reads": 2**17}),
+    ],
+)
+def test_sizes_that_would_allocate_gigabytes_are_refused(solver: str, kwargs: dict) -> None:
+    from hybridqnn.solvers.keywords import MAX_READS, MAX_SWEEPS
+
+    key = next(iter(kwargs))
+    with pytest.raises(ValueError, match=rf"^'sample_kwargs' {key} must be an integer in \[[01], "):
+        check_sample_kwargs(solver, kwargs)
+    assert check_sample_kwargs(solver, {key: MAX_READS if key == "num_reads" else MAX_SWEEPS})

@@ -27,13 +27,20 @@ from typing import Any
 
 from hybridqnn._checks import NumberRule
 
-__all__ = ["OPEN_SOLVERS", "SOLVER_KEYWORDS", "Keyword", "check_sample_kwargs", "solver_keywords"]
+__all__ = ["MAX_READS", "MAX_SWEEPS", "OPEN_SOLVERS", "SOLVER_KEYWORDS", "Keyword", "check_sample_kwargs", "solver_keywords"]
 
 _SEED_MAX = 2**32 - 1
 #: dwave-samplers' SA takes seeds below 2^31 (its message says 2^32 - 1; its check is < 2^31).
 _SA_SEED_MAX = 2**31 - 1
 #: tabu's integers are C ``int`` arguments: a larger value is a bare ``OverflowError``.
 _C_INT_MAX = 2**31 - 1
+#: Most reads per call: every read keeps its n spins and n local fields (float64), so 2^16 reads
+#: of a 1,000-variable problem already hold about 0.5 GB (D-Wave's QPUs take at most 10,000).
+MAX_READS = 2**16
+#: Most sweeps or integration steps per read: the samplers hold one schedule entry per sweep
+#: (8 bytes each; ``num_sweeps = 2**31`` asked dense SA for 16 GB), and 10^7 sweeps of a
+#: 1,000-variable problem already take hours.
+MAX_SWEEPS = 10**7
 
 
 @dataclass(frozen=True)
@@ -92,13 +99,14 @@ class Keyword:
 
 
 _INT1 = Keyword("int", 1)
+_SWEEPS = Keyword("int", 1, MAX_SWEEPS)
 _POS = Keyword("float", 0.0, low_open=True)
 _POS_OR_NONE = Keyword("float", 0.0, low_open=True, nullable=True)
 _NONNEG = Keyword("float", 0.0)
 _BOOL = Keyword("bool")
 _ANY = Keyword("any")
 _COMMON = {
-    "num_reads": Keyword("int", 1, nullable=True),
+    "num_reads": Keyword("int", 1, MAX_READS, nullable=True),
     "seed": Keyword("int", 0, _SEED_MAX, nullable=True),
     "initial_states": _ANY,
 }
@@ -118,7 +126,7 @@ SOLVER_KEYWORDS: Mapping[str, Mapping[str, Keyword]] = MappingProxyType(
         "sa": _table(
             **{**_COMMON, "seed": Keyword("int", 0, _SA_SEED_MAX, nullable=True)},
             beta_range=_BETA_RANGE,
-            num_sweeps=Keyword("int", 0, nullable=True),
+            num_sweeps=Keyword("int", 0, MAX_SWEEPS, nullable=True),
             num_sweeps_per_beta=_INT1,
             beta_schedule_type=Keyword("str", choices=("linear", "geometric", "custom")),
             beta_schedule=_ANY,
@@ -141,7 +149,7 @@ SOLVER_KEYWORDS: Mapping[str, Mapping[str, Keyword]] = MappingProxyType(
         "steepest": _table(**_COMMON, initial_states_generator=_GENERATOR, large_sparse_opt=_BOOL),
         "dense-sa": _table(
             **_COMMON,
-            num_sweeps=_INT1,
+            num_sweeps=_SWEEPS,
             beta_range=_BETA_RANGE,
             beta_schedule_type=Keyword("str", choices=("geometric", "linear")),
             fixed_point_bits=Keyword("int", 1, 32, nullable=True),
@@ -151,7 +159,7 @@ SOLVER_KEYWORDS: Mapping[str, Mapping[str, Keyword]] = MappingProxyType(
         "sb": _table(
             **_COMMON,
             mode=Keyword("str", choices=("ballistic", "discrete")),
-            num_steps=_INT1,
+            num_steps=_SWEEPS,
             dt=_POS_OR_NONE,
             c0=_POS_OR_NONE,
             heated=_BOOL,
@@ -162,7 +170,7 @@ SOLVER_KEYWORDS: Mapping[str, Mapping[str, Keyword]] = MappingProxyType(
         ),
         "cim": _table(
             **_COMMON,
-            num_steps=_INT1,
+            num_steps=_SWEEPS,
             dt=_POS,
             pump_range=Keyword("pair"),
             noise=_NONNEG,
@@ -173,7 +181,7 @@ SOLVER_KEYWORDS: Mapping[str, Mapping[str, Keyword]] = MappingProxyType(
             check_every=_INT1,
         ),
         "qpu": _table(
-            num_reads=_INT1,
+            num_reads=Keyword("int", 1, MAX_READS),
             annealing_time=_POS,
             chain_strength=_POS,
             auto_scale=_BOOL,
@@ -204,7 +212,7 @@ def check_sample_kwargs(solver: str, kwargs: Any, key: str = "sample_kwargs") ->
     """Return ``kwargs`` as a dict if ``solver``'s ``sample()`` takes every keyword in it with a
     value in its range; else one line naming ``key``, the keyword, the rule and the solver::
 
-        'sample_kwargs' num_reads must be an integer >= 1 for solver 'sa', got -5
+        'sample_kwargs' num_reads must be an integer in [1, 2^16] for solver 'sa', got -5
         'sample_kwargs' has unknown keyword 'num_sweep' for solver 'sa' (did you mean
         'num_sweeps'?); valid: beta_range, ...
 
