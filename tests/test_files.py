@@ -16,13 +16,17 @@ from hypothesis import strategies as st
 
 from hybridqnn import _files
 from hybridqnn._files import (
+    _host,
     atomic_write_bytes,
     atomic_write_text,
     clean_stale,
+    clean_stale_in,
     is_stale,
     replace_directory,
     staging_dir,
 )
+
+HOST = _host()  # staging names carry the host: a pid means something only there
 
 
 def test_write_and_replace(tmp_path) -> None:
@@ -79,7 +83,7 @@ def test_staging_dir_is_a_hidden_empty_sibling(tmp_path) -> None:
     target = tmp_path / "run"
     a, b = staging_dir(target), staging_dir(target)
     assert a != b and a.parent == b.parent == tmp_path
-    assert a.name.startswith(f".run.pending-{os.getpid()}-") and list(a.iterdir()) == []
+    assert a.name.startswith(f".run.pending-{HOST}-{os.getpid()}-") and list(a.iterdir()) == []
     assert (a.stat().st_mode & 0o777) == _files.default_mode(directory=True)
     assert not target.exists()
 
@@ -179,12 +183,12 @@ def test_fallback_failing_in_its_window_puts_the_old_tree_back(tmp_path, monkeyp
 def test_clean_stale_restores_the_newest_old_tree_and_deletes_the_rest(tmp_path) -> None:
     dead = _reaped()
     target = tmp_path / "run"
-    _write(tmp_path / f".run.old-{dead}-100", {"r": b"older"})
-    _write(tmp_path / f".run.old-{dead}-200", {"r": b"newest"})
-    _write(tmp_path / f".run.pending-{dead}-300", {"r": b"half a run"})
-    live = tmp_path / f".run.pending-{os.getpid()}-400"  # a run still going: left alone
+    _write(tmp_path / f".run.old-{HOST}-{dead}-100", {"r": b"older"})
+    _write(tmp_path / f".run.old-{HOST}-{dead}-200", {"r": b"newest"})
+    _write(tmp_path / f".run.pending-{HOST}-{dead}-300", {"r": b"half a run"})
+    live = tmp_path / f".run.pending-{HOST}-{os.getpid()}-400"  # a run still going: left alone
     _write(live, {"r": b"live"})
-    others = [tmp_path / f".other.pending-{dead}-1", tmp_path / ".run.pending-x", tmp_path / "keep"]
+    others = [tmp_path / f".other.pending-{HOST}-{dead}-1", tmp_path / ".run.pending-x", tmp_path / "keep"]
     for other in others:
         other.mkdir()
     clean_stale(target)
@@ -200,7 +204,7 @@ def test_clean_stale_racing_another_restore_is_not_an_error(tmp_path, monkeypatc
     old tree gone (the other restored it) carries on."""
     dead = _reaped()
     target = tmp_path / "run"
-    old = tmp_path / f".run.old-{dead}-1"
+    old = tmp_path / f".run.old-{HOST}-{dead}-1"
     _write(old, {"r": b"old"})
     real_rename = os.rename
 
@@ -217,16 +221,34 @@ def test_clean_stale_deletes_old_trees_when_the_target_exists(tmp_path) -> None:
     dead = _reaped()
     target = tmp_path / "run"
     _write(target, {"r": b"current"})
-    _write(tmp_path / f".run.old-{dead}-1", {"r": b"old"})
+    _write(tmp_path / f".run.old-{HOST}-{dead}-1", {"r": b"old"})
     clean_stale(target)
     assert [p.name for p in tmp_path.iterdir()] == ["run"] and (target / "r").read_bytes() == b"current"
     clean_stale(tmp_path / "missing" / "run")  # a missing parent is nothing to clean
 
 
 def test_is_stale() -> None:
-    assert is_stale(f".run.pending-{_reaped()}-5")
-    assert not is_stale(f".run.pending-{os.getpid()}-5")
+    assert is_stale(f".run.pending-{HOST}-{_reaped()}-5")
+    assert not is_stale(f".run.pending-{HOST}-{os.getpid()}-5")
     assert not is_stale(".run.pending-x") and not is_stale("run")
+    # another host's process cannot be seen from here: never stale, whatever its pid
+    assert not is_stale(f".run.pending-{HOST}x-{_reaped()}-5")
+    assert is_stale(f".pending-{_reaped()}-5")  # an earlier version's name, inside a run
+
+
+def test_clean_stale_in_cleans_every_target_of_a_folder(tmp_path) -> None:
+    """Default runs (runs/NAME-STAMP) never come back to their own name: a later default run
+    cleans what killed ones left, except another host's."""
+    dead = _reaped()
+    _write(tmp_path / f".a-1.pending-{HOST}-{dead}-1", {"r": b"half"})
+    _write(tmp_path / f".b-2.old-{HOST}-{dead}-2", {"r": b"whole old run"})
+    foreign = tmp_path / f".c-3.pending-{HOST}x-{dead}-3"
+    _write(foreign, {"r": b"another host's live run"})
+    (tmp_path / "d-4").mkdir()
+    clean_stale_in(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["b-2", "d-4", foreign.name])
+    assert (tmp_path / "b-2" / "r").read_bytes() == b"whole old run"  # restored, not deleted
+    clean_stale_in(tmp_path / "missing")  # nothing to clean
 
 
 _TREES = st.dictionaries(

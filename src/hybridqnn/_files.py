@@ -25,6 +25,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "clean_stale",
+    "clean_stale_in",
     "default_mode",
     "free_path",
     "is_stale",
@@ -34,10 +35,21 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: ``.<target name>.<pending|old>-<pid>-<milliseconds>``: a sibling made by :func:`staging_dir`
+#: ``.<target name>.<pending|old>-<host>-<pid>-<milliseconds>``: a sibling made by :func:`staging_dir`
 #: (a directory being built) or by the fallback of :func:`replace_directory` (an old tree).
-_SIBLING_RE = re.compile(r"^\.(?P<name>.+)\.(?P<kind>pending|old)-(?P<pid>\d+)-(?P<ms>\d+)$")
-_OWNER_RE = re.compile(r"-(?P<pid>\d+)-(?P<ms>\d+)$")
+_SIBLING_RE = re.compile(
+    r"^\.(?P<name>.+)\.(?P<kind>pending|old)-(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)-(?P<ms>\d+)$"
+)
+#: The owner at the end of such a name: ``-<host>-<pid>-<ms>`` (earlier versions: no host).
+_OWNER_RE = re.compile(r"-(?:(?P<host>[A-Za-z0-9]+)-)?(?P<pid>\d+)-(?P<ms>\d+)$")
+
+
+def _host() -> str:
+    """This machine's name, letters and digits only (a process id means something only on the
+    host that made it: runs from several hosts or containers may share one folder)."""
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:40] or "host"
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -92,11 +104,12 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def _hidden_sibling(target: Path, kind: str) -> Path:
-    return target.parent / f".{target.name}.{kind}-{os.getpid()}-{time.time_ns() // 1_000_000}"
+    stamp = f"{_host()}-{os.getpid()}-{time.time_ns() // 1_000_000}"
+    return target.parent / f".{target.name}.{kind}-{stamp}"
 
 
 def staging_dir(target: str | os.PathLike[str]) -> Path:
-    """Create and return an empty directory ``.<name>.pending-<pid>-<ms>`` beside ``target``
+    """Create and return an empty directory ``.<name>.pending-<host>-<pid>-<ms>`` beside ``target``
     (same parent, so the same filesystem: :func:`replace_directory` can rename it onto
     ``target``). The parent must exist."""
     target = Path(target)
@@ -135,7 +148,7 @@ def replace_directory(new: str | os.PathLike[str], target: str | os.PathLike[str
     - ``target`` absent or an empty directory: one ``rename(2)``;
     - otherwise ``renameat2(new, target, RENAME_EXCHANGE)`` swaps the two trees atomically and
       the old one, now under ``new``'s name, is deleted;
-    - where the exchange is unavailable: ``target -> .<name>.old-<pid>-<ms>``, then
+    - where the exchange is unavailable: ``target -> .<name>.old-<host>-<pid>-<ms>``, then
       ``new -> target``. Between these two renames ``target`` is missing; if the process dies
       there, :func:`clean_stale` renames the old tree back.
 
@@ -178,10 +191,12 @@ def replace_directory(new: str | os.PathLike[str], target: str | os.PathLike[str
 
 
 def is_stale(path: str | os.PathLike[str]) -> bool:
-    """True if ``path``'s name ends in ``-<pid>-<ms>`` and no process ``pid`` is running (a
-    directory left by a killed run). A live ``pid`` may be a concurrent run: not stale."""
+    """True if ``path``'s name ends in ``-<host>-<pid>-<ms>`` (or an earlier version's
+    ``-<pid>-<ms>``), ``host`` is this machine and no process ``pid`` is running (a directory
+    left by a killed run). A live ``pid`` may be a concurrent run, and another host's process
+    cannot be seen from here: neither is stale."""
     match = _OWNER_RE.search(Path(path).name)
-    if match is None:
+    if match is None or match["host"] not in (None, _host()):
         return False
     pid = int(match["pid"])
     if pid == os.getpid():
@@ -210,7 +225,8 @@ def clean_stale(target: str | os.PathLike[str]) -> None:
         if match is None or match["name"] != target.name:
             continue
         if not is_stale(path):
-            logger.info("leaving %s: process %s is still running", path, match["pid"])
+            logger.info("leaving %s: process %s on %s may still be running", path, match["pid"],
+                        match["host"])
             continue
         stale.append((match["kind"], int(match["ms"]), path))
     olds = sorted((ms, path) for kind, ms, path in stale if kind == "old")
@@ -231,3 +247,12 @@ def clean_stale(target: str | os.PathLike[str]) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
+def clean_stale_in(folder: str | os.PathLike[str]) -> None:
+    """:func:`clean_stale` for every target in ``folder`` that killed processes left hidden
+    siblings of (runs with a new default name each time never come back to their own)."""
+    folder = Path(folder)
+    names = {m["name"] for p in folder.iterdir() if (m := _SIBLING_RE.match(p.name))} if folder.is_dir() else set()
+    for name in sorted(names):
+        clean_stale(folder / name)

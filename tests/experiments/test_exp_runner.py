@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hybridqnn._files import _host
 from hybridqnn.experiments import RunContext, load_config, run_experiment
+
+HOST = _host()  # staging names carry the host: a pid means something only there
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -99,6 +102,16 @@ def test_default_out_dir_under_runs(tmp_path, monkeypatch):
     assert re.fullmatch(r"toy-\d{8}-\d{6}(-\d+)?", first.name)
     assert first.parent == second.parent == type(first)("runs")
     assert first != second and (first / "report.json").is_file()
+    # a killed default run's staging directory goes with the next default run
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    killed = tmp_path / "runs" / f".toy-19990101-000000.pending-{HOST}-{child.pid}-1"
+    killed.mkdir()
+    third = run_experiment(cfg).out_dir
+    assert not killed.exists() and sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(
+        [first.name, second.name, third.name])
 
 
 def test_dry_run_creates_nothing(tmp_path, monkeypatch):
@@ -422,8 +435,8 @@ def test_earlier_layouts_and_stale_staging_are_replaced(tmp_path):
         (out / name).write_text("{}")
     for name in ("models.failed", f".pending-{dead}-1", f".pending-{os.getpid()}-2"):
         (out / name).mkdir()
-    (tmp_path / f".run.pending-{dead}-3").mkdir()
-    (tmp_path / f".run.old-{dead}-4").mkdir()
+    (tmp_path / f".run.pending-{HOST}-{dead}-3").mkdir()
+    (tmp_path / f".run.old-{HOST}-{dead}-4").mkdir()
     run_experiment(load_config("toy", overrides=["lr=0.5"]), out)
     assert _report(out / "report.json")["config"]["params"]["lr"] == 0.5
     assert not [p for p in out.iterdir() if "failed" in p.name or p.name.startswith(".")]
@@ -438,7 +451,7 @@ def test_a_run_killed_in_the_fallback_window_is_restored(tmp_path):
     good = (out / "report.json").read_bytes()
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    out.rename(tmp_path / f".run.old-{child.pid}-5")  # killed between the fallback's renames
+    out.rename(tmp_path / f".run.old-{HOST}-{child.pid}-5")  # killed between the fallback's renames
     result = run_experiment(load_config("toy", overrides=["fail_at=0"]), out, raise_on_error=False)
     assert (out / "report.json").read_bytes() == good and result.out_dir == out / "failed"
 

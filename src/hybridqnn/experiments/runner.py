@@ -6,7 +6,7 @@ A run directory holds ``config.toml`` (the resolved config, with the seed actual
 :mod:`hybridqnn.deploy.store`) and, when the run failed, ``error.log`` with the traceback.
 
 A run becomes visible whole or not at all. It writes everything, its report included, into a
-hidden staging directory beside the run directory (``.<name>.pending-<pid>-<ms>``), which then
+hidden staging directory beside the run directory (``.<name>.pending-<host>-<pid>-<ms>``), which then
 replaces the run directory in one step (:func:`hybridqnn._files.replace_directory`): a kill -9
 at any point leaves the old run or the new one, never a mix. A failed or interrupted run never
 replaces a good one: when the run directory holds an ok ``report.json``, it is kept, whole, in
@@ -40,6 +40,7 @@ from typing import Any
 
 from hybridqnn._files import (
     clean_stale,
+    clean_stale_in,
     free_path,
     is_stale,
     replace_directory,
@@ -291,6 +292,7 @@ def _run_directories(config: ResolvedConfig, out_dir: Any) -> tuple[Path, Path, 
     (:func:`hybridqnn._files.staging_dir`) this run writes to."""
     if out_dir is None:
         out = _make_default_out_dir(config.name)  # reserves the name (an empty directory)
+        clean_stale_in(out.parent)  # killed default runs never come back to their own name
     else:
         out = Path(out_dir).expanduser()
     real = _real_out_dir(out)
