@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from hybridqnn._checks import check_choice, check_float, check_int
-from hybridqnn.solvers import kernels
+from hybridqnn.solvers import kernels, relaxation
 from hybridqnn.solvers.dense import DenseRun, DenseSampler
 from hybridqnn.solvers.sampling import beta_range_dense
 from hybridqnn.solvers.torch_device import as_device
@@ -61,7 +61,17 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
     instead of flipping single spins. On those problems, whose coefficients span about 4^K,
     single flips stall at carry boundaries; the integer moves reach the rounded-continuous
     reference in a few hundred sweeps (``hybridqnn bench solvers``). Any labelling is valid,
-    so on other problems the option is merely a different move set.
+    so on other problems the option is merely a different move set. A cold start (no
+    ``initial_states``) on a model that is a quadratic in its groups' integers (what those
+    builders make; :func:`hybridqnn.solvers.relaxation.fixed_point_quadratic` checks every
+    coefficient) first moves each read's random state by
+    :data:`~hybridqnn.solvers.relaxation.RELAXATION_STEPS` accelerated projected-gradient steps on
+    the box relaxation, rounded to the grid (:func:`~hybridqnn.solvers.relaxation.relaxed_starts`),
+    and anneals from there with the warm-start beta range; ``info["dense_sa"]`` then holds
+    ``relaxation_steps`` and ``relaxation_s``. Coordinate moves alone crawl along the valleys of
+    an ill-conditioned quadratic: on the MNIST head problem at K = 20 (2,580 variables) they
+    ended 6.5% above the rounded-continuous reference after 3 s, the relaxed start is within
+    0.01% of it after 0.07 s.
     """
 
     _own_parameters = {"num_sweeps": [], "beta_range": [], "beta_schedule_type": ["schedules"], "fixed_point_bits": []}
@@ -130,11 +140,15 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         if beta_range is not None and len(beta_range) != 2:
             raise ValueError(f"'beta_range' must be a pair (hot, cold), got {beta_range!r}")
         J, h = np.ascontiguousarray(model.J), np.ascontiguousarray(model.h)
+        warm, start_info = run.warm, {}
+        if fixed_point_bits is not None and not warm:
+            spins, start_info = _relaxed_start(J, h, fixed_point_bits, spins)
+            warm = "relaxation_s" in start_info
         # one O(n^2) pass serves the cold-start beta range and the CPU's float32 rule
         single_flips_on_cpu = fixed_point_bits is None and self.device.type == "cpu"
-        stats = kernels.coefficient_stats(J, h) if single_flips_on_cpu or (beta_range is None and not run.warm) else None
+        stats = kernels.coefficient_stats(J, h) if single_flips_on_cpu or (beta_range is None and not warm) else None
         if beta_range is None:
-            beta_range = beta_range_dense(model, spins[:1] if run.warm else None, stats=stats)
+            beta_range = beta_range_dense(model, spins[:1] if warm else None, stats=stats)
         betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
         start = time.perf_counter()
         if self.device.type == "cuda":
@@ -146,7 +160,7 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
                 best, energies = cuda_kernels.anneal(
                     J, h, model.offset, spins, betas, kernels.seed_states(seed, spins.shape[0]), fixed_point_bits
                 )
-            info = {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start}
+            info = {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start, **start_info}
             return best, {**info, "energies": energies}
         work = np.ascontiguousarray(spins, dtype=np.float64)
         energies = np.empty(work.shape[0])
@@ -157,5 +171,18 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
             kernels.run_replicas(kernels.anneal, work, J, h, betas, J32, hot, per_replica=per_replica)
         else:
             kernels.run_replicas(kernels.anneal_fixed_point, work, J, h, betas, fixed_point_bits, per_replica=per_replica)
-        info = {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start}
+        info = {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start, **start_info}
         return work.astype(np.int8), {**info, "energies": energies + model.offset}
+
+
+def _relaxed_start(J: np.ndarray, h: np.ndarray, bits: int, spins: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """The cold start of a fixed-point anneal: each read's random state moved by
+    :func:`~hybridqnn.solvers.relaxation.relaxed_starts` when the model is a quadratic in its
+    K-bit groups (:func:`~hybridqnn.solvers.relaxation.fixed_point_quadratic`), with the seconds
+    that took as ``relaxation_s``; else the random states unchanged and no figures."""
+    t = time.perf_counter()
+    quadratic = relaxation.fixed_point_quadratic(J, h, bits)
+    if quadratic is None:
+        return spins, {}
+    starts = relaxation.relaxed_starts(*quadratic, bits, spins)
+    return starts, {"relaxation_steps": relaxation.RELAXATION_STEPS, "relaxation_s": time.perf_counter() - t}
