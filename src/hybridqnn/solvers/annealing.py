@@ -144,9 +144,11 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         if fixed_point_bits is not None and not warm:
             spins, start_info = _relaxed_start(J, h, fixed_point_bits, spins)
             warm = "relaxation_s" in start_info
-        # one O(n^2) pass serves the cold-start beta range and the CPU's float32 rule
+        # one O(n^2) pass serves the cold-start beta range and the CPU's int16 and float32 rules
         single_flips_on_cpu = fixed_point_bits is None and self.device.type == "cpu"
-        stats = kernels.coefficient_stats(J, h) if single_flips_on_cpu or (beta_range is None and not warm) else None
+        stats, rows16 = None, None
+        if single_flips_on_cpu or (beta_range is None and not warm):
+            stats, rows16 = kernels.stats_and_int16_rows(J, h, quantize=single_flips_on_cpu)
         if beta_range is None:
             beta_range = beta_range_dense(model, spins[:1] if warm else None, stats=stats)
         betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
@@ -166,7 +168,7 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         energies = np.empty(work.shape[0])
         per_replica = (kernels.seed_states(seed, work.shape[0]), energies)
         if single_flips_on_cpu:
-            kernels.run_replicas(kernels.anneal, work, J, h, betas, *_hot_rows(J, betas, stats[1]), per_replica=per_replica)
+            kernels.run_replicas(kernels.anneal, work, J, h, betas, *_hot_rows(J, betas, stats[1], rows16), per_replica=per_replica)
         else:
             kernels.run_replicas(kernels.anneal_fixed_point, work, J, h, betas, fixed_point_bits, per_replica=per_replica)
         info = {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start, **start_info}
@@ -186,16 +188,19 @@ def _relaxed_start(J: np.ndarray, h: np.ndarray, bits: int, spins: np.ndarray) -
     return starts, {"relaxation_steps": relaxation.RELAXATION_STEPS, "relaxation_s": time.perf_counter() - t}
 
 
-def _hot_rows(J: np.ndarray, betas: np.ndarray, row_magnitudes: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """The hot sweeps of :func:`kernels.anneal` and the rows they read: int16 rows and their
-    scales for the leading sweeps that :func:`kernels.int16_sweeps` allows, else J in float32
-    for those that :func:`kernels.float32_sweeps` allows (no scales), else none. Measured on
-    random dense problems, float64 rows after the int16 sweeps beat a float32 tier between them
-    (n = 1000 and 3000, 1,000-3,000 sweeps: the tier's switch costs more than its flips save)."""
+def _hot_rows(
+    J: np.ndarray, betas: np.ndarray, row_magnitudes: np.ndarray, rows16: tuple[np.ndarray, np.ndarray, float]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The hot sweeps of :func:`kernels.anneal` and the rows they read: the int16 rows and scales
+    of ``rows16`` (:func:`kernels.int16_rows`) for the leading sweeps that
+    :func:`kernels.int16_sweeps` allows, else J in float32 for those that
+    :func:`kernels.float32_sweeps` allows (no scales), else none. Measured on random dense
+    problems, float64 rows after the int16 sweeps beat a float32 tier between them (n = 1000 and
+    3000, 1,000-3,000 sweeps: the tier's switch costs more than its flips save)."""
     float32_limit = kernels.float32_sweeps(row_magnitudes, betas)
     if float32_limit == 0:
         return np.empty((0, 0), dtype=np.float32), np.empty(0), 0
-    rows, scales, error = kernels.int16_rows(J)
+    rows, scales, error = rows16
     sweeps = kernels.int16_sweeps(error, betas, float32_limit)
     if sweeps:
         return rows, scales, sweeps
