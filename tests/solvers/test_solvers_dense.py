@@ -325,3 +325,15 @@ def test_least_squares_path_rejects_non_finite_arrays(which: str, bad: float) ->
     arrays[which][0, 1] = bad
     with pytest.raises(ValueError, match=rf"^'{which}' must be finite, got 1 NaN or inf values$"):
         DenseSimulatedAnnealingSampler().sample_least_squares(arrays["x"], arrays["v"], arrays["g0"], seed=0)
+
+
+def test_sampler_reports_which_rows_its_hot_sweeps_read() -> None:
+    sampler = DenseSimulatedAnnealingSampler()
+    _, _, info = sampler.sample_dense(_sk(200, 0), num_reads=2, seed=0, num_sweeps=500)
+    assert info["dense_sa"]["hot_rows"] == "int16" and 0 < info["dense_sa"]["hot_sweeps"] < 500
+    # a constant temperature too cold for int16 rows (int16_sweeps) but not for float32 rows
+    model = _sk(200, 0)
+    stats, (_, _, bound) = kernels.stats_and_int16_rows(model.J, model.h)
+    beta = 0.5 * (kernels.INT16_RESOLUTION / (2 * bound) + kernels.FLOAT32_RESOLUTION / (2.0**-24 * stats[1].max()))
+    _, _, info = sampler.sample_dense(model, num_reads=2, seed=0, num_sweeps=50, beta_range=(beta, beta))
+    assert info["dense_sa"]["hot_rows"] == "float32" and info["dense_sa"]["hot_sweeps"] == 50

@@ -48,9 +48,12 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
     start's uphill flips when ``initial_states`` is given), ``beta_schedule_type``
     (``geometric`` or ``linear``), ``fixed_point_bits``. Each read returns the lowest-energy
     state it visited; ``info["dense_sa"]`` holds ``beta_range`` and ``anneal_s`` (the kernel's
-    seconds). On the CPU, single-flip anneals run their hot sweeps with float32 fields
-    (:func:`kernels.float32_sweeps`: where one rounding of the largest possible field is at most
-    1e-4 of the temperature) and the rest in float64 from exactly recomputed fields.
+    seconds). On the CPU, single-flip anneals run their hot sweeps with float32 fields and J
+    as int16 rows times per-row scales (:func:`kernels.int16_sweeps`: where the quantisation
+    changes no flip's energy by more than 1/200 of the temperature), or, where int16 is too
+    coarse, J in float32 (:func:`kernels.float32_sweeps`: where one rounding of the largest
+    possible field is at most 1e-4 of the temperature), and the rest in float64 from exactly
+    recomputed fields; ``info["dense_sa"]["hot_sweeps"]`` and ``["hot_rows"]`` say which.
 
     ``fixed_point_bits=K`` tells the sampler that the variables (in ``bqm.variables`` order, or
     the model's order for :meth:`sample_dense`) are consecutive groups of K bits, least
@@ -168,7 +171,9 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         energies = np.empty(work.shape[0])
         per_replica = (kernels.seed_states(seed, work.shape[0]), energies)
         if single_flips_on_cpu:
-            kernels.run_replicas(kernels.anneal, work, J, h, betas, *_hot_rows(J, betas, stats[1], rows16), per_replica=per_replica)
+            hot = _hot_rows(J, betas, stats[1], rows16)
+            kernels.run_replicas(kernels.anneal, work, J, h, betas, *hot, per_replica=per_replica)
+            start_info = {**start_info, "hot_sweeps": hot[2], "hot_rows": str(hot[0].dtype)}
         else:
             kernels.run_replicas(kernels.anneal_fixed_point, work, J, h, betas, fixed_point_bits, per_replica=per_replica)
         info = {"beta_range": tuple(float(b) for b in beta_range), "anneal_s": time.perf_counter() - start, **start_info}

@@ -3,7 +3,10 @@
 Both kernels keep the local fields f = h + J s of each replica and update them incrementally:
 flipping s_i changes the energy by dE_i = -2 s_i f_i, and after the flip f <- f + 2 s_i' J_i
 (J_i the i-th row). A sweep therefore costs O(1) per proposal plus O(n) per *accepted* flip:
-O(n^2) when hot, close to O(n) when cold or warm-started. Each replica has its own xorshift64*
+O(n^2) when hot, close to O(n) when cold or warm-started. Where flips are frequent the row
+updates dominate, so the hot sweeps of :func:`anneal` read J in a smaller form (int16 rows with
+per-row scales, or float32) where that changes no decision beyond a set fraction of the
+temperature. Each replica has its own xorshift64*
 stream, so results are deterministic for a seed however replicas are split across threads.
 
 The kernels release the GIL (``nogil=True``) and are single-threaded: callers run replicas in
