@@ -364,16 +364,30 @@ def anneal_fixed_point(
         _end_on_best(J, h, s, best_s, energies, r)
 
 
-@numba.njit(cache=True, nogil=True)
+_ABS_BITS = np.int64(0x7FFFFFFFFFFFFFFF)
+_INF_BITS = np.int64(0x7FF0000000000000)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _from_bits(bits: np.int64) -> float:
+    return np.array([bits]).view(np.float64)[0]
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
 def _row_pass(
     J: np.ndarray, h: np.ndarray, quantize: bool
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray, float]:
     """The pass behind :func:`coefficient_stats` and :func:`int16_rows`: each row of J is read
-    from memory once (then quantised, if ``quantize``, from the L1 cache)."""
+    from memory once (then quantised, if ``quantize``, from the L1 cache).
+
+    Written to vectorise: the sums may be reassociated (``fastmath``: they differ from a
+    sequential sum in the last bits), and the largest and smallest nonzero magnitudes are taken
+    on the magnitudes' bit patterns, which order like the magnitudes and need no floating-point
+    compare (with one, LLVM keeps the loop scalar: 30 against 7 ms at n = 3000)."""
     n = h.shape[0]
     squares = np.empty(n)
     absolute = np.empty(n)
-    smallest = np.inf
+    smallest_bits = _INF_BITS
     rows = np.empty((n if quantize else 0, n if quantize else 0), dtype=np.int16)
     scales = np.empty(n if quantize else 0)
     errors = np.zeros(n)
@@ -381,27 +395,31 @@ def _row_pass(
         a = abs(h[i])
         sq = a * a
         total = a
-        if 0.0 < a < smallest:
-            smallest = a
+        a_bits = np.array([a]).view(np.int64)[0]
+        low = a_bits if a_bits != 0 else _INF_BITS
+        top = np.int64(0)
         row = J[i]
-        top = 0.0
+        bits = row.view(np.int64)
         for j in range(n):
             b = abs(row[j])
             sq += b * b
             total += b
-            top = max(top, b)
-            if 0.0 < b < smallest:
-                smallest = b
+            magnitude = bits[j] & _ABS_BITS
+            top = max(top, magnitude)
+            low = min(low, magnitude if magnitude != 0 else _INF_BITS)
+        smallest_bits = min(smallest_bits, low)
         squares[i] = sq
         absolute[i] = total
         if quantize:
-            scale = float(np.float32(top / 32767.0))
+            scale = float(np.float32(_from_bits(top) / 32767.0))
             inverse = 1.0 / scale if scale > 0.0 else 0.0
+            out = rows[i]
             for j in range(n):
                 q = min(max(np.rint(row[j] * inverse), -32767.0), 32767.0)
-                rows[i, j] = np.int16(q)
+                out[j] = np.int16(q)
                 errors[j] += abs(row[j] - scale * q)
             scales[i] = scale
+    smallest = _from_bits(smallest_bits)
     return squares, absolute, (smallest if smallest < np.inf else 0.0), rows, scales, (errors.max() if n else 0.0)
 
 
