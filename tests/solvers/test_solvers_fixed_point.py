@@ -75,7 +75,9 @@ def test_sample_fixed_point_checks_its_keywords() -> None:
     spins, energies, info = sampler.sample_fixed_point(model, seed=4, num_reads=3, num_sweeps=10)
     assert spins.shape == (3, model.num_variables) and spins.dtype == np.int8
     np.testing.assert_allclose(energies, model.energies(spins))
-    assert info["seed"] == 4 and set(info["dense_sa"]) == {"beta_range", "anneal_s"}
+    assert info["seed"] == 4 and set(info["dense_sa"]) == {"beta_range", "anneal_s", "relaxation_steps", "relaxation_s"}
+    warm = sampler.sample_fixed_point(model, seed=4, num_reads=3, num_sweeps=10, initial_states=spins)[2]
+    assert set(warm["dense_sa"]) == {"beta_range", "anneal_s"}  # a warm start is not relaxed
 
 
 @given(st.integers(1, 5), st.integers(1, 9), st.integers(0, 2**32 - 1), st.booleans())

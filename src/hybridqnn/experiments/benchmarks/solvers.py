@@ -347,8 +347,10 @@ def run_bench_solvers(ctx: RunContext, p: SolverBenchParams) -> None:
         "when >= 90% of the runs hit). None = no run hit it within the efforts tried. gap_pct is to the "
         "rounded-continuous reference on structured problems (negative = better than it) and to the best known "
         "energy on random ones. On the structured (fixed-point) problems dense-sa is told the encoding "
-        "(fixed_point_bits = K) and moves one coordinate by +-2^m grid steps, carries included; dense-sa-flips is "
-        "the same sampler with single flips, run on those problems only."
+        "(fixed_point_bits = K) and moves one coordinate by +-2^m grid steps, carries included; its cold starts "
+        "begin from 1,000 projected-gradient steps on the box relaxation from each read's random state, rounded to "
+        "the grid (hybridqnn.solvers.relaxation; the time is in each run's), not from the reference; dense-sa-flips "
+        "is the same sampler with single flips from random states, run on those problems only."
     )
     from hybridqnn.experiments.toolkit import note_baseline
 
