@@ -1087,6 +1087,11 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
         f"at {1e3 * (r0['time_per_call_s'] or math.nan):.2f} ms each, {100 * r0['oracle_share']:.1f} % of the "
         "subproblem time in the oracle."
     )
+    _note_bench_baseline(ctx)
+
+
+def _note_bench_baseline(ctx: RunContext) -> None:
+    """bench qcbo's baseline, and why it is the fair one (:func:`toolkit.note_baseline`)."""
     from hybridqnn.experiments.toolkit import note_baseline
 
     note_baseline(
