@@ -148,3 +148,10 @@ def test_number_rule_wording_and_checks():
     assert NumberRule(False, finite=False).check("'x'", -math.inf) == -math.inf
     with pytest.raises(TypeError, match=r"^'n' must be an integer >= 1 for solver 'sa', got True$"):
         NumberRule(True, 1).check("'n'", True, " for solver 'sa'")
+
+
+def test_did_you_mean() -> None:
+    from hybridqnn._checks import did_you_mean
+
+    assert did_you_mean("num_sweep", ["num_reads", "num_sweeps"]) == " (did you mean 'num_sweeps'?)"
+    assert did_you_mean("zzz", ["num_reads"]) == "" and did_you_mean(3, []) == ""

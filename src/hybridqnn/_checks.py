@@ -21,6 +21,15 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def did_you_mean(name: Any, valid: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the valid name closest to ``name`` (difflib), or ``""``:
+    the hint every unknown-name message gives."""
+    import difflib
+
+    hint = difflib.get_close_matches(str(name), list(valid), n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
 def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as an ``int`` if it is an integer in ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

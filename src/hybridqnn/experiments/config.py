@@ -29,7 +29,6 @@ naming the file, the rule and, for bad UTF-8, the byte offset.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import numbers
 import os
 import sys
@@ -38,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hybridqnn._checks import did_you_mean
 from hybridqnn.errors import InputFileError
 from hybridqnn.experiments.params import check_field, element_kind, field_rule
 from hybridqnn.experiments.registry import Experiment, get_experiment
@@ -214,10 +214,8 @@ def _resolve(name_or_path: str | Path) -> tuple[Any, str | None]:
     if name_or_path in shipped:
         return shipped[name_or_path], str(name_or_path)
     valid = sorted(shipped)
-    hint = difflib.get_close_matches(str(name_or_path), valid, n=1)
     raise ValueError(
-        f"unknown config {name_or_path!r}"
-        + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        f"unknown config {name_or_path!r}{did_you_mean(name_or_path, valid)}"
         + f"; shipped configs: {', '.join(valid) or '(none)'}; or pass a path to a .toml file"
     )
 
@@ -501,10 +499,8 @@ def _check_keys(where: str, table: str, data: Mapping[str, Any], valid: Iterable
     valid = list(valid)
     for key in data:
         if key not in valid:
-            hint = difflib.get_close_matches(str(key), valid, n=1)
             raise ValueError(
-                f"{where}: unknown key {key!r} in {table}"
-                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                f"{where}: unknown key {key!r} in {table}{did_you_mean(key, valid)}"
                 + f"; valid keys: {', '.join(valid) or '(none)'}"
             )
 

@@ -11,7 +11,6 @@ The registry dict is the only module-level mutable state in the package.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib
 import numbers
 import re
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hybridqnn._checks import did_you_mean
 from hybridqnn.experiments.schema import check_params_type
 
 if TYPE_CHECKING:
@@ -197,10 +197,8 @@ def get_experiment(name: str) -> Experiment:
         return _REGISTRY[name]
     except KeyError:
         valid = sorted(_REGISTRY)
-        hint = difflib.get_close_matches(name, valid, n=1)
         raise ValueError(
-            f"unknown experiment {name!r}"
-            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            f"unknown experiment {name!r}{did_you_mean(name, valid)}"
             + f"; valid experiments: {', '.join(valid) or '(none registered)'}"
         ) from None
 

@@ -19,13 +19,12 @@ it cheaply.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from hybridqnn._checks import NumberRule
+from hybridqnn._checks import NumberRule, did_you_mean
 
 __all__ = ["MAX_READS", "MAX_SWEEPS", "OPEN_SOLVERS", "SOLVER_KEYWORDS", "Keyword", "check_sample_kwargs", "solver_keywords"]
 
@@ -231,10 +230,8 @@ def check_sample_kwargs(solver: str, kwargs: Any, key: str = "sample_kwargs") ->
             if solver in OPEN_SOLVERS:
                 continue
             valid = list(declared)
-            hint = difflib.get_close_matches(name, valid, n=1)
             raise ValueError(
-                f"{key!r} has unknown keyword {name!r}{suffix}"
-                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                f"{key!r} has unknown keyword {name!r}{suffix}{did_you_mean(name, valid)}"
                 + f"; valid: {', '.join(valid) or '(none: it takes no keyword arguments)'}"
             )
         declared[name].check(f"{key!r} {name}", value, suffix)
