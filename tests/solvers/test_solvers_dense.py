@@ -85,8 +85,8 @@ def test_beta_range_cold_and_warm() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"num_sweeps": 0}, "'num_sweeps' must be an integer >= 1"),
-        ({"num_reads": 0}, "'num_reads' must be an integer >= 1"),
+        ({"num_sweeps": 0}, "'num_sweeps' must be an integer in \\[1, 10000000\\]"),
+        ({"num_reads": 0}, "'num_reads' must be an integer in \\[1, 65536\\]"),
         ({"beta_schedule_type": "cubic"}, "'beta_schedule_type' must be one of geometric, linear"),
         ({"beta_range": (0.0, 1.0)}, "'beta_range\\[0\\]' must be"),
         ({"bogus": 1}, "unknown keyword"),

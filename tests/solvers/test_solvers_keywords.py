@@ -127,3 +127,17 @@ def test_sizes_that_would_allocate_gigabytes_are_refused(solver: str, kwargs: di
     with pytest.raises(ValueError, match=rf"^'sample_kwargs' {key} must be an integer in \[[01], "):
         check_sample_kwargs(solver, kwargs)
     assert check_sample_kwargs(solver, {key: MAX_READS if key == "num_reads" else MAX_SWEEPS})
+
+
+@pytest.mark.parametrize(
+    ("solver", "kwargs"),
+    [("dense-sa", {"num_reads": 2**31}), ("dense-sa", {"num_sweeps": 2**31}), ("sb", {"num_steps": 10**9}), ("cim", {"num_steps": 10**9})],
+)
+def test_samplers_called_from_python_apply_the_same_caps(solver: str, kwargs: dict) -> None:
+    """The caps hold in the samplers themselves, not only when a config loads."""
+    import dimod
+
+    bqm = dimod.BinaryQuadraticModel({0: 1.0, 1: -1.0}, {(0, 1): 0.5}, 0.0, "SPIN")
+    key = next(iter(kwargs))
+    with pytest.raises(ValueError, match=rf"^'{key}' must be an integer in \[1, "):
+        get_sampler(solver).sample(bqm, **kwargs)

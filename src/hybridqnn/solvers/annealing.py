@@ -20,6 +20,7 @@ from hybridqnn._checks import check_choice, check_float, check_int
 from hybridqnn.problems.quadratic import FixedPointQuadratic
 from hybridqnn.solvers import fixed_point, kernels, relaxation
 from hybridqnn.solvers.dense import DenseRun, DenseSampler
+from hybridqnn.solvers.keywords import MAX_READS, MAX_SWEEPS
 from hybridqnn.solvers.sampling import beta_range_dense
 from hybridqnn.solvers.torch_device import as_device
 
@@ -125,8 +126,8 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         bits = model.encoding.bits
         if fixed_point_bits is not None and check_int("fixed_point_bits", fixed_point_bits, 1, 32) != bits:
             raise ValueError(f"'fixed_point_bits' must equal the encoding's bits ({bits}) on the fixed-point path, got {fixed_point_bits}")
-        num_reads = check_int("num_reads", num_reads, 1)
-        num_sweeps = check_int("num_sweeps", num_sweeps, 1)
+        num_reads = check_int("num_reads", num_reads, 1, MAX_READS)
+        num_sweeps = check_int("num_sweeps", num_sweeps, 1, MAX_SWEEPS)
         check_choice("beta_schedule_type", beta_schedule_type, SCHEDULES)
         rng = np.random.default_rng(check_int("seed", seed, 0))
         n = model.num_variables
@@ -186,7 +187,7 @@ class DenseSimulatedAnnealingSampler(DenseSampler):
         fixed_point_bits: int | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
         model, spins, seed = run.model, run.spins, run.seed
-        num_sweeps = check_int("num_sweeps", num_sweeps, 1)
+        num_sweeps = check_int("num_sweeps", num_sweeps, 1, MAX_SWEEPS)
         check_choice("beta_schedule_type", beta_schedule_type, SCHEDULES)
         if fixed_point_bits is not None:
             fixed_point_bits = check_int("fixed_point_bits", fixed_point_bits, 1, 32)

@@ -91,6 +91,7 @@ import torch
 
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
 from hybridqnn.solvers.dense import DenseRun
+from hybridqnn.solvers.keywords import MAX_SWEEPS
 from hybridqnn.solvers.torch_device import TorchDenseSampler, seeded_generator, signs
 
 MODES = ("ballistic", "discrete")
@@ -193,7 +194,7 @@ class SimulatedBifurcationSampler(TorchDenseSampler):
         check_every: int = 10,
     ) -> tuple[np.ndarray, dict[str, Any]]:
         check_choice("mode", mode, MODES)
-        num_steps = check_int("num_steps", num_steps, 1)
+        num_steps = check_int("num_steps", num_steps, 1, MAX_SWEEPS)
         dt = DEFAULT_DT[mode] if dt is None else check_float("dt", dt, 0.0, low_open=True)
         if c0 is not None:
             c0 = check_float("c0", c0, 0.0, low_open=True)

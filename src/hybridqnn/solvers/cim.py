@@ -104,6 +104,7 @@ import torch
 from hybridqnn._checks import check_bool, check_float, check_int
 from hybridqnn.solvers.bifurcation import spectral_radius
 from hybridqnn.solvers.dense import DenseRun
+from hybridqnn.solvers.keywords import MAX_SWEEPS
 from hybridqnn.solvers.torch_device import TorchDenseSampler, seeded_generator, signs
 
 AMPLITUDE_CLIP = 1.5  # |x| <= 1.5 A
@@ -180,7 +181,7 @@ class CIMSampler(TorchDenseSampler):
         error_rate: float = 0.5,
         check_every: int = 10,
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        num_steps = check_int("num_steps", num_steps, 1)
+        num_steps = check_int("num_steps", num_steps, 1, MAX_SWEEPS)
         dt = check_float("dt", dt, 0.0, low_open=True)
         p0, p1 = _pump_range(pump_range)
         noise = check_float("noise", noise, 0.0)

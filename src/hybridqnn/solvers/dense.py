@@ -21,6 +21,7 @@ import numpy as np
 from hybridqnn._checks import check_int
 from hybridqnn.problems.dense import DenseIsing
 from hybridqnn.solvers.info import timing
+from hybridqnn.solvers.keywords import MAX_READS
 
 
 def _parse_initial_states(
@@ -103,7 +104,7 @@ class DenseSampler(dimod.Sampler, abc.ABC):
         """Sample a :class:`DenseIsing` directly: (spins (R, n) int8, energies (R,), info), the
         dense path of :mod:`hybridqnn.solvers.sampling`; ``info`` holds ``seed`` and
         ``info[info_key]`` (``sample`` adds ``timing``)."""
-        num_reads = check_int("num_reads", num_reads, 1)
+        num_reads = check_int("num_reads", num_reads, 1, MAX_READS)
         seed = int(np.random.SeedSequence().generate_state(1)[0]) if seed is None else check_int("seed", seed, 0)
         unknown = sorted(set(params) - set(self._own_parameters))
         if unknown:
@@ -136,7 +137,7 @@ class DenseSampler(dimod.Sampler, abc.ABC):
             raise TypeError(f"'bqm' must be a dimod.BinaryQuadraticModel, got {type(bqm).__name__}")
         if bqm.vartype not in (dimod.SPIN, dimod.BINARY):
             raise ValueError(f"'bqm' must have vartype SPIN or BINARY, got {bqm.vartype}")
-        num_reads = check_int("num_reads", num_reads, 1)
+        num_reads = check_int("num_reads", num_reads, 1, MAX_READS)
         t0 = time.perf_counter_ns()
         model, labels = DenseIsing.from_bqm(bqm)
         seed = int(np.random.SeedSequence().generate_state(1)[0]) if seed is None else check_int("seed", seed, 0)
