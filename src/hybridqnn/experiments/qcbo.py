@@ -87,8 +87,9 @@ from hybridqnn.experiments.params import (
     param,
     solver_choices,
 )
+from hybridqnn.experiments.plots import Panel, Series, plot_panels
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import Panel, Series, Timer, plot_panels
+from hybridqnn.experiments.toolkit import Timer
 
 PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
     {"claim": "Fashion-MNIST accuracy at 1.1 bits on a CIM", "paper": "94.95 % (task not stated)"},
@@ -930,13 +931,13 @@ def _plot_traces(ctx: RunContext, traces: list[tuple[str, list[dict[str, Any]]]]
                 for label, trace in traces]
 
     its = sorted({t["iteration"] + 1 for _, trace in traces for t in trace})
-    exact = [Series("exact optimum (MILP)", its, [optimum] * len(its))] if its else []
+    exact = [Series("exact optimum (MILP)", its, [optimum] * len(its), reference=True)] if its else []
     infeasibility = [Series(label, [t["iteration"] + 1 for t in trace],
                             [max(t["infeasibility"], 1e-12) for t in trace]) for label, trace in traces]
     plot_panels(ctx, "qcgd_convergence", [
         Panel("lifted objective", "QCGD iteration t", "objective", series("objective") + exact),
         Panel("best feasible atom", "QCGD iteration t", "objective", series("best_feasible") + exact),
-        Panel("infeasibility", "QCGD iteration t", "||r(X_t)||", infeasibility, logx=True, logy=True),
+        Panel("infeasibility", "QCGD iteration t", "||r(X_t)||", infeasibility),
     ], title="QCGD on the QCBO: objective and infeasibility per iteration")
 
 

@@ -29,8 +29,9 @@ from hybridqnn.experiments.params import (
     param,
     solver_choices,
 )
+from hybridqnn.experiments.plots import Panel, Series, plot_panels
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import Panel, Series, Timer, child_seed, plot_panels
+from hybridqnn.experiments.toolkit import Timer, child_seed
 from hybridqnn.solvers.keywords import check_sample_kwargs
 
 PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
@@ -355,13 +356,13 @@ def _plot_precision(ctx: RunContext, results: dict[str, dict[str, Any]]) -> None
         ks = sorted(r["per_k"])
         acc_panels.append(Panel(name, "bits per weight K", "test accuracy", [
             Series("QUBO head", ks, [r["per_k"][k]["row"]["test_accuracy"] for k in ks]),
-            Series("SGD head (best epoch)", ks, [r["sgd"]["best_test_accuracy"]] * len(ks)),
+            Series("SGD head (best epoch)", ks, [r["sgd"]["best_test_accuracy"]] * len(ks), reference=True),
         ]))
         for k in ks:
             losses = r["per_k"][k]["losses"]
             loss_series.append(Series(f"{name} K={k}", list(range(1, len(losses) + 1)), losses))
     plot_panels(ctx, "accuracy_vs_bits", acc_panels, title="QUBO-trained head: test accuracy vs precision")
-    plot_panels(ctx, "loss", [Panel("QUBO head", "iteration", "training loss", loss_series, logy=True)],
+    plot_panels(ctx, "loss", [Panel("QUBO head", "iteration", "training loss", loss_series)],
                 title="QUBO-trained head: training loss per iteration")
 
 

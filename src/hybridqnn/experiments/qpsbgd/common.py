@@ -30,8 +30,9 @@ from hybridqnn.experiments.params import (
     param,
     solver_choices,
 )
+from hybridqnn.experiments.plots import Panel, Series, plot_panels
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import Panel, Series, aggregate, plot_panels, seed_summary
+from hybridqnn.experiments.toolkit import aggregate, seed_summary
 from hybridqnn.optim import FULL_PRECISION_NAMES, QPSBGD_VARIANTS
 from hybridqnn.solvers import get_sampler
 from hybridqnn.solvers.keywords import check_sample_kwargs
@@ -403,8 +404,6 @@ def curve_panel(
     xlabel: str,
     ylabel: str,
     curves: dict[str, list[list[float]]],
-    *,
-    logy: bool = False,
 ) -> Panel:
     """Per label the mean curve over runs, with the min-max band when there are several runs."""
     series = []
@@ -417,7 +416,7 @@ def curve_panel(
         series.append(
             Series(label, list(range(1, length + 1)), arr.mean(axis=0).tolist(), band=band)
         )
-    return Panel(title, xlabel, ylabel, series, logy=logy)
+    return Panel(title, xlabel, ylabel, series)
 
 
 def _gap_note(

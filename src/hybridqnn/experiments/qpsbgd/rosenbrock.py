@@ -22,9 +22,10 @@ from hybridqnn.experiments.params import (
     param,
     solver_choices,
 )
+from hybridqnn.experiments.plots import plot_panels
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import aggregate, plot_panels
+from hybridqnn.experiments.toolkit import aggregate
 from hybridqnn.solvers import get_sampler, solve_dense
 from hybridqnn.solvers.keywords import check_sample_kwargs
 
@@ -260,7 +261,7 @@ def run_rosenbrock(ctx: RunContext, p: RosenbrockParams) -> None:
         title = f"{name}: d={q.dims}, n={q.num_directions}, {q.schedule}"
         panels.append(
             common.curve_panel(
-                title, "step", "f(z): mean over seeds, band min to max", curves, logy=True
+                title, "step", "f(z): mean over seeds, band min to max", curves
             )
         )
         _signsgd_note(ctx, rows, name)

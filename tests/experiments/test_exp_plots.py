@@ -1,0 +1,206 @@
+"""Experiment figures (experiments/plots.py): the helper's rules, and every shipped experiment's
+quick-mode figures checked axes by axes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hybridqnn.experiments.plots import LOG_RATIO, Panel, Series, choose_scale, plot_panels
+
+
+class _Ctx:
+    """The part of RunContext that plot_panels uses; keeps every figure it saves."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.figures: dict[str, object] = {}
+
+    def save_figure(self, name: str, fig) -> Path:
+        path = self.out / f"{name}.png"
+        fig.savefig(path)
+        self.figures[name] = fig
+        return path
+
+
+def _drawn(fig) -> None:
+    """Lay out and draw ``fig`` on an Agg canvas, so that extents and tick labels are final."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+
+
+def _visible_points(ax) -> int:
+    """Data points (markers) of ``ax``'s lines inside its x and y limits."""
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    count = 0
+    for line in ax.get_lines():
+        if not line.get_visible() or line.get_marker() in (None, "", "None", " "):
+            continue
+        x = np.asarray(line.get_xdata(), dtype=float)
+        y = np.asarray(line.get_ydata(), dtype=float)
+        count += int(np.sum((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)))
+    return count
+
+
+def figure_problems(fig) -> list[str]:
+    """What is wrong with a saved figure: a missing figure title; per visible axes a missing
+    title or axis label, no data point inside the limits, a tick offset (``1e-8+9.6e-1``), or a
+    legend over the axes."""
+    _drawn(fig)
+    problems = [] if fig._suptitle is not None and fig._suptitle.get_text() else ["no figure title"]
+    renderer = fig.canvas.get_renderer()
+    for ax in (a for a in fig.axes if a.get_visible()):
+        name = ax.get_title() or "<untitled axes>"
+        problems += [f"{name}: no {what}" for what, text in
+                     (("title", ax.get_title()), ("x label", ax.get_xlabel()),
+                      ("y label", ax.get_ylabel())) if not text.strip()]
+        if _visible_points(ax) == 0:
+            problems.append(f"{name}: no data point inside the axes limits")
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_offset_text().get_text():
+                problems.append(f"{name}: tick offset {axis.get_offset_text().get_text()!r}")
+        legend = ax.get_legend()
+        if legend is not None:
+            box, inner = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+            if box.x0 < inner.x1 - 1 and box.y0 < inner.y1 - 1 and box.y1 > inner.y0 + 1:
+                problems.append(f"{name}: legend over the axes")
+    return problems
+
+
+def _one(tmp_path: Path, *panels: Panel):
+    ctx = _Ctx(tmp_path)
+    assert plot_panels(ctx, "fig", list(panels), title="a figure") is not None
+    fig = ctx.figures["fig"]
+    assert figure_problems(fig) == []
+    return fig
+
+
+# --------------------------------------------------------------------------- the helper
+
+
+def test_plot_panels_draws_single_points_and_skips_empty_panels(tmp_path: Path) -> None:
+    one = Panel("one evaluation", "epoch", "accuracy", [Series("a", [1], [0.5])])
+    empty = Panel("nothing", "epoch", "accuracy", [Series("b", [1, 2], [None, None])])
+    many = Panel("many", "K", "accuracy",
+                 [Series(f"m{i}", [1, 2, 3], [0.1 * i, 0.2, 0.3], band=([0, 0, 0], [1, 1, 1]))
+                  for i in range(6)])
+    settings = Panel("categories", "setting", "accuracy",
+                     [Series("qat", ["binary", "ternary"], [0.9, 0.95]),
+                      Series("qph", ["ternary", "mixed"], [0.93, None])])
+    path = plot_panels(_Ctx(tmp_path), "fig", [one, empty, many, settings], title="t")
+    assert path is not None and path.stat().st_size > 0
+    assert plot_panels(_Ctx(tmp_path), "none", [empty], title="t") is None
+    assert not (tmp_path / "none.png").exists()
+
+
+def test_a_single_point_is_a_visible_marker_with_integer_ticks(tmp_path: Path) -> None:
+    fig = _one(tmp_path, Panel("one evaluation", "epoch", "test accuracy",
+                               [Series("a", [1], [0.5])]))
+    ax = fig.axes[0]
+    assert _visible_points(ax) == 1
+    assert list(ax.get_xticks()) == [1.0]
+
+
+def test_overlapping_series_stay_apart_and_say_so(tmp_path: Path) -> None:
+    same = [0.48, 0.48, 0.45]
+    fig = _one(tmp_path, Panel("pairs", "evaluation", "test accuracy", [
+        Series("sm", [1, 2, 3], same), Series("xnor", [1, 2, 3], same),
+        Series("bc", [1, 2, 3], [0.48, 0.48, 0.48 + 1e-9]), Series("ls", [1, 2, 3], [0.4, 0.5, 0.6]),
+    ]))
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["sm", "xnor (same as sm)", "bc", "ls"]
+    lines = ax.get_lines()
+    assert len({(ln.get_marker(), ln.get_linestyle()) for ln in lines}) == 4
+    assert lines[0].get_markersize() > lines[1].get_markersize()  # nested, not hidden
+    assert all(ln.get_markerfacecolor() == "none" for ln in lines)
+
+
+def test_categories_are_dodged_so_equal_values_do_not_cover_each_other(tmp_path: Path) -> None:
+    fig = _one(tmp_path, Panel("task 0-1", "weight setting", "test accuracy", [
+        Series(m, ["binary"], [0.5]) for m in ("qat", "full-precision", "mono")
+    ]))
+    xs = [float(ln.get_xdata()[0]) for ln in fig.axes[0].get_lines()]
+    assert len(set(xs)) == 3 and all(-0.5 < x < 0.5 for x in xs)
+
+
+def test_integer_x_gets_integer_ticks(tmp_path: Path) -> None:
+    fig = _one(tmp_path,
+               Panel("few", "K", "accuracy", [Series("a", [5, 10, 20], [0.9, 0.95, 0.97])]),
+               Panel("many", "epoch", "loss", [Series("a", list(range(1, 41)),
+                                                      [1 / e for e in range(1, 41)])]))
+    few, many = fig.axes
+    assert list(few.get_xticks()) == [5.0, 10.0, 20.0]
+    assert all(float(t).is_integer() for t in many.get_xticks())
+
+
+def test_scale_follows_the_data_and_never_symlog(tmp_path: Path) -> None:
+    fig = _one(tmp_path,
+               Panel("errors", "epoch", "error (%)", [Series("a", [1, 2, 3], [85.0, 70.0, 62.0])]),
+               Panel("infeasibility", "iteration", "||r||", [Series("b", [1, 2, 3], [1e6, 1e4, 80])]),
+               Panel("signed", "iteration", "objective", [Series("c", [1, 2, 3], [-20.0, 0.0, 1e4])]))
+    assert [ax.get_yscale() for ax in fig.axes] == ["linear", "log", "linear"]
+    assert [ax.get_xscale() for ax in fig.axes] == ["linear"] * 3
+    with pytest.raises(ValueError, match="'yscale' must be one of auto, linear, log; got 'symlog'"):
+        Panel("t", "x", "y", yscale="symlog")
+
+
+@given(st.lists(st.floats(1e-6, 1e6), min_size=1, max_size=20))
+def test_choose_scale_is_log_only_beyond_two_decades_of_positive_data(values: list) -> None:
+    expected = "log" if max(values) / min(values) > LOG_RATIO else "linear"
+    assert choose_scale(values) == expected
+    assert choose_scale([*values, 0.0]) == "linear"
+    assert choose_scale([*values, -1.0]) == "linear"
+
+
+def test_equal_up_to_rounding_values_have_no_offset_and_a_readable_range(tmp_path: Path) -> None:
+    fig = _one(tmp_path, Panel("digits", "bits per weight K", "test accuracy", [
+        Series("QUBO head", [10], [0.96444444]),
+        Series("SGD head", [10], [0.96444446], reference=True),
+    ]))
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    assert high - low >= 0.009 and low < 0.9644 < high
+    ref = ax.get_lines()[-1]
+    assert list(ref.get_xdata()) == list(ax.get_xlim())  # a level across the whole panel
+
+
+def test_reference_levels_alone_are_not_data(tmp_path: Path) -> None:
+    only = Panel("best feasible", "iteration", "objective",
+                 [Series("exact optimum", [1, 2], [3.0, 3.0], reference=True)])
+    assert plot_panels(_Ctx(tmp_path), "ref", [only], title="t") is None
+    with pytest.raises(ValueError, match="reference series must be constant"):
+        Series("exact", [1, 2], [1.0, 2.0], reference=True)
+
+
+@pytest.mark.parametrize("field_name", ["title", "xlabel", "ylabel"])
+def test_panels_need_a_title_and_axis_labels(field_name: str) -> None:
+    kwargs = {"title": "t", "xlabel": "x", "ylabel": "y", field_name: " "}
+    with pytest.raises(ValueError, match=f"'{field_name}' must be a non-empty string, got ' '"):
+        Panel(**kwargs)
+    with pytest.raises(ValueError, match="'y' must have one value per x"):
+        Series("a", [1, 2], [0.5])
+    with pytest.raises(ValueError, match="'title' must be a non-empty string"):
+        plot_panels(_Ctx(Path(".")), "f", [Panel("t", "x", "y", [Series("a", [1], [1.0])])],
+                    title="")
+
+
+def test_figure_problems_flags_what_plots_used_to_hide(tmp_path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([1.0], [0.96444445])  # a single evaluation drawn as a line: nothing to see
+    ax.plot([0, 1], [0.96444444, 0.96444446], marker="o")
+    ax.legend(["a", "b"], loc="center")
+    problems = figure_problems(fig)
+    assert "no figure title" in problems
+    assert {"<untitled axes>: no title", "<untitled axes>: no x label",
+            "<untitled axes>: legend over the axes"} <= set(problems)
+    assert any("tick offset" in p for p in problems)
+    assert _visible_points(ax) == 2  # the line without a marker shows no point
