@@ -204,3 +204,79 @@ def test_figure_problems_flags_what_plots_used_to_hide(tmp_path: Path) -> None:
             "<untitled axes>: legend over the axes"} <= set(problems)
     assert any("tick offset" in p for p in problems)
     assert _visible_points(ax) == 2  # the line without a marker shows no point
+
+
+# --------------------------------------------------------------------------- shipped experiments
+
+
+def _experiment_configs() -> list[str]:
+    from hybridqnn.experiments.config import shipped_config_names
+
+    return [n for n in shipped_config_names() if not n.startswith("bench-")]
+
+
+def _quick_figures(
+    name: str, out: Path, monkeypatch: pytest.MonkeyPatch, *overrides: str
+) -> dict[str, object]:
+    """Run the shipped config ``name`` with ``--quick`` (and ``overrides``) through
+    run_experiment; the figures it saved."""
+    from hybridqnn.experiments.config import load_config
+    from hybridqnn.experiments.context import RunContext
+    from hybridqnn.experiments.runner import run_experiment
+
+    figures: dict[str, object] = {}
+    save = RunContext.save_figure
+
+    def keep(self, stem: str, fig) -> Path:
+        figures[stem] = fig
+        return save(self, stem, fig)
+
+    monkeypatch.setattr(RunContext, "save_figure", keep)
+    result = run_experiment(load_config(name, overrides, quick=True), out, save_models=False)
+    assert result.status == "ok"
+    return figures
+
+
+#: Quick runs too slow for the default suite (about 6-11 s each on 2 busy cores): run with
+#: ``-m slow``; the fast tests below cover their figure code with smaller inputs.
+SLOW = {"natural-mnist", "qcbo-fmnist"}
+
+
+def _check_quick_run(name: str, out: Path, monkeypatch: pytest.MonkeyPatch, *overrides: str) -> None:
+    figures = _quick_figures(name, out, monkeypatch, *overrides)
+    assert figures, f"{name} --quick drew no figure"
+    problems = {stem: figure_problems(fig) for stem, fig in figures.items()}
+    assert {stem: p for stem, p in problems.items() if p} == {}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in _experiment_configs()]
+)
+def test_every_shipped_experiment_draws_figures_that_show_the_data(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    _check_quick_run(name, tmp_path / name, monkeypatch)
+
+
+def test_natural_mnist_figures_on_a_smaller_quick_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    _check_quick_run("natural-mnist", tmp_path, monkeypatch,
+                     "train_size=100", "test_size=100", "width=16", "shots=3")
+
+
+def test_qcbo_fmnist_figures_from_quick_shaped_results(tmp_path: Path) -> None:
+    """qcbo-fmnist's own plotting code on results shaped like its quick run: one task, one
+    weight setting, seven methods of which four score exactly 0.5, one two-iteration QPH."""
+    from hybridqnn.experiments import qcbo
+
+    accuracies = {"qat-ste-adam": 0.5, "qat-quantized-activations": 0.5, "full-precision": 0.5,
+                  "greedy-moves": 0.76, "greedy-moves-restarts": 0.86, "qph-qcgd": 0.82,
+                  "mono-penalty": 0.5}
+    ctx = _Ctx(tmp_path)
+    qcbo._plot(ctx, {("0-1", "binary"): accuracies}, {"0-1 binary qph-qcgd": [0.675, 0.665]})
+    assert set(ctx.figures) == {"accuracy", "qph_loss"}
+    assert {stem: figure_problems(fig) for stem, fig in ctx.figures.items()} == {
+        "accuracy": [], "qph_loss": []}
+    ax = ctx.figures["accuracy"].axes[0]
+    assert len({float(line.get_xdata()[0]) for line in ax.get_lines()}) == len(accuracies)
