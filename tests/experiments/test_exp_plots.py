@@ -280,3 +280,14 @@ def test_qcbo_fmnist_figures_from_quick_shaped_results(tmp_path: Path) -> None:
         "accuracy": [], "qph_loss": []}
     ax = ctx.figures["accuracy"].axes[0]
     assert len({float(line.get_xdata()[0]) for line in ax.get_lines()}) == len(accuracies)
+
+
+def test_a_group_keeps_its_style_across_panels(tmp_path: Path) -> None:
+    fig = _one(tmp_path, *(
+        Panel(f"setting {lr}", "step", "f(z)", [
+            Series(f"qpsbgd (lr {lr})", [1, 2], [3.0, 2.0], group="qpsbgd"),
+            Series(f"sgd (lr {lr})", [1, 2], [4.0, 1.0], group="sgd"),
+        ]) for lr in (0.05, 0.1)
+    ))
+    styles = [[(ln.get_color(), ln.get_marker()) for ln in ax.get_lines()] for ax in fig.axes]
+    assert styles[0] == styles[1] and styles[0][0] != styles[0][1]

@@ -49,7 +49,7 @@ _MAX_MARKERS = 20  # markers per series on a long curve (every k-th point, offse
 _SAME_RTOL = 1e-6  # series this close are "the same" (accuracies equal up to float rounding)
 _FLAT_RTOL = 1e-3  # a y range narrower than this fraction of its level is widened
 _PANEL_SIZE = (4.4, 3.3)  # inches, without the legend
-_MAX_WIDTH = 17.0
+_MAX_WIDTH = 18.0  # inches: three panels with short legends
 
 
 def _check_text(name: str, value: Any) -> None:
@@ -63,7 +63,8 @@ class Series:
     error bar ``yerr`` or a shaded ``band = (low, high)`` (e.g. min and max over seeds). String
     x values are categories (settings, tasks): drawn as points at evenly spaced, labelled
     positions. ``reference=True`` marks a level that does not vary with x (``y`` constant): it
-    is drawn as a horizontal line across the panel."""
+    is drawn as a horizontal line across the panel. Series of one ``group`` (default: the label)
+    share colour and marker across the figure, e.g. one method at different learning rates."""
 
     label: str
     x: Sequence[float | str]
@@ -71,6 +72,11 @@ class Series:
     yerr: Sequence[float] | None = None
     band: tuple[Sequence[float], Sequence[float]] | None = None
     reference: bool = False
+    group: str | None = None
+
+    @property
+    def style_key(self) -> str:
+        return self.group if self.group is not None else self.label
 
     def __post_init__(self) -> None:
         _check_text("label", self.label)
@@ -138,8 +144,9 @@ def _style(index: int, k: int, n: int, categorical: bool) -> dict[str, Any]:
     """Colour, marker and line style of the label with figure-wide ``index``, drawn as the
     panel's ``k``-th series of ``n`` points: hollow markers shrinking with ``k`` so that
     coinciding series nest, and on long curves a marker every few points, offset per series."""
+    size = 6.0 if categorical else max(4.0, 7.0 - 0.6 * k)  # dodged categories do not overlap
     style: dict[str, Any] = dict(
-        color=f"C{index % 10}", marker=_MARKERS[index % len(_MARKERS)], ms=max(3.0, 6.5 - 0.8 * k),
+        color=f"C{index % 10}", marker=_MARKERS[index % len(_MARKERS)], ms=size,
         mfc="none", mew=1.2, lw=1.3, alpha=0.85,
         ls="none" if categorical else _LINESTYLES[index % len(_LINESTYLES)],
     )
@@ -178,7 +185,7 @@ def _draw_series(ax: Any, panel: Panel, styles: dict[str, int]) -> tuple[list[fl
         else:
             xs = [float(x) for x, _ in pts]
         ys = [y for _, y in pts]
-        style = _style(styles[s.label], k, len(xs), categories is not None)
+        style = _style(styles[s.style_key], k, len(xs), categories is not None)
         if s.yerr is not None:
             err = [e for e, y in zip(s.yerr, s.y, strict=True) if y is not None]
             ax.errorbar(xs, ys, yerr=err, capsize=2, label=label, **style)
@@ -193,18 +200,42 @@ def _draw_series(ax: Any, panel: Panel, styles: dict[str, int]) -> tuple[list[fl
     return all_x, all_y
 
 
+def _log_labels(axis: Any, values: list[float]) -> None:
+    """Readable labels on a log axis, never ``8.9 x 10^1``: over more than three decades of
+    data, ``10^k`` at each decade only; over fewer, plain numbers (``20``, ``0.05``) at 1, 2 and
+    5 times each power of ten."""
+    from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, NullFormatter
+
+    positive = [v for v in values if v > 0 and math.isfinite(v)]
+    if positive and max(positive) / min(positive) > 1e3:
+        axis.set_major_formatter(LogFormatterSciNotation())
+        axis.set_minor_formatter(NullFormatter())
+        return
+
+    def label(v: float, _: Any) -> str:
+        if v <= 0:
+            return ""
+        mantissa = round(v / 10 ** math.floor(math.log10(v) + 1e-9), 6)
+        return f"{v:g}" if mantissa in (1.0, 2.0, 5.0) else ""
+
+    axis.set_major_formatter(FuncFormatter(label))
+    axis.set_minor_formatter(FuncFormatter(label))
+
+
 def _set_x_axis(ax: Any, panel: Panel, all_x: list[float]) -> None:
     """Categories, the x scale and integer ticks."""
     from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
     categories = _categories(panel)
     if categories is not None:
-        ax.set_xticks(range(len(categories)), categories, fontsize=8,
+        ax.set_xticks(range(len(categories)), categories, fontsize=9,
                       rotation=30 if len(categories) > 4 else 0)
         ax.set_xlim(-0.5, len(categories) - 0.5)
         return
     scale = panel.xscale if panel.xscale != "auto" else choose_scale(all_x)
     ax.set_xscale(scale)
+    if scale == "log":
+        _log_labels(ax.xaxis, all_x)
     if scale == "linear" and all(x.is_integer() for x in all_x):
         values = sorted(set(all_x))
         if len(values) <= _FEW_TICKS:
@@ -223,6 +254,8 @@ def _set_y_axis(ax: Any, panel: Panel, all_y: list[float]) -> None:
 
     scale = panel.yscale if panel.yscale != "auto" else choose_scale(all_y)
     ax.set_yscale(scale)
+    if scale == "log":
+        _log_labels(ax.yaxis, all_y)
     if panel.ylim is not None:
         ax.set_ylim(*panel.ylim)
     elif scale == "linear" and all_y:
@@ -244,24 +277,24 @@ def _draw(ax: Any, panel: Panel, styles: dict[str, int]) -> None:
     _set_y_axis(ax, panel, all_y)
     xlim = ax.get_xlim()
     for s in refs:
-        ax.plot(xlim, [_points(s)[0][1]] * 2, color=f"C{styles[s.label] % 10}", ls="--", lw=1.2,
+        ax.plot(xlim, [_points(s)[0][1]] * 2, color=f"C{styles[s.style_key] % 10}", ls="--", lw=1.2,
                 label=s.label)
     ax.set_xlim(xlim)
-    ax.set_title(panel.title, fontsize=10)
-    ax.set_xlabel(panel.xlabel, fontsize=9)
-    ax.set_ylabel(panel.ylabel, fontsize=9)
-    ax.tick_params(labelsize=8)
+    ax.set_title(panel.title, fontsize=11)
+    ax.set_xlabel(panel.xlabel, fontsize=10)
+    ax.set_ylabel(panel.ylabel, fontsize=10)
+    ax.tick_params(which="both", labelsize=9)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[1]:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
 
 
 def _legend_inches(panels: Sequence[Panel]) -> float:
-    """About the width of the widest legend (8 pt labels), "(same as ...)" notes included."""
+    """About the width of the widest legend (9 pt labels), "(same as ...)" notes included."""
     labels = [t for p in panels for t in _legend_labels(p)]
     labels += [s.label for p in panels for s in p.series if s.reference]
     longest = max((len(t) for t in labels), default=0)
-    return min(0.7 + 0.065 * longest, 4.5) if longest else 0.0
+    return min(0.8 + 0.075 * longest, 5.0) if longest else 0.0
 
 
 def plot_panels(ctx: RunContext, name: str, panels: Sequence[Panel], *, title: str) -> Path | None:
@@ -275,16 +308,17 @@ def plot_panels(ctx: RunContext, name: str, panels: Sequence[Panel], *, title: s
     shown = [p for p in panels if _has_data(p)]
     if not shown:
         return None
-    labels = dict.fromkeys(s.label for p in shown for s in p.series)
+    labels = dict.fromkeys(s.style_key for p in shown for s in p.series)
     styles = {label: i for i, label in enumerate(labels)}
     width = _PANEL_SIZE[0] + _legend_inches(shown)
-    cols = max(1, min(len(shown), 3, int(_MAX_WIDTH // width)))
-    rows = math.ceil(len(shown) / cols)
+    most = max(1, min(len(shown), 3, int(_MAX_WIDTH // width)))
+    rows = math.ceil(len(shown) / most)
+    cols = math.ceil(len(shown) / rows)  # 2 x 2, not 3 + 1
     fig = Figure(figsize=(width * cols, _PANEL_SIZE[1] * rows + 0.4), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax, panel in zip(axes.ravel(), shown, strict=False):
         _draw(ax, panel, styles)
     for ax in axes.ravel()[len(shown):]:
         ax.set_visible(False)
-    fig.suptitle(title, fontsize=12)
+    fig.suptitle(title, fontsize=13)
     return ctx.save_figure(name, fig)
