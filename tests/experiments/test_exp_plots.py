@@ -291,3 +291,12 @@ def test_a_group_keeps_its_style_across_panels(tmp_path: Path) -> None:
     ))
     styles = [[(ln.get_color(), ln.get_marker()) for ln in ax.get_lines()] for ax in fig.axes]
     assert styles[0] == styles[1] and styles[0][0] != styles[0][1]
+
+
+def test_a_single_fractional_x_is_one_tick_in_the_middle(tmp_path: Path) -> None:
+    fig = _one(tmp_path, Panel("error vs a", "stretch a", "error (%)",
+                               [Series("final", [0.316], [78.0]), Series("best", [0.316], [78.0])]))
+    ax = fig.axes[0]
+    assert list(ax.get_xticks()) == [0.316]
+    low, high = ax.get_xlim()
+    assert low < 0.316 < high and (high - low) > 0.2

@@ -236,12 +236,15 @@ def _set_x_axis(ax: Any, panel: Panel, all_x: list[float]) -> None:
     ax.set_xscale(scale)
     if scale == "log":
         _log_labels(ax.xaxis, all_x)
-    if scale == "linear" and all(x.is_integer() for x in all_x):
-        values = sorted(set(all_x))
+    values = sorted(set(all_x))
+    integer = all(x.is_integer() for x in values)
+    if len(values) == 1:  # one x (one K, one a): one tick at it, in the middle
+        half = 1.0 if integer else max(abs(values[0]) / 2, 0.5)
+        ax.set_xticks(values)
+        ax.set_xlim(values[0] - half, values[0] + half)
+    elif scale == "linear" and integer:
         if len(values) <= _FEW_TICKS:
             ax.set_xticks(values)
-            if len(values) == 1:
-                ax.set_xlim(values[0] - 1, values[0] + 1)
         else:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if isinstance(ax.xaxis.get_major_formatter(), ScalarFormatter):
