@@ -343,3 +343,12 @@ def test_a_single_fractional_x_is_one_tick_in_the_middle(tmp_path: Path) -> None
     assert list(ax.get_xticks()) == [0.316]
     low, high = ax.get_xlim()
     assert low < 0.316 < high and (high - low) > 0.2
+
+
+def test_error_bars_and_a_forced_log_single_point_stay_inside(tmp_path: Path) -> None:
+    fig = _one(tmp_path,
+               Panel("bars", "K", "accuracy", [Series("a", [1, 2], [0.9, 0.9], yerr=[0.05, 0.02])]),
+               Panel("one on log", "n", "seconds", [Series("b", [1], [2.0])], xscale="log"))
+    bars, single = fig.axes
+    assert bars.get_ylim()[0] < 0.85 and bars.get_ylim()[1] > 0.95
+    assert single.get_xscale() == "log" and single.get_xlim() == pytest.approx((0.5, 2.0))

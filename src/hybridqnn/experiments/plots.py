@@ -187,8 +187,9 @@ def _draw_series(ax: Any, panel: Panel, styles: dict[str, int]) -> tuple[list[fl
         ys = [y for _, y in pts]
         style = _style(styles[s.style_key], k, len(xs), categories is not None)
         if s.yerr is not None:
-            err = [e for e, y in zip(s.yerr, s.y, strict=True) if y is not None]
+            err = [float(e) for e, y in zip(s.yerr, s.y, strict=True) if y is not None]
             ax.errorbar(xs, ys, yerr=err, capsize=2, label=label, **style)
+            all_y += [y + sign * e for y, e in zip(ys, err, strict=True) for sign in (-1, 1)]
         else:
             ax.plot(xs, ys, label=label, **style)
         if s.band is not None and categories is None:
@@ -239,9 +240,10 @@ def _set_x_axis(ax: Any, panel: Panel, all_x: list[float]) -> None:
     values = sorted(set(all_x))
     integer = all(x.is_integer() for x in values)
     if len(values) == 1:  # one x (one K, one a): one tick at it, in the middle
-        half = 1.0 if integer else max(abs(values[0]) / 2, 0.5)
+        v = values[0]
+        half = 1.0 if integer else max(abs(v) / 2, 0.5)
         ax.set_xticks(values)
-        ax.set_xlim(values[0] - half, values[0] + half)
+        ax.set_xlim(*((v / 2, v * 2) if scale == "log" else (v - half, v + half)))
     elif scale == "linear" and integer:
         if len(values) <= _FEW_TICKS:
             ax.set_xticks(values)
