@@ -146,9 +146,19 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
     object that does not exist fails the build."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+        [sys.executable, "-m", "mkdocs", "build", "--strict",
          "-f", str(ROOT / "mkdocs.yml"), "-d", str(tmp_path / "site")],
         capture_output=True, text=True, timeout=300, env=env, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (tmp_path / "site" / "api" / "train" / "index.html").is_file()
+
+
+def test_the_readme_links_resolve() -> None:
+    """The README is read on GitHub and PyPI, outside the site: its relative links must exist."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = [t for t in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text) if "://" not in t]
+    assert links, "the README links to the docs pages"
+    assert not [t for t in links if not (ROOT / t).exists()], links
+    pages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md")} - {"docs/index.md"}
+    assert pages <= set(links), f"pages the README does not link to: {sorted(pages - set(links))}"
