@@ -129,7 +129,7 @@ def test_quoted_command_is_valid(page: Path, command: str, tmp_path: Path, monke
         return
     assert code == 0, f"{command!r} ({' '.join(argv)}) failed: {err.strip() or out[-500:]}"
     if "--dry-run" in argv:
-        assert out.startswith("# dry run of "), out[:200]
+        assert "dry run" in out, out[:200]
 
 
 def test_the_docs_quote_every_shipped_config() -> None:
