@@ -347,6 +347,8 @@ def _call(
     except Exception as exc:
         atomic_write_text(ctx.out_dir / "error.log", "".join(traceback.format_exception(exc)))
         return "failed", _one_line(exc), exc
+    finally:
+        ctx.close_phases()
     return "ok", None, None
 
 
