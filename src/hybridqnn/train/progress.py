@@ -13,7 +13,7 @@ A progress callback is any callable ``progress(k, n)``: step ``k`` of ``n`` is d
 
 ``n`` is the most steps the call will run: a fit that stops early (``patience``) stops short of
 ``n``. With ``restarts`` the runs share one count: run r's step k is step r * n + k of
-restarts * n (:func:`restart_progress`).
+restarts * n (:func:`shared_progress`).
 
 Every such argument is ``progress=None`` by default, so the library is silent unless asked; the
 command line passes a progress bar (:meth:`hybridqnn.experiments.context.RunContext.phase`), and
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["Progress", "check_progress", "restart_progress"]
+__all__ = ["Progress", "check_progress", "shared_progress"]
 
 #: ``progress(k, n)``: step ``k`` of ``n`` is done (module docstring).
 Progress = Callable[[int, int], None]
@@ -39,9 +39,10 @@ def check_progress(progress: object) -> Progress | None:
     return progress  # type: ignore[return-value]
 
 
-def restart_progress(progress: Progress | None, run: int, runs: int) -> Progress | None:
-    """The callback for run ``run`` (0-based) of ``runs`` restarts: its step k of n is reported as
-    step ``run * n + k`` of ``runs * n``, so the restarts fill one bar."""
+def shared_progress(progress: Progress | None, run: int, runs: int) -> Progress | None:
+    """The callback for run ``run`` (0-based) of ``runs`` runs of the same length (restarts, the
+    points of a sweep): its step k of n is reported as step ``run * n + k`` of ``runs * n``, so
+    the runs fill one count."""
     if progress is None:
         return None
 
