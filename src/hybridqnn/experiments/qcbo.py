@@ -707,7 +707,9 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
                 histories[f"{task} {setting} {method}"] = [h["train_loss"] for h in res.history]
                 outer.advance()
                 if not resource_done and method.startswith("qph"):
-                    for r in _resource_rows(p, d, setting, res, p.hardware_timeout):
+                    with ctx.phase("spin counts and hardware estimate", 1):
+                        resources = _resource_rows(p, d, setting, res, p.hardware_timeout)
+                    for r in resources:
                         _add_row(ctx, r)
                     resource_done = True
     _plot(ctx, results, histories)
