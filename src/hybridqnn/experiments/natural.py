@@ -322,7 +322,7 @@ def run_points(
         for i, ((name, a, g), seed) in enumerate(zip(points, seeds, strict=True))
     ]
     results: list[dict[str, Any] | None] = [None] * len(specs)
-    bar = ctx.phase(f"{desc}: {len(specs)} settings", len(specs) * p.epochs, "epoch")
+    bar = ctx.phase(f"{desc}: {len(specs)} settings x {p.epochs} epochs", len(specs) * p.epochs, "epoch")
     if spec_exec == "serial" and not bar.closed:  # inline: the fits report their own epochs
         for i, spec in enumerate(specs):
             spec["progress"] = shared_progress(bar, i, len(specs))
