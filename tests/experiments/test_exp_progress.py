@@ -112,3 +112,23 @@ def test_no_progress_writes_nothing_to_a_terminal(tmp_path: Path, monkeypatch) -
     out = tmp_path / "rosenbrock"
     assert cli.main(["run", "qpsbgd-rosenbrock", "--quick", "--out", str(out), "--no-progress"]) == 0
     assert term.getvalue() == ""
+
+
+def test_log_lines_print_above_the_bars(monkeypatch) -> None:
+    import logging
+
+    from hybridqnn.experiments.progress import logs_above_bars
+
+    term = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    logger = logging.getLogger("hybridqnn")
+    handler = logging.StreamHandler(sys.stderr)
+    logger.addHandler(handler)
+    try:
+        with logs_above_bars(True), Phase("phase", 2, file=term) as phase:
+            phase.advance()
+            logging.getLogger("hybridqnn.test").warning("a warning")
+    finally:
+        logger.removeHandler(handler)
+    assert "\ra warning\n" in term.getvalue()  # the bar's line is blanked first, then redrawn
+    assert "phase: step 1 of 2" in term.getvalue().split("a warning\n")[1]

@@ -16,11 +16,13 @@ no-op, and the run's numbers and files are the same either way.
 
 from __future__ import annotations
 
+import logging
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any, TextIO
 
-__all__ = ["BAR_FORMAT", "Phase"]
+__all__ = ["BAR_FORMAT", "Phase", "logs_above_bars"]
 
 #: The bar: the phase, step k of n of its unit, the time spent and the ETA.
 BAR_FORMAT = "{desc}: {unit} {n_fmt} of {total_fmt} |{bar}| {elapsed}, ETA {remaining}"
@@ -90,3 +92,14 @@ class Phase:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def logs_above_bars(enabled: bool) -> AbstractContextManager[Any]:
+    """While bars may be drawn (``enabled``), the ``hybridqnn`` logger's console handlers write
+    through tqdm, so a log line (``--verbose``, a warning) prints above the bars instead of
+    through them."""
+    if not enabled:
+        return nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm(loggers=[logging.getLogger("hybridqnn")])
