@@ -206,7 +206,8 @@ def _threads_for(workers: int) -> int:
 def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     """Train and evaluate one (a, g) setting; top-level so that process pools and Dask can
     pickle it. ``spec``: ``params`` (a :class:`NaturalTrainParams`), ``name``, ``a``, ``g``,
-    ``seed``, ``data_dir``, ``device``, ``threads``, ``log_path``. Returns the ``row``, the
+    ``seed``, ``data_dir``, ``device``, ``threads``, ``log_path`` and optionally ``progress``
+    (:func:`fit_natural`'s callback; only where the point runs in this process). Returns the ``row``, the
     epochs' ``history`` and the trained ``model`` (moved to the CPU, to be saved by the caller)."""
     import torch
 
@@ -247,7 +248,8 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     opts = {k: getattr(p, k) for k in ("epochs", "batch_size", "lr", "momentum", "shots")}
     gen = torch.Generator(device=device).manual_seed(int(seeds[1]))
     fit = fit_natural(
-        model, xtr, ytr, xte, yte, eval_every=p.eval_every, generator=gen, log=log, **opts
+        model, xtr, ytr, xte, yte, eval_every=p.eval_every, generator=gen, log=log,
+        progress=spec.get("progress"), **opts
     )
     last = history[-1]
     row = {
@@ -294,6 +296,7 @@ def run_points(
     its ``row``, ``history`` and trained ``model``, on the CPU). Each point's seed is keyed by
     ``(METHOD, dataset, name)``, so adding a point changes no other."""
     from hybridqnn.parallel import default_workers, get_executor
+    from hybridqnn.train.progress import shared_progress
 
     seeds = [ctx.seed_for(METHOD, p.dataset, name) for name, _, _ in points]
     spec_exec = ctx.executor or p.executor
@@ -319,13 +322,42 @@ def run_points(
         for i, ((name, a, g), seed) in enumerate(zip(points, seeds, strict=True))
     ]
     results: list[dict[str, Any] | None] = [None] * len(specs)
+    bar = ctx.phase(f"{desc}: {len(specs)} settings x {p.epochs} epochs", len(specs) * p.epochs, "epoch")
+    if spec_exec == "serial" and not bar.closed:  # inline: the fits report their own epochs
+        for i, spec in enumerate(specs):
+            spec["progress"] = shared_progress(bar, i, len(specs))
     with get_executor(spec_exec, max_workers=workers) as pool:
         futures = [pool.submit(run_point, spec) for spec in specs]
-        for i in ctx.progress(range(len(futures)), total=len(futures), desc=desc):
+        if spec_exec != "serial" and not bar.closed:
+            _watch_points(bar, futures, specs, p.epochs)
+        for i in range(len(futures)):
             results[i] = futures[i].result()
             for rec in results[i]["history"]:
                 ctx.log(**rec)
+    bar.close()
     return [r for r in results if r is not None]
+
+
+def _watch_points(bar: Any, futures: list[Any], specs: list[dict[str, Any]], epochs: int) -> None:
+    """Until every point is done, move ``bar`` to the epochs done: the lines of each point's
+    ``progress-<i>.jsonl`` (local pools), or ``epochs`` per finished point (Dask)."""
+    from concurrent.futures import wait
+
+    pending = set(futures)
+    while pending:
+        pending = wait(pending, timeout=0.5).not_done
+        done = 0
+        for spec, future in zip(specs, futures, strict=True):
+            path = spec["log_path"]
+            if future.done() or not path:
+                done += epochs if future.done() else 0
+            else:
+                try:
+                    with open(path, encoding="utf-8") as fh:
+                        done += sum(1 for _ in fh)
+                except FileNotFoundError:
+                    pass
+        bar(done, len(specs) * epochs)
 
 
 # --------------------------------------------------------------------------- natural-mnist

@@ -399,7 +399,8 @@ def _run_qcbo(
     warm_start = None if mono else warm_start
     X, y = (d.X[:n_mono], d.y[:n_mono]) if mono else (d.X, d.y)
     kwargs = {**_fit_kwargs(p, method), **_network_kwargs(p, X.shape[1])}
-    with Timer() as timer:
+    runs = 1 if mono else p.ph_iterations * p.ph_restarts
+    with ctx.phase(f"{method} ({d.task}, {setting})", runs, "QPH iteration") as bar, Timer() as timer:
         res = fit_qcbo(
             X, y, sizes, codes,
             batch_size=X.shape[0] if mono else p.batch_size,
@@ -413,6 +414,7 @@ def _run_qcbo(
             warm_start=warm_start,
             moves=() if mono else tuple(p.moves),
             callback=lambda r: ctx.log(task=d.task, setting=setting, method=method, **r),
+            progress=bar,
             **kwargs,
         )
     seconds = timer.seconds
@@ -472,7 +474,7 @@ def _start_name(warm_start: Any) -> str:
 
 
 def _run_greedy(
-    p: QCBOParams, d: _Data, setting: str, seed: int, restarts: int = 1, warm_start: Any = None
+    ctx: RunContext, p: QCBOParams, d: _Data, setting: str, seed: int, restarts: int = 1, warm_start: Any = None
 ) -> tuple[dict[str, Any], Any]:
     """The classical control: :func:`fit_greedy_moves` with the QPH runs' network, start
     (``seed`` or ``warm_start``) and iteration count (``greedy-moves``); with ``restarts`` > 1,
@@ -483,17 +485,19 @@ def _run_greedy(
 
     sizes = _sizes(p, d)
     codes = _codes(setting, len(sizes) - 1)
-    with Timer() as timer:
+    method = "greedy-moves-restarts" if multi else "greedy-moves"
+    iterations = p.control_iterations if multi else p.ph_iterations
+    with ctx.phase(f"{method} control ({d.task}, {setting})", iterations * restarts, "iteration") as bar, Timer() as timer:
         res = fit_greedy_moves(
             d.X, d.y, sizes, codes,
-            iterations=p.control_iterations if multi else p.ph_iterations,
+            iterations=iterations,
             restarts=restarts,
             warm_start=warm_start,
             seed=seed,
+            progress=bar,
             **_network_kwargs(p, d.X.shape[1]),
         )
     seconds = timer.seconds
-    method = "greedy-moves-restarts" if multi else "greedy-moves"
     row = {
         **_trained_row(method, d, setting, sizes, codes, p.bias, res, d.X, d.y, seconds),
         "restarts": restarts,
@@ -507,7 +511,7 @@ def _run_greedy(
 
 
 def _run_baseline(
-    p: QCBOParams, d: _Data, setting: str | None, seed: int, quantized_activations: bool = False
+    ctx: RunContext, p: QCBOParams, d: _Data, setting: str | None, seed: int, quantized_activations: bool = False
 ) -> tuple[dict[str, Any], Any]:
     """QAT (full-precision activations, or with ``quantized_activations`` on the QCBO's own
     quantized spline network) at ``setting``; full precision with ``setting=None``. Returns
@@ -520,7 +524,12 @@ def _run_baseline(
     if quantized_activations:  # QAT's own network takes the splines, activation bits and box
         spec = _network_kwargs(p, d.X.shape[1])
         network = {k: spec[k] for k in ("activation_bits", "segments", "input_low", "input_high")}
-    with Timer() as timer:
+    if codes is None:
+        method = "full-precision"
+    else:
+        method = "qat-quantized-activations" if quantized_activations else "qat-ste-adam"
+    name = f"{method} ({d.task}, {setting or 'fp32'})"
+    with ctx.phase(name, p.qat_epochs * p.qat_restarts, "epoch") as bar, Timer() as timer:
         res = fit_qat(
             d.X, d.y, sizes, codes,
             bias=p.bias,
@@ -529,12 +538,9 @@ def _run_baseline(
             batch_size=p.qat_batch_size,
             seed=seed,
             restarts=p.qat_restarts,
+            progress=bar,
             **network,
         )
-    if codes is None:
-        method = "full-precision"
-    else:
-        method = "qat-quantized-activations" if quantized_activations else "qat-ste-adam"
     seconds = timer.seconds
     return _trained_row(method, d, setting, sizes, codes, p.bias, res, d.X, d.y, seconds), res
 
@@ -655,18 +661,23 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
     results: dict[tuple[str, str], dict[str, float]] = {}
     histories: dict[str, list[float]] = {}
     resource_done = False
+    per_setting = 2 + int(p.greedy_control) + int(bool(p.control_restarts)) + len(p.methods)
+    # outer bar: the networks trained; closed by the runner
+    outer = ctx.phase(ctx.config.name, len(p.tasks) * (1 + len(p.settings) * per_setting), "network")
     for task in p.tasks:
         d = _data(p, task, p.train_size, p.test_size, ctx.seed_for("data", task), ctx.data_dir)
-        fp, fp_res = _run_baseline(p, d, None, ctx.seed_for("full-precision", task))
+        fp, fp_res = _run_baseline(ctx, p, d, None, ctx.seed_for("full-precision", task))
         _add_row(ctx, fp, d, fp_res)
+        outer.advance()
         for setting in p.settings:
             qat_seed = ctx.seed_for("qat", task, setting)
-            qat, qat_res = _run_baseline(p, d, setting, qat_seed)
+            qat, qat_res = _run_baseline(ctx, p, d, setting, qat_seed)
             # the same network as the QCBO's, activations included (same seed: same start)
-            qat_q, qat_q_res = _run_baseline(p, d, setting, qat_seed, quantized_activations=True)
+            qat_q, qat_q_res = _run_baseline(ctx, p, d, setting, qat_seed, quantized_activations=True)
             warm = qat_q_res if p.ph_start == "qat" else None
             _add_row(ctx, qat, d, qat_res)
             _add_row(ctx, qat_q, d, qat_q_res)
+            outer.advance(2)
             results[(task, setting)] = {
                 "qat-ste-adam": qat["test_accuracy"],
                 "qat-quantized-activations": qat_q["test_accuracy"],
@@ -674,15 +685,17 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
             }
             start_seed = ctx.seed_for("start", task, setting)
             if p.greedy_control:
-                row, res = _run_greedy(p, d, setting, start_seed, warm_start=warm)
+                row, res = _run_greedy(ctx, p, d, setting, start_seed, warm_start=warm)
                 _versus_qat(row, qat, qat_q)
                 _add_row(ctx, row, d, res)
                 results[(task, setting)]["greedy-moves"] = row["test_accuracy"]
+                outer.advance()
             if p.control_restarts:
-                row, res = _run_greedy(p, d, setting, start_seed, restarts=p.control_restarts)
+                row, res = _run_greedy(ctx, p, d, setting, start_seed, restarts=p.control_restarts)
                 _versus_qat(row, qat, qat_q)
                 _add_row(ctx, row, d, res)
                 results[(task, setting)]["greedy-moves-restarts"] = row["test_accuracy"]
+                outer.advance()
             for method in p.methods:
                 row, res = _run_qcbo(
                     ctx, p, d, setting, method, start_seed, p.mono_train_size, warm
@@ -692,8 +705,11 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
                 _add_row(ctx, row, d, res, _qcbo_training(p, method, res))
                 results[(task, setting)][method] = row["test_accuracy"]
                 histories[f"{task} {setting} {method}"] = [h["train_loss"] for h in res.history]
+                outer.advance()
                 if not resource_done and method.startswith("qph"):
-                    for r in _resource_rows(p, d, setting, res, p.hardware_timeout):
+                    with ctx.phase("spin counts and hardware estimate", 1):
+                        resources = _resource_rows(p, d, setting, res, p.hardware_timeout)
+                    for r in resources:
                         _add_row(ctx, r)
                     resource_done = True
     _plot(ctx, results, histories)
@@ -862,7 +878,7 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
     from hybridqnn.solvers.qcgd import qcgd_convergence
 
     model = _convergence_model(p, ctx.data_dir, ctx.seed_for("model"))
-    with Timer() as timer:
+    with ctx.phase("exact optimum (MILP)", 1), Timer() as timer:
         exact = MILPSolver().sample_cqm(model.cqm, time_limit=max(p.milp_time_limit, 60.0))
     exact_s = timer.seconds
     optimum = float(exact.first.energy)
@@ -888,7 +904,7 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
         {"variance": v, "bits": (b or None)} for v in p.variances for b in p.coefficient_bits
     ]
     traces: list[tuple[str, list[dict[str, Any]]]] = []
-    for oracle in p.oracles:
+    for oracle in ctx.progress(p.oracles, desc="QCGD traces (noise x bits settings)", unit="oracle"):
         sampler = MILPSolver() if oracle == "milp" else get_sampler(oracle)
         kwargs = {"time_limit": p.milp_time_limit} if oracle == "milp" else p.sample_kwargs
         out = qcgd_convergence(
@@ -997,7 +1013,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
     case = f"fmnist-{p.task}-n{d.X.shape[0]}-{p.setting}"
     qat_seeds = [ctx.seed_for("qat", p.task, p.setting, r) for r in range(p.repeats)]
     starts = [ctx.seed_for("start", p.task, p.setting, r) for r in range(p.repeats)]
-    qat = [_run_baseline(p, d, p.setting, qat_seeds[r])[0] for r in range(p.repeats)]
+    qat = [_run_baseline(ctx, p, d, p.setting, qat_seeds[r])[0] for r in range(p.repeats)]
     q_s = statistics.median(r["train_time_s"] for r in qat)
     ctx.add_row(
         {
@@ -1010,7 +1026,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
         }
     )
     qat_q = [
-        _run_baseline(p, d, p.setting, qat_seeds[r], quantized_activations=True)[0]
+        _run_baseline(ctx, p, d, p.setting, qat_seeds[r], quantized_activations=True)[0]
         for r in range(p.repeats)
     ]
     qq_s = statistics.median(r["train_time_s"] for r in qat_q)
@@ -1054,7 +1070,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
         }
     )
     if p.greedy_control:
-        g, _ = _run_greedy(p, d, p.setting, starts[0])
+        g, _ = _run_greedy(ctx, p, d, p.setting, starts[0])
         ctx.add_row(
             {
                 "case": case,
@@ -1070,7 +1086,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
             }
         )
     if p.control_restarts:
-        g, _ = _run_greedy(p, d, p.setting, starts[0], restarts=p.control_restarts)
+        g, _ = _run_greedy(ctx, p, d, p.setting, starts[0], restarts=p.control_restarts)
         ctx.add_row(
             {
                 "case": case,

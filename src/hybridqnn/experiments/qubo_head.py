@@ -182,11 +182,12 @@ def train_sgd_row(ctx: RunContext, p: HeadParams, f: HeadFeatures, seed: int) ->
     """The SGD head's row and the trained model (features and head, a Pipeline on raw images)."""
     from hybridqnn.train import SGDHeadClassifier, fit_sgd_head
 
-    res = fit_sgd_head(
-        f.x_train, f.y_train, f.num_classes, optimizer=p.sgd_optimizer, lr=p.sgd_lr, batch_size=p.sgd_batch_size,
-        epochs=p.sgd_epochs, l2=p.l2, seed=seed, device=ctx.device, eval_set=(f.x_test, f.y_test),
-        callback=lambda r: ctx.log(dataset=f.dataset, method="sgd", **r),
-    )
+    with ctx.phase(f"SGD baseline ({f.dataset})", p.sgd_epochs, "epoch") as bar:
+        res = fit_sgd_head(
+            f.x_train, f.y_train, f.num_classes, optimizer=p.sgd_optimizer, lr=p.sgd_lr, batch_size=p.sgd_batch_size,
+            epochs=p.sgd_epochs, l2=p.l2, seed=seed, device=ctx.device, eval_set=(f.x_test, f.y_test),
+            callback=lambda r: ctx.log(dataset=f.dataset, method="sgd", **r), progress=bar,
+        )
     row = {
         "method": "sgd",
         "dataset": f.dataset,
@@ -213,13 +214,16 @@ def train_qubo_row(ctx: RunContext, p: HeadParams, f: HeadFeatures, bits: int, s
     from hybridqnn.solvers import get_sampler
     from hybridqnn.train import QUBOHeadClassifier, fit_qubo_head
 
-    res = fit_qubo_head(
-        f.x_train, f.y_train, f.num_classes, get_sampler(solver), bits=bits, weight_range=p.weight_range,
-        bias_range=p.bias_range, l2=p.l2, max_iter=p.max_iter, tol=p.tol, patience=p.patience,
-        warm_start=p.warm_start, compare_cold_start=p.compare_cold_start, sample_kwargs=p.sample_kwargs,
-        seed=seed, executor=ctx.executor,
-        callback=lambda r: ctx.log(dataset=f.dataset, method="qubo-head", bits=bits, solver=solver, **r),
-    )
+    # one step: an iteration's C class QUBOs solved (the phase the issue calls "QUBO solves per class")
+    with ctx.phase(f"QUBO solves per class ({f.dataset}, K={bits})", p.max_iter, "iteration") as bar:
+        res = fit_qubo_head(
+            f.x_train, f.y_train, f.num_classes, get_sampler(solver), bits=bits, weight_range=p.weight_range,
+            bias_range=p.bias_range, l2=p.l2, max_iter=p.max_iter, tol=p.tol, patience=p.patience,
+            warm_start=p.warm_start, compare_cold_start=p.compare_cold_start, sample_kwargs=p.sample_kwargs,
+            seed=seed, executor=ctx.executor,
+            callback=lambda r: ctx.log(dataset=f.dataset, method="qubo-head", bits=bits, solver=solver, **r),
+            progress=bar,
+        )
     last, first = res.history[-1], res.history[0]
     row = {
         "method": "qubo-head",
@@ -283,24 +287,24 @@ def run_qubo_head(ctx: RunContext, p: QUBOHeadExperimentParams) -> None:
     names = [(n, True) for n in p.datasets] + [(n, False) for n in p.optional_datasets]
     largest: tuple[int, HeadFeatures, int] | None = None
     results: dict[str, dict[str, Any]] = {}
-    total = len(names) * (len(p.bits) + 1)
-    bar = iter(ctx.progress(range(total), total=total, desc="qubo-head"))
+    # outer bar: the heads trained (SGD and each K per data set); closed by the runner
+    outer = ctx.phase(ctx.config.name, len(names) * (len(p.bits) + 1), "head")
     for name, required in names:
         try:
-            f = head_features(p, name, ctx.seed_for("features", name), data_dir=ctx.data_dir,
-                              device=ctx.device, download=required)
+            with ctx.phase(f"random conv features ({name})", 1):
+                f = head_features(p, name, ctx.seed_for("features", name), data_dir=ctx.data_dir,
+                                  device=ctx.device, download=required)
         except FileNotFoundError as exc:
             if required:
                 raise
             ctx.note(f"Skipped optional data set {name!r}: its files are not present ({exc}).")
-            for _ in range(len(p.bits) + 1):
-                next(bar, None)
+            outer.advance(len(p.bits) + 1)
             continue
         sgd_row, sgd_model = train_sgd_row(ctx, p, f, ctx.seed_for("sgd", name))
         sgd_row["feature_s"] = f.feature_s
         ctx.add_row(sgd_row)
         _save(ctx, f, sgd_model, sgd_row)
-        next(bar, None)
+        outer.advance()
         per_k: dict[int, dict[str, Any]] = {}
         for k in p.bits:
             row, model = train_qubo_row(ctx, p, f, k, p.solver, ctx.seed_for("qubo-head", name, f"K={k}"))
@@ -309,13 +313,14 @@ def run_qubo_head(ctx: RunContext, p: QUBOHeadExperimentParams) -> None:
             ctx.add_row(row)
             _save(ctx, f, model, row)
             per_k[k] = {"row": row, "losses": [r["loss"] for r in model[-1].history_]}
-            next(bar, None)
+            outer.advance()
         results[name] = {"sgd": sgd_row, "per_k": per_k}
         size = (f.x_train.shape[1] + 1) * max(p.bits)
         if largest is None or size > largest[0]:
             largest = (size, f, max(p.bits))
     if largest is not None:
-        ctx.add_row(_hardware_row(p, largest[1], largest[2]))
+        with ctx.phase(f"hardware estimate (K={largest[2]}, minor-embedding)", 1):
+            ctx.add_row(_hardware_row(p, largest[1], largest[2]))
     _plot_precision(ctx, results)
     _summarise(ctx, results)
 

@@ -48,6 +48,7 @@ from hybridqnn._files import (
 )
 from hybridqnn.experiments.config import ResolvedConfig
 from hybridqnn.experiments.context import RunContext, check_device
+from hybridqnn.experiments.progress import logs_above_bars
 from hybridqnn.experiments.report import (
     atomic_write_text,
     has_ok_report,
@@ -340,13 +341,16 @@ def _call(
     logger.info("running %r (experiment %r, seed %d)", config.name, config.experiment.name,
                 config.seed)
     try:
-        config.experiment.run(ctx, config.params)
+        with logs_above_bars(ctx.show_progress):
+            config.experiment.run(ctx, config.params)
     except KeyboardInterrupt as exc:
         logger.info("run %r interrupted; writing a partial report", config.name)
         return "interrupted", "interrupted (KeyboardInterrupt)", exc
     except Exception as exc:
         atomic_write_text(ctx.out_dir / "error.log", "".join(traceback.format_exception(exc)))
         return "failed", _one_line(exc), exc
+    finally:
+        ctx.close_phases()
     return "ok", None, None
 
 

@@ -162,7 +162,7 @@ def run_bench_qpsbgd(ctx: RunContext, p: QPSBGDBenchParams) -> None:
             )
     baseline = next((i for i, _, _ in impls if i == "qpsbgd[sa]"), impls[-1][0])
     results: dict[str, list[dict[str, Any]]] = {}
-    for impl, make_opt, repeats in ctx.progress(impls, desc="implementations"):
+    for impl, make_opt, repeats in ctx.progress(impls, desc="QP-SBGD steps per implementation", unit="impl"):
         results[impl] = _time_impl(model0, batches[: p.warmup + repeats], make_opt, p.warmup)
     signsgd = _time_impl(
         model0,

@@ -42,11 +42,12 @@ class QUBOHeadBenchParams(HeadParams):
 
 def run_bench_qubo_head(ctx: RunContext, p: QUBOHeadBenchParams) -> None:
     """Median QUBO training time per solver, as a ratio of SGD's time to its best accuracy."""
-    f = head_features(p, p.dataset, ctx.seed_for("features", p.dataset), data_dir=ctx.data_dir,
-                      device=ctx.device)
+    with ctx.phase(f"random conv features ({p.dataset})", 1):
+        f = head_features(p, p.dataset, ctx.seed_for("features", p.dataset), data_dir=ctx.data_dir,
+                          device=ctx.device)
     case = f"{p.dataset}-K{p.bits}"
     sgd_rows = [train_sgd_row(ctx, p, f, ctx.seed_for("sgd", p.dataset, r))[0]
-                for r in ctx.progress(range(p.repeats), desc="sgd")]
+                for r in ctx.progress(range(p.repeats), desc="SGD baseline", unit="repeat")]
     sgd_s = statistics.median(r["time_to_best_s"] for r in sgd_rows)
     sgd_acc = statistics.median(r["best_test_accuracy"] for r in sgd_rows)
     baseline = f"sgd-{p.sgd_optimizer}"
@@ -57,7 +58,7 @@ def run_bench_qubo_head(ctx: RunContext, p: QUBOHeadBenchParams) -> None:
     for solver in p.solvers:
         rows = [
             train_qubo_row(ctx, p, f, p.bits, solver, ctx.seed_for("qubo-head", p.dataset, solver, r))[0]
-            for r in ctx.progress(range(p.repeats), desc=f"qubo-head[{solver}]")
+            for r in ctx.progress(range(p.repeats), desc=f"qubo-head[{solver}]", unit="repeat")
         ]
         q_s = statistics.median(r["train_time_s"] for r in rows)
         q_acc = statistics.median(r["test_accuracy"] for r in rows)

@@ -314,12 +314,12 @@ def run_bench_solvers(ctx: RunContext, p: SolverBenchParams) -> None:
             ctx.note("Skipped 'dense-sa-cuda': numba sees no CUDA GPU (it needs an NVIDIA GPU and pip install numba-cuda).")
         else:
             solvers.append(name)
-    for problem in ctx.progress(problems, total=len(problems), desc="bench solvers"):
+    for problem in ctx.progress(problems, desc="problems", unit="problem"):
         problem.bqm = problem.model.to_bqm()
         impls: dict[str, list[dict[str, Any]]] = {}
         structured = problem.reference is not None
         run_seeds = all_run_seeds[: p.runs if structured else p.random_runs]
-        for solver in solvers:
+        for solver in ctx.progress(solvers, desc=f"solvers on {problem.name}", unit="solver"):
             if solver == "dense-sa-flips" and problem.bits is None:
                 continue  # without a fixed-point encoding dense-sa makes single flips too: the same run
             impls[solver] = _sweep(ctx, p, problem, solver, False, run_seeds)

@@ -330,17 +330,19 @@ def fit_classifier(
     def eval_fn() -> dict[str, float]:
         return {**bce_metrics(model, x, y, "train"), **bce_metrics(model, xt, yt, "test")}
 
-    result = train_classifier(
-        model,
-        opts,
-        x,
-        y,
-        batches[0],
-        batches_per_epoch=batches[1],
-        eval_fn=eval_fn,
-        eval_every=eval_every,
-        on_step=lambda record: ctx.log(**tag, **record),
-    )
+    with ctx.phase(f"{method} ({tag['dataset']})", len(batches[0]), "update") as bar:
+        result = train_classifier(
+            model,
+            opts,
+            x,
+            y,
+            batches[0],
+            batches_per_epoch=batches[1],
+            eval_fn=eval_fn,
+            eval_every=eval_every,
+            on_step=lambda record: ctx.log(**tag, **record),
+            progress=bar,
+        )
     record = {**result.final, **qp_stats(opts), "seconds": result.seconds, "model": model}
     return record, result.curves
 
@@ -518,9 +520,10 @@ def method_runs(
     :func:`training_info`."""
     seeds = run_seeds(ctx, q.repeats, dataset, setting_name)
     out: dict[str, tuple[list[Record], list[Curves]]] = {}
+    runs = ctx.phase(f"{dataset} ({setting_name})", len(q.methods) * len(seeds), "run")
     for method in q.methods:
         records, curves = [], []
-        for seed in ctx.progress(seeds, desc=f"{dataset}/{method}"):
+        for seed in seeds:
             tag = {"setting": setting_name, "dataset": dataset, "method": method, "seed": seed}
             record, curve = run_one(method, seed, tag)
             if "model" in record:
@@ -528,7 +531,9 @@ def method_runs(
                 record[MODELS_KEY] = TrainedModel(record.pop("model"), kwargs)
             records.append(record)
             curves.append(curve)
+            runs.advance()
         out[method] = (records, curves)
+    runs.close()
     return out
 
 

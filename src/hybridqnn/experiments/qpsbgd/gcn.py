@@ -122,16 +122,19 @@ def _one_run(
         seed=seed,
     ).to(ctx.device)
     opts = common.make_optimizers(method, model, q, seed)
-    result = train_gcn(
-        model,
-        opts,
-        g,
-        adj,
-        q.epochs[tag["dataset"]],
-        eval_every=q.eval_every,
-        subgraph=rf,
-        on_epoch=lambda record: ctx.log(**tag, **record),
-    )
+    epochs = q.epochs[tag["dataset"]]
+    with ctx.phase(f"{method} ({tag['dataset']})", epochs, "epoch") as bar:
+        result = train_gcn(
+            model,
+            opts,
+            g,
+            adj,
+            epochs,
+            eval_every=q.eval_every,
+            subgraph=rf,
+            on_epoch=lambda record: ctx.log(**tag, **record),
+            progress=bar,
+        )
     record = {**result.final, **common.qp_stats(opts), "seconds": result.seconds, "model": model}
     return record, result.curves["test_accuracy"]
 

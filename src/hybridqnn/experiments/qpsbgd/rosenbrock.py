@@ -157,7 +157,7 @@ def _best_lr(
         qm = dataclasses.replace(q, lr={**q.lr, method: lr})
         runs = [
             _rosenbrock_run(qm, method, seed, sampler)
-            for seed in ctx.progress(seeds, desc=f"{method} lr={lr:g}")
+            for seed in ctx.progress(seeds, desc=f"{method} lr={lr:g} ({name})", unit="run")
         ]
         for seed, r in zip(seeds, runs, strict=True):
             ctx.log(
