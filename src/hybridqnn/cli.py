@@ -253,7 +253,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, target: str, want_kind: str) -> int:
     from hybridqnn.experiments.config import load_config, params_help
-    from hybridqnn.experiments.report import render_table
+    from hybridqnn.experiments.report import render_summary, short_notes
     from hybridqnn.experiments.runner import run_experiment
 
     config = load_config(target, overrides=args.overrides, quick=args.quick, seed=args.seed)
@@ -285,11 +285,16 @@ def _run(args: argparse.Namespace, target: str, want_kind: str) -> int:
         return 0
 
     result = run_experiment(config, args.out, raise_on_error=args.debug, **options)
-    if result.rows:
-        print(render_table(result.rows))
+    report = result.report or {}
+    summary = render_summary(report)
+    if summary:  # headline and compact table; every column and the whole notes: report.md
+        print(summary)
         print()
-    for note in result.report.get("notes", []) if result.report else []:
+    notes = short_notes(report.get("notes") or [])
+    for note in notes:
         print(note)
+    if notes:
+        print("(notes in full, every row and column: report.md)")
     if result.status == "ok":
         print(f"run directory: {result.out_dir}")
         return 0
