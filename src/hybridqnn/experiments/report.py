@@ -282,13 +282,12 @@ def compact_table(
     def lines_for(columns: list[str]) -> list[str]:
         return _plain([c[:24] for c in columns], [[cell(r, c) for c in columns] for r in results])
 
-    constant = [c for c in ident if len(results) > 1 and len({_short(r.get(c)) for r in results}) == 1]
-    columns, dropped = ident + keys, []
+    constant = [c for c in ident if len(results) > 1 and len({repr(r.get(c)) for r in results}) == 1]
+    columns = ident + keys
     while max(map(len, lines_for(columns))) > width and len(columns) > 1:
-        victim = next((c for c in constant if c in columns), None) or columns[-1]
-        columns.remove(victim)
-        dropped.insert(0, victim)
+        columns.remove(next((c for c in constant if c in columns), None) or columns[-1])
     lines = [line[:width] for line in lines_for(columns)]
+    dropped = [c for c in ident + keys if c not in columns]
     if dropped:
         note = f"(not shown: {', '.join(dropped)}; see report.md)"
         lines.append(note if len(note) <= width else note[: width - 1] + "…")
