@@ -128,8 +128,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     _model_commands(sub, common)
 
-    p = sub.add_parser("report", parents=[common], help="re-render a run's report.md",
-                       description="Re-render report.md from report.json and print it.")
+    p = sub.add_parser("report", parents=[common], help="re-render a run's report.md and rows.csv",
+                       description="Re-render report.md and rows.csv from report.json; print report.md.")
     p.add_argument("run_dir", metavar="RUN_DIR", type=Path,
                    help="run directory (or a report JSON file)")
     p.set_defaults(func=_cmd_report)
@@ -491,11 +491,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from hybridqnn.experiments.report import atomic_write_text, read_report, render_markdown
+    from hybridqnn.experiments.report import atomic_write_text, read_report, render_markdown, rows_csv
 
     report, json_path = read_report(args.run_dir)
     markdown = render_markdown(report)
     atomic_write_text(json_path.with_suffix(".md"), markdown)
+    atomic_write_text(json_path.with_name("rows.csv"), rows_csv(report.get("rows") or []))
     print(markdown, end="")
     return 0
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import json
 import re
 
@@ -42,6 +43,12 @@ def test_run_shipped_config(tmp_path, capsys):
     assert captured.out.strip().endswith(f"run directory: {out}")
     report = json.loads((out / "report.json").read_text())
     assert report["status"] == "ok" and len(report["rows"]) == 4
+    with (out / "rows.csv").open(newline="") as f:  # rows.csv holds the report's rows
+        back = list(csv.DictReader(f))
+    assert [list(r) for r in back] == [list(r) for r in report["rows"]]
+    for got, want in zip(back, report["rows"], strict=True):
+        assert got["method"] == want["method"] and int(got["bits"]) == want["bits"]
+        assert float(got["test_accuracy"]) == want["test_accuracy"]
     assert {"config.toml", "metrics.jsonl", "report.json", "report.md", "loss.png"} <= {
         p.name for p in out.iterdir()
     }
@@ -238,9 +245,12 @@ def test_report_rerenders(tmp_path, capsys):
     capsys.readouterr()
     md = (out / "report.md").read_text()
     (out / "report.md").unlink()
+    csv_text = (out / "rows.csv").read_text()
+    (out / "rows.csv").unlink()
     assert cli.main(["report", str(out)]) == 0
     assert capsys.readouterr().out == md
     assert (out / "report.md").read_text() == md
+    assert (out / "rows.csv").read_text() == csv_text  # rewritten from report.json too
 
 
 def test_report_errors(tmp_path, capsys):
