@@ -491,7 +491,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from hybridqnn.experiments.report import atomic_write_text, read_report, render_markdown, rows_csv
+    from hybridqnn.experiments.report import (
+        atomic_write_text,
+        read_report,
+        render_markdown,
+        rows_csv,
+    )
 
     report, json_path = read_report(args.run_dir)
     markdown = render_markdown(report)
