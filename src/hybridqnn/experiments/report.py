@@ -226,18 +226,11 @@ def quick_headline(headline: str, quick: bool) -> str:
 
 
 def _short(value: Any, limit: int = 20) -> str:
-    """A cell of the compact table: 3 significant digits, yes/no, '-' for None, strings cut
-    to ``limit`` characters."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        value = float(value)
-        return f"{value:.3g}" if math.isfinite(value) and value != 0 else _fmt(value)
-    text = " ".join(str(value).split())
+    """A cell of the compact table: as in Markdown (:func:`_fmt`), but floats with 3
+    significant digits and strings cut to ``limit`` characters."""
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and math.isfinite(value) and value:
+        return f"{float(value):.3g}"
+    text = _fmt(value).replace("\\|", "|")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
