@@ -188,3 +188,13 @@ def test_quick_headline_and_paper_comparison():
     assert f"| {QUICK_NOT_COMPARABLE} |" in comparison and "0.5968" not in comparison
     assert "0.5968" in md[md.index("## All rows"):]  # the full rows keep the number
     assert f"| {QUICK_NOT_COMPARABLE} " not in render_markdown({**report, "quick": False})
+
+
+def test_quick_labels_only_comparisons_that_exist():
+    from hybridqnn.experiments.report import QUICK_NOT_COMPARABLE, compact_table
+
+    rows = [{"method": "nq", "setting": "method1", "err": 0.6, "err_vs_paper": 0.55},
+            {"method": "nq", "setting": "classical", "err": 0.7, "err_vs_paper": None}]
+    lines = compact_table(rows, ["err", "err_vs_paper"], quick=True).splitlines()
+    assert lines[2].endswith(QUICK_NOT_COMPARABLE) and lines[3].endswith("—")
+    assert compact_table(rows, ["err", "err_vs_paper"]).splitlines()[2].endswith("0.55")

@@ -258,7 +258,7 @@ def compact_table(
     column). Numbers get 3 significant digits, long strings are cut. While the table is too
     wide, identity columns with one value in every row go first, then key columns from the
     right; a last line names what was left out. Resource rows (:func:`row_kind`) are not shown;
-    in a ``quick`` run paper columns read :data:`QUICK_NOT_COMPARABLE`.
+    in a ``quick`` run every ``<metric>_vs_paper`` value reads :data:`QUICK_NOT_COMPARABLE`.
     """
     results = [r for r in rows if row_kind(r) == "results"]
     if not results:
@@ -270,7 +270,8 @@ def compact_table(
     def cell(row: Mapping[str, Any], c: str) -> str:
         if c not in row:
             return ""
-        return QUICK_NOT_COMPARABLE if quick and c.endswith("_vs_paper") else _short(row[c])
+        compared = quick and c.endswith("_vs_paper") and row[c] is not None
+        return QUICK_NOT_COMPARABLE if compared else _short(row[c])
 
     def lines_for(columns: list[str]) -> list[str]:
         return _plain([c[:24] for c in columns], [[cell(r, c) for c in columns] for r in results])
@@ -412,7 +413,8 @@ def _paper_section(results: list[Mapping[str, Any]], paper: list[Mapping[str, An
         ident = [c for c in _IDENTITY if any(c in r for r in compared)]
         table = _select(compared, ident + [m for m in metrics if any(m in r for r in compared)] + paper_cols)
         if quick:
-            table = [{c: (QUICK_NOT_COMPARABLE if c.endswith("_vs_paper") else v) for c, v in r.items()} for r in table]
+            table = [{c: (QUICK_NOT_COMPARABLE if c.endswith("_vs_paper") and v is not None else v)
+                      for c, v in r.items()} for r in table]
         out += [render_table(table), ""]
     if paper:
         out += ["### Paper reports", "", render_table(paper), ""]
