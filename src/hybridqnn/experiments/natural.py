@@ -417,6 +417,14 @@ def _plot_curves(ctx: RunContext, results: list[dict[str, Any]], shots: int) -> 
     )
 
 
+def headline_mnist(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """The final validation error of each setting, then the paper's."""
+    scored = [r for r in rows if r.get("final_val_error") is not None]
+    errors = ", ".join(f"{r['setting']} {100 * r['final_val_error']:.1f}%" for r in scored)
+    return (f"final validation error: {errors or 'none'}; paper: classical ~8-9%, "
+            "method1 4.72%, method2 5.29%")
+
+
 register(
     Experiment(
         name="natural-mnist",
@@ -424,6 +432,8 @@ register(
         run=run_natural_mnist,
         description="Natural quantization (arXiv 2503.15482): classical, Method 1 and Method 2 on the paper's MNIST protocol",
         paper=PAPER_ROWS,
+        headline=headline_mnist,
+        key_columns=("final_val_error", "best_val_error", "final_val_error_vs_paper", "epochs", "train_time_s"),
     )
 )
 
@@ -555,6 +565,19 @@ def _plot_sweep(ctx: RunContext, rows: list[dict[str, Any]], g_c: float | None) 
     )
 
 
+def headline_sweep(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """The best final validation error of the sweep and where, the critical g_c, then the
+    paper's collapse point."""
+    scored = [r for r in rows if r.get("final_val_error") is not None]
+    text = "no grid point finished"
+    if scored:
+        best = min(scored, key=lambda r: r["final_val_error"])
+        text = f"best final validation error {100 * best['final_val_error']:.1f}% at {best['setting']} ({len(scored)} points)"
+    g_c = next((r.get("g_over_pi") for r in rows if r.get("setting") == "g_c"), None)
+    text += f"; critical g_c ~ {g_c:.3f} pi" if g_c is not None else "; g_c not located"
+    return text + "; paper: collapse below ~pi/8 = 0.125 pi"
+
+
 register(
     Experiment(
         name="natural-sweep",
@@ -562,5 +585,7 @@ register(
         run=run_natural_sweep,
         description="Natural quantization: validation error against a, against g and on an (a, g) grid; critical g_c",
         paper=PAPER_ROWS,
+        headline=headline_sweep,
+        key_columns=("sweep", "a", "g_over_pi", "final_val_error", "best_val_error", "epochs"),
     )
 )

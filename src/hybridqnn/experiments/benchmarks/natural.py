@@ -27,7 +27,7 @@ from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.natural import NaturalNetParams
 from hybridqnn.experiments.params import COUNT, POSITIVE, param
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import Timer, note_baseline
+from hybridqnn.experiments.toolkit import Timer, bench_headline, note_baseline
 
 
 def _backends() -> tuple[str, ...]:
@@ -151,6 +151,11 @@ def _notes(ctx: RunContext, p: NaturalBenchParams, shots_name: str, n_in: int, f
     )
 
 
+def headline(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """The natural network's time against the sign network's, judged against the target."""
+    return bench_headline(rows, "natural <= 1.5x the sign network's time")
+
+
 register(
     Experiment(
         name="bench-natural",
@@ -161,5 +166,7 @@ register(
         paper=(
             {"claim": "stochastic overhead target (issue)", "paper": "<= 1.5x the sign network (one evaluation)"},
         ),
+        headline=headline,
+        key_columns=("seconds", "speedup_vs_baseline", "meets_target", "test_accuracy"),
     )
 )

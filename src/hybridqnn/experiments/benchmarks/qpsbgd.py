@@ -40,7 +40,7 @@ from hybridqnn.experiments.params import (
     solver_choices,
 )
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import note_baseline
+from hybridqnn.experiments.toolkit import bench_headline, note_baseline
 from hybridqnn.solvers.keywords import check_sample_kwargs
 
 
@@ -231,6 +231,11 @@ def run_bench_qpsbgd(ctx: RunContext, p: QPSBGDBenchParams) -> None:
         )
 
 
+def headline(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """The default solver's QP-SBGD step time, judged against the target."""
+    return bench_headline(rows, "median step <= 50 ms on 2 cores")
+
+
 register(
     Experiment(
         name="bench-qpsbgd",
@@ -244,5 +249,7 @@ register(
                 "paper": "issue target: median <= 50 ms on 2 cores",
             },
         ),
+        headline=headline,
+        key_columns=("seconds", "speedup_vs_baseline", "meets_target", "energy"),
     )
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import COUNT, POSITIVE, list_field, param, solver_choices
@@ -24,7 +25,7 @@ from hybridqnn.experiments.qubo_head import (
     train_sgd_row,
 )
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import note_baseline
+from hybridqnn.experiments.toolkit import bench_headline, note_baseline
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,11 @@ def run_bench_qubo_head(ctx: RunContext, p: QUBOHeadBenchParams) -> None:
     )
 
 
+def headline(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """Each QUBO head's training time against the SGD head's time to its best accuracy."""
+    return bench_headline(rows, "QUBO head <= 2x the SGD head's time to its best accuracy")
+
+
 register(
     Experiment(
         name="bench-qubo-head",
@@ -95,5 +101,7 @@ register(
         description="QUBO-head training time vs the SGD head's time to its best accuracy, same features",
         kind="bench",
         paper=({"claim": "training time with simulated annealing", "paper": "100-400x slower than SGD"},),
+        headline=headline,
+        key_columns=("seconds", "speedup_vs_baseline", "meets_target", "test_accuracy"),
     )
 )
