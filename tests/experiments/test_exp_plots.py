@@ -84,7 +84,9 @@ def _one(tmp_path: Path, *panels: Panel):
 # --------------------------------------------------------------------------- the helper
 
 
-def test_plot_panels_draws_single_points_and_skips_empty_panels(tmp_path: Path) -> None:
+def test_plot_panels_draws_single_points_and_skips_empty_panels(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     one = Panel("one evaluation", "epoch", "accuracy", [Series("a", [1], [0.5])])
     empty = Panel("nothing", "epoch", "accuracy", [Series("b", [1, 2], [None, None])])
     many = Panel("many", "K", "accuracy",
@@ -93,10 +95,12 @@ def test_plot_panels_draws_single_points_and_skips_empty_panels(tmp_path: Path) 
     settings = Panel("categories", "setting", "accuracy",
                      [Series("qat", ["binary", "ternary"], [0.9, 0.95]),
                       Series("qph", ["ternary", "mixed"], [0.93, None])])
+    caplog.set_level("INFO", logger="hybridqnn.experiments.plots")
     path = plot_panels(_Ctx(tmp_path), "fig", [one, empty, many, settings], title="t")
     assert path is not None and path.stat().st_size > 0
     assert plot_panels(_Ctx(tmp_path), "none", [empty], title="t") is None
     assert not (tmp_path / "none.png").exists()
+    assert "none.png: panel 'nothing' has no data and is left out" in caplog.text
 
 
 def test_a_single_point_is_a_visible_marker_with_integer_ticks(tmp_path: Path) -> None:

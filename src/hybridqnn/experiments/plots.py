@@ -26,6 +26,7 @@ Every figure follows the same rules, so that it shows its data:
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from hybridqnn.experiments.context import RunContext
 
 __all__ = ["LOG_RATIO", "Panel", "Series", "choose_scale", "plot_panels"]
+
+logger = logging.getLogger(__name__)
 
 #: An axis whose data is all positive turns logarithmic when max / min exceeds this (2 decades).
 LOG_RATIO = 100.0
@@ -305,12 +308,15 @@ def _legend_inches(panels: Sequence[Panel]) -> float:
 def plot_panels(ctx: RunContext, name: str, panels: Sequence[Panel], *, title: str) -> Path | None:
     """Draw ``panels`` (up to three per row, each with its legend to the right) in one figure
     titled ``title`` and save it as ``<name>.png`` in the run directory. Panels without data
-    (reference levels alone are not data) are left out; returns None (and writes nothing) when
+    (reference levels alone are not data) are left out, each with an INFO log line; returns None (and writes nothing) when
     none has any."""
     from matplotlib.figure import Figure
 
     _check_text("title", title)
     shown = [p for p in panels if _has_data(p)]
+    for p in panels:
+        if not _has_data(p):
+            logger.info("%s.png: panel %r has no data and is left out", name, p.title)
     if not shown:
         return None
     labels = dict.fromkeys(s.style_key for p in shown for s in p.series)

@@ -737,12 +737,12 @@ def _plot(
     for task in dict.fromkeys(t for t, _ in results):
         settings = [s for t, s in results if t == task]
         methods = list(dict.fromkeys(m for s in settings for m in results[(task, s)]))
-        panels.append(Panel(f"task {task}", "weight setting", "test accuracy", [
+        panels.append(Panel(f"task {task}: test accuracy per method", "weight setting", "test accuracy", [
             Series(m, settings, [results[(task, s)].get(m) for s in settings]) for m in methods
         ]))
     plot_panels(ctx, "accuracy", panels, title="QCBO vs QAT vs full precision (Fashion-MNIST)")
     loss = [Series(name, list(range(len(h))), h) for name, h in histories.items() if len(h) > 1]
-    plot_panels(ctx, "qph_loss", [Panel("QPH", "QPH iteration", "training spline loss (mean)", loss)],
+    plot_panels(ctx, "qph_loss", [Panel("QPH: training loss per iteration", "QPH iteration", "training spline loss (mean)", loss)],
                 title="QCBO: training spline loss per QPH iteration")
 
 
