@@ -308,8 +308,8 @@ def _legend_inches(panels: Sequence[Panel]) -> float:
 def plot_panels(ctx: RunContext, name: str, panels: Sequence[Panel], *, title: str) -> Path | None:
     """Draw ``panels`` (up to three per row, each with its legend to the right) in one figure
     titled ``title`` and save it as ``<name>.png`` in the run directory. Panels without data
-    (reference levels alone are not data) are left out, each with an INFO log line; returns None (and writes nothing) when
-    none has any."""
+    (reference levels alone are not data) are left out, each with an INFO log line; returns
+    None (and writes nothing) when none has any."""
     from matplotlib.figure import Figure
 
     _check_text("title", title)
