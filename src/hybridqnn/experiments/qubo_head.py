@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn.experiments.choices import HEAD_OPTIMIZERS, NONLINEARITIES, POOLS
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import (
     COUNT,
@@ -43,24 +44,6 @@ PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
 )
 
 
-def _nonlinearities() -> tuple[str, ...]:
-    from hybridqnn.nn.features import NONLINEARITIES
-
-    return NONLINEARITIES
-
-
-def _pools() -> tuple[str, ...]:
-    from hybridqnn.nn.features import POOLS
-
-    return POOLS
-
-
-def _optimizers() -> tuple[str, ...]:
-    from hybridqnn.train.sgd_head import OPTIMIZERS
-
-    return OPTIMIZERS
-
-
 def image_datasets() -> list[str]:
     """The data sets a head trains on (every loader's but a1a)."""
     from hybridqnn.data import DATASETS
@@ -79,8 +62,8 @@ class HeadParams:
     num_filters: int | None = param(None, help="random conv filters (None: size-based default)", low=1, high=MAX_WIDTH)
     kernel_size: int | None = param(None, help="conv kernel size (None: size-based default)", low=1, high=1024)
     pool_size: int | None = param(None, help="pooled grid side (None: size-based default)", low=1, high=1024)
-    nonlinearity: str = param("relu", help="relu, tanh, abs or identity", choices=_nonlinearities)
-    pool: str = param("avg", help="avg or max", choices=_pools)
+    nonlinearity: str = param("relu", help="relu, tanh, abs or identity", choices=NONLINEARITIES)
+    pool: str = param("avg", help="avg or max", choices=POOLS)
     weight_range: float = param(2.0, help="weights live on the K-bit grid over [-r, r]", **POSITIVE)
     bias_range: float = param(4.0, help="bias lives on the K-bit grid over [-r, r]", **POSITIVE)
     l2: float = param(1e-4, help="L2 penalty (both heads)", **POSITIVE)
@@ -91,7 +74,7 @@ class HeadParams:
     warm_start: bool = field(default=True, metadata={"help": "warm-start samplers from the classical reference"})
     compare_cold_start: bool = field(default=False, metadata={"help": "also record cold-start energies (first iteration)"})
     hardware_timeout: float = param(10.0, help="seconds per topology for the minor-embedding attempt", **POSITIVE)
-    sgd_optimizer: str = param("adam", help="adam or sgd", choices=_optimizers)
+    sgd_optimizer: str = param("adam", help="adam or sgd", choices=HEAD_OPTIMIZERS)
     sgd_lr: float = param(1e-2, help="SGD head learning rate", **POSITIVE)
     sgd_batch_size: int = param(256, help="SGD head batch size", **COUNT)
     sgd_epochs: int = param(20, help="SGD head epochs", **COUNT)

@@ -5,15 +5,36 @@
 - :class:`BinaryConnect` (BC-SGD / BC-signSGD) and :class:`ProxQuant`: its baselines.
 """
 
-from hybridqnn.optim.baselines import (
-    FULL_PRECISION_NAMES,
-    OPTIMIZER_NAMES,
-    QPSBGD_VARIANTS,
-    BinaryConnect,
-    ProxQuant,
-    make_optimizer,
-)
-from hybridqnn.optim.qpsbgd import PROJECTIONS, QPSBGD, UPDATES
+from __future__ import annotations
+
+import importlib
+
+# name -> the module that defines it, imported on first access (PEP 562): the names need no torch
+_API: dict[str, str] = {
+    "FULL_PRECISION_NAMES": "hybridqnn.optim.names",
+    "OPTIMIZER_NAMES": "hybridqnn.optim.names",
+    "QPSBGD_VARIANTS": "hybridqnn.optim.names",
+    "BinaryConnect": "hybridqnn.optim.baselines",
+    "ProxQuant": "hybridqnn.optim.baselines",
+    "make_optimizer": "hybridqnn.optim.baselines",
+    "PROJECTIONS": "hybridqnn.optim.qpsbgd",
+    "QPSBGD": "hybridqnn.optim.qpsbgd",
+    "UPDATES": "hybridqnn.optim.qpsbgd",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hybridqnn.optim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
+
 
 __all__ = [
     "FULL_PRECISION_NAMES",

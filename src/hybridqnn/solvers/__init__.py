@@ -4,50 +4,61 @@ own samplers are re-exported through the registry, not rewritten.
 
 Internals (beta ranges, the classical reference, the kernels, the QCGD loop, the penalty
 conversion, the composites' rounding and noise) stay importable from their modules, e.g.
-:func:`hybridqnn.solvers.reference.polish_dense`.
+:func:`hybridqnn.solvers.reference.polish_dense`. The names below load on first use, so
+``import hybridqnn.solvers`` (and the config loader's :mod:`hybridqnn.solvers.keywords`) imports
+no numba, torch or Ocean sampler.
 """
 
-from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
-from hybridqnn.solvers.composites import (
-    LimitedPrecisionComposite,
-    NoisyOracleComposite,
-    TimeBudgetComposite,
-)
-from hybridqnn.solvers.dense import DenseSampler
-from hybridqnn.solvers.dwave import DWaveConfigError, check_fits, hybrid_sampler, qpu_sampler
-from hybridqnn.solvers.hardware import (
-    ADVANTAGE_LIMITS,
-    embedding_estimate,
-    hardware_estimate,
-    logical_counts,
-)
-from hybridqnn.solvers.milp import MILPSolver
-from hybridqnn.solvers.penalty import PenaltyCQMSampler
-from hybridqnn.solvers.qcgd import QCGDSolver
-from hybridqnn.solvers.registry import (
-    DEFAULT_SOLVER,
-    as_sampler,
-    cqm_method_names,
-    get_cqm_solver,
-    get_sampler,
-    list_solvers,
-    solver_names,
-)
-from hybridqnn.solvers.sampling import sample_bqm, sample_cqm, solve_dense, supports_dense
+from __future__ import annotations
 
-_TORCH_SAMPLERS = {
+import importlib
+
+# name -> the module that defines it, imported on first access (PEP 562), so that
+# ``hybridqnn.solvers.keywords`` and ``solver_names()`` load no numba, torch or Ocean sampler
+_API: dict[str, str] = {
+    "DenseSimulatedAnnealingSampler": "hybridqnn.solvers.annealing",
+    "LimitedPrecisionComposite": "hybridqnn.solvers.composites",
+    "NoisyOracleComposite": "hybridqnn.solvers.composites",
+    "TimeBudgetComposite": "hybridqnn.solvers.composites",
+    "DenseSampler": "hybridqnn.solvers.dense",
+    "DWaveConfigError": "hybridqnn.solvers.dwave",
+    "check_fits": "hybridqnn.solvers.dwave",
+    "hybrid_sampler": "hybridqnn.solvers.dwave",
+    "qpu_sampler": "hybridqnn.solvers.dwave",
+    "ADVANTAGE_LIMITS": "hybridqnn.solvers.hardware",
+    "embedding_estimate": "hybridqnn.solvers.hardware",
+    "hardware_estimate": "hybridqnn.solvers.hardware",
+    "logical_counts": "hybridqnn.solvers.hardware",
+    "MILPSolver": "hybridqnn.solvers.milp",
+    "PenaltyCQMSampler": "hybridqnn.solvers.penalty",
+    "QCGDSolver": "hybridqnn.solvers.qcgd",
+    "DEFAULT_SOLVER": "hybridqnn.solvers.registry",
+    "as_sampler": "hybridqnn.solvers.registry",
+    "cqm_method_names": "hybridqnn.solvers.registry",
+    "get_cqm_solver": "hybridqnn.solvers.registry",
+    "get_sampler": "hybridqnn.solvers.registry",
+    "list_solvers": "hybridqnn.solvers.registry",
+    "solver_names": "hybridqnn.solvers.registry",
+    "sample_bqm": "hybridqnn.solvers.sampling",
+    "sample_cqm": "hybridqnn.solvers.sampling",
+    "solve_dense": "hybridqnn.solvers.sampling",
+    "supports_dense": "hybridqnn.solvers.sampling",
     "SimulatedBifurcationSampler": "hybridqnn.solvers.bifurcation",
     "CIMSampler": "hybridqnn.solvers.cim",
 }
 
 
 def __getattr__(name: str) -> object:
-    """The torch-based samplers are imported on first use (torch is slow to import)."""
-    if name in _TORCH_SAMPLERS:
-        import importlib
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hybridqnn.solvers' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return getattr(importlib.import_module(_TORCH_SAMPLERS[name]), name)
-    raise AttributeError(f"module 'hybridqnn.solvers' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
 
 
 __all__ = [
