@@ -87,6 +87,7 @@ from hybridqnn.experiments.params import (
     list_field,
     param,
     solver_choices,
+    solver_field,
 )
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Panel, Series, Timer, plot_panels
@@ -187,8 +188,8 @@ class QCBOParams:
         high=MAX_COUNT,
     )
     control_iterations: int = param(20, help="line-search iterations per start of that control", **COUNT)
-    solver: str = param(
-        "dense-sa", help="registry name of the oracle (QCGD / penalty)", choices=solver_choices("milp", "exact")
+    solver: str = solver_field(
+        "dense-sa", help="registry name of the oracle (QCGD / penalty)", excluded=("milp", "exact")
     )
     sample_kwargs: dict[str, Any] = field(
         default_factory=lambda: {"num_reads": 2, "num_sweeps": 100},

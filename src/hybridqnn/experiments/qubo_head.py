@@ -28,7 +28,7 @@ from hybridqnn.experiments.params import (
     check_declared,
     list_field,
     param,
-    solver_choices,
+    solver_field,
 )
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Panel, Series, Timer, child_seed, plot_panels
@@ -99,7 +99,7 @@ class QUBOHeadExperimentParams(HeadParams):
         default_factory=list, help="data sets run only when their files are present (never downloaded)", choices=image_datasets
     )
     bits: list[int] = list_field(10, help="bit precisions K", low=1, high=32, nonempty=True)
-    solver: str = param("dense-sa", help="registry name of the sampler (hybridqnn list solvers)", choices=solver_choices())
+    solver: str = solver_field("dense-sa", help="registry name of the sampler (hybridqnn list solvers)")
 
     def __post_init__(self) -> None:
         super().__post_init__()

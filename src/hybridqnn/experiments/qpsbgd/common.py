@@ -26,7 +26,7 @@ from hybridqnn.experiments.params import (
     check_declared,
     list_field,
     param,
-    solver_choices,
+    solver_field,
 )
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import Panel, Series, aggregate, plot_panels, seed_summary
@@ -170,14 +170,12 @@ class TrainParams:
     repeats: int = param(
         5, help="runs per (method, data set, setting), keyed seeds (init and batches)", **COUNT
     )
-    solver: str = param(
-        "dense-sa", help="sampler for qpsbgd-ls and qpsbgd-xnor", choices=solver_choices()
-    )
+    solver: str = solver_field("dense-sa", help="sampler for qpsbgd-ls and qpsbgd-xnor")
     sample_kwargs: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "passed to the sampler (checked against solver)"}
     )
-    exact_solver: str = param(
-        "milp", help="solver of qpsbgd-sm (Gurobi stand-in)", choices=solver_choices()
+    exact_solver: str = solver_field(
+        "milp", help="solver of qpsbgd-sm (Gurobi stand-in)", kwargs="exact_sample_kwargs"
     )
     exact_sample_kwargs: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "passed to exact_solver (checked against it)"}

@@ -20,7 +20,7 @@ from hybridqnn.experiments.params import (
     check_declared,
     list_field,
     param,
-    solver_choices,
+    solver_field,
 )
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.registry import Experiment, register
@@ -52,7 +52,7 @@ class RosenbrockParams:
     repeats: int = param(
         3, help="runs per method and lr, keyed seeds (of A and of the sampler)", **COUNT
     )
-    solver: str = param("dense-sa", help="sampler of the direction QUBOs", choices=solver_choices())
+    solver: str = solver_field("dense-sa", help="sampler of the direction QUBOs")
     sample_kwargs: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "passed to the sampler (checked against solver)"}
     )
