@@ -405,12 +405,14 @@ def _solver_defaults(where: str, cls: type, layers: Sequence[tuple[str, Mapping[
                 solver = layer[solver_key]
             if kwargs_key in layer:
                 kwargs_at = i
-        if switched > kwargs_at and values.get(kwargs_key):
+        if switched <= kwargs_at:
+            continue
+        if values.get(kwargs_key, layers[0][1].get(kwargs_key)):
             logger.info(
                 "%s: %r reset to {} (the defaults of %s %r, set by %s; the keywords given were for another solver)",
                 where, kwargs_key, solver_key, solver, layers[switched][0],
             )
-            values[kwargs_key] = {}
+        values[kwargs_key] = {}
 
 
 def _build_params(where: str, experiment: Experiment, values: dict[str, Any], quick: bool) -> Any:
