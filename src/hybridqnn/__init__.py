@@ -24,7 +24,7 @@ export), ``hybridqnn.data``, ``hybridqnn.experiments``, ``hybridqnn.quantum`` an
 
 from __future__ import annotations
 
-import importlib
+from hybridqnn._lazy import attach
 
 __version__ = "0.1.0"
 
@@ -67,14 +67,4 @@ _API: dict[str, str] = {
 __all__ = ["__version__", *sorted(_API)]
 
 
-def __getattr__(name: str) -> object:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hybridqnn' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+__getattr__, __dir__ = attach(__name__, _API)

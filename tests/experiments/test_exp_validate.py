@@ -52,20 +52,21 @@ def test_cli_commands_that_train_nothing_import_no_heavy_library() -> None:
 # --------------------------------------------------------------------------- mistakes at load
 
 
-@pytest.mark.parametrize("command", [["validate"], ["run", "--dry-run"]])
-def test_negative_sgd_epochs_fails_at_load_naming_the_key(command: list[str], capsys) -> None:
-    argv = [command[0], "quickstart", "--set", "sgd_epochs=-1", *command[1:]]
-    assert cli.main(argv) == 2
-    line = _one_error_line(capsys.readouterr().err)
-    assert "'sgd_epochs' must be an integer in [1, 10^9], got -1" in line
+MISTAKES = {
+    "negative sgd_epochs": ("sgd_epochs=-1", "'sgd_epochs' must be an integer in [1, 10^9], got -1"),
+    "typo in sample_kwargs": (
+        "sample_kwargs={num_sweep = 10}",
+        "unknown keyword 'num_sweep' for solver 'dense-sa' (did you mean 'num_sweeps'?)",
+    ),
+}
 
 
+@pytest.mark.parametrize("mistake", MISTAKES)
 @pytest.mark.parametrize("command", [["validate"], ["run", "--dry-run"]])
-def test_typo_in_sample_kwargs_fails_at_load(command: list[str], capsys) -> None:
-    argv = [command[0], "quickstart", "--set", "sample_kwargs={num_sweep = 10}", *command[1:]]
-    assert cli.main(argv) == 2
-    line = _one_error_line(capsys.readouterr().err)
-    assert "unknown keyword 'num_sweep' for solver 'dense-sa' (did you mean 'num_sweeps'?)" in line
+def test_mistake_fails_at_load_naming_the_user_s_key(mistake: str, command: list[str], capsys) -> None:
+    override, message = MISTAKES[mistake]
+    assert cli.main([command[0], "quickstart", "--set", override, *command[1:]]) == 2
+    assert message in _one_error_line(capsys.readouterr().err)
 
 
 def test_switching_to_the_exact_solver_just_works(capsys) -> None:

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-import importlib
+from hybridqnn._lazy import attach
 
 # name -> the module that defines it, imported on first access (PEP 562): the names need no torch
 _API: dict[str, str] = {
@@ -23,17 +23,7 @@ _API: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hybridqnn.optim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+__getattr__, __dir__ = attach(__name__, _API)
 
 
 __all__ = [

@@ -11,7 +11,7 @@ no numba, torch or Ocean sampler.
 
 from __future__ import annotations
 
-import importlib
+from hybridqnn._lazy import attach
 
 # name -> the module that defines it, imported on first access (PEP 562), so that
 # ``hybridqnn.solvers.keywords`` and ``solver_names()`` load no numba, torch or Ocean sampler
@@ -48,17 +48,7 @@ _API: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hybridqnn.solvers' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+__getattr__, __dir__ = attach(__name__, _API)
 
 
 __all__ = [
