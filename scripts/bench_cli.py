@@ -6,6 +6,7 @@ is under the target (1.5 s on 2 cores)::
 
     python scripts/bench_cli.py                 # the five commands, 5 repeats each
     python scripts/bench_cli.py --repeats 9 --command "validate qcbo-fmnist --quick"
+    python scripts/bench_cli.py --command=--version   # arguments starting with '-' need the '='
 
 Each process is ``python -m hybridqnn.cli ARGS`` with this interpreter and environment, so
 ``PYTHONPATH=/path/to/src`` measures that checkout. A benchmark, not a test: the numbers depend
