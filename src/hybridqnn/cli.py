@@ -128,8 +128,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     _model_commands(sub, common)
 
-    p = sub.add_parser("report", parents=[common], help="re-render a run's report.md",
-                       description="Re-render report.md from report.json and print it.")
+    p = sub.add_parser("report", parents=[common], help="re-render a run's report.md and rows.csv",
+                       description="Re-render report.md and rows.csv from report.json; print report.md.")
     p.add_argument("run_dir", metavar="RUN_DIR", type=Path,
                    help="run directory (or a report JSON file)")
     p.set_defaults(func=_cmd_report)
@@ -253,7 +253,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, target: str, want_kind: str) -> int:
     from hybridqnn.experiments.config import load_config, params_help
-    from hybridqnn.experiments.report import render_table
+    from hybridqnn.experiments.report import render_summary, short_notes
     from hybridqnn.experiments.runner import run_experiment
 
     config = load_config(target, overrides=args.overrides, quick=args.quick, seed=args.seed)
@@ -285,11 +285,16 @@ def _run(args: argparse.Namespace, target: str, want_kind: str) -> int:
         return 0
 
     result = run_experiment(config, args.out, raise_on_error=args.debug, **options)
-    if result.rows:
-        print(render_table(result.rows))
+    report = result.report or {}
+    summary = render_summary(report)
+    if summary:  # headline and compact table; every column and the whole notes: report.md
+        print(summary)
         print()
-    for note in result.report.get("notes", []) if result.report else []:
+    notes = short_notes(report.get("notes") or [])
+    for note in notes:
         print(note)
+    if notes:
+        print("(notes in full, every row and column: report.md)")
     if result.status == "ok":
         print(f"run directory: {result.out_dir}")
         return 0
@@ -486,11 +491,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from hybridqnn.experiments.report import atomic_write_text, read_report, render_markdown
+    from hybridqnn.experiments.report import (
+        atomic_write_text,
+        read_report,
+        render_markdown,
+        rows_csv,
+    )
 
     report, json_path = read_report(args.run_dir)
     markdown = render_markdown(report)
     atomic_write_text(json_path.with_suffix(".md"), markdown)
+    atomic_write_text(json_path.with_name("rows.csv"), rows_csv(report.get("rows") or []))
     print(markdown, end="")
     return 0
 

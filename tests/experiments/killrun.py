@@ -42,7 +42,7 @@ TOY_TOML = 'experiment = "toy"\nseed = 7\n[params]\nbits = [4]\n'
 OLD = {"lr": 0.1, "epochs": 2}
 NEW = {"lr": 0.5, "epochs": 6}
 CLEAN = {"lr": 0.25, "epochs": 1}
-RUN_FILES = {"config.toml", "metrics.jsonl", "report.json", "report.md", "loss.png", "error.log"}
+RUN_FILES = {"config.toml", "metrics.jsonl", "report.json", "report.md", "rows.csv", "loss.png", "error.log"}
 KEPT_DIRS = ("failed", "interrupted")
 #: Names under which main's runner (before whole-run promotion) kept a failed run's files beside
 #: a good run (``report.failed.json``, ``models.interrupted``...): not counted as a mix.

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import csv
 import json
+import re
 
 import pytest
 
 from hybridqnn import __version__, cli
+from hybridqnn.experiments.report import SUMMARY_WIDTH
 
 pytestmark = pytest.mark.usefixtures("toy_registry")
 
@@ -35,10 +38,17 @@ def test_run_shipped_config(tmp_path, capsys):
     code = cli.main(["run", "toy", "--out", str(out), "--set", "bits=[4,8]", "--no-progress"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "| method | dataset | bits |" in captured.out
+    assert re.search(r"^method +dataset +bits +", captured.out, re.M)  # the compact table
+    assert all(len(line) <= SUMMARY_WIDTH for line in captured.out.splitlines())
     assert captured.out.strip().endswith(f"run directory: {out}")
     report = json.loads((out / "report.json").read_text())
     assert report["status"] == "ok" and len(report["rows"]) == 4
+    with (out / "rows.csv").open(newline="") as f:  # rows.csv holds the report's rows
+        back = list(csv.DictReader(f))
+    assert [list(r) for r in back] == [list(r) for r in report["rows"]]
+    for got, want in zip(back, report["rows"], strict=True):
+        assert got["method"] == want["method"] and int(got["bits"]) == want["bits"]
+        assert float(got["test_accuracy"]) == want["test_accuracy"]
     assert {"config.toml", "metrics.jsonl", "report.json", "report.md", "loss.png"} <= {
         p.name for p in out.iterdir()
     }
@@ -100,7 +110,7 @@ def test_config_errors_exit_2_with_one_line(tmp_path, monkeypatch, capsys, argv,
 
 def test_bench_resolves_prefixed_config(tmp_path, capsys):
     assert cli.main(["bench", "toy", "--out", str(tmp_path / "a")]) == 0
-    assert "| case | impl | seconds |" in capsys.readouterr().out
+    assert re.search(r"^case +impl +seconds +", capsys.readouterr().out, re.M)
     assert cli.main(["bench", "bench-toy", "--out", str(tmp_path / "b")]) == 0
     assert json.loads((tmp_path / "b" / "report.json").read_text())["kind"] == "bench"
     assert cli.main(["bench", "toy", "--set", "drop_key=case", "--out", str(tmp_path / "c")]) == 1
@@ -147,7 +157,7 @@ def test_interrupt_exits_130_with_partial_report(tmp_path, capsys):
     assert "interrupted" in _one_error_line(captured.err)
     report = json.loads((out / "report.json").read_text())
     assert report["status"] == "interrupted" and len(report["rows"]) == 1
-    assert "| method |" in captured.out  # the partial table is still shown
+    assert re.search(r"^method +", captured.out, re.M)  # the partial table is still shown
 
 
 def test_failed_run_keeps_earlier_good_report(tmp_path, capsys):
@@ -235,9 +245,12 @@ def test_report_rerenders(tmp_path, capsys):
     capsys.readouterr()
     md = (out / "report.md").read_text()
     (out / "report.md").unlink()
+    csv_text = (out / "rows.csv").read_text()
+    (out / "rows.csv").unlink()
     assert cli.main(["report", str(out)]) == 0
     assert capsys.readouterr().out == md
     assert (out / "report.md").read_text() == md
+    assert (out / "rows.csv").read_text() == csv_text  # rewritten from report.json too
 
 
 def test_report_errors(tmp_path, capsys):

@@ -90,3 +90,111 @@ def test_read_report_errors(tmp_path):
     (tmp_path / "report.json").write_text('{"status": "ok", "rows": []}')
     report, path = read_report(tmp_path)
     assert report["status"] == "ok" and path == tmp_path / "report.json"
+
+
+# --------------------------------------------------------------------------- summaries first
+
+
+def _read_csv_back(text: str) -> list[dict[str, object]]:
+    """rows.csv read with the csv module, each cell typed back: '' -> None, true/false -> bool,
+    JSON lists and dicts, numbers (ints stay ints), else the string."""
+    import csv
+    import io
+
+    def typed(cell: str) -> object:
+        if cell == "":
+            return None
+        if cell in ("true", "false"):
+            return cell == "true"
+        if cell[:1] in "[{":
+            return json.loads(cell)
+        for kind in (int, float):
+            try:
+                return kind(cell)
+            except ValueError:
+                pass
+        return cell
+
+    return [{k: typed(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+
+
+def test_rows_csv_reads_back_as_the_rows(tmp_path):
+    rows = [
+        {"method": "qubo-head", "bits": 10, "test_accuracy": 0.9644444444444444, "fits": False,
+         "note": 'a "quoted", comma', "tiny": 7.042688366507044e-16, "none": None},
+        {"method": "sgd", "scales": [0.5, 0.25], "huge": 1.4e15},
+    ]
+    write_report(tmp_path, {"experiment": "x", "status": "ok", "rows": rows})
+    back = _read_csv_back((tmp_path / "rows.csv").read_text())
+    report_rows = json.loads((tmp_path / "report.json").read_text())["rows"]
+    assert len(back) == len(report_rows) == 2
+    for got, want in zip(back, report_rows, strict=True):
+        assert {k: v for k, v in got.items() if v is not None} == {k: v for k, v in want.items() if v is not None}
+
+
+def test_compact_table_fits_and_keeps_identity_first():
+    from hybridqnn.experiments.report import compact_table
+
+    rows = [
+        {"method": f"method-with-a-long-name-{i}", "dataset": "digits", "setting": f"K={i}",
+         **{f"metric_number_{j}": 0.123456789 * j for j in range(12)}}
+        for i in range(4)
+    ] + [{"method": "hardware-estimate", "num_couplers": 48425}]
+    table = compact_table(rows, ("metric_number_1", "metric_number_2", "metric_number_11"))
+    lines = table.splitlines()
+    assert lines[0].split() == ["method", "dataset", "setting", "metric_number_1", "metric_number_2", "metric_number_11"]
+    assert all(len(line) <= 100 for line in lines)
+    assert "hardware-estimate" not in table  # resource rows are not results
+    assert "0.123" in lines[2] and "0.12345" not in table  # 3 significant digits
+    wide = compact_table(rows, tuple(f"metric_number_{j}" for j in range(12)))
+    assert all(len(line) <= 100 for line in wide.splitlines())
+    assert wide.splitlines()[0].split()[:3] == ["method", "setting", "metric_number_0"]  # constant dataset went first
+    assert wide.splitlines()[-1].startswith("(not shown: dataset, metric_number_4, ")
+    assert compact_table([{"method": "hardware-estimate"}]) == "(no result rows)"
+
+
+def test_quick_headline_and_paper_comparison():
+    from hybridqnn.experiments.report import QUICK_NOT_COMPARABLE, quick_headline
+
+    line = "method1 64.4%; paper: setting 'paper'; paper: method1 4.72%"
+    assert quick_headline(line, False) == line
+    assert quick_headline(line, True) == f"method1 64.4%; paper: setting 'paper'; paper: {QUICK_NOT_COMPARABLE}"
+    assert quick_headline("no paper clause", True) == "no paper clause"
+    report = {
+        "experiment": "natural-mnist", "status": "ok", "quick": True,
+        "headline": "final error 64.4%; paper: quick: not comparable", "key_columns": ["final_val_error"],
+        "rows": [
+            {"method": "nq", "setting": "method1", "final_val_error": 0.644, "paper_final_val_error": 0.0472,
+             "final_val_error_vs_paper": 0.5968, "train_time_s": 1.0},
+            {"method": "nq", "setting": "classical", "final_val_error": 0.654, "paper_final_val_error": None,
+             "final_val_error_vs_paper": None, "train_time_s": 1.0},
+            {"method": "hardware-estimate", "setting": "K=10", "num_couplers": 48425, "pegasus_reason": None},
+            {"method": "spin-count", "setting": "binary", "weight_spins": 64},
+        ],
+        "paper": [{"claim": "method 1", "paper": "4.72%"}],
+    }
+    md = render_markdown(report)
+    assert md.startswith("# natural-mnist\n\n**final error 64.4%; paper: quick: not comparable**\n\n```text\n")
+    order = ["```text", "- **Status:** ok", "## Results", "## Resources", "### hardware-estimate",
+             "### spin-count", "## Paper comparison", "### Paper reports", "## All rows"]
+    assert [md.index(s) for s in order] == sorted(md.index(s) for s in order)
+    results = md[md.index("## Results"):md.index("## Resources")]
+    assert "paper" not in results and "num_couplers" not in results  # paper and resource columns elsewhere
+    resources = md[md.index("### hardware-estimate"):md.index("### spin-count")]
+    assert "num_couplers" in resources and "pegasus_reason" not in resources  # no empty columns
+    assert "weight_spins" not in resources
+    comparison = md[md.index("## Paper comparison"):md.index("### Paper reports")]
+    assert "| method | setting | final_val_error | paper_final_val_error | final_val_error_vs_paper |" in comparison
+    assert f"| {QUICK_NOT_COMPARABLE} |" in comparison and "0.5968" not in comparison
+    assert "0.5968" in md[md.index("## All rows"):]  # the full rows keep the number
+    assert f"| {QUICK_NOT_COMPARABLE} " not in render_markdown({**report, "quick": False})
+
+
+def test_quick_labels_only_comparisons_that_exist():
+    from hybridqnn.experiments.report import QUICK_NOT_COMPARABLE, compact_table
+
+    rows = [{"method": "nq", "setting": "method1", "err": 0.6, "err_vs_paper": 0.55},
+            {"method": "nq", "setting": "classical", "err": 0.7, "err_vs_paper": None}]
+    lines = compact_table(rows, ["err", "err_vs_paper"], quick=True).splitlines()
+    assert lines[2].endswith(QUICK_NOT_COMPARABLE) and lines[3].endswith("—")
+    assert compact_table(rows, ["err", "err_vs_paper"]).splitlines()[2].endswith("0.55")

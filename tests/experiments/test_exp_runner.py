@@ -262,7 +262,7 @@ def test_failed_run_never_overwrites_good_report(tmp_path):
     assert _report(out / "report.json")["config"]["params"]["lr"] == 0.25
     assert tomllib.loads((out / "config.toml").read_text())["params"]["lr"] == 0.25
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.toml", "loss.png", "metrics.jsonl", "report.json", "report.md"]
+        "config.toml", "loss.png", "metrics.jsonl", "report.json", "report.md", "rows.csv"]
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 

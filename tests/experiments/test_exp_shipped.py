@@ -45,6 +45,21 @@ def test_quickstart_reaches_target_accuracy(
         assert (out / name).is_file(), name
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert any(json.loads(line)["method"] == "qubo-head" for line in lines)
+    # the headline first, the compact table within 100 characters, then the run directory
+    assert printed.startswith("digits: QUBO head K=10 ") and "; paper: quick: not comparable" in printed
+    assert all(len(line) <= 100 for line in printed.splitlines()[1:])
+    assert printed.rstrip().endswith(f"run directory: {out}")
+    # `hybridqnn hardware` estimates the same problem with the same function: same figures
+    assert cli.main(["hardware", "quickstart", "--quick", "--timeout", "2"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    cli_row = dict(zip(table[0].strip("|").split(" | "), table[2].strip("|").split(" | "), strict=True))
+    for key in ("num_variables", "num_couplers", "dropped_coefficients"):
+        assert int(cli_row[key].strip()) == hw[key], key
+    for key in ("max_abs_h", "max_abs_J", "min_abs_coefficient", "dynamic_range_bits"):
+        assert float(cli_row[key].strip()) == pytest.approx(hw[key], rel=1e-3), key
+    # no numerical zeros among the couplers (they made the dynamic range 1.4e15, 50 bits)
+    assert hw["min_abs_coefficient"] > hw["coefficient_rtol"] * hw["max_abs_coefficient"]
+    assert hw["dynamic_range_bits"] < 21
 
 
 def test_precision_quick_has_rows_per_bits(tmp_path: Path) -> None:

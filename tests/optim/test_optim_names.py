@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 
@@ -16,12 +15,6 @@ def test_the_package_exports_the_names_module_tables() -> None:
     assert optim.FULL_PRECISION_NAMES is names.FULL_PRECISION_NAMES
     assert set(names.QPSBGD_VARIANTS) | set(names.FULL_PRECISION_NAMES) < set(names.OPTIMIZER_NAMES)
     assert len(set(names.OPTIMIZER_NAMES)) == len(names.OPTIMIZER_NAMES)
-
-
-def test_the_package_loads_each_name_from_its_module_on_first_use() -> None:
-    assert set(optim.__all__) == set(optim._API)
-    for name, module in optim._API.items():
-        assert getattr(optim, name) is getattr(importlib.import_module(module), name), name
 
 
 def test_names_load_no_torch() -> None:

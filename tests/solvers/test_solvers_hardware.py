@@ -13,6 +13,7 @@ pytest.importorskip("minorminer", reason="needs the dwave extra: pip install 'hy
 from hybridqnn.solvers.hardware import (  # noqa: E402
     ADVANTAGE2_LIMITS,
     ADVANTAGE_LIMITS,
+    COEFFICIENT_RTOL,
     embedding_estimate,
     hardware_estimate,
     logical_counts,
@@ -44,6 +45,8 @@ def test_logical_counts_by_hand() -> None:
         "min_abs_coefficient": 0.5,
         "dynamic_range": 8.0,
         "dynamic_range_bits": 3.0,
+        "coefficient_rtol": COEFFICIENT_RTOL,
+        "dropped_coefficients": 0,
     }
 
 
@@ -64,6 +67,42 @@ def test_logical_counts_edge_cases() -> None:
     assert logical_counts(clique(20))["num_couplers"] == 190
     with pytest.raises(TypeError, match="'bqm'"):
         logical_counts({"a": 1})  # type: ignore[arg-type]
+
+
+def test_numerical_zeros_are_not_couplers() -> None:
+    """Coefficients within COEFFICIENT_RTOL of the largest are zeros: no coupler, not in the
+    dynamic range, counted in dropped_coefficients (the quickstart's 7e-16 couplers)."""
+    tiny = 0.5 * COEFFICIENT_RTOL
+    bqm = dimod.BinaryQuadraticModel(
+        {"a": 1.0, "b": 0.5, "c": tiny}, {("a", "b"): -2.0, ("b", "c"): 7e-16, ("a", "c"): tiny}, 0.0, "SPIN"
+    )
+    counts = logical_counts(bqm)
+    assert counts["num_couplers"] == 1 and counts["dropped_coefficients"] == 3
+    assert counts["min_abs_coefficient"] == 0.5 and counts["dynamic_range_bits"] == 2.0
+    kept = logical_counts(bqm, rtol=0.0)
+    assert kept["num_couplers"] == 3 and kept["dropped_coefficients"] == 0
+    assert kept["min_abs_coefficient"] == 7e-16
+    # the embedding sees the same source graph: one coupler, so no clique needed
+    est = embedding_estimate(bqm, "pegasus", method="heuristic", timeout=5.0)
+    assert est["success"] and est["physical_qubits"] == 3
+    with pytest.raises(ValueError, match="'rtol' must be"):
+        logical_counts(bqm, rtol=-1.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_tolerance_is_relative_to_the_largest(seed: int) -> None:
+    """Scaling a problem scales no decision: the same couplers are dropped at any scale."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    J = {(i, j): float(rng.choice([1.0, 1e-9, 1e-3])) for i in range(6) for j in range(i)}
+    bqm = dimod.BinaryQuadraticModel({i: 1.0 for i in range(6)}, J, 0.0, "SPIN")
+    base = logical_counts(bqm)
+    for scale in (1e-6, 1e6):
+        scaled = logical_counts(dimod.BinaryQuadraticModel(
+            {i: scale for i in range(6)}, {k: v * scale for k, v in J.items()}, 0.0, "SPIN"))
+        assert scaled["num_couplers"] == base["num_couplers"]
+        assert scaled["dynamic_range_bits"] == pytest.approx(base["dynamic_range_bits"])
 
 
 def test_target_graphs_and_limits() -> None:

@@ -120,17 +120,6 @@ def test_every_registered_target_names_a_constructor() -> None:
         assert callable(getattr(importlib.import_module(module), attribute)), entry.name
 
 
-def test_the_package_loads_each_name_from_its_module_on_first_use() -> None:
-    import importlib
-
-    import hybridqnn.solvers as solvers
-
-    assert set(solvers.__all__) == set(solvers._API)
-    for name, module in solvers._API.items():
-        assert getattr(solvers, name) is getattr(importlib.import_module(module), name), name
-    assert set(solvers.__all__) <= set(dir(solvers))
-
-
 def test_names_and_keywords_load_no_sampler_stack() -> None:
     """``hybridqnn list`` and the config loader use these: no numba, torch, dimod or Ocean."""
     import subprocess

@@ -103,7 +103,8 @@ class ResolvedConfig:
         params: Instance of ``experiment.params`` with ``[quick]`` and overrides applied.
         seed: Master seed of the run.
         quick: Whether the ``[quick]`` overrides were applied.
-        description: The config's description (falls back to the experiment's).
+        description: The config's description (falls back to the experiment's); a quick run's
+            starts with its [quick] settings (:func:`_quick_description`).
         source: File the config was read from, or None.
         overrides: The ``key=value`` overrides that were applied, in order.
     """
@@ -494,6 +495,8 @@ def load_config(
     if seed is not None:
         run_seed = _check_seed("'seed'", seed)
     params = _build_params(where, experiment, values, quick)
+    if quick and data.get("quick"):
+        description = _quick_description(description, data["quick"])
 
     return ResolvedConfig(
         name=name,
@@ -505,6 +508,13 @@ def load_config(
         source=source,
         overrides=overrides,
     )
+
+
+def _quick_description(description: str, quick: Mapping[str, Any]) -> str:
+    """The description of a quick run: its ``[quick]`` settings first, so that it never claims
+    the full run's settings (say "100 epochs") as its own, then the full run's description."""
+    shown = ", ".join(f"{key}={value!r}" for key, value in quick.items())
+    return f"Quick run: the [quick] settings {shown} replace the full run's. Full run: {description}"
 
 
 def params_help(experiment: Experiment) -> list[ParamInfo]:

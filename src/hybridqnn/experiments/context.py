@@ -8,11 +8,12 @@ import numbers
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from pathlib import Path
 from typing import Any
 
 from hybridqnn.experiments.config import ResolvedConfig
+from hybridqnn.experiments.progress import Phase
 from hybridqnn.experiments.report import check_bench_row, to_json
 
 __all__ = ["RunContext"]
@@ -59,7 +60,7 @@ class RunContext:
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         executor: Executor spec from ``--executor`` (e.g. ``"dask://host:8786"``) or None.
         quick: Whether this is a ``--quick`` run.
-        show_progress: Whether :meth:`progress` draws progress bars.
+        show_progress: Whether :meth:`phase` and :meth:`progress` draw progress bars.
         save_models: Whether :meth:`save_model` writes models (``--no-save-models`` turns it off).
     """
 
@@ -91,6 +92,7 @@ class RunContext:
         self._rows: list[dict[str, Any]] = []
         self._notes: list[str] = []
         self._figures: list[str] = []
+        self._phases: list[Phase] = []
 
     @property
     def params(self) -> Any:
@@ -226,19 +228,36 @@ class RunContext:
         })
         return path
 
+    def phase(self, name: str, total: int, unit: str = "step") -> Phase:
+        """A named phase of ``total`` steps on a progress bar (stderr, with an ETA) when progress
+        is enabled and stderr is a terminal; otherwise a no-op. Use it as a context manager;
+        it is also the library's ``progress=`` callback (:mod:`hybridqnn.experiments.progress`)::
+
+            with ctx.phase(f"SGD baseline ({name})", p.sgd_epochs, "epoch") as bar:
+                fit_sgd_head(..., progress=bar)
+        """
+        phase = Phase(name, total, unit, enabled=self.show_progress)
+        if self.show_progress:
+            self._phases = [ph for ph in self._phases if not ph.closed] + [phase]
+        return phase
+
+    def close_phases(self) -> None:
+        """Clear every bar still open, innermost first (the runner calls it when ``run`` returns
+        or raises, so an outer phase needs no ``with`` block)."""
+        for phase in reversed(self._phases):
+            phase.close()
+        self._phases = []
+
     def progress(
-        self, iterable: Iterable[Any], total: int | None = None, desc: str | None = None
+        self, iterable: Iterable[Any], total: int | None = None, desc: str | None = None, unit: str = "step"
     ) -> Iterable[Any]:
-        """Wrap ``iterable`` in a tqdm progress bar on stderr when progress is enabled (and
-        stderr is a terminal); otherwise return it unchanged."""
+        """Iterate over ``iterable`` as :meth:`phase` ``desc`` (``total``: default its length),
+        one step per item; ``iterable`` itself when progress is disabled."""
         if not self.show_progress:
             return iterable
-        from tqdm.auto import tqdm
-
-        return tqdm(
-            iterable, total=total, desc=desc, file=sys.stderr, leave=False, disable=None,
-            dynamic_ncols=True,
-        )
+        if total is None:
+            total = len(iterable) if isinstance(iterable, Sized) else 0
+        return _stepped(self.phase(desc or "progress", total, unit), iterable)
 
     def save_figure(self, name: str, fig: Any) -> Path:
         """Save a matplotlib figure as ``out_dir/<name>.png`` atomically and close it.
@@ -291,6 +310,14 @@ def _slug(text: str) -> str:
     """``text`` as a file name: runs of characters other than letters, digits, ``.``, ``_`` and
     ``-`` become one ``-``."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "model"
+
+
+def _stepped(phase: Phase, iterable: Iterable[Any]) -> Iterator[Any]:
+    """The items of ``iterable``, advancing ``phase`` as each is done; the bar closes at the end."""
+    with phase:
+        for item in iterable:
+            yield item
+            phase.advance()
 
 
 def _use_agg() -> None:

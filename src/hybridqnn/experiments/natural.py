@@ -206,7 +206,8 @@ def _threads_for(workers: int) -> int:
 def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     """Train and evaluate one (a, g) setting; top-level so that process pools and Dask can
     pickle it. ``spec``: ``params`` (a :class:`NaturalTrainParams`), ``name``, ``a``, ``g``,
-    ``seed``, ``data_dir``, ``device``, ``threads``, ``log_path``. Returns the ``row``, the
+    ``seed``, ``data_dir``, ``device``, ``threads``, ``log_path`` and optionally ``progress``
+    (:func:`fit_natural`'s callback; only where the point runs in this process). Returns the ``row``, the
     epochs' ``history`` and the trained ``model`` (moved to the CPU, to be saved by the caller)."""
     import torch
 
@@ -247,7 +248,8 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     opts = {k: getattr(p, k) for k in ("epochs", "batch_size", "lr", "momentum", "shots")}
     gen = torch.Generator(device=device).manual_seed(int(seeds[1]))
     fit = fit_natural(
-        model, xtr, ytr, xte, yte, eval_every=p.eval_every, generator=gen, log=log, **opts
+        model, xtr, ytr, xte, yte, eval_every=p.eval_every, generator=gen, log=log,
+        progress=spec.get("progress"), **opts
     )
     last = history[-1]
     row = {
@@ -294,6 +296,7 @@ def run_points(
     its ``row``, ``history`` and trained ``model``, on the CPU). Each point's seed is keyed by
     ``(METHOD, dataset, name)``, so adding a point changes no other."""
     from hybridqnn.parallel import default_workers, get_executor
+    from hybridqnn.train.progress import shared_progress
 
     seeds = [ctx.seed_for(METHOD, p.dataset, name) for name, _, _ in points]
     spec_exec = ctx.executor or p.executor
@@ -319,13 +322,42 @@ def run_points(
         for i, ((name, a, g), seed) in enumerate(zip(points, seeds, strict=True))
     ]
     results: list[dict[str, Any] | None] = [None] * len(specs)
+    bar = ctx.phase(f"{desc}: {len(specs)} settings x {p.epochs} epochs", len(specs) * p.epochs, "epoch")
+    if spec_exec == "serial" and not bar.closed:  # inline: the fits report their own epochs
+        for i, spec in enumerate(specs):
+            spec["progress"] = shared_progress(bar, i, len(specs))
     with get_executor(spec_exec, max_workers=workers) as pool:
         futures = [pool.submit(run_point, spec) for spec in specs]
-        for i in ctx.progress(range(len(futures)), total=len(futures), desc=desc):
+        if spec_exec != "serial" and not bar.closed:
+            _watch_points(bar, futures, specs, p.epochs)
+        for i in range(len(futures)):
             results[i] = futures[i].result()
             for rec in results[i]["history"]:
                 ctx.log(**rec)
+    bar.close()
     return [r for r in results if r is not None]
+
+
+def _watch_points(bar: Any, futures: list[Any], specs: list[dict[str, Any]], epochs: int) -> None:
+    """Until every point is done, move ``bar`` to the epochs done: the lines of each point's
+    ``progress-<i>.jsonl`` (local pools), or ``epochs`` per finished point (Dask)."""
+    from concurrent.futures import wait
+
+    pending = set(futures)
+    while pending:
+        pending = wait(pending, timeout=0.5).not_done
+        done = 0
+        for spec, future in zip(specs, futures, strict=True):
+            path = spec["log_path"]
+            if future.done() or not path:
+                done += epochs if future.done() else 0
+            else:
+                try:
+                    with open(path, encoding="utf-8") as fh:
+                        done += sum(1 for _ in fh)
+                except FileNotFoundError:
+                    pass
+        bar(done, len(specs) * epochs)
 
 
 # --------------------------------------------------------------------------- natural-mnist
@@ -385,6 +417,14 @@ def _plot_curves(ctx: RunContext, results: list[dict[str, Any]], shots: int) -> 
     )
 
 
+def headline_mnist(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """The final validation error of each setting, then the paper's."""
+    scored = [r for r in rows if r.get("final_val_error") is not None]
+    errors = ", ".join(f"{r['setting']} {100 * r['final_val_error']:.1f}%" for r in scored)
+    return (f"final validation error: {errors or 'none'}; paper: classical ~8-9%, "
+            "method1 4.72%, method2 5.29%")
+
+
 register(
     Experiment(
         name="natural-mnist",
@@ -392,6 +432,8 @@ register(
         run=run_natural_mnist,
         description="Natural quantization (arXiv 2503.15482): classical, Method 1 and Method 2 on the paper's MNIST protocol",
         paper=PAPER_ROWS,
+        headline=headline_mnist,
+        key_columns=("final_val_error", "best_val_error", "final_val_error_vs_paper", "epochs", "train_time_s"),
     )
 )
 
@@ -523,6 +565,19 @@ def _plot_sweep(ctx: RunContext, rows: list[dict[str, Any]], g_c: float | None) 
     )
 
 
+def headline_sweep(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """The best final validation error of the sweep and where, the critical g_c, then the
+    paper's collapse point."""
+    scored = [r for r in rows if r.get("final_val_error") is not None]
+    text = "no grid point finished"
+    if scored:
+        best = min(scored, key=lambda r: r["final_val_error"])
+        text = f"best final validation error {100 * best['final_val_error']:.1f}% at {best['setting']} ({len(scored)} points)"
+    g_c = next((r.get("g_over_pi") for r in rows if r.get("setting") == "g_c"), None)
+    text += f"; critical g_c ~ {g_c:.3f} pi" if g_c is not None else "; g_c not located"
+    return text + "; paper: collapse below ~pi/8 = 0.125 pi"
+
+
 register(
     Experiment(
         name="natural-sweep",
@@ -530,5 +585,7 @@ register(
         run=run_natural_sweep,
         description="Natural quantization: validation error against a, against g and on an (a, g) grid; critical g_c",
         paper=PAPER_ROWS,
+        headline=headline_sweep,
+        key_columns=("sweep", "a", "g_over_pi", "final_val_error", "best_val_error", "epochs"),
     )
 )

@@ -90,7 +90,7 @@ from hybridqnn.experiments.params import (
     solver_field,
 )
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import Panel, Series, Timer, plot_panels
+from hybridqnn.experiments.toolkit import Panel, Series, Timer, bench_headline, plot_panels
 
 PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
     {"claim": "Fashion-MNIST accuracy at 1.1 bits on a CIM", "paper": "94.95 % (task not stated)"},
@@ -389,7 +389,8 @@ def _run_qcbo(
     warm_start = None if mono else warm_start
     X, y = (d.X[:n_mono], d.y[:n_mono]) if mono else (d.X, d.y)
     kwargs = {**_fit_kwargs(p, method), **_network_kwargs(p, X.shape[1])}
-    with Timer() as timer:
+    runs = 1 if mono else p.ph_iterations * p.ph_restarts
+    with ctx.phase(f"{method} ({d.task}, {setting})", runs, "QPH iteration") as bar, Timer() as timer:
         res = fit_qcbo(
             X, y, sizes, codes,
             batch_size=X.shape[0] if mono else p.batch_size,
@@ -403,6 +404,7 @@ def _run_qcbo(
             warm_start=warm_start,
             moves=() if mono else tuple(p.moves),
             callback=lambda r: ctx.log(task=d.task, setting=setting, method=method, **r),
+            progress=bar,
             **kwargs,
         )
     seconds = timer.seconds
@@ -413,7 +415,10 @@ def _run_qcbo(
         "monolithic_spins": res.spins.get("monolithic_spins"),
         "cqm_variables_per_solve": res.spins.get("subproblem_cqm_variables_max"),
         "oracle_calls": int(calls),
-        "oracle_s": res.timing["oracle_s"],
+        # the subproblems run in parallel: oracle and solve seconds are summed over workers (so
+        # they can exceed train_time_s, a wall time); solve_wall_s is the solves' wall time
+        "oracle_summed_s": res.timing["oracle_s"],
+        "solve_wall_s": res.timing["wall_solve_s"],
         "time_per_call_s": res.timing["oracle_s"] / calls if calls else None,
         "oracle_share": res.timing["oracle_s"] / max(res.timing["solve_s"], 1e-12),
         "restarts": 1 if mono else p.ph_restarts,
@@ -462,7 +467,7 @@ def _start_name(warm_start: Any) -> str:
 
 
 def _run_greedy(
-    p: QCBOParams, d: _Data, setting: str, seed: int, restarts: int = 1, warm_start: Any = None
+    ctx: RunContext, p: QCBOParams, d: _Data, setting: str, seed: int, restarts: int = 1, warm_start: Any = None
 ) -> tuple[dict[str, Any], Any]:
     """The classical control: :func:`fit_greedy_moves` with the QPH runs' network, start
     (``seed`` or ``warm_start``) and iteration count (``greedy-moves``); with ``restarts`` > 1,
@@ -473,17 +478,19 @@ def _run_greedy(
 
     sizes = _sizes(p, d)
     codes = _codes(setting, len(sizes) - 1)
-    with Timer() as timer:
+    method = "greedy-moves-restarts" if multi else "greedy-moves"
+    iterations = p.control_iterations if multi else p.ph_iterations
+    with ctx.phase(f"{method} control ({d.task}, {setting})", iterations * restarts, "iteration") as bar, Timer() as timer:
         res = fit_greedy_moves(
             d.X, d.y, sizes, codes,
-            iterations=p.control_iterations if multi else p.ph_iterations,
+            iterations=iterations,
             restarts=restarts,
             warm_start=warm_start,
             seed=seed,
+            progress=bar,
             **_network_kwargs(p, d.X.shape[1]),
         )
     seconds = timer.seconds
-    method = "greedy-moves-restarts" if multi else "greedy-moves"
     row = {
         **_trained_row(method, d, setting, sizes, codes, p.bias, res, d.X, d.y, seconds),
         "restarts": restarts,
@@ -497,7 +504,7 @@ def _run_greedy(
 
 
 def _run_baseline(
-    p: QCBOParams, d: _Data, setting: str | None, seed: int, quantized_activations: bool = False
+    ctx: RunContext, p: QCBOParams, d: _Data, setting: str | None, seed: int, quantized_activations: bool = False
 ) -> tuple[dict[str, Any], Any]:
     """QAT (full-precision activations, or with ``quantized_activations`` on the QCBO's own
     quantized spline network) at ``setting``; full precision with ``setting=None``. Returns
@@ -510,7 +517,12 @@ def _run_baseline(
     if quantized_activations:  # QAT's own network takes the splines, activation bits and box
         spec = _network_kwargs(p, d.X.shape[1])
         network = {k: spec[k] for k in ("activation_bits", "segments", "input_low", "input_high")}
-    with Timer() as timer:
+    if codes is None:
+        method = "full-precision"
+    else:
+        method = "qat-quantized-activations" if quantized_activations else "qat-ste-adam"
+    name = f"{method} ({d.task}, {setting or 'fp32'})"
+    with ctx.phase(name, p.qat_epochs * p.qat_restarts, "epoch") as bar, Timer() as timer:
         res = fit_qat(
             d.X, d.y, sizes, codes,
             bias=p.bias,
@@ -519,12 +531,9 @@ def _run_baseline(
             batch_size=p.qat_batch_size,
             seed=seed,
             restarts=p.qat_restarts,
+            progress=bar,
             **network,
         )
-    if codes is None:
-        method = "full-precision"
-    else:
-        method = "qat-quantized-activations" if quantized_activations else "qat-ste-adam"
     seconds = timer.seconds
     return _trained_row(method, d, setting, sizes, codes, p.bias, res, d.X, d.y, seconds), res
 
@@ -645,18 +654,23 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
     results: dict[tuple[str, str], dict[str, float]] = {}
     histories: dict[str, list[float]] = {}
     resource_done = False
+    per_setting = 2 + int(p.greedy_control) + int(bool(p.control_restarts)) + len(p.methods)
+    # outer bar: the networks trained; closed by the runner
+    outer = ctx.phase(ctx.config.name, len(p.tasks) * (1 + len(p.settings) * per_setting), "network")
     for task in p.tasks:
         d = _data(p, task, p.train_size, p.test_size, ctx.seed_for("data", task), ctx.data_dir)
-        fp, fp_res = _run_baseline(p, d, None, ctx.seed_for("full-precision", task))
+        fp, fp_res = _run_baseline(ctx, p, d, None, ctx.seed_for("full-precision", task))
         _add_row(ctx, fp, d, fp_res)
+        outer.advance()
         for setting in p.settings:
             qat_seed = ctx.seed_for("qat", task, setting)
-            qat, qat_res = _run_baseline(p, d, setting, qat_seed)
+            qat, qat_res = _run_baseline(ctx, p, d, setting, qat_seed)
             # the same network as the QCBO's, activations included (same seed: same start)
-            qat_q, qat_q_res = _run_baseline(p, d, setting, qat_seed, quantized_activations=True)
+            qat_q, qat_q_res = _run_baseline(ctx, p, d, setting, qat_seed, quantized_activations=True)
             warm = qat_q_res if p.ph_start == "qat" else None
             _add_row(ctx, qat, d, qat_res)
             _add_row(ctx, qat_q, d, qat_q_res)
+            outer.advance(2)
             results[(task, setting)] = {
                 "qat-ste-adam": qat["test_accuracy"],
                 "qat-quantized-activations": qat_q["test_accuracy"],
@@ -664,15 +678,17 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
             }
             start_seed = ctx.seed_for("start", task, setting)
             if p.greedy_control:
-                row, res = _run_greedy(p, d, setting, start_seed, warm_start=warm)
+                row, res = _run_greedy(ctx, p, d, setting, start_seed, warm_start=warm)
                 _versus_qat(row, qat, qat_q)
                 _add_row(ctx, row, d, res)
                 results[(task, setting)]["greedy-moves"] = row["test_accuracy"]
+                outer.advance()
             if p.control_restarts:
-                row, res = _run_greedy(p, d, setting, start_seed, restarts=p.control_restarts)
+                row, res = _run_greedy(ctx, p, d, setting, start_seed, restarts=p.control_restarts)
                 _versus_qat(row, qat, qat_q)
                 _add_row(ctx, row, d, res)
                 results[(task, setting)]["greedy-moves-restarts"] = row["test_accuracy"]
+                outer.advance()
             for method in p.methods:
                 row, res = _run_qcbo(
                     ctx, p, d, setting, method, start_seed, p.mono_train_size, warm
@@ -682,8 +698,11 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
                 _add_row(ctx, row, d, res, _qcbo_training(p, method, res))
                 results[(task, setting)][method] = row["test_accuracy"]
                 histories[f"{task} {setting} {method}"] = [h["train_loss"] for h in res.history]
+                outer.advance()
                 if not resource_done and method.startswith("qph"):
-                    for r in _resource_rows(p, d, setting, res, p.hardware_timeout):
+                    with ctx.phase("spin counts and hardware estimate", 1):
+                        resources = _resource_rows(p, d, setting, res, p.hardware_timeout)
+                    for r in resources:
                         _add_row(ctx, r)
                     resource_done = True
     _plot(ctx, results, histories)
@@ -718,27 +737,6 @@ def _plot(
 
 def _summarise(ctx: RunContext, p: QCBOExperimentParams, rows: list[dict[str, Any]]) -> None:
     acc = [r for r in rows if "test_accuracy" in r]
-    best = max(
-        (r for r in acc if r["method"].startswith("qph")),
-        key=lambda r: r["test_accuracy"],
-        default=None,
-    )
-    reach = [
-        r for r in acc if r["method"].startswith(("qph", "mono")) and r["test_accuracy"] >= 0.9495
-    ]
-    ctx.note(
-        "Paper headline: 94.95 % on Fashion-MNIST at 1.1 bits on a CIM (task not stated). "
-        + (
-            f"QCBO rows reaching it: {', '.join(r['method'] + ' ' + r['task'] + ' ' + r['setting'] for r in reach)}. "
-            if reach
-            else "No QCBO row of this run reaches it. "
-        )
-        + (
-            f"Best decomposed row: {best['method']} {best['task']} {best['setting']} at {best['test_accuracy']:.4f}."
-            if best
-            else ""
-        )
-    )
     control = {(r["task"], r["setting"]): r for r in acc if r["method"] == "greedy-moves"}
     paired = [
         (r, control[(r["task"], r["setting"])])
@@ -805,6 +803,23 @@ def _summarise(ctx: RunContext, p: QCBOExperimentParams, rows: list[dict[str, An
         )
 
 
+def headline_fmnist(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """The best decomposed (QPH) row against QAT and against the classical control from the
+    same start, then the paper's 94.95 % and how many QCBO rows reach it."""
+    acc = [r for r in rows if r.get("test_accuracy") is not None]
+    best = max((r for r in acc if r["method"].startswith("qph")), key=lambda r: r["test_accuracy"], default=None)
+    reach = [r for r in acc if r["method"].startswith(("qph", "mono")) and r["test_accuracy"] >= 0.9495]
+    text = "no QPH row"
+    if best is not None:
+        text = f"best QPH: {best['method']} {best['task']} {best['setting']} {best['test_accuracy']:.3f}"
+        if best.get("accuracy_vs_qat") is not None:
+            text += f" ({best['accuracy_vs_qat']:+.3f} vs QAT"
+            control = next((r for r in acc if r["method"] == "greedy-moves" and r["task"] == best["task"]
+                            and r["setting"] == best["setting"]), None)
+            text += f", {best['test_accuracy'] - control['test_accuracy']:+.3f} vs the classical control)" if control else ")"
+    return text + f"; paper: 94.95 % at 1.1 bits on a CIM (task not stated), reached by {len(reach)} QCBO rows here"
+
+
 register(
     Experiment(
         name="qcbo-fmnist",
@@ -812,6 +827,8 @@ register(
         run=run_qcbo_fmnist,
         description="QCBO training (splines, FIP, QCGD, QPH) vs QAT and full precision on Fashion-MNIST (arXiv 2506.18240)",
         paper=PAPER_CLAIMS,
+        headline=headline_fmnist,
+        key_columns=("bits_per_weight", "test_accuracy", "accuracy_vs_qat", "train_time_s", "spins_per_solve"),
     )
 )
 
@@ -852,7 +869,7 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
     from hybridqnn.solvers.qcgd import qcgd_convergence
 
     model = _convergence_model(p, ctx.data_dir, ctx.seed_for("model"))
-    with Timer() as timer:
+    with ctx.phase("exact optimum (MILP)", 1), Timer() as timer:
         exact = MILPSolver().sample_cqm(model.cqm, time_limit=max(p.milp_time_limit, 60.0))
     exact_s = timer.seconds
     optimum = float(exact.first.energy)
@@ -878,7 +895,7 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
         {"variance": v, "bits": (b or None)} for v in p.variances for b in p.coefficient_bits
     ]
     traces: list[tuple[str, list[dict[str, Any]]]] = []
-    for oracle in p.oracles:
+    for oracle in ctx.progress(p.oracles, desc="QCGD traces (noise x bits settings)", unit="oracle"):
         sampler = MILPSolver() if oracle == "milp" else get_sampler(oracle)
         kwargs = {"time_limit": p.milp_time_limit} if oracle == "milp" else p.sample_kwargs
         out = qcgd_convergence(
@@ -900,13 +917,10 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
                 ctx.log(oracle=oracle, variance=r["variance"], bits=r["bits"], **t)
             ctx.add_row(_convergence_row(oracle, label, r, optimum, p.warm_start))
     _plot_traces(ctx, traces, optimum)
-    runs = [r for r in ctx.rows if r.get("variance") is not None]
-    feas = [r for r in runs if r["found_feasible"]]
     ctx.note(
         f"Integer-exact QCBO (input unit {p.input_unit:g}) of {p.num_samples} sample(s), "
         f"{model.counts['total']} CQM variables; exact optimum {optimum:.4g} (MILP, "
-        f"{exact_s:.1f} s). QCGD found a feasible point in {len(feas)} of {len(runs)} "
-        f"(oracle, noise, bits) settings, {'from a feasible warm start' if p.warm_start else 'cold'}"
+        f"{exact_s:.1f} s). QCGD ran {'from a feasible warm start' if p.warm_start else 'cold'}"
         " (no repair: this is QCGD as the paper describes it)."
     )
 
@@ -958,12 +972,25 @@ def _convergence_row(
     }
 
 
+def headline_convergence(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """In how many (oracle, noise, bits) settings QCGD found a feasible point, and the smallest
+    gap of its best feasible atom to the exact (MILP) optimum."""
+    runs = [r for r in rows if r.get("variance") is not None]
+    feas = [r for r in runs if r["found_feasible"]]
+    gaps = [r["gap_to_optimum_pct"] for r in feas if r.get("gap_to_optimum_pct") is not None]
+    text = f"QCGD found a feasible point in {len(feas)} of {len(runs)} (oracle, noise, bits) settings"
+    text += f", best gap to the MILP optimum {min(gaps):.2f}%" if gaps else ""
+    return text + "; paper: convergence under a noisy, limited-precision oracle proved (no plots public)"
+
+
 register(
     Experiment(
         name="qcbo-convergence",
         params=QCBOConvergenceParams,
         run=run_qcbo_convergence,
         description="QCGD objective and infeasibility vs iterations under noisy / limited-precision oracles",
+        headline=headline_convergence,
+        key_columns=("oracle", "feasible", "found_feasible", "gap_to_optimum_pct", "final_infeasibility", "seconds"),
         paper=(
             {
                 "claim": "QCGD converges under a noisy, limited-precision oracle",
@@ -987,7 +1014,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
     case = f"fmnist-{p.task}-n{d.X.shape[0]}-{p.setting}"
     qat_seeds = [ctx.seed_for("qat", p.task, p.setting, r) for r in range(p.repeats)]
     starts = [ctx.seed_for("start", p.task, p.setting, r) for r in range(p.repeats)]
-    qat = [_run_baseline(p, d, p.setting, qat_seeds[r])[0] for r in range(p.repeats)]
+    qat = [_run_baseline(ctx, p, d, p.setting, qat_seeds[r])[0] for r in range(p.repeats)]
     q_s = statistics.median(r["train_time_s"] for r in qat)
     ctx.add_row(
         {
@@ -1000,7 +1027,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
         }
     )
     qat_q = [
-        _run_baseline(p, d, p.setting, qat_seeds[r], quantized_activations=True)[0]
+        _run_baseline(ctx, p, d, p.setting, qat_seeds[r], quantized_activations=True)[0]
         for r in range(p.repeats)
     ]
     qq_s = statistics.median(r["train_time_s"] for r in qat_q)
@@ -1044,7 +1071,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
         }
     )
     if p.greedy_control:
-        g, _ = _run_greedy(p, d, p.setting, starts[0])
+        g, _ = _run_greedy(ctx, p, d, p.setting, starts[0])
         ctx.add_row(
             {
                 "case": case,
@@ -1060,7 +1087,7 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
             }
         )
     if p.control_restarts:
-        g, _ = _run_greedy(p, d, p.setting, starts[0], restarts=p.control_restarts)
+        g, _ = _run_greedy(ctx, p, d, p.setting, starts[0], restarts=p.control_restarts)
         ctx.add_row(
             {
                 "case": case,
@@ -1092,9 +1119,16 @@ def _note_bench_baseline(ctx: RunContext) -> None:
     )
 
 
+def headline_bench(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """The QPH training time against QAT's, judged against the 10-minute target."""
+    return bench_headline(rows, "QPH training under 10 minutes on 2 cores")
+
+
 register(
     Experiment(
         name="bench-qcbo",
+        headline=headline_bench,
+        key_columns=("seconds", "speedup_vs_baseline", "meets_target", "test_accuracy"),
         params=QCBOBenchParams,
         run=run_bench_qcbo,
         description="Decomposed + QPH QCBO training on 1,000 two-class Fashion-MNIST samples (target < 10 min)",

@@ -83,6 +83,16 @@ class Experiment:
         largest_problem: ``largest_problem(params, data_dir, seed) -> dimod.BinaryQuadraticModel``,
             the largest binary problem a run of this config would build; ``hybridqnn hardware``
             estimates its hardware figures. None if the experiment builds no binary problem.
+        headline: ``headline(rows, params) -> str``, the one line a reader wants first (printed
+            above the table and at the top of ``report.md``), e.g. ``"QUBO head K=20: 0.971 vs
+            SGD 0.971; paper: matches SGD"``. It gets the run's rows (possibly partial, for an
+            interrupted run) and its params. A paper comparison goes last, after ``"; paper: "``:
+            a quick run replaces it with ``"quick: not comparable"``
+            (:func:`hybridqnn.experiments.report.quick_headline`). None: no headline (every
+            shipped experiment has one; a test checks).
+        key_columns: The few columns that matter, shown after the identity columns (``method``,
+            ``dataset``, ``setting``; ``case``, ``impl`` for a bench) in the compact table of
+            the terminal and of ``report.md``.
     """
 
     name: str
@@ -92,6 +102,8 @@ class Experiment:
     kind: str = "experiment"
     paper: tuple[dict, ...] = ()
     largest_problem: Callable[[Any, Any, int], Any] | None = None
+    headline: Callable[[list[dict[str, Any]], Any], str] | None = None
+    key_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
@@ -121,6 +133,15 @@ class Experiment:
         for i, row in enumerate(self.paper):
             _check_flat_row(f"paper[{i}] of experiment {self.name!r}", row)
         object.__setattr__(self, "paper", tuple(dict(row) for row in self.paper))
+        if self.headline is not None and not callable(self.headline):
+            raise TypeError(
+                f"'headline' of experiment {self.name!r} must be callable or None, got {self.headline!r}"
+            )
+        if isinstance(self.key_columns, str) or not all(isinstance(c, str) for c in self.key_columns):
+            raise TypeError(
+                f"'key_columns' of experiment {self.name!r} must be a tuple of str, got {self.key_columns!r}"
+            )
+        object.__setattr__(self, "key_columns", tuple(self.key_columns))
 
 
 def _check_flat_row(where: str, row: Any) -> None:

@@ -1,4 +1,25 @@
-"""Run reports: ``report.json`` (the record) and ``report.md`` (its rendering).
+"""Run reports: ``report.json`` (the record), ``report.md`` (its rendering) and ``rows.csv``
+(the rows, for spreadsheets and pandas).
+
+Summary first. A report starts with its experiment's headline (``report["headline"]``, one
+line from :attr:`Experiment.headline <hybridqnn.experiments.registry.Experiment>`) and a
+compact table of the identity and key columns of the result rows that fits
+:data:`SUMMARY_WIDTH` characters (:func:`compact_table`); the terminal prints the same
+(:func:`render_summary`).
+
+Kinds of rows. ``report.md`` then has one table per kind of row, each with only the columns
+that hold a value in at least one of its rows:
+
+- *resources*: rows whose ``method`` is one of :data:`RESOURCE_METHODS` (hardware estimates,
+  spin counts, spline error bounds): what a problem needs, not what a method achieved; one
+  table per method;
+- *paper comparison*: the paper columns (:func:`is_paper_column`: ``paper_<metric>`` and
+  ``<metric>_vs_paper``, :func:`hybridqnn.experiments.toolkit.paper_columns`) of the result
+  rows that have them, then the paper's reported numbers (``report["paper"]``). In a quick
+  run every comparison reads :data:`QUICK_NOT_COMPARABLE`;
+- *results*: every other row, without its paper columns.
+
+The full rows follow at the end ("All rows").
 
 All files are written atomically (a temporary file in the same directory, then
 ``os.replace``). The runner writes a run's report into the run's staging directory, so a good
@@ -7,11 +28,14 @@ report is never overwritten by a failed run (:mod:`hybridqnn.experiments.runner`
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import numbers
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +43,24 @@ from hybridqnn._files import atomic_write_bytes, atomic_write_text
 
 __all__ = [
     "BENCH_KEYS",
+    "QUICK_NOT_COMPARABLE",
+    "RESOURCE_METHODS",
     "STATUSES",
+    "SUMMARY_WIDTH",
     "atomic_write_bytes",
     "atomic_write_text",
     "check_bench_row",
+    "compact_table",
     "has_ok_report",
+    "is_paper_column",
+    "quick_headline",
     "read_report",
     "render_markdown",
+    "render_summary",
     "render_table",
+    "row_kind",
+    "rows_csv",
+    "short_notes",
     "to_json",
     "write_report",
 ]
@@ -36,6 +70,20 @@ STATUSES: tuple[str, ...] = ("ok", "failed", "interrupted")
 
 #: Keys every row of a ``kind = "bench"`` report must carry.
 BENCH_KEYS: tuple[str, ...] = ("case", "impl", "seconds", "baseline", "speedup_vs_baseline")
+
+#: Methods whose rows are resource figures (what a problem needs), not results.
+RESOURCE_METHODS: tuple[str, ...] = ("hardware-estimate", "spin-count", "spline-error")
+
+#: What a quick run shows in place of every paper comparison.
+QUICK_NOT_COMPARABLE = "quick: not comparable"
+
+#: Most characters per line of the compact table.
+SUMMARY_WIDTH = 100
+
+#: A row's identity columns, shown first in the compact table (those the rows have).
+_IDENTITY = ("method", "dataset", "task", "setting")
+_BENCH_IDENTITY = ("case", "impl")
+_PAPER_CLAUSE = "; paper: "
 
 _VERSION_ORDER = ("python", "hybridqnn", "numpy", "torch", "dimod", "dwave-samplers", "scikit-learn")
 
@@ -136,6 +184,137 @@ def render_table(rows: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- kinds of rows
+
+
+def row_kind(row: Mapping[str, Any]) -> str:
+    """``"resources"`` for a row whose ``method`` is in :data:`RESOURCE_METHODS`, else
+    ``"results"``."""
+    return "resources" if row.get("method") in RESOURCE_METHODS else "results"
+
+
+def is_paper_column(name: str) -> bool:
+    """Whether ``name`` is a paper-comparison column: ``paper_<metric>`` or ``<metric>_vs_paper``."""
+    return name.startswith("paper_") or name.endswith("_vs_paper")
+
+
+def _columns(rows: Sequence[Mapping[str, Any]], keep: Callable[[str], bool] = lambda _: True) -> list[str]:
+    """The columns holding a value (not missing, not None) in at least one row, in order of
+    first appearance, that ``keep`` accepts."""
+    out: dict[str, None] = {}
+    for row in rows:
+        for key, value in row.items():
+            if value is not None and keep(str(key)):
+                out.setdefault(str(key), None)
+    return list(out)
+
+
+def _select(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[dict[str, Any]]:
+    return [{c: row[c] for c in columns if c in row} for row in rows]
+
+
+def quick_headline(headline: str, quick: bool) -> str:
+    """``headline`` with its paper comparison (what follows the last ``"; paper: "``) replaced by
+    :data:`QUICK_NOT_COMPARABLE` when ``quick``: a quick run's reduced settings say nothing
+    about the paper's numbers."""
+    if not quick or _PAPER_CLAUSE not in headline:
+        return headline
+    return headline.rpartition(_PAPER_CLAUSE)[0] + _PAPER_CLAUSE + QUICK_NOT_COMPARABLE
+
+
+# --------------------------------------------------------------------------- compact table
+
+
+def _short(value: Any, limit: int = 20) -> str:
+    """A cell of the compact table: as in Markdown (:func:`_fmt`), but floats with 3
+    significant digits and strings cut to ``limit`` characters."""
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and math.isfinite(value) and value:
+        return f"{float(value):.3g}"
+    text = _fmt(value).replace("\\|", "|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _plain(header: list[str], body: list[list[str]]) -> list[str]:
+    widths = [max(len(c) for c in col) for col in zip(header, *body, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in body]
+    return lines
+
+
+def compact_table(
+    rows: Sequence[Mapping[str, Any]],
+    key_columns: Sequence[str] = (),
+    *,
+    bench: bool = False,
+    quick: bool = False,
+    width: int = SUMMARY_WIDTH,
+) -> str:
+    """The result rows' identity and key columns as a plain-text table at most ``width``
+    characters wide.
+
+    Columns: the identity columns the rows have (``method``, ``dataset``, ``task``,
+    ``setting``; ``case``, ``impl`` when ``bench``), then ``key_columns`` (default: every other
+    column). Numbers get 3 significant digits, long strings are cut. While the table is too
+    wide, identity columns with one value in every row go first, then key columns from the
+    right; a last line names what was left out. Resource rows (:func:`row_kind`) are not shown;
+    in a ``quick`` run every ``<metric>_vs_paper`` value reads :data:`QUICK_NOT_COMPARABLE`.
+    """
+    results = [r for r in rows if row_kind(r) == "results"]
+    if not results:
+        return "(no result rows)"
+    ident = [c for c in (_BENCH_IDENTITY if bench else _IDENTITY) if any(c in r for r in results)]
+    keys = list(key_columns) or [c for c in _columns(results) if c not in ident]
+    keys = [c for c in dict.fromkeys(keys) if c not in ident and any(c in r for r in results)]
+
+    def cell(row: Mapping[str, Any], c: str) -> str:
+        if c not in row:
+            return ""
+        compared = quick and c.endswith("_vs_paper") and row[c] is not None
+        return QUICK_NOT_COMPARABLE if compared else _short(row[c])
+
+    def lines_for(columns: list[str]) -> list[str]:
+        return _plain([c[:24] for c in columns], [[cell(r, c) for c in columns] for r in results])
+
+    constant = [c for c in ident if len(results) > 1 and len({repr(r.get(c)) for r in results}) == 1]
+    columns = ident + keys
+    while max(map(len, lines_for(columns))) > width and len(columns) > 1:
+        columns.remove(next((c for c in constant if c in columns), None) or columns[-1])
+    lines = [line[:width] for line in lines_for(columns)]
+    dropped = [c for c in ident + keys if c not in columns]
+    if dropped:
+        note = f"(not shown: {', '.join(dropped)}; see report.md)"
+        lines.append(note if len(note) <= width else note[: width - 1] + "…")
+    return "\n".join(lines)
+
+
+def _summary_parts(report: Mapping[str, Any]) -> tuple[str, str]:
+    """The headline ('' if none) and the compact table ('' without rows) of ``report``."""
+    rows = report.get("rows") or []
+    table = compact_table(
+        rows, report.get("key_columns") or (), bench=report.get("kind") == "bench",
+        quick=bool(report.get("quick")),
+    ) if rows else ""
+    return str(report.get("headline") or ""), table
+
+
+def short_notes(notes: Sequence[Any], width: int = SUMMARY_WIDTH) -> list[str]:
+    """Each note's first sentence, cut to ``width`` characters: what the terminal shows of the
+    notes (``report.md`` has them whole)."""
+    out = []
+    for note in notes:
+        text = " ".join(str(note).split())
+        first = re.split(r"(?<=[.!?])\s+(?=[A-Z(])", text, maxsplit=1)[0]
+        out.append(first if len(first) <= width else first[: width - 1] + "…")
+    return out
+
+
+def render_summary(report: Mapping[str, Any]) -> str:
+    """The headline (when the report has one), a blank line and the compact table of
+    ``report``: what the terminal prints and ``report.md`` starts with."""
+    return "\n\n".join(part for part in _summary_parts(report) if part)
+
+
 def _fmt_versions(versions: Mapping[str, Any]) -> str:
     keys = [k for k in _VERSION_ORDER if k in versions] + [
         k for k in versions if k not in _VERSION_ORDER
@@ -146,9 +325,11 @@ def _fmt_versions(versions: Mapping[str, Any]) -> str:
 def render_markdown(report: Mapping[str, Any]) -> str:
     """Render a report dict (as written to ``report.json``) as Markdown.
 
-    Sections: title, status/seed/wall time/versions, the rows table, the paper's reported
-    numbers ("Paper reports") when there are any, figures, the saved models with their summary
-    totals and the cost of saving them, notes and the error.
+    Sections: title, description, the summary (:func:`render_summary`: headline and compact
+    table), status/seed/wall time/versions, then one table per kind of row (results,
+    resources, paper comparison with the paper's reported numbers; see the module docstring),
+    figures, the saved models with their summary totals and the cost of saving them, notes,
+    and every row with every column at the end.
     """
     name = report.get("experiment", "run")
     runner = report.get("runner")
@@ -158,8 +339,33 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     description = config.get("description") if isinstance(config, Mapping) else None
     if description:
         out += [str(description), ""]
-    status = report.get("status", "?")
-    facts = [f"- **Status:** {status}"]
+    headline, table = _summary_parts(report)
+    out += ([f"**{headline}**", ""] if headline else []) + (["```text", table, "```", ""] if table else [])
+    out += _facts(report) + [""]
+    rows = report.get("rows") or []
+    results = [r for r in rows if row_kind(r) == "results"]
+    out += ["## Results", "", render_table(_select(results, _columns(results, lambda c: not is_paper_column(c)))), ""]
+    out += _resources_section([r for r in rows if row_kind(r) == "resources"])
+    out += _paper_section(results, report.get("paper") or [], bool(report.get("quick")))
+    figures = report.get("figures") or []
+    if figures:
+        out += ["## Figures", ""]
+        out += [f"![{Path(str(f)).stem}]({f})" for f in figures]
+        out.append("")
+    out += _models_section(report.get("models") or [])
+    notes = report.get("notes") or []
+    if notes:
+        out += ["## Notes", ""]
+        for note in notes:
+            out += [str(note).strip(), ""]
+    if rows:
+        out += ["## All rows", "", render_table(rows), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _facts(report: Mapping[str, Any]) -> list[str]:
+    """The bullet list: status, kind, seed (quick mode), wall time, start, device, versions, error."""
+    facts = [f"- **Status:** {report.get('status', '?')}"]
     if report.get("kind"):
         facts.append(f"- **Kind:** {report['kind']}")
     seed_line = f"- **Seed:** {report.get('seed', '?')}"
@@ -178,22 +384,41 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         facts.append(f"- **Versions:** {_fmt_versions(versions)}")
     if report.get("error"):
         facts.append(f"- **Error:** {_fmt(report['error'])}")
-    out += facts + ["", "## Results", "", render_table(report.get("rows") or []), ""]
-    paper = report.get("paper") or []
+    return facts
+
+
+def _resources_section(rows: list[Mapping[str, Any]]) -> list[str]:
+    """"Resources": one table per resource method, only the columns with a value."""
+    if not rows:
+        return []
+    out = ["## Resources", ""]
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == method]
+        out += [f"### {method}", "", render_table(_select(mine, _columns(mine))), ""]
+    return out
+
+
+def _paper_section(results: list[Mapping[str, Any]], paper: list[Mapping[str, Any]], quick: bool) -> list[str]:
+    """"Paper comparison": the result rows' paper columns (in a quick run each ``_vs_paper``
+    cell reads :data:`QUICK_NOT_COMPARABLE`), then the paper's reported numbers."""
+    compared = [r for r in results if any(is_paper_column(c) and v is not None for c, v in r.items())]
+    if not compared and not paper:
+        return []
+    out = ["## Paper comparison", ""]
+    if quick:
+        out += [f"_{QUICK_NOT_COMPARABLE}: a quick run's reduced settings are not the paper's._", ""]
+    if compared:
+        paper_cols = _columns(compared, is_paper_column)
+        metrics = [c[len("paper_"):] for c in paper_cols if c.startswith("paper_")]
+        ident = [c for c in _IDENTITY if any(c in r for r in compared)]
+        table = _select(compared, ident + [m for m in metrics if any(m in r for r in compared)] + paper_cols)
+        if quick:
+            table = [{c: (QUICK_NOT_COMPARABLE if c.endswith("_vs_paper") and v is not None else v)
+                      for c, v in r.items()} for r in table]
+        out += [render_table(table), ""]
     if paper:
-        out += ["## Paper reports", "", render_table(paper), ""]
-    figures = report.get("figures") or []
-    if figures:
-        out += ["## Figures", ""]
-        out += [f"![{Path(str(f)).stem}]({f})" for f in figures]
-        out.append("")
-    out += _models_section(report.get("models") or [])
-    notes = report.get("notes") or []
-    if notes:
-        out += ["## Notes", ""]
-        for note in notes:
-            out += [str(note).strip(), ""]
-    return "\n".join(out).rstrip() + "\n"
+        out += ["### Paper reports", "", render_table(paper), ""]
+    return out
 
 
 def _models_section(models: list[Mapping[str, Any]]) -> list[str]:
@@ -217,6 +442,34 @@ def _models_section(models: list[Mapping[str, Any]]) -> list[str]:
     ]
 
 
+# --------------------------------------------------------------------------- CSV
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, numbers.Integral)):
+        return str(value)
+    if isinstance(value, numbers.Real):
+        return repr(float(value))  # shortest text that reads back as the same float
+    return to_json(value)
+
+
+def rows_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """``rows`` as CSV text: a header of every column (in order of first appearance), one line
+    per row; None and a missing key are empty cells, booleans ``true``/``false``, floats
+    exact (``repr``), lists and dicts JSON."""
+    columns = list(dict.fromkeys(str(k) for row in rows for k in row))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(c)) for c in columns])
+    return buffer.getvalue()
+
+
 # --------------------------------------------------------------------------- reading/writing
 
 
@@ -230,8 +483,8 @@ def has_ok_report(out_dir: str | os.PathLike[str]) -> bool:
 
 
 def write_report(out_dir: str | os.PathLike[str], report: Mapping[str, Any]) -> Path:
-    """Write ``report.json`` and ``report.md`` to ``out_dir`` atomically (each replaces the
-    file of that name).
+    """Write ``report.json``, ``report.md`` and ``rows.csv`` (:func:`rows_csv`) to ``out_dir``
+    atomically (each replaces the file of that name).
 
     Args:
         out_dir: Run directory (created if missing).
@@ -254,6 +507,7 @@ def write_report(out_dir: str | os.PathLike[str], report: Mapping[str, Any]) -> 
     json_path = out_dir / "report.json"
     atomic_write_text(json_path, to_json(dict(report), indent=2) + "\n")
     atomic_write_text(out_dir / "report.md", render_markdown(report))
+    atomic_write_text(out_dir / "rows.csv", rows_csv(report.get("rows") or []))
     return json_path
 
 

@@ -2,7 +2,7 @@
 
 A run directory holds ``config.toml`` (the resolved config, with the seed actually used),
 ``metrics.jsonl`` (one JSON object per :meth:`RunContext.log` call), ``report.json``,
-``report.md``, PNG figures, ``models/`` (one directory per trained model,
+``report.md``, ``rows.csv`` (the report's rows), PNG figures, ``models/`` (one directory per trained model,
 :mod:`hybridqnn.deploy.store`) and, when the run failed, ``error.log`` with the traceback.
 
 A run becomes visible whole or not at all. It writes everything, its report included, into a
@@ -48,9 +48,11 @@ from hybridqnn._files import (
 )
 from hybridqnn.experiments.config import ResolvedConfig
 from hybridqnn.experiments.context import RunContext, check_device
+from hybridqnn.experiments.progress import logs_above_bars
 from hybridqnn.experiments.report import (
     atomic_write_text,
     has_ok_report,
+    quick_headline,
     write_report,
 )
 
@@ -65,7 +67,7 @@ logger = logging.getLogger(__name__)
 #: staging, ``.*.tmp`` of atomic writes), and the metadata files of file browsers
 #: (:data:`BROWSER_FILES`). A run directory holding anything else is not replaced.
 RUN_OUTPUTS: tuple[str, ...] = (
-    "config.toml", "metrics.jsonl", "report.json", "report.md", "error.log", "*.png", "models",
+    "config.toml", "metrics.jsonl", "report.json", "report.md", "rows.csv", "error.log", "*.png", "models",
     "progress-*.jsonl", "failed", "interrupted", ".failed.*", ".interrupted.*",
     "*.failed", "*.failed.*", "*.interrupted", "*.interrupted.*", ".pending-*", ".*.tmp",
 )
@@ -340,14 +342,31 @@ def _call(
     logger.info("running %r (experiment %r, seed %d)", config.name, config.experiment.name,
                 config.seed)
     try:
-        config.experiment.run(ctx, config.params)
+        with logs_above_bars(ctx.show_progress):
+            config.experiment.run(ctx, config.params)
     except KeyboardInterrupt as exc:
         logger.info("run %r interrupted; writing a partial report", config.name)
         return "interrupted", "interrupted (KeyboardInterrupt)", exc
     except Exception as exc:
         atomic_write_text(ctx.out_dir / "error.log", "".join(traceback.format_exception(exc)))
         return "failed", _one_line(exc), exc
+    finally:
+        ctx.close_phases()
     return "ok", None, None
+
+
+def _headline(config: ResolvedConfig, rows: list[dict[str, Any]]) -> str | None:
+    """The experiment's headline of ``rows`` (:func:`quick_headline` in a quick run), or None
+    without rows or a headline function. A headline that fails (say, on an interrupted run's
+    partial rows) is logged and left out: it must not cost the run its report."""
+    headline = config.experiment.headline
+    if headline is None or not rows:
+        return None
+    try:
+        return quick_headline(" ".join(str(headline(rows, config.params)).split()), config.quick)
+    except Exception as exc:
+        logger.warning("the headline of %r failed: %s", config.name, _one_line(exc))
+        return None
 
 
 def _report(
@@ -374,6 +393,8 @@ def _report(
         "platform": _platform_info(),
         "started_at": started_at,
         "wall_time_s": round(wall, 3),
+        "headline": _headline(config, ctx.rows),
+        "key_columns": list(config.experiment.key_columns),
         "rows": ctx.rows,
         "figures": ctx.figures,
         "models": ctx.models,

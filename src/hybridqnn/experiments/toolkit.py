@@ -37,6 +37,7 @@ __all__ = [
     "Series",
     "Timer",
     "aggregate",
+    "bench_headline",
     "child_seed",
     "median_seconds",
     "note_baseline",
@@ -133,6 +134,23 @@ def note_baseline(ctx: RunContext, baseline: str, why: str) -> None:
     ctx.note(f"Baseline: {baseline}. Why it is the fair one: {why}")
     if ctx.quick:
         ctx.note(QUICK_RATIOS_NOTE)
+
+
+def bench_headline(rows: Sequence[Mapping[str, Any]], target: str) -> str:
+    """A benchmark's headline: each row that is judged against the target (``meets_target``
+    not None) with its seconds, speedup over its baseline and verdict, then ``target``."""
+    judged = [r for r in rows if r.get("meets_target") is not None] or [
+        r for r in rows if r.get("impl") != r.get("baseline")
+    ][:1]
+    parts = []
+    for r in judged:
+        seconds = "target not reached" if r.get("seconds") is None else f"{r['seconds']:.3g} s"
+        speedup = r.get("speedup_vs_baseline")
+        text = f"{r['impl']}: {seconds}" + (f", {speedup:.2f}x {r['baseline']}" if speedup is not None else "")
+        if r.get("meets_target") is not None:
+            text += ", target met" if r["meets_target"] else ", target missed"
+        parts.append(text)
+    return "; ".join(parts or ["no rows"]) + f" (target: {target})"
 
 
 # --------------------------------------------------------------------------- rows

@@ -7,20 +7,16 @@
 
 from __future__ import annotations
 
-from hybridqnn._lazy import attach
+from typing import TYPE_CHECKING
 
-# name -> the module that defines it, imported on first access (PEP 562): the names need no torch
-_API: dict[str, str] = {
-    "FULL_PRECISION_NAMES": "hybridqnn.optim.names",
-    "OPTIMIZER_NAMES": "hybridqnn.optim.names",
-    "QPSBGD_VARIANTS": "hybridqnn.optim.names",
-    "BinaryConnect": "hybridqnn.optim.baselines",
-    "ProxQuant": "hybridqnn.optim.baselines",
-    "make_optimizer": "hybridqnn.optim.baselines",
-    "PROJECTIONS": "hybridqnn.optim.qpsbgd",
-    "QPSBGD": "hybridqnn.optim.qpsbgd",
-    "UPDATES": "hybridqnn.optim.qpsbgd",
-}
+from hybridqnn._lazy import attach, type_checking_imports
+
+if TYPE_CHECKING:  # the names, loaded on first use (PEP 562): the names tables need no torch
+    from hybridqnn.optim.baselines import BinaryConnect, ProxQuant, make_optimizer
+    from hybridqnn.optim.names import FULL_PRECISION_NAMES, OPTIMIZER_NAMES, QPSBGD_VARIANTS
+    from hybridqnn.optim.qpsbgd import PROJECTIONS, QPSBGD, UPDATES
+
+_API = type_checking_imports(__file__)
 
 
 __getattr__, __dir__ = attach(__name__, _API)

@@ -11,43 +11,43 @@ no numba, torch or Ocean sampler.
 
 from __future__ import annotations
 
-from hybridqnn._lazy import attach
+from typing import TYPE_CHECKING
 
-# name -> the module that defines it, imported on first access (PEP 562), so that
-# ``hybridqnn.solvers.keywords`` and ``solver_names()`` load no numba, torch or Ocean sampler
-_API: dict[str, str] = {
-    "DenseSimulatedAnnealingSampler": "hybridqnn.solvers.annealing",
-    "LimitedPrecisionComposite": "hybridqnn.solvers.composites",
-    "NoisyOracleComposite": "hybridqnn.solvers.composites",
-    "TimeBudgetComposite": "hybridqnn.solvers.composites",
-    "DenseSampler": "hybridqnn.solvers.dense",
-    "DWaveConfigError": "hybridqnn.solvers.dwave",
-    "check_fits": "hybridqnn.solvers.dwave",
-    "hybrid_sampler": "hybridqnn.solvers.dwave",
-    "qpu_sampler": "hybridqnn.solvers.dwave",
-    "ADVANTAGE_LIMITS": "hybridqnn.solvers.hardware",
-    "embedding_estimate": "hybridqnn.solvers.hardware",
-    "hardware_estimate": "hybridqnn.solvers.hardware",
-    "logical_counts": "hybridqnn.solvers.hardware",
-    "MILPSolver": "hybridqnn.solvers.milp",
-    "PenaltyCQMSampler": "hybridqnn.solvers.penalty",
-    "QCGDSolver": "hybridqnn.solvers.qcgd",
-    "DEFAULT_SOLVER": "hybridqnn.solvers.registry",
-    "as_sampler": "hybridqnn.solvers.registry",
-    "cqm_method_names": "hybridqnn.solvers.registry",
-    "get_cqm_solver": "hybridqnn.solvers.registry",
-    "get_sampler": "hybridqnn.solvers.registry",
-    "list_solvers": "hybridqnn.solvers.registry",
-    "solver_names": "hybridqnn.solvers.registry",
-    "sample_bqm": "hybridqnn.solvers.sampling",
-    "sample_cqm": "hybridqnn.solvers.sampling",
-    "solve_dense": "hybridqnn.solvers.sampling",
-    "supports_dense": "hybridqnn.solvers.sampling",
-    "SimulatedBifurcationSampler": "hybridqnn.solvers.bifurcation",
-    "CIMSampler": "hybridqnn.solvers.cim",
-}
+from hybridqnn._lazy import attach, type_checking_imports
 
+if TYPE_CHECKING:  # the names, loaded on first use (PEP 562): importing the package loads no
+    # numba, torch or Ocean sampler (``hybridqnn.solvers.keywords``, ``solver_names()``)
+    from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
+    from hybridqnn.solvers.bifurcation import SimulatedBifurcationSampler
+    from hybridqnn.solvers.cim import CIMSampler
+    from hybridqnn.solvers.composites import (
+        LimitedPrecisionComposite,
+        NoisyOracleComposite,
+        TimeBudgetComposite,
+    )
+    from hybridqnn.solvers.dense import DenseSampler
+    from hybridqnn.solvers.dwave import DWaveConfigError, check_fits, hybrid_sampler, qpu_sampler
+    from hybridqnn.solvers.hardware import (
+        ADVANTAGE_LIMITS,
+        embedding_estimate,
+        hardware_estimate,
+        logical_counts,
+    )
+    from hybridqnn.solvers.milp import MILPSolver
+    from hybridqnn.solvers.penalty import PenaltyCQMSampler
+    from hybridqnn.solvers.qcgd import QCGDSolver
+    from hybridqnn.solvers.registry import (
+        DEFAULT_SOLVER,
+        as_sampler,
+        cqm_method_names,
+        get_cqm_solver,
+        get_sampler,
+        list_solvers,
+        solver_names,
+    )
+    from hybridqnn.solvers.sampling import sample_bqm, sample_cqm, solve_dense, supports_dense
 
+_API = type_checking_imports(__file__)
 __getattr__, __dir__ = attach(__name__, _API)
 
 

@@ -39,6 +39,7 @@ from hybridqnn._checks import check_choice, check_float, check_int
 __all__ = [
     "ADVANTAGE2_LIMITS",
     "ADVANTAGE_LIMITS",
+    "COEFFICIENT_RTOL",
     "TOPOLOGIES",
     "embedding_estimate",
     "fits_logically",
@@ -139,22 +140,56 @@ def target_graph(topology: str) -> Any:
     return _cached_graph(topology).copy()
 
 
-def _coupled_structure(bqm: dimod.BinaryQuadraticModel) -> tuple[list[Any], np.ndarray, np.ndarray]:
-    """Variables and the (row, col) index pairs of the interactions with a nonzero bias."""
+#: Relative tolerance of the hardware estimate: an Ising coefficient h_i or J_ij with
+#: |c| <= COEFFICIENT_RTOL * max(|h|, |J|) is a zero (no coupler, not in the dynamic range).
+#:
+#: Why 1e-6. (1) Rounding noise: a QUBO built from data sums many float64 products, and a
+#: coefficient that is zero in exact arithmetic comes out as noise; a fixed-point encoding then
+#: multiplies it by its bit weights (up to 2^(2K-2)). The quickstart's head QUBO (K = 10): the
+#: bias-weight couplings of standardised features, whose column sums vanish, came out at
+#: 7e-16 .. 7.8e-7 of the largest coefficient and were counted as 3,200 couplers, with a dynamic
+#: range of 1.4e15 (50 bits). (2) Hardware: an analog QPU sets h and J with errors of about
+#: 1e-2 to 1e-3 of the coefficient range (D-Wave's integrated control errors), so a
+#: coefficient 1e-6 of the largest is a zero to it, three orders of magnitude below what it
+#: resolves; no coefficient a QPU could represent is dropped. ``dropped_coefficients`` in
+#: :func:`logical_counts` says how many were.
+COEFFICIENT_RTOL = 1e-6
+
+
+def _ising_terms(bqm: dimod.BinaryQuadraticModel, rtol: float = COEFFICIENT_RTOL) -> dict[str, Any]:
+    """The Ising form E(s) = sum_i h_i s_i + sum_{i<j} J_ij s_i s_j of ``bqm`` (a BINARY model
+    is converted first) with its coefficients of magnitude <= ``rtol`` times the largest set to
+    zero: ``variables``, ``h``, ``row``, ``col`` and ``J`` (the kept interactions) and
+    ``dropped`` (how many nonzero coefficients became zeros)."""
     if not isinstance(bqm, dimod.BinaryQuadraticModel):
         raise TypeError(f"'bqm' must be a dimod.BinaryQuadraticModel, got {type(bqm).__name__}")
+    rtol = check_float("rtol", rtol, 0.0, 1.0)
     variables = list(bqm.variables)
-    _, (row, col, quad), _ = bqm.to_numpy_vectors(variable_order=variables)
-    nonzero = quad != 0
-    return variables, np.asarray(row)[nonzero], np.asarray(col)[nonzero]
+    ising = bqm if bqm.vartype is dimod.SPIN else bqm.change_vartype(dimod.SPIN, inplace=False)
+    h, (row, col, J), _ = ising.to_numpy_vectors(variable_order=variables)
+    h, J = np.asarray(h, dtype=np.float64), np.asarray(J, dtype=np.float64)
+    largest = max(float(np.abs(h).max(initial=0.0)), float(np.abs(J).max(initial=0.0)))
+    tol = rtol * largest
+    small_h, small_J = np.abs(h) <= tol, np.abs(J) <= tol
+    dropped = int(np.count_nonzero(small_h & (h != 0)) + np.count_nonzero(small_J & (J != 0)))
+    keep = ~small_J
+    return {
+        "variables": variables,
+        "h": np.where(small_h, 0.0, h),
+        "row": np.asarray(row)[keep],
+        "col": np.asarray(col)[keep],
+        "J": J[keep],
+        "dropped": dropped,
+    }
 
 
-def logical_counts(bqm: dimod.BinaryQuadraticModel) -> dict[str, Any]:
+def logical_counts(bqm: dimod.BinaryQuadraticModel, *, rtol: float = COEFFICIENT_RTOL) -> dict[str, Any]:
     """Logical size and coefficient spread of ``bqm``, before any embedding.
 
-    Couplers are interactions with a nonzero bias (a zero bias needs no coupler). The
-    coefficients are those of the Ising form E(s) = sum_i h_i s_i + sum_{i<j} J_ij s_i s_j
-    (what a QPU or CIM is programmed with; a BINARY model is converted first).
+    The coefficients are those of the Ising form E(s) = sum_i h_i s_i + sum_{i<j} J_ij s_i s_j
+    (what a QPU or CIM is programmed with; a BINARY model is converted first), and those of
+    magnitude <= ``rtol`` * max(|h|, |J|) are zeros (:data:`COEFFICIENT_RTOL` says why).
+    Couplers are the interactions with a nonzero J (a zero needs no coupler).
 
     Returns:
         A flat dict:
@@ -165,15 +200,13 @@ def logical_counts(bqm: dimod.BinaryQuadraticModel) -> dict[str, Any]:
         - ``max_abs_coefficient`` and ``min_abs_coefficient`` over the nonzero |h_i| and
           |J_ij| (0 when all are zero);
         - ``dynamic_range`` = max / min of those nonzero magnitudes and
-          ``dynamic_range_bits`` = log2(dynamic_range) (1 and 0 when there are none).
+          ``dynamic_range_bits`` = log2(dynamic_range) (1 and 0 when there are none);
+        - ``coefficient_rtol`` (``rtol``) and ``dropped_coefficients``, how many nonzero
+          coefficients it made zeros.
     """
-    variables, row, _ = _coupled_structure(bqm)
-    n = len(variables)
-    m = int(len(row))
-    ising = bqm if bqm.vartype is dimod.SPIN else bqm.change_vartype(dimod.SPIN, inplace=False)
-    h, (_, _, J), _ = ising.to_numpy_vectors(variable_order=variables)
-    h = np.abs(np.asarray(h, dtype=np.float64))
-    J = np.abs(np.asarray(J, dtype=np.float64))
+    t = _ising_terms(bqm, rtol)
+    n, m = len(t["variables"]), int(len(t["row"]))
+    h, J = np.abs(t["h"]), np.abs(t["J"])
     mags = np.concatenate([h, J])
     mags = mags[mags > 0]
     hi = float(mags.max()) if mags.size else 0.0
@@ -189,6 +222,8 @@ def logical_counts(bqm: dimod.BinaryQuadraticModel) -> dict[str, Any]:
         "min_abs_coefficient": lo,
         "dynamic_range": dyn,
         "dynamic_range_bits": math.log2(dyn),
+        "coefficient_rtol": rtol,
+        "dropped_coefficients": t["dropped"],
     }
 
 
@@ -283,10 +318,12 @@ def embedding_estimate(
     seed: int = 0,
     tries: int = 10,
     method: str = "auto",
+    rtol: float = COEFFICIENT_RTOL,
 ) -> dict[str, Any]:
     """Try to minor-embed ``bqm`` into a QPU graph; report the physical cost.
 
-    Source graph: the variables and the interactions with a nonzero bias. Target:
+    Source graph: the variables and the couplers of :func:`logical_counts` (the interactions
+    whose Ising J is above ``rtol`` times the largest coefficient). Target:
     :func:`target_graph` (Pegasus P16 for Advantage, Zephyr Z(12,4) for Advantage2). A
     variable with no coupler takes one qubit and is not passed to the embedder.
 
@@ -315,6 +352,8 @@ def embedding_estimate(
         seed: Seed for minorminer (>= 0).
         tries: minorminer restarts (>= 1).
         method: ``"auto"``, ``"heuristic"`` or ``"clique"``.
+        rtol: Coefficients of magnitude <= ``rtol`` times the largest are zeros
+            (:data:`COEFFICIENT_RTOL`).
 
     Returns:
         A flat dict: ``topology``, ``graph`` ("P16"/"Z(12,4)"), ``target_qubits``,
@@ -324,7 +363,8 @@ def embedding_estimate(
         it failed, else None). The three size figures are None when ``success`` is False.
     """
     timeout, seed, tries = _checked_estimate_arguments(topology, timeout, seed, tries, method)
-    variables, row, col = _coupled_structure(bqm)
+    terms = _ising_terms(bqm, rtol)
+    variables, row, col = terms["variables"], terms["row"], terms["col"]
     _require("minorminer")
     start = time.perf_counter()
     result = _failed_estimate(topology, _cached_graph(topology), method, timeout, seed)
@@ -447,21 +487,26 @@ def hardware_estimate(
     seed: int = 0,
     tries: int = 10,
     method: str = "auto",
+    rtol: float = COEFFICIENT_RTOL,
 ) -> dict[str, Any]:
     """Logical counts plus an embedding estimate per topology, as one flat report row.
 
     Keys: those of :func:`logical_counts`, then for each topology T the keys
     ``T_success``, ``T_physical_qubits``, ``T_max_chain_length``, ``T_mean_chain_length``,
     ``T_method``, ``T_time_s`` and ``T_reason`` of :func:`embedding_estimate` (e.g.
-    ``pegasus_physical_qubits``). Each topology gets its own ``timeout``.
+    ``pegasus_physical_qubits``). Each topology gets its own ``timeout``. Coefficients of
+    magnitude <= ``rtol`` times the largest are zeros in both (:data:`COEFFICIENT_RTOL`).
+
+    This one function gives the hardware rows of a run and ``hybridqnn hardware``, so the two
+    agree on the same problem.
     """
     topologies = list(topologies)
     for topology in topologies:
         check_choice("topologies", topology, TOPOLOGIES)
-    record = logical_counts(bqm)
+    record = logical_counts(bqm, rtol=rtol)
     for topology in topologies:
         estimate = embedding_estimate(
-            bqm, topology, timeout=timeout, seed=seed, tries=tries, method=method
+            bqm, topology, timeout=timeout, seed=seed, tries=tries, method=method, rtol=rtol
         )
         for key in _REPORTED:
             record[f"{topology}_{key}"] = estimate[key]

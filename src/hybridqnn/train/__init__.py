@@ -17,6 +17,7 @@ from hybridqnn.train.natural import (
     train_natural_epoch,
     vote_error,
 )
+from hybridqnn.train.progress import Progress
 from hybridqnn.train.qcbo import (
     QATResult,
     QCBOClassifier,
@@ -32,6 +33,7 @@ from hybridqnn.train.sgd_head import SGDHeadResult, fit_sgd_head
 
 __all__ = [
     "NaturalFitResult",
+    "Progress",
     "QATResult",
     "QCBOClassifier",
     "QCBOResult",

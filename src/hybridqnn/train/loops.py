@@ -12,7 +12,7 @@ BMVC 2024; code github mk2510/QPSBGD).
 The loops take a list of optimizers (each step: every optimizer's ``set_epoch(epoch)`` if it has
 one, e.g. :class:`~hybridqnn.optim.ProxQuant`'s schedule, then ``step()`` in order) and report
 through a callback ``on_step(record)`` / ``on_epoch(record)`` with a flat dict, so a caller can
-log wherever it likes. They return a :class:`TrainResult`.
+log wherever it likes, and through ``progress(k, n)`` (:mod:`hybridqnn.train.progress`). They return a :class:`TrainResult`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from hybridqnn._checks import check_int
 from hybridqnn.nn.binary import BinaryLayer
 from hybridqnn.optim.baselines import make_optimizer
 from hybridqnn.optim.names import FULL_PRECISION_NAMES
+from hybridqnn.train.progress import Progress, check_progress
 
 __all__ = [
     "TrainResult",
@@ -148,6 +149,7 @@ def train_classifier(
     eval_fn: Callable[[], dict[str, float]] | None = None,
     eval_every: int = 0,
     on_step: Callable[[Record], None] | None = None,
+    progress: Progress | None = None,
 ) -> TrainResult:
     """Mini-batch training of a binary classifier with BCE-with-logits.
 
@@ -158,7 +160,8 @@ def train_classifier(
     same batch after it (``batch_accuracy``, the 2-layer notebook's curve) and the optimizer
     time (``step_seconds``); ``eval_fn()`` every ``eval_every`` updates and after the last
     (series ``eval_<key>``), and once more at the end for :attr:`TrainResult.final`.
-    ``on_step`` gets ``{"step", "loss", "batch_accuracy", ...evaluation}`` after every update.
+    ``on_step`` gets ``{"step", "loss", "batch_accuracy", ...evaluation}`` after every update,
+    then ``progress(step, len(batches))`` (:mod:`hybridqnn.train.progress`).
     """
     per_epoch = (
         len(batches)
@@ -166,6 +169,7 @@ def train_classifier(
         else check_int("batches_per_epoch", batches_per_epoch, 1)
     )
     eval_every = check_int("eval_every", eval_every, 0)
+    progress = check_progress(progress)
     loss_fn = nn.BCEWithLogitsLoss()
     curves: dict[str, list[float]] = {"loss": [], "batch_accuracy": [], "step_seconds": []}
     evals: dict[str, list[float]] = {}
@@ -192,6 +196,8 @@ def train_classifier(
                 record[k] = v
         if on_step is not None:
             on_step(record)
+        if progress is not None:
+            progress(t + 1, len(batches))
     seconds = time.perf_counter() - start
     final = eval_fn() if eval_fn is not None else {}
     curves.update({f"eval_{k}": v for k, v in evals.items()})
@@ -226,6 +232,7 @@ def train_gcn(
     eval_every: int = 10,
     subgraph: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
     on_epoch: Callable[[Record], None] | None = None,
+    progress: Progress | None = None,
 ) -> TrainResult:
     """Full-batch node classification: per epoch one update on L = CE(model(X, Â)[T], y[T]), T
     the training nodes (``graph.train_mask``), then every optimizer steps (epoch = the epoch).
@@ -237,9 +244,11 @@ def train_gcn(
     epochs and after the last, the model is evaluated on the whole graph (``train_loss`` and the
     accuracy of each split) and ``on_epoch`` gets ``{"epoch", "loss", ...evaluation}``. Curves:
     ``train_loss`` per epoch (before the update), ``test_accuracy`` per evaluation.
+    ``progress(epoch, epochs)`` after every epoch (:mod:`hybridqnn.train.progress`).
     """
     epochs = check_int("epochs", epochs, 1)
     eval_every = check_int("eval_every", eval_every, 1)
+    progress = check_progress(progress)
     loss_fn = nn.CrossEntropyLoss()
     curves: dict[str, list[float]] = {"test_accuracy": [], "train_loss": []}
     start = time.perf_counter()
@@ -258,5 +267,7 @@ def train_gcn(
             curves["test_accuracy"].append(res["test_accuracy"])
             if on_epoch is not None:
                 on_epoch({"epoch": epoch + 1, "loss": curves["train_loss"][-1], **res})
+        if progress is not None:
+            progress(epoch + 1, epochs)
     seconds = time.perf_counter() - start
     return TrainResult(curves, _node_metrics(model, graph, adj), seconds)

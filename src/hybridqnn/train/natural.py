@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from hybridqnn._checks import check_float, check_int
+from hybridqnn.train.progress import Progress, check_progress
 
 __all__ = [
     "NaturalFitResult",
@@ -151,6 +152,7 @@ def fit_natural(
     eval_every: int = 1,
     generator: torch.Generator | None = None,
     log: Callable[[dict[str, Any]], None] | None = None,
+    progress: Progress | None = None,
 ) -> NaturalFitResult:
     """Train ``model`` with SGD (``lr``, ``momentum``) for ``epochs`` epochs and validate it.
 
@@ -170,7 +172,9 @@ def fit_natural(
         eval_every: Epochs between votes, ``>= 1``.
         generator: Source of the shuffles and the samples (None: a fresh one seeded 0, on the
             device of ``x_train``).
-        log: Called with each epoch's record as soon as the epoch ends (e.g. to log progress).
+        log: Called with each epoch's record as soon as the epoch ends (e.g. to log it).
+        progress: Called as ``progress(epoch, epochs)`` after each epoch's record
+            (:mod:`hybridqnn.train.progress`).
 
     Returns:
         The :class:`NaturalFitResult`.
@@ -181,6 +185,7 @@ def fit_natural(
     check_float("momentum", momentum, 0.0, 1.0)
     shots = check_int("shots", shots, 1)
     eval_every = check_int("eval_every", eval_every, 1)
+    progress = check_progress(progress)
     if generator is None:
         generator = torch.Generator(device=x_train.device).manual_seed(0)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
@@ -203,4 +208,6 @@ def fit_natural(
         result.history.append(rec)
         if log is not None:
             log(rec)
+        if progress is not None:
+            progress(epoch, epochs)
     return result

@@ -85,6 +85,7 @@ from hybridqnn.train.head_common import (
     softmax_partial_sums,
     with_bias_column,
 )
+from hybridqnn.train.progress import Progress, check_progress
 
 logger = logging.getLogger(__name__)
 
@@ -341,6 +342,7 @@ class _HeadFit:
         seeds: np.random.SeedSequence,
         compare_cold_start: bool,
         callback: Callable[[dict[str, Any]], None] | None,
+        progress: Progress | None = None,
     ) -> list[dict[str, Any]]:
         """Run :meth:`step` until ``max_iter`` iterations or ``patience`` stalled ones in a row
         (improvement below ``tol``); each iteration's C class seeds are spawned from ``seeds``.
@@ -358,6 +360,8 @@ class _HeadFit:
             logger.debug("qubo-head iteration %d: %s", it, record)
             if callback is not None:
                 callback(record)
+            if progress is not None:
+                progress(it + 1, max_iter)
             stalled = stalled + 1 if improvement < tol else 0
             if stalled >= patience:
                 break
@@ -471,6 +475,7 @@ def fit_qubo_head(
     seed: int = 0,
     executor: str | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
+    progress: Progress | None = None,
 ) -> QUBOHeadResult:
     """Train the head by one QUBO per class per iteration (see the module docstring).
 
@@ -496,7 +501,11 @@ def fit_qubo_head(
         seed: master seed; each solve gets a child seed from ``numpy.random.SeedSequence``.
         executor: executor spec for the per-class solves (see :mod:`hybridqnn.parallel`).
         callback: called with each iteration's record.
+        progress: called as ``progress(iteration, max_iter)`` after each iteration (its C class
+            QUBOs solved; :mod:`hybridqnn.train.progress`); it stops short of ``max_iter`` when
+            the fit stops early.
     """
+    progress = check_progress(progress)
     max_iter = check_int("max_iter", max_iter, 1)
     tol = check_float("tol", tol, 0.0)
     patience = check_int("patience", patience, 1)
@@ -518,5 +527,5 @@ def fit_qubo_head(
         solve = partial(_solve, sampler, sample_kwargs=sample_kwargs)
         fast = fast_path(sampler, "fixed_point", sample_kwargs)
         run = _HeadFit(st, solve, l2, warm_start, pool, build_dense=not fast, build_bqms=not supports_dense(sampler, sample_kwargs))
-        history = run.iterate(max_iter, tol, patience, np.random.SeedSequence(seed), compare_cold_start, callback)
+        history = run.iterate(max_iter, tol, patience, np.random.SeedSequence(seed), compare_cold_start, callback, progress)
     return run.result(history, t_start)

@@ -25,6 +25,7 @@ import torch
 
 from hybridqnn._checks import check_choice, check_float, check_int
 from hybridqnn.train.head_common import check_features, check_labels
+from hybridqnn.train.progress import Progress, check_progress
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -56,6 +57,7 @@ def fit_sgd_head(
     device: str | torch.device = "cpu",
     eval_set: tuple[np.ndarray, np.ndarray] | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
+    progress: Progress | None = None,
 ) -> SGDHeadResult:
     """Train W in R^{C x (d+1)} by mini-batch SGD (with momentum) or Adam.
 
@@ -67,6 +69,8 @@ def fit_sgd_head(
         device: where to train (``"cpu"``, ``"cuda"``, ...).
         eval_set: (features, labels) evaluated after every epoch (time excluded).
         callback: called with each epoch's record.
+        progress: called as ``progress(epoch, epochs)`` after each epoch
+            (:mod:`hybridqnn.train.progress`).
     """
     x = check_features("features", features)
     y, num_classes = check_labels("labels", labels, x.shape[0], num_classes)
@@ -77,6 +81,7 @@ def fit_sgd_head(
     epochs = check_int("epochs", epochs, 1)
     l2 = check_float("l2", l2, 0.0)
     seed = check_int("seed", seed, 0)
+    progress = check_progress(progress)
     dev = torch.device(device)
     evaluate = None if eval_set is None else _accuracy_on(eval_set, x.shape[1], num_classes, dev)
 
@@ -102,6 +107,8 @@ def fit_sgd_head(
             result.history.append(record)
             if callback is not None:
                 callback(record)
+            if progress is not None:
+                progress(epoch + 1, epochs)
     with torch.no_grad():
         result.weights = torch.cat([head.weight, head.bias[:, None]], dim=1).double().cpu().numpy()
     result.train_time_s = train_time

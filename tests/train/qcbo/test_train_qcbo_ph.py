@@ -341,3 +341,21 @@ def test_integer_grid_training_keeps_power_of_two_scales() -> None:
         assert np.log2(c.scale) == np.round(np.log2(c.scale))
     with pytest.raises(ValueError, match="'input_unit' must be a power of two"):
         fit_qcbo(X, y, SIZES, sampler=MILPSolver(), method="cqm", **{**kw, "input_unit": 0.1})
+
+
+def test_progress_counts_iterations_and_restarts_share_one_count() -> None:
+    """fit_qcbo, fit_greedy_moves and fit_qat call progress(k, n) once per PH iteration,
+    iteration or epoch; with restarts the runs fill one count (hybridqnn.train.progress)."""
+    X, y = _toy(6)
+
+    def calls_of(fit, *args, **kw) -> list[tuple[int, int]]:
+        calls: list[tuple[int, int]] = []
+        fit(X, y, SIZES, *args, progress=lambda k, n: calls.append((k, n)), **kw)
+        return calls
+
+    kw = {"sampler": MILPSolver(), "method": "cqm", "ph_iterations": 2, "seed": 3, "executor": "serial", **SMALL}
+    assert calls_of(fit_qcbo, **kw) == [(1, 2), (2, 2)]
+    assert calls_of(fit_qcbo, restarts=2, **kw) == [(k, 4) for k in range(1, 5)]
+    greedy = calls_of(fit_greedy_moves, iterations=3, seed=0, restarts=2, **SMALL)
+    assert greedy == [(k, 6) for k in range(1, 7)]
+    assert calls_of(fit_qat, None, epochs=3, seed=0, restarts=2) == [(k, 6) for k in range(1, 7)]

@@ -29,7 +29,7 @@ from hybridqnn.experiments.natural import NaturalNetParams, NaturalTrainParams
 from hybridqnn.experiments.params import COUNT, POSITIVE, param
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.schema import field_hints
-from hybridqnn.experiments.toolkit import Timer, note_baseline
+from hybridqnn.experiments.toolkit import Timer, bench_headline, note_baseline
 
 
 def _backends() -> tuple[str, ...]:
@@ -88,7 +88,8 @@ def run_bench_natural(ctx: RunContext, p: NaturalBenchParams) -> None:
     warm = NaturalQuantizedMLP(n_in, p.width, p.hidden_layers, 10, a=p.a, g=g, seed=0)
     warm(data[2][:8], shots=2)
     times: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in impls}
-    for r in ctx.progress(range(p.repeats), total=p.repeats, desc="bench-natural"):
+    bar = ctx.phase("1 epoch + eval per implementation", p.repeats * len(impls), "timing")
+    for r in range(p.repeats):
         for name, backend, shots in impls:  # interleaved so that load drifts hit all alike
             if backend is None:
                 model = SignMLP(n_in, p.width, p.hidden_layers, 10, seed=init_seed)
@@ -98,6 +99,8 @@ def run_bench_natural(ctx: RunContext, p: NaturalBenchParams) -> None:
                 )
             seed = ctx.seed_for(name, p.dataset, r)
             times[name].append(_time_once(model, data, p, shots, seed))
+            bar.advance()
+    bar.close()
     case = f"{p.dataset}[{data[0].shape[0]} train, {data[2].shape[0]} test] {n_in}-{p.width}x{p.hidden_layers}-10: 1 epoch + eval"
     median = {name: statistics.median(t[0] + t[1] for t in times[name]) for name in times}
     for name, _, shots in impls:
@@ -150,6 +153,11 @@ def _notes(ctx: RunContext, p: NaturalBenchParams, shots_name: str, n_in: int, f
     )
 
 
+def headline(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """The natural network's time against the sign network's, judged against the target."""
+    return bench_headline(rows, "natural <= 1.5x the sign network's time")
+
+
 register(
     Experiment(
         name="bench-natural",
@@ -160,5 +168,7 @@ register(
         paper=(
             {"claim": "stochastic overhead target (issue)", "paper": "<= 1.5x the sign network (one evaluation)"},
         ),
+        headline=headline,
+        key_columns=("seconds", "speedup_vs_baseline", "meets_target", "test_accuracy"),
     )
 )

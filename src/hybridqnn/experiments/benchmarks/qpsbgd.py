@@ -40,7 +40,7 @@ from hybridqnn.experiments.params import (
     solver_choices,
 )
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import note_baseline
+from hybridqnn.experiments.toolkit import bench_headline, note_baseline
 from hybridqnn.solvers.keywords import check_sample_kwargs
 
 
@@ -162,7 +162,7 @@ def run_bench_qpsbgd(ctx: RunContext, p: QPSBGDBenchParams) -> None:
             )
     baseline = next((i for i, _, _ in impls if i == "qpsbgd[sa]"), impls[-1][0])
     results: dict[str, list[dict[str, Any]]] = {}
-    for impl, make_opt, repeats in ctx.progress(impls, desc="implementations"):
+    for impl, make_opt, repeats in ctx.progress(impls, desc="QP-SBGD steps per implementation", unit="impl"):
         results[impl] = _time_impl(model0, batches[: p.warmup + repeats], make_opt, p.warmup)
     signsgd = _time_impl(
         model0,
@@ -231,6 +231,11 @@ def run_bench_qpsbgd(ctx: RunContext, p: QPSBGDBenchParams) -> None:
         )
 
 
+def headline(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """The default solver's QP-SBGD step time, judged against the target."""
+    return bench_headline(rows, "median step <= 50 ms on 2 cores")
+
+
 register(
     Experiment(
         name="bench-qpsbgd",
@@ -244,5 +249,7 @@ register(
                 "paper": "issue target: median <= 50 ms on 2 cores",
             },
         ),
+        headline=headline,
+        key_columns=("seconds", "speedup_vs_baseline", "meets_target", "energy"),
     )
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import COUNT, POSITIVE, list_field, param, solver_choices
@@ -24,7 +25,7 @@ from hybridqnn.experiments.qubo_head import (
     train_sgd_row,
 )
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import note_baseline
+from hybridqnn.experiments.toolkit import bench_headline, note_baseline
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,12 @@ class QUBOHeadBenchParams(HeadParams):
 
 def run_bench_qubo_head(ctx: RunContext, p: QUBOHeadBenchParams) -> None:
     """Median QUBO training time per solver, as a ratio of SGD's time to its best accuracy."""
-    f = head_features(p, p.dataset, ctx.seed_for("features", p.dataset), data_dir=ctx.data_dir,
-                      device=ctx.device)
+    with ctx.phase(f"random conv features ({p.dataset})", 1):
+        f = head_features(p, p.dataset, ctx.seed_for("features", p.dataset), data_dir=ctx.data_dir,
+                          device=ctx.device)
     case = f"{p.dataset}-K{p.bits}"
     sgd_rows = [train_sgd_row(ctx, p, f, ctx.seed_for("sgd", p.dataset, r))[0]
-                for r in ctx.progress(range(p.repeats), desc="sgd")]
+                for r in ctx.progress(range(p.repeats), desc="SGD baseline", unit="repeat")]
     sgd_s = statistics.median(r["time_to_best_s"] for r in sgd_rows)
     sgd_acc = statistics.median(r["best_test_accuracy"] for r in sgd_rows)
     baseline = f"sgd-{p.sgd_optimizer}"
@@ -57,7 +59,7 @@ def run_bench_qubo_head(ctx: RunContext, p: QUBOHeadBenchParams) -> None:
     for solver in p.solvers:
         rows = [
             train_qubo_row(ctx, p, f, p.bits, solver, ctx.seed_for("qubo-head", p.dataset, solver, r))[0]
-            for r in ctx.progress(range(p.repeats), desc=f"qubo-head[{solver}]")
+            for r in ctx.progress(range(p.repeats), desc=f"qubo-head[{solver}]", unit="repeat")
         ]
         q_s = statistics.median(r["train_time_s"] for r in rows)
         q_acc = statistics.median(r["test_accuracy"] for r in rows)
@@ -86,6 +88,11 @@ def run_bench_qubo_head(ctx: RunContext, p: QUBOHeadBenchParams) -> None:
     )
 
 
+def headline(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """Each QUBO head's training time against the SGD head's time to its best accuracy."""
+    return bench_headline(rows, "QUBO head <= 2x the SGD head's time to its best accuracy")
+
+
 register(
     Experiment(
         name="bench-qubo-head",
@@ -94,5 +101,7 @@ register(
         description="QUBO-head training time vs the SGD head's time to its best accuracy, same features",
         kind="bench",
         paper=({"claim": "training time with simulated annealing", "paper": "100-400x slower than SGD"},),
+        headline=headline,
+        key_columns=("seconds", "speedup_vs_baseline", "meets_target", "test_accuracy"),
     )
 )

@@ -134,5 +134,7 @@ def run_a1a_10layer(ctx: RunContext, p: A1A10Params) -> None:
 
 
 common.register_training(
-    "qpsbgd-a1a-10layer", A1A10Params, run_a1a_10layer, DESCRIPTION, PAPER_A1A_10
+    "qpsbgd-a1a-10layer", A1A10Params, run_a1a_10layer, DESCRIPTION, PAPER_A1A_10,
+    metric="train_loss", paper_headline="QP-SBGD lowest training loss (figure only)",
+    key_columns=("train_loss", "test_accuracy", "lr", "train_time_s", "gap_to_best_baseline"),
 )

@@ -85,4 +85,8 @@ def run_a1a_2layer(ctx: RunContext, p: A1A2Params) -> None:
     )
 
 
-common.register_training("qpsbgd-a1a-2layer", A1A2Params, run_a1a_2layer, DESCRIPTION, PAPER_A1A_2)
+common.register_training(
+    "qpsbgd-a1a-2layer", A1A2Params, run_a1a_2layer, DESCRIPTION, PAPER_A1A_2,
+    metric="final_batch_accuracy", paper_headline="batch accuracy curves (figure only)",
+    key_columns=("final_batch_accuracy", "test_accuracy", "train_loss", "train_time_s", "gap_to_best_baseline"),
+)

@@ -335,17 +335,19 @@ def fit_classifier(
     def eval_fn() -> dict[str, float]:
         return {**bce_metrics(model, x, y, "train"), **bce_metrics(model, xt, yt, "test")}
 
-    result = train_classifier(
-        model,
-        opts,
-        x,
-        y,
-        batches[0],
-        batches_per_epoch=batches[1],
-        eval_fn=eval_fn,
-        eval_every=eval_every,
-        on_step=lambda record: ctx.log(**tag, **record),
-    )
+    with ctx.phase(f"{method} ({tag['dataset']})", len(batches[0]), "update") as bar:
+        result = train_classifier(
+            model,
+            opts,
+            x,
+            y,
+            batches[0],
+            batches_per_epoch=batches[1],
+            eval_fn=eval_fn,
+            eval_every=eval_every,
+            on_step=lambda record: ctx.log(**tag, **record),
+            progress=bar,
+        )
     record = {**result.final, **qp_stats(opts), "seconds": result.seconds, "model": model}
     return record, result.curves
 
@@ -524,9 +526,10 @@ def method_runs(
     :func:`training_info`."""
     seeds = run_seeds(ctx, q.repeats, dataset, setting_name)
     out: dict[str, tuple[list[Record], list[Curves]]] = {}
+    runs = ctx.phase(f"{dataset} ({setting_name})", len(q.methods) * len(seeds), "run")
     for method in q.methods:
         records, curves = [], []
-        for seed in ctx.progress(seeds, desc=f"{dataset}/{method}"):
+        for seed in seeds:
             tag = {"setting": setting_name, "dataset": dataset, "method": method, "seed": seed}
             record, curve = run_one(method, seed, tag)
             if "model" in record:
@@ -534,7 +537,9 @@ def method_runs(
                 record[MODELS_KEY] = TrainedModel(record.pop("model"), kwargs)
             records.append(record)
             curves.append(curve)
+            runs.advance()
         out[method] = (records, curves)
+    runs.close()
     return out
 
 
@@ -617,14 +622,46 @@ def report(
     plot_panels(ctx, figure[0], panels, title=figure[1])
 
 
+def gap_headline(metric: str, *, paper: str) -> Callable[[list[dict[str, Any]], Any], str]:
+    """The headline of a training experiment scored on ``metric``: in how many (data set,
+    setting) groups a QP-SBGD variant is at least as good as the best binary baseline (its
+    ``gap_to_best_baseline`` <= 0, :func:`gap_notes`), the widest gap with both numbers, then
+    the paper clause: the mean of the ``<metric>_vs_paper`` column when rows have one, else
+    ``paper`` (what the paper reports)."""
+
+    def headline(rows: list[dict[str, Any]], p: Any = None) -> str:
+        scored = [r for r in rows if r.get("gap_to_best_baseline") is not None]
+        if not scored:
+            return f"no QP-SBGD row with a baseline to compare; paper: {paper}"
+        ahead = sum(r["gap_to_best_baseline"] <= 1e-12 for r in scored)
+        worst = max(scored, key=lambda r: r["gap_to_best_baseline"])
+        base = next((b for b in rows if b.get("method") == worst.get("best_baseline")
+                     and b.get("dataset") == worst.get("dataset") and b.get("setting") == worst.get("setting")), {})
+        text = f"{metric}: QP-SBGD at least as good as the best binary baseline in {ahead} of {len(scored)}"
+        if worst["gap_to_best_baseline"] > 1e-12:
+            text += (f"; widest gap {worst.get('dataset')} {worst.get('setting')}: {worst['method']} "
+                     f"{worst[metric]:.3f} vs {worst.get('best_baseline')} {base.get(metric, float('nan')):.3f}")
+        diffs = [r[f"{metric}_vs_paper"] for r in rows if r.get(f"{metric}_vs_paper") is not None]
+        if diffs:
+            return text + f"; paper: ours minus paper {sum(diffs) / len(diffs):+.3f} on average over {len(diffs)} rows"
+        return text + f"; paper: {paper}"
+
+    return headline
+
+
 def register_training(
     name: str,
     params: type,
     run: Callable[[RunContext, Any], None],
     description: str,
     paper: tuple[dict[str, Any], ...],
+    *,
+    metric: str,
+    paper_headline: str,
+    key_columns: tuple[str, ...],
 ) -> None:
-    """Register a training experiment; its ``run`` executes under :func:`with_torch_threads`."""
+    """Register a training experiment; its ``run`` executes under :func:`with_torch_threads`,
+    its headline is :func:`gap_headline` on ``metric`` with ``paper_headline``."""
     register(
         Experiment(
             name=name,
@@ -632,5 +669,7 @@ def register_training(
             run=with_torch_threads(run),
             description=description,
             paper=paper,
+            headline=gap_headline(metric, paper=paper_headline),
+            key_columns=key_columns,
         )
     )

@@ -162,5 +162,7 @@ def run_mnist_pairs(ctx: RunContext, p: MNISTPairsParams) -> None:
 
 
 common.register_training(
-    "qpsbgd-mnist-pairs", MNISTPairsParams, run_mnist_pairs, DESCRIPTION, PAPER_MNIST
+    "qpsbgd-mnist-pairs", MNISTPairsParams, run_mnist_pairs, DESCRIPTION, PAPER_MNIST,
+    metric="test_accuracy", paper_headline="the project page's table",
+    key_columns=("test_accuracy", "test_accuracy_vs_paper", "train_time_s", "gap_to_best_baseline"),
 )

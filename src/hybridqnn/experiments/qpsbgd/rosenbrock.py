@@ -157,7 +157,7 @@ def _best_lr(
         qm = dataclasses.replace(q, lr={**q.lr, method: lr})
         runs = [
             _rosenbrock_run(qm, method, seed, sampler)
-            for seed in ctx.progress(seeds, desc=f"{method} lr={lr:g}")
+            for seed in ctx.progress(seeds, desc=f"{method} lr={lr:g} ({name})", unit="run")
         ]
         for seed, r in zip(seeds, runs, strict=True):
             ctx.log(
@@ -276,6 +276,15 @@ def run_rosenbrock(ctx: RunContext, p: RosenbrockParams) -> None:
     )
 
 
+def headline(rows: list[dict[str, Any]], p: Any = None) -> str:
+    """The final f(z) of every method, per setting (lower is better)."""
+    parts = []
+    for name in dict.fromkeys(r.get("setting") for r in rows):
+        mine = [r for r in rows if r.get("setting") == name and r.get("final_f") is not None]
+        parts.append(f"{name} setting: " + ", ".join(f"{r['method']} {r['final_f']:.3g}" for r in mine))
+    return "final f(z), lower is better: " + "; ".join(parts) + "; paper: no numbers recovered"
+
+
 register(
     Experiment(
         name="qpsbgd-rosenbrock",
@@ -283,5 +292,7 @@ register(
         run=run_rosenbrock,
         description="QP-SBGD binary directions vs signSGD and SGD on the Rosenbrock function (arXiv 2310.15128)",
         paper=PAPER_ROSENBROCK,
+        headline=headline,
+        key_columns=("final_f", "best_f", "lr", "steps", "direction_cosine", "gap_to_best_baseline"),
     )
 )

@@ -17,6 +17,7 @@ from hybridqnn.problems.qcbo import (
     WeightCode,
     check_network_data,
 )
+from hybridqnn.train.progress import Progress, check_progress
 from hybridqnn.train.qcbo.moves import _adjacent_levels, _line_search
 from hybridqnn.train.qcbo.network import (
     _best_qcbo_start,
@@ -49,6 +50,7 @@ def fit_greedy_moves(
     seed: int | None = None,
     restarts: int = 1,
     warm_start: QCBOResult | QATResult | None = None,
+    progress: Progress | None = None,
     **network: Any,
 ) -> QCBOResult:
     """The classical control for :func:`fit_qcbo`'s ``line-search`` consensus: the same network,
@@ -75,6 +77,8 @@ def fit_greedy_moves(
 
     Returns a :class:`QCBOResult` with empty ``spins``; ``history`` records ``iteration``,
     ``train_loss``, ``train_accuracy``, ``moved_weights``, ``scales`` and ``seconds``.
+    ``progress(t, iterations)`` is called after each iteration (:mod:`hybridqnn.train.progress`;
+    restarts share one count).
     """
     network = _network_keywords("fit_greedy_moves", network)
     if check_int("restarts", restarts, 1) > 1:
@@ -90,6 +94,7 @@ def fit_greedy_moves(
     scale_target = check_float("scale_target", scale_target, 0.0, low_open=True)
     select = check_choice("select", select, ("accuracy", "loss"))
     seed = None if seed is None else check_int("seed", seed, 0)
+    progress = check_progress(progress)
     start = time.perf_counter()
     init_seq = np.random.SeedSequence(seed).spawn(3)[0]  # fit_qcbo's starting weights
     shapes = [(sizes[li], sizes[li - 1] + int(bias)) for li in range(1, L + 1)]
@@ -115,6 +120,8 @@ def fit_greedy_moves(
         key = _history_rank(record, select)
         if best is None or key < best[0]:
             best = (key, t, [w.copy() for w in ws], list(codes))
+        if progress is not None:
+            progress(t + 1, iterations)
     assert best is not None
     _, best_t, best_w, best_codes = best
     timing = {
@@ -196,6 +203,7 @@ def fit_qat(
     segments: int | Sequence[int] = 2,
     input_low: np.ndarray | None = None,
     input_high: np.ndarray | None = None,
+    progress: Progress | None = None,
 ) -> QATResult:
     """Quantization-aware training (straight-through estimator, Adam), or full precision.
 
@@ -229,6 +237,8 @@ def fit_qat(
             so the experiments use 3 restarts; ``train_time_s`` sums all runs.
         activation_bits, segments, input_low, input_high: the quantized spline network (above);
             ``None`` bits: full-precision activations, and the other three are unused.
+        progress: called as ``progress(epoch, epochs)`` after each epoch
+            (:mod:`hybridqnn.train.progress`; restarts share one count).
     """
     if check_int("restarts", restarts, 1) > 1:
         best, runs = _best_start(fit_qat, dict(locals()), restarts, seed, _qat_rank)
@@ -245,6 +255,7 @@ def fit_qat(
     lr = check_float("lr", lr, 0.0, low_open=True)
     batch_size = check_int("batch_size", batch_size, 1)
     seed = None if seed is None else check_int("seed", seed, 0)
+    progress = check_progress(progress)
     gen = torch.Generator().manual_seed(seed if seed is not None else 0)
     dev = torch.device(device)
     Xt = torch.as_tensor(X, dtype=torch.float32, device=dev)
@@ -266,6 +277,8 @@ def fit_qat(
         history.append({"epoch": epoch, "loss": loss, "train_accuracy": acc})
         if _rank(acc, loss, "accuracy") < best[0]:
             best = (_rank(acc, loss, "accuracy"), epoch, net.snapshot())
+        if progress is not None:
+            progress(epoch + 1, epochs)
     _, best_epoch, (final, new_codes) = best
     network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
     return QATResult(

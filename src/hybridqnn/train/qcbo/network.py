@@ -21,6 +21,7 @@ from hybridqnn.problems.qcbo import (
     build_qcbo,
     check_network_data,
 )
+from hybridqnn.train.progress import check_progress, shared_progress
 from hybridqnn.train.qcbo.results import QATResult, QCBOResult
 
 
@@ -367,11 +368,14 @@ def _best_start(
 ) -> tuple[Any, list[Any]]:
     """``fit(**args)`` from ``restarts`` child seeds of ``seed`` (the restarts of
     :func:`fit_qcbo`, :func:`fit_greedy_moves` and :func:`fit_qat`): the lowest-``rank`` run
-    and all runs."""
+    and all runs. A ``progress`` callback in ``args`` sees the runs as one count
+    (:func:`~hybridqnn.train.progress.shared_progress`)."""
     seed = None if seed is None else check_int("seed", seed, 0)
+    progress = check_progress(args.get("progress"))
     runs = [
-        fit(**{**args, "seed": int(sq.generate_state(1)[0]) % 2**31, "restarts": 1})
-        for sq in np.random.SeedSequence(seed).spawn(restarts)
+        fit(**{**args, "seed": int(sq.generate_state(1)[0]) % 2**31, "restarts": 1,
+               **({"progress": shared_progress(progress, r, restarts)} if progress is not None else {})})
+        for r, sq in enumerate(np.random.SeedSequence(seed).spawn(restarts))
     ]
     return min(runs, key=rank), runs
 

@@ -35,6 +35,7 @@ import numpy as np
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
 from hybridqnn.problems.qcbo import WeightCode
 from hybridqnn.solvers.registry import cqm_method_names, get_cqm_solver
+from hybridqnn.train.progress import Progress, check_progress
 from hybridqnn.train.qcbo.moves import MOVES, MoveContext, _line_search, _votes
 from hybridqnn.train.qcbo.network import (
     _Architecture,
@@ -97,6 +98,7 @@ def fit_qcbo(
     warm_start: QCBOResult | QATResult | None = None,
     moves: Sequence[str] = (),
     input_unit: float | None = None,
+    progress: Progress | None = None,
 ) -> QCBOResult:
     """Train a quantized spline network by decomposed QCBO + progressive hedging (package
     docstring: the algorithm, the subproblem solvers, starts and measured notes).
@@ -137,6 +139,8 @@ def fit_qcbo(
             improves the training score.
         input_unit: q, a power of two: the integer-exact QCBO (inputs on multiples of q; every
             weight scale a power of two). None: the real-coefficient model.
+        progress: called as ``progress(t, ph_iterations)`` after each PH iteration
+            (:mod:`hybridqnn.train.progress`; restarts share one count).
 
     Raises:
         ValueError: bad sizes, labels or settings; non-finite X; an empty input interval or
@@ -146,10 +150,11 @@ def fit_qcbo(
     if check_int("restarts", restarts, 1) > 1:
         return _best_qcbo_start(fit_qcbo, dict(locals()), restarts, seed, select)
     args = dict(locals())
-    for key in ("restarts", "warm_start", "executor", "max_workers", "callback"):
+    for key in ("restarts", "warm_start", "executor", "max_workers", "callback", "progress"):
         args.pop(key)
     if callback is not None and not callable(callback):
         raise TypeError(f"'callback' must be callable or None, got {type(callback).__name__}")
+    progress = check_progress(progress)
     setup = _ph_setup(**args)
     state = _ph_start(setup, warm_start)
     with _pool(executor, max_workers) as pool:
@@ -157,6 +162,8 @@ def fit_qcbo(
             ph_iteration(setup, state, t, pool)
             if callback is not None:
                 callback(dict(state.history[-1]))
+            if progress is not None:
+                progress(t + 1, setup.iterations)
     return _ph_result(setup, state)
 
 
