@@ -24,57 +24,71 @@ export), ``hybridqnn.data``, ``hybridqnn.experiments``, ``hybridqnn.quantum`` an
 
 from __future__ import annotations
 
-import importlib
+from typing import TYPE_CHECKING
+
+from hybridqnn._lazy import attach, type_checking_imports
 
 __version__ = "0.1.0"
 
-# name -> the subpackage that defines it (loaded on first access)
-_API: dict[str, str] = {
-    # solvers
-    "get_sampler": "hybridqnn.solvers",
-    # optimizers (QP-SBGD, arXiv 2310.15128, and its baselines)
-    "QPSBGD": "hybridqnn.optim",
-    "BinaryConnect": "hybridqnn.optim",
-    "ProxQuant": "hybridqnn.optim",
-    # layers and whole models
-    "BinaryLinear": "hybridqnn.nn",
-    "BinaryMLP": "hybridqnn.nn",
-    "BinaryGCN": "hybridqnn.nn",
-    "NaturalQuantizedMLP": "hybridqnn.nn",
-    "RandomConvFeatures": "hybridqnn.nn",
-    # training loops, fit functions and estimators
-    "train_classifier": "hybridqnn.train",
-    "train_gcn": "hybridqnn.train",
-    "fit_natural": "hybridqnn.train",
-    "fit_qubo_head": "hybridqnn.train",
-    "fit_qcbo": "hybridqnn.train",
-    "fit_qat": "hybridqnn.train",
-    "QUBOHeadClassifier": "hybridqnn.train",
-    "SGDHeadClassifier": "hybridqnn.train",
-    "RandomConvTransformer": "hybridqnn.train",
-    "QCBOClassifier": "hybridqnn.train",
-    # trained models: keep, inspect, deploy
-    "save_model": "hybridqnn.deploy.store",
-    "load_model": "hybridqnn.deploy.store",
-    "summary": "hybridqnn.deploy.summaries",
-    "export_model": "hybridqnn.deploy.export",
-    # data and experiments
-    "load_dataset": "hybridqnn.data",
-    "load_config": "hybridqnn.experiments",
-    "run_experiment": "hybridqnn.experiments",
-}
+if TYPE_CHECKING:  # the public API, loaded on first use (PEP 562): no torch at import
+    from hybridqnn.data import load_dataset
+    from hybridqnn.deploy.export import export_model
+    from hybridqnn.deploy.store import load_model, save_model
+    from hybridqnn.deploy.summaries import summary
+    from hybridqnn.experiments import load_config, run_experiment
+    from hybridqnn.nn import (
+        BinaryGCN,
+        BinaryLinear,
+        BinaryMLP,
+        NaturalQuantizedMLP,
+        RandomConvFeatures,
+    )
+    from hybridqnn.optim import QPSBGD, BinaryConnect, ProxQuant
+    from hybridqnn.solvers import get_sampler
+    from hybridqnn.train import (
+        QCBOClassifier,
+        QUBOHeadClassifier,
+        RandomConvTransformer,
+        SGDHeadClassifier,
+        fit_natural,
+        fit_qat,
+        fit_qcbo,
+        fit_qubo_head,
+        train_classifier,
+        train_gcn,
+    )
 
-__all__ = ["__version__", *sorted(_API)]
+_API = type_checking_imports(__file__)
+
+__all__ = [
+    "__version__",
+    "BinaryConnect",
+    "BinaryGCN",
+    "BinaryLinear",
+    "BinaryMLP",
+    "NaturalQuantizedMLP",
+    "ProxQuant",
+    "QCBOClassifier",
+    "QPSBGD",
+    "QUBOHeadClassifier",
+    "RandomConvFeatures",
+    "RandomConvTransformer",
+    "SGDHeadClassifier",
+    "export_model",
+    "fit_natural",
+    "fit_qat",
+    "fit_qcbo",
+    "fit_qubo_head",
+    "get_sampler",
+    "load_config",
+    "load_dataset",
+    "load_model",
+    "run_experiment",
+    "save_model",
+    "summary",
+    "train_classifier",
+    "train_gcn",
+]
 
 
-def __getattr__(name: str) -> object:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hybridqnn' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+__getattr__, __dir__ = attach(__name__, _API)

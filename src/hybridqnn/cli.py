@@ -206,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _error(str(exc) if isinstance(exc, _UsageError) else _describe(exc))
         return 2
+    except BrokenPipeError:  # the reader went away (`hybridqnn list | head`): stop quietly
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a command its pipe closed
     except Exception as exc:
         if debug:
             raise
@@ -214,6 +217,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         pkg_logger.removeHandler(handler)
         pkg_logger.setLevel(old_level)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush of a closed pipe does not
+    print a second BrokenPipeError (the recipe of Python's ``signal`` documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced by one without a descriptor
+        pass
 
 
 def _describe(exc: BaseException) -> str:

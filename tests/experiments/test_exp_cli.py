@@ -267,3 +267,21 @@ def test_bad_executor_fails_before_the_run(tmp_path, capsys):
     assert cli.main(["run", "toy", "--out", str(out), "--executor", "bogus"]) == 2
     assert "'executor'" in _one_error_line(capsys.readouterr().err)
     assert not out.exists()
+
+
+def test_a_closed_pipe_stops_the_cli_quietly() -> None:
+    """`hybridqnn list | head -1`: the reader has closed the pipe (here before the CLI writes
+    anything, so the write always fails); the CLI stops with 141 (128 + SIGPIPE) and prints no
+    traceback or BrokenPipeError."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from hybridqnn.cli import main; sys.exit(main(['list']))"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # what `head -1` does once it has its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert err == ""

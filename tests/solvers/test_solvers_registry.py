@@ -118,3 +118,18 @@ def test_every_registered_target_names_a_constructor() -> None:
     for entry in _SOLVERS.values():
         module, _, attribute = entry.target.partition(":")
         assert callable(getattr(importlib.import_module(module), attribute)), entry.name
+
+
+def test_names_and_keywords_load_no_sampler_stack() -> None:
+    """``hybridqnn list`` and the config loader use these: no numba, torch, dimod or Ocean."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, hybridqnn.solvers as s\n"
+        "from hybridqnn.solvers.keywords import SOLVER_KEYWORDS, EXACT_MAX_VARIABLES\n"
+        "assert s.solver_names() == tuple(SOLVER_KEYWORDS) and s.list_solvers() and s.DEFAULT_SOLVER\n"
+        "print(sorted(n for n in ('numba', 'torch', 'dwave.samplers', 'scipy', 'dimod') if n in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

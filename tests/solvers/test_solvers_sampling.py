@@ -14,8 +14,8 @@ import pytest
 
 from hybridqnn.problems import DenseIsing
 from hybridqnn.solvers import get_sampler, sample_bqm
+from hybridqnn.solvers.keywords import EXACT_MAX_VARIABLES
 from hybridqnn.solvers.reference import polish
-from hybridqnn.solvers.registry import EXACT_MAX_VARIABLES
 from hybridqnn.solvers.sampling import beta_range_dense, beta_range_for, flip_costs
 
 AWKWARD_LABELS = ["b", ("t", 1), "a", 3, ("x", ("y",)), frozenset({1})]

@@ -23,6 +23,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import urllib.parse
 import urllib.request
 import zipfile
 import zlib
@@ -181,7 +182,7 @@ def download_file(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / filename
-    failures: list[str] = []
+    failures: list[tuple[str, str]] = []
     mismatch: DataIntegrityError | None = None
     for url in urls:
         logger.info("downloading %s from %s", filename, url)
@@ -193,8 +194,9 @@ def download_file(
         except (OSError, ValueError, http.client.HTTPException) as exc:
             # URLError, HTTPError, timeouts and connection errors are OSErrors; an
             # unsupported URL scheme is a ValueError.
-            logger.warning("could not download %s from %s: %s", filename, url, _one_line(exc))
-            failures.append(f"{url}: {_one_line(exc)}")
+            # INFO, not WARNING: the DownloadError below names every failure in its one line
+            logger.info("could not download %s from %s: %s", filename, url, _one_line(exc))
+            failures.append((url, _one_line(exc)))
         else:
             logger.info("saved %s", target)
             return target
@@ -202,7 +204,23 @@ def download_file(
         raise mismatch
     if not failures:
         raise DownloadError(f"no download URL is known for {filename}")
-    raise DownloadError("; ".join(failures))
+    raise DownloadError(_failures_line(failures))
+
+
+def _failures_line(failures: Sequence[tuple[str, str]]) -> str:
+    """``url: reason; url: reason``, or ``scheme://host, scheme://host: reason`` when every URL failed alike (as
+    every mirror does offline; the message must stay short enough to be read in one line)."""
+    reasons = {reason for _, reason in failures}
+    if len(reasons) == 1:
+        hosts = dict.fromkeys(_site(url) for url, _ in failures)
+        return f"{', '.join(hosts)}: {reasons.pop()}"
+    return "; ".join(f"{url}: {reason}" for url, reason in failures)
+
+
+def _site(url: str) -> str:
+    """``scheme://host`` of ``url`` (the whole URL when it names no host, as ``file:`` ones)."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
 
 
 def missing_files(directory: str | os.PathLike[str], filenames: Iterable[str]) -> list[str]:
@@ -224,8 +242,8 @@ def raise_missing(
         hint: Optional extra advice appended to the message.
     """
     message = (
-        f"{dataset} data files not found: missing {', '.join(missing)} in {directory} "
-        f"({reason}); put the files in {directory}"
+        f"{dataset} data files not found in {directory}: missing {', '.join(missing)} "
+        f"({reason}); put the files there"
     )
     if hint:
         message += f" {hint}"

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.datasets import load_svmlight_file
 
 from hybridqnn._checks import check_int
 from hybridqnn.data.checksums import DataIntegrityError
@@ -109,6 +108,8 @@ def load_libsvm(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"LIBSVM file {path} not found")
+    from sklearn.datasets import load_svmlight_file  # slow to import: only when a file is read
+
     text = _read_text(path, limits)
     try:
         x, y = load_svmlight_file(

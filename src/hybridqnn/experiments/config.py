@@ -19,6 +19,15 @@ field's declared rule (:mod:`hybridqnn.experiments.params`; the message names th
 or the ``--set`` item, and the key) and builds the params instance, whose ``__post_init__`` adds
 the rules between fields (``sample_kwargs`` against the solver, ``best_effort`` overrides).
 
+**Sampler keywords belong to their solver.** A config's ``sample_kwargs`` are written for the
+solver the same table names (or the experiment's default solver). A layer that changes the
+solver without setting its keywords, e.g. ``--set solver=exact`` on a config whose
+``[params]`` tuned dense SA, gives the new solver its own defaults, the empty table (its
+sampler's defaults); keywords the user sets in the same or a later layer are kept and checked
+against the chosen solver. Layers, lowest first: the dataclass defaults, ``[params]``,
+``[quick]`` (with ``--quick``), the ``--set`` items. The params class pairs each solver field
+with its keywords (:func:`~hybridqnn.experiments.params.solver_field`).
+
 **Limits.** A config file may hold at most 1 MiB (:data:`MAX_CONFIG_BYTES`; raise it for a
 process with ``$HYBRIDQNN_MAX_CONFIG_BYTES``), must be UTF-8 (a leading byte-order mark is
 skipped) and may nest tables and arrays at most 32 levels deep (:data:`MAX_CONFIG_DEPTH`; a
@@ -29,6 +38,7 @@ naming the file, the rule and, for bad UTF-8, the byte offset.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import numbers
 import os
 import sys
@@ -39,7 +49,7 @@ from typing import Any
 
 from hybridqnn._checks import did_you_mean
 from hybridqnn.errors import InputFileError
-from hybridqnn.experiments.params import check_field, element_kind, field_rule
+from hybridqnn.experiments.params import check_field, element_kind, field_rule, solver_kwargs_fields
 from hybridqnn.experiments.registry import Experiment, get_experiment
 from hybridqnn.experiments.schema import (
     accepts_str,
@@ -72,6 +82,8 @@ MAX_CONFIG_BYTES = 2**20
 CONFIG_BYTES_ENV = "HYBRIDQNN_MAX_CONFIG_BYTES"
 #: The deepest nesting of tables and arrays a config may use (shipped configs use 3).
 MAX_CONFIG_DEPTH = 32
+
+logger = logging.getLogger(__name__)
 
 TOP_LEVEL_KEYS: tuple[str, ...] = ("experiment", "name", "description", "seed", "params", "quick")
 _SEED_MAX = 2**32 - 1
@@ -354,11 +366,14 @@ def _table_values(where: str, data: Mapping[str, Any], cls: type, quick: bool) -
     return values
 
 
-def _apply_overrides(where: str, overrides: Sequence[str], cls: type, values: dict[str, Any]) -> int | None:
-    """Apply ``--set key=value`` items to ``values``; return the seed they set, if any. Errors
-    read ``<where>: --set key=value: ...``."""
+def _apply_overrides(
+    where: str, overrides: Sequence[str], cls: type, values: dict[str, Any]
+) -> tuple[int | None, dict[str, Any]]:
+    """Apply ``--set key=value`` items to ``values``; return the seed they set (if any) and the
+    params they set. Errors read ``<where>: --set key=value: ...``."""
     hints = field_hints(cls)
     run_seed = None
+    keys = []
     for item in overrides:
         key, parsed, raw = _parse_override(where, item)
         owhere = f"{where}: --set {item}"
@@ -368,13 +383,37 @@ def _apply_overrides(where: str, overrides: Sequence[str], cls: type, values: di
         if key.startswith("params."):
             key = key[len("params.") :]
         _check_keys(owhere, "[params]", {key: None}, ("seed", *hints))
+        keys.append(key)
         try:
             values[key] = _checked(f"{owhere}:", cls, key, parsed, hints[key])
         except TypeError:
             if parsed is raw or not accepts_str(hints[key]):
                 raise
             values[key] = _checked(f"{owhere}:", cls, key, raw, hints[key])
-    return run_seed
+    return run_seed, {key: values[key] for key in keys}
+
+
+def _solver_defaults(where: str, cls: type, layers: Sequence[tuple[str, Mapping[str, Any]]], values: dict[str, Any]) -> None:
+    """A solver's ``sample_kwargs`` belong to it: where a layer (dataclass defaults,
+    ``[params]``, ``[quick]``, the ``--set`` items) changes a :func:`~hybridqnn.experiments.params.solver_field`
+    and neither it nor a later layer sets that solver's keywords, they become the new solver's
+    defaults, ``{}`` (its sampler's own), instead of keywords written for another solver."""
+    for solver_key, kwargs_key in solver_kwargs_fields(cls).items():
+        solver, switched, kwargs_at = _MISSING, -1, -1
+        for i, (_, layer) in enumerate(layers):
+            if solver_key in layer and layer[solver_key] != solver:
+                switched = -1 if solver is _MISSING else i
+                solver = layer[solver_key]
+            if kwargs_key in layer:
+                kwargs_at = i
+        if switched <= kwargs_at:
+            continue
+        if values.get(kwargs_key, layers[0][1].get(kwargs_key)):
+            logger.info(
+                "%s: %r reset to {} (the defaults of %s %r, set by %s; the keywords given were for another solver)",
+                where, kwargs_key, solver_key, solver, layers[switched][0],
+            )
+        values[kwargs_key] = {}
 
 
 def _build_params(where: str, experiment: Experiment, values: dict[str, Any], quick: bool) -> Any:
@@ -443,7 +482,14 @@ def load_config(
     run_seed = _check_seed(f"{where}: 'seed'", data.get("seed", 0))
 
     values = _table_values(where, data, experiment.params, quick)
-    override_seed = _apply_overrides(where, overrides, experiment.params, values)
+    override_seed, overridden = _apply_overrides(where, overrides, experiment.params, values)
+    layers = [
+        ("the defaults", {k: _default(f) for k, f in init_fields(experiment.params).items()}),
+        ("[params]", data.get("params", {})),
+        ("[quick]", data.get("quick", {}) if quick else {}),
+        ("--set", overridden),
+    ]
+    _solver_defaults(where, experiment.params, layers, values)
     if override_seed is not None:
         run_seed = override_seed
     if seed is not None:
@@ -477,12 +523,7 @@ def params_help(experiment: Experiment) -> list[ParamInfo]:
     hints = field_hints(experiment.params)
     out = []
     for name, f in init_fields(experiment.params).items():
-        if f.default is not dataclasses.MISSING:
-            default = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            default = f.default_factory()
-        else:
-            default = None
+        default = _default(f)
         rule = field_rule(f)
         out.append(
             ParamInfo(
@@ -498,6 +539,15 @@ def params_help(experiment: Experiment) -> list[ParamInfo]:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _default(f: dataclasses.Field) -> Any:
+    """A field's default value (a fresh one from ``default_factory``), or None if required."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -44,6 +44,8 @@ __all__ = [
     "list_field",
     "param",
     "solver_choices",
+    "solver_field",
+    "solver_kwargs_fields",
 ]
 
 #: Most iterations, epochs, repeats or samples a count field accepts.
@@ -220,6 +222,29 @@ def solver_choices(*excluded: str) -> Callable[[], tuple[str, ...]]:
         return tuple(n for n in solver_names() if n not in excluded)
 
     return names
+
+
+def solver_field(default: str, *, help: str, kwargs: str = "sample_kwargs", excluded: tuple[str, ...] = ()) -> Any:
+    """A registry solver name (one of :func:`solver_choices` but ``excluded``) whose sampler
+    keywords are the dict field ``kwargs`` of the same params class.
+
+    The pair tells the config loader that ``kwargs`` belong to this solver: a config layer
+    (``[params]``, ``[quick]``, the ``--set`` items) that changes the solver without setting
+    ``kwargs`` gives the new solver its own defaults, the empty table (its sampler's defaults),
+    instead of keywords written for another solver (:func:`hybridqnn.experiments.config.load_config`).
+    """
+    f = param(default, help=help, choices=solver_choices(*excluded))
+    return field(default=default, metadata={**f.metadata, "sample_kwargs": kwargs})
+
+
+def solver_kwargs_fields(cls: type) -> dict[str, str]:
+    """``{solver field: its sample_kwargs field}`` of the params dataclass ``cls``
+    (the fields declared with :func:`solver_field`)."""
+    return {
+        f.name: f.metadata["sample_kwargs"]
+        for f in dataclasses.fields(cls)
+        if f.init and "sample_kwargs" in f.metadata
+    }
 
 
 def is_declared(hint: Any, f: dataclasses.Field) -> bool:

@@ -76,6 +76,7 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn.experiments.choices import LOSSES, MOVES
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import (
     COUNT,
@@ -86,6 +87,7 @@ from hybridqnn.experiments.params import (
     list_field,
     param,
     solver_choices,
+    solver_field,
 )
 from hybridqnn.experiments.plots import Panel, Series, plot_panels
 from hybridqnn.experiments.registry import Experiment, register
@@ -101,18 +103,6 @@ PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
 SETTINGS = ("binary", "ternary", "2bit", "mixed")
 QCBO_METHODS = ("qph-qcgd", "qph-penalty", "qph-milp", "mono-qcgd", "mono-penalty", "mono-milp")
 PH_STARTS = ("random", "qat")
-
-
-def _losses() -> tuple[str, ...]:
-    from hybridqnn.problems.splines import LOSSES
-
-    return LOSSES
-
-
-def _moves() -> tuple[str, ...]:
-    from hybridqnn.train.qcbo.moves import MOVES
-
-    return tuple(MOVES)
 
 
 def _divides_28(label: str, side: int) -> None:
@@ -154,7 +144,7 @@ class QCBOParams:
     hidden: list[int] = list_field(4, help="hidden widths", low=1, high=MAX_WIDTH, nonempty=True)
     activation_bits: int = param(5, help="K bits of each hidden activation", low=1, high=16)
     segments: int = param(2, help="M spline segments per hidden neuron", low=1, high=MAX_WIDTH)
-    loss: str = param("logistic", help="loss spline", choices=_losses)
+    loss: str = param("logistic", help="loss spline", choices=LOSSES)
     loss_segments: int = param(8, help="segments of the loss spline", low=1, high=MAX_WIDTH)
     bias: bool = True
     ph_iterations: int = param(6, help="QPH iterations", **COUNT)
@@ -182,7 +172,7 @@ class QCBOParams:
         default_factory=list,
         help="extra QPH moves after the line search (fit_qcbo moves; 'qubo': the "
         "weight-space QUBO move solved by the oracle)",
-        choices=_moves,
+        choices=MOVES,
     )
     greedy_control: bool = field(
         default=True,
@@ -199,8 +189,8 @@ class QCBOParams:
         high=MAX_COUNT,
     )
     control_iterations: int = param(20, help="line-search iterations per start of that control", **COUNT)
-    solver: str = param(
-        "dense-sa", help="registry name of the oracle (QCGD / penalty)", choices=solver_choices("milp", "exact")
+    solver: str = solver_field(
+        "dense-sa", help="registry name of the oracle (QCGD / penalty)", excluded=("milp", "exact")
     )
     sample_kwargs: dict[str, Any] = field(
         default_factory=lambda: {"num_reads": 2, "num_sweeps": 100},

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from hybridqnn.experiments.choices import HEAD_OPTIMIZERS, NONLINEARITIES, POOLS
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import (
     COUNT,
@@ -27,7 +28,7 @@ from hybridqnn.experiments.params import (
     check_declared,
     list_field,
     param,
-    solver_choices,
+    solver_field,
 )
 from hybridqnn.experiments.plots import Panel, Series, plot_panels
 from hybridqnn.experiments.registry import Experiment, register
@@ -42,24 +43,6 @@ PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
     {"claim": "K = 15 problem size", "paper": "fits D-Wave Advantage qubit and coupler limits"},
     {"claim": "training time (simulated annealing)", "paper": "100-400x slower than SGD"},
 )
-
-
-def _nonlinearities() -> tuple[str, ...]:
-    from hybridqnn.nn.features import NONLINEARITIES
-
-    return NONLINEARITIES
-
-
-def _pools() -> tuple[str, ...]:
-    from hybridqnn.nn.features import POOLS
-
-    return POOLS
-
-
-def _optimizers() -> tuple[str, ...]:
-    from hybridqnn.train.sgd_head import OPTIMIZERS
-
-    return OPTIMIZERS
 
 
 def image_datasets() -> list[str]:
@@ -80,8 +63,8 @@ class HeadParams:
     num_filters: int | None = param(None, help="random conv filters (None: size-based default)", low=1, high=MAX_WIDTH)
     kernel_size: int | None = param(None, help="conv kernel size (None: size-based default)", low=1, high=1024)
     pool_size: int | None = param(None, help="pooled grid side (None: size-based default)", low=1, high=1024)
-    nonlinearity: str = param("relu", help="relu, tanh, abs or identity", choices=_nonlinearities)
-    pool: str = param("avg", help="avg or max", choices=_pools)
+    nonlinearity: str = param("relu", help="relu, tanh, abs or identity", choices=NONLINEARITIES)
+    pool: str = param("avg", help="avg or max", choices=POOLS)
     weight_range: float = param(2.0, help="weights live on the K-bit grid over [-r, r]", **POSITIVE)
     bias_range: float = param(4.0, help="bias lives on the K-bit grid over [-r, r]", **POSITIVE)
     l2: float = param(1e-4, help="L2 penalty (both heads)", **POSITIVE)
@@ -92,7 +75,7 @@ class HeadParams:
     warm_start: bool = field(default=True, metadata={"help": "warm-start samplers from the classical reference"})
     compare_cold_start: bool = field(default=False, metadata={"help": "also record cold-start energies (first iteration)"})
     hardware_timeout: float = param(10.0, help="seconds per topology for the minor-embedding attempt", **POSITIVE)
-    sgd_optimizer: str = param("adam", help="adam or sgd", choices=_optimizers)
+    sgd_optimizer: str = param("adam", help="adam or sgd", choices=HEAD_OPTIMIZERS)
     sgd_lr: float = param(1e-2, help="SGD head learning rate", **POSITIVE)
     sgd_batch_size: int = param(256, help="SGD head batch size", **COUNT)
     sgd_epochs: int = param(20, help="SGD head epochs", **COUNT)
@@ -117,7 +100,7 @@ class QUBOHeadExperimentParams(HeadParams):
         default_factory=list, help="data sets run only when their files are present (never downloaded)", choices=image_datasets
     )
     bits: list[int] = list_field(10, help="bit precisions K", low=1, high=32, nonempty=True)
-    solver: str = param("dense-sa", help="registry name of the sampler (hybridqnn list solvers)", choices=solver_choices())
+    solver: str = solver_field("dense-sa", help="registry name of the sampler (hybridqnn list solvers)")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -5,15 +5,22 @@
 - :class:`BinaryConnect` (BC-SGD / BC-signSGD) and :class:`ProxQuant`: its baselines.
 """
 
-from hybridqnn.optim.baselines import (
-    FULL_PRECISION_NAMES,
-    OPTIMIZER_NAMES,
-    QPSBGD_VARIANTS,
-    BinaryConnect,
-    ProxQuant,
-    make_optimizer,
-)
-from hybridqnn.optim.qpsbgd import PROJECTIONS, QPSBGD, UPDATES
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hybridqnn._lazy import attach, type_checking_imports
+
+if TYPE_CHECKING:  # the names, loaded on first use (PEP 562): the names tables need no torch
+    from hybridqnn.optim.baselines import BinaryConnect, ProxQuant, make_optimizer
+    from hybridqnn.optim.names import FULL_PRECISION_NAMES, OPTIMIZER_NAMES, QPSBGD_VARIANTS
+    from hybridqnn.optim.qpsbgd import PROJECTIONS, QPSBGD, UPDATES
+
+_API = type_checking_imports(__file__)
+
+
+__getattr__, __dir__ = attach(__name__, _API)
+
 
 __all__ = [
     "FULL_PRECISION_NAMES",

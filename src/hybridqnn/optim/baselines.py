@@ -30,35 +30,9 @@ import torch
 
 from hybridqnn._checks import check_bool, check_choice, check_finite_step, check_float, check_int
 from hybridqnn.nn.binary import binary_layer_of, sign
+from hybridqnn.optim.names import OPTIMIZER_NAMES, QPSBGD_VARIANTS
 
-__all__ = [
-    "FULL_PRECISION_NAMES",
-    "OPTIMIZER_NAMES",
-    "QPSBGD_VARIANTS",
-    "BinaryConnect",
-    "ProxQuant",
-    "make_optimizer",
-]
-
-#: The paper's three QP-SBGD variants: the name fixes QPSBGD's ``projection``. ``qpsbgd-ls``:
-#: least squares; ``qpsbgd-sm``: the authors' sign-matching problem (their Gurobi runs);
-#: ``qpsbgd-xnor``: the per-neuron XNOR/threshold penalty QUBO (their D-Wave runs).
-QPSBGD_VARIANTS: dict[str, str] = {
-    "qpsbgd-ls": "least-squares",
-    "qpsbgd-sm": "sign-matching",
-    "qpsbgd-xnor": "xnor-threshold",
-}
-#: Names of the full-precision (torch) optimizers among :data:`OPTIMIZER_NAMES`.
-FULL_PRECISION_NAMES: tuple[str, ...] = ("sgd", "adam")
-#: Names accepted by :func:`make_optimizer`.
-OPTIMIZER_NAMES: tuple[str, ...] = (
-    "qpsbgd",
-    *QPSBGD_VARIANTS,
-    "bc-sgd",
-    "bc-signsgd",
-    "proxquant",
-    *FULL_PRECISION_NAMES,
-)
+__all__ = ["BinaryConnect", "ProxQuant", "make_optimizer"]
 
 
 class _LatentStep(torch.optim.Optimizer):

@@ -4,50 +4,51 @@ own samplers are re-exported through the registry, not rewritten.
 
 Internals (beta ranges, the classical reference, the kernels, the QCGD loop, the penalty
 conversion, the composites' rounding and noise) stay importable from their modules, e.g.
-:func:`hybridqnn.solvers.reference.polish_dense`.
+:func:`hybridqnn.solvers.reference.polish_dense`. The names below load on first use, so
+``import hybridqnn.solvers`` (and the config loader's :mod:`hybridqnn.solvers.keywords`) imports
+no numba, torch or Ocean sampler.
 """
 
-from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
-from hybridqnn.solvers.composites import (
-    LimitedPrecisionComposite,
-    NoisyOracleComposite,
-    TimeBudgetComposite,
-)
-from hybridqnn.solvers.dense import DenseSampler
-from hybridqnn.solvers.dwave import DWaveConfigError, check_fits, hybrid_sampler, qpu_sampler
-from hybridqnn.solvers.hardware import (
-    ADVANTAGE_LIMITS,
-    embedding_estimate,
-    hardware_estimate,
-    logical_counts,
-)
-from hybridqnn.solvers.milp import MILPSolver
-from hybridqnn.solvers.penalty import PenaltyCQMSampler
-from hybridqnn.solvers.qcgd import QCGDSolver
-from hybridqnn.solvers.registry import (
-    DEFAULT_SOLVER,
-    as_sampler,
-    cqm_method_names,
-    get_cqm_solver,
-    get_sampler,
-    list_solvers,
-    solver_names,
-)
-from hybridqnn.solvers.sampling import sample_bqm, sample_cqm, solve_dense, supports_dense
+from __future__ import annotations
 
-_TORCH_SAMPLERS = {
-    "SimulatedBifurcationSampler": "hybridqnn.solvers.bifurcation",
-    "CIMSampler": "hybridqnn.solvers.cim",
-}
+from typing import TYPE_CHECKING
 
+from hybridqnn._lazy import attach, type_checking_imports
 
-def __getattr__(name: str) -> object:
-    """The torch-based samplers are imported on first use (torch is slow to import)."""
-    if name in _TORCH_SAMPLERS:
-        import importlib
+if TYPE_CHECKING:  # the names, loaded on first use (PEP 562): importing the package loads no
+    # numba, torch or Ocean sampler (``hybridqnn.solvers.keywords``, ``solver_names()``)
+    from hybridqnn.solvers.annealing import DenseSimulatedAnnealingSampler
+    from hybridqnn.solvers.bifurcation import SimulatedBifurcationSampler
+    from hybridqnn.solvers.cim import CIMSampler
+    from hybridqnn.solvers.composites import (
+        LimitedPrecisionComposite,
+        NoisyOracleComposite,
+        TimeBudgetComposite,
+    )
+    from hybridqnn.solvers.dense import DenseSampler
+    from hybridqnn.solvers.dwave import DWaveConfigError, check_fits, hybrid_sampler, qpu_sampler
+    from hybridqnn.solvers.hardware import (
+        ADVANTAGE_LIMITS,
+        embedding_estimate,
+        hardware_estimate,
+        logical_counts,
+    )
+    from hybridqnn.solvers.milp import MILPSolver
+    from hybridqnn.solvers.penalty import PenaltyCQMSampler
+    from hybridqnn.solvers.qcgd import QCGDSolver
+    from hybridqnn.solvers.registry import (
+        DEFAULT_SOLVER,
+        as_sampler,
+        cqm_method_names,
+        get_cqm_solver,
+        get_sampler,
+        list_solvers,
+        solver_names,
+    )
+    from hybridqnn.solvers.sampling import sample_bqm, sample_cqm, solve_dense, supports_dense
 
-        return getattr(importlib.import_module(_TORCH_SAMPLERS[name]), name)
-    raise AttributeError(f"module 'hybridqnn.solvers' has no attribute {name!r}")
+_API = type_checking_imports(__file__)
+__getattr__, __dir__ = attach(__name__, _API)
 
 
 __all__ = [

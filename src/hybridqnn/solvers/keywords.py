@@ -26,7 +26,7 @@ from typing import Any
 
 from hybridqnn._checks import NumberRule, did_you_mean
 
-__all__ = ["MAX_READS", "MAX_SWEEPS", "OPEN_SOLVERS", "SOLVER_KEYWORDS", "Keyword", "check_sample_kwargs", "solver_keywords"]
+__all__ = ["EXACT_MAX_VARIABLES", "MAX_READS", "MAX_SWEEPS", "OPEN_SOLVERS", "SOLVER_KEYWORDS", "Keyword", "check_sample_kwargs", "solver_keywords"]
 
 _SEED_MAX = 2**32 - 1
 #: dwave-samplers' SA takes seeds below 2^31 (its message says 2^32 - 1; its check is < 2^31).
@@ -40,6 +40,9 @@ MAX_READS = 2**16
 #: (8 bytes each; ``num_sweeps = 2**31`` asked dense SA for 16 GB), and 10^7 sweeps of a
 #: 1,000-variable problem already take hours.
 MAX_SWEEPS = 10**7
+#: Most variables the ``exact`` solver takes: it enumerates all 2^n states (2^24 energies are
+#: 128 MB).
+EXACT_MAX_VARIABLES = 24
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,9 @@ from dwave import samplers
 
 from hybridqnn._checks import check_finite_model
 from hybridqnn.solvers.info import conventional, draw_seed
+from hybridqnn.solvers.keywords import EXACT_MAX_VARIABLES
 
 __all__ = ["EXACT_MAX_VARIABLES", "ExactSolver", "SimulatedAnnealingSampler", "SteepestDescentSolver", "TabuSampler"]
-
-EXACT_MAX_VARIABLES = 24
 
 
 class _Conventional:

@@ -1,7 +1,8 @@
 """Solvers by name: the one place where strings such as ``"sa"`` become ``dimod.Sampler`` objects.
 
 Library code takes sampler *objects*; names are resolved only here, in the config loader and in
-the CLI (see DESIGN.md). Any ``dimod.Sampler`` a user already has (dwave-samplers, an
+the CLI (see DESIGN.md). Each entry names its constructor as ``"module:attribute"``, so this
+module imports no sampler: listing and checking names stays cheap. Any ``dimod.Sampler`` a user already has (dwave-samplers, an
 ``EmbeddingComposite(DWaveSampler())``, a hybrid solver) can be passed wherever a solver is.
 """
 
@@ -10,11 +11,12 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dimod
+from hybridqnn.solvers.keywords import EXACT_MAX_VARIABLES
 
-from hybridqnn.solvers.ocean import EXACT_MAX_VARIABLES
+if TYPE_CHECKING:
+    import dimod
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ def as_sampler(solver: str | dimod.Sampler | None) -> dimod.Sampler:
         return get_sampler(DEFAULT_SOLVER)
     if isinstance(solver, str):
         return get_sampler(solver)
+    import dimod
+
     if isinstance(solver, dimod.Sampler) or (hasattr(solver, "sample") and hasattr(solver, "parameters")):
         return solver
     raise TypeError(f"'sampler' must be a dimod.Sampler or one of {', '.join(_SOLVERS)}; got {type(solver).__name__}")

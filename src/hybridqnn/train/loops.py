@@ -28,7 +28,8 @@ from torch import nn
 
 from hybridqnn._checks import check_int
 from hybridqnn.nn.binary import BinaryLayer
-from hybridqnn.optim.baselines import FULL_PRECISION_NAMES, make_optimizer
+from hybridqnn.optim.baselines import make_optimizer
+from hybridqnn.optim.names import FULL_PRECISION_NAMES
 from hybridqnn.train.progress import Progress, check_progress
 
 __all__ = [

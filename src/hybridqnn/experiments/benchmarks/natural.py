@@ -20,20 +20,22 @@ from __future__ import annotations
 
 import math
 import statistics
+import typing
 from dataclasses import dataclass
 from typing import Any
 
 from hybridqnn.experiments.context import RunContext
-from hybridqnn.experiments.natural import NaturalNetParams
+from hybridqnn.experiments.natural import NaturalNetParams, NaturalTrainParams
 from hybridqnn.experiments.params import COUNT, POSITIVE, param
 from hybridqnn.experiments.registry import Experiment, register
+from hybridqnn.experiments.schema import field_hints
 from hybridqnn.experiments.toolkit import Timer, bench_headline, note_baseline
 
 
 def _backends() -> tuple[str, ...]:
-    from hybridqnn.nn.natural import BACKENDS
-
-    return BACKENDS
+    """The choices of ``NaturalTrainParams.backend`` (a Literal: no torch at load; a test keeps it
+    equal to :data:`hybridqnn.nn.natural.BACKENDS`)."""
+    return typing.get_args(field_hints(NaturalTrainParams)["backend"])
 
 
 @dataclass(frozen=True)

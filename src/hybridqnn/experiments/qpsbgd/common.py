@@ -14,11 +14,9 @@ import functools
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import torch
-from torch import nn
 
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import (
@@ -28,15 +26,17 @@ from hybridqnn.experiments.params import (
     check_declared,
     list_field,
     param,
-    solver_choices,
+    solver_field,
 )
 from hybridqnn.experiments.plots import Panel, Series, plot_panels
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import aggregate, seed_summary
-from hybridqnn.optim import FULL_PRECISION_NAMES, QPSBGD_VARIANTS
-from hybridqnn.solvers import get_sampler
+from hybridqnn.optim.names import FULL_PRECISION_NAMES, QPSBGD_VARIANTS
 from hybridqnn.solvers.keywords import check_sample_kwargs
-from hybridqnn.train import bce_metrics, minibatches, optimizers_for, train_classifier
+
+if TYPE_CHECKING:  # torch and the training loops load when a run starts, not with the config
+    import torch
+    from torch import nn
 
 QP_METHODS: tuple[str, ...] = tuple(QPSBGD_VARIANTS)
 BINARY_BASELINES: tuple[str, ...] = ("bc-sgd", "bc-signsgd", "proxquant")
@@ -171,14 +171,12 @@ class TrainParams:
     repeats: int = param(
         5, help="runs per (method, data set, setting), keyed seeds (init and batches)", **COUNT
     )
-    solver: str = param(
-        "dense-sa", help="sampler for qpsbgd-ls and qpsbgd-xnor", choices=solver_choices()
-    )
+    solver: str = solver_field("dense-sa", help="sampler for qpsbgd-ls and qpsbgd-xnor")
     sample_kwargs: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "passed to the sampler (checked against solver)"}
     )
-    exact_solver: str = param(
-        "milp", help="solver of qpsbgd-sm (Gurobi stand-in)", choices=solver_choices()
+    exact_solver: str = solver_field(
+        "milp", help="solver of qpsbgd-sm (Gurobi stand-in)", kwargs="exact_sample_kwargs"
     )
     exact_sample_kwargs: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "passed to exact_solver (checked against it)"}
@@ -249,6 +247,8 @@ def with_torch_threads(run: Callable[[RunContext, Any], None]) -> Callable[[RunC
     def wrapped(ctx: RunContext, p: Any) -> None:
         if p.torch_threads is None:
             return run(ctx, p)
+        import torch
+
         old = torch.get_num_threads()
         torch.set_num_threads(p.torch_threads)
         try:
@@ -268,6 +268,9 @@ def make_optimizers(
     """The optimizers of ``method`` (one name of :data:`hybridqnn.optim.OPTIMIZER_NAMES`) from
     the params: QPSBGD's sampler, projection settings and seed; Adam (``aux_lr``) on real
     parameters next to binary layers."""
+    from hybridqnn.solvers import get_sampler
+    from hybridqnn.train import optimizers_for
+
     kwargs: dict[str, Any] = {}
     if method in QP_METHODS:
         exact = method == "qpsbgd-sm"
@@ -325,6 +328,8 @@ def fit_classifier(
     """Train ``model`` with ``method`` on ``data`` = (x, y, x_test, y_test) over ``batches``
     (:func:`hybridqnn.train.minibatches`), logging every update with ``tag``. Returns the run's
     record (final train/test metrics, QP-SBGD stats, ``seconds``) and its curves."""
+    from hybridqnn.train import bce_metrics, train_classifier
+
     x, y, xt, yt = data
     opts = make_optimizers(method, model, q, seed)
 
@@ -363,6 +368,7 @@ def train_mlp(
     """One run of a :class:`~hybridqnn.nn.BinaryMLP` of ``sizes`` (init ``seed``; the batches
     reshuffled per epoch with ``batch_seed``, or in order when None)."""
     from hybridqnn.nn import BinaryMLP
+    from hybridqnn.train import minibatches
 
     x, y, xt, yt = (t.to(ctx.device) for t in data)
     model = BinaryMLP(

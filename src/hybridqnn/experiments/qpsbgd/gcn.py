@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hybridqnn.experiments.choices import GRAPH_DATASETS
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import COUNT, MAX_COUNT, MAX_WIDTH, list_field, param
 from hybridqnn.experiments.qpsbgd import common
@@ -28,12 +29,6 @@ DESCRIPTION = "Binary GCNs on karate club, Cora (and PubMed/CiteSeer when comple
 FIGURE = ("gcn_test_accuracy", "Binary GCNs: test accuracy")
 
 
-def _graph_datasets() -> tuple[str, ...]:
-    from hybridqnn.data.graphs import GRAPH_DATASETS
-
-    return GRAPH_DATASETS
-
-
 @dataclass(frozen=True)
 class GCNParams(common.TrainParams):
     """Binary GCNs on graph data (protocol in :func:`run_gcn`)."""
@@ -51,7 +46,7 @@ class GCNParams(common.TrainParams):
         }
     )
     datasets: list[str] = list_field(
-        "karate", "cora", "pubmed", "citeseer", help="run when the files are complete", choices=_graph_datasets, nonempty=True
+        "karate", "cora", "pubmed", "citeseer", help="run when the files are complete", choices=GRAPH_DATASETS, nonempty=True
     )
     epochs: dict[str, int] = param(
         default_factory=lambda: {"karate": 270, "cora": 500, "pubmed": 500, "citeseer": 500},

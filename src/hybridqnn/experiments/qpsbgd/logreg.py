@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import COUNT, MAX_COUNT, MAX_WIDTH, list_field, param
@@ -76,6 +75,8 @@ def _one_run(
     arrays: tuple[np.ndarray, ...],
     tag: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    import torch
+
     from hybridqnn.nn import BinaryLogisticRegression
     from hybridqnn.train import minibatches
 

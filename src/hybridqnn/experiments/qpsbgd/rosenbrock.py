@@ -20,13 +20,12 @@ from hybridqnn.experiments.params import (
     check_declared,
     list_field,
     param,
-    solver_choices,
+    solver_field,
 )
 from hybridqnn.experiments.plots import plot_panels
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.registry import Experiment, register
 from hybridqnn.experiments.toolkit import aggregate
-from hybridqnn.solvers import get_sampler, solve_dense
 from hybridqnn.solvers.keywords import check_sample_kwargs
 
 ROSENBROCK_METHODS: tuple[str, ...] = ("qpsbgd", "signsgd", "sgd")
@@ -54,7 +53,7 @@ class RosenbrockParams:
     repeats: int = param(
         3, help="runs per method and lr, keyed seeds (of A and of the sampler)", **COUNT
     )
-    solver: str = param("dense-sa", help="sampler of the direction QUBOs", choices=solver_choices())
+    solver: str = solver_field("dense-sa", help="sampler of the direction QUBOs")
     sample_kwargs: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "passed to the sampler (checked against solver)"}
     )
@@ -97,6 +96,7 @@ def rosenbrock_grad(z: np.ndarray) -> np.ndarray:
 
 def _rosenbrock_run(p: RosenbrockParams, method: str, seed: int, sampler: Any) -> dict[str, Any]:
     from hybridqnn.problems import binary_least_squares
+    from hybridqnn.solvers import solve_dense
 
     d, n = p.dims, p.num_directions
     rng = np.random.default_rng(seed)
@@ -247,6 +247,8 @@ def run_rosenbrock(ctx: RunContext, p: RosenbrockParams) -> None:
     the mean cosine between the move A·step and v (the quality of the direction in z space) and
     the co-directionality (fraction of entries where the binary step agrees with sign(Aᵀv)).
     """
+    from hybridqnn.solvers import get_sampler
+
     sampler = get_sampler(p.solver)
     rows: list[dict[str, Any]] = []
     panels = []
