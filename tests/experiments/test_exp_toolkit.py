@@ -1,9 +1,8 @@
-"""The experiments toolkit: keyed seeds, timing, aggregation, paper columns, plots."""
+"""The experiments toolkit: keyed seeds, timing, aggregation, paper columns."""
 
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -11,15 +10,12 @@ from hypothesis import strategies as st
 
 from hybridqnn.experiments.toolkit import (
     QUICK_RATIOS_NOTE,
-    Panel,
-    Series,
     Timer,
     aggregate,
     child_seed,
     median_seconds,
     note_baseline,
     paper_columns,
-    plot_panels,
     seed_summary,
 )
 
@@ -82,34 +78,6 @@ def test_seed_summary_and_paper_columns() -> None:
     assert paper_columns("test_accuracy", 0.9, 0.95) == pytest.approx(
         {"paper_test_accuracy": 0.95, "test_accuracy_vs_paper": -0.05})
     assert paper_columns("test_accuracy", 0.9, None)["test_accuracy_vs_paper"] is None
-
-
-class _Ctx:
-    def __init__(self, out: Path) -> None:
-        self.out = out
-
-    def save_figure(self, name: str, fig) -> Path:
-        path = self.out / f"{name}.png"
-        fig.savefig(path)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-        return path
-
-
-def test_plot_panels_draws_single_points_and_skips_empty_panels(tmp_path: Path) -> None:
-    one = Panel("one evaluation", "epoch", "accuracy", [Series("a", [1], [0.5])])
-    empty = Panel("nothing", "epoch", "accuracy", [Series("b", [1, 2], [None, None])])
-    many = Panel("many", "K", "accuracy",
-                 [Series(f"m{i}", [1, 2, 3], [0.1 * i, 0.2, 0.3], band=([0, 0, 0], [1, 1, 1]))
-                  for i in range(6)])
-    settings = Panel("categories", "setting", "accuracy",
-                     [Series("qat", ["binary", "ternary"], [0.9, 0.95]),
-                      Series("qph", ["ternary", "mixed"], [0.93, None])])
-    path = plot_panels(_Ctx(tmp_path), "fig", [one, empty, many, settings], title="t")
-    assert path is not None and path.stat().st_size > 0
-    assert plot_panels(_Ctx(tmp_path), "none", [empty], title="t") is None
-    assert not (tmp_path / "none.png").exists()
 
 
 @pytest.mark.parametrize("quick", [False, True])

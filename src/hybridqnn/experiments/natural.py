@@ -41,8 +41,9 @@ import numpy as np
 
 from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import COUNT, MAX_WIDTH, POSITIVE, check_declared, param
+from hybridqnn.experiments.plots import Panel, Series, plot_panels
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import Panel, Series, paper_columns, plot_panels
+from hybridqnn.experiments.toolkit import paper_columns
 
 PAPER_ROWS: tuple[dict[str, Any], ...] = (
     {"setting": "classical", "a": 0.0, "g_over_pi": 0.5, "val_error": "8-9% (overfits)"},
@@ -538,13 +539,13 @@ def _plot_sweep(ctx: RunContext, rows: list[dict[str, Any]], g_c: float | None) 
     plot_panels(
         ctx,
         "error_vs_a",
-        [panel("a-sweep", "a", "error vs a", "stretch a (g = pi/2)", logx=True)],
+        [panel("a-sweep", "a", "error vs a", "stretch a (g = pi/2)")],
         title="Natural quantization: stretch a",
     )
     plot_panels(
         ctx,
         "error_vs_g",
-        [panel("g-sweep", "g_over_pi", g_title, "g / pi (a = 0)", logy=True)],
+        [panel("g-sweep", "g_over_pi", g_title, "g / pi (a = 0)")],
         title="Natural quantization: measurement strength g",
     )
     combined = [r for r in rows if r["sweep"] == "combined"]

@@ -89,8 +89,9 @@ from hybridqnn.experiments.params import (
     solver_choices,
     solver_field,
 )
+from hybridqnn.experiments.plots import Panel, Series, plot_panels
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import Panel, Series, Timer, bench_headline, plot_panels
+from hybridqnn.experiments.toolkit import Timer, bench_headline
 
 PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
     {"claim": "Fashion-MNIST accuracy at 1.1 bits on a CIM", "paper": "94.95 % (task not stated)"},
@@ -726,12 +727,12 @@ def _plot(
     for task in dict.fromkeys(t for t, _ in results):
         settings = [s for t, s in results if t == task]
         methods = list(dict.fromkeys(m for s in settings for m in results[(task, s)]))
-        panels.append(Panel(f"task {task}", "weight setting", "test accuracy", [
+        panels.append(Panel(f"task {task}: test accuracy per method", "weight setting", "test accuracy", [
             Series(m, settings, [results[(task, s)].get(m) for s in settings]) for m in methods
         ]))
     plot_panels(ctx, "accuracy", panels, title="QCBO vs QAT vs full precision (Fashion-MNIST)")
     loss = [Series(name, list(range(len(h))), h) for name, h in histories.items() if len(h) > 1]
-    plot_panels(ctx, "qph_loss", [Panel("QPH", "QPH iteration", "training spline loss (mean)", loss)],
+    plot_panels(ctx, "qph_loss", [Panel("QPH: training loss per iteration", "QPH iteration", "training spline loss (mean)", loss)],
                 title="QCBO: training spline loss per QPH iteration")
 
 
@@ -934,13 +935,13 @@ def _plot_traces(ctx: RunContext, traces: list[tuple[str, list[dict[str, Any]]]]
                 for label, trace in traces]
 
     its = sorted({t["iteration"] + 1 for _, trace in traces for t in trace})
-    exact = [Series("exact optimum (MILP)", its, [optimum] * len(its))] if its else []
+    exact = [Series("exact optimum (MILP)", its, [optimum] * len(its), reference=True)] if its else []
     infeasibility = [Series(label, [t["iteration"] + 1 for t in trace],
                             [max(t["infeasibility"], 1e-12) for t in trace]) for label, trace in traces]
     plot_panels(ctx, "qcgd_convergence", [
         Panel("lifted objective", "QCGD iteration t", "objective", series("objective") + exact),
         Panel("best feasible atom", "QCGD iteration t", "objective", series("best_feasible") + exact),
-        Panel("infeasibility", "QCGD iteration t", "||r(X_t)||", infeasibility, logx=True, logy=True),
+        Panel("infeasibility", "QCGD iteration t", "||r(X_t)||", infeasibility),
     ], title="QCGD on the QCBO: objective and infeasibility per iteration")
 
 

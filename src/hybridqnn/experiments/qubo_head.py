@@ -30,8 +30,9 @@ from hybridqnn.experiments.params import (
     param,
     solver_field,
 )
+from hybridqnn.experiments.plots import Panel, Series, plot_panels
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import Panel, Series, Timer, child_seed, plot_panels
+from hybridqnn.experiments.toolkit import Timer, child_seed
 from hybridqnn.solvers.keywords import check_sample_kwargs
 
 PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
@@ -348,15 +349,15 @@ def _plot_precision(ctx: RunContext, results: dict[str, dict[str, Any]]) -> None
     acc_panels, loss_series = [], []
     for name, r in results.items():
         ks = sorted(r["per_k"])
-        acc_panels.append(Panel(name, "bits per weight K", "test accuracy", [
+        acc_panels.append(Panel(f"{name}: QUBO head vs SGD head", "bits per weight K", "test accuracy", [
             Series("QUBO head", ks, [r["per_k"][k]["row"]["test_accuracy"] for k in ks]),
-            Series("SGD head (best epoch)", ks, [r["sgd"]["best_test_accuracy"]] * len(ks)),
+            Series("SGD head (best epoch)", ks, [r["sgd"]["best_test_accuracy"]] * len(ks), reference=True),
         ]))
         for k in ks:
             losses = r["per_k"][k]["losses"]
             loss_series.append(Series(f"{name} K={k}", list(range(1, len(losses) + 1)), losses))
     plot_panels(ctx, "accuracy_vs_bits", acc_panels, title="QUBO-trained head: test accuracy vs precision")
-    plot_panels(ctx, "loss", [Panel("QUBO head", "iteration", "training loss", loss_series, logy=True)],
+    plot_panels(ctx, "loss", [Panel("QUBO head: loss per iteration", "iteration", "training loss", loss_series)],
                 title="QUBO-trained head: training loss per iteration")
 
 

@@ -1,5 +1,5 @@
 """The one toolkit every experiment and benchmark uses: keyed seeds, timing, aggregation over
-seeds, the paper-comparison columns and the plots.
+seeds and the paper-comparison columns (figures: :mod:`hybridqnn.experiments.plots`).
 
 Row identity. Every result row names what it measured with three string columns: ``method``
 (what trained or solved), ``dataset`` and ``setting`` (a short string saying what else varies
@@ -19,13 +19,10 @@ distinct keys, as with ``SeedSequence.spawn``.
 from __future__ import annotations
 
 import hashlib
-import math
 import numbers
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,8 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "QUICK_RATIOS_NOTE",
-    "Panel",
-    "Series",
     "Timer",
     "aggregate",
     "bench_headline",
@@ -42,7 +37,6 @@ __all__ = [
     "median_seconds",
     "note_baseline",
     "paper_columns",
-    "plot_panels",
     "seed_summary",
 ]
 
@@ -196,123 +190,3 @@ def paper_columns(metric: str, value: float | None, paper: float | None) -> dict
     None when it reports none) and ``<metric>_vs_paper`` (ours minus the paper's)."""
     diff = None if value is None or paper is None else float(value) - float(paper)
     return {f"paper_{metric}": paper, f"{metric}_vs_paper": diff}
-
-
-# --------------------------------------------------------------------------- plots
-
-
-@dataclass
-class Series:
-    """One labelled line: ``y`` over ``x``, with an optional error bar ``yerr`` or a shaded
-    ``band = (low, high)`` (e.g. min and max over seeds). String x values are categories
-    (settings, tasks): drawn as points at evenly spaced, labelled positions."""
-
-    label: str
-    x: Sequence[float | str]
-    y: Sequence[float | None]
-    yerr: Sequence[float] | None = None
-    band: tuple[Sequence[float], Sequence[float]] | None = None
-
-
-@dataclass
-class Panel:
-    """One set of axes."""
-
-    title: str
-    xlabel: str
-    ylabel: str
-    series: list[Series] = field(default_factory=list)
-    logx: bool = False
-    logy: bool = False
-    ylim: tuple[float, float] | None = None
-
-
-_LEGEND_INSIDE = 4
-_FEW_TICKS = 12
-
-
-def _categories(panel: Panel) -> list[str] | None:
-    """The category labels of a panel whose x values are strings (in first-seen order), else
-    None."""
-    xs = [x for s in panel.series for x in s.x]
-    if not any(isinstance(x, str) for x in xs):
-        return None
-    return list(dict.fromkeys(str(x) for x in xs))
-
-
-def _draw(ax: Any, panel: Panel) -> None:
-    categories = _categories(panel)
-    all_x: list[float] = []
-    for i, s in enumerate(panel.series):
-        x_pos = [categories.index(str(x)) for x in s.x] if categories is not None else s.x
-        pts = [(float(x), float(y)) for x, y in zip(x_pos, s.y, strict=True) if y is not None]
-        if not pts:
-            continue
-        xs, ys = zip(*pts, strict=True)
-        all_x.extend(xs)
-        # A marker on every series: a single evaluation is a visible point, not an empty panel;
-        # marker shapes and line styles keep coinciding methods apart. Categories (strings on
-        # x) get markers only: a line between unordered categories would suggest a trend.
-        style = dict(color=f"C{i % 10}", marker="os^vDP*Xdp"[i % 10], ms=4, lw=1.4,
-                     ls="none" if categories is not None else ("-", "--", "-.", ":")[i // 10 % 4],
-                     label=s.label)
-        if s.yerr is not None:
-            ax.errorbar(xs, ys, yerr=list(s.yerr)[: len(xs)], capsize=2, **style)
-        else:
-            ax.plot(xs, ys, **style)
-        if s.band is not None:
-            ax.fill_between(list(x_pos), list(s.band[0]), list(s.band[1]), color=f"C{i % 10}",
-                            alpha=0.18, lw=0)
-    if categories is not None:
-        ax.set_xticks(range(len(categories)), categories, fontsize=7,
-                      rotation=30 if len(categories) > 4 else 0)
-        ax.set_xlim(-0.5, len(categories) - 0.5)
-        all_x = []
-    ax.set_title(panel.title, fontsize=9)
-    ax.set_xlabel(panel.xlabel)
-    ax.set_ylabel(panel.ylabel)
-    if panel.logx:
-        ax.set_xscale("log")
-    if panel.logy:
-        ax.set_yscale("log")
-    if panel.ylim is not None:
-        ax.set_ylim(*panel.ylim)
-    if all_x and not panel.logx and all(float(x).is_integer() for x in all_x):
-        # Integer x (epochs, K, widths) gets integer ticks: at each value when there are few.
-        from matplotlib.ticker import MaxNLocator
-
-        values = sorted(set(all_x))
-        if len(values) <= _FEW_TICKS:
-            ax.set_xticks(values)
-            if len(values) == 1:
-                ax.set_xlim(values[0] - 1, values[0] + 1)
-        else:
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.grid(alpha=0.3)
-    if len(panel.series) > _LEGEND_INSIDE:
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    elif panel.series:
-        ax.legend(fontsize=7)
-
-
-def plot_panels(ctx: RunContext, name: str, panels: Sequence[Panel], *, title: str) -> Path | None:
-    """Draw ``panels`` (up to three per row) in one figure titled ``title`` and save it as
-    ``<name>.png`` in the run directory. Panels without data are left out; returns None (and
-    writes nothing) when none has any."""
-    import matplotlib.pyplot as plt
-
-    shown = [p for p in panels if any(any(y is not None for y in s.y) for s in p.series)]
-    if not shown:
-        return None
-    wide = any(len(p.series) > _LEGEND_INSIDE for p in shown)
-    cols = min(len(shown), 2 if wide else 3)
-    rows = math.ceil(len(shown) / cols)
-    width = 6.5 if wide else 5.0
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, 3.6 * rows), squeeze=False)
-    for ax, panel in zip(axes.ravel(), shown, strict=False):
-        _draw(ax, panel)
-    for ax in axes.ravel()[len(shown):]:
-        ax.set_visible(False)
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    return ctx.save_figure(name, fig)

@@ -326,3 +326,16 @@ def test_best_effort_overrides_merge_only_the_per_method_tables() -> None:
     assert best.lr["bc-sgd"] == 0.5 and best.lr["qpsbgd-sm"] == p.lr["qpsbgd-sm"]
     assert best.sample_kwargs == {} and best.updates == 7 and best.best_effort == {}
     assert common.setting(p, "paper") is p
+
+
+def test_evaluation_curves_are_drawn_at_the_evaluated_steps() -> None:
+    # the training loops evaluate every `every`-th update (epoch) and after the last one
+    assert common.evaluated_steps(2, 5) == [2]
+    assert common.evaluated_steps(10, 5) == [5, 10]
+    assert common.evaluated_steps(7, 3) == [3, 6, 7]
+    panel = common.curve_panel("t", "epoch", "accuracy", {"a (lr 0.1)": [[0.5, 0.6], [0.7, 0.8]]},
+                               x=[5, 10], groups={"a (lr 0.1)": "a"}, yscale="log")
+    (series,) = panel.series
+    assert series.x == [5, 10] and series.y == pytest.approx([0.6, 0.7])
+    assert series.band == ([0.5, 0.6], [0.7, 0.8]) and series.style_key == "a"
+    assert panel.yscale == "log"

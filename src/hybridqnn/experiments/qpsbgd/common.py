@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,8 +28,9 @@ from hybridqnn.experiments.params import (
     param,
     solver_field,
 )
+from hybridqnn.experiments.plots import Panel, Series, plot_panels
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import Panel, Series, aggregate, plot_panels, seed_summary
+from hybridqnn.experiments.toolkit import aggregate, seed_summary
 from hybridqnn.optim.names import FULL_PRECISION_NAMES, QPSBGD_VARIANTS
 from hybridqnn.solvers.keywords import check_sample_kwargs
 
@@ -406,15 +407,25 @@ def summary_row(
     return row
 
 
+def evaluated_steps(total: int, every: int) -> list[int]:
+    """The updates (or epochs) after which the training loops evaluate: every ``every``-th of
+    ``total``, and the last: the x values of an evaluation curve."""
+    return [t for t in range(1, total + 1) if t % every == 0 or t == total]
+
+
 def curve_panel(
     title: str,
     xlabel: str,
     ylabel: str,
     curves: dict[str, list[list[float]]],
     *,
-    logy: bool = False,
+    x: Sequence[int] | None = None,
+    groups: Mapping[str, str] | None = None,
+    yscale: str = "auto",
 ) -> Panel:
-    """Per label the mean curve over runs, with the min-max band when there are several runs."""
+    """Per label the mean curve over runs, with the min-max band when there are several runs,
+    over ``x`` (default 1, 2, ...; cut to the shortest run); ``groups`` maps a label to the
+    style it shares across panels (e.g. the method of ``"qpsbgd (lr 0.1)"``)."""
     series = []
     for label, runs in curves.items():
         length = min(len(r) for r in runs)
@@ -422,10 +433,10 @@ def curve_panel(
             continue
         arr = np.asarray([r[:length] for r in runs], dtype=float)
         band = (arr.min(axis=0).tolist(), arr.max(axis=0).tolist()) if len(runs) > 1 else None
-        series.append(
-            Series(label, list(range(1, length + 1)), arr.mean(axis=0).tolist(), band=band)
-        )
-    return Panel(title, xlabel, ylabel, series, logy=logy)
+        xs = list(x[:length]) if x is not None else list(range(1, length + 1))
+        group = None if groups is None else groups.get(label)
+        series.append(Series(label, xs, arr.mean(axis=0).tolist(), band=band, group=group))
+    return Panel(title, xlabel, ylabel, series, yscale=yscale)
 
 
 def _gap_note(

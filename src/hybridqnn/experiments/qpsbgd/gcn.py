@@ -215,9 +215,10 @@ def run_gcn(ctx: RunContext, p: GCNParams) -> None:
             panels.append(
                 common.curve_panel(
                     f"{dataset} ({name}): test accuracy",
-                    f"evaluation (every {q.eval_every} epochs)",
+                    "epoch",
                     "test accuracy",
                     curves,
+                    x=common.evaluated_steps(q.epochs[dataset], q.eval_every),
                 )
             )
     common.report(ctx, rows, panels, "test_accuracy", "mean final test accuracy", FIGURE)

@@ -62,6 +62,11 @@ def _arrays(
     return cache["a1a"]
 
 
+def _eval_every(q: LogRegParams) -> int:
+    """Updates between evaluations: about sixteen evaluations per run."""
+    return max(1, q.updates // 16)
+
+
 def _one_run(
     ctx: RunContext,
     q: LogRegParams,
@@ -90,7 +95,7 @@ def _one_run(
         model,
         (x, y, xt, yt),
         batches,
-        eval_every=max(1, q.updates // 16),
+        eval_every=_eval_every(q),
         tag=tag,
     )
 
@@ -157,13 +162,13 @@ def run_logreg(ctx: RunContext, p: LogRegParams) -> None:
                 curves[method] = [r["eval_train_loss"] for r in runs]
                 extra = {"batch_size": q.batch_size, "updates": q.updates, "lr": q.lr[method]}
                 rows.append(common.summary_row(method, dataset, name, records, metrics, extra))
-            every = max(1, q.updates // 16)
             panels.append(
                 common.curve_panel(
                     f"{dataset} ({name})",
-                    "evaluation",
-                    f"training loss (every ~{every} updates)",
+                    "update",
+                    "training loss (whole training set)",
                     curves,
+                    x=common.evaluated_steps(q.updates, _eval_every(q)),
                 )
             )
     common.report(ctx, rows, panels, "test_accuracy", "mean test accuracy", FIGURE)

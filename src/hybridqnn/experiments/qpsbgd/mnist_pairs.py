@@ -68,6 +68,11 @@ class MNISTPairsParams(common.MLPParams):
 
 
 
+def _eval_every(q: MNISTPairsParams) -> int:
+    """Updates between test evaluations: about ten evaluations per run."""
+    return max(1, q.updates // 10)
+
+
 def _pair_rows(
     ctx: RunContext, q: MNISTPairsParams, name: str, pair: str, ds: Any
 ) -> tuple[list[dict[str, Any]], dict[str, list[list[float]]]]:
@@ -84,9 +89,8 @@ def _pair_rows(
     def run_one(method: str, seed: int, tag: dict[str, Any]) -> tuple[Any, Any]:
         data = pooled_pair_features(ds, q.grid, q.train_size, q.test_size, seed)
         sizes = [data[0].shape[1], q.hidden, 1]
-        eval_every = max(1, q.updates // 10)
         return common.train_mlp(
-            ctx, q, method, seed, sizes, data, batch_seed=seed, eval_every=eval_every, tag=tag
+            ctx, q, method, seed, sizes, data, batch_seed=seed, eval_every=_eval_every(q), tag=tag
         )
 
     def saving(seed: int) -> dict[str, Any]:
@@ -151,7 +155,8 @@ def run_mnist_pairs(ctx: RunContext, p: MNISTPairsParams) -> None:
             rows += r
             panels.append(
                 common.curve_panel(
-                    f"mnist-{pair} ({name}): test accuracy", "evaluation", "test accuracy", curves
+                    f"mnist-{pair} ({name}): test accuracy", "update", "test accuracy", curves,
+                    x=common.evaluated_steps(q.updates, _eval_every(q)),
                 )
             )
     common.report(ctx, rows, panels, "test_accuracy", "mean test accuracy", FIGURE)

@@ -22,9 +22,10 @@ from hybridqnn.experiments.params import (
     param,
     solver_field,
 )
+from hybridqnn.experiments.plots import plot_panels
 from hybridqnn.experiments.qpsbgd import common
 from hybridqnn.experiments.registry import Experiment, register
-from hybridqnn.experiments.toolkit import aggregate, plot_panels
+from hybridqnn.experiments.toolkit import aggregate
 from hybridqnn.solvers.keywords import check_sample_kwargs
 
 ROSENBROCK_METHODS: tuple[str, ...] = ("qpsbgd", "signsgd", "sgd")
@@ -253,18 +254,17 @@ def run_rosenbrock(ctx: RunContext, p: RosenbrockParams) -> None:
     panels = []
     for name in p.settings:
         q = common.setting(p, name)
-        curves = {}
+        curves, groups = {}, {}
         seeds = common.run_seeds(ctx, q.repeats, f"rosenbrock-d{q.dims}", name)
         for method in q.methods:
             lr, runs = _best_lr(ctx, q, method, name, sampler, seeds)
             curves[f"{method} (lr {lr:g})"] = [[max(f, 1e-12) for f in r["f"]] for r in runs]
+            groups[f"{method} (lr {lr:g})"] = method
             rows.append(_row(q, method, name, lr, runs))
         title = f"{name}: d={q.dims}, n={q.num_directions}, {q.schedule}"
-        panels.append(
-            common.curve_panel(
-                title, "step", "f(z): mean over seeds, band min to max", curves, logy=True
-            )
-        )
+        # f -> 0 (the minimum): convergence is read on a log scale, whatever the range
+        panels.append(common.curve_panel(title, "step", "f(z): mean over seeds, band min to max",
+                                         curves, groups=groups, yscale="log"))
         _signsgd_note(ctx, rows, name)
     for row in rows:
         ctx.add_row(row)
