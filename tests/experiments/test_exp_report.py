@@ -153,6 +153,21 @@ def test_compact_table_fits_and_keeps_identity_first():
     assert compact_table([{"method": "hardware-estimate"}]) == "(no result rows)"
 
 
+def test_compact_table_never_cuts_rows_into_the_same_identity():
+    """qcbo-convergence's settings 'dense-sa, var=0, bits=full' and 'dense-sa, var=0, bits=4'
+    both read 'dense-sa, var=0, bi…' when cut to 20 characters: an identity column whose cut
+    makes two different rows look the same is shown whole."""
+    from hybridqnn.experiments.report import compact_table
+
+    settings = ["dense-sa, var=0, bits=full", "dense-sa, var=0, bits=4", "dense-sa, var=0.1, bits=full"]
+    rows = [{"setting": s, "oracle": "dense-sa", "feasible": False} for s in settings]
+    lines = compact_table(rows, ("oracle", "feasible")).splitlines()
+    assert [line.split("  ")[0] for line in lines[2:]] == settings
+    assert all(len(line) <= 100 for line in lines)
+    distinct = [{"method": "m", "setting": s + "-" * 20 + str(i)} for i, s in enumerate("abc")]
+    assert "…" in compact_table(distinct)  # rows told apart by their cut cells stay cut
+
+
 def test_quick_headline_and_paper_comparison():
     from hybridqnn.experiments.report import QUICK_NOT_COMPARABLE, quick_headline
 

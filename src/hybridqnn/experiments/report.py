@@ -242,6 +242,19 @@ def _plain(header: list[str], body: list[list[str]]) -> list[str]:
     return lines
 
 
+def _whole_identity(rows: Sequence[Mapping[str, Any]], ident: Sequence[str]) -> set[str]:
+    """The identity columns to show uncut: all those a cut cell shortens, if cutting makes two
+    rows with different identities read the same (settings that differ only after 20
+    characters); none otherwise."""
+
+    def identity(limit: int | None) -> set[tuple[str, ...]]:
+        return {tuple(_short(r.get(c), limit or 10**9) if c in r else "" for c in ident) for r in rows}
+
+    if len(identity(20)) == len(identity(None)):
+        return set()
+    return {c for c in ident if any(c in r and _short(r[c]) != _short(r[c], 10**9) for r in rows)}
+
+
 def compact_table(
     rows: Sequence[Mapping[str, Any]],
     key_columns: Sequence[str] = (),
@@ -255,7 +268,8 @@ def compact_table(
 
     Columns: the identity columns the rows have (``method``, ``dataset``, ``task``,
     ``setting``; ``case``, ``impl`` when ``bench``), then ``key_columns`` (default: every other
-    column). Numbers get 3 significant digits, long strings are cut. While the table is too
+    column). Numbers get 3 significant digits, long strings are cut (identity cells stay whole
+    where cutting would make two rows read the same). While the table is too
     wide, identity columns with one value in every row go first, then key columns from the
     right; a last line names what was left out. Resource rows (:func:`row_kind`) are not shown;
     in a ``quick`` run every ``<metric>_vs_paper`` value reads :data:`QUICK_NOT_COMPARABLE`.
@@ -267,11 +281,13 @@ def compact_table(
     keys = list(key_columns) or [c for c in _columns(results) if c not in ident]
     keys = [c for c in dict.fromkeys(keys) if c not in ident and any(c in r for r in results)]
 
+    whole = _whole_identity(results, ident)
+
     def cell(row: Mapping[str, Any], c: str) -> str:
         if c not in row:
             return ""
         compared = quick and c.endswith("_vs_paper") and row[c] is not None
-        return QUICK_NOT_COMPARABLE if compared else _short(row[c])
+        return QUICK_NOT_COMPARABLE if compared else _short(row[c], 10**9 if c in whole else 20)
 
     def lines_for(columns: list[str]) -> list[str]:
         return _plain([c[:24] for c in columns], [[cell(r, c) for c in columns] for r in results])
