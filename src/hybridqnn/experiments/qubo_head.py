@@ -266,18 +266,19 @@ def _save(ctx: RunContext, f: HeadFeatures, model: Any, row: dict[str, Any]) -> 
     ctx.save_model(model, row, classes=list(f.class_names) or None, data=data)
 
 
-def _check_exact_size(p: QUBOHeadExperimentParams, f: HeadFeatures) -> None:
-    """The exact solver enumerates 2^n states: a head QUBO of n = (d + 1) K variables (d
-    features and a bias, K bits each) beyond :data:`~hybridqnn.solvers.keywords.EXACT_MAX_VARIABLES`
-    stops the run once the features are known, before any head trains."""
+def check_exact_size(p: HeadParams, f: HeadFeatures, bits: int, key: str = "solver") -> None:
+    """The exact solver enumerates 2^n states: where ``p`` passes it a head QUBO of
+    n = (d + 1) K variables (d features and a bias, K = ``bits`` each) beyond
+    :data:`~hybridqnn.solvers.keywords.EXACT_MAX_VARIABLES`, the run stops once the features are
+    known, before any head trains; the message names the config ``key``."""
     from hybridqnn.solvers.keywords import EXACT_MAX_VARIABLES
 
-    d, k = f.x_train.shape[1], max(p.bits)
-    if p.solver == "exact" and (d + 1) * k > EXACT_MAX_VARIABLES:
+    n = (f.x_train.shape[1] + 1) * bits
+    if "exact" in p.head_solvers() and n > EXACT_MAX_VARIABLES:
         raise ValueError(
-            f"'solver' 'exact' takes at most {EXACT_MAX_VARIABLES} variables, but the {f.dataset} head at "
-            f"K={k} has (features + 1) x K = {d + 1} x {k} = {(d + 1) * k}; choose another solver "
-            "or fewer features (num_filters, pool_size) or bits"
+            f"{key!r} 'exact' takes at most {EXACT_MAX_VARIABLES} variables, but the {f.dataset} head at "
+            f"K={bits} has (features + 1) x K = {f.x_train.shape[1] + 1} x {bits} = {n}; choose another "
+            "solver or fewer features (num_filters, pool_size) or bits"
         )
 
 
@@ -299,7 +300,7 @@ def run_qubo_head(ctx: RunContext, p: QUBOHeadExperimentParams) -> None:
             ctx.note(f"Skipped optional data set {name!r}: its files are not present ({exc}).")
             outer.advance(len(p.bits) + 1)
             continue
-        _check_exact_size(p, f)
+        check_exact_size(p, f, max(p.bits))
         sgd_row, sgd_model = train_sgd_row(ctx, p, f, ctx.seed_for("sgd", name))
         sgd_row["feature_s"] = f.feature_s
         ctx.add_row(sgd_row)
