@@ -168,6 +168,15 @@ def test_compact_table_never_cuts_rows_into_the_same_identity():
     assert "…" in compact_table(distinct)  # rows told apart by their cut cells stay cut
 
 
+def test_compact_table_of_rows_without_identity_or_key_columns_shows_their_columns():
+    """A partial run whose rows hold neither an identity nor a key column still gets a table
+    (its columns), not an empty block."""
+    from hybridqnn.experiments.report import compact_table
+
+    table = compact_table([{"oracle": "dense-sa", "seconds": 1.5}], ("gap_to_optimum_pct",))
+    assert table.splitlines()[0].split() == ["oracle", "seconds"] and "1.5" in table
+
+
 def test_quick_headline_and_paper_comparison():
     from hybridqnn.experiments.report import QUICK_NOT_COMPARABLE, quick_headline
 

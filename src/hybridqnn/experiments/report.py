@@ -267,8 +267,8 @@ def compact_table(
     characters wide.
 
     Columns: the identity columns the rows have (``method``, ``dataset``, ``task``,
-    ``setting``; ``case``, ``impl`` when ``bench``), then ``key_columns`` (default: every other
-    column). Numbers get 3 significant digits, long strings are cut (identity cells stay whole
+    ``setting``; ``case``, ``impl`` when ``bench``), then ``key_columns`` (default, and when the
+    rows have neither identity nor key columns: every other column). Numbers get 3 significant digits, long strings are cut (identity cells stay whole
     where cutting would make two rows read the same). While the table is too
     wide, identity columns with one value in every row go first, then key columns from the
     right; a last line names what was left out. Resource rows (:func:`row_kind`) are not shown;
@@ -278,8 +278,9 @@ def compact_table(
     if not results:
         return "(no result rows)"
     ident = [c for c in (_BENCH_IDENTITY if bench else _IDENTITY) if any(c in r for r in results)]
-    keys = list(key_columns) or [c for c in _columns(results) if c not in ident]
-    keys = [c for c in dict.fromkeys(keys) if c not in ident and any(c in r for r in results)]
+    every = [c for c in _columns(results) if c not in ident]
+    keys = [c for c in dict.fromkeys(key_columns or every) if c not in ident and any(c in r for r in results)]
+    keys = keys or ([] if ident else every)  # never a table without a column
 
     whole = _whole_identity(results, ident)
 
