@@ -177,6 +177,15 @@ def test_compact_table_of_rows_without_identity_or_key_columns_shows_their_colum
     assert table.splitlines()[0].split() == ["oracle", "seconds"] and "1.5" in table
 
 
+def test_a_quick_benchmark_headline_is_labelled_not_comparable():
+    """'target met' on the quick bench's reduced problem says nothing about the full target."""
+    from hybridqnn.experiments.report import QUICK_NOT_COMPARABLE, quick_headline
+
+    line = "qpsbgd[dense-sa]: 0.00193 s, 18.69x qpsbgd[sa], target met (target: median step <= 50 ms)"
+    assert quick_headline(line, True, bench=True) == f"{line}; {QUICK_NOT_COMPARABLE}"
+    assert quick_headline(line, False, bench=True) == line
+
+
 def test_quick_headline_and_paper_comparison():
     from hybridqnn.experiments.report import QUICK_NOT_COMPARABLE, quick_headline
 

@@ -213,10 +213,13 @@ def _select(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[d
     return [{c: row[c] for c in columns if c in row} for row in rows]
 
 
-def quick_headline(headline: str, quick: bool) -> str:
+def quick_headline(headline: str, quick: bool, *, bench: bool = False) -> str:
     """``headline`` with its paper comparison (what follows the last ``"; paper: "``) replaced by
     :data:`QUICK_NOT_COMPARABLE` when ``quick``: a quick run's reduced settings say nothing
-    about the paper's numbers."""
+    about the paper's numbers. A quick benchmark's headline (its verdict against a target set
+    for the full problem) ends with ``"; "`` and the same label."""
+    if quick and bench:
+        return f"{headline}; {QUICK_NOT_COMPARABLE}"
     if not quick or _PAPER_CLAUSE not in headline:
         return headline
     return headline.rpartition(_PAPER_CLAUSE)[0] + _PAPER_CLAUSE + QUICK_NOT_COMPARABLE
