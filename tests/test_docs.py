@@ -142,8 +142,16 @@ def test_the_docs_quote_every_shipped_config() -> None:
 
 
 def test_the_site_builds_strictly(tmp_path: Path) -> None:
-    """``mkdocs build --strict``: a broken link or anchor, a page missing from the nav or an API
-    object that does not exist fails the build."""
+    """``mkdocs build --strict``: a broken link or anchor, a page missing from the nav, an API
+    object that does not exist or a docstring griffe cannot read (a parameter the signature does
+    not have, grouped ``x, y:`` entries, confusing indentation) fails the build; none may print
+    a warning."""
+    import yaml
+
+    plugins = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["plugins"]
+    (mkdocstrings,) = [p["mkdocstrings"] for p in plugins if isinstance(p, dict) and "mkdocstrings" in p]
+    python = mkdocstrings["handlers"]["python"]["options"]
+    assert python.get("docstring_options", {}).get("warnings", True) is True, "griffe's docstring warnings are off"
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict",
@@ -151,6 +159,7 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300, env=env, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "WARNING" not in proc.stdout + proc.stderr, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (tmp_path / "site" / "api" / "train" / "index.html").is_file()
 
 
