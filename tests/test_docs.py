@@ -150,9 +150,9 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
     import yaml
 
     plugins = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["plugins"]
-    (mkdocstrings,) = [p["mkdocstrings"] for p in plugins if isinstance(p, dict) and "mkdocstrings" in p]
-    python = mkdocstrings["handlers"]["python"]["options"]
-    assert python.get("docstring_options", {}).get("warnings", True) is True, "griffe's docstring warnings are off"
+    (handlers,) = [p["mkdocstrings"]["handlers"] for p in plugins if "mkdocstrings" in p]
+    docstring_options = handlers["python"]["options"].get("docstring_options", {})
+    assert docstring_options.get("warnings", True) is True, "griffe's docstring warnings are off"
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict",
