@@ -453,7 +453,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_hardware(args: argparse.Namespace) -> int:
     from hybridqnn.experiments.config import load_config
-    from hybridqnn.experiments.report import render_table
+    from hybridqnn.experiments.report import render_record
     from hybridqnn.solvers import hardware_estimate
 
     if args.timeout <= 0:
@@ -464,7 +464,8 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
         raise _UsageError(f"config {config.name!r} (experiment {config.experiment.name!r}) builds no binary problem to estimate")
     bqm = build(config.params, args.data_dir, config.seed)
     record = hardware_estimate(bqm, topologies=tuple(args.topologies or ("pegasus", "zephyr")), timeout=args.timeout)
-    print(render_table([{"config": config.name, **record}]))
+    print(f"hardware estimate of the largest binary problem of config {config.name!r}:")
+    print(render_record(record))
     return 0
 
 
