@@ -331,9 +331,26 @@ def _print_table(entries: Iterable[tuple[str, ...]], indent: str = "  ") -> None
         print(f"{indent}(none)")
         return
     width = max(len(e[0]) for e in entries)
+    limit = _terminal_columns()
     for entry in entries:
         rest = "  ".join(x for x in entry[1:] if x)
-        print(f"{indent}{entry[0]:<{width}}  {rest}".rstrip())
+        line = f"{indent}{entry[0]:<{width}}  {rest}".rstrip()
+        if limit is not None and len(line) > limit:  # `run NAME --dry-run` shows all of it
+            line = line[: limit - 1].rstrip() + "…"
+        print(line)
+
+
+def _terminal_columns() -> int | None:
+    """The terminal's width when stdout is one (lines are cut to it), else None: a pipe or a
+    file gets every line whole, for grep."""
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    import shutil
+
+    return max(40, shutil.get_terminal_size((100, 24)).columns)
 
 
 def _dataset_entries(datasets: Any) -> list[tuple[str, str]]:
@@ -365,7 +382,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         if "experiments" in what:
             print("experiments (hybridqnn run NAME):")
             _print_table(
-                (c.name, f"[{c.experiment}]", c.description)
+                (c.name, "" if c.experiment == c.name else f"[{c.experiment}]", c.description)
                 for c in configs if c.kind == "experiment"
             )
         if "benchmarks" in what:
@@ -436,7 +453,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_hardware(args: argparse.Namespace) -> int:
     from hybridqnn.experiments.config import load_config
-    from hybridqnn.experiments.report import render_table
+    from hybridqnn.experiments.report import render_record
     from hybridqnn.solvers import hardware_estimate
 
     if args.timeout <= 0:
@@ -447,7 +464,8 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
         raise _UsageError(f"config {config.name!r} (experiment {config.experiment.name!r}) builds no binary problem to estimate")
     bqm = build(config.params, args.data_dir, config.seed)
     record = hardware_estimate(bqm, topologies=tuple(args.topologies or ("pegasus", "zephyr")), timeout=args.timeout)
-    print(render_table([{"config": config.name, **record}]))
+    print(f"hardware estimate of the largest binary problem of config {config.name!r}:")
+    print(render_record(record))
     return 0
 
 

@@ -194,11 +194,21 @@ def test_run_refuses_a_project_directory(tmp_path, monkeypatch, capsys):
 def test_list_experiments_and_benchmarks(capsys):
     assert cli.main(["list", "experiments"]) == 0
     out = capsys.readouterr().out
-    assert "toy" in out and "[toy]" in out and "Toy config." in out and "bench" not in out
+    # the experiment's name shows only where it differs from the config's
+    assert "toy" in out and "[toy]" not in out and "Toy config." in out and "bench" not in out
     assert cli.main(["list", "benchmarks"]) == 0
     out = capsys.readouterr().out
     assert "  toy  [toy-bench]  Toy benchmark." in out
     assert cli.main(["list", "widgets"]) == 2
+
+
+def test_list_cuts_its_lines_to_the_terminal(capsys, monkeypatch):
+    """On a terminal `list` cuts each line to its width (a pipe gets whole lines, above)."""
+    monkeypatch.setattr(cli, "_terminal_columns", lambda: 40)
+    assert cli.main(["list", "solvers"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and max(len(line) for line in lines) <= 40
+    assert any(line.endswith("…") for line in lines)
 
 
 def test_list_solvers_and_datasets(capsys):

@@ -231,3 +231,15 @@ def test_quick_labels_only_comparisons_that_exist():
     lines = compact_table(rows, ["err", "err_vs_paper"], quick=True).splitlines()
     assert lines[2].endswith(QUICK_NOT_COMPARABLE) and lines[3].endswith("—")
     assert compact_table(rows, ["err", "err_vs_paper"]).splitlines()[2].endswith("0.55")
+
+
+def test_render_record_aligns_and_wraps_at_the_summary_width() -> None:
+    from hybridqnn.experiments.report import SUMMARY_WIDTH, render_record
+
+    text = render_record({"n": 3, "flag": False, "missing": None, "reason": "word " * 40})
+    lines = text.splitlines()
+    assert lines[:3] == ["n        3", "flag     false", "missing  —"]
+    assert lines[3].startswith("reason   word") and len(lines) > 4
+    assert all(len(line) <= SUMMARY_WIDTH for line in lines)
+    assert all(line.startswith(" " * 9 + "word") for line in lines[4:])
+    assert render_record({}) == ""

@@ -160,6 +160,21 @@ def _fmt(value: Any) -> str:
     return text.replace("|", "\\|")
 
 
+def render_record(record: Mapping[str, Any]) -> str:
+    """One flat record as aligned ``key  value`` lines, values formatted as in the tables and
+    wrapped at :data:`SUMMARY_WIDTH` characters: how the terminal shows a single result with many
+    fields, such as ``hybridqnn hardware``'s."""
+    import textwrap
+
+    width = max((len(str(k)) for k in record), default=0)
+    indent = " " * (width + 2)
+    return "\n".join(
+        textwrap.fill(_fmt(v), SUMMARY_WIDTH, initial_indent=f"{str(k):<{width}}  ",
+                      subsequent_indent=indent, break_long_words=False)
+        for k, v in record.items()
+    )
+
+
 def render_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """Render flat rows as a Markdown table.
 

@@ -197,7 +197,10 @@ def sign_matching_bqm(
     S_ij changes the objective by at most 4|Y_ij|) makes the minimum the constrained minimum.
 
     Args:
-        x, y, eps: as for :func:`sign_matching_cqm`.
+        x: X, (B, n), the layer's inputs (as for :func:`sign_matching_cqm`).
+        y: Y, (B,) or (B, m), the gradient at the layer's output (as for
+            :func:`sign_matching_cqm`).
+        eps: the margin epsilon (as for :func:`sign_matching_cqm`).
         lagrange_multiplier: lambda; default 4 max|Y| + 1.
         input_bits: quantization of real-valued X (ignored for integer X), in [2, 24].
 

@@ -197,7 +197,8 @@ def forward_interval_propagation(
     """Propagate an input box through the network (see the module docstring for the rules).
 
     Args:
-        input_low, input_high: the input box, shape (n_0,), finite, low <= high.
+        input_low: the input box's lower corner, shape (n_0,), finite, <= ``input_high``.
+        input_high: the input box's upper corner, shape (n_0,), finite, >= ``input_low``.
         sizes: (n_0, n_1, ..., n_L), L >= 1.
         weight_levels: per layer, the finite set V_l of weight values (scale included).
         activations: per hidden layer (L - 1 names, or one for all) from

@@ -707,7 +707,8 @@ def build_qcbo(
         loss: margin loss (:data:`hybridqnn.problems.splines.LOSSES`).
         loss_segments: segments of the loss spline (>= 1).
         bias: a bias weight per neuron (input fixed to 1).
-        input_low, input_high: the input box for FIP (default: the data's per-feature min/max).
+        input_low: the input box's lower corner for FIP (default: the data's per-feature min).
+        input_high: the input box's upper corner for FIP (default: the data's per-feature max).
         fip: precomputed network bounds (e.g. shared by per-sample subproblems); overrides
             the input box, activations, segments and bias.
         products: ``variables`` or ``inline`` (hidden layers >= 2 only; module docstring).

@@ -86,7 +86,8 @@ def anneal_least_squares(
         v: the targets, (m, B).
         g: the start states, (m, n); overwritten with the results.
         var_index: the variables that may flip.
-        beta_hot, beta_cold: per-problem schedule ends, (m,); geometric in between.
+        beta_hot: per-problem start of the schedule, (m,); geometric up to ``beta_cold``.
+        beta_cold: per-problem end of the schedule, (m,).
         num_sweeps: sweeps of annealing (0: greedy descent only).
         rng_state: one nonzero uint64 per problem.
         energies: out, (m,): E_j of the returned states.

@@ -241,7 +241,10 @@ def anneal(
     :func:`_anneal_fixed_point_replicas`) on the current CUDA device.
 
     Args:
-        J, h, offset: the dense model E(s) = offset + h^T s + 1/2 s^T J s (J symmetric).
+        J: the couplings of the dense model E(s) = offset + h^T s + 1/2 s^T J s, (n, n),
+            symmetric.
+        h: the fields of that model, (n,).
+        offset: its constant.
         spins: start states (R, n) of +-1.
         betas: one inverse temperature per sweep.
         rng_state: one uint64 seed state per replica (its low 32 bits seed the replica's

@@ -197,15 +197,15 @@ def logical_counts(bqm: dimod.BinaryQuadraticModel, *, rtol: float = COEFFICIENT
     Returns:
         A flat dict:
 
-        - ``num_variables`` n, ``num_couplers`` m;
-        - ``density`` = m / (n (n - 1) / 2), 0 for n < 2;
-        - ``max_abs_h`` = max |h_i|, ``max_abs_J`` = max |J_ij| (0 when there are none);
-        - ``max_abs_coefficient`` and ``min_abs_coefficient`` over the nonzero |h_i| and
-          |J_ij| (0 when all are zero);
-        - ``dynamic_range`` = max / min of those nonzero magnitudes and
-          ``dynamic_range_bits`` = log2(dynamic_range) (1 and 0 when there are none);
-        - ``coefficient_rtol`` (``rtol``) and ``dropped_coefficients``, how many nonzero
-          coefficients it made zeros.
+            - ``num_variables`` n, ``num_couplers`` m;
+            - ``density`` = m / (n (n - 1) / 2), 0 for n < 2;
+            - ``max_abs_h`` = max |h_i|, ``max_abs_J`` = max |J_ij| (0 when there are none);
+            - ``max_abs_coefficient`` and ``min_abs_coefficient`` over the nonzero |h_i| and
+              |J_ij| (0 when all are zero);
+            - ``dynamic_range`` = max / min of those nonzero magnitudes and
+              ``dynamic_range_bits`` = log2(dynamic_range) (1 and 0 when there are none);
+            - ``coefficient_rtol`` (``rtol``) and ``dropped_coefficients``, how many nonzero
+              coefficients it made zeros.
     """
     t = _ising_terms(bqm, rtol)
     n, m = len(t["variables"]), int(len(t["row"]))

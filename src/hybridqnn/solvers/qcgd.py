@@ -447,8 +447,14 @@ class QCGDSolver:
 
     Args:
         sampler: The oracle (any dimod sampler).
-        iterations, beta0, slack_bits, sample_kwargs, repair, dual_bound: as :func:`qcgd`
-            (``sample_kwargs`` and ``repair`` are the defaults of every call).
+        iterations: T >= 1 oracle calls, as :func:`qcgd`.
+        beta0: beta_0 > 0, the penalty scale (and the largest dual step), as :func:`qcgd`.
+        slack_bits: slack bits per real-coefficient inequality, as :func:`qcgd`.
+        sample_kwargs: keywords for every oracle call, as :func:`qcgd`; the default of every
+            call.
+        repair: optional map from a CQM sample to another, as :func:`qcgd`; the default of
+            every call.
+        dual_bound: K > 0 bounds ||y||; None: no bound, as :func:`qcgd`.
     """
 
     _call_parameters = ("seed", "x0", "objective_range", "repair")

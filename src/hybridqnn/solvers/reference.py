@@ -124,8 +124,10 @@ def grid_reference(
     polished by steepest descent.
 
     Args:
-        hessian, linear, offset: H, g and c of the quadratic.
+        hessian: H of the quadratic.
+        linear: g of the quadratic.
         encoding: the grid.
+        offset: c of the quadratic.
         x_continuous: the box minimiser if the caller already has it (batched callers do).
     """
     if x_continuous is None:

@@ -121,7 +121,8 @@ def relaxed_starts(M: np.ndarray, g: np.ndarray, bits: int, spins: np.ndarray, s
     the nearest odd integer in [-L, L] and written back as K bits per group.
 
     Args:
-        M, g: :func:`fixed_point_quadratic`'s output (m groups).
+        M: the (m, m) quadratic of :func:`fixed_point_quadratic`'s output (m groups).
+        g: the (m,) linear term of :func:`fixed_point_quadratic`'s output.
         bits: K.
         spins: (R, m K) +-1 starts, one row per read.
         steps: FISTA steps (0 returns ``spins`` unchanged).

@@ -137,7 +137,12 @@ class QUBOHeadClassifier(_LinearHeadClassifier):
     per-class QUBO with (d+1)*K bits encoding the class's K-bit weights, solved by any dimod
     sampler, inside an adaptive trust region, accepting only steps that lower the loss.
 
-    Args:
+    The hyper-parameters are the class's annotated fields, listed first below: the generated
+    ``__init__`` takes each as a keyword of the same name and default and only stores it
+    (``get_params``/``set_params`` read and write them); ``fit`` sets the attributes ending in
+    ``_``.
+
+    Attributes:
         bits: K, bits per weight, in [1, 32].
         weight_range: the weight grid covers [-weight_range, weight_range].
         bias_range: the bias grid covers [-bias_range, bias_range].
@@ -153,10 +158,15 @@ class QUBOHeadClassifier(_LinearHeadClassifier):
         executor: executor spec for the per-class solves (``"thread"``, ``"process"``,
             ``"serial"``, ``"dask://HOST:PORT"``).
         random_state: seed (int), ``RandomState`` or None.
-
-    Attributes:
-        classes_, coef_ (C, d), intercept_ (C,), n_features_in_, seed_, n_iter_,
-        history_ (per-iteration records), timing_ (seconds by phase), problem_ (QUBO size).
+        classes_ (np.ndarray): the C class labels, sorted.
+        coef_ (np.ndarray): the weights, shape (C, d).
+        intercept_ (np.ndarray): the biases, shape (C,).
+        n_features_in_ (int): d, the number of features.
+        seed_ (int): the seed ``fit`` drew from ``random_state``.
+        n_iter_ (int): outer iterations run.
+        history_ (list[dict]): per-iteration records.
+        timing_ (dict[str, float]): seconds by phase.
+        problem_ (dict[str, Any]): the size of one class QUBO.
     """
 
     bits: int = 10
@@ -193,14 +203,26 @@ class QUBOHeadClassifier(_LinearHeadClassifier):
 class SGDHeadClassifier(_LinearHeadClassifier):
     """The SGD baseline head: same objective, trained by torch SGD (momentum) or Adam.
 
-    Args:
-        optimizer: ``"adam"`` or ``"sgd"``.
-        lr, momentum, batch_size, epochs, l2: training settings.
-        device: torch device for training.
-        random_state: seed (int), ``RandomState`` or None.
+    The hyper-parameters are the class's annotated fields, listed first below: the generated
+    ``__init__`` takes each as a keyword of the same name and default and only stores it
+    (``get_params``/``set_params`` read and write them); ``fit`` sets the attributes ending in
+    ``_``.
 
     Attributes:
-        classes_, coef_, intercept_, n_features_in_, seed_, history_ (per-epoch records).
+        optimizer: ``"adam"`` or ``"sgd"``.
+        lr: the learning rate.
+        momentum: SGD's momentum (unused by Adam).
+        batch_size: samples per mini-batch.
+        epochs: passes over the training set.
+        l2: L2 penalty, (l2/2)||W||^2 in the loss.
+        device: torch device for training.
+        random_state: seed (int), ``RandomState`` or None.
+        classes_ (np.ndarray): the C class labels, sorted.
+        coef_ (np.ndarray): the weights, shape (C, d).
+        intercept_ (np.ndarray): the biases, shape (C,).
+        n_features_in_ (int): d, the number of features.
+        seed_ (int): the seed ``fit`` drew from ``random_state``.
+        history_ (list[dict]): per-epoch records.
     """
 
     optimizer: str = "adam"
@@ -233,18 +255,27 @@ class RandomConvTransformer(TransformerMixin, BaseEstimator):
     (n_samples, C*H*W) of shape ``image_shape``; without ``image_shape`` a 2-D row of F values
     is read as a one-channel 1 x F image (which needs ``kernel_size=1``).
 
-    Args:
-        num_filters, kernel_size, pool_size: None: the size-based defaults of
+    The hyper-parameters are the class's annotated fields, listed first below: the generated
+    ``__init__`` takes each as a keyword of the same name and default and only stores it
+    (``get_params``/``set_params`` read and write them); ``fit`` sets the attributes ending in
+    ``_``.
+
+    Attributes:
+        num_filters: the number of random filters; None: the size-based default of
+            :meth:`RandomConvFeatures.for_images`.
+        kernel_size: the filter size (square); None: the size-based default of
             :meth:`RandomConvFeatures.for_images`.
         nonlinearity: relu, tanh, abs or identity.
         pool: avg or max.
+        pool_size: the pooled grid's side; None: the size-based default of
+            :meth:`RandomConvFeatures.for_images`.
         image_shape: (C, H, W) of the flattened rows of a 2-D ``X``; None: read from ``X``.
         device: torch device of the features.
         random_state: seed (int), ``RandomState`` or None.
-
-    Attributes:
-        features_ (the fitted :class:`RandomConvFeatures`), image_shape_, n_features_in_
-        (C*H*W), seed_ (the filters' seed).
+        features_ (RandomConvFeatures): the fitted feature module.
+        image_shape_ (tuple[int, int, int]): (C, H, W) of the images ``fit`` saw.
+        n_features_in_ (int): C*H*W, the values per image.
+        seed_ (int): the filters' seed.
     """
 
     num_filters: int | None = None

@@ -162,8 +162,10 @@ def fit_natural(
     Args:
         model: A network whose forward takes ``generator=`` and that has ``predict(x, shots,
             generator)`` (:class:`~hybridqnn.nn.NaturalQuantizedMLP`, :class:`~hybridqnn.nn.SignMLP`).
-        x_train, y_train: Training inputs and int64 labels, on the model's device.
-        x_val, y_val: Validation inputs and labels.
+        x_train: Training inputs, on the model's device.
+        y_train: Training labels, int64, on the model's device.
+        x_val: Validation inputs.
+        y_val: Validation labels.
         epochs: ``>= 1``; the paper: 100.
         batch_size: ``>= 1``; the paper: 64.
         lr: Learning rate, ``> 0``; the paper: 0.01.

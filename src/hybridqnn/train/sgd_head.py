@@ -62,9 +62,15 @@ def fit_sgd_head(
     """Train W in R^{C x (d+1)} by mini-batch SGD (with momentum) or Adam.
 
     Args:
-        features, labels, num_classes: as for :func:`hybridqnn.train.fit_qubo_head`.
+        features: (N, d) finite features, as for :func:`hybridqnn.train.fit_qubo_head`.
+        labels: (N,) integers in 0..C-1, as for :func:`hybridqnn.train.fit_qubo_head`.
+        num_classes: C >= 2, as for :func:`hybridqnn.train.fit_qubo_head`.
         optimizer: ``"sgd"`` (with ``momentum``) or ``"adam"``.
-        lr, momentum, batch_size, epochs, l2: the usual; l2 enters the loss as (l2/2)||W||^2.
+        lr: the learning rate, > 0.
+        momentum: SGD's momentum, in [0, 1] (unused by Adam).
+        batch_size: samples per mini-batch, >= 1.
+        epochs: passes over the training set, >= 1.
+        l2: L2 penalty, >= 0; it enters the loss as (l2/2)||W||^2.
         seed: seeds the shuffling (a private ``torch.Generator``).
         device: where to train (``"cpu"``, ``"cuda"``, ...).
         eval_set: (features, labels) evaluated after every epoch (time excluded).

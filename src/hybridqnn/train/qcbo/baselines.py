@@ -235,8 +235,12 @@ def fit_qat(
             ranks best (highest training accuracy, then lower loss) is returned. With 4 hidden ReLU units a run sometimes ends with dead
             units at chance accuracy (measured: 2 of 4 seeds on T-shirt/trouser at lr 3e-2),
             so the experiments use 3 restarts; ``train_time_s`` sums all runs.
-        activation_bits, segments, input_low, input_high: the quantized spline network (above);
-            ``None`` bits: full-precision activations, and the other three are unused.
+        activation_bits: K, the activations' bits, of the quantized spline network (above);
+            ``None``: full-precision activations, and ``segments``, ``input_low`` and
+            ``input_high`` are unused.
+        segments: M, the spline segments per hidden layer of the quantized spline network.
+        input_low: the FIP input box's lower corner (default: the data's per-feature min).
+        input_high: the FIP input box's upper corner (default: the data's per-feature max).
         progress: called as ``progress(epoch, epochs)`` after each epoch
             (:mod:`hybridqnn.train.progress`; restarts share one count).
     """

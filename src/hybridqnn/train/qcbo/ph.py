@@ -104,33 +104,52 @@ def fit_qcbo(
     docstring: the algorithm, the subproblem solvers, starts and measured notes).
 
     Args:
-        X, y: Inputs (n, n_0), finite; labels +-1 or 0/1 for one output, class indices for
-            several (one-vs-rest margins).
+        X: Inputs (n, n_0), finite.
+        y: Labels (n,): +-1 or 0/1 for one output, class indices for several (one-vs-rest
+            margins).
         sizes: (n_0, ..., n_L).
         weights: one :class:`WeightCode` for all layers or one per layer (default binary); its
             ``scale`` is the starting scale when ``bit_scale`` is off.
-        sampler, method: ``qcgd`` (QCGD, ``sampler`` its oracle), ``penalty`` (the penalty
-            method over ``sampler``) or ``cqm`` (``sampler`` is a CQM solver: ``MILPSolver``,
-            a ``QCGDSolver``, anything with ``sample_cqm``).
+        sampler: what ``method`` solves with: QCGD's oracle (``qcgd``), the sampler under the
+            penalty method (``penalty``) or a CQM solver (``cqm``: ``MILPSolver``, a
+            ``QCGDSolver``, anything with ``sample_cqm``).
+        method: ``qcgd`` (QCGD, ``sampler`` its oracle), ``penalty`` (the penalty method over
+            ``sampler``) or ``cqm`` (``sampler`` solves the CQM itself).
         batch_size: samples per subproblem (1: the paper's sample-wise decomposition; n: the
             monolithic model, solved once per PH iteration with rho as a trust region).
-        activations, segments, activation_bits, loss, loss_segments, bias, input_low,
-            input_high: the network, its QCBO and the FIP input box
-            (:func:`hybridqnn.problems.qcbo.build_qcbo`).
-        ph_iterations, rho, rho_growth: T >= 1, rho_0 > 0 and its factor >= 1 per iteration.
-        bit_scale, scale_target: the closed-form bit-scale step and its output margin target.
-        qcgd_iterations, beta0, slack_bits, penalty_scale: QCGD's oracle calls per subproblem
-            and penalty scale; slack bits per real inequality; ``penalty``'s initial multiple.
+        activations: hidden-layer activation(s) of the network, as for
+            :func:`hybridqnn.problems.qcbo.build_qcbo`.
+        segments: M per hidden layer (>= 1), as for :func:`hybridqnn.problems.qcbo.build_qcbo`.
+        activation_bits: K per hidden layer, as for :func:`hybridqnn.problems.qcbo.build_qcbo`.
+        loss: the margin loss of the QCBO, as for :func:`hybridqnn.problems.qcbo.build_qcbo`.
+        loss_segments: segments of the loss spline (>= 1).
+        bias: a bias weight per neuron (input fixed to 1).
+        input_low: the FIP input box's lower corner (default: the data's per-feature min).
+        input_high: the FIP input box's upper corner (default: the data's per-feature max).
+        ph_iterations: T >= 1, the progressive-hedging iterations.
+        rho: rho_0 > 0, the prox weight of the first iteration.
+        rho_growth: rho's factor per iteration, >= 1 (rho_t = rho * rho_growth^t).
+        bit_scale: take the closed-form bit-scale step.
+        scale_target: the output margin target of the bit-scale step.
+        qcgd_iterations: QCGD's oracle calls per subproblem.
+        beta0: QCGD's penalty scale beta_0.
+        slack_bits: slack bits per real inequality.
+        penalty_scale: ``penalty``'s initial multiple.
         sample_kwargs: passed to every solve (``num_reads``, ...; for ``cqm``, ``time_limit``).
-        repair, keep_incumbent, max_candidates: how a subproblem's answer is chosen.
-        executor, max_workers: ``thread``, ``process``, ``serial``, ``dask://HOST:PORT`` or an
-            ``Executor``; the local pool size.
+        repair: the solvers also score each returned row completed to a feasible point
+            (package docstring: how a subproblem's answer is chosen).
+        keep_incumbent: the subproblem's previous weights are a candidate answer too.
+        max_candidates: the most distinct returned rows (lowest energy first) scored per
+            subproblem.
+        executor: ``thread``, ``process``, ``serial``, ``dask://HOST:PORT`` or an
+            ``Executor``.
+        max_workers: the local pool size.
         consensus: ``mean`` (standard PH) or ``line-search``.
         select: the returned consensus network: highest training ``accuracy`` (ties: lower
             spline loss) or lowest training spline ``loss``.
         count_spins: count every subproblem's spins at the first iteration.
-        seed, callback: master seed (initial weights, subproblem order, oracle seeds); called
-            with each history record.
+        seed: master seed (initial weights, subproblem order, oracle seeds).
+        callback: called with each history record.
         restarts: independent random starts (child seeds); the best by ``select``, timing summed.
         warm_start: a trained :class:`QATResult` (on this quantized spline network) or
             :class:`QCBOResult` to start from; its codes replace ``weights``' (kinds must match).
