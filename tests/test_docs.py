@@ -196,3 +196,28 @@ def test_the_readme_links_resolve() -> None:
     assert not [t for t in links if not (ROOT / t).exists()], links
     pages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md")} - {"docs/index.md"}
     assert pages <= set(links), f"pages the README does not link to: {sorted(pages - set(links))}"
+
+
+def test_report_columns_on_the_method_pages_exist() -> None:
+    """Each column a method page's table names (the backquoted names of a row's first cell)
+    is a column of a stored run's rows or a row key the experiments write (``"name": ...`` or
+    ``row["name"] = ...``),
+    so a renamed column (``oracle_s`` became ``oracle_summed_s``) cannot stay documented under
+    its old name. ``paper_<metric>`` and ``<metric>_vs_paper`` count as their metric."""
+    import json
+
+    stored = ROOT / "tests" / "experiments"
+    keys = {k for rows in json.loads((stored / "headline_rows.json").read_text()).values() for r in rows for k in r}
+    for rows in json.loads((stored / "pinned_rows.json").read_text()).values():
+        keys |= {k for r in rows for part in r.values() for k in part}
+    code = "\n".join(p.read_text() for p in (ROOT / "src" / "hybridqnn" / "experiments").rglob("*.py"))
+    missing = []
+    for page in sorted((ROOT / "docs" / "methods").glob("*.md")):
+        for line in page.read_text().splitlines():
+            if line.startswith("| `"):
+                for name in re.findall(r"`([a-z][a-z0-9_]*)`", line.split("|")[1]):
+                    metric = name.removeprefix("paper_").removesuffix("_vs_paper")
+                    written = any(f'{q}{n}{end}' in code for n in (name, metric) for q, end in (('"', '":'), ('["', '"] =')))
+                    if not {name, metric} & keys and not written:
+                        missing.append(f"{page.name}: {name}")
+    assert missing == []

@@ -83,6 +83,17 @@ def test_monotone_in_k_is_judged_only_with_two_k() -> None:
     assert "monotone in K: no" in headline([sgd, {**k5, "test_accuracy": 0.99}, k10])
 
 
+def test_qubo_head_headline_of_a_run_stopped_before_its_first_qubo_head() -> None:
+    """A run that failed or was interrupted after the SGD head (its partial report) still
+    gets a headline that starts with the data set, not an empty "; paper: ..."."""
+    from hybridqnn.experiments.qubo_head import headline
+
+    sgd = {"method": "sgd", "dataset": "digits", "setting": "full precision", "best_test_accuracy": 0.9}
+    assert headline([sgd]).startswith("digits: no QUBO head row vs SGD best 0.900; paper: ")
+    hardware = {"method": "hardware-estimate", "dataset": "digits", "setting": "K=10"}
+    assert headline([hardware]).startswith("no QUBO head row; paper: ")
+
+
 def test_quick_description_states_the_quick_settings() -> None:
     """A quick run's saved description starts with its [quick] settings, so that it never
     claims the full run's (natural-mnist's "100 epochs")."""

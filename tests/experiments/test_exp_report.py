@@ -153,6 +153,39 @@ def test_compact_table_fits_and_keeps_identity_first():
     assert compact_table([{"method": "hardware-estimate"}]) == "(no result rows)"
 
 
+def test_compact_table_never_cuts_rows_into_the_same_identity():
+    """qcbo-convergence's settings 'dense-sa, var=0, bits=full' and 'dense-sa, var=0, bits=4'
+    both read 'dense-sa, var=0, bi…' when cut to 20 characters: an identity column whose cut
+    makes two different rows look the same is shown whole."""
+    from hybridqnn.experiments.report import compact_table
+
+    settings = ["dense-sa, var=0, bits=full", "dense-sa, var=0, bits=4", "dense-sa, var=0.1, bits=full"]
+    rows = [{"setting": s, "oracle": "dense-sa", "feasible": False} for s in settings]
+    lines = compact_table(rows, ("oracle", "feasible")).splitlines()
+    assert [line.split("  ")[0] for line in lines[2:]] == settings
+    assert all(len(line) <= 100 for line in lines)
+    distinct = [{"method": "m", "setting": s + "-" * 20 + str(i)} for i, s in enumerate("abc")]
+    assert "…" in compact_table(distinct)  # rows told apart by their cut cells stay cut
+
+
+def test_compact_table_of_rows_without_identity_or_key_columns_shows_their_columns():
+    """A partial run whose rows hold neither an identity nor a key column still gets a table
+    (its columns), not an empty block."""
+    from hybridqnn.experiments.report import compact_table
+
+    table = compact_table([{"oracle": "dense-sa", "seconds": 1.5}], ("gap_to_optimum_pct",))
+    assert table.splitlines()[0].split() == ["oracle", "seconds"] and "1.5" in table
+
+
+def test_a_quick_benchmark_headline_is_labelled_not_comparable():
+    """'target met' on the quick bench's reduced problem says nothing about the full target."""
+    from hybridqnn.experiments.report import QUICK_NOT_COMPARABLE, quick_headline
+
+    line = "qpsbgd[dense-sa]: 0.00193 s, 18.69x qpsbgd[sa], target met (target: median step <= 50 ms)"
+    assert quick_headline(line, True, bench=True) == f"{line}; {QUICK_NOT_COMPARABLE}"
+    assert quick_headline(line, False, bench=True) == line
+
+
 def test_quick_headline_and_paper_comparison():
     from hybridqnn.experiments.report import QUICK_NOT_COMPARABLE, quick_headline
 

@@ -77,6 +77,18 @@ def test_switching_to_the_exact_solver_just_works(capsys) -> None:
     assert 'solver = "exact"' in out and "num_sweeps" not in out.split("# config keys")[0]
 
 
+def test_the_exact_solver_on_a_head_too_large_for_it_stops_before_training(tmp_path, capsys) -> None:
+    """The quickstart's head QUBO has (32 features + 1) x K=10 = 330 variables, too many for
+    the exact solver (at most 24): the run stops on one line naming 'solver' before the SGD
+    head trains, instead of after it."""
+    out = tmp_path / "run"
+    argv = ["run", "quickstart", "--quick", "--set", "solver=exact", "--out", str(out), "--no-progress"]
+    assert cli.main(argv) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "'solver' 'exact' takes at most 24 variables" in line and "330" in line, line
+    assert json.loads((out / "report.json").read_text())["rows"] == []
+
+
 def test_keywords_the_user_sets_are_checked_against_the_chosen_solver(capsys) -> None:
     argv = ["validate", "quickstart", "--set", "solver=exact", "--set", "sample_kwargs={num_reads = 2}"]
     assert cli.main(argv) == 2

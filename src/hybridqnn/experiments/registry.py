@@ -87,8 +87,9 @@ class Experiment:
             above the table and at the top of ``report.md``), e.g. ``"QUBO head K=20: 0.971 vs
             SGD 0.971; paper: matches SGD"``. It gets the run's rows (possibly partial, for an
             interrupted run) and its params. A paper comparison goes last, after ``"; paper: "``:
-            a quick run replaces it with ``"quick: not comparable"``
-            (:func:`hybridqnn.experiments.report.quick_headline`). None: no headline (every
+            a quick run replaces it with ``"quick: not comparable"``, and a quick benchmark's
+            headline ends with that label (:func:`hybridqnn.experiments.report.quick_headline`).
+            None: no headline (every
             shipped experiment has one; a test checks).
         key_columns: The few columns that matter, shown after the identity columns (``method``,
             ``dataset``, ``setting``; ``case``, ``impl`` for a bench) in the compact table of

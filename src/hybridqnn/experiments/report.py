@@ -228,10 +228,13 @@ def _select(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[d
     return [{c: row[c] for c in columns if c in row} for row in rows]
 
 
-def quick_headline(headline: str, quick: bool) -> str:
+def quick_headline(headline: str, quick: bool, *, bench: bool = False) -> str:
     """``headline`` with its paper comparison (what follows the last ``"; paper: "``) replaced by
     :data:`QUICK_NOT_COMPARABLE` when ``quick``: a quick run's reduced settings say nothing
-    about the paper's numbers."""
+    about the paper's numbers. A quick benchmark's headline (its verdict against a target set
+    for the full problem) ends with ``"; "`` and the same label."""
+    if quick and bench:
+        return f"{headline}; {QUICK_NOT_COMPARABLE}"
     if not quick or _PAPER_CLAUSE not in headline:
         return headline
     return headline.rpartition(_PAPER_CLAUSE)[0] + _PAPER_CLAUSE + QUICK_NOT_COMPARABLE
@@ -257,6 +260,19 @@ def _plain(header: list[str], body: list[list[str]]) -> list[str]:
     return lines
 
 
+def _whole_identity(rows: Sequence[Mapping[str, Any]], ident: Sequence[str]) -> set[str]:
+    """The identity columns to show uncut: all those a cut cell shortens, if cutting makes two
+    rows with different identities read the same (settings that differ only after 20
+    characters); none otherwise."""
+
+    def identity(limit: int | None) -> set[tuple[str, ...]]:
+        return {tuple(_short(r.get(c), limit or 10**9) if c in r else "" for c in ident) for r in rows}
+
+    if len(identity(20)) == len(identity(None)):
+        return set()
+    return {c for c in ident if any(c in r and _short(r[c]) != _short(r[c], 10**9) for r in rows)}
+
+
 def compact_table(
     rows: Sequence[Mapping[str, Any]],
     key_columns: Sequence[str] = (),
@@ -269,8 +285,9 @@ def compact_table(
     characters wide.
 
     Columns: the identity columns the rows have (``method``, ``dataset``, ``task``,
-    ``setting``; ``case``, ``impl`` when ``bench``), then ``key_columns`` (default: every other
-    column). Numbers get 3 significant digits, long strings are cut. While the table is too
+    ``setting``; ``case``, ``impl`` when ``bench``), then ``key_columns`` (default, and when the
+    rows have neither identity nor key columns: every other column). Numbers get 3 significant digits, long strings are cut (identity cells stay whole
+    where cutting would make two rows read the same). While the table is too
     wide, identity columns with one value in every row go first, then key columns from the
     right; a last line names what was left out. Resource rows (:func:`row_kind`) are not shown;
     in a ``quick`` run every ``<metric>_vs_paper`` value reads :data:`QUICK_NOT_COMPARABLE`.
@@ -279,14 +296,17 @@ def compact_table(
     if not results:
         return "(no result rows)"
     ident = [c for c in (_BENCH_IDENTITY if bench else _IDENTITY) if any(c in r for r in results)]
-    keys = list(key_columns) or [c for c in _columns(results) if c not in ident]
-    keys = [c for c in dict.fromkeys(keys) if c not in ident and any(c in r for r in results)]
+    every = [c for c in _columns(results) if c not in ident]
+    keys = [c for c in dict.fromkeys(key_columns or every) if c not in ident and any(c in r for r in results)]
+    keys = keys or ([] if ident else every)  # never a table without a column
+
+    whole = _whole_identity(results, ident)
 
     def cell(row: Mapping[str, Any], c: str) -> str:
         if c not in row:
             return ""
         compared = quick and c.endswith("_vs_paper") and row[c] is not None
-        return QUICK_NOT_COMPARABLE if compared else _short(row[c])
+        return QUICK_NOT_COMPARABLE if compared else _short(row[c], 10**9 if c in whole else 20)
 
     def lines_for(columns: list[str]) -> list[str]:
         return _plain([c[:24] for c in columns], [[cell(r, c) for c in columns] for r in results])

@@ -363,7 +363,8 @@ def _headline(config: ResolvedConfig, rows: list[dict[str, Any]]) -> str | None:
     if headline is None or not rows:
         return None
     try:
-        return quick_headline(" ".join(str(headline(rows, config.params)).split()), config.quick)
+        text = " ".join(str(headline(rows, config.params)).split())
+        return quick_headline(text, config.quick, bench=config.experiment.kind == "bench")
     except Exception as exc:
         logger.warning("the headline of %r failed: %s", config.name, _one_line(exc))
         return None

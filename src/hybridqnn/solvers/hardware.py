@@ -74,9 +74,12 @@ def fits_logically(num_variables: int, num_couplers: int, limits: Mapping[str, A
     """Whether n variables and m couplers fit the logical counts of ``limits``:
     n <= ``limits["num_qubits"]`` and m <= ``limits["num_couplers"]``.
 
-    Necessary, not sufficient, for a minor-embedding (see :func:`embedding_estimate`). Couplers
-    are the interactions with a nonzero bias. Every fit check (``check_fits``, the QUBO head's
-    ``fits_advantage``) goes through this function, so they cannot disagree.
+    Necessary, not sufficient, for a minor-embedding (see :func:`embedding_estimate`). Every fit
+    check (``check_fits``, the QUBO head's ``fits_advantage``) goes through this function; the
+    couplers are the caller's count: :func:`logical_counts`' (Ising J above
+    :data:`COEFFICIENT_RTOL` times the largest coefficient) in the hardware estimate, the QUBO
+    head's structural count of its bit model's interactions (``num_interactions``, numerical
+    zeros included, so an upper bound: it is not converted to Ising form on every fit).
     """
     return int(num_variables) <= int(limits["num_qubits"]) and int(num_couplers) <= int(limits["num_couplers"])
 

@@ -339,3 +339,16 @@ def test_evaluation_curves_are_drawn_at_the_evaluated_steps() -> None:
     assert series.x == [5, 10] and series.y == pytest.approx([0.6, 0.7])
     assert series.band == ([0.5, 0.6], [0.7, 0.8]) and series.style_key == "a"
     assert panel.yscale == "log"
+
+
+def test_gap_headline_names_the_setting_apart_from_the_paper_clause() -> None:
+    """The widest gap's setting 'paper' must not read as the paper's own number
+    ('widest gap a1a paper: qpsbgd-ls 0.670 ...; paper: ...')."""
+    rows = [
+        {"method": "qpsbgd-ls", "dataset": "a1a", "setting": "paper", "test_accuracy": 0.67,
+         "gap_to_best_baseline": 0.126, "best_baseline": "bc-signsgd"},
+        {"method": "bc-signsgd", "dataset": "a1a", "setting": "paper", "test_accuracy": 0.796},
+    ]
+    line = common.gap_headline("test_accuracy", paper="no numbers recovered")(rows)
+    assert line == ("test_accuracy: QP-SBGD at least as good as the best binary baseline in 0 of 1; widest gap "
+                    "on a1a (paper setting): qpsbgd-ls 0.670 vs bc-signsgd 0.796; paper: no numbers recovered")

@@ -19,6 +19,7 @@ from hybridqnn.experiments.context import RunContext
 from hybridqnn.experiments.params import COUNT, POSITIVE, list_field, param, solver_choices
 from hybridqnn.experiments.qubo_head import (
     HeadParams,
+    check_exact_size,
     head_features,
     image_datasets,
     train_qubo_row,
@@ -46,6 +47,7 @@ def run_bench_qubo_head(ctx: RunContext, p: QUBOHeadBenchParams) -> None:
     with ctx.phase(f"random conv features ({p.dataset})", 1):
         f = head_features(p, p.dataset, ctx.seed_for("features", p.dataset), data_dir=ctx.data_dir,
                           device=ctx.device)
+    check_exact_size(p, f, p.bits, "solvers")
     case = f"{p.dataset}-K{p.bits}"
     sgd_rows = [train_sgd_row(ctx, p, f, ctx.seed_for("sgd", p.dataset, r))[0]
                 for r in ctx.progress(range(p.repeats), desc="SGD baseline", unit="repeat")]

@@ -650,7 +650,7 @@ def gap_headline(metric: str, *, paper: str) -> Callable[[list[dict[str, Any]], 
                      and b.get("dataset") == worst.get("dataset") and b.get("setting") == worst.get("setting")), {})
         text = f"{metric}: QP-SBGD at least as good as the best binary baseline in {ahead} of {len(scored)}"
         if worst["gap_to_best_baseline"] > 1e-12:
-            text += (f"; widest gap {worst.get('dataset')} {worst.get('setting')}: {worst['method']} "
+            text += (f"; widest gap on {worst.get('dataset')} ({worst.get('setting')} setting): {worst['method']} "
                      f"{worst[metric]:.3f} vs {worst.get('best_baseline')} {base.get(metric, float('nan')):.3f}")
         diffs = [r[f"{metric}_vs_paper"] for r in rows if r.get(f"{metric}_vs_paper") is not None]
         if diffs:
