@@ -157,6 +157,25 @@ def test_logreg_quick(tmp_path: Path, data_dir: Path) -> None:
     _check_saved_models(report, data_dir, "binary-logreg")
 
 
+def test_logreg_without_a1a_fails_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Offline with no a1a files: one line naming a1a, before the synthetic part trains."""
+    from hybridqnn.experiments.qpsbgd import logreg
+
+    def trained(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a run trained before its data set was read")
+
+    monkeypatch.setattr(logreg, "_one_run", trained)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    argv = ["run", "qpsbgd-logreg", "--quick", "--out", str(tmp_path / "out"), "--no-progress",
+            "--data-dir", str(empty)]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "a1a data files not found" in err
+
+
 def test_a1a_10layer_quick(tmp_path: Path, data_dir: Path) -> None:
     report = _run(tmp_path, "qpsbgd-a1a-10layer", data_dir)
     rows = report["rows"]
