@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hybridqnn.data import DATASETS, DataIntegrityError, load_dataset
+from hybridqnn.data import DATASETS, DataIntegrityError, ensure_dataset, load_dataset
 from hybridqnn.data.idx import encode_idx
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -409,3 +409,28 @@ def test_limits_reach_the_parsers(
     assert load_dataset("mnist", data_dir=tmp_path, download=False).x_train.shape[0] > 1
     with pytest.raises(InputFileError, match="above the limit max_rows=1 "):
         load_dataset("mnist", data_dir=tmp_path, download=False, limits=DataLimits(max_rows=1))
+
+
+def test_ensure_dataset_checks_files_without_reading_them(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What load_dataset checks first, alone: present and verified files pass (the parsers are
+    never called), a missing set is one line naming its folder, digits needs no file."""
+    from hybridqnn.data import loaders
+
+    def parsed(*args: object, **kwargs: object) -> None:
+        raise AssertionError("ensure_dataset read a file")
+
+    monkeypatch.setattr(loaders, "read_idx", parsed)
+    monkeypatch.setattr(loaders, "load_libsvm", parsed)
+    for name in ("mnist", "fashion-mnist", "a1a", "digits"):
+        assert ensure_dataset(name, data_dir=shared_data, download=False) is None
+    assert ensure_dataset("digits", data_dir=tmp_path, download=False) is None
+    with pytest.raises(FileNotFoundError) as info:
+        ensure_dataset("mnist", data_dir=tmp_path, download=False)
+    message = str(info.value)
+    assert "\n" not in message and str(tmp_path / "mnist") in message
+    with pytest.raises(ValueError, match="'name'"):
+        ensure_dataset("mnits", data_dir=tmp_path)
+    with pytest.raises(ValueError, match="'split'"):
+        ensure_dataset("mnist", data_dir=tmp_path, split="letters")

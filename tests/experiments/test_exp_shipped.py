@@ -74,6 +74,24 @@ def test_precision_quick_has_rows_per_bits(tmp_path: Path) -> None:
     assert [r["method"] for r in rows].count("sgd") == 1
 
 
+def test_a_missing_required_dataset_fails_before_any_head_trains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """digits is present, mnist is not: one line naming mnist, and digits' heads never train."""
+    from hybridqnn.experiments import qubo_head
+
+    def trained(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a head trained before every required data set was checked")
+
+    monkeypatch.setattr(qubo_head, "head_features", trained)
+    (tmp_path / "empty").mkdir()
+    argv = ["run", "quickstart", "--quick", "--out", str(tmp_path / "out"), "--no-progress",
+            "--data-dir", str(tmp_path / "empty"), "--set", 'datasets=["digits","mnist"]']
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "mnist data files not found" in err
+
+
 def test_optional_dataset_missing_is_skipped_with_a_note(tmp_path: Path) -> None:
     out = tmp_path / "opt"
     (tmp_path / "empty").mkdir()

@@ -19,7 +19,7 @@ from hybridqnn.data.checksums import DataIntegrityError
 from hybridqnn.data.dataset import Dataset
 from hybridqnn.data.libsvm import load_libsvm
 from hybridqnn.data.limits import DataLimits
-from hybridqnn.data.loaders import DATASETS, load_dataset
+from hybridqnn.data.loaders import DATASETS, ensure_dataset, load_dataset
 from hybridqnn.data.paths import resolve_data_root
 from hybridqnn.data.prepare import (
     a1a_spins,
@@ -52,6 +52,7 @@ __all__ = [
     "a1a_spins",
     "block_means",
     "class_pair",
+    "ensure_dataset",
     "first_n",
     "gcn_adjacency",
     "load_dataset",

@@ -48,6 +48,7 @@ __all__ = [
     "EMNIST_SPLITS",
     "MNIST_FILES",
     "emnist_files",
+    "ensure_dataset",
     "load_dataset",
 ]
 
@@ -193,25 +194,34 @@ def _load_idx_dataset(
     return Dataset(name, x_train, y_train, x_test, y_test, n, class_names)
 
 
-def _load_mnist_like(name: str, root: Path, download: bool, limits: DataLimits) -> Dataset:
+def _ensure_mnist_like(name: str, root: Path, download: bool) -> Path:
     key = DATASET_DIRS[name]
-    directory = root / key
-    ensure_files(name, key, directory, MNIST_FILES, download=download)
+    ensure_files(name, key, root / key, MNIST_FILES, download=download)
+    return root / key
+
+
+def _load_mnist_like(name: str, root: Path, download: bool, limits: DataLimits) -> Dataset:
+    directory = _ensure_mnist_like(name, root, download)
     return _load_idx_dataset(name, directory, MNIST_FILES, _CLASS_NAMES[name], limits=limits)
 
 
-def _load_emnist(root: Path, split: str, download: bool, limits: DataLimits) -> Dataset:
+def _ensure_emnist(root: Path, split: str, download: bool) -> Path:
     key = DATASET_DIRS["emnist"]
     directory = root / key
-    files = emnist_files(split)
     ensure_archive_files(
         f"emnist ({split})",
         key,
         directory,
         _EMNIST_ARCHIVE,
-        {f"gzip/{f}": directory / f for f in files},
+        {f"gzip/{f}": directory / f for f in emnist_files(split)},
         download=download,
     )
+    return directory
+
+
+def _load_emnist(root: Path, split: str, download: bool, limits: DataLimits) -> Dataset:
+    directory = _ensure_emnist(root, split, download)
+    files = emnist_files(split)
     # EMNIST stores every image transposed relative to MNIST; "letters" labels are 1..26.
     return _load_idx_dataset(
         f"emnist-{split}",
@@ -224,7 +234,7 @@ def _load_emnist(root: Path, split: str, download: bool, limits: DataLimits) -> 
     )
 
 
-def _load_cifar10(root: Path, download: bool, limits: DataLimits) -> Dataset:
+def _ensure_cifar10(root: Path, download: bool) -> Path:
     key = DATASET_DIRS["cifar10"]
     archive_dir = root / key
     directory = archive_dir / _CIFAR_FOLDER
@@ -236,6 +246,11 @@ def _load_cifar10(root: Path, download: bool, limits: DataLimits) -> Dataset:
         {f"{_CIFAR_FOLDER}/{f}": directory / f for f in CIFAR10_BATCHES},
         download=download,
     )
+    return directory
+
+
+def _load_cifar10(root: Path, download: bool, limits: DataLimits) -> Dataset:
+    directory = _ensure_cifar10(root, download)
     class_names = load_cifar_meta(directory / "batches.meta", limits=limits)
     train = [load_cifar_batch(directory / f"data_batch_{i}", limits=limits) for i in range(1, 6)]
     test_data, y_test = load_cifar_batch(directory / "test_batch", limits=limits)
@@ -255,11 +270,16 @@ def _binary_labels(y: np.ndarray, path: Path) -> np.ndarray:
     return (y > 0).astype(np.int64)
 
 
-def _load_a1a(root: Path, download: bool, limits: DataLimits) -> Dataset:
+def _ensure_a1a(root: Path, download: bool) -> tuple[Path, Path]:
     key = DATASET_DIRS["a1a"]
     train_path, test_path = ensure_files(
         "a1a", key, root / key, ("a1a", "a1a.t"), download=download
     )
+    return train_path, test_path
+
+
+def _load_a1a(root: Path, download: bool, limits: DataLimits) -> Dataset:
+    train_path, test_path = _ensure_a1a(root, download)
     x_train, y_train = load_libsvm(train_path, n_features=_A1A_FEATURES, limits=limits)
     x_test, y_test = load_libsvm(test_path, n_features=_A1A_FEATURES, limits=limits)
     return Dataset(
@@ -296,6 +316,59 @@ def _load_digits() -> Dataset:
         10,
         _DIGITS,
     )
+
+
+def ensure_dataset(
+    name: str,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    split: str | None = None,
+) -> None:
+    """Make sure a data set's files are present and pass their checksums, without reading them:
+    what :func:`load_dataset` does first. Experiments call it for every data set a run needs
+    before they train anything, so a missing file is one line at the start, not after the
+    first data set's training.
+
+    Args:
+        name: One of :data:`DATASETS` (``digits`` ships with scikit-learn: nothing to check).
+        data_dir: Data root; defaults to ``$HYBRIDQNN_DATA`` or the user cache folder.
+        download: Whether missing files may be downloaded.
+        split: EMNIST split, as for :func:`load_dataset`.
+
+    Raises:
+        The errors of :func:`load_dataset` about arguments and files (FileNotFoundError with
+        one line naming the files and the folder; DataIntegrityError for a bad checksum).
+    """
+    name, split = _checked_name(name, download, split)
+    root = resolve_data_root(data_dir)
+    if name == "emnist":
+        _ensure_emnist(root, split, download)
+    elif name == "cifar10":
+        _ensure_cifar10(root, download)
+    elif name == "a1a":
+        _ensure_a1a(root, download)
+    elif name != "digits":
+        _ensure_mnist_like(name, root, download)
+
+
+def _checked_name(name: str, download: bool, split: str | None) -> tuple[str, str | None]:
+    """``name`` and ``split`` checked (the EMNIST default split filled in)."""
+    if not isinstance(name, str):
+        raise TypeError(f"'name' must be a str, one of {', '.join(DATASETS)}; got {name!r}")
+    name = check_choice("name", name, DATASETS)
+    if not isinstance(download, bool):
+        raise TypeError(f"'download' must be a bool, got {download!r}")
+    if name == "emnist":
+        split = _EMNIST_DEFAULT_SPLIT if split is None else split
+        if not isinstance(split, str):
+            raise TypeError(f"'split' must be a str, got {split!r}")
+        split = check_choice("split", split, EMNIST_SPLITS)
+    elif split is not None:
+        raise ValueError(
+            f"'split' is only used with name='emnist', got split={split!r} for {name!r}"
+        )
+    return name, split
 
 
 def load_dataset(
@@ -335,20 +408,7 @@ def load_dataset(
         pickle.UnpicklingError: If a CIFAR-10 batch tries to load a disallowed global (the
             error is also a DataIntegrityError).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"'name' must be a str, one of {', '.join(DATASETS)}; got {name!r}")
-    name = check_choice("name", name, DATASETS)
-    if not isinstance(download, bool):
-        raise TypeError(f"'download' must be a bool, got {download!r}")
-    if name == "emnist":
-        split = _EMNIST_DEFAULT_SPLIT if split is None else split
-        if not isinstance(split, str):
-            raise TypeError(f"'split' must be a str, got {split!r}")
-        split = check_choice("split", split, EMNIST_SPLITS)
-    elif split is not None:
-        raise ValueError(
-            f"'split' is only used with name='emnist', got split={split!r} for {name!r}"
-        )
+    name, split = _checked_name(name, download, split)
     root = resolve_data_root(data_dir)
     limits = resolve_limits(limits)
     if name == "digits":

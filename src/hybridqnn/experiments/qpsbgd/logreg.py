@@ -45,19 +45,12 @@ def _arrays(
     ctx: RunContext, q: LogRegParams, dataset: str, seed: int, cache: dict[str, Any]
 ) -> tuple[np.ndarray, ...]:
     """(x_train, y_train, x_test, y_test) of ``dataset``; a1a is read once per run."""
-    from hybridqnn.data import planted_logistic
+    from hybridqnn.data import load_dataset, planted_logistic
 
     if dataset == "synthetic":
         return planted_logistic(
             q.synthetic_features, q.synthetic_train, q.synthetic_test, q.synthetic_noise, seed
         )
-    return _read_a1a(ctx, cache)
-
-
-def _read_a1a(ctx: RunContext, cache: dict[str, Any]) -> tuple[np.ndarray, ...]:
-    """a1a's arrays, read once per run into ``cache``."""
-    from hybridqnn.data import load_dataset
-
     if "a1a" not in cache:
         ds = load_dataset("a1a", data_dir=ctx.data_dir)
         cache["a1a"] = (
@@ -155,7 +148,9 @@ def run_logreg(ctx: RunContext, p: LogRegParams) -> None:
     panels = []
     cache: dict[str, Any] = {}
     if any("a1a" in common.setting(p, name).datasets for name in p.settings):
-        _read_a1a(ctx, cache)  # a missing a1a is one line before any training, not after
+        from hybridqnn.data import ensure_dataset
+
+        ensure_dataset("a1a", data_dir=ctx.data_dir)  # missing: one line before any training
     metrics = ("train_loss", "test_accuracy", "train_accuracy")
     for name in p.settings:
         q = common.setting(p, name)
