@@ -337,8 +337,11 @@ def ensure_dataset(
         split: EMNIST split, as for :func:`load_dataset`.
 
     Raises:
-        The errors of :func:`load_dataset` about arguments and files (FileNotFoundError with
-        one line naming the files and the folder; DataIntegrityError for a bad checksum).
+        TypeError: If an argument has the wrong type.
+        ValueError: If ``name`` or ``split`` is not valid.
+        FileNotFoundError: If files are missing and cannot be downloaded (one line naming the
+            files and the folder to put them in).
+        DataIntegrityError: If a file fails its checksum.
     """
     name, split = _checked_name(name, download, split)
     root = resolve_data_root(data_dir)
