@@ -549,3 +549,30 @@ def test_context_passes_options_through(tmp_path):
         "params": cfg.params,
         "seed": 7,
     }
+
+
+def test_required_data_is_checked_before_the_run_starts(tmp_path, monkeypatch):
+    """An experiment's ``required_data`` is verified before ``run``: a missing set fails the run
+    with one line naming it, and ``run`` is never called; sets that are present let it run."""
+    import dataclasses
+
+    from hybridqnn.experiments import registry
+
+    calls = []
+
+    def run(ctx, p):
+        calls.append(p)
+
+    needs = dataclasses.replace(registry.get_experiment("toy"), run=run,
+                                required_data=lambda p: ["digits", "mnist", "mnist"])
+    monkeypatch.setitem(registry._REGISTRY, "toy", needs)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_experiment(load_config("toy"), tmp_path / "run", data_dir=empty,
+                            raise_on_error=False)
+    assert result.status == "failed" and calls == []
+    assert "mnist data files not found" in result.error and "\n" not in result.error
+    needs_digits = dataclasses.replace(needs, required_data=lambda p: ["digits"])
+    monkeypatch.setitem(registry._REGISTRY, "toy", needs_digits)
+    assert run_experiment(load_config("toy"), tmp_path / "ok", data_dir=empty).status == "ok"
+    assert len(calls) == 1

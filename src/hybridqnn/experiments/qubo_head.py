@@ -285,10 +285,6 @@ def check_exact_size(p: HeadParams, f: HeadFeatures, bits: int, key: str = "solv
 def run_qubo_head(ctx: RunContext, p: QUBOHeadExperimentParams) -> None:
     """For each data set: features, the SGD head, then the QUBO head at every K."""
     names = [(n, True) for n in p.datasets] + [(n, False) for n in p.optional_datasets]
-    from hybridqnn.data import ensure_dataset
-
-    for name in p.datasets:  # a missing required data set: one line before any head trains
-        ensure_dataset(name, data_dir=ctx.data_dir)
     largest: HeadFeatures | None = None
     results: dict[str, dict[str, Any]] = {}
     # outer bar: the heads trained (SGD and each K per data set); closed by the runner
@@ -413,6 +409,7 @@ register(
         largest_problem=largest_head_problem,
         headline=headline,
         key_columns=("test_accuracy", "best_test_accuracy", "train_time_s", "iterations", "num_variables"),
+        required_data=lambda p: p.datasets,  # optional_datasets are skipped when missing
     )
 )
 

@@ -14,7 +14,7 @@ import dataclasses
 import importlib
 import numbers
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +94,10 @@ class Experiment:
         key_columns: The few columns that matter, shown after the identity columns (``method``,
             ``dataset``, ``setting``; ``case``, ``impl`` for a bench) in the compact table of
             the terminal and of ``report.md``.
+        required_data: ``required_data(params) -> names``, the data sets (of
+            :data:`hybridqnn.data.DATASETS`) a run of these params cannot do without. The runner
+            checks each with :func:`hybridqnn.data.ensure_dataset` before ``run`` starts, so a
+            missing one is one line before any training. None: nothing to check up front.
     """
 
     name: str
@@ -105,6 +109,7 @@ class Experiment:
     largest_problem: Callable[[Any, Any, int], Any] | None = None
     headline: Callable[[list[dict[str, Any]], Any], str] | None = None
     key_columns: tuple[str, ...] = ()
+    required_data: Callable[[Any], Sequence[str]] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME_RE.match(self.name):

@@ -342,6 +342,7 @@ def _call(
     logger.info("running %r (experiment %r, seed %d)", config.name, config.experiment.name,
                 config.seed)
     try:
+        _check_required_data(config, ctx)
         with logs_above_bars(ctx.show_progress):
             config.experiment.run(ctx, config.params)
     except KeyboardInterrupt as exc:
@@ -353,6 +354,18 @@ def _call(
     finally:
         ctx.close_phases()
     return "ok", None, None
+
+
+def _check_required_data(config: ResolvedConfig, ctx: RunContext) -> None:
+    """Every data set the run needs is present and verified (or downloaded) before it starts:
+    a missing one fails the run with one line, before any training."""
+    required = config.experiment.required_data
+    if required is None:
+        return
+    from hybridqnn.data import ensure_dataset
+
+    for name in dict.fromkeys(required(config.params)):
+        ensure_dataset(name, data_dir=ctx.data_dir)
 
 
 def _headline(config: ResolvedConfig, rows: list[dict[str, Any]]) -> str | None:

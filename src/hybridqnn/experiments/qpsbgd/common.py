@@ -670,9 +670,11 @@ def register_training(
     metric: str,
     paper_headline: str,
     key_columns: tuple[str, ...],
+    required_data: Callable[[Any], Sequence[str]] | None = None,
 ) -> None:
     """Register a training experiment; its ``run`` executes under :func:`with_torch_threads`,
-    its headline is :func:`gap_headline` on ``metric`` with ``paper_headline``."""
+    its headline is :func:`gap_headline` on ``metric`` with ``paper_headline``
+    (``required_data``: as :class:`~hybridqnn.experiments.registry.Experiment`'s)."""
     register(
         Experiment(
             name=name,
@@ -682,5 +684,6 @@ def register_training(
             paper=paper,
             headline=gap_headline(metric, paper=paper_headline),
             key_columns=key_columns,
+            required_data=required_data,
         )
     )

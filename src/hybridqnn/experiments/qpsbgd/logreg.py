@@ -147,10 +147,6 @@ def run_logreg(ctx: RunContext, p: LogRegParams) -> None:
     rows: list[dict[str, Any]] = []
     panels = []
     cache: dict[str, Any] = {}
-    if any("a1a" in common.setting(p, name).datasets for name in p.settings):
-        from hybridqnn.data import ensure_dataset
-
-        ensure_dataset("a1a", data_dir=ctx.data_dir)  # missing: one line before any training
     metrics = ("train_loss", "test_accuracy", "train_accuracy")
     for name in p.settings:
         q = common.setting(p, name)
@@ -182,4 +178,7 @@ common.register_training(
     "qpsbgd-logreg", LogRegParams, run_logreg, DESCRIPTION, PAPER_LOGREG,
     metric="test_accuracy", paper_headline="no numbers recovered",
     key_columns=("test_accuracy", "train_loss", "lr", "train_time_s", "gap_to_best_baseline"),
+    required_data=lambda p: [
+        d for name in p.settings for d in common.setting(p, name).datasets if d != "synthetic"
+    ],
 )
