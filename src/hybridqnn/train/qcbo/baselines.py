@@ -266,8 +266,7 @@ def fit_qat(
     X, y, sizes = check_network_data(X, y, sizes)
     import torch
 
-    L = len(sizes) - 1
-    codes = None if weights is None else _codes(weights, L)
+    codes = None if weights is None else _codes(weights, len(sizes) - 1)
     bias = check_bool("bias", bias)
     arch = _qat_architecture(X, sizes, codes, bias, activation_bits, segments, input_low, input_high)
     epochs = check_int("epochs", epochs, 1)
@@ -277,19 +276,47 @@ def fit_qat(
     progress = check_progress(progress)
     gen = torch.Generator().manual_seed(seed if seed is not None else 0)
     dev = torch.device(device)
-    Xt = torch.as_tensor(X, dtype=torch.float32, device=dev)
-    signs = torch.as_tensor(
-        _signs(np.where(y > 0, 1, -1) if sizes[-1] == 1 else y, sizes[-1]),
-        dtype=torch.float32,
-        device=dev,
-    )
+    Xt, signs, target = _qat_tensors(X, y, sizes[-1], dev)
     net = _QATNet(sizes, codes, arch, bias, gen, dev)
     opt = torch.optim.Adam(net.params, lr=lr)
+    start = time.perf_counter()
+    history, best_epoch, (final, new_codes) = _qat_epochs(
+        net, opt, (Xt, signs, target), gen, epochs, batch_size, progress
+    )
+    network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
+    return QATResult(
+        final, new_codes, history, time.perf_counter() - start, bias, best_epoch, network
+    )
+
+
+def _qat_tensors(X: np.ndarray, y: np.ndarray, n_out: int, dev: Any) -> tuple[Any, Any, Any]:
+    """:func:`fit_qat`'s training data on ``dev``: the inputs (float32), the per-output signs
+    s_c of the logistic margin loss (float32, (n, n_out)) and the labels its accuracy is
+    checked against (+-1 for one output, else class indices)."""
+    import torch
+
+    labels = np.where(y > 0, 1, -1) if n_out == 1 else y
+    Xt = torch.as_tensor(X, dtype=torch.float32, device=dev)
+    signs = torch.as_tensor(_signs(labels, n_out), dtype=torch.float32, device=dev)
+    return Xt, signs, torch.as_tensor(labels, device=dev)
+
+
+def _qat_epochs(
+    net: _QATNet,
+    opt: Any,
+    data: tuple[Any, Any, Any],
+    gen: Any,
+    epochs: int,
+    batch_size: int,
+    progress: Progress | None,
+) -> tuple[list[dict[str, Any]], int, tuple[list[np.ndarray], list[WeightCode] | None]]:
+    """``epochs`` epochs of :func:`_qat_epoch` on ``data`` (:func:`_qat_tensors`): the history,
+    the best epoch and its quantized snapshot. Best: the highest training accuracy, ties the
+    lower loss, then the earliest (:func:`_rank` with ``"accuracy"``)."""
+    Xt, signs, target = data
     history: list[dict[str, Any]] = []
     best: tuple[tuple[float, float], int, tuple[list[np.ndarray], list[WeightCode] | None]]
     best = ((math.inf, math.inf), -1, ([], None))
-    start = time.perf_counter()
-    target = torch.as_tensor(np.where(y > 0, 1, -1) if sizes[-1] == 1 else y, device=dev)
     for epoch in range(epochs):
         loss = _qat_epoch(net, opt, Xt, signs, gen, batch_size)
         acc = net.accuracy(Xt, target)
@@ -298,11 +325,7 @@ def fit_qat(
             best = (_rank(acc, loss, "accuracy"), epoch, net.snapshot())
         if progress is not None:
             progress(epoch + 1, epochs)
-    _, best_epoch, (final, new_codes) = best
-    network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
-    return QATResult(
-        final, new_codes, history, time.perf_counter() - start, bias, best_epoch, network
-    )
+    return history, best[1], best[2]
 
 
 def _qat_epoch(net: Any, opt: Any, Xt: Any, signs: Any, gen: Any, batch_size: int) -> float:
