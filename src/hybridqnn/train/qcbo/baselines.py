@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
+from hybridqnn.nn.functional import identity_straight_through
 from hybridqnn.problems.qcbo import (
     WeightCode,
     check_network_data,
@@ -421,7 +422,7 @@ class _QATNet:
         s = torch.clamp(s, min=1e-8)
         idx = torch.argmin((V.detach()[..., None] / s - c).abs(), dim=-1)
         q = s * c[idx]
-        return V + (q - V).detach(), float(s)
+        return identity_straight_through(V, q), float(s)
 
     def forward(self, xb: Any) -> Any:
         import torch
@@ -499,7 +500,7 @@ def _quantized_spline_activation(z: Any, layer: Any, bits: int) -> Any:
             out.append(torch.full_like(zj, lo))
             continue
         q = lo + torch.clamp(torch.round((value - lo) / step), 0, 2**bits - 1) * step
-        out.append(value + (q - value).detach())
+        out.append(identity_straight_through(value, q))
     return torch.stack(out, dim=1)
 
 
