@@ -8,12 +8,10 @@ from typing import Any
 import dimod
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from hybridqnn.problems.qcbo import WeightCode
-from hybridqnn.train.estimators import _estimator_params
+from hybridqnn.train.estimators import _classification_data, _estimator_params
 from hybridqnn.train.qcbo.ph import fit_qcbo
 
 #: The sampler a ``QCBOClassifier(sampler=None)`` trains with (built at ``fit``, not before).
@@ -67,13 +65,7 @@ class QCBOClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> QCBOClassifier:
         """Train the network on X (n_samples, n_features) and labels y (n_samples,)."""
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite=True)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if self.classes_.size < 2:
-            raise ValueError(f"'y' must contain at least 2 classes, got only one class: {self.classes_.tolist()}")
-        codes = encoder.transform(y)
+        X, codes = _classification_data(self, X, y)
         n_out = 1 if self.classes_.size == 2 else int(self.classes_.size)
         target = np.where(codes == 1, 1, -1) if n_out == 1 else codes.astype(np.int64)
         self.result_ = fit_qcbo(
