@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from qcbo_toys import BOX, SIZES, SMALL, _assert_best_of, _toy
 
 from hybridqnn.problems.fip import forward_interval_propagation
@@ -194,14 +196,26 @@ def test_greedy_search_keeps_the_best_iteration_and_reports_progress(
     assert codes == ["c"] and ws[0].sum() == 0  # the start is not changed
 
 
-def test_qat_tensors_signs_and_labels() -> None:
+@given(
+    labels=st.lists(st.integers(0, 4), min_size=1, max_size=12),
+    n_out=st.sampled_from([1, 5]),
+)
+def test_qat_tensors_signs_and_labels(labels: list[int], n_out: int) -> None:
+    # one output: sign +1 exactly for the labels > 0, and the same +-1 as the accuracy target;
+    # several: +1 exactly at the label's own output (one-vs-rest), the target the label itself
     import torch
 
     from hybridqnn.train.qcbo.baselines import _qat_tensors
 
-    X = np.arange(6.0).reshape(3, 2)
-    Xt, signs, target = _qat_tensors(X, np.array([0, 1, 1]), 1, torch.device("cpu"))
-    assert Xt.dtype == torch.float32 and signs.tolist() == [[-1.0], [1.0], [1.0]]
-    assert target.tolist() == [-1, 1, 1]
-    _, signs, target = _qat_tensors(X, np.array([2, 0, 1]), 3, torch.device("cpu"))
-    assert signs.tolist() == [[-1, -1, 1], [1, -1, -1], [-1, 1, -1]] and target.tolist() == [2, 0, 1]
+    y = np.array(labels)
+    X = np.arange(2.0 * y.size).reshape(-1, 2)
+    Xt, signs, target = _qat_tensors(X, y, n_out, torch.device("cpu"))
+    assert Xt.dtype == signs.dtype == torch.float32 and signs.shape == (y.size, n_out)
+    np.testing.assert_array_equal(Xt.numpy(), X)
+    if n_out == 1:
+        expected = np.where(y > 0, 1, -1)
+        np.testing.assert_array_equal(signs[:, 0].numpy(), expected)
+    else:
+        expected = y
+        np.testing.assert_array_equal(signs.numpy(), np.where(np.arange(n_out) == y[:, None], 1, -1))
+    np.testing.assert_array_equal(target.numpy(), expected)

@@ -130,8 +130,9 @@ def _greedy_setup(
     select: str,
     seed: int | None,
 ) -> _GreedySetup:
-    """Validate :func:`fit_greedy_moves`'s arguments (``network``: the data, sizes, weights and
-    network keywords, :func:`_network_setup_from`) in the order it always did."""
+    """Validate :func:`fit_greedy_moves`'s arguments: first ``network`` (the data, sizes,
+    weights and network keywords, :func:`_network_setup_from`), then the settings in the
+    signature's order, so the first bad one is the one reported."""
     X, sizes, codes, arch, y_model, y_pm = _network_setup_from(network)
     shapes = [(sizes[li], sizes[li - 1] + int(arch.bias)) for li in range(1, len(sizes))]
     return _GreedySetup(
