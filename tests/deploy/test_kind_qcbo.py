@@ -392,6 +392,7 @@ def test_qcbo_classifier_round_trip_and_export(tmp_path: Path) -> None:
     Xt = rng.uniform(-0.5, 1.5, size=(200, 3))
     np.testing.assert_array_equal(back.predict(Xt), clf.predict(Xt))
     assert back.sampler is None and back.hidden == (2,) and back.method == "cqm"
+    assert back.n_features_in_ == clf.n_features_in_ == 3
     graph = deployed_graph(path)
     assert graph.classes == ("no", "yes")
     np.testing.assert_array_equal(np.array(graph.classes)[reference.predict(graph, Xt)], clf.predict(Xt))

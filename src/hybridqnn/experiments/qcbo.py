@@ -1015,97 +1015,70 @@ def run_bench_qcbo(ctx: RunContext, p: QCBOBenchParams) -> None:
     case = f"fmnist-{p.task}-n{d.X.shape[0]}-{p.setting}"
     qat_seeds = [ctx.seed_for("qat", p.task, p.setting, r) for r in range(p.repeats)]
     starts = [ctx.seed_for("start", p.task, p.setting, r) for r in range(p.repeats)]
-    qat = [_run_baseline(ctx, p, d, p.setting, qat_seeds[r])[0] for r in range(p.repeats)]
-    q_s = statistics.median(r["train_time_s"] for r in qat)
-    ctx.add_row(
-        {
-            "case": case,
-            "impl": "qat-ste-adam",
-            "seconds": q_s,
-            "baseline": "qat-ste-adam",
-            "speedup_vs_baseline": 1.0,
-            "test_accuracy": statistics.median(r["test_accuracy"] for r in qat),
-        }
-    )
-    qat_q = [
-        _run_baseline(ctx, p, d, p.setting, qat_seeds[r], quantized_activations=True)[0]
-        for r in range(p.repeats)
-    ]
-    qq_s = statistics.median(r["train_time_s"] for r in qat_q)
-    ctx.add_row(
-        {
-            "case": case,
-            "impl": "qat-quantized-activations (the QCBO's network)",
-            "seconds": qq_s,
-            "baseline": "qat-ste-adam",
-            "speedup_vs_baseline": q_s / qq_s,
-            "test_accuracy": statistics.median(r["test_accuracy"] for r in qat_q),
-        }
-    )
-    rows = [
-        _run_qcbo(ctx, p, d, p.setting, "qph-qcgd", starts[r])[0]
-        for r in range(p.repeats)
-    ]
-    s = statistics.median(r["train_time_s"] for r in rows)
-    r0 = rows[0]
-    ctx.add_row(
-        {
-            "case": case,
-            "impl": f"qph-qcgd[{p.solver}]",
-            "seconds": s,
-            "baseline": "qat-ste-adam",
-            "speedup_vs_baseline": q_s / s,
-            "test_accuracy": statistics.median(r["test_accuracy"] for r in rows),
-            "meets_target": bool(s <= p.target_seconds),
-            "target_seconds": p.target_seconds,
-            "oracle_calls": r0["oracle_calls"],
-            "time_per_call_s": r0["time_per_call_s"],
-            "oracle_share": r0["oracle_share"],
-            "spins_per_solve": r0["spins_per_solve"],
-            "monolithic_spins": r0["monolithic_spins"],
-            "train_accuracy": r0["train_accuracy"],
-            "init_train_accuracy": r0["init_train_accuracy"],
-            "accepted_steps": r0["accepted_steps"],
-            "improving_solve_fraction": r0["improving_solve_fraction"],
-            "qubo_moves_applied": r0["qubo_moves_applied"],
-            "ph_iterations": r0["ph_iterations"],
-        }
-    )
-    if p.greedy_control:
-        g, _ = _run_greedy(ctx, p, d, p.setting, starts[0])
-        ctx.add_row(
-            {
-                "case": case,
-                "impl": "greedy-moves (classical control)",
-                "seconds": g["train_time_s"],
-                "baseline": "qat-ste-adam",
-                "speedup_vs_baseline": q_s / g["train_time_s"],
-                "test_accuracy": g["test_accuracy"],
-                "train_accuracy": g["train_accuracy"],
-                "init_train_accuracy": g["init_train_accuracy"],
-                "accepted_steps": g["accepted_steps"],
-                "ph_iterations": g["ph_iterations"],
-            }
-        )
-    if p.control_restarts:
-        g, _ = _run_greedy(ctx, p, d, p.setting, starts[0], restarts=p.control_restarts)
-        ctx.add_row(
-            {
-                "case": case,
-                "impl": f"greedy-moves, best of {p.control_restarts} starts (classical control)",
-                "seconds": g["train_time_s"],
-                "baseline": "qat-ste-adam",
-                "speedup_vs_baseline": q_s / g["train_time_s"],
-                "test_accuracy": g["test_accuracy"],
-                "train_accuracy": g["train_accuracy"],
-            }
-        )
+    qat = [_run_baseline(ctx, p, d, p.setting, seed)[0] for seed in qat_seeds]
+    qat_s = statistics.median(r["train_time_s"] for r in qat)
+    ctx.add_row(_bench_row(case, _BENCH_BASELINE, qat, qat_s))
+    qat_q = [_run_baseline(ctx, p, d, p.setting, seed, quantized_activations=True)[0] for seed in qat_seeds]
+    ctx.add_row(_bench_row(case, "qat-quantized-activations (the QCBO's network)", qat_q, qat_s))
+    qph = [_run_qcbo(ctx, p, d, p.setting, "qph-qcgd", seed)[0] for seed in starts]
+    s = statistics.median(r["train_time_s"] for r in qph)
+    target = {"meets_target": bool(s <= p.target_seconds), "target_seconds": p.target_seconds}
+    ctx.add_row(_bench_row(case, f"qph-qcgd[{p.solver}]", qph, qat_s, _BENCH_QPH_COLUMNS, **target))
+    _bench_controls(ctx, p, d, case, starts[0], qat_s)
+    r0 = qph[0]
     ctx.note(
         f"QPH on {d.X.shape[0]} samples: {s:.1f} s (target {p.target_seconds:g} s), {r0['oracle_calls']} oracle calls "
         f"at {1e3 * (r0['time_per_call_s'] or math.nan):.2f} ms each, {100 * r0['oracle_share']:.1f} % of the "
         "subproblem time in the oracle."
     )
     _note_bench_baseline(ctx)
+
+
+_BENCH_BASELINE = "qat-ste-adam"
+
+#: The columns a bench qcbo QPH row copies from its first repeat's ``qcbo-fmnist`` row.
+_BENCH_QPH_COLUMNS = (
+    "oracle_calls", "time_per_call_s", "oracle_share", "spins_per_solve", "monolithic_spins", "train_accuracy",
+    "init_train_accuracy", "accepted_steps", "improving_solve_fraction", "qubo_moves_applied", "ph_iterations",
+)
+
+
+def _bench_row(
+    case: str,
+    impl: str,
+    runs: list[dict[str, Any]],
+    baseline_s: float,
+    columns: tuple[str, ...] = (),
+    **extra: Any,
+) -> dict[str, Any]:
+    """One ``bench qcbo`` row of ``impl`` from its repeats' trained-network rows ``runs``:
+    ``seconds`` and ``test_accuracy`` are medians over the repeats, ``speedup_vs_baseline`` is
+    ``baseline_s / seconds`` (``baseline_s``: QAT's median training seconds), then ``extra``,
+    then ``columns`` copied from the first repeat."""
+    seconds = statistics.median(r["train_time_s"] for r in runs)
+    return {
+        "case": case,
+        "impl": impl,
+        "seconds": seconds,
+        "baseline": _BENCH_BASELINE,
+        "speedup_vs_baseline": baseline_s / seconds,
+        "test_accuracy": statistics.median(r["test_accuracy"] for r in runs),
+        **extra,
+        **{k: runs[0][k] for k in columns},
+    }
+
+
+def _bench_controls(ctx: RunContext, p: QCBOBenchParams, d: _Data, case: str, seed: int, qat_s: float) -> None:
+    """The classical controls' rows, from the first QPH repeat's start ``seed``: the line search
+    from that start (``greedy_control``) and the best of ``control_restarts`` starts."""
+    if p.greedy_control:
+        g, _ = _run_greedy(ctx, p, d, p.setting, seed)
+        columns = ("train_accuracy", "init_train_accuracy", "accepted_steps", "ph_iterations")
+        ctx.add_row(_bench_row(case, "greedy-moves (classical control)", [g], qat_s, columns))
+    if p.control_restarts:
+        g, _ = _run_greedy(ctx, p, d, p.setting, seed, restarts=p.control_restarts)
+        impl = f"greedy-moves, best of {p.control_restarts} starts (classical control)"
+        ctx.add_row(_bench_row(case, impl, [g], qat_s, ("train_accuracy",)))
 
 
 def _note_bench_baseline(ctx: RunContext) -> None:

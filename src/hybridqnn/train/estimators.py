@@ -42,18 +42,26 @@ from hybridqnn.train.sgd_head import SGDHeadResult, fit_sgd_head
 _estimator_params = dataclass(eq=False, repr=False)
 
 
+def _classification_data(estimator: BaseEstimator, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A classifier's training data by scikit-learn's rules: X float64 and finite (sets
+    ``n_features_in_``), y classification targets of at least 2 classes (sets ``classes_``, the
+    sorted labels). Returns X and the class codes 0..C-1 of y."""
+    X, y = validate_data(estimator, X, y, dtype=np.float64, ensure_all_finite=True)
+    check_classification_targets(y)
+    encoder = LabelEncoder().fit(y)
+    estimator.classes_ = encoder.classes_
+    if len(estimator.classes_) < 2:
+        raise ValueError(f"'y' must contain at least 2 classes, got only one class: {estimator.classes_.tolist()}")
+    return X, encoder.transform(y)
+
+
 class _LinearHeadClassifier(ClassifierMixin, BaseEstimator):
     """Shared prediction code: a softmax linear head W = [coef_, intercept_]."""
 
     def _prepare_fit(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite=True)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(f"'y' must contain at least 2 classes, got only one class: {self.classes_.tolist()}")
+        X, codes = _classification_data(self, X, y)
         self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
-        return X, encoder.transform(y), len(self.classes_)
+        return X, codes, len(self.classes_)
 
     def _fit_kwargs(self, *passed_apart: str) -> dict[str, Any]:
         """The hyper-parameters as the fit function's keywords: every estimator parameter is the

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from qcbo_toys import BOX, SIZES, SMALL, _assert_best_of, _toy
 
 from hybridqnn.problems.fip import forward_interval_propagation
@@ -156,3 +158,64 @@ def test_qat_returns_its_best_epoch_and_restarts_their_best_run() -> None:
         assert r.accuracy(X, y) == pytest.approx(h["train_accuracy"], abs=1.5 / 32)
     with pytest.raises(ValueError, match=r"'restarts' must be an integer >= 1, got 0"):
         fit_qat(X, y, SIZES, WeightCode("binary"), restarts=0)
+
+
+def _scripted(scores):
+    """Steps that return the scripted (accuracy, loss) per call, the weights tagged with t."""
+
+    def step(setup, ws, codes, t):
+        acc, loss = scores[t]
+        ws = [np.full_like(w, float(t)) for w in ws]
+        return ws, codes, {"iteration": t, "train_accuracy": acc, "train_loss": loss}
+
+    return step
+
+
+@pytest.mark.parametrize(
+    ("select", "best"),
+    [("accuracy", 2), ("loss", 1)],  # accuracy: 2 and 3 tie, the earliest wins; loss: 1
+)
+def test_greedy_search_keeps_the_best_iteration_and_reports_progress(
+    monkeypatch: pytest.MonkeyPatch, select: str, best: int
+) -> None:
+    from types import SimpleNamespace
+
+    from hybridqnn.train.qcbo import baselines
+
+    scores = [(0.5, 0.9), (0.6, 0.3), (0.8, 0.5), (0.8, 0.5), (0.7, 0.4)]
+    monkeypatch.setattr(baselines, "_greedy_step", _scripted(scores))
+    setup = SimpleNamespace(iterations=len(scores), select=select)
+    calls: list[tuple[int, int]] = []
+    ws = [np.zeros((2, 3))]
+    history, (t, best_w, codes) = baselines._greedy_search(
+        setup, ws, ["c"], lambda i, n: calls.append((i, n))
+    )
+    assert [h["iteration"] for h in history] == list(range(5)) and calls == [(i, 5) for i in range(1, 6)]
+    assert t == best
+    np.testing.assert_array_equal(best_w[0], np.full((2, 3), float(best)))
+    assert codes == ["c"] and ws[0].sum() == 0  # the start is not changed
+
+
+@given(
+    labels=st.lists(st.integers(0, 4), min_size=1, max_size=12),
+    n_out=st.sampled_from([1, 5]),
+)
+def test_qat_tensors_signs_and_labels(labels: list[int], n_out: int) -> None:
+    # one output: sign +1 exactly for the labels > 0, and the same +-1 as the accuracy target;
+    # several: +1 exactly at the label's own output (one-vs-rest), the target the label itself
+    import torch
+
+    from hybridqnn.train.qcbo.baselines import _qat_tensors
+
+    y = np.array(labels)
+    X = np.arange(2.0 * y.size).reshape(-1, 2)
+    Xt, signs, target = _qat_tensors(X, y, n_out, torch.device("cpu"))
+    assert Xt.dtype == signs.dtype == torch.float32 and signs.shape == (y.size, n_out)
+    np.testing.assert_array_equal(Xt.numpy(), X)
+    if n_out == 1:
+        expected = np.where(y > 0, 1, -1)
+        np.testing.assert_array_equal(signs[:, 0].numpy(), expected)
+    else:
+        expected = y
+        np.testing.assert_array_equal(signs.numpy(), np.where(np.arange(n_out) == y[:, None], 1, -1))
+    np.testing.assert_array_equal(target.numpy(), expected)

@@ -463,6 +463,7 @@ def _classifier_restore(tensors: dict[str, np.ndarray], config: dict[str, Any]) 
     clf = QCBOClassifier(**params)
     clf.result_ = _spline_restore(tensors, config["network"])
     clf.classes_ = np.asarray(config["classes"], dtype=np.dtype(config["classes_dtype"]))
+    clf.n_features_in_ = int(clf.result_.input_box[0].size)
     clf.weights_ = list(clf.result_.weights)
     clf.history_ = []
     return clf

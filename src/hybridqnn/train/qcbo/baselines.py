@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 import numpy as np
 
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
+from hybridqnn.nn.functional import identity_straight_through
 from hybridqnn.problems.qcbo import (
     WeightCode,
     check_network_data,
@@ -20,6 +21,7 @@ from hybridqnn.problems.qcbo import (
 from hybridqnn.train.progress import Progress, check_progress
 from hybridqnn.train.qcbo.moves import _adjacent_levels, _line_search
 from hybridqnn.train.qcbo.network import (
+    _Architecture,
     _best_qcbo_start,
     _best_start,
     _bit_scales,
@@ -84,94 +86,109 @@ def fit_greedy_moves(
     if check_int("restarts", restarts, 1) > 1:
         args = {k: v for k, v in locals().items() if k != "network"}
         return _best_qcbo_start(fit_greedy_moves, {**args, **network}, restarts, seed, select)
-    X, sizes, codes, arch, y_model, y_pm = _network_setup_from(
-        {"X": X, "y": y, "sizes": sizes, "weights": weights, **network}
+    setup = _greedy_setup(
+        {"X": X, "y": y, "sizes": sizes, "weights": weights, **network},
+        iterations, bit_scale, scale_target, select, seed,
     )
-    L = len(sizes) - 1
-    bias = arch.bias  # validated
-    iterations = check_int("iterations", iterations, 1)
-    bit_scale = check_bool("bit_scale", bit_scale)
-    scale_target = check_float("scale_target", scale_target, 0.0, low_open=True)
-    select = check_choice("select", select, ("accuracy", "loss"))
-    seed = None if seed is None else check_int("seed", seed, 0)
     progress = check_progress(progress)
     start = time.perf_counter()
-    init_seq = np.random.SeedSequence(seed).spawn(3)[0]  # fit_qcbo's starting weights
-    shapes = [(sizes[li], sizes[li - 1] + int(bias)) for li in range(1, L + 1)]
+    init_seq = np.random.SeedSequence(setup.seed).spawn(3)[0]  # fit_qcbo's starting weights
     codes, ws, initial = _start(
-        warm_start,
-        np.random.default_rng(init_seq),
-        codes,
-        shapes,
+        warm_start, np.random.default_rng(init_seq), setup.codes, setup.shapes, setup.X,
+        setup.y_model, setup.y_pm, setup.arch, setup.bit_scale, setup.scale_target,
+    )
+    history, (best_t, best_w, best_codes) = _greedy_search(setup, ws, codes, progress)
+    timing = {"total_s": time.perf_counter() - start}
+    timing |= dict.fromkeys(("solve_s", "wall_solve_s", "oracle_s", "oracle_calls"), 0.0)
+    net = setup.arch.network(best_codes)
+    box = setup.arch.box
+    return QCBOResult(best_w, best_codes, net, history, {}, timing, best_t, setup.seed, box, initial)
+
+
+@dataclass(frozen=True, eq=False)
+class _GreedySetup:
+    """:func:`fit_greedy_moves`'s validated data, network and settings (fixed during a run)."""
+
+    X: np.ndarray
+    y_model: np.ndarray
+    y_pm: np.ndarray
+    codes: list[WeightCode]
+    arch: _Architecture
+    shapes: list[tuple[int, int]]
+    iterations: int
+    bit_scale: bool
+    scale_target: float
+    select: str
+    seed: int | None
+
+
+def _greedy_setup(
+    network: dict[str, Any],
+    iterations: int,
+    bit_scale: bool,
+    scale_target: float,
+    select: str,
+    seed: int | None,
+) -> _GreedySetup:
+    """Validate :func:`fit_greedy_moves`'s arguments: first ``network`` (the data, sizes,
+    weights and network keywords, :func:`_network_setup_from`), then the settings in the
+    signature's order, so the first bad one is the one reported."""
+    X, sizes, codes, arch, y_model, y_pm = _network_setup_from(network)
+    shapes = [(sizes[li], sizes[li - 1] + int(arch.bias)) for li in range(1, len(sizes))]
+    return _GreedySetup(
         X,
         y_model,
         y_pm,
+        codes,
         arch,
-        bit_scale,
-        scale_target,
+        shapes,
+        iterations=check_int("iterations", iterations, 1),
+        bit_scale=check_bool("bit_scale", bit_scale),
+        scale_target=check_float("scale_target", scale_target, 0.0, low_open=True),
+        select=check_choice("select", select, ("accuracy", "loss")),
+        seed=None if seed is None else check_int("seed", seed, 0),
     )
+
+
+def _greedy_search(
+    setup: _GreedySetup, ws: list[np.ndarray], codes: list[WeightCode], progress: Progress | None
+) -> tuple[list[dict[str, Any]], tuple[int, list[np.ndarray], list[WeightCode]]]:
+    """``setup.iterations`` greedy steps from ``(ws, codes)``: the history and the best network
+    seen, ``(iteration, weights, codes)``, ranked by :func:`_history_rank` (``setup.select``;
+    ties: the earliest)."""
     history: list[dict[str, Any]] = []
     best: tuple[tuple[float, float], int, list[np.ndarray], list[WeightCode]] | None = None
-    for t in range(iterations):
-        ws, codes, record = _greedy_step(
-            ws, codes, X, y_model, y_pm, arch, select, bit_scale, scale_target, t
-        )
+    for t in range(setup.iterations):
+        ws, codes, record = _greedy_step(setup, ws, codes, t)
         history.append(record)
-        key = _history_rank(record, select)
+        key = _history_rank(record, setup.select)
         if best is None or key < best[0]:
             best = (key, t, [w.copy() for w in ws], list(codes))
         if progress is not None:
-            progress(t + 1, iterations)
+            progress(t + 1, setup.iterations)
     assert best is not None
-    _, best_t, best_w, best_codes = best
-    timing = {
-        "total_s": time.perf_counter() - start,
-        "solve_s": 0.0,
-        "wall_solve_s": 0.0,
-        "oracle_s": 0.0,
-        "oracle_calls": 0.0,
-    }
-    return QCBOResult(
-        best_w,
-        best_codes,
-        arch.network(best_codes),
-        history,
-        {},
-        timing,
-        best_t,
-        seed,
-        arch.box,
-        initial,
-    )
+    return history, best[1:]
 
 
 def _greedy_step(
-    ws: list[np.ndarray],
-    codes: list[WeightCode],
-    X: np.ndarray,
-    y_model: np.ndarray,
-    y_pm: np.ndarray,
-    arch: Any,
-    select: str,
-    bit_scale: bool,
-    scale_target: float,
-    t: int,
+    setup: _GreedySetup, ws: list[np.ndarray], codes: list[WeightCode], t: int
 ) -> tuple[list[np.ndarray], list[WeightCode], dict[str, Any]]:
     """One iteration of :func:`fit_greedy_moves`: every weight votes, with equal strength, for
     each adjacent level; the line search applies the ranked votes; then the output bit-scale
     step. Returns the new weights, codes and the history record."""
     t0 = time.perf_counter()
+    X, y_model, y_pm, arch = setup.X, setup.y_model, setup.y_pm, setup.arch
     moves = [
         (1.0, li, i, float(v))
         for li, (w, code) in enumerate(zip(ws, codes, strict=True))
         for i, c in enumerate(w.ravel())
         for v in _adjacent_levels(code.levels, c)
     ]
-    score = partial(_train_score, arch.network(codes), X, y_model, y_pm, select)
+    score = partial(_train_score, arch.network(codes), X, y_model, y_pm, setup.select)
     moved, ws = _line_search(ws, moves, score)
-    if bit_scale:
+    if setup.bit_scale:
         units = [w / c.scale for w, c in zip(ws, codes, strict=True)]
-        new_codes = _bit_scales(units, codes, X, y_model, arch, scale_target, hidden=False)
+        new_codes = _bit_scales(units, codes, X, y_model, arch, setup.scale_target, hidden=False)
         ws = [u * c.scale for u, c in zip(units, new_codes, strict=True)]
         codes = new_codes
     net = arch.network(codes)
@@ -251,8 +268,7 @@ def fit_qat(
     X, y, sizes = check_network_data(X, y, sizes)
     import torch
 
-    L = len(sizes) - 1
-    codes = None if weights is None else _codes(weights, L)
+    codes = None if weights is None else _codes(weights, len(sizes) - 1)
     bias = check_bool("bias", bias)
     arch = _qat_architecture(X, sizes, codes, bias, activation_bits, segments, input_low, input_high)
     epochs = check_int("epochs", epochs, 1)
@@ -262,19 +278,47 @@ def fit_qat(
     progress = check_progress(progress)
     gen = torch.Generator().manual_seed(seed if seed is not None else 0)
     dev = torch.device(device)
-    Xt = torch.as_tensor(X, dtype=torch.float32, device=dev)
-    signs = torch.as_tensor(
-        _signs(np.where(y > 0, 1, -1) if sizes[-1] == 1 else y, sizes[-1]),
-        dtype=torch.float32,
-        device=dev,
-    )
+    Xt, signs, target = _qat_tensors(X, y, sizes[-1], dev)
     net = _QATNet(sizes, codes, arch, bias, gen, dev)
     opt = torch.optim.Adam(net.params, lr=lr)
+    start = time.perf_counter()
+    history, best_epoch, (final, new_codes) = _qat_epochs(
+        net, opt, (Xt, signs, target), gen, epochs, batch_size, progress
+    )
+    network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
+    return QATResult(
+        final, new_codes, history, time.perf_counter() - start, bias, best_epoch, network
+    )
+
+
+def _qat_tensors(X: np.ndarray, y: np.ndarray, n_out: int, dev: Any) -> tuple[Any, Any, Any]:
+    """:func:`fit_qat`'s training data on ``dev``: the inputs (float32), the per-output signs
+    s_c of the logistic margin loss (float32, (n, n_out)) and the labels its accuracy is
+    checked against (+-1 for one output, else class indices)."""
+    import torch
+
+    labels = np.where(y > 0, 1, -1) if n_out == 1 else y
+    Xt = torch.as_tensor(X, dtype=torch.float32, device=dev)
+    signs = torch.as_tensor(_signs(labels, n_out), dtype=torch.float32, device=dev)
+    return Xt, signs, torch.as_tensor(labels, device=dev)
+
+
+def _qat_epochs(
+    net: _QATNet,
+    opt: Any,
+    data: tuple[Any, Any, Any],
+    gen: Any,
+    epochs: int,
+    batch_size: int,
+    progress: Progress | None,
+) -> tuple[list[dict[str, Any]], int, tuple[list[np.ndarray], list[WeightCode] | None]]:
+    """``epochs`` epochs of :func:`_qat_epoch` on ``data`` (:func:`_qat_tensors`): the history,
+    the best epoch and its quantized snapshot. Best: the highest training accuracy, ties the
+    lower loss, then the earliest (:func:`_rank` with ``"accuracy"``)."""
+    Xt, signs, target = data
     history: list[dict[str, Any]] = []
     best: tuple[tuple[float, float], int, tuple[list[np.ndarray], list[WeightCode] | None]]
     best = ((math.inf, math.inf), -1, ([], None))
-    start = time.perf_counter()
-    target = torch.as_tensor(np.where(y > 0, 1, -1) if sizes[-1] == 1 else y, device=dev)
     for epoch in range(epochs):
         loss = _qat_epoch(net, opt, Xt, signs, gen, batch_size)
         acc = net.accuracy(Xt, target)
@@ -283,11 +327,7 @@ def fit_qat(
             best = (_rank(acc, loss, "accuracy"), epoch, net.snapshot())
         if progress is not None:
             progress(epoch + 1, epochs)
-    _, best_epoch, (final, new_codes) = best
-    network = None if arch is None else arch.network(new_codes)  # type: ignore[arg-type]
-    return QATResult(
-        final, new_codes, history, time.perf_counter() - start, bias, best_epoch, network
-    )
+    return history, best[1], best[2]
 
 
 def _qat_epoch(net: Any, opt: Any, Xt: Any, signs: Any, gen: Any, batch_size: int) -> float:
@@ -383,7 +423,7 @@ class _QATNet:
         s = torch.clamp(s, min=1e-8)
         idx = torch.argmin((V.detach()[..., None] / s - c).abs(), dim=-1)
         q = s * c[idx]
-        return V + (q - V).detach(), float(s)
+        return identity_straight_through(V, q), float(s)
 
     def forward(self, xb: Any) -> Any:
         import torch
@@ -461,7 +501,7 @@ def _quantized_spline_activation(z: Any, layer: Any, bits: int) -> Any:
             out.append(torch.full_like(zj, lo))
             continue
         q = lo + torch.clamp(torch.round((value - lo) / step), 0, 2**bits - 1) * step
-        out.append(value + (q - value).detach())
+        out.append(identity_straight_through(value, q))
     return torch.stack(out, dim=1)
 
 
