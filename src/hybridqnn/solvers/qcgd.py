@@ -119,7 +119,9 @@ class QCGDResult:
             bits), ``sample_objective`` and ``sample_feasible`` (of the LMO answer x_t),
             ``sample_violation`` (its largest CQM constraint violation), ``best_feasible``
             (best feasible objective so far, or None), ``beta``, ``dual_step``,
-            ``oracle_seconds``.
+            ``oracle_seconds``, ``oracle_optimal`` (whether the oracle proved its answer
+            optimal, e.g. ``info["milp"]["optimal"]``; None for an oracle that reports no such
+            flag, such as simulated annealing).
         X: the final lifted iterate (only with ``keep_lifted=True``), over ``variables``.
         variables: the bit order of X.
     """
@@ -144,6 +146,7 @@ def qcgd(
     objective_range: float | None = None,
     x0: Mapping[Any, float] | None = None,
     dual_bound: float | None = None,
+    precondition: bool = False,
 ) -> QCGDResult:
     """Run QCGD on ``cqm`` with ``sampler`` as the LMO (module docstring).
 
@@ -168,6 +171,9 @@ def qcgd(
             an oracle with ``initial_states`` starts from the best feasible point so far.
         dual_bound: K > 0: a dual update that would make ||y|| exceed K is skipped (CGAL's
             bounded multipliers); None: no bound on ||y|| (the step itself is still bounded).
+        precondition: divide each violation v_i (and kappa_i) by ||a_i||^2
+            (:attr:`PenaltyParts.norms`), so that r_i measures the squared distance to
+            constraint i's hyperplane (module docstring, "Preconditioning"); off by default.
     """
     if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
         raise TypeError(
@@ -203,7 +209,7 @@ def qcgd(
             raise ValueError(f"'x0' must give every CQM variable, missing {missing[0]!r}")
     start = time.perf_counter()
     parts = penalty_parts(cqm, slack_bits=slack_bits)
-    lifted = _Lifted(parts, objective_range)
+    lifted = _Lifted(parts, objective_range, check_bool("precondition", precondition))
     run = _Run(cqm, parts, lifted, sampler, kwargs, seed, repair, keep_lifted, beta0, dual_bound)
     return run.go(iterations, x0, start)
 
@@ -212,7 +218,9 @@ class _Lifted:
     """The lifted problem's data over the bit order ``parts.variables``: the scaled objective
     C (upper-triangular triplets) and the violations V_i with their constants kappa_i."""
 
-    def __init__(self, parts: PenaltyParts, objective_range: float | None) -> None:
+    def __init__(
+        self, parts: PenaltyParts, objective_range: float | None, precondition: bool = False
+    ) -> None:
         self.variables = parts.variables
         self.n = len(self.variables)
         index = {v: i for i, v in enumerate(self.variables)}
@@ -230,6 +238,10 @@ class _Lifted:
             np.repeat(np.arange(m), [p[0].size for p in pieces]) if m else np.zeros(0, np.int64)
         )
         self.kappa = np.array([b.offset for _, b in parts.violations], dtype=np.float64)
+        if precondition and m:
+            unit = 1.0 / np.maximum(np.asarray(parts.norms, dtype=np.float64), 1e-300)
+            self.v_w = self.v_w * unit[self.v_k]
+            self.kappa = self.kappa * unit
         self.all_r = np.concatenate([self.c_r, self.v_r])
         self.all_c = np.concatenate([self.c_c, self.v_c])
 
@@ -255,6 +267,13 @@ class _Lifted:
             dimod.BINARY,
             variable_order=self.variables,
         )
+
+
+def _proven_optimal(info: Mapping[str, Any]) -> bool | None:
+    """Whether the oracle proved its answer optimal, from the ``optimal`` flag an exact solver
+    puts in its ``info`` namespace (e.g. ``info["milp"]["optimal"]``); None if it reports none."""
+    flags = [v["optimal"] for v in info.values() if isinstance(v, Mapping) and "optimal" in v]
+    return bool(all(flags)) if flags else None
 
 
 def dual_step(beta0: float, t: int, r: np.ndarray, alpha: float = 1.0) -> float:
@@ -366,6 +385,7 @@ class _Run:
         ss.resolve()
         self.call_s = time.perf_counter() - t0
         self.oracle_seconds += self.call_s
+        self.call_optimal = _proven_optimal(ss.info)
         if ss.vartype is dimod.SPIN:
             ss = ss.change_vartype(dimod.BINARY, inplace=False)
         position = {v: i for i, v in enumerate(ss.variables)}
@@ -435,6 +455,7 @@ class _Run:
             "beta": float(beta),
             "dual_step": float(gamma),
             "oracle_seconds": self.call_s,
+            "oracle_optimal": self.call_optimal,
         }
 
 
@@ -455,6 +476,7 @@ class QCGDSolver:
         repair: optional map from a CQM sample to another, as :func:`qcgd`; the default of
             every call.
         dual_bound: K > 0 bounds ||y||; None: no bound, as :func:`qcgd`.
+        precondition: scale each violation by 1 / ||a_i||^2, as :func:`qcgd`.
     """
 
     _call_parameters = ("seed", "x0", "objective_range", "repair")
@@ -469,6 +491,7 @@ class QCGDSolver:
         sample_kwargs: Mapping[str, Any] | None = None,
         repair: Callable[[dict], Mapping] | None = None,
         dual_bound: float | None = None,
+        precondition: bool = False,
     ) -> None:
         if not (hasattr(sampler, "sample") and hasattr(sampler, "parameters")):
             raise TypeError(f"'sampler' must be a dimod.Sampler, got {type(sampler).__name__}")
@@ -481,6 +504,7 @@ class QCGDSolver:
         self.dual_bound = (
             None if dual_bound is None else check_float("dual_bound", dual_bound, 0.0, low_open=True)
         )
+        self.precondition = check_bool("precondition", precondition)
         self.last_trace: list[dict[str, Any]] = []
 
     @property
@@ -496,6 +520,7 @@ class QCGDSolver:
             "iterations": self.iterations,
             "beta0": self.beta0,
             "slack_bits": self.slack_bits,
+            "precondition": self.precondition,
         }
 
     def sample_cqm(
@@ -522,6 +547,7 @@ class QCGDSolver:
             objective_range=objective_range,
             x0=x0,
             dual_bound=self.dual_bound,
+            precondition=self.precondition,
         )
         self.last_trace = result.trace
         return result.sampleset
@@ -539,6 +565,7 @@ def qcgd_convergence(
     objective_range: float | None = None,
     optimum: float | None = None,
     x0: Mapping[Any, float] | None = None,
+    precondition: bool = False,
 ) -> list[dict[str, Any]]:
     """QCGD under several oracle settings; per-iteration traces for plotting.
 
@@ -548,7 +575,7 @@ def qcgd_convergence(
     the noise wraps the rounding: the oracle rounds the perturbed problem. The base oracle is ``sampler`` (default: the registry's default, ``dense-sa``).
     All settings use the same ``seed``.
 
-    ``objective_range`` and ``x0`` (a warm start) are passed to :func:`qcgd`; ``optimum`` (e.g. the MILP optimum) gives
+    ``objective_range``, ``x0`` (a warm start) and ``precondition`` are passed to :func:`qcgd`; ``optimum`` (e.g. the MILP optimum) gives
     the gap in :func:`trace_summary`.
 
     Returns:
@@ -584,6 +611,7 @@ def qcgd_convergence(
             seed=seed,
             objective_range=objective_range,
             x0=x0,
+            precondition=precondition,
         )
         first = res.sampleset.first
         out.append(
@@ -615,7 +643,10 @@ def trace_summary(
       over H (None if some ||r|| there is 0: r reached 0 exactly);
     * ``rsqrt_nonincreasing``: whether ||r(X_t)|| sqrt(t + 1) never increases over the run
       (up to 1e-9 relative), CGAL's O(1/sqrt(t)) rate;
-    * ``final_infeasibility``: ||r(X_T)||.
+    * ``final_infeasibility``: ||r(X_T)||;
+    * ``oracle_optimal_fraction``: the share of oracle calls proven optimal (``oracle_optimal``
+      in the trace; None if the oracle reports no such flag): 1.0 means the LMO was exact at
+      every iteration, as CGAL's guarantee assumes.
     """
     T = len(trace)
     half = trace[T // 2 :]
@@ -630,6 +661,7 @@ def trace_summary(
         float(np.polyfit(np.log(hi), np.log(hr), 1)[0]) if hr.size >= 2 and np.all(hr > 0) else None
     )
     scaled = r * np.sqrt(its)
+    flags = [t["oracle_optimal"] for t in trace if t.get("oracle_optimal") is not None]
     return {
         "feasible_atom_fraction": float(np.mean([t["sample_feasible"] for t in half]))
         if half
@@ -639,4 +671,5 @@ def trace_summary(
         "infeasibility_slope": slope,
         "rsqrt_nonincreasing": bool(np.all(np.diff(scaled) <= 1e-9 * np.maximum(1.0, scaled[:-1]))),
         "final_infeasibility": float(r[-1]) if T else None,
+        "oracle_optimal_fraction": float(np.mean(flags)) if flags else None,
     }
