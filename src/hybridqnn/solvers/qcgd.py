@@ -30,6 +30,43 @@ an infeasible atom has v_i >= 1. With real data the slack grid leaves a residual
 total violation over all bit vectors was 0.037 on a 1-sample 2-2-1 real-coefficient QCBO), r
 cannot reach 0 and y grows; ``info["qcgd"]["integral"]`` says which case a run was.
 
+Preconditioning (``precondition=True``; off by default). Each v_i and kappa_i is divided by
+||a_i||^2 (:attr:`~hybridqnn.problems.penalty.PenaltyParts.norms`, the squared length of
+constraint i's normalised linear form over the bits, slack bits included), so r_i measures the
+squared Euclidean distance of the atoms' bits to constraint i's hyperplane: a step of one unit
+costs the same in every constraint up to its row's length. This is the row equilibration of
+A that first-order conic solvers apply, and CGAL rescales its data before it runs (Yurtsever et
+al. 2021, numerical section). It keeps the lifting exact: v_i / ||a_i||^2 is 0 iff constraint
+i holds and >= 1 / ||a_i||^2 otherwise. Without it, the integer QCBO's rows differ by up to 10^6
+in ||a_i||^2 (one-hot and product rows about 3, loss-interval rows about 3.5 10^6), and both the
+oracle's QUBO and ||r|| in the dual step are ruled by the longest rows.
+
+Measured (cold, dense-SA 4 reads x 200 sweeps, T = 100, 2-sample 16-4-1 integer QCBO of
+``qcbo-convergence``, input unit 2^-4; "violation" is the smallest largest-CQM-violation of an
+oracle answer over the run):
+
+* 5-bit activations (the config's model, 551 lifted bits): no feasible atom in any variant:
+  plain beta_0 = 1 (violation 8), preconditioned with beta_0 = 1, 10, 100, 10^3, 10^5
+  (violation 41, 47, 19, 17, 11), rows divided by ||a_i|| or ||a_i||^{1/2} instead (4-6),
+  16 reads x 1000 or 4 x 2000 sweeps (0), and the oracle's reads started from x_{t-1} (0: SA
+  from a warm state stays there; violation 17 plain, 357 preconditioned). On the pure
+  feasibility QUBO sum_i v_i (objective dropped), 8 reads of 200-20,000 sweeps leave 27-41
+  violated constraints per read plain and 5-13 preconditioned, and none is feasible even with
+  the weights fixed to a feasible network's: single flips cannot carry a binary-encoded
+  activation or slack from one integer to the next (the carry barriers of
+  :class:`~hybridqnn.solvers.annealing.DenseSimulatedAnnealingSampler`'s docstring).
+* 1-bit activations (``--set activation_bits=1``; 105 CQM variables): plain, no feasible atom in
+  seeds 0, 1, 2 (violation 1); preconditioned with beta_0 = 100: 3, 4 and 9 feasible atoms,
+  and the best is the MILP optimum (5.081, gap 0%) in all three seeds. Pure feasibility: 3 of
+  16 reads feasible preconditioned, 0 of 16 plain.
+
+So preconditioning (with a larger beta_0, since a unit violation now costs 1 / ||a_i||^2) is
+what lets dense-SA find feasible atoms where it can at all; it stays off by default because it
+is not better on the 5-bit model and, with an exact oracle, it slows the multipliers: on a
+1-sample 4-1-1 QCBO (32 lifted bits) every MILP call was proven optimal, yet r plateaued at
+0.006 (slope -0.37) with no feasible atom in 100 iterations, as each dual step adds at most
+gamma r_i <= 0.006 to y_i.
+
 Iteration t = 0, 1, ..., T-1 (CGAL on the augmented Lagrangian
 L_beta(X, y) = <C, X> + sum_i y_i r_i(X) + (beta/2) sum_i r_i(X)^2):
 
