@@ -48,7 +48,8 @@ oracle answer over the run):
 * 5-bit activations (the config's model, 551 lifted bits): no feasible atom in any variant:
   plain beta_0 = 1 (violation 8), preconditioned with beta_0 = 1, 10, 100, 10^3, 10^5
   (violation 41, 47, 19, 17, 11), rows divided by ||a_i|| or ||a_i||^{1/2} instead (4-6),
-  16 reads x 1000 or 4 x 2000 sweeps (0), and the oracle's reads started from x_{t-1} (0: SA
+  16 reads x 1000 or 4 x 2000 sweeps (0), preconditioned with beta_0 = 100 and 8 reads x 2000
+  or 5000 sweeps (violation 1, 9), and the oracle's reads started from x_{t-1} (0: SA
   from a warm state stays there; violation 17 plain, 357 preconditioned). On the pure
   feasibility QUBO sum_i v_i (objective dropped), 8 reads of 200-20,000 sweeps leave 27-41
   violated constraints per read plain and 5-13 preconditioned, and none is feasible even with
@@ -56,9 +57,10 @@ oracle answer over the run):
   activation or slack from one integer to the next (the carry barriers of
   :class:`~hybridqnn.solvers.annealing.DenseSimulatedAnnealingSampler`'s docstring).
 * 1-bit activations (``--set activation_bits=1``; 105 CQM variables): plain, no feasible atom in
-  seeds 0, 1, 2 (violation 1); preconditioned with beta_0 = 100: 3, 4 and 9 feasible atoms,
-  and the best is the MILP optimum (5.081, gap 0%) in all three seeds. Pure feasibility: 3 of
-  16 reads feasible preconditioned, 0 of 16 plain.
+  seeds 0, 1, 2 (violation 1), nor with beta_0 = 100 or 1000; preconditioned with beta_0 = 100:
+  3, 4 and 9 feasible atoms, and the best is the MILP optimum (5.081, gap 0%) in all three
+  seeds (beta_0 = 1: none; 10: one feasible read; 1000: 6 atoms). Pure feasibility: 3 of 16
+  reads feasible preconditioned, 0 of 16 plain.
 
 So preconditioning (with a larger beta_0, since a unit violation now costs 1 / ||a_i||^2) is
 what lets dense-SA find feasible atoms where it can at all; it stays off by default because it
