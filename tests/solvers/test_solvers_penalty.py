@@ -200,3 +200,30 @@ def test_non_finite_cqms_are_one_line_naming_the_part_for_every_cqm_solver(where
     for solver in solvers:
         with pytest.raises(ValueError, match=expected):
             solver.sample_cqm(cqm)
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_norms_make_each_violation_a_squared_distance(seed: int) -> None:
+    """PenaltyParts.norms: ||a_i||^2 of each squared row (slack bits included), 1 for a
+    Rosenberg product; v_i / ||a_i||^2 is 0 on the exact lift of a point that meets constraint
+    i and >= 1 / ||a_i||^2 at every bit vector where it is not met (qcgd's preconditioning
+    keeps the lifting exact)."""
+    cqm = _integer_cqm(seed)
+    parts = penalty_parts(cqm)
+    assert len(parts.norms) == len(parts.violations)
+    norms = dict(zip([label for label, _ in parts.violations], parts.norms, strict=True))
+    assert norms["prod"] == 1.0
+    assert norms["onehot"] == 3.0  # x0 + x1 + x2 - 1
+    knap_slack = [c for label, _, _, slack in parts.slacks if label == "knap" for _, c in slack]
+    assert norms["knap"] == pytest.approx(4 + 9 + 1 + sum(c * c for c in knap_slack))
+    labels = list(cqm.variables)
+    for bits in itertools.product((0, 1), repeat=len(labels)):
+        sample = dict(zip(labels, bits, strict=True))
+        lifted = dict(zip(parts.variables, parts.lift(sample), strict=True))
+        met = {k: v <= 0 for k, v in cqm.violations(sample, clip=True).items()}
+        for (label, viol), norm in zip(parts.violations, parts.norms, strict=True):
+            scaled = viol.energy(lifted) / norm
+            if label in met:
+                assert (scaled == 0.0) == met[label]
+                assert met[label] or scaled >= 1.0 / norm - 1e-12
+            assert scaled >= 0.0

@@ -263,6 +263,12 @@ class QCBOConvergenceParams(QCBOParams):
             "help": "start QCGD from a feasible point: the completion of seeded random weights"
         },
     )
+    precondition: bool = field(
+        default=False,
+        metadata={
+            "help": "divide each lifted violation by its row's squared norm (qcgd precondition)"
+        },
+    )
 
     def sample_kwargs_solvers(self) -> list[str]:
         """The oracles but milp (which takes ``milp_time_limit``); ``solver`` is not used here."""
@@ -910,13 +916,16 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
             objective_range=model.objective_range,
             optimum=optimum,
             x0=x0,
+            precondition=p.precondition,
         )
         for r in out:
             label = f"{oracle}, var={r['variance']:g}, bits={r['bits'] or 'full'}"
             traces.append((label, r["trace"]))
             for t in r["trace"]:
                 ctx.log(oracle=oracle, variance=r["variance"], bits=r["bits"], **t)
-            ctx.add_row(_convergence_row(oracle, label, r, optimum, p.warm_start))
+            ctx.add_row(
+                {**_convergence_row(oracle, label, r, optimum, p.warm_start), "precondition": p.precondition}
+            )
     _plot_traces(ctx, traces, optimum)
     ctx.note(
         f"Integer-exact QCBO (input unit {p.input_unit:g}) of {p.num_samples} sample(s), "
@@ -955,6 +964,7 @@ def _convergence_row(
         "infeasibility_slope",
         "rsqrt_nonincreasing",
         "final_infeasibility",
+        "oracle_optimal_fraction",
     )
     return {
         "oracle": oracle,

@@ -66,6 +66,11 @@ class PenaltyParts:
             :meth:`lift`).
         integral: whether every constraint had integer data (then every violation of an
             infeasible point is >= 1 and a feasible point lifts to violation exactly 0).
+        norms: per violation (same order), ||a_i||^2, the squared norm of the coefficients of
+            its normalised linear form a_i^T z + c_i over the bits z (slack bits included):
+            v_i / ||a_i||^2 is the squared Euclidean distance from z to the hyperplane
+            a_i^T z + c_i = 0; 1.0 for a Rosenberg product violation (already 0 or >= 1 with
+            coefficients of at most 3).
     """
 
     objective: dimod.BinaryQuadraticModel
@@ -79,6 +84,7 @@ class PenaltyParts:
         default_factory=list
     )
     integral: bool = True
+    norms: list[float] = field(default_factory=list)
 
     def lift(self, sample: Mapping[Hashable, float]) -> np.ndarray:
         """A CQM sample as a bit vector over :attr:`variables`: each auxiliary product bit is
@@ -159,6 +165,7 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         objective.add_variable(v)
     check_finite_model("cqm objective", objective)
     violations: list[tuple[Hashable, dimod.BinaryQuadraticModel]] = []
+    norms: list[float] = []
     aux: dict[tuple[Hashable, Hashable], Hashable] = {}
     aux_viol: list[tuple[Hashable, dimod.BinaryQuadraticModel]] = []
     extra: list[Hashable] = []
@@ -182,6 +189,7 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
             (k, a), ((i, j), q) = next(iter(lin.items())), next(iter(quad.items()))
             if a == -q and k not in (i, j):
                 violations.append((label, _rosenberg(i, j, k)))
+                norms.append(1.0)
                 continue
         for (i, j), q in quad.items():
             key = (i, j) if (j, i) not in aux else (j, i)
@@ -221,6 +229,7 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
                 num_slack += 1
             slacks.append((label, g_lin, const_n, slack_bits_of))
         violations.append((label, _square(lin_n, const_n)))
+        norms.append(float(sum(b * b for b in lin_n.values())))
     variables = cqm_vars + extra
     return PenaltyParts(
         objective,
@@ -232,6 +241,7 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         len(aux),
         slacks,
         all_integral,
+        norms + [1.0] * len(aux_viol),
     )
 
 
