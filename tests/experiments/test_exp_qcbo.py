@@ -142,8 +142,8 @@ def test_qcbo_convergence_quick(tmp_path: Path, shared_data: Path) -> None:
         assert r["oracle"] == "dense-sa" and 0.0 <= r["feasible_atom_fraction"] <= 1.0
         assert (r["gap_to_optimum_pct"] is None) == (not r["found_feasible"])
         assert "infeasibility_slope" in r and "rsqrt_nonincreasing" in r
-        # SA proves nothing optimal; preconditioning is off unless asked for
-        assert r["oracle_optimal_fraction"] is None and r["precondition"] is False
+        # SA proves nothing optimal; the shipped config preconditions the violations
+        assert r["oracle_optimal_fraction"] is None and r["precondition"] is True
     assert (out / "qcgd_convergence.png").is_file()
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 4 * 4 and "infeasibility" in json.loads(lines[0])
