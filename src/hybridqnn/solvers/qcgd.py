@@ -222,8 +222,9 @@ def qcgd(
         dual_bound: K > 0: a dual update that would make ||y|| exceed K is skipped (CGAL's
             bounded multipliers); None: no bound on ||y|| (the step itself is still bounded).
         precondition: divide each violation v_i (and kappa_i) by ||a_i||^2
-            (:attr:`PenaltyParts.norms`), so that r_i measures the squared distance to
-            constraint i's hyperplane (module docstring, "Preconditioning"); off by default.
+            (:attr:`PenaltyParts.norms`), so that on a squared row r_i measures the squared
+            distance to constraint i's hyperplane; product rows keep norm 1 (module
+            docstring, "Preconditioning"); off by default.
     """
     if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
         raise TypeError(
