@@ -149,6 +149,32 @@ def test_qcbo_convergence_quick(tmp_path: Path, shared_data: Path) -> None:
     assert len(lines) == 4 * 4 and "infeasibility" in json.loads(lines[0])
 
 
+def test_qcbo_convergence_runs_on_a_model_with_zero_objective_range(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model whose loss is constant over its FIP range has objective_range 0.0 (met on a
+    2-sample 4-2-1 model with 1-bit activations); qcgd rejects 0, so the run passes None (QCGD
+    then scales by Delta_f), as the subproblem path does."""
+    import dataclasses
+
+    from hybridqnn.experiments import qcbo as exp
+
+    build = exp._convergence_model
+    monkeypatch.setattr(
+        exp,
+        "_convergence_model",
+        lambda *a: dataclasses.replace(build(*a), objective_range=0.0),
+    )
+    out = tmp_path / "conv0"
+    sets = ["iterations=2", "variances=[0.0]", "coefficient_bits=[0]"]
+    _run(
+        ["run", "qcbo-convergence", "--out", str(out), *(a for s in sets for a in ("--set", s))],
+        shared_data,
+    )
+    rows = _report(out)["rows"]
+    assert rows[0]["objective_range"] == 0.0 and len(rows) == 2
+
+
 def test_bench_qcbo_quick(tmp_path: Path, shared_data: Path) -> None:
     out = tmp_path / "bench"
     _run(["bench", "qcbo", "--out", str(out)], shared_data)

@@ -913,7 +913,8 @@ def run_qcbo_convergence(ctx: RunContext, p: QCBOConvergenceParams) -> None:
             beta0=p.beta0,
             sample_kwargs=kwargs,
             seed=ctx.seed_for("qcgd"),
-            objective_range=model.objective_range,
+            # 0.0: the loss is constant over FIP's range; qcgd then scales by Delta_f
+            objective_range=model.objective_range or None,
             optimum=optimum,
             x0=x0,
             precondition=p.precondition,

@@ -32,14 +32,20 @@ cannot reach 0 and y grows; ``info["qcgd"]["integral"]`` says which case a run w
 
 Preconditioning (``precondition=True``; off by default). Each v_i and kappa_i is divided by
 ||a_i||^2 (:attr:`~hybridqnn.problems.penalty.PenaltyParts.norms`, the squared length of
-constraint i's normalised linear form over the bits, slack bits included), so r_i measures the
-squared Euclidean distance of the atoms' bits to constraint i's hyperplane: a step of one unit
-costs the same in every constraint up to its row's length. This is the row equilibration of
-A that first-order conic solvers apply, and CGAL rescales its data before it runs (Yurtsever et
-al. 2021, numerical section). It keeps the lifting exact: v_i / ||a_i||^2 is 0 iff constraint
-i holds and >= 1 / ||a_i||^2 otherwise. Without it, the integer QCBO's rows differ by up to 10^6
-in ||a_i||^2 (one-hot and product rows about 3, loss-interval rows about 3.5 10^6), and both the
-oracle's QUBO and ||r|| in the dual step are ruled by the longest rows.
+constraint i's normalised linear form a_i^T z + c_i over the bits z, slack bits included). For a
+squared row, v_i(z) = (a_i^T z + c_i)^2, so v_i / ||a_i||^2 is the squared Euclidean distance
+from z to the hyperplane a_i^T z + c_i = 0 and r_i the average of it over X's atoms; a
+Rosenberg product row keeps norm 1 (v_i unchanged). Since ||a_i a_i^T||_F = ||a_i||^2, this is
+(up to v_i's constant and linear terms) dividing each lifted constraint matrix V_i by its
+Frobenius norm: the row scaling SCALE_A = 1 / ||A_i|| of CGAL's reference code in its QAP
+experiment (Yurtsever et al. 2021, code at github.com/alpyurtsever/SketchyCGAL, Test_QAP.m),
+without the further division of all rows by ||A|| that it also makes. The lifting stays exact
+for integer data (``info["qcgd"]["integral"]``): there v_i is 0 when constraint i holds with
+the slack bits of :meth:`~hybridqnn.problems.penalty.PenaltyParts.lift` and an integer
+>= 1 otherwise, so v_i / ||a_i||^2 is 0 or >= 1 / ||a_i||^2. Without it, the integer QCBO's
+rows differ by up to 10^6 in ||a_i||^2 (one-hot and product rows about 3, loss-interval rows
+about 3.5 10^6), and both the oracle's QUBO and ||r|| in the dual step are ruled by the longest
+rows; with it, a unit violation of a long row costs 1 / ||a_i||^2 (hence a larger beta_0).
 
 Measured (cold, dense-SA 4 reads x 200 sweeps, T = 100, 2-sample 16-4-1 integer QCBO of
 ``qcbo-convergence``, input unit 2^-4; "violation" is the smallest largest-CQM-violation of an
@@ -216,8 +222,9 @@ def qcgd(
         dual_bound: K > 0: a dual update that would make ||y|| exceed K is skipped (CGAL's
             bounded multipliers); None: no bound on ||y|| (the step itself is still bounded).
         precondition: divide each violation v_i (and kappa_i) by ||a_i||^2
-            (:attr:`PenaltyParts.norms`), so that r_i measures the squared distance to
-            constraint i's hyperplane (module docstring, "Preconditioning"); off by default.
+            (:attr:`PenaltyParts.norms`), so that on a squared row r_i measures the squared
+            distance to constraint i's hyperplane; product rows keep norm 1 (module
+            docstring, "Preconditioning"); off by default.
     """
     if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
         raise TypeError(
