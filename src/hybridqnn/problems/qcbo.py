@@ -872,19 +872,11 @@ def build_qcbo(
     products = check_choice("products", products, ("variables", "inline"))
     bias = check_bool("bias", bias)
     if fip is None:
-        lo = X.min(axis=0) if input_low is None else input_low
-        hi = X.max(axis=0) if input_high is None else input_high
-        fip = forward_interval_propagation(
-            lo,
-            hi,
-            sizes,
-            [c.levels for c in codes],
-            activations,
-            segments,
-            bias=bias,
-            input_unit=input_unit,
-            activation_bits=None if input_unit is None else kbits,
-        )
+        box = [X.min(axis=0) if input_low is None else input_low]
+        box.append(X.max(axis=0) if input_high is None else input_high)
+        levels = [c.levels for c in codes]
+        grid = {"input_unit": input_unit, "activation_bits": None if input_unit is None else kbits}
+        fip = forward_interval_propagation(*box, sizes, levels, activations, segments, bias=bias, **grid)
     elif not isinstance(fip, FIPResult):
         raise TypeError(f"'fip' must be a FIPResult, got {type(fip).__name__}")
     if fip.sizes != sizes:
@@ -901,12 +893,9 @@ def build_qcbo(
         build.sample(s, X[s_idx], _signs(y[s_idx : s_idx + 1], sizes[-1])[0])
     cqm = build.cqm
     cqm.set_objective(build.objective.bqm())
-    counts = build.counts
-    counts["total"] = len(cqm.variables)
-    counts["constraints"] = len(cqm.constraints)
-    return QCBOModel(
-        cqm, network, build.weight_labels, counts, ids, X, y, build.objective_range, block, fixed
-    )
+    counts = {**build.counts, "total": len(cqm.variables), "constraints": len(cqm.constraints)}
+    labels, span = build.weight_labels, build.objective_range
+    return QCBOModel(cqm, network, labels, counts, ids, X, y, span, block, fixed)
 
 
 def _checked_block(

@@ -129,6 +129,51 @@ Each subproblem is solved by one of (``method``):
   1.79 / 1.03, CIM 2.11 / 15.1 / 6.24, SB 7.49 / 14.7 / 13.2; the penalty method 9.8 to 23
   with every oracle; without repair QCGD returned no feasible sample at all.
 
+Blocks: a spin budget per solve (``max_spins``; issue 18, our choice: the paper's
+decomposition is sample-wise only)
+----------------------------------------------------------------------------------------
+A sample-wise subproblem holds every weight of every layer plus one sample's activation,
+selector, product and loss bits, so a wide layer alone exceeds a coherent Ising machine's
+~1,000 spins (16-32-1 binary: 1,449 spins per solve, 16-32-10: 3,258). With ``max_spins`` the
+weights are split into blocks: a :class:`~hybridqnn.problems.qcbo.WeightBlock` is the incoming
+rows of consecutive neurons of ONE layer. Subproblem (b, B) over block B is the block model of
+:func:`~hybridqnn.problems.qcbo.build_qcbo` (module docstring there, "Block models"):
+
+    w_b^B = argmin_{w^B}  f_b(w^B, c^{-B}) + lambda_b^T w + sum_l (rho_l / 2) ||w^l - c^l||^2
+
+with every weight outside B fixed at the current centre c, the consensus network. We fix the
+centre rather than the subproblem's own incumbent because it is the network the line search
+scores and moves (an incumbent's other blocks are stale once the consensus has moved), and
+because the subproblems then agree outside B, so the mean, the votes and the line search act
+on B's weights alone. The fixed weights' bits and the product variables of fixed rows vanish
+(a constant weight times an activation bit is linear), and neurons with fixed inputs and
+weights are constants: a block of an output layer holds only its weight bits and the loss
+selectors. The subproblem's incumbent over B is its own last answer on B's rows and c
+elsewhere; multipliers and incumbents are updated on B's rows only.
+
+The blocks are planned once, at the start network, by
+:func:`~hybridqnn.train.qcbo.resources.plan_blocks`: layer by layer, the fewest blocks of
+consecutive rows whose subproblems (measured with :func:`ising_spins` on the built block model
+of every batch) fit the budget. The budget is at most the sampler's declared limit. A single row
+that does not fit is a ValueError before any solve. Spins can change a little later: the
+bit-scale step moves the output layer's FIP grid, and a fixed neuron at an exact activation tie
+gets one free tie bit. So every subproblem is measured before it is solved; one over the budget is
+not solved, the block's step is discarded (nothing is updated) and the block is halved. No
+solve ever exceeds the budget.
+
+Schedule (ours): PH iteration t sweeps the blocks in order, layer 1 first. For each block B,
+every subproblem (b, B) is solved, then the mean, the consensus and the hedge run on B; the
+registered moves follow the last block, and the bit-scale step and the record end the
+iteration. An iteration thus still considers every weight once, as without blocks, and the
+consensus moves after every block, so each block sees the network its predecessors improved
+(block coordinate descent over the layers). The oracle's work per iteration is about the same
+as without blocks (the solves are smaller; the per-sample parts outside the block are
+constants), and builds grow with the number of blocks. The history reports ``blocks`` (steps
+in the iteration) and ``spins_max`` / ``spins_mean`` of its solves; :attr:`QCBOResult.spins`
+gives the largest and mean spins per solve of the run, the budget (``max_spins``) and
+``num_blocks``. Without ``max_spins`` nothing changes: one step over every weight, the paper's
+scheme.
+
 Bit-scale step (closed form, between binary solves; ``bit_scale=True``)
 -------------------------------------------------------------------------
 The weights are w = s_l B with B the code's integer levels (:class:`WeightCode`).
@@ -176,6 +221,7 @@ from hybridqnn.train.qcbo.resources import (
     bits_per_weight,
     declared_limit,
     ising_spins,
+    plan_blocks,
     spin_counts,
     spin_formula,
     spins_by_layer,
@@ -200,6 +246,7 @@ __all__ = [
     "fit_qat",
     "fit_qcbo",
     "ising_spins",
+    "plan_blocks",
     "spin_counts",
     "spin_formula",
     "spins_by_layer",
