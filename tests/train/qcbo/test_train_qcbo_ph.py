@@ -45,11 +45,9 @@ def test_fit_with_exact_subproblems_is_deterministic_and_returns_levels() -> Non
     assert set(np.unique(pred)) <= {-1, 1} and 0.0 <= a.accuracy(X, y) <= 1.0
 
 
-def test_line_search_consensus_learns_where_the_mean_does_not() -> None:
-    """On separable toy data, sample-wise exact subproblems: the ranked-vote line search raises
-    the training accuracy above the random start; textbook PH (mean) leaves it there."""
-    X, y = _toy(40, seed=1)
-    kw = {
+def _exact_line_search() -> dict:
+    """fit_qcbo keywords: exact (MILP) subproblems, 3 iterations, the line search, serial."""
+    return {
         "sampler": MILPSolver(),
         "method": "cqm",
         "ph_iterations": 3,
@@ -58,6 +56,13 @@ def test_line_search_consensus_learns_where_the_mean_does_not() -> None:
         "executor": "serial",
         **SMALL,
     }
+
+
+def test_line_search_consensus_learns_where_the_mean_does_not() -> None:
+    """On separable toy data, sample-wise exact subproblems: the ranked-vote line search raises
+    the training accuracy above the random start; textbook PH (mean) leaves it there."""
+    X, y = _toy(40, seed=1)
+    kw = _exact_line_search()
     ls = fit_qcbo(X, y, SIZES, **kw)
     mean = fit_qcbo(X, y, SIZES, **{**kw, "consensus": "mean"})
     start = ls.initial["train_accuracy"]
@@ -366,15 +371,7 @@ def test_a_spin_budget_solves_blocks_within_it_and_still_learns() -> None:
     iteration, the training accuracy above the random start as without blocks; a row over the
     budget is one line before any solve."""
     X, y = _toy(40, seed=1)
-    kw = {
-        "sampler": MILPSolver(),
-        "method": "cqm",
-        "ph_iterations": 3,
-        "rho": 0.3,
-        "seed": 0,
-        "executor": "serial",
-        **SMALL,
-    }
+    kw = _exact_line_search()
     whole = fit_qcbo(X, y, SIZES, **kw)
     res = fit_qcbo(X, y, SIZES, max_spins=40, **kw)
     assert res.spins["subproblem_spins_max"] <= 40 < whole.spins["subproblem_spins_max"]

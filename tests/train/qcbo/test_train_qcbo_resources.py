@@ -47,6 +47,11 @@ def test_monolithic_spins_equal_weights_plus_per_sample_parts() -> None:
     # mini-batches of two: two subproblems, same monolithic total
     half = spin_counts(X, y, SIZES, codes, fip=fip, batch_size=2, **kw)
     assert half["num_subproblems"] == 2 and half["monolithic_spins"] == counts["monolithic_spins"]
+    # a spin budget: the block subproblems, within it; the monolithic figures unchanged
+    blocked = spin_counts(X, y, SIZES, codes, fip=fip, max_spins=40, **kw)
+    assert blocked["subproblem_spins_max"] <= 40 < counts["subproblem_spins_max"]
+    assert blocked["monolithic_spins"] == counts["monolithic_spins"]
+    assert blocked["num_blocks"] >= 2 and blocked["num_subproblems"] == 4 * blocked["num_blocks"]
 
 
 def test_bits_per_weight_is_exact() -> None:
@@ -148,16 +153,3 @@ def test_planned_blocks_never_exceed_the_budget(seed: int, sizes, mixed: bool, e
         plan_blocks(build, X, y, batches, weights, small)
     assert "\n" not in str(info.value)
 
-
-def test_spin_counts_with_a_budget_count_the_block_subproblems() -> None:
-    X, y = _toy(4)
-    codes = [WeightCode("binary"), WeightCode("binary")]
-    fip = forward_interval_propagation(
-        np.zeros(3), np.ones(3), SIZES, [c.levels for c in codes], "relu", 2, bias=True
-    )
-    kw = {"activation_bits": [2], "loss": "logistic", "loss_segments": 3}
-    full = spin_counts(X, y, SIZES, codes, fip=fip, **kw)
-    blocked = spin_counts(X, y, SIZES, codes, fip=fip, max_spins=40, **kw)
-    assert blocked["subproblem_spins_max"] <= 40 < full["subproblem_spins_max"]
-    assert blocked["monolithic_spins"] == full["monolithic_spins"]
-    assert blocked["num_blocks"] >= 2 and blocked["num_subproblems"] == 4 * blocked["num_blocks"]

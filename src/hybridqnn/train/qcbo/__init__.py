@@ -152,7 +152,8 @@ selectors. The subproblem's incumbent over B is its own last answer on B's rows 
 elsewhere; multipliers and incumbents are updated on B's rows only.
 
 The blocks are planned once, at the start network, by
-:func:`~hybridqnn.train.qcbo.resources.plan_blocks`: layer by layer, the fewest blocks of
+:func:`~hybridqnn.train.qcbo.resources.plan_blocks`: one block of every weight (the
+subproblems without a budget) when those fit, else, layer by layer, the fewest blocks of
 consecutive rows whose subproblems (measured with :func:`ising_spins` on the built block model
 of every batch) fit the budget. The budget is at most the sampler's declared limit. A single row
 that does not fit is a ValueError before any solve. Spins can change a little later: the

@@ -228,7 +228,8 @@ class PHState:
         lam: per subproblem, per layer, the multipliers lambda_b.
         inc: per subproblem, its last answer w_b (its incumbent).
         rho_scale: per layer, (s_l(0) / s_l(t))^2 (rho follows the weight scale).
-        blocks: the weight blocks of a spin budget (:func:`plan_blocks`), None without one.
+        blocks: the weight blocks of a spin budget (:func:`plan_blocks`; [None]: one block of
+            every weight), None without a budget.
         history, best, spins, solve_spins, totals, initial: what the result reports
             (``solve_spins``: the spins of every counted solve).
     """
@@ -239,7 +240,7 @@ class PHState:
     inc: list[list[np.ndarray]]
     rho_scale: list[float]
     initial: dict[str, float]
-    blocks: list[WeightBlock] | None = None
+    blocks: list[WeightBlock | None] | None = None
     solve_spins: list[int] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     best: tuple[tuple[float, float], int, list[np.ndarray], list[WeightCode]] | None = None
@@ -441,7 +442,7 @@ def ph_iteration(setup: PHSetup, state: PHState, t: int, pool: Executor) -> None
         block = queue.pop(0)
         step = _block_step(setup, state, block, rho_t, t, pool, last=not queue)
         if step is None:  # a subproblem over the budget (the grid changed): split the block
-            assert block is not None and state.blocks is not None
+            assert state.blocks is not None
             halves = _split_over_budget(setup, block)
             at = state.blocks.index(block)
             state.blocks[at : at + 1] = halves
@@ -493,7 +494,7 @@ def _block_step(
     }
 
 
-def _plan(setup: PHSetup, state: PHState, pool: Executor) -> list[WeightBlock]:
+def _plan(setup: PHSetup, state: PHState, pool: Executor) -> list[WeightBlock | None]:
     """The blocks of the spin budget at the start network (:func:`plan_blocks`)."""
     assert setup.max_spins is not None
     return plan_blocks(
@@ -508,15 +509,16 @@ def _plan(setup: PHSetup, state: PHState, pool: Executor) -> list[WeightBlock]:
     )
 
 
-def _split_over_budget(setup: PHSetup, block: WeightBlock) -> list[WeightBlock]:
-    """``block`` halved after a subproblem over the budget; a single row is an error."""
-    if len(block.rows) == 1:
+def _split_over_budget(setup: PHSetup, block: WeightBlock | None) -> list[WeightBlock]:
+    """``block`` halved after a subproblem over the budget (every weight: one block per
+    layer); a single row is an error."""
+    if block is not None and len(block.rows) == 1:
         n_in, n_out = setup.sizes[block.layer - 1], setup.sizes[block.layer]
         raise ValueError(
             f"'max_spins' is {setup.max_spins}, but row {block.start} of layer {block.layer} "
             f"({n_in} -> {n_out}) alone exceeds it on the rescaled grid: raise max_spins"
         )
-    return split_block(block)
+    return split_block(block, setup.sizes)
 
 
 def _builder(setup: PHSetup, state: PHState) -> _Build:
@@ -587,9 +589,9 @@ def _solve_all(
 
 
 def _spin_figures(setup: PHSetup, state: PHState, results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Spins per solve: with a budget, the largest and mean over every solve of the run so far,
-    the budget and the blocks; without, the monolithic model's too (from the first iteration's
-    subproblems, which hold every weight)."""
+    """Spins per solve: the largest and mean over every counted solve of the run so far (with
+    a budget, the budget and the number of blocks), and, when the subproblems hold every
+    weight, the monolithic model's."""
     wcount = sum(
         int(np.prod(s)) * c.num_bits for s, c in zip(setup.shapes, state.codes, strict=True)
     )
@@ -604,8 +606,10 @@ def _spin_figures(setup: PHSetup, state: PHState, results: list[dict[str, Any]])
         ),
         "num_subproblems": len(results),
     }
-    if state.blocks is not None:
-        return {**figures, "max_spins": setup.max_spins, "num_blocks": len(state.blocks)}
+    if setup.max_spins is not None:
+        figures.update(max_spins=setup.max_spins, num_blocks=len(state.blocks or [None]))
+    if state.blocks not in (None, [None]):
+        return figures
     sub_spins = [r["spins"] for r in results]
     mono = wcount + sum(s - wcount for s in sub_spins)
     return {

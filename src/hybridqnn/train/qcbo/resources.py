@@ -240,8 +240,9 @@ def plan_blocks(
     slack_bits: int = 3,
     map_: Callable[..., Iterable[int]] = map,
     probes: int = 8,
-) -> list[WeightBlock]:
-    """The fewest blocks of consecutive rows, layer by layer, whose subproblems all fit ``max_spins``.
+) -> list[WeightBlock | None]:
+    """The fewest blocks whose subproblems all fit ``max_spins``: ``[None]`` (one block of every
+    weight) when the full subproblems fit, else blocks of consecutive rows, layer by layer.
 
     A block's subproblem is the block model of each batch (:func:`block_spins`; our choice, see
     the package docstring, "Blocks"). Spins only grow with the rows of a block, so the greedy
@@ -265,13 +266,15 @@ def plan_blocks(
     max_spins = check_int("max_spins", max_spins, 1)
     count = partial(block_spins, build, X, y, slack_bits)
 
-    def worst(block: WeightBlock, ids: Sequence[Sequence[int]]) -> tuple[int, Sequence[int]]:
+    def worst(block: WeightBlock | None, ids: Sequence[Sequence[int]]) -> tuple[int, Sequence[int]]:
         spins = list(map_(partial(count, block, weights), ids))
         k = int(np.argmax(spins))
         return spins[k], ids[k]
 
     pick = np.unique(np.linspace(0, len(batches) - 1, min(probes, len(batches))).astype(int))
     probe = [batches[i] for i in pick]
+    if worst(None, probe)[0] <= max_spins and worst(None, batches)[0] <= max_spins:
+        return [None]
     grown: list[WeightBlock] = []
     for layer, n_rows in enumerate(build.sizes[1:], start=1):
         start = 0
@@ -285,7 +288,7 @@ def plan_blocks(
             )
             grown.append(WeightBlock(layer, start, stop))
             start = stop
-    blocks: list[WeightBlock] = []
+    blocks: list[WeightBlock | None] = []
     while grown:
         block = grown.pop(0)
         spins, ids = worst(block, batches)
@@ -294,12 +297,15 @@ def plan_blocks(
         elif len(block.rows) == 1:
             raise _row_over_budget(block, spins, ids, max_spins, build.sizes)
         else:
-            grown[:0] = split_block(block)
+            grown[:0] = split_block(block, build.sizes)
     return blocks
 
 
-def split_block(block: WeightBlock) -> list[WeightBlock]:
-    """``block``'s rows in two halves (the first one row shorter when odd)."""
+def split_block(block: WeightBlock | None, sizes: Sequence[int]) -> list[WeightBlock]:
+    """``block``'s rows in two halves (the first one row shorter when odd); the block of every
+    weight (None) into one block per layer."""
+    if block is None:
+        return [WeightBlock(li, 0, sizes[li]) for li in range(1, len(sizes))]
     mid = (block.start + block.stop) // 2
     return [WeightBlock(block.layer, block.start, mid), WeightBlock(block.layer, mid, block.stop)]
 
