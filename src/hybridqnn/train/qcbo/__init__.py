@@ -167,9 +167,14 @@ every subproblem (b, B) is solved, then the mean, the consensus and the hedge ru
 registered moves follow the last block, and the bit-scale step and the record end the
 iteration. An iteration thus still considers every weight once, as without blocks, and the
 consensus moves after every block, so each block sees the network its predecessors improved
-(block coordinate descent over the layers). The oracle's work per iteration is about the same
-as without blocks (the solves are smaller; the per-sample parts outside the block are
-constants), and builds grow with the number of blocks. The history reports ``blocks`` (steps
+(block coordinate descent over the layers). Measured against the other schedule we
+considered, one block per iteration (t mod B), at the same number of solves (Fashion-MNIST,
+10 classes, 16-16-10 binary, 100 training and 1,000 test samples, QCGD with dense-SA, 2 blocks
+of at most 744 spins; 2 cores shared with other work): the sweep reached 0.31 training and
+0.265 test accuracy in 3 iterations (413 s), one block per iteration 0.27 and 0.225 in 6
+(311 s), from the same start (0.11); one run each. The same run without blocks (1,714 spins
+per solve) reached 0.21 and 0.176 in 759 s: a dense oracle's work grows with the square of
+the spins, so the smaller solves are also cheaper (98 s of oracle time against 328 s). The history reports ``blocks`` (steps
 in the iteration) and ``spins_max`` / ``spins_mean`` of its solves; :attr:`QCBOResult.spins`
 gives the largest and mean spins per solve of the run, the budget (``max_spins``) and
 ``num_blocks``. Without ``max_spins`` nothing changes: one step over every weight, the paper's
