@@ -252,7 +252,9 @@ def plan_blocks(
 
     Args:
         build: the network's subproblem builder.
-        X, y: the training set; ``batches`` index it.
+        X: the training inputs; ``batches`` index them.
+        y: the training labels.
+        batches: the subproblems' samples (rows of X).
         weights: the values of the weights outside each block (levels).
         max_spins: the budget, >= 1.
         slack_bits: as for :func:`ising_spins`.
