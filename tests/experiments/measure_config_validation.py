@@ -37,6 +37,7 @@ from typing import Any, Literal
 #: "experiment:field". Everything else the harness tries is judged invalid.
 VALID: dict[str, str] = {
     "control_restarts=0": "0 skips the multi-start control (qcbo)",
+    "max_spins=0": "0: no spin budget, every weight in every QPH solve (qcbo)",
     "warmup=0": "no untimed steps (bench-qpsbgd)",
     "qpsbgd-a1a-10layer:hidden_layers=0": "0 hidden layers of width hidden is a linear model",
     "coefficient_bits=0": "0 means full precision (qcbo-convergence)",

@@ -104,9 +104,10 @@ def test_qcbo_fmnist_qat_start_quick(
     tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``ph_start=qat``: QPH and the single-start control start from the setting's
-    qat-quantized-activations network."""
+    qat-quantized-activations network; with a spin budget below the full subproblem's spins,
+    QPH solves blocks of weights within it."""
     out = tmp_path / "fm-qat"
-    sets = 'methods=["qph-qcgd"] control_restarts=0 ph_start=qat'.split()
+    sets = 'methods=["qph-qcgd"] control_restarts=0 ph_start=qat max_spins=150'.split()
     _run(
         ["run", "qcbo-fmnist", "--out", str(out), *(a for s in sets for a in ("--set", s))],
         shared_data,
@@ -118,6 +119,10 @@ def test_qcbo_fmnist_qat_start_quick(
         assert rows[name]["start"] == "qat-quantized-activations"
         assert rows[name]["init_train_accuracy"] == qat_q["train_accuracy"]
     assert any("QPH from the qat-quantized-activations network" in n for n in report["notes"])
+    qph = rows["qph-qcgd"]
+    assert qph["spins_per_solve"] <= 150 == qph["spin_budget"] and qph["weight_blocks"] >= 2
+    assert qph["spins_per_solve_mean"] <= qph["spins_per_solve"] and qph["monolithic_spins"] is None
+    assert any("Spins per QPH solve, largest / mean (budget 150" in n for n in report["notes"])
     bad = ["run", "qcbo-fmnist", "--quick", "--set", "ph_start=warm", "--out", str(tmp_path / "x")]
     assert cli.main(bad) == 2
     assert "'ph_start' must be one of random, qat; got 'warm'" in capsys.readouterr().err

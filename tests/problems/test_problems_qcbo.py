@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hybridqnn.problems.qcbo import QCBOModel, WeightCode, build_qcbo
+from hybridqnn.problems.qcbo import QCBOModel, WeightBlock, WeightCode, build_qcbo
 from hybridqnn.solvers.milp import MILPSolver
 
 
@@ -372,3 +372,109 @@ def test_integer_model_bad_grid() -> None:
     )
     with pytest.raises(ValueError, match=r"the QCBO constraint '.*' is not integer on its grid"):
         build_qcbo(X, y, (2, 2, 1), fip=bad, activation_bits=2)
+
+
+# block models (a WeightBlock free, every other weight fixed)
+
+
+def _block_brute_force(model: QCBOModel) -> float:
+    """min of the network's spline loss over the block's weights, the others fixed."""
+    b = model.block
+    code = model.network.codes[b.layer - 1]
+    n_in = model.network.weight_shapes()[b.layer - 1][1]
+    best = np.inf
+    for combo in itertools.product(code.levels, repeat=len(b.rows) * n_in):
+        ws = [w.copy() for w in model.fixed_weights]
+        ws[b.layer - 1][b.start : b.stop] = np.reshape(combo, (len(b.rows), n_in))
+        best = min(best, model.loss_of_weights(ws))
+    return best
+
+
+def _block_model(case, X, y, block, fixed, unit=None):
+    sizes, codes, act, segs, kbits, loss, lsegs, bias, products = case
+    return build_qcbo(
+        X, y, sizes, codes,
+        activations=act, segments=segs, activation_bits=kbits, loss=loss, loss_segments=lsegs,
+        bias=bias, products=products, input_unit=unit, block=block, fixed_weights=fixed,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("unit", [None, 2**-3])
+@pytest.mark.parametrize("case_idx", range(len(CASES)))
+def test_block_model_optimum_equals_brute_force_over_the_block(case_idx: int, unit) -> None:
+    case = (GRID_CASES if unit else CASES)[case_idx]
+    sizes = case[0]
+    rng = np.random.default_rng(5 + case_idx)
+    X = rng.uniform(-1, 1, size=(3, sizes[0]))
+    y = np.array([0, 1, 1]) if sizes[-1] > 1 else np.array([1, -1, 1])
+    full = _model(case, X, y, unit)
+    fixed = [
+        rng.choice(c.levels, size=s)
+        for c, s in zip(full.network.codes, full.network.weight_shapes(), strict=True)
+    ]
+    for layer in range(1, len(sizes)):
+        for start in range(sizes[layer]):
+            model = _block_model(case, X, y, WeightBlock(layer, start, start + 1), fixed, unit)
+            assert model.counts["weights"] < full.counts["weights"]
+            assert not any(v[0] == "w" and v[1] != layer for v in model.cqm.variables)
+            if unit:
+                _assert_integer(model)
+            best = MILPSolver().sample_cqm(model.cqm).first
+            assert best.is_feasible
+            expected = _block_brute_force(model)
+            assert best.energy == pytest.approx(expected, rel=1e-7, abs=1e-7)
+            decoded = model.decode_weights(best.sample)
+            assert model.loss_of_weights(decoded) == pytest.approx(expected, rel=1e-7, abs=1e-7)
+            for li, (w, f) in enumerate(zip(decoded, fixed, strict=True), start=1):
+                rows = model.free_rows(li)
+                keep = np.ones(w.shape[0], bool)
+                keep[rows.start : rows.stop] = False
+                np.testing.assert_array_equal(w[keep], f[keep])
+
+
+@given(st.integers(0, len(CASES) - 1), st.integers(0, 2**31 - 1), st.booleans())
+def test_block_model_round_trips(case_idx: int, seed: int, grid: bool) -> None:
+    """decode(encode(w)) = w on the block (fixed rows from the model), complete(w) is feasible
+    with the objective of the plain forward pass, and the weight terms cover every weight."""
+    rng = np.random.default_rng(seed)
+    case = (GRID_CASES if grid else CASES)[case_idx]
+    sizes = case[0]
+    X = rng.uniform(-1, 1, size=(2, sizes[0]))
+    y = np.array([0, 1]) if sizes[-1] > 1 else np.array([1, -1])
+    full = _model(case, X, y, 2**-3 if grid else None)
+    shapes = full.network.weight_shapes()
+    draw = lambda: [rng.choice(c.levels, size=s) for c, s in zip(full.network.codes, shapes, strict=True)]  # noqa: E731
+    fixed, other = draw(), draw()
+    layer = int(rng.integers(1, len(sizes)))
+    start = int(rng.integers(0, sizes[layer]))
+    block = WeightBlock(layer, start, int(rng.integers(start + 1, sizes[layer] + 1)))
+    model = _block_model(case, X, y, block, fixed, 2**-3 if grid else None)
+    mixed = [f.copy() for f in fixed]
+    mixed[layer - 1][block.start : block.stop] = other[layer - 1][block.start : block.stop]
+    back = model.decode_weights(model.encode_weights(other))
+    for w, m in zip(back, mixed, strict=True):
+        np.testing.assert_array_equal(w, m)
+    point = model.complete(other)
+    assert set(point) == set(model.cqm.variables)
+    assert model.cqm.check_feasible(point, atol=1e-7)
+    plain = model.network.loss_value(mixed, model.X, model.y, ties="nearest")
+    assert model.cqm.objective.energy(point) == pytest.approx(plain, rel=1e-7, abs=1e-7)
+    lam, w_bar = draw(), draw()
+    sub = model.with_weight_terms(lam, 0.7, w_bar)
+    prox = sum(np.sum(lm * w) + 0.35 * np.sum((w - b) ** 2) for lm, w, b in zip(lam, mixed, w_bar, strict=True))
+    assert sub.cqm.objective.energy(point) == pytest.approx(plain + prox, rel=1e-7, abs=1e-7)
+
+
+def test_block_model_bad_input() -> None:
+    X, y = np.array([[0.2, 0.5]]), np.array([1])
+    fixed = [np.ones((2, 2)), np.ones((1, 2))]
+    with pytest.raises(ValueError, match="'block' must lie inside the network"):
+        build_qcbo(X, y, (2, 2, 1), block=WeightBlock(2, 0, 2), fixed_weights=fixed)
+    with pytest.raises(ValueError, match="'fixed_weights' must give one array per layer"):
+        build_qcbo(X, y, (2, 2, 1), block=WeightBlock(1, 0, 1))
+    with pytest.raises(ValueError, match="must hold levels"):
+        build_qcbo(X, y, (2, 2, 1), block=WeightBlock(1, 0, 1), fixed_weights=[np.full((2, 2), 0.5), fixed[1]])
+    with pytest.raises(ValueError, match="needs a 'block'"):
+        build_qcbo(X, y, (2, 2, 1), fixed_weights=fixed)
+    with pytest.raises(ValueError, match="'stop' must be greater than start 1, got 1"):
+        WeightBlock(1, 1, 1)

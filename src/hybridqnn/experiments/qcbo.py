@@ -1,12 +1,20 @@
 """Experiments for QCBO training (Li et al., arXiv 2506.18240, issue 6).
 
 - ``qcbo-fmnist``: Fashion-MNIST with pooled inputs (a side x side grid of 7x7... block means),
-  a small network and low-bit weights; for each task (two-class pairs, all 10 classes) and
-  weight setting (1-bit, ternary, 2-bit, mixed ~1.1 bits) the classical baselines (QAT with
+  one-hidden-layer networks n_0-h-n_out for each hidden width h of ``hidden`` (a sweep here:
+  4, 16 and 32 by default) and low-bit weights; for each task (two-class pairs, all 10
+  classes), width and weight setting (1-bit, ternary, 2-bit, mixed ~1.1 bits) the classical
+  baselines (QAT with
   the straight-through estimator and Adam; full precision) and the QCBO methods (decomposed +
   QPH with QCGD, penalty or exact subproblems; monolithic + penalty / QCGD / exact on a small
   subset), with accuracy, time and spins per solve; plus the resource rows (spin formula,
-  spline error bounds, hardware estimate of the largest subproblem).
+  spline error bounds, hardware estimate of the largest sample-wise subproblem). Each QPH solve
+  stays within ``max_spins`` (1,000 by default, about a coherent Ising machine): where a
+  sample-wise subproblem over every weight is larger (widths 16 and 32: 729-8,272 spins), the
+  weights are split into blocks of one layer's rows (:func:`~hybridqnn.train.qcbo.fit_qcbo`,
+  package docstring "Blocks"); rows carry ``spins_per_solve`` (the largest of the run),
+  ``spins_per_solve_mean``, ``spin_budget`` and ``weight_blocks``. The monolithic rows ignore
+  the budget (they are the one-model reference).
 - ``qcbo-convergence``: QCGD on one small integer-exact QCBO (``input_unit``, issue 18) under
   noisy and limited-precision oracles (``oracles``: registry names, ``milp`` the exact QUBO
   oracle): objective and infeasibility against iterations, the exact optimum (MILP on the CQM),
@@ -71,7 +79,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -157,6 +165,13 @@ class QCBOParams:
     rho: float = param(0.3, help="PH penalty rho", **POSITIVE)
     rho_growth: float = param(1.0, help="factor on rho per PH iteration", low=1.0)
     batch_size: int = param(1, help="samples per QPH subproblem (1: sample-wise)", **COUNT)
+    max_spins: int = param(
+        0,
+        help="spin budget per QPH solve (fit_qcbo max_spins): the weights split into the "
+        "fewest blocks of one layer's rows that fit it; 0: every weight in every solve",
+        low=0,
+        high=MAX_COUNT,
+    )
     consensus: str = param(
         "line-search", help="mean (textbook PH) or line-search", choices=("mean", "line-search")
     )
@@ -221,6 +236,23 @@ class QCBOExperimentParams(QCBOParams):
     """QCBO methods against QAT and full precision over tasks and weight settings."""
 
     tasks: list[str] = list_field("0-1", "6-0", "all", help="'all' or class pairs 'A-B'", check=_check_task, nonempty=True)
+    hidden: list[int] = list_field(
+        4,
+        16,
+        32,
+        help="hidden widths swept: one network n_0-h-n_out (one hidden layer) per entry",
+        low=1,
+        high=MAX_WIDTH,
+        nonempty=True,
+    )
+    max_spins: int = param(
+        1000,
+        help="spin budget per QPH solve, about a coherent Ising machine (fit_qcbo max_spins: "
+        "the weights split into the fewest blocks of one layer's rows that fit it); 0: every "
+        "weight in every solve (the paper's scheme)",
+        low=0,
+        high=MAX_COUNT,
+    )
     settings: list[str] = list_field(
         "binary", "ternary", "2bit", "mixed", help="weight settings", choices=SETTINGS, nonempty=True
     )
@@ -410,7 +442,10 @@ def _run_qcbo(
             restarts=1 if mono else p.ph_restarts,
             warm_start=warm_start,
             moves=() if mono else tuple(p.moves),
-            callback=lambda r: ctx.log(task=d.task, setting=setting, method=method, **r),
+            max_spins=None if mono else p.max_spins or None,
+            callback=lambda r: ctx.log(
+                task=d.task, setting=setting, method=method, architecture="-".join(map(str, sizes)), **r
+            ),
             progress=bar,
             **kwargs,
         )
@@ -419,6 +454,9 @@ def _run_qcbo(
     row = {
         **_trained_row(method, d, setting, sizes, codes, p.bias, res, X, y, seconds),
         "spins_per_solve": res.spins.get("subproblem_spins_max"),
+        "spins_per_solve_mean": res.spins.get("subproblem_spins_mean"),
+        "spin_budget": res.spins.get("max_spins"),
+        "weight_blocks": res.spins.get("num_blocks", 1),
         "monolithic_spins": res.spins.get("monolithic_spins"),
         "cqm_variables_per_solve": res.spins.get("subproblem_cqm_variables_max"),
         "oracle_calls": int(calls),
@@ -652,68 +690,81 @@ def _qcbo_training(p: QCBOParams, method: str, res: Any) -> dict[str, Any]:
 
 
 def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
-    """Every task x setting: QAT, full precision, then the QCBO methods and the classical
-    control, all of these from one random start per (task, setting) (paired comparisons).
+    """Every task x hidden width x setting: QAT, full precision, then the QCBO methods and the
+    classical control, all of these from one random start per (task, setting) (paired
+    comparisons). Each width h is the network n_0-h-n_out (``hidden`` is a sweep here).
 
     Seeds are keyed by name: the data ``("data", task)``, full precision
     ``("full-precision", task)``, both QAT runs ``("qat", task, setting)`` (the same start) and
     every QCBO method and control ``("start", task, setting)``."""
     results: dict[tuple[str, str], dict[str, float]] = {}
     histories: dict[str, list[float]] = {}
-    resource_done = False
     per_setting = 2 + int(p.greedy_control) + int(bool(p.control_restarts)) + len(p.methods)
     # outer bar: the networks trained; closed by the runner
-    outer = ctx.phase(ctx.config.name, len(p.tasks) * (1 + len(p.settings) * per_setting), "network")
+    total = len(p.tasks) * len(p.hidden) * (1 + len(p.settings) * per_setting)
+    outer = ctx.phase(ctx.config.name, total, "network")
+    resource_done = False
     for task in p.tasks:
         d = _data(p, task, p.train_size, p.test_size, ctx.seed_for("data", task), ctx.data_dir)
-        fp, fp_res = _run_baseline(ctx, p, d, None, ctx.seed_for("full-precision", task))
-        _add_row(ctx, fp, d, fp_res)
-        outer.advance()
-        for setting in p.settings:
-            qat_seed = ctx.seed_for("qat", task, setting)
-            qat, qat_res = _run_baseline(ctx, p, d, setting, qat_seed)
-            # the same network as the QCBO's, activations included (same seed: same start)
-            qat_q, qat_q_res = _run_baseline(ctx, p, d, setting, qat_seed, quantized_activations=True)
-            warm = qat_q_res if p.ph_start == "qat" else None
-            _add_row(ctx, qat, d, qat_res)
-            _add_row(ctx, qat_q, d, qat_q_res)
-            outer.advance(2)
-            results[(task, setting)] = {
-                "qat-ste-adam": qat["test_accuracy"],
-                "qat-quantized-activations": qat_q["test_accuracy"],
-                "full-precision": fp["test_accuracy"],
-            }
-            start_seed = ctx.seed_for("start", task, setting)
-            if p.greedy_control:
-                row, res = _run_greedy(ctx, p, d, setting, start_seed, warm_start=warm)
-                _versus_qat(row, qat, qat_q)
-                _add_row(ctx, row, d, res)
-                results[(task, setting)]["greedy-moves"] = row["test_accuracy"]
-                outer.advance()
-            if p.control_restarts:
-                row, res = _run_greedy(ctx, p, d, setting, start_seed, restarts=p.control_restarts)
-                _versus_qat(row, qat, qat_q)
-                _add_row(ctx, row, d, res)
-                results[(task, setting)]["greedy-moves-restarts"] = row["test_accuracy"]
-                outer.advance()
-            for method in p.methods:
-                row, res = _run_qcbo(
-                    ctx, p, d, setting, method, start_seed, p.mono_train_size, warm
-                )
-                if not method.startswith("mono"):
-                    _versus_qat(row, qat, qat_q)
-                _add_row(ctx, row, d, res, _qcbo_training(p, method, res))
-                results[(task, setting)][method] = row["test_accuracy"]
-                histories[f"{task} {setting} {method}"] = [h["train_loss"] for h in res.history]
-                outer.advance()
-                if not resource_done and method.startswith("qph"):
-                    with ctx.phase("spin counts and hardware estimate", 1):
-                        resources = _resource_rows(p, d, setting, res, p.hardware_timeout)
-                    for r in resources:
-                        _add_row(ctx, r)
-                    resource_done = True
+        for width in p.hidden:
+            pw = replace(p, hidden=[width])
+            fp, fp_res = _run_baseline(ctx, pw, d, None, ctx.seed_for("full-precision", task))
+            _add_row(ctx, fp, d, fp_res)
+            outer.advance()
+            for setting in p.settings:
+                label = setting if len(p.hidden) == 1 else f"{setting} h{width}"
+                runs = _run_setting(ctx, pw, d, setting, outer, not resource_done)
+                resource_done = resource_done or runs.pop("resources_done")
+                histories.update({f"{task} {label} {m}": h for m, h in runs.pop("histories").items()})
+                results[(task, label)] = {**runs, "full-precision": fp["test_accuracy"]}
     _plot(ctx, results, histories)
     _summarise(ctx, p, ctx.rows)
+
+
+def _run_setting(
+    ctx: RunContext, p: QCBOExperimentParams, d: _Data, setting: str, outer: Any, resources: bool
+) -> dict[str, Any]:
+    """One (task, width, setting) of :func:`run_qcbo_fmnist`: its rows, and per method the test
+    accuracy, plus ``histories`` (QPH training loss per iteration) and ``resources_done`` (the
+    resource rows were added, after the first QPH method when ``resources``)."""
+    task = d.task
+    qat_seed = ctx.seed_for("qat", task, setting)
+    qat, qat_res = _run_baseline(ctx, p, d, setting, qat_seed)
+    # the same network as the QCBO's, activations included (same seed: same start)
+    qat_q, qat_q_res = _run_baseline(ctx, p, d, setting, qat_seed, quantized_activations=True)
+    warm = qat_q_res if p.ph_start == "qat" else None
+    _add_row(ctx, qat, d, qat_res)
+    _add_row(ctx, qat_q, d, qat_q_res)
+    outer.advance(2)
+    out: dict[str, Any] = {
+        "qat-ste-adam": qat["test_accuracy"],
+        "qat-quantized-activations": qat_q["test_accuracy"],
+        "histories": {},
+        "resources_done": False,
+    }
+    start_seed = ctx.seed_for("start", task, setting)
+    controls = [("greedy-moves", 1, warm)] if p.greedy_control else []
+    controls += [("greedy-moves-restarts", p.control_restarts, None)] if p.control_restarts else []
+    for method, restarts, start in controls:
+        row, res = _run_greedy(ctx, p, d, setting, start_seed, restarts=restarts, warm_start=start)
+        _versus_qat(row, qat, qat_q)
+        _add_row(ctx, row, d, res)
+        out[method] = row["test_accuracy"]
+        outer.advance()
+    for method in p.methods:
+        row, res = _run_qcbo(ctx, p, d, setting, method, start_seed, p.mono_train_size, warm)
+        if not method.startswith("mono"):
+            _versus_qat(row, qat, qat_q)
+        _add_row(ctx, row, d, res, _qcbo_training(p, method, res))
+        out[method] = row["test_accuracy"]
+        out["histories"][method] = [h["train_loss"] for h in res.history]
+        outer.advance()
+        if resources and not out["resources_done"] and method.startswith("qph"):
+            with ctx.phase("spin counts and hardware estimate", 1):
+                for r in _resource_rows(p, d, setting, res, p.hardware_timeout):
+                    _add_row(ctx, r)
+            out["resources_done"] = True
+    return out
 
 
 def _versus_qat(row: dict[str, Any], qat: dict[str, Any], qat_q: dict[str, Any]) -> None:
@@ -803,10 +854,23 @@ def _summarise(ctx: RunContext, p: QCBOExperimentParams, rows: list[dict[str, An
         )
     spin = [r for r in rows if r.get("method") == "spin-count"]
     for r in spin:
+        if r.get("monolithic_spins") is None:
+            continue
         ctx.note(
             f"Spins ({r['task']}, {r['setting']}, n={r['n_train']}): monolithic {r['monolithic_spins']} vs "
             f"{r['subproblem_spins_max']} per decomposed solve ({r['spin_ratio']:.1f}x fewer; formula bound "
             f"{r['formula_monolithic']} / {r['formula_subproblem']})."
+        )
+    per_solve = [r for r in acc if r["method"].startswith("qph") and r.get("spins_per_solve")]
+    if per_solve:
+        ctx.note(
+            f"Spins per QPH solve, largest / mean (budget {p.max_spins or 'none'}; weight blocks): "
+            + ", ".join(
+                f"{r['task']} {r['architecture']} {r['setting']}: {r['spins_per_solve']} / "
+                f"{r['spins_per_solve_mean']:.0f} ({r['weight_blocks']})"
+                for r in per_solve
+            )
+            + "."
         )
 
 

@@ -114,6 +114,32 @@ real; :attr:`QCBOModel.objective_range` bounds its range over the feasible point
 per-sample FIP margins, the scale QCGD gives it. Without ``input_unit`` the model is the
 real-coefficient one above (feasible points can have a small nonzero slack residual).
 
+Block models (``block`` and ``fixed_weights`` given; issue 18, our choice: the paper's
+decomposition is sample-wise only)
+--------------------------------------------------------------------------------------------
+A :class:`WeightBlock` (l, j0, j1) frees the incoming rows W^l_{j.} of the neurons
+j0 <= j < j1 of one layer l; every other weight is the constant given in ``fixed_weights``.
+The model is built natively on those constants (not by fixing variables of the full model):
+
+* only the block's weight bits are variables; a fixed row's pre-activation
+  z_j = sum_i w_ji a_i is linear in the activation bits of its inputs (no product variables:
+  a constant weight times an activation bit is a linear term);
+* a neuron whose z is a constant (every neuron of layers < l, and the rows of layer l outside
+  the block) has no selectors, activation bits or ties: its activation is the constant
+  Q(s(z)), except at an exact tie (s(z) halfway between two grid points within a relative
+  1e-9, both inside [A, B]), where it is a + step t with a ("a", s, l, j, "t") bit t free in
+  {0, 1} (no constraint), so the optimum is still the minimum over tie choices
+  (``loss_value(ties="best")``); a constant output's loss is a constant;
+* every other neuron is built as above (its FIP sample bounds remain sound bounds).
+
+So the optimum of a block model equals the minimum of the spline loss over the block's weights
+with the others fixed (tested against brute force), and with ``input_unit`` every constraint
+is integer as in the full model. :meth:`QCBOModel.decode_weights`, :meth:`~QCBOModel.complete`
+and the weight terms take and give full weight lists; the fixed rows always come from
+``fixed_weights`` (the rows given for them are ignored), and :meth:`~QCBOModel.weight_terms`
+adds the fixed weights' proximal terms as a constant, so the objective is still
+f(w) + lambda^T w + (rho/2)||w - w_bar||^2 over all weights.
+
 Decomposition (for progressive hedging): ``build_qcbo(X[s:s+1], ..., sample_ids=[s],
 weight_label=lambda l, j, i, k: ("w", s, l, j, i, k), fip=shared_fip)`` builds sample s's
 subproblem with its own weight copy on the same network grids, and
@@ -142,7 +168,14 @@ from hybridqnn.problems.fip import (
 )
 from hybridqnn.problems.splines import LOSSES, LinearSpline, grid_spline, loss_spline
 
-__all__ = ["QCBOModel", "QuantizedSplineNetwork", "WeightCode", "build_qcbo", "check_network_data"]
+__all__ = [
+    "QCBOModel",
+    "QuantizedSplineNetwork",
+    "WeightBlock",
+    "WeightCode",
+    "build_qcbo",
+    "check_network_data",
+]
 
 WEIGHT_KINDS = ("binary", "ternary", "kbit")
 
@@ -211,6 +244,41 @@ class WeightCode:
         decoded = self.decode(codes)
         idx = np.argmin(np.abs(values[..., None] - decoded), axis=-1)
         return codes[idx]
+
+
+@dataclass(frozen=True)
+class WeightBlock:
+    """The free weights of a block model (module docstring, "Block models"): the incoming rows
+    of neurons ``start`` <= j < ``stop`` of layer ``layer`` (1-based).
+
+    Args:
+        layer: l >= 1.
+        start: the first free row j0 >= 0.
+        stop: one past the last free row, > ``start``.
+    """
+
+    layer: int
+    start: int
+    stop: int
+
+    def __post_init__(self) -> None:
+        check_int("layer", self.layer, 1)
+        check_int("start", self.start, 0)
+        if check_int("stop", self.stop, 1) <= self.start:
+            raise ValueError(f"'stop' must be greater than start {self.start}, got {self.stop}")
+
+    @property
+    def rows(self) -> range:
+        return range(self.start, self.stop)
+
+    def free_rows(self, layer: int) -> range:
+        """The free rows of layer ``layer`` (1-based): :attr:`rows` there, none elsewhere."""
+        return self.rows if layer == self.layer else range(0)
+
+
+def _free_rows(block: WeightBlock | None, layer: int, n_rows: int) -> range:
+    """Free rows of layer ``layer`` (1-based): all without a block."""
+    return range(n_rows) if block is None else block.free_rows(layer)
 
 
 class _Expr:
@@ -407,7 +475,8 @@ class QCBOModel:
     Attributes:
         cqm: the model.
         network: the network whose spline loss it minimises.
-        weight_labels: per layer, an object array (n_l, n_in, num_bits) of variable labels.
+        weight_labels: per layer, an object array (n_l, n_in, num_bits) of variable labels
+            (None in a block model's fixed rows).
         counts: number of variables by kind (``weights``, ``selectors``, ``activations``,
             ``products``, ``loss_selectors``, ``total``) and ``constraints``.
         sample_ids: the samples' ids used in labels.
@@ -417,6 +486,9 @@ class QCBOModel:
             FIP margin interval, plus (after :meth:`with_weight_terms`) per weight the range of
             lambda w + (rho/2)(w - w_bar)^2 over its levels. QCGD scales the objective by it
             (the oracle then sees the loss at O(1), not at 1/Delta_f of it).
+        block: the free rows of a block model (module docstring, "Block models"); None: all.
+        fixed_weights: a block model's weight values (full per-layer arrays; the block's own
+            rows unused).
     """
 
     cqm: dimod.ConstrainedQuadraticModel
@@ -427,22 +499,43 @@ class QCBOModel:
     X: np.ndarray = field(repr=False)
     y: np.ndarray = field(repr=False)
     objective_range: float = 0.0
+    block: WeightBlock | None = None
+    fixed_weights: list[np.ndarray] | None = field(default=None, repr=False)
+
+    def free_rows(self, layer: int) -> range:
+        """The rows of layer ``layer`` (1-based) whose weights are variables (all without a block)."""
+        return _free_rows(self.block, layer, self.weight_labels[layer - 1].shape[0])
 
     def decode_weights(self, sample: Mapping[Hashable, float]) -> list[np.ndarray]:
-        """The weights W^l of a sample of the CQM's variables."""
+        """The weights W^l of a sample of the CQM's variables (a block model: the fixed rows
+        from ``fixed_weights``)."""
         out = []
-        for code, labels in zip(self.network.codes, self.weight_labels, strict=False):
-            bits = np.vectorize(lambda v: sample[v], otypes=[np.float64])(labels)
-            out.append(code.decode(bits))
+        for li, (code, labels) in enumerate(zip(self.network.codes, self.weight_labels, strict=True)):
+            rows = self.free_rows(li + 1)
+            if self.fixed_weights is None:
+                W = np.empty(labels.shape[:2])
+            else:
+                W = np.array(self.fixed_weights[li], dtype=np.float64)
+            if len(rows):
+                free = labels[rows.start : rows.stop]
+                bits = np.vectorize(lambda v: sample[v], otypes=[np.float64])(free)
+                W[rows.start : rows.stop] = code.decode(bits)
+            out.append(W)
         return out
 
     def encode_weights(self, weights: Sequence[np.ndarray]) -> dict[Hashable, int]:
-        """The weight-bit assignment of weights given as levels."""
+        """The weight-bit assignment of weights given as levels (a block model: its free rows)."""
         assignment: dict[Hashable, int] = {}
-        for code, labels, W in zip(self.network.codes, self.weight_labels, weights, strict=False):
-            bits = code.encode(np.asarray(W))
-            for idx in np.ndindex(labels.shape):
-                assignment[labels[idx]] = int(bits[idx])
+        for li, (code, labels, W) in enumerate(
+            zip(self.network.codes, self.weight_labels, weights, strict=False)
+        ):
+            rows = self.free_rows(li + 1)
+            if not len(rows):
+                continue
+            bits = code.encode(np.asarray(W)[rows.start : rows.stop])
+            free = labels[rows.start : rows.stop]
+            for idx in np.ndindex(free.shape):
+                assignment[free[idx]] = int(bits[idx])
         return assignment
 
     def complete(
@@ -451,77 +544,104 @@ class QCBOModel:
         """The feasible assignment implied by the weights: every other variable from the forward pass.
 
         Given weights (or a sample, whose weight bits are kept as they are), sets each
-        activation's bits to the nearest grid point of s(z) (numpy's rint at a tie), each
-        selector to the segment that holds z (or the margin), and each product to b u. The
-        result satisfies every constraint (up to the solver tolerance at exact ties) and its
-        objective is the network's spline loss with those roundings. A QCBO-specific repair
-        step: it turns any oracle sample into a feasible one (see ``repair`` in
-        :func:`hybridqnn.solvers.qcgd.qcgd` and :class:`hybridqnn.solvers.penalty.PenaltyCQMSampler`).
+        activation's bits to the nearest grid point of s(z) (numpy's rint at a tie; a block
+        model's tie bit t to that choice), each selector to the segment that holds z (or the
+        margin), and each product to b u. The result satisfies every constraint (up to the
+        solver tolerance at exact ties) and its objective is the network's spline loss with
+        those roundings. A QCBO-specific repair step: it turns any oracle sample into a feasible
+        one (see ``repair`` in :func:`hybridqnn.solvers.qcgd.qcgd` and
+        :class:`hybridqnn.solvers.penalty.PenaltyCQMSampler`). A block model's fixed rows come
+        from its ``fixed_weights``.
         """
         if isinstance(sample, Mapping):
-            wbits = {v: int(sample[v]) for labels in self.weight_labels for v in labels.reshape(-1)}
+            wbits = {
+                v: int(sample[v])
+                for labels in self.weight_labels
+                for v in labels.reshape(-1)
+                if v is not None
+            }
             weights = self.decode_weights(sample)
         else:
             weights = [np.asarray(w, dtype=np.float64) for w in sample]
+            if self.fixed_weights is not None:
+                weights = self.decode_weights(self.encode_weights(weights))
             wbits = self.encode_weights(weights)
+        present = set(self.cqm.variables)
+        out: dict[Hashable, int] = dict(wbits)
+        signs = _signs(np.asarray(self.y), self.network.sizes[-1])
+        for s_idx, sid in enumerate(self.sample_ids):
+            self._complete_sample(out, present, wbits, weights, s_idx, sid, signs[s_idx])
+        return {v: b for v, b in out.items() if v in present}
+
+    def _complete_sample(
+        self,
+        out: dict[Hashable, int],
+        present: set,
+        wbits: Mapping[Hashable, int],
+        weights: Sequence[np.ndarray],
+        s_idx: int,
+        sid: Hashable,
+        sign: np.ndarray,
+    ) -> None:
+        """:meth:`complete` for one sample: the forward pass, layer by layer, writing products,
+        activation bits (m -> bit, or the tie bit "t"), selectors and loss selectors into ``out``."""
         net = self.network
         fip = net.fip
         L = len(fip.layers)
-        present = set(self.cqm.variables)
-        out: dict[Hashable, int] = dict(wbits)
-        signs = _signs(np.asarray(self.y), net.sizes[-1])
-        for s_idx, sid in enumerate(self.sample_ids):
-            bounds = sample_bounds(fip, self.X[s_idx], net.activation_bits)
-            a = self.X[s_idx]
-            prev_bits: list[list[int]] = [[] for _ in a]
-            for li, lb in enumerate(fip.layers, start=1):
-                if fip.bias:
-                    a = np.append(a, 1.0)
-                    prev_bits = prev_bits + [[]]
-                z = weights[li - 1] @ a
-                zl, zu = bounds[li - 1]
-                labels = self.weight_labels[li - 1]
-                for j, i in np.ndindex(labels.shape[:2]):
+        bounds = sample_bounds(fip, self.X[s_idx], net.activation_bits)
+        a = self.X[s_idx]
+        prev_bits: list[list[tuple[Hashable, int]]] = [[] for _ in a]
+        for li, lb in enumerate(fip.layers, start=1):
+            if fip.bias:
+                a = np.append(a, 1.0)
+                prev_bits = prev_bits + [[]]
+            z = weights[li - 1] @ a
+            zl, zu = bounds[li - 1]
+            labels = self.weight_labels[li - 1]
+            for j in self.free_rows(li):
+                for i in range(labels.shape[1]):
                     for k, b in enumerate(labels[j, i]):
-                        for m, u in enumerate(prev_bits[i]):
+                        for m, u in prev_bits[i]:
                             p = ("p", sid, li, j, i, k, m)
                             if p in present:
                                 out[p] = wbits[b] * u
-                if li == L:
-                    for c, sp in enumerate(net.loss_splines):
-                        mlo, mhi = (zl[c], zu[c]) if signs[s_idx, c] > 0 else (-zu[c], -zl[c])
-                        segs = _segment_range(sp, float(mlo), float(mhi))
-                        pick = min(
-                            max(int(sp.segment_index(signs[s_idx, c] * z[c])), segs.start),
-                            segs.stop - 1,
-                        )
-                        for k in segs:
-                            if ("lsel", sid, c, k) in present:
-                                out[("lsel", sid, c, k)] = int(k == pick)
-                    break
-                K = net.activation_bits[li - 1]
-                new_a = np.empty(lb.size)
-                new_bits: list[list[int]] = []
-                for j, sp in enumerate(lb.splines):
-                    A, B = float(lb.act_low[j]), float(lb.act_high[j])
-                    if sp is None or B <= A:
-                        new_a[j] = A
-                        new_bits.append([])
-                        continue
-                    step = (B - A) / (2**K - 1)
-                    idx = int(np.clip(np.rint((float(sp(z[j])) - A) / step), 0, 2**K - 1))
-                    new_a[j] = A + idx * step
-                    bits = [(idx >> m) & 1 for m in range(K)]
-                    new_bits.append(bits)
-                    for m, bit in enumerate(bits):
-                        out[("a", sid, li, j, m)] = bit
-                    segs = _segment_range(sp, float(zl[j]), float(zu[j]))
-                    pick = min(max(int(sp.segment_index(z[j])), segs.start), segs.stop - 1)
+            if li == L:
+                for c, sp in enumerate(net.loss_splines):
+                    mlo, mhi = (zl[c], zu[c]) if sign[c] > 0 else (-zu[c], -zl[c])
+                    segs = _segment_range(sp, float(mlo), float(mhi))
+                    pick = min(max(int(sp.segment_index(sign[c] * z[c])), segs.start), segs.stop - 1)
                     for k in segs:
-                        if ("sel", sid, li, j, k) in present:
-                            out[("sel", sid, li, j, k)] = int(k == pick)
-                a, prev_bits = new_a, new_bits
-        return out
+                        if ("lsel", sid, c, k) in present:
+                            out[("lsel", sid, c, k)] = int(k == pick)
+                return
+            K = net.activation_bits[li - 1]
+            new_a = np.empty(lb.size)
+            new_bits: list[list[tuple[Hashable, int]]] = []
+            for j, sp in enumerate(lb.splines):
+                A, B = float(lb.act_low[j]), float(lb.act_high[j])
+                if sp is None or B <= A:
+                    new_a[j] = A
+                    new_bits.append([])
+                    continue
+                step = (B - A) / (2**K - 1)
+                u_val = (float(sp(z[j])) - A) / step
+                idx = int(np.clip(np.rint(u_val), 0, 2**K - 1))
+                new_a[j] = A + idx * step
+                tie = ("a", sid, li, j, "t")
+                if tie in present:
+                    out[tie] = idx - math.floor(u_val)
+                    new_bits.append([("t", out[tie])])
+                    continue
+                bits = [(m, (idx >> m) & 1) for m in range(K)]
+                new_bits.append(bits if ("a", sid, li, j, 0) in present else [])
+                for m, bit in bits:
+                    out[("a", sid, li, j, m)] = bit
+                segs = _segment_range(sp, float(zl[j]), float(zu[j]))
+                pick = min(max(int(sp.segment_index(z[j])), segs.start), segs.stop - 1)
+                for k in segs:
+                    if ("sel", sid, li, j, k) in present:
+                        out[("sel", sid, li, j, k)] = int(k == pick)
+            a, prev_bits = new_a, new_bits
 
     def loss_of_weights(self, weights: Sequence[np.ndarray]) -> float:
         """The spline loss of the network with these weights on the model's samples (ties: best)."""
@@ -534,31 +654,31 @@ class QCBOModel:
         w_bar: Sequence[np.ndarray] | None,
     ) -> dimod.BinaryQuadraticModel:
         """lambda^T w + sum_l (rho_l/2) ||w^l - w_bar^l||^2 as a BQM in the weight bits (one rho
-        for all layers, or one per layer).
+        for all layers, or one per layer); a block model's fixed weights add their terms as a
+        constant.
 
         With w = s(c_0 + sum_k c_k b_k) = d_0 + sum_k e_k b_k, (w - w_bar)^2 expands (b^2 = b)
         to (d_0 - w_bar)^2 + sum_k (2 (d_0 - w_bar) e_k + e_k^2) b_k + 2 sum_{k<k'} e_k e_k' b_k b_k'.
         """
         rhos = _layer_rhos(rho, len(self.weight_labels))
-        shapes = [lab.shape[:2] for lab in self.weight_labels]
         expr = _Expr()
         for li, (code, labels) in enumerate(
             zip(self.network.codes, self.weight_labels, strict=False)
         ):
-            lam_l = (
-                np.zeros(shapes[li])
-                if lam is None
-                else _checked_like(f"lam[{li}]", lam[li], shapes[li])
-            )
+            shape = labels.shape[:2]
+            lam_l = np.zeros(shape) if lam is None else _checked_like(f"lam[{li}]", lam[li], shape)
             bar_l = (
-                np.zeros(shapes[li])
-                if w_bar is None
-                else _checked_like(f"w_bar[{li}]", w_bar[li], shapes[li])
+                np.zeros(shape) if w_bar is None else _checked_like(f"w_bar[{li}]", w_bar[li], shape)
             )
             d0 = code.scale * code.offset
             e = code.scale * code.coefficients
             rho = rhos[li]
-            for j, i in np.ndindex(shapes[li]):
+            free = self.free_rows(li + 1)
+            for j, i in np.ndindex(shape):
+                if j not in free:
+                    w = float(self.fixed_weights[li][j, i])  # type: ignore[index]
+                    expr.const += lam_l[j, i] * w + 0.5 * rho * (w - bar_l[j, i]) ** 2
+                    continue
                 bits = labels[j, i]
                 d = d0 - bar_l[j, i]
                 expr.const += lam_l[j, i] * d0 + 0.5 * rho * d * d
@@ -586,12 +706,14 @@ class QCBOModel:
         for li, (code, labels) in enumerate(
             zip(self.network.codes, self.weight_labels, strict=True)
         ):
-            shape = labels.shape[:2]
-            lam_l = np.zeros(shape) if lam is None else np.asarray(lam[li], dtype=np.float64)
-            bar_l = np.zeros(shape) if w_bar is None else np.asarray(w_bar[li], dtype=np.float64)
+            rows = self.free_rows(li + 1)
+            shape = (len(rows), labels.shape[1])
+            sl = slice(rows.start, rows.stop)
+            lam_l = np.zeros(shape) if lam is None else np.asarray(lam[li], dtype=np.float64)[sl]
+            bar_l = np.zeros(shape) if w_bar is None else np.asarray(w_bar[li], dtype=np.float64)[sl]
             lv = code.levels
             vals = lam_l[..., None] * lv + 0.5 * rhos[li] * (lv - bar_l[..., None]) ** 2
-            extra += float(np.sum(vals.max(axis=-1) - vals.min(axis=-1)))
+            extra += float(np.sum(vals.max(axis=-1) - vals.min(axis=-1))) if vals.size else 0.0
         return QCBOModel(
             cqm,
             self.network,
@@ -601,6 +723,8 @@ class QCBOModel:
             self.X,
             self.y,
             self.objective_range + extra,
+            self.block,
+            self.fixed_weights,
         )
 
 
@@ -693,6 +817,8 @@ def build_qcbo(
     sample_ids: Sequence[Hashable] | None = None,
     weight_label: Callable[[int, int, int, int], Hashable] | None = None,
     input_unit: float | None = None,
+    block: WeightBlock | None = None,
+    fixed_weights: Sequence[np.ndarray] | None = None,
 ) -> QCBOModel:
     """Build the QCBO of training a quantized spline network on (X, y) (module docstring).
 
@@ -717,13 +843,18 @@ def build_qcbo(
         input_unit: q, a power of two: build the integer-exact model (module docstring,
             "Integer-exact model"); X is rounded to multiples of q. Ignored with ``fip`` (whose
             own grid, if any, is used). None: the real-coefficient model.
+        block: build the block model of these free rows (module docstring, "Block models");
+            None: every weight is a variable.
+        fixed_weights: with ``block``, every layer's weights (levels of its code); the rows
+            outside the block are the model's constants.
 
     Raises:
         ValueError: non-finite X or bounds, bad labels or sizes, M < 1, an empty input
             interval, or infeasible bounds (a sample's FIP range outside a neuron's grid,
             naming the layer and the neuron); on an integer grid, a weight scale that is not a
             power of two, or a constraint whose coefficients are not integers in its unit
-            (naming the constraint).
+            (naming the constraint); a block outside the network, or ``fixed_weights`` missing,
+            misshapen or off their code's levels.
         TypeError: a weight code that is not a :class:`WeightCode`.
     """
     X, y, sizes = check_network_data(X, y, sizes)
@@ -741,19 +872,11 @@ def build_qcbo(
     products = check_choice("products", products, ("variables", "inline"))
     bias = check_bool("bias", bias)
     if fip is None:
-        lo = X.min(axis=0) if input_low is None else input_low
-        hi = X.max(axis=0) if input_high is None else input_high
-        fip = forward_interval_propagation(
-            lo,
-            hi,
-            sizes,
-            [c.levels for c in codes],
-            activations,
-            segments,
-            bias=bias,
-            input_unit=input_unit,
-            activation_bits=None if input_unit is None else kbits,
-        )
+        box = [X.min(axis=0) if input_low is None else input_low]
+        box.append(X.max(axis=0) if input_high is None else input_high)
+        levels = [c.levels for c in codes]
+        grid = {"input_unit": input_unit, "activation_bits": None if input_unit is None else kbits}
+        fip = forward_interval_propagation(*box, sizes, levels, activations, segments, bias=bias, **grid)
     elif not isinstance(fip, FIPResult):
         raise TypeError(f"'fip' must be a FIPResult, got {type(fip).__name__}")
     if fip.sizes != sizes:
@@ -764,15 +887,42 @@ def build_qcbo(
         raise ValueError(f"'sample_ids' must have {X.shape[0]} ids, got {len(ids)}")
     wl = weight_label or (lambda li, j, i, k: ("w", li, j, i, k))
     network = QuantizedSplineNetwork.from_fip(fip, codes, kbits, loss, loss_segments)
-    build = _Builder(fip, network, codes, kbits, products, wl)
+    fixed = _checked_block(block, fixed_weights, network)
+    build = _Builder(fip, network, codes, kbits, products, wl, block, fixed)
     for s_idx, s in enumerate(ids):
         build.sample(s, X[s_idx], _signs(y[s_idx : s_idx + 1], sizes[-1])[0])
     cqm = build.cqm
     cqm.set_objective(build.objective.bqm())
-    counts = build.counts
-    counts["total"] = len(cqm.variables)
-    counts["constraints"] = len(cqm.constraints)
-    return QCBOModel(cqm, network, build.weight_labels, counts, ids, X, y, build.objective_range)
+    counts = {**build.counts, "total": len(cqm.variables), "constraints": len(cqm.constraints)}
+    labels, span = build.weight_labels, build.objective_range
+    return QCBOModel(cqm, network, labels, counts, ids, X, y, span, block, fixed)
+
+
+def _checked_block(
+    block: WeightBlock | None, fixed_weights: Any, network: QuantizedSplineNetwork
+) -> list[np.ndarray] | None:
+    """``fixed_weights`` as float arrays, checked against the network (None without a block)."""
+    if block is None:
+        if fixed_weights is not None:
+            raise ValueError("'fixed_weights' needs a 'block' (the rows left free), got block=None")
+        return None
+    if not isinstance(block, WeightBlock):
+        raise TypeError(f"'block' must be a WeightBlock, got {type(block).__name__}")
+    shapes = network.weight_shapes()
+    if block.layer > len(shapes) or block.stop > shapes[block.layer - 1][0]:
+        raise ValueError(
+            f"'block' must lie inside the network {network.sizes}, got layer {block.layer} "
+            f"rows {block.start}..{block.stop - 1}"
+        )
+    if fixed_weights is None or len(fixed_weights) != len(shapes):
+        raise ValueError(f"'fixed_weights' must give one array per layer ({len(shapes)}) with a block")
+    fixed = []
+    for li, (W, code) in enumerate(zip(fixed_weights, network.codes, strict=True)):
+        W = _checked_like(f"fixed_weights[{li}]", W, shapes[li])
+        if not np.all(np.isclose(W[..., None], code.levels, rtol=1e-9, atol=0).any(axis=-1)):
+            raise ValueError(f"'fixed_weights[{li}]' must hold levels of layer {li + 1}'s weight code")
+        fixed.append(W)
+    return fixed
 
 
 class _Builder:
@@ -790,9 +940,12 @@ class _Builder:
         kbits: tuple[int, ...],
         products: str,
         weight_label: Callable[[int, int, int, int], Hashable],
+        block: WeightBlock | None = None,
+        fixed: list[np.ndarray] | None = None,
     ) -> None:
         self.fip, self.network, self.codes, self.kbits = fip, network, codes, kbits
         self.products = products
+        self.block, self.fixed = block, fixed
         self.L = len(fip.sizes) - 1
         self.grid = fip.input_unit is not None
         self.cqm = dimod.ConstrainedQuadraticModel()
@@ -801,12 +954,14 @@ class _Builder:
         )
         self.weight_labels: list[np.ndarray] = []
         for li, (n_o, n_i) in enumerate(network.weight_shapes(), start=1):
-            labels = np.empty((n_o, n_i, codes[li - 1].num_bits), dtype=object)
-            for j, i, k in np.ndindex(labels.shape):
-                labels[j, i, k] = weight_label(li, j, i, k)
+            labels = np.full((n_o, n_i, codes[li - 1].num_bits), None, dtype=object)
+            rows = _free_rows(block, li, n_o)
+            for j, i, k in np.ndindex(len(rows), n_i, labels.shape[2]):
+                labels[rows[j], i, k] = weight_label(li, rows[j], i, k)
             self.weight_labels.append(labels)
-            self.cqm.add_variables(dimod.BINARY, list(labels.reshape(-1)))
-            self.counts["weights"] += labels.size
+            free = list(labels[rows.start : rows.stop].reshape(-1))
+            self.cqm.add_variables(dimod.BINARY, free)
+            self.counts["weights"] += len(free)
         self.objective = _Expr()
         self.objective_range = 0.0
 
@@ -845,11 +1000,19 @@ class _Builder:
     ) -> _Expr:
         """z_j = sum_i w_ji a_i with w = scale (offset + sum_k coef_k b_k) and
         a_i = const + sum_u du x_u: products of weight and activation bits are product
-        variables (Rosenberg-constrained) or, with ``inline``, quadratic terms."""
+        variables (Rosenberg-constrained) or, with ``inline``, quadratic terms; a block
+        model's fixed row is linear in the activation bits."""
+        z = _Expr()
+        if self.fixed is not None and j not in self.block.free_rows(li):  # type: ignore[union-attr]
+            for w, (ac, abits) in zip(self.fixed[li - 1][j], acts, strict=True):
+                if w:
+                    z.const += float(w) * ac
+                    for u, du in abits.items():
+                        z.add_lin(u, float(w) * du)
+            return z
         code = self.codes[li - 1]
         d0 = code.scale * code.offset
         e = code.scale * code.coefficients
-        z = _Expr()
         for i, (ac, abits) in enumerate(acts):
             wbits = self.weight_labels[li - 1][j, i]
             z.const += d0 * ac
@@ -875,6 +1038,8 @@ class _Builder:
     ) -> None:
         """The loss spline of output j on the margin m = y_j z_j: one piece directly, several
         through selector bits (their constraints and the selector-times-margin terms)."""
+        if not z.lin and not z.quad:  # a block model's constant output
+            zl = zu = z.const
         m = z.copy(y_sign)
         ml, mu = (zl, zu) if y_sign > 0 else (-zu, -zl)
         sp = self.network.loss_splines[j]
@@ -905,6 +1070,8 @@ class _Builder:
             return (A, {})
         K = self.kbits[li - 1]
         step = (B - A) / (2**K - 1)
+        if not z.lin and not z.quad:  # a block model's constant neuron
+            return self.constant_activation(s, li, j, float(sp(z.const)), A, step, K)
         a_expr = _Expr(A)
         abits: dict[Hashable, float] = {}
         for mbit in range(K):
@@ -938,6 +1105,20 @@ class _Builder:
             lo_.add_lin(lab, -Lm)
             self.constrain(lo_, ">=", f"tie-/{tag}/{k}", tie_unit)
         return (A, abits)
+
+
+    def constant_activation(
+        self, s: Hashable, li: int, j: int, value: float, A: float, step: float, K: int
+    ) -> tuple[float, dict[Hashable, float]]:
+        """Q(value) on the grid A + step i as a constant, or at an exact tie (both neighbours
+        on the grid) A + step (i_lo + t) with a free tie bit t (module docstring, "Block
+        models"; the same tie rule as ``loss_value(ties="best")``)."""
+        u = (value - A) / step
+        lo = math.floor(u)
+        if abs(u - lo - 0.5) <= 1e-9 * (1.0 + abs(u)) and 0 <= lo and lo + 1 <= 2**K - 1:
+            t = self.new_var(("a", s, li, j, "t"), "activations")
+            return (A + lo * step, {t: step})
+        return (A + min(max(int(np.rint(u)), 0), 2**K - 1) * step, {})
 
 
 def _lin(v: Hashable, c: float) -> _Expr:

@@ -45,11 +45,9 @@ def test_fit_with_exact_subproblems_is_deterministic_and_returns_levels() -> Non
     assert set(np.unique(pred)) <= {-1, 1} and 0.0 <= a.accuracy(X, y) <= 1.0
 
 
-def test_line_search_consensus_learns_where_the_mean_does_not() -> None:
-    """On separable toy data, sample-wise exact subproblems: the ranked-vote line search raises
-    the training accuracy above the random start; textbook PH (mean) leaves it there."""
-    X, y = _toy(40, seed=1)
-    kw = {
+def _exact_line_search() -> dict:
+    """fit_qcbo keywords: exact (MILP) subproblems, 3 iterations, the line search, serial."""
+    return {
         "sampler": MILPSolver(),
         "method": "cqm",
         "ph_iterations": 3,
@@ -58,6 +56,13 @@ def test_line_search_consensus_learns_where_the_mean_does_not() -> None:
         "executor": "serial",
         **SMALL,
     }
+
+
+def test_line_search_consensus_learns_where_the_mean_does_not() -> None:
+    """On separable toy data, sample-wise exact subproblems: the ranked-vote line search raises
+    the training accuracy above the random start; textbook PH (mean) leaves it there."""
+    X, y = _toy(40, seed=1)
+    kw = _exact_line_search()
     ls = fit_qcbo(X, y, SIZES, **kw)
     mean = fit_qcbo(X, y, SIZES, **{**kw, "consensus": "mean"})
     start = ls.initial["train_accuracy"]
@@ -359,3 +364,34 @@ def test_progress_counts_iterations_and_restarts_share_one_count() -> None:
     greedy = calls_of(fit_greedy_moves, iterations=3, seed=0, restarts=2, **SMALL)
     assert greedy == [(k, 6) for k in range(1, 7)]
     assert calls_of(fit_qat, None, epochs=3, seed=0, restarts=2) == [(k, 6) for k in range(1, 7)]
+
+
+def test_a_spin_budget_solves_blocks_within_it_and_still_learns() -> None:
+    """max_spins: every solve within the budget (history and result), several blocks per
+    iteration, the training accuracy above the random start as without blocks; a row over the
+    budget is one line before any solve."""
+    X, y = _toy(40, seed=1)
+    kw = _exact_line_search()
+    whole = fit_qcbo(X, y, SIZES, **kw)
+    res = fit_qcbo(X, y, SIZES, max_spins=40, **kw)
+    assert res.spins["subproblem_spins_max"] <= 40 < whole.spins["subproblem_spins_max"]
+    assert res.spins["max_spins"] == 40 and res.spins["num_blocks"] >= 2
+    assert all(h["blocks"] == res.spins["num_blocks"] for h in res.history)
+    assert all(h["spins_max"] <= 40 for h in res.history)
+    assert res.history[0]["solves"] == 40 * res.spins["num_blocks"]
+    assert res.initial == whole.initial
+    assert res.accuracy(X, y) > res.initial["train_accuracy"]
+    assert all(h["blocks"] == 1 for h in whole.history)
+
+    class Counting(MILPSolver):
+        calls = 0
+
+        def sample_cqm(self, cqm, **kwargs):
+            Counting.calls += 1
+            return super().sample_cqm(cqm, **kwargs)
+
+    with pytest.raises(ValueError, match=r"^'max_spins' is 20, but row 0 of layer 1 \(3 -> 2\) alone needs \d+ spins"):
+        fit_qcbo(X, y, SIZES, **{**kw, "sampler": Counting(), "max_spins": 20})
+    assert Counting.calls == 0
+    with pytest.raises(ValueError, match="'max_spins' must be an integer"):
+        fit_qcbo(X, y, SIZES, **{**kw, "max_spins": 0})

@@ -6,6 +6,8 @@ import dimod
 import numpy as np
 import pytest
 from dwave.samplers import SimulatedAnnealingSampler
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from qcbo_toys import SIZES, SMALL, _toy
 
 from hybridqnn.problems.fip import forward_interval_propagation
@@ -45,6 +47,11 @@ def test_monolithic_spins_equal_weights_plus_per_sample_parts() -> None:
     # mini-batches of two: two subproblems, same monolithic total
     half = spin_counts(X, y, SIZES, codes, fip=fip, batch_size=2, **kw)
     assert half["num_subproblems"] == 2 and half["monolithic_spins"] == counts["monolithic_spins"]
+    # a spin budget: the block subproblems, within it; the monolithic figures unchanged
+    blocked = spin_counts(X, y, SIZES, codes, fip=fip, max_spins=40, **kw)
+    assert blocked["subproblem_spins_max"] <= 40 < counts["subproblem_spins_max"]
+    assert blocked["monolithic_spins"] == counts["monolithic_spins"]
+    assert blocked["num_blocks"] >= 2 and blocked["num_subproblems"] == 4 * blocked["num_blocks"]
 
 
 def test_bits_per_weight_is_exact() -> None:
@@ -90,3 +97,59 @@ def test_spins_by_layer_counts_every_spin() -> None:
     assert sum(per_layer.values()) == len(variables)
     assert set(per_layer) == {1, 2}
     assert per_layer[1] >= model.counts["weights"] // 2
+
+
+def _toy_build(sizes, codes, kbits=2):
+    from hybridqnn.train.qcbo.network import _Build
+
+    fip = forward_interval_propagation(
+        np.zeros(sizes[0]), np.ones(sizes[0]), sizes, [c.levels for c in codes], "relu", 2, bias=True
+    )
+    return _Build(tuple(sizes), tuple(codes), fip, (kbits,), "logistic", 3, "variables")
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.integers(0, 2**31 - 1),
+    st.sampled_from([(3, 4, 1), (3, 3, 2), (2, 5, 3)]),
+    st.booleans(),
+    st.integers(0, 60),
+)
+def test_planned_blocks_never_exceed_the_budget(seed: int, sizes, mixed: bool, extra: int) -> None:
+    """Every block subproblem of every batch fits the budget and the blocks cover each layer's
+    rows once, in order; a single row over the budget is one line naming the layer, the row's
+    spins and the budget."""
+    from hybridqnn.problems.qcbo import WeightBlock
+    from hybridqnn.train.qcbo import plan_blocks
+    from hybridqnn.train.qcbo.resources import block_spins
+
+    rng = np.random.default_rng(seed)
+    codes = [WeightCode("binary"), WeightCode("kbit", bits=3) if mixed else WeightCode("binary")]
+    build = _toy_build(sizes, codes)
+    X = rng.uniform(0, 1, size=(5, sizes[0]))
+    y = rng.integers(0, sizes[-1], 5) if sizes[-1] > 1 else rng.choice([-1, 1], 5)
+    weights = [
+        rng.choice(c.levels, size=(sizes[li + 1], sizes[li] + 1)) for li, c in enumerate(codes)
+    ]
+    batches = [[0, 1], [2], [3, 4]]
+    rows = [
+        block_spins(build, X, y, 3, WeightBlock(layer, j, j + 1), weights, ids)
+        for layer in (1, 2)
+        for j in range(sizes[layer])
+        for ids in batches
+    ]
+    budget = max(rows) + extra
+    blocks = plan_blocks(build, X, y, batches, weights, budget, probes=2)
+    for layer in (1, 2):
+        mine = [b for b in blocks if b.layer == layer]
+        assert [r for b in mine for r in b.rows] == list(range(sizes[layer]))
+    for b in blocks:
+        assert all(block_spins(build, X, y, 3, b, weights, ids) <= budget for ids in batches)
+    full = max(block_spins(build, X, y, 3, None, None, ids) for ids in batches)
+    if full <= budget:  # the fewest blocks: one per layer
+        assert len(blocks) == 2
+    small = min(rows) - 1
+    with pytest.raises(ValueError, match=rf"^'max_spins' is {small}, but row 0 of layer 1 \({sizes[0]} -> {sizes[1]}\) alone needs \d+ spins per solve") as info:
+        plan_blocks(build, X, y, batches, weights, small)
+    assert "\n" not in str(info.value)
+

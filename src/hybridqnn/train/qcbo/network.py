@@ -17,6 +17,7 @@ from hybridqnn.problems.fip import FIPResult, forward_interval_propagation
 from hybridqnn.problems.qcbo import (
     QCBOModel,
     QuantizedSplineNetwork,
+    WeightBlock,
     WeightCode,
     build_qcbo,
     check_network_data,
@@ -37,7 +38,16 @@ class _Build:
     loss_segments: int
     products: str
 
-    def model(self, X: np.ndarray, y: np.ndarray, ids: Sequence[int]) -> QCBOModel:
+    def model(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        ids: Sequence[int],
+        block: WeightBlock | None = None,
+        fixed: Sequence[np.ndarray] | None = None,
+    ) -> QCBOModel:
+        """The QCBO of samples ``ids`` (a block model of ``block`` with the other weights at
+        ``fixed``, or with every weight free)."""
         return build_qcbo(
             X,
             y,
@@ -49,6 +59,8 @@ class _Build:
             loss_segments=self.loss_segments,
             products=self.products,
             sample_ids=list(ids),
+            block=block,
+            fixed_weights=None if block is None else fixed,
         )
 
 

@@ -33,7 +33,7 @@ import dimod
 import numpy as np
 
 from hybridqnn._checks import check_bool, check_choice, check_float, check_int
-from hybridqnn.problems.qcbo import WeightCode
+from hybridqnn.problems.qcbo import WeightBlock, WeightCode
 from hybridqnn.solvers.registry import cqm_method_names, get_cqm_solver
 from hybridqnn.train.progress import Progress, check_progress
 from hybridqnn.train.qcbo.moves import MOVES, MoveContext, _line_search, _votes
@@ -48,7 +48,7 @@ from hybridqnn.train.qcbo.network import (
     _start,
     _train_score,
 )
-from hybridqnn.train.qcbo.resources import declared_limit, spin_formula
+from hybridqnn.train.qcbo.resources import declared_limit, plan_blocks, spin_formula, split_block
 from hybridqnn.train.qcbo.results import QATResult, QCBOResult
 from hybridqnn.train.qcbo.subproblems import _Solve, _solve_subproblem, _weights_list
 
@@ -98,6 +98,7 @@ def fit_qcbo(
     warm_start: QCBOResult | QATResult | None = None,
     moves: Sequence[str] = (),
     input_unit: float | None = None,
+    max_spins: int | None = None,
     progress: Progress | None = None,
 ) -> QCBOResult:
     """Train a quantized spline network by decomposed QCBO + progressive hedging (package
@@ -105,23 +106,16 @@ def fit_qcbo(
 
     Args:
         X: Inputs (n, n_0), finite.
-        y: Labels (n,): +-1 or 0/1 for one output, class indices for several (one-vs-rest
-            margins).
+        y: Labels (n,): +-1 or 0/1 for one output, class indices for several (one-vs-rest).
         sizes: (n_0, ..., n_L).
-        weights: one :class:`WeightCode` for all layers or one per layer (default binary); its
-            ``scale`` is the starting scale when ``bit_scale`` is off.
-        sampler: what ``method`` solves with: QCGD's oracle (``qcgd``), the sampler under the
-            penalty method (``penalty``) or a CQM solver (``cqm``: ``MILPSolver``, a
-            ``QCGDSolver``, anything with ``sample_cqm``).
-        method: ``qcgd`` (QCGD, ``sampler`` its oracle), ``penalty`` (the penalty method over
-            ``sampler``) or ``cqm`` (``sampler`` solves the CQM itself).
-        batch_size: samples per subproblem (1: the paper's sample-wise decomposition; n: the
-            monolithic model, solved once per PH iteration with rho as a trust region).
-        activations: hidden-layer activation(s) of the network, as for
-            :func:`hybridqnn.problems.qcbo.build_qcbo`.
-        segments: M per hidden layer (>= 1), as for :func:`hybridqnn.problems.qcbo.build_qcbo`.
-        activation_bits: K per hidden layer, as for :func:`hybridqnn.problems.qcbo.build_qcbo`.
-        loss: the margin loss of the QCBO, as for :func:`hybridqnn.problems.qcbo.build_qcbo`.
+        weights: one :class:`WeightCode` or one per layer (default binary).
+        sampler: QCGD's oracle, the penalty method's sampler, or (``cqm``) a CQM solver.
+        method: ``qcgd``, ``penalty`` or ``cqm`` (``sampler`` solves the CQM itself).
+        batch_size: samples per subproblem (1: the paper's sample-wise decomposition).
+        activations: hidden activation(s), as for :func:`~hybridqnn.problems.qcbo.build_qcbo`.
+        segments: M per hidden layer (>= 1), as for ``build_qcbo``.
+        activation_bits: K per hidden layer, as for ``build_qcbo``.
+        loss: the margin loss, as for ``build_qcbo``.
         loss_segments: segments of the loss spline (>= 1).
         bias: a bias weight per neuron (input fixed to 1).
         input_low: the FIP input box's lower corner (default: the data's per-feature min).
@@ -136,45 +130,50 @@ def fit_qcbo(
         slack_bits: slack bits per real inequality.
         penalty_scale: ``penalty``'s initial multiple.
         sample_kwargs: passed to every solve (``num_reads``, ...; for ``cqm``, ``time_limit``).
-        repair: the solvers also score each returned row completed to a feasible point
-            (package docstring: how a subproblem's answer is chosen).
+        repair: the solvers also score each returned row completed to a feasible point.
         keep_incumbent: the subproblem's previous weights are a candidate answer too.
-        max_candidates: the most distinct returned rows (lowest energy first) scored per
-            subproblem.
-        executor: ``thread``, ``process``, ``serial``, ``dask://HOST:PORT`` or an
-            ``Executor``.
+        max_candidates: the most distinct returned rows (lowest energy first) scored per solve.
+        executor: ``thread``, ``process``, ``serial``, ``dask://HOST:PORT`` or an ``Executor``.
         max_workers: the local pool size.
         consensus: ``mean`` (standard PH) or ``line-search``.
-        select: the returned consensus network: highest training ``accuracy`` (ties: lower
-            spline loss) or lowest training spline ``loss``.
+        select: return the consensus with the best training ``accuracy`` or spline ``loss``.
         count_spins: count every subproblem's spins at the first iteration.
         seed: master seed (initial weights, subproblem order, oracle seeds).
         callback: called with each history record.
-        restarts: independent random starts (child seeds); the best by ``select``, timing summed.
-        warm_start: a trained :class:`QATResult` (on this quantized spline network) or
-            :class:`QCBOResult` to start from; its codes replace ``weights``' (kinds must match).
-        moves: extra moves on the consensus network by name
-            (:data:`hybridqnn.train.qcbo.moves.MOVES`, e.g. ``"qubo"``), each kept only if it
-            improves the training score.
-        input_unit: q, a power of two: the integer-exact QCBO (inputs on multiples of q; every
-            weight scale a power of two). None: the real-coefficient model.
-        progress: called as ``progress(t, ph_iterations)`` after each PH iteration
-            (:mod:`hybridqnn.train.progress`; restarts share one count).
+        restarts: independent random starts (child seeds); the best by ``select``.
+        warm_start: a :class:`QATResult` or :class:`QCBOResult` on this network to start from.
+        moves: extra moves on the consensus by name (:data:`~hybridqnn.train.qcbo.moves.MOVES`).
+        input_unit: q, a power of two: the integer-exact QCBO; None: real coefficients.
+        max_spins: the spin budget per solve (package docstring, "Blocks"); None: every weight
+            in every solve (the paper's scheme).
+        progress: called as ``progress(t, ph_iterations)`` after each PH iteration.
 
     Raises:
-        ValueError: bad sizes, labels or settings; non-finite X; an empty input interval or
-            M < 1; a subproblem over the sampler's declared spin limit (:func:`declared_limit`).
+        ValueError: bad data or settings; a subproblem over the sampler's declared limit or
+            (with ``max_spins``) a single row over the budget, naming the layer and its spins.
         TypeError: a sampler without ``sample`` (or ``sample_cqm`` for ``cqm``), bad codes.
     """
     if check_int("restarts", restarts, 1) > 1:
         return _best_qcbo_start(fit_qcbo, dict(locals()), restarts, seed, select)
-    args = dict(locals())
-    for key in ("restarts", "warm_start", "executor", "max_workers", "callback", "progress"):
-        args.pop(key)
+    args = {k: v for k, v in locals().items() if k not in _RUN_ARGS}
+    return _run(_ph_setup(**args), warm_start, executor, max_workers, callback, progress)
+
+
+_RUN_ARGS = ("restarts", "warm_start", "executor", "max_workers", "callback", "progress")
+
+
+def _run(
+    setup: PHSetup,
+    warm_start: Any,
+    executor: str | Executor | None,
+    max_workers: int | None,
+    callback: Callable[[dict[str, Any]], None] | None,
+    progress: Progress | None,
+) -> QCBOResult:
+    """:func:`fit_qcbo`'s PH loop: start, iterations (with callback and progress), result."""
     if callback is not None and not callable(callback):
         raise TypeError(f"'callback' must be callable or None, got {type(callback).__name__}")
     progress = check_progress(progress)
-    setup = _ph_setup(**args)
     state = _ph_start(setup, warm_start)
     with _pool(executor, max_workers) as pool:
         for t in range(setup.iterations):
@@ -209,6 +208,7 @@ class PHSetup:
     count: bool
     slack_bits: int
     moves: tuple[str, ...]
+    max_spins: int | None
     seed: int | None
     seeds: tuple[np.random.SeedSequence, ...]
     start: float
@@ -228,7 +228,10 @@ class PHState:
         lam: per subproblem, per layer, the multipliers lambda_b.
         inc: per subproblem, its last answer w_b (its incumbent).
         rho_scale: per layer, (s_l(0) / s_l(t))^2 (rho follows the weight scale).
-        history, best, spins, totals, initial: what the result reports.
+        blocks: the weight blocks of a spin budget (:func:`plan_blocks`; [None]: one block of
+            every weight), None without a budget.
+        history, best, spins, solve_spins, totals, initial: what the result reports
+            (``solve_spins``: the spins of every counted solve).
     """
 
     codes: list[WeightCode]
@@ -237,6 +240,8 @@ class PHState:
     inc: list[list[np.ndarray]]
     rho_scale: list[float]
     initial: dict[str, float]
+    blocks: list[WeightBlock | None] | None = None
+    solve_spins: list[int] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     best: tuple[tuple[float, float], int, list[np.ndarray], list[WeightCode]] | None = None
     spins: dict[str, Any] = field(default_factory=dict)
@@ -283,6 +288,7 @@ def _ph_setup(
     seed: int | None,
     moves: Sequence[str],
     input_unit: float | None,
+    max_spins: int | None = None,
 ) -> PHSetup:
     """Validate :func:`fit_qcbo`'s arguments (one-line errors) and fix the batches."""
     X, sizes, codes, arch, y_model, y_pm = _network_setup_from(locals())
@@ -299,6 +305,9 @@ def _ph_setup(
     kwargs = _checked_sample_kwargs(sample_kwargs, sampler)
     moves = tuple(check_choice("moves", m, tuple(MOVES)) for m in moves)
     slack_bits = check_int("slack_bits", slack_bits, 1, 24)
+    limit = None if method == "cqm" else declared_limit(sampler)
+    if max_spins is not None:
+        max_spins = min(check_int("max_spins", max_spins, 1), limit[0] if limit else max_spins)
     how = _Solve(
         _cqm_solver(method, sampler, qcgd_iterations, beta0, slack_bits, penalty_scale),
         sampler,
@@ -307,7 +316,8 @@ def _ph_setup(
         check_bool("repair", repair),
         check_bool("keep_incumbent", keep_incumbent),
         check_int("max_candidates", max_candidates, 1),
-        None if method == "cqm" else declared_limit(sampler),
+        None if max_spins is not None else limit,
+        max_spins,
     )
     seed = None if seed is None else check_int("seed", seed, 0)
     seeds = tuple(np.random.SeedSequence(seed).spawn(3))  # start, batch order, solves
@@ -333,6 +343,7 @@ def _ph_setup(
         check_bool("count_spins", count_spins),
         how.slack_bits,
         moves,
+        max_spins,
         seed,
         seeds,
         time.perf_counter(),
@@ -418,49 +429,138 @@ def _pool(executor: str | Executor | None, max_workers: int | None) -> Iterator[
 
 
 def ph_iteration(setup: PHSetup, state: PHState, t: int, pool: Executor) -> None:
-    """One PH iteration (module docstring, steps 1-6)."""
+    """One PH iteration (module docstring, steps 1-6): steps 1, 2 and 4 once per weight block
+    (once, over all weights, without a spin budget), step 3 with the last block, then 5 and 6."""
     t_iter = time.perf_counter()
     rho_t = [setup.rho * setup.rho_growth**t * r for r in state.rho_scale]
-    results = _solve_all(setup, state, rho_t, t, pool)
+    if setup.max_spins is not None and state.blocks is None:
+        state.blocks = _plan(setup, state, pool)
+    queue: list[WeightBlock | None] = list(state.blocks or [None])
+    results: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
+    while queue:
+        block = queue.pop(0)
+        step = _block_step(setup, state, block, rho_t, t, pool, last=not queue)
+        if step is None:  # a subproblem over the budget (the grid changed): split the block
+            assert state.blocks is not None
+            halves = _split_over_budget(setup, block)
+            at = state.blocks.index(block)
+            state.blocks[at : at + 1] = halves
+            queue[:0] = halves
+            continue
+        results += step.pop("results")
+        steps.append(step)
+    q = _rescale(setup, state, state.center)
+    moved = [s["moved_weights"] for s in steps]
+    extra = {
+        "residual": float(np.mean([s["residual"] for s in steps])),
+        "disagreement": float(np.mean([s["disagreement"] for s in steps])),
+        "moved_weights": None if moved[0] is None else int(sum(moved)),
+        "blocks": len(steps),
+        **steps[-1]["move_info"],
+    }
+    _record(setup, state, t, results, q, rho_t, t_iter, extra)
+
+
+def _block_step(
+    setup: PHSetup,
+    state: PHState,
+    block: WeightBlock | None,
+    rho_t: list[float],
+    t: int,
+    pool: Executor,
+    last: bool,
+) -> dict[str, Any] | None:
+    """Steps 1, 2 and 4 on one block (every weight with ``block=None``), and step 3 after the
+    last block; None when a subproblem exceeded the spin budget (nothing changed then)."""
+    results = _solve_all(setup, state, rho_t, t, pool, block)
+    if any("over_budget" in r for r in results):
+        return None
     ws = [r["weights"] for r in results]
     mean, residual = _mean(setup, ws)
     moved, q = _consensus(setup, state, mean)
-    q, move_info = _apply_registered_moves(setup, state, q, t)
+    q, move_info = _apply_registered_moves(setup, state, q, t) if last else (q, {})
     disagreement = float(
         np.mean([sum(np.count_nonzero(w[li] != q[li]) for li in range(len(q))) for w in ws])
         / sum(w.size for w in q)
     )
-    _hedge(state, ws, q, rho_t)
-    q = _rescale(setup, state, q)
-    _record(
-        setup,
-        state,
-        t,
-        results,
-        q,
-        rho_t,
-        t_iter,
-        {"residual": residual, "disagreement": disagreement, "moved_weights": moved, **move_info},
+    _hedge(state, ws, q, rho_t, block)
+    return {
+        "results": results,
+        "residual": residual,
+        "disagreement": disagreement,
+        "moved_weights": moved,
+        "move_info": move_info,
+    }
+
+
+def _plan(setup: PHSetup, state: PHState, pool: Executor) -> list[WeightBlock | None]:
+    """The blocks of the spin budget at the start network (:func:`plan_blocks`)."""
+    assert setup.max_spins is not None
+    return plan_blocks(
+        _builder(setup, state),
+        setup.X,
+        setup.y_model,
+        setup.batches,
+        state.center,
+        setup.max_spins,
+        setup.slack_bits,
+        pool.map,
     )
 
 
-def _solve_all(
-    setup: PHSetup, state: PHState, rho_t: list[float], t: int, pool: Executor
-) -> list[dict[str, Any]]:
-    """Step 1: every subproblem, in the pool; spins counted at t = 0."""
-    fip = setup.arch.fip(state.codes)
+def _split_over_budget(setup: PHSetup, block: WeightBlock | None) -> list[WeightBlock]:
+    """``block`` halved after a subproblem over the budget (every weight: one block per
+    layer); a single row is an error."""
+    if block is not None and len(block.rows) == 1:
+        n_in, n_out = setup.sizes[block.layer - 1], setup.sizes[block.layer]
+        raise ValueError(
+            f"'max_spins' is {setup.max_spins}, but row {block.start} of layer {block.layer} "
+            f"({n_in} -> {n_out}) alone exceeds it on the rescaled grid: raise max_spins"
+        )
+    return split_block(block, setup.sizes)
+
+
+def _builder(setup: PHSetup, state: PHState) -> _Build:
+    """The subproblem builder of the current codes (their FIP grid)."""
     a = setup.arch
-    build = _Build(
+    return _Build(
         setup.sizes,
         tuple(state.codes),
-        fip,
+        a.fip(state.codes),
         a.activation_bits,
         a.loss,
         a.loss_segments,
         "variables",
     )
+
+
+def _block_incumbent(
+    center: list[np.ndarray], inc: list[np.ndarray], block: WeightBlock | None
+) -> list[np.ndarray]:
+    """The subproblem's incumbent over ``block``: its own last answer on the block's rows, the
+    centre elsewhere (its last answer everywhere without a block)."""
+    if block is None:
+        return inc
+    out = [w.copy() for w in center]
+    rows = slice(block.start, block.stop)
+    out[block.layer - 1][rows] = inc[block.layer - 1][rows]
+    return out
+
+
+def _solve_all(
+    setup: PHSetup,
+    state: PHState,
+    rho_t: list[float],
+    t: int,
+    pool: Executor,
+    block: WeightBlock | None = None,
+) -> list[dict[str, Any]]:
+    """Step 1: every subproblem (over ``block``), in the pool; spins counted at t = 0, or at
+    every solve with a spin budget."""
+    build = _builder(setup, state)
     seeds = [int(s.generate_state(1)[0]) % 2**31 for s in setup.seeds[2].spawn(len(setup.batches))]
-    do_count = setup.count and t == 0
+    do_count = (setup.count and t == 0) or setup.max_spins is not None
     t0 = time.perf_counter()
     futures = [
         pool.submit(
@@ -473,34 +573,49 @@ def _solve_all(
             state.lam[k],
             rho_t,
             state.center,
-            state.inc[k],
+            _block_incumbent(state.center, state.inc[k], block),
             seeds[k],
             do_count,
+            block,
         )
         for k, b in enumerate(setup.batches)
     ]
     results = [f.result() for f in futures]
     state.totals["wall_solve_s"] += time.perf_counter() - t0
-    if do_count:
+    if do_count and not any("over_budget" in r for r in results):
+        state.solve_spins += [r["spins"] for r in results]
         state.spins = _spin_figures(setup, state, results)
     return results
 
 
 def _spin_figures(setup: PHSetup, state: PHState, results: list[dict[str, Any]]) -> dict[str, Any]:
-    sub_spins = [r["spins"] for r in results]
+    """Spins per solve: the largest and mean over every counted solve of the run so far (with
+    a budget, the budget and the number of blocks), and, when the subproblems hold every
+    weight, the monolithic model's."""
     wcount = sum(
         int(np.prod(s)) * c.num_bits for s, c in zip(setup.shapes, state.codes, strict=True)
     )
     cqm_vars = [r["cqm_variables"] for r in results]
+    run = state.solve_spins
+    figures: dict[str, Any] = {
+        "weight_spins": wcount,
+        "subproblem_spins_max": max(run),
+        "subproblem_spins_mean": float(np.mean(run)),
+        "subproblem_cqm_variables_max": max(
+            [*cqm_vars, state.spins.get("subproblem_cqm_variables_max", 0)]
+        ),
+        "num_subproblems": len(results),
+    }
+    if setup.max_spins is not None:
+        figures.update(max_spins=setup.max_spins, num_blocks=len(state.blocks or [None]))
+    if state.blocks not in (None, [None]):
+        return figures
+    sub_spins = [r["spins"] for r in results]
     mono = wcount + sum(s - wcount for s in sub_spins)
     return {
-        "weight_spins": wcount,
+        **figures,
         "monolithic_spins": mono,
         "monolithic_cqm_variables": wcount + sum(c - wcount for c in cqm_vars),
-        "subproblem_spins_max": max(sub_spins),
-        "subproblem_spins_mean": float(np.mean(sub_spins)),
-        "subproblem_cqm_variables_max": max(cqm_vars),
-        "num_subproblems": len(results),
         "spin_ratio": mono / max(sub_spins),
     }
 
@@ -562,14 +677,22 @@ def _apply_registered_moves(
 
 
 def _hedge(
-    state: PHState, ws: list[list[np.ndarray]], q: list[np.ndarray], rho_t: list[float]
+    state: PHState,
+    ws: list[list[np.ndarray]],
+    q: list[np.ndarray],
+    rho_t: list[float],
+    block: WeightBlock | None = None,
 ) -> None:
-    """Step 4: lambda_b += rho_l (w_b - q); q becomes the centre; the answers the incumbents."""
-    for lam_k, w_k in zip(state.lam, ws, strict=True):
-        for li in range(len(q)):
-            lam_k[li] = lam_k[li] + rho_t[li] * (w_k[li] - q[li])
+    """Step 4: lambda_b += rho_l (w_b - q); q becomes the centre; the answers the incumbents
+    (multipliers and incumbents on the block's rows only, with a block)."""
+    parts = [(li, slice(None)) for li in range(len(q))]
+    if block is not None:
+        parts = [(block.layer - 1, slice(block.start, block.stop))]
+    for lam_k, inc_k, w_k in zip(state.lam, state.inc, ws, strict=True):
+        for li, rows in parts:
+            lam_k[li][rows] = lam_k[li][rows] + rho_t[li] * (w_k[li][rows] - q[li][rows])
+            inc_k[li][rows] = w_k[li][rows]
     state.center = [w.copy() for w in q]
-    state.inc = [_weights_list(w) for w in ws]
 
 
 def _rescale(setup: PHSetup, state: PHState, q: list[np.ndarray]) -> list[np.ndarray]:
@@ -603,6 +726,7 @@ def _record(
     """Step 6: the history record and the best network so far."""
     net = setup.arch.network(state.codes)
     improving = sum(bool(r["improved"]) for r in results)
+    spins = [r["spins"] for r in results if r["spins"] is not None]
     record = {
         "iteration": t,
         "rho": rho_t[-1],
@@ -619,6 +743,8 @@ def _record(
         "solves": len(results),
         "improving_solve_fraction": improving / len(results),
         "subproblem_objective": float(np.mean([r["objective"] for r in results])),
+        "spins_max": max(spins) if spins else None,
+        "spins_mean": float(np.mean(spins)) if spins else None,
         **extra,
     }
     for key, name in (

@@ -1,17 +1,21 @@
 """Resource figures of the decomposed QCBO: spins per solve (built and closed-form), bits per
-weight, a sampler's declared size limit, and spins per layer (package docstring)."""
+weight, a sampler's declared size limit, spins per layer, and the weight blocks that keep every
+solve within a spin budget (package docstring)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from hybridqnn._checks import check_int
 from hybridqnn.problems.fip import FIPResult
 from hybridqnn.problems.penalty import penalty_parts
 from hybridqnn.problems.qcbo import (
     QCBOModel,
+    WeightBlock,
     WeightCode,
 )
 from hybridqnn.train.qcbo.network import _Build
@@ -159,35 +163,183 @@ def spin_counts(
     batch_size: int = 1,
     slack_bits: int = 3,
     products: str = "variables",
+    max_spins: int | None = None,
+    weights: Sequence[np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Exact spins per solve: every subproblem built and reduced, and the monolithic total.
 
     Returns ``monolithic_spins`` (= weights + sum_b (spins_b - weights), exact with
     ``products="variables"``), ``subproblem_spins_max``/``_mean``, ``weight_spins``,
     ``monolithic_cqm_variables``, ``subproblem_cqm_variables_max`` and ``spin_ratio``
-    (monolithic / largest subproblem).
+    (monolithic / largest subproblem). With ``max_spins``, the subproblems are the block
+    subproblems of :func:`plan_blocks` (the other weights at ``weights``, default every weight
+    at its code's largest level), so ``subproblem_*`` count what one solve sees, and the result
+    adds ``max_spins`` and ``num_blocks``; the monolithic figures stay those of the full model.
     """
     build = _Build(
         tuple(sizes), tuple(codes), fip, tuple(activation_bits), loss, loss_segments, products
     )
     n = X.shape[0]
+    batches = [list(range(start, min(n, start + batch_size))) for start in range(0, n, batch_size)]
     spins, cqm_vars = [], []
-    weights = 0
-    for start in range(0, n, batch_size):
-        ids = list(range(start, min(n, start + batch_size)))
+    wcount = 0
+    for ids in batches:
         m = build.model(X[ids], y[ids], ids)
-        weights = m.counts["weights"]
+        wcount = m.counts["weights"]
         spins.append(ising_spins(m, slack_bits))
         cqm_vars.append(len(m.cqm.variables))
-    mono = weights + sum(s - weights for s in spins)
-    mono_cqm = weights + sum(c - weights for c in cqm_vars)
-    return {
-        "weight_spins": weights,
+    mono = wcount + sum(s - wcount for s in spins)
+    out = {
+        "weight_spins": wcount,
         "monolithic_spins": mono,
-        "monolithic_cqm_variables": mono_cqm,
-        "subproblem_spins_max": max(spins),
-        "subproblem_spins_mean": float(np.mean(spins)),
-        "subproblem_cqm_variables_max": max(cqm_vars),
+        "monolithic_cqm_variables": wcount + sum(c - wcount for c in cqm_vars),
         "num_subproblems": len(spins),
         "spin_ratio": mono / max(spins),
     }
+    if max_spins is not None:
+        if weights is None:
+            weights = [
+                np.full((sizes[li], sizes[li - 1] + int(fip.bias)), codes[li - 1].levels[-1])
+                for li in range(1, len(sizes))
+            ]
+        blocks = plan_blocks(build, X, y, batches, weights, max_spins, slack_bits)
+        models = [build.model(X[ids], y[ids], ids, b, weights) for b in blocks for ids in batches]
+        spins = [ising_spins(m, slack_bits) for m in models]
+        cqm_vars = [len(m.cqm.variables) for m in models]
+        out.update(max_spins=max_spins, num_blocks=len(blocks), num_subproblems=len(spins))
+    return {
+        **out,
+        "subproblem_spins_max": max(spins),
+        "subproblem_spins_mean": float(np.mean(spins)),
+        "subproblem_cqm_variables_max": max(cqm_vars),
+    }
+
+
+def block_spins(
+    build: _Build,
+    X: np.ndarray,
+    y: np.ndarray,
+    slack_bits: int,
+    block: WeightBlock | None,
+    weights: Sequence[np.ndarray] | None,
+    ids: Sequence[int],
+) -> int:
+    """Spins (:func:`ising_spins`) of the subproblem of samples ``ids`` (rows of X) over
+    ``block`` with the other weights at ``weights`` (every weight free with ``block=None``)."""
+    ids = [int(i) for i in ids]
+    return ising_spins(build.model(X[ids], y[ids], ids, block, weights), slack_bits)
+
+
+def plan_blocks(
+    build: _Build,
+    X: np.ndarray,
+    y: np.ndarray,
+    batches: Sequence[Sequence[int]],
+    weights: Sequence[np.ndarray],
+    max_spins: int,
+    slack_bits: int = 3,
+    map_: Callable[..., Iterable[int]] = map,
+    probes: int = 8,
+) -> list[WeightBlock | None]:
+    """The fewest blocks whose subproblems all fit ``max_spins``: ``[None]`` (one block of every
+    weight) when the full subproblems fit, else blocks of consecutive rows, layer by layer.
+
+    A block's subproblem is the block model of each batch (:func:`block_spins`; our choice, see
+    the package docstring, "Blocks"). Spins only grow with the rows of a block, so the greedy
+    split is the fewest: from row 0, each block takes the most rows whose subproblems on
+    ``probes`` evenly spaced batches fit (a binary search); every block is then measured on every
+    batch and, where one does not fit, halved until all do.
+
+    Args:
+        build: the network's subproblem builder.
+        X: the training inputs; ``batches`` index them.
+        y: the training labels.
+        batches: the subproblems' samples (rows of X).
+        weights: the values of the weights outside each block (levels).
+        max_spins: the budget, >= 1.
+        slack_bits: as for :func:`ising_spins`.
+        map_: how the measurements are mapped (``builtins.map`` or an executor's ``map``).
+        probes: batches measured while the blocks are grown.
+
+    Raises:
+        ValueError: a single row whose subproblem needs more than ``max_spins`` spins (naming
+            the layer, the row, its spin count and the budget).
+    """
+    max_spins = check_int("max_spins", max_spins, 1)
+    count = partial(block_spins, build, X, y, slack_bits)
+
+    def worst(block: WeightBlock | None, ids: Sequence[Sequence[int]]) -> tuple[int, Sequence[int]]:
+        spins = list(map_(partial(count, block, weights), ids))
+        k = int(np.argmax(spins))
+        return spins[k], ids[k]
+
+    pick = np.unique(np.linspace(0, len(batches) - 1, min(probes, len(batches))).astype(int))
+    probe = [batches[i] for i in pick]
+    if worst(None, probe)[0] <= max_spins and worst(None, batches)[0] <= max_spins:
+        return [None]
+    grown: list[WeightBlock] = []
+    for layer, n_rows in enumerate(build.sizes[1:], start=1):
+        start = 0
+        while start < n_rows:
+            stop = _longest_fit(
+                lambda stop: worst(WeightBlock(layer, start, stop), probe),  # noqa: B023
+                WeightBlock(layer, start, start + 1),
+                n_rows,
+                max_spins,
+                build.sizes,
+            )
+            grown.append(WeightBlock(layer, start, stop))
+            start = stop
+    blocks: list[WeightBlock | None] = []
+    while grown:
+        block = grown.pop(0)
+        spins, ids = worst(block, batches)
+        if spins <= max_spins:
+            blocks.append(block)
+        elif len(block.rows) == 1:
+            raise _row_over_budget(block, spins, ids, max_spins, build.sizes)
+        else:
+            grown[:0] = split_block(block, build.sizes)
+    return blocks
+
+
+def split_block(block: WeightBlock | None, sizes: Sequence[int]) -> list[WeightBlock]:
+    """``block``'s rows in two halves (the first one row shorter when odd); the block of every
+    weight (None) into one block per layer."""
+    if block is None:
+        return [WeightBlock(li, 0, sizes[li]) for li in range(1, len(sizes))]
+    mid = (block.start + block.stop) // 2
+    return [WeightBlock(block.layer, block.start, mid), WeightBlock(block.layer, mid, block.stop)]
+
+
+def _longest_fit(
+    worst: Callable[[int], tuple[int, Sequence[int]]],
+    first: WeightBlock,
+    n_rows: int,
+    max_spins: int,
+    sizes: Sequence[int],
+) -> int:
+    """The largest stop in [first.stop, n_rows] whose block from ``first.start`` fits (spins
+    grow with stop); ``first`` (one row) must fit."""
+    spins, ids = worst(first.stop)
+    if spins > max_spins:
+        raise _row_over_budget(first, spins, ids, max_spins, sizes)
+    lo, hi = first.stop, n_rows
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if worst(mid)[0] <= max_spins:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _row_over_budget(
+    block: WeightBlock, spins: int, ids: Sequence[int], max_spins: int, sizes: Sequence[int]
+) -> ValueError:
+    layer = block.layer
+    return ValueError(
+        f"'max_spins' is {max_spins}, but row {block.start} of layer {layer} "
+        f"({sizes[layer - 1]} -> {sizes[layer]}) alone needs {spins} spins per solve (samples "
+        f"{[int(i) for i in ids][:4]}): raise max_spins or use a narrower layer"
+    )

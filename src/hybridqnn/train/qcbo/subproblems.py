@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from hybridqnn.problems.penalty import penalty_parts
+from hybridqnn.problems.qcbo import WeightBlock
 from hybridqnn.solvers.sampling import oracle_calls, sample_cqm
 from hybridqnn.train.qcbo.network import _Build
 from hybridqnn.train.qcbo.resources import ising_spins, spins_by_layer
@@ -21,7 +22,9 @@ from hybridqnn.train.qcbo.resources import ising_spins, spins_by_layer
 class _Solve:
     """How a subproblem is solved: ``solver`` is any CQM solver (``sample_cqm``), called with
     ``sample_kwargs`` and the hints seed, warm start, objective range and repair map; ``sampler``
-    is the BQM sampler under it (the weight-space moves use it)."""
+    is the BQM sampler under it (the weight-space moves use it). ``limit`` is the sampler's
+    declared size (a subproblem over it is an error); ``max_spins`` the spin budget of
+    :func:`~hybridqnn.train.qcbo.ph.fit_qcbo` (a subproblem over it is not solved)."""
 
     solver: Any
     sampler: Any
@@ -31,6 +34,7 @@ class _Solve:
     keep_incumbent: bool
     max_candidates: int
     limit: tuple[int, str] | None
+    max_spins: int | None = None
 
 
 def _weights_list(ws: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -64,12 +68,18 @@ def _solve_subproblem(
     incumbent: list[np.ndarray] | None,
     seed: int,
     count: bool,
+    block: WeightBlock | None = None,
 ) -> dict[str, Any]:
-    """Build, solve and score one PH subproblem (runs in a worker)."""
+    """Build, solve and score one PH subproblem (runs in a worker): over ``block`` with the
+    other weights at the centre ``w_bar`` (all weights free with ``block=None``). A block
+    subproblem over ``how.max_spins`` is not solved: the result is ``{"over_budget": spins}``."""
     t0 = time.perf_counter()
-    base = build.model(X, y, ids)
+    base = build.model(X, y, ids, block, w_bar)
     sub = base.with_weight_terms(lam, list(rho), w_bar)
-    spins = ising_spins(sub, how.slack_bits) if (count or how.limit is not None) else None
+    checked = how.limit is not None or how.max_spins is not None
+    spins = ising_spins(sub, how.slack_bits) if (count or checked) else None
+    if how.max_spins is not None and spins is not None and spins > how.max_spins:
+        return {"over_budget": spins}
     if how.limit is not None and spins is not None and spins > how.limit[0]:
         per_layer = spins_by_layer(penalty_parts(sub.cqm, slack_bits=how.slack_bits).variables)
         layer = max(per_layer, key=lambda li: per_layer[li])
@@ -77,7 +87,7 @@ def _solve_subproblem(
         raise ValueError(
             f"the subproblem of samples {list(ids)[:4]} has {spins} spins, more than the sampler's "
             f"declared limit {how.limit[0]} ({how.limit[1]}); layer {layer} ({n_in} -> {n_out}) "
-            f"alone puts {per_layer[layer]} spins there: use a narrower layer or a smaller batch_size"
+            f"alone puts {per_layer[layer]} spins there: use a narrower layer, a smaller batch_size or fit_qcbo(max_spins=...)"
         )
     build_s = time.perf_counter() - t0
     t1 = time.perf_counter()
