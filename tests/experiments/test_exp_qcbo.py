@@ -123,6 +123,8 @@ def test_qcbo_fmnist_qat_start_quick(
     assert qph["spins_per_solve"] <= 150 == qph["spin_budget"] and qph["weight_blocks"] >= 2
     assert qph["spins_per_solve_mean"] <= qph["spins_per_solve"] and qph["monolithic_spins"] is None
     assert any("Spins per QPH solve, largest / mean (budget 150" in n for n in report["notes"])
+    # the hardware estimate is of a block subproblem within the budget, not of all the weights
+    assert rows["hardware-estimate"]["num_variables"] <= 150
     bad = ["run", "qcbo-fmnist", "--quick", "--set", "ph_start=warm", "--out", str(tmp_path / "x")]
     assert cli.main(bad) == 2
     assert "'ph_start' must be one of random, qat; got 'warm'" in capsys.readouterr().err

@@ -586,7 +586,8 @@ def _run_baseline(
 def _resource_rows(
     p: QCBOExperimentParams, d: _Data, setting: str, res: Any, timeout: float
 ) -> list[dict[str, Any]]:
-    """Spin formula vs built counts, spline error bounds, hardware estimate of the largest subproblem."""
+    """Spin formula vs built counts, spline error bounds, hardware estimate of the largest
+    subproblem (:func:`_largest_subproblem`: a block model when the run used blocks)."""
     from hybridqnn.problems.penalty import penalty_bqm
     from hybridqnn.problems.splines import activation_spline, error_bound, loss_spline, max_error
     from hybridqnn.solvers import hardware_estimate
@@ -643,13 +644,7 @@ def _resource_rows(
         p.loss_segments,
         "variables",
     )
-    sizes_each = [
-        build.model(d.X[i : i + 1], d.y[i : i + 1], [i]).counts["total"]
-        for i in range(min(50, len(d.y)))
-    ]
-    i = int(np.argmax(sizes_each))
-    model = build.model(d.X[i : i + 1], d.y[i : i + 1], [i])
-    bqm, _, _ = penalty_bqm(model.cqm)
+    bqm, _, _ = penalty_bqm(_largest_subproblem(d, build, res).cqm)
     rows.append(
         {
             "method": "hardware-estimate",
@@ -659,6 +654,28 @@ def _resource_rows(
         }
     )
     return rows
+
+
+def _largest_subproblem(d: _Data, build: Any, res: Any) -> Any:
+    """The largest (most CQM variables) sample-wise subproblem over the first 50 training
+    samples at the trained network: over every weight, or, when the run split the weights
+    into blocks of its spin budget (``res.spins["num_blocks"]`` > 1), over the blocks that
+    :func:`~hybridqnn.train.qcbo.plan_blocks` makes for that budget at the trained network (the
+    run planned its blocks at its start, so they may differ by a row or two)."""
+    from hybridqnn.train.qcbo import plan_blocks
+
+    ids = range(min(50, len(d.y)))
+    blocks: list[Any] = [None]
+    if res.spins.get("num_blocks", 1) > 1:
+        blocks = plan_blocks(
+            build, d.X, d.y, [[i] for i in ids], res.weights, res.spins["max_spins"]
+        )
+    models = (
+        build.model(d.X[i : i + 1], d.y[i : i + 1], [i], block, res.weights)
+        for block in blocks
+        for i in ids
+    )
+    return max(models, key=lambda m: m.counts["total"])
 
 
 def _finite_or_none(value: float) -> float | None:
