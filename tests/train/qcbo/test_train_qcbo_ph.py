@@ -395,3 +395,16 @@ def test_a_spin_budget_solves_blocks_within_it_and_still_learns() -> None:
     assert Counting.calls == 0
     with pytest.raises(ValueError, match="'max_spins' must be an integer"):
         fit_qcbo(X, y, SIZES, **{**kw, "max_spins": 0})
+
+
+def test_blocks_give_the_same_network_in_worker_processes() -> None:
+    """Block subproblems (their WeightBlock and fixed weights) travel to worker processes and
+    come back as in a serial run: the same network, history and spins."""
+    X, y = _toy(24, seed=2)
+    kw = {**_exact_line_search(), "ph_iterations": 1, "max_spins": 40}
+    serial = fit_qcbo(X, y, SIZES, **{**kw, "executor": "serial"})
+    procs = fit_qcbo(X, y, SIZES, **{**kw, "executor": "process"})
+    assert serial.spins["num_blocks"] >= 2 and procs.spins == serial.spins
+    for a, b in zip(serial.weights, procs.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert [h["train_loss"] for h in procs.history] == [h["train_loss"] for h in serial.history]
