@@ -408,3 +408,27 @@ def test_blocks_give_the_same_network_in_worker_processes() -> None:
     for a, b in zip(serial.weights, procs.weights, strict=True):
         np.testing.assert_array_equal(a, b)
     assert [h["train_loss"] for h in procs.history] == [h["train_loss"] for h in serial.history]
+
+
+def test_a_block_that_outgrows_the_budget_during_training_is_halved_or_named() -> None:
+    """When a later grid makes a planned block's subproblem exceed the budget, the block is
+    halved; a single row gets the same one-line error as at planning time (layer, row, spins,
+    samples, budget)."""
+    from types import SimpleNamespace
+
+    from hybridqnn.problems.qcbo import WeightBlock
+    from hybridqnn.train.qcbo.ph import _split_over_budget
+
+    setup = SimpleNamespace(max_spins=40, sizes=(3, 4, 1))
+    over = {"over_budget": 57, "ids": [5, 6]}
+    assert _split_over_budget(setup, WeightBlock(1, 0, 4), over) == [
+        WeightBlock(1, 0, 2),
+        WeightBlock(1, 2, 4),
+    ]
+    assert _split_over_budget(setup, None, over) == [WeightBlock(1, 0, 4), WeightBlock(2, 0, 1)]
+    with pytest.raises(
+        ValueError,
+        match=r"^'max_spins' is 40, but row 2 of layer 1 \(3 -> 4\) alone needs 57 spins per "
+        r"solve \(samples \[5, 6\]\): raise max_spins or use a narrower layer$",
+    ):
+        _split_over_budget(setup, WeightBlock(1, 2, 3), over)

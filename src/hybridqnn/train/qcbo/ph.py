@@ -48,7 +48,13 @@ from hybridqnn.train.qcbo.network import (
     _start,
     _train_score,
 )
-from hybridqnn.train.qcbo.resources import declared_limit, plan_blocks, spin_formula, split_block
+from hybridqnn.train.qcbo.resources import (
+    declared_limit,
+    plan_blocks,
+    row_over_budget,
+    spin_formula,
+    split_block,
+)
 from hybridqnn.train.qcbo.results import QATResult, QCBOResult
 from hybridqnn.train.qcbo.subproblems import _Solve, _solve_subproblem, _weights_list
 
@@ -441,9 +447,9 @@ def ph_iteration(setup: PHSetup, state: PHState, t: int, pool: Executor) -> None
     while queue:
         block = queue.pop(0)
         step = _block_step(setup, state, block, rho_t, t, pool, last=not queue)
-        if step is None:  # a subproblem over the budget (the grid changed): split the block
+        if "over_budget" in step:  # a subproblem over the budget (the grid changed): split
             assert state.blocks is not None
-            halves = _split_over_budget(setup, block)
+            halves = _split_over_budget(setup, block, step)
             at = state.blocks.index(block)
             state.blocks[at : at + 1] = halves
             queue[:0] = halves
@@ -470,12 +476,14 @@ def _block_step(
     t: int,
     pool: Executor,
     last: bool,
-) -> dict[str, Any] | None:
+) -> dict[str, Any]:
     """Steps 1, 2 and 4 on one block (every weight with ``block=None``), and step 3 after the
-    last block; None when a subproblem exceeded the spin budget (nothing changed then)."""
+    last block; when a subproblem exceeded the spin budget, nothing changes and the result is
+    the largest such subproblem's ``{"over_budget": spins, "ids": ids}``."""
     results = _solve_all(setup, state, rho_t, t, pool, block)
-    if any("over_budget" in r for r in results):
-        return None
+    over = [r for r in results if "over_budget" in r]
+    if over:
+        return max(over, key=lambda r: r["over_budget"])
     ws = [r["weights"] for r in results]
     mean, residual = _mean(setup, ws)
     moved, q = _consensus(setup, state, mean)
@@ -509,14 +517,15 @@ def _plan(setup: PHSetup, state: PHState, pool: Executor) -> list[WeightBlock | 
     )
 
 
-def _split_over_budget(setup: PHSetup, block: WeightBlock | None) -> list[WeightBlock]:
-    """``block`` halved after a subproblem over the budget (every weight: one block per
-    layer); a single row is an error."""
+def _split_over_budget(
+    setup: PHSetup, block: WeightBlock | None, over: Mapping[str, Any]
+) -> list[WeightBlock]:
+    """``block`` halved after its subproblem ``over`` (``{"over_budget": spins, "ids": ...}``)
+    exceeded the budget (every weight: one block per layer); a single row is an error."""
     if block is not None and len(block.rows) == 1:
-        n_in, n_out = setup.sizes[block.layer - 1], setup.sizes[block.layer]
-        raise ValueError(
-            f"'max_spins' is {setup.max_spins}, but row {block.start} of layer {block.layer} "
-            f"({n_in} -> {n_out}) alone exceeds it on the rescaled grid: raise max_spins"
+        assert setup.max_spins is not None
+        raise row_over_budget(
+            block, over["over_budget"], over["ids"], setup.max_spins, setup.sizes
         )
     return split_block(block, setup.sizes)
 

@@ -297,7 +297,7 @@ def plan_blocks(
         if spins <= max_spins:
             blocks.append(block)
         elif len(block.rows) == 1:
-            raise _row_over_budget(block, spins, ids, max_spins, build.sizes)
+            raise row_over_budget(block, spins, ids, max_spins, build.sizes)
         else:
             grown[:0] = split_block(block, build.sizes)
     return blocks
@@ -323,7 +323,7 @@ def _longest_fit(
     grow with stop); ``first`` (one row) must fit."""
     spins, ids = worst(first.stop)
     if spins > max_spins:
-        raise _row_over_budget(first, spins, ids, max_spins, sizes)
+        raise row_over_budget(first, spins, ids, max_spins, sizes)
     lo, hi = first.stop, n_rows
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -334,9 +334,12 @@ def _longest_fit(
     return lo
 
 
-def _row_over_budget(
+def row_over_budget(
     block: WeightBlock, spins: int, ids: Sequence[int], max_spins: int, sizes: Sequence[int]
 ) -> ValueError:
+    """The one-line error for a single row whose subproblem (samples ``ids``) needs ``spins``
+    spins, over the budget ``max_spins``: when the blocks are planned, and when a later grid
+    (after the bit-scale step) makes a one-row block outgrow the budget during training."""
     layer = block.layer
     return ValueError(
         f"'max_spins' is {max_spins}, but row {block.start} of layer {layer} "

@@ -72,14 +72,15 @@ def _solve_subproblem(
 ) -> dict[str, Any]:
     """Build, solve and score one PH subproblem (runs in a worker): over ``block`` with the
     other weights at the centre ``w_bar`` (all weights free with ``block=None``). A block
-    subproblem over ``how.max_spins`` is not solved: the result is ``{"over_budget": spins}``."""
+    subproblem over ``how.max_spins`` is not solved: the result is ``{"over_budget": spins,
+    "ids": ids}``."""
     t0 = time.perf_counter()
     base = build.model(X, y, ids, block, w_bar)
     sub = base.with_weight_terms(lam, list(rho), w_bar)
     checked = how.limit is not None or how.max_spins is not None
     spins = ising_spins(sub, how.slack_bits) if (count or checked) else None
     if how.max_spins is not None and spins is not None and spins > how.max_spins:
-        return {"over_budget": spins}
+        return {"over_budget": spins, "ids": [int(i) for i in ids]}
     if how.limit is not None and spins is not None and spins > how.limit[0]:
         per_layer = spins_by_layer(penalty_parts(sub.cqm, slack_bits=how.slack_bits).variables)
         layer = max(per_layer, key=lambda li: per_layer[li])
