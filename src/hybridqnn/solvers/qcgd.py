@@ -69,7 +69,8 @@ oracle answer over the run):
   reads feasible preconditioned, 0 of 16 plain.
 
 So preconditioning (with a larger beta_0, since a unit violation now costs 1 / ||a_i||^2) is
-what lets dense-SA find feasible atoms where it can at all; it stays off by default because it
+what lets dense-SA find feasible atoms where it can at all (the ``qcbo-convergence`` config turns it
+on, with beta_0 = 100 and 1-bit activations); it stays off by default here because it
 is not better on the 5-bit model and, with an exact oracle, it slows the multipliers. On a
 1-sample 4-1-1 QCBO with 1-bit activations (32 lifted bits; ``pool_side=2``,
 ``loss_segments=3``), the MILP oracle proved all 100 calls optimal in every run: plain with
