@@ -69,6 +69,9 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
     assert 0.0 < qph["solve_wall_s"] <= qph["train_time_s"]
     assert qph["time_per_call_s"] == pytest.approx(qph["oracle_summed_s"] / qph["oracle_calls"])
     assert 0.0 <= qph["improving_solve_fraction"] <= 1.0 and qph["qubo_moves_applied"] >= 0
+    # a kept QUBO move never adds training errors; none kept, none removed
+    assert qph["qubo_errors_removed"] >= 0
+    assert qph["qubo_moves_applied"] > 0 or qph["qubo_errors_removed"] == 0
     assert qph["restarts"] == 1  # ph_restarts: one QPH run, from the control's start
     assert qph["start"] == control["start"] == "random"
     assert qph["accuracy_vs_qat"] == pytest.approx(

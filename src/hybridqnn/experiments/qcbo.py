@@ -472,6 +472,8 @@ def _run_qcbo(
         "accepted_steps": sum((h["moved_weights"] or 0) > 0 for h in res.history),
         "improving_solve_fraction": res.improving_solve_fraction,
         "qubo_moves_applied": sum(bool(h.get("qubo_applied")) for h in res.history),
+        # training errors the kept QUBO moves removed (the Ising move's own share of the learning)
+        "qubo_errors_removed": -sum(h.get("qubo_error_gain", 0) for h in res.history),
         "ph_iterations": len(res.history),
         "best_iteration": res.best_iteration,
     }
@@ -1131,7 +1133,8 @@ _BENCH_BASELINE = "qat-ste-adam"
 #: The columns a bench qcbo QPH row copies from its first repeat's ``qcbo-fmnist`` row.
 _BENCH_QPH_COLUMNS = (
     "oracle_calls", "time_per_call_s", "oracle_share", "spins_per_solve", "monolithic_spins", "train_accuracy",
-    "init_train_accuracy", "accepted_steps", "improving_solve_fraction", "qubo_moves_applied", "ph_iterations",
+    "init_train_accuracy", "accepted_steps", "improving_solve_fraction", "qubo_moves_applied",
+    "qubo_errors_removed", "ph_iterations",
 )
 
 

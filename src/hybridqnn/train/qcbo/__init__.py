@@ -87,9 +87,10 @@ step rescales a layer; each QCGD solve is warm-started from its subproblem's inc
 and :attr:`QCBOResult.improving_solve_fraction`.
 
 Extra moves (``moves``; :data:`hybridqnn.train.qcbo.moves.MOVES`) run after the consensus step
-and are kept only if they improve the training loss without lowering the training accuracy:
-``qubo`` is the weight-space QUBO move, an Ising problem over single and pair moves of the
-weights solved by the oracle (:mod:`hybridqnn.train.qcbo.moves`).
+and are kept only if they improve the training score (``select``'s rank): ``qubo`` is the
+weight-space QUBO move, an Ising problem over single and pair moves of the weights (a pair-exact
+model of the training errors, then the loss) solved by the oracle
+(:mod:`hybridqnn.train.qcbo.moves`).
 
 Starts (``restarts``, ``warm_start``). QPH, like every local search over discrete weights, stops
 at a start-dependent network: on 300 T-shirt/trouser samples (1-bit 16-4-1, 5 iterations) four
