@@ -161,4 +161,6 @@ def test_qubo_move_finds_a_pair_where_no_single_move_lowers_the_errors() -> None
     out, info = move_qubo(MoveContext(net, codes, X, ypm, ypm, "accuracy", _Recorder(), {}, 0), ws)
     assert info["applied"] and info["moves"] >= 2
     assert errors(net, out, X, ypm) <= best_pair
+    # the best pair's exact Delta f: its errors plus eps times its loss change
+    assert best_pair - base + 0.5 > info["best_pair_gain"] > best_pair - base - 0.5
     assert info["error_gain"] == errors(net, out, X, ypm) - base

@@ -162,8 +162,10 @@ def _candidate_moves(ctx: MoveContext, weights: list[np.ndarray]) -> list[tuple[
 
 def _move_model(
     ctx: MoveContext, weights: list[np.ndarray], moves: list[tuple[int, int, float]]
-) -> tuple[dimod.BinaryQuadraticModel, float, int]:
-    """The move QUBO Delta(d) of f (module docstring): ``(bqm, eps, pairs evaluated)``."""
+) -> tuple[dimod.BinaryQuadraticModel, float, int, float]:
+    """The move QUBO Delta(d) of f (module docstring): ``(bqm, eps, pairs evaluated, best)``
+    with ``best`` the exact Delta f of the best single or evaluated pair move (0 if none is
+    below 0)."""
     base = np.array(_errors_and_loss(ctx, weights), dtype=float)
 
     def gain(ks: Sequence[int]) -> np.ndarray:  # (Delta E, Delta L) of moves ks applied
@@ -195,7 +197,9 @@ def _move_model(
         for l_ in range(k + 1, len(moves)):
             if moves[k][:2] == moves[l_][:2]:
                 bqm.add_interaction(k, l_, big)
-    return bqm, eps if ctx.select == "accuracy" else 0.0, len(pair)
+    pair_gains = [a[k] + a[l_] + float(g @ weight) for (k, l_), g in pair.items()]
+    best = float(min([0.0, *a, *pair_gains]))
+    return bqm, eps if ctx.select == "accuracy" else 0.0, len(pair), best
 
 
 def _model_order(bqm: dimod.BinaryQuadraticModel, chosen: list[int]) -> list[int]:
@@ -227,9 +231,11 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
     """The weight-space QUBO move (module docstring). Returns the weights (moved or not) and
     ``applied``, ``moves`` (weights changed), ``candidates`` (m), ``pairs`` (evaluated),
     ``loss_weight`` (eps; 0 for ``select="loss"``), ``model_gain`` (Delta of the applied d),
-    ``error_gain`` and ``loss_gain`` (the true changes of E and L, or 0)."""
+    ``error_gain`` and ``loss_gain`` (the true changes of E and L, or 0), and ``best_pair_gain``
+    (the exact Delta f of the best single or pair move, 0 if none lowers f: what the sampler's
+    answer is measured against)."""
     moves = _candidate_moves(ctx, weights)
-    bqm, eps, pairs = _move_model(ctx, weights, moves)
+    bqm, eps, pairs, best_pair = _move_model(ctx, weights, moves)
     params = dict(ctx.sample_kwargs)
     if "seed" in getattr(ctx.sampler, "parameters", {}):
         params["seed"] = ctx.seed
@@ -247,6 +253,7 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
         "model_gain": 0.0,
         "error_gain": 0,
         "loss_gain": 0.0,
+        "best_pair_gain": best_pair,
     }
     tried: set[tuple[int, ...]] = set()
     for sample, energy in ss.data(["sample", "energy"]):
