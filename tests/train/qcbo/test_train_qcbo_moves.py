@@ -164,3 +164,34 @@ def test_qubo_move_finds_a_pair_where_no_single_move_lowers_the_errors() -> None
     # the best pair's exact Delta f: its errors plus eps times its loss change
     assert best_pair - base + 0.5 > info["best_pair_gain"] > best_pair - base - 0.5
     assert info["error_gain"] == errors(net, out, X, ypm) - base
+
+
+BUDGET = 36
+
+
+def test_qubo_move_stays_within_the_spin_cap() -> None:
+    """Under a spin cap the move's QUBO has at most that many variables: the moves with the
+    lowest single-move gain; the trainer passes its spin budget (a 3-8-1 network has 41 moves,
+    more than the budget its blocks fit in)."""
+    from hybridqnn.train.qcbo.moves import MoveContext, move_qubo
+
+    X, ypm, codes, net, ws = _move_setup(0)
+    rec = _Recorder()
+    _, info = move_qubo(MoveContext(net, codes, X, ypm, ypm, "accuracy", rec, {}, 0, 4), ws)
+    assert rec.bqm.num_variables == info["spins"] == 4 < info["candidates"]
+    Xt, yt = _toy(8, seed=2)
+    res = fit_qcbo(
+        Xt,
+        yt,
+        (3, 8, 1),
+        sampler=get_sampler("dense-sa"),
+        ph_iterations=1,
+        qcgd_iterations=1,
+        sample_kwargs={"num_reads": 1, "num_sweeps": 20},
+        moves=["qubo"],
+        max_spins=BUDGET,
+        seed=0,
+        **SMALL,
+    )
+    assert res.spins["subproblem_spins_max"] <= BUDGET < res.history[0]["qubo_candidates"]
+    assert res.history[0]["qubo_spins"] == BUDGET

@@ -25,7 +25,9 @@ exact second-order model of f over single and pair moves:
 exact for every single and every pair move (a network is not quadratic in its weights, so it
 is a model beyond pairs). Pairs are evaluated among the P = ``QUBO_PAIR_CANDIDATES`` moves with
 the lowest a_k (all pairs when m <= P; the rest keep b = 0); two moves of the same weight
-exclude each other (b = 1 + sum |a|). The sampler (the trainer's oracle, e.g. dense-SA)
+exclude each other (b = 1 + sum |a|). Under a spin cap (``MoveContext.max_spins``: the
+trainer's ``max_spins`` or the sampler's declared size) only the cap's number of moves with the
+lowest a_k are variables, so the move's solve fits the budget every subproblem does. The sampler (the trainer's oracle, e.g. dense-SA)
 minimises Delta. For each returned d with Delta(d) < 0, its moves are ordered by the model (the
 pair with the lowest Delta first, then greedily the move that lowers Delta most) and the
 prefixes of 1, 2, 4, ..., all of them are applied: a trust region, since the model is exact for
@@ -131,7 +133,9 @@ def _adjacent_levels(levels: np.ndarray, value: float) -> list[float]:
 @dataclass(frozen=True, eq=False)
 class MoveContext:
     """What a registered move sees: the network, its codes, the training data and labels (as
-    the QCBO and ``predict`` take them), the selection rule, the sampler and a seed."""
+    the QCBO and ``predict`` take them), the selection rule, the sampler, a seed and the most
+    spins one sampler call may take (the trainer's spin budget or the sampler's declared size;
+    None: no cap)."""
 
     network: QuantizedSplineNetwork
     codes: list[WeightCode]
@@ -142,6 +146,7 @@ class MoveContext:
     sampler: Any
     sample_kwargs: dict[str, Any]
     seed: int
+    max_spins: int | None = None
 
 
 def _errors_and_loss(ctx: MoveContext, ws: Sequence[np.ndarray]) -> tuple[int, float]:
@@ -174,7 +179,9 @@ def _move_model(
 
     single = np.array([gain([k]) for k in range(len(moves))]).reshape(-1, 2)
     primary = single[:, 0] if ctx.select == "accuracy" else single[:, 1]
-    pool = np.argsort(primary + 1e-9 * single[:, 1], kind="stable")[:QUBO_PAIR_CANDIDATES]
+    order = np.argsort(primary + 1e-9 * single[:, 1], kind="stable")
+    spins = [int(k) for k in order[: ctx.max_spins]]  # the QUBO's variables
+    pool = order[: min(QUBO_PAIR_CANDIDATES, len(spins))]
     pair = {}
     for x, k in enumerate(pool):
         for l_ in pool[x + 1 :]:
@@ -188,14 +195,17 @@ def _move_model(
     eps = 1.0 / (2.0 * (1.0 + float(dl.max(initial=0.0))))
     weight = np.array([1.0, eps]) if ctx.select == "accuracy" else np.array([0.0, 1.0])
     a = single @ weight
-    bqm = dimod.BinaryQuadraticModel(dict(enumerate(a)), {}, 0.0, dimod.BINARY)
+    bqm = dimod.BinaryQuadraticModel({k: a[k] for k in spins}, {}, 0.0, dimod.BINARY)
     for (k, l_), g in pair.items():
         if float(g @ weight) != 0.0:
             bqm.add_interaction(k, l_, float(g @ weight))
     big = 1.0 + float(np.abs(a).sum())
-    for k in range(len(moves)):  # two moves of one weight exclude each other
-        for l_ in range(k + 1, len(moves)):
-            if moves[k][:2] == moves[l_][:2]:
+    by_weight: dict[tuple[int, int], list[int]] = {}
+    for k in spins:
+        by_weight.setdefault(moves[k][:2], []).append(k)
+    for ks in by_weight.values():  # two moves of one weight exclude each other
+        for x, k in enumerate(ks):
+            for l_ in ks[x + 1 :]:
                 bqm.add_interaction(k, l_, big)
     pair_gains = [a[k] + a[l_] + float(g @ weight) for (k, l_), g in pair.items()]
     best = float(min([0.0, *a, *pair_gains]))
@@ -229,7 +239,8 @@ def _model_order(bqm: dimod.BinaryQuadraticModel, chosen: list[int]) -> list[int
 
 def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[str, Any]]:
     """The weight-space QUBO move (module docstring). Returns the weights (moved or not) and
-    ``applied``, ``moves`` (weights changed), ``candidates`` (m), ``pairs`` (evaluated),
+    ``applied``, ``moves`` (weights changed), ``candidates`` (m), ``spins`` (the QUBO's
+    variables, at most ``ctx.max_spins``), ``pairs`` (evaluated),
     ``loss_weight`` (eps; 0 for ``select="loss"``), ``model_gain`` (Delta of the applied d),
     ``error_gain`` and ``loss_gain`` (the true changes of E and L, or 0), and ``best_pair_gain``
     (the exact Delta f of the best single or pair move, 0 if none lowers f: what the sampler's
@@ -248,6 +259,7 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
         "applied": False,
         "moves": 0,
         "candidates": len(moves),
+        "spins": bqm.num_variables,
         "pairs": pairs,
         "loss_weight": eps,
         "model_gain": 0.0,
@@ -257,7 +269,7 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
     }
     tried: set[tuple[int, ...]] = set()
     for sample, energy in ss.data(["sample", "energy"]):
-        chosen = [k for k in range(len(moves)) if sample[k] == 1]
+        chosen = [k for k in bqm.variables if sample[k] == 1]
         if not chosen or energy >= 0:
             continue
         ordered = _model_order(bqm, chosen)

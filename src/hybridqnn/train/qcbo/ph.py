@@ -524,9 +524,7 @@ def _split_over_budget(
     exceeded the budget (every weight: one block per layer); a single row is an error."""
     if block is not None and len(block.rows) == 1:
         assert setup.max_spins is not None
-        raise row_over_budget(
-            block, over["over_budget"], over["ids"], setup.max_spins, setup.sizes
-        )
+        raise row_over_budget(block, over["over_budget"], over["ids"], setup.max_spins, setup.sizes)
     return split_block(block, setup.sizes)
 
 
@@ -678,6 +676,7 @@ def _apply_registered_moves(
         setup.how.sampler,
         dict(setup.how.sample_kwargs),
         int(setup.seeds[2].spawn(1)[0].generate_state(1)[0]) % 2**31 + t,
+        setup.max_spins if setup.max_spins is not None else (setup.how.limit or (None,))[0],
     )
     for name in setup.moves:
         q, rec = MOVES[name](ctx, q)
