@@ -72,6 +72,7 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
     # a kept QUBO move never adds training errors; none kept, none removed
     assert qph["qubo_errors_removed"] >= 0
     assert qph["qubo_moves_applied"] > 0 or qph["qubo_errors_removed"] == 0
+    assert 0 <= qph["qubo_beats_best_pair"] <= qph["qubo_moves_applied"]
     assert qph["restarts"] == 1  # ph_restarts: one QPH run, from the control's start
     assert qph["start"] == control["start"] == "random"
     assert qph["accuracy_vs_qat"] == pytest.approx(

@@ -474,6 +474,8 @@ def _run_qcbo(
         "qubo_moves_applied": sum(bool(h.get("qubo_applied")) for h in res.history),
         # training errors the kept QUBO moves removed (the Ising move's own share of the learning)
         "qubo_errors_removed": -sum(h.get("qubo_error_gain", 0) for h in res.history),
+        # kept QUBO moves better than the best single or pair move (the sampler's own win)
+        "qubo_beats_best_pair": sum(bool(h.get("qubo_beats_best_pair")) for h in res.history),
         "ph_iterations": len(res.history),
         "best_iteration": res.best_iteration,
     }
@@ -1134,7 +1136,7 @@ _BENCH_BASELINE = "qat-ste-adam"
 _BENCH_QPH_COLUMNS = (
     "oracle_calls", "time_per_call_s", "oracle_share", "spins_per_solve", "monolithic_spins", "train_accuracy",
     "init_train_accuracy", "accepted_steps", "improving_solve_fraction", "qubo_moves_applied",
-    "qubo_errors_removed", "ph_iterations",
+    "qubo_errors_removed", "qubo_beats_best_pair", "ph_iterations",
 )
 
 

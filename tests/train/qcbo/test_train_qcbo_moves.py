@@ -163,6 +163,10 @@ def test_qubo_move_finds_a_pair_where_no_single_move_lowers_the_errors() -> None
     assert errors(net, out, X, ypm) <= best_pair
     # the best pair's exact Delta f: its errors plus eps times its loss change
     assert best_pair - base + 0.5 > info["best_pair_gain"] > best_pair - base - 0.5
+    # the exact solver's answer is the model's minimum: at least as good as the best pair
+    f_out = info["error_gain"] + info["loss_weight"] * info["loss_gain"]
+    assert f_out <= info["best_pair_gain"] + 1e-9
+    assert info["beats_best_pair"] == (f_out < info["best_pair_gain"] - 1e-9)
     assert info["error_gain"] == errors(net, out, X, ypm) - base
 
 

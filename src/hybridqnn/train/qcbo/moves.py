@@ -244,7 +244,8 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
     ``loss_weight`` (eps; 0 for ``select="loss"``), ``model_gain`` (Delta of the applied d),
     ``error_gain`` and ``loss_gain`` (the true changes of E and L, or 0), and ``best_pair_gain``
     (the exact Delta f of the best single or pair move, 0 if none lowers f: what the sampler's
-    answer is measured against)."""
+    answer is measured against) with ``beats_best_pair`` (the kept move's true Delta f is below
+    it: the Ising solve found a move no single or pair move matches)."""
     moves = _candidate_moves(ctx, weights)
     bqm, eps, pairs, best_pair = _move_model(ctx, weights, moves)
     params = dict(ctx.sample_kwargs)
@@ -290,6 +291,8 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
                     error_gain=err - base_err,
                     loss_gain=loss - base_loss,
                 )
+    true_gain = record["error_gain"] + eps * record["loss_gain"] if eps else record["loss_gain"]
+    record["beats_best_pair"] = bool(record["applied"] and true_gain < best_pair - 1e-9)
     return best, record
 
 
