@@ -98,14 +98,9 @@ class _Recorder(dimod.ExactSolver):
 
 
 def _all_moves(ws, codes):
-    from hybridqnn.train.qcbo.moves import _adjacent_levels
+    from hybridqnn.train.qcbo.moves import _adjacent_moves
 
-    return [
-        (li, i, v)
-        for li, (w, c) in enumerate(zip(ws, codes, strict=True))
-        for i, cc in enumerate(w.ravel())
-        for v in _adjacent_levels(c.levels, cc)
-    ]
+    return _adjacent_moves(ws, codes)
 
 
 @pytest.mark.parametrize("select", ["loss", "accuracy"])

@@ -19,7 +19,7 @@ from hybridqnn.problems.qcbo import (
     check_network_data,
 )
 from hybridqnn.train.progress import Progress, check_progress
-from hybridqnn.train.qcbo.moves import _adjacent_levels, _line_search
+from hybridqnn.train.qcbo.moves import _adjacent_moves, _line_search
 from hybridqnn.train.qcbo.network import (
     _Architecture,
     _best_qcbo_start,
@@ -178,12 +178,7 @@ def _greedy_step(
     step. Returns the new weights, codes and the history record."""
     t0 = time.perf_counter()
     X, y_model, y_pm, arch = setup.X, setup.y_model, setup.y_pm, setup.arch
-    moves = [
-        (1.0, li, i, float(v))
-        for li, (w, code) in enumerate(zip(ws, codes, strict=True))
-        for i, c in enumerate(w.ravel())
-        for v in _adjacent_levels(code.levels, c)
-    ]
+    moves = [(1.0, *m) for m in _adjacent_moves(ws, codes)]
     score = partial(_train_score, arch.network(codes), X, y_model, y_pm, setup.select)
     moved, ws = _line_search(ws, moves, score)
     if setup.bit_scale:

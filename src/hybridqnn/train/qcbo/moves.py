@@ -130,6 +130,18 @@ def _adjacent_levels(levels: np.ndarray, value: float) -> list[float]:
     return [float(levels[j]) for j in (i - 1, i + 1) if 0 <= j < levels.size]
 
 
+def _adjacent_moves(
+    weights: Sequence[np.ndarray], codes: Sequence[WeightCode]
+) -> list[tuple[int, int, float]]:
+    """Every weight's one-level moves: ``(layer, flat index, adjacent level)``, in weight order."""
+    return [
+        (li, i, v)
+        for li, (w, code) in enumerate(zip(weights, codes, strict=True))
+        for i, c in enumerate(w.ravel())
+        for v in _adjacent_levels(code.levels, c)
+    ]
+
+
 @dataclass(frozen=True, eq=False)
 class MoveContext:
     """What a registered move sees: the network, its codes, the training data and labels (as
@@ -153,16 +165,6 @@ def _errors_and_loss(ctx: MoveContext, ws: Sequence[np.ndarray]) -> tuple[int, f
     """E(w), the misclassified training samples, and L(w), the summed training spline loss."""
     errors = int(np.sum(ctx.network.predict(ws, ctx.X) != ctx.y_pm))
     return errors, float(ctx.network.loss_value(ws, ctx.X, ctx.y_model, ties="nearest"))
-
-
-def _candidate_moves(ctx: MoveContext, weights: list[np.ndarray]) -> list[tuple[int, int, float]]:
-    """Every weight's adjacent levels: ``(layer, flat index, level)``."""
-    return [
-        (li, i, float(v))
-        for li, (w, code) in enumerate(zip(weights, ctx.codes, strict=True))
-        for i, c in enumerate(w.ravel())
-        for v in _adjacent_levels(code.levels, c)
-    ]
 
 
 def _move_model(
@@ -246,7 +248,7 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
     (the exact Delta f of the best single or pair move, 0 if none lowers f: what the sampler's
     answer is measured against) with ``beats_best_pair`` (the kept move's true Delta f is below
     it: the Ising solve found a move no single or pair move matches)."""
-    moves = _candidate_moves(ctx, weights)
+    moves = _adjacent_moves(weights, ctx.codes)
     bqm, eps, pairs, best_pair = _move_model(ctx, weights, moves)
     params = dict(ctx.sample_kwargs)
     if "seed" in getattr(ctx.sampler, "parameters", {}):
