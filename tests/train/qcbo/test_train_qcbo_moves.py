@@ -13,7 +13,7 @@ from hybridqnn.train.qcbo import (
     fit_greedy_moves,
     fit_qcbo,
 )
-from hybridqnn.train.qcbo.moves import _apply_moves, _line_search, _votes
+from hybridqnn.train.qcbo.moves import _adjacent_moves, _apply_moves, _line_search, _votes
 from hybridqnn.train.qcbo.network import _Architecture
 
 
@@ -97,12 +97,6 @@ class _Recorder(dimod.ExactSolver):
         return dimod.ExactSolver().sample(bqm)
 
 
-def _all_moves(ws, codes):
-    from hybridqnn.train.qcbo.moves import _adjacent_moves
-
-    return _adjacent_moves(ws, codes)
-
-
 @pytest.mark.parametrize("select", ["loss", "accuracy"])
 def test_qubo_move_model_is_exact_on_single_and_pair_moves(select: str) -> None:
     from hybridqnn.train.qcbo.moves import MoveContext, move_qubo
@@ -110,7 +104,7 @@ def test_qubo_move_model_is_exact_on_single_and_pair_moves(select: str) -> None:
     X, ypm, codes, net, ws = _move_setup(0)
     rec = _Recorder()
     out, info = move_qubo(MoveContext(net, codes, X, ypm, ypm, select, rec, {}, 0), ws)
-    moves = _all_moves(ws, codes)
+    moves = _adjacent_moves(ws, codes)
     eps = info["loss_weight"]
     assert (eps == 0.0) == (select == "loss") and eps < 0.5
 
@@ -140,7 +134,7 @@ def test_qubo_move_finds_a_pair_where_no_single_move_lowers_the_errors() -> None
 
     for seed in range(200):
         X, ypm, codes, net, ws = _move_setup(seed)
-        moves = _all_moves(ws, codes)
+        moves = _adjacent_moves(ws, codes)
         base = errors(net, ws, X, ypm)
         if min(errors(net, _apply_moves(ws, [(1.0, *m)]), X, ypm) for m in moves) < base:
             continue

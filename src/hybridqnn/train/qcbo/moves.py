@@ -27,8 +27,8 @@ is a model beyond pairs). Pairs are evaluated among the P = ``QUBO_PAIR_CANDIDAT
 the lowest a_k (all pairs when m <= P; the rest keep b = 0); two moves of the same weight
 exclude each other (b = 1 + sum |a|). Under a spin cap (``MoveContext.max_spins``: the
 trainer's ``max_spins`` or the sampler's declared size) only the cap's number of moves with the
-lowest a_k are variables, so the move's solve fits the budget every subproblem does. The sampler (the trainer's oracle, e.g. dense-SA)
-minimises Delta. For each returned d with Delta(d) < 0, its moves are ordered by the model (the
+lowest a_k are variables, so the move's solve fits the budget every subproblem does. The
+sampler (the trainer's oracle, e.g. dense-SA) minimises Delta. For each returned d with Delta(d) < 0, its moves are ordered by the model (the
 pair with the lowest Delta first, then greedily the move that lowers Delta most) and the
 prefixes of 1, 2, 4, ..., all of them are applied: a trust region, since the model is exact for
 one or two moves and was measured far off for many (e.g. Delta = -85 predicted for 39 moves).
@@ -168,12 +168,15 @@ def _errors_and_loss(ctx: MoveContext, ws: Sequence[np.ndarray]) -> tuple[int, f
 
 
 def _move_model(
-    ctx: MoveContext, weights: list[np.ndarray], moves: list[tuple[int, int, float]]
-) -> tuple[dimod.BinaryQuadraticModel, float, int, float]:
-    """The move QUBO Delta(d) of f (module docstring): ``(bqm, eps, pairs evaluated, best)``
-    with ``best`` the exact Delta f of the best single or evaluated pair move (0 if none is
+    ctx: MoveContext,
+    weights: list[np.ndarray],
+    moves: list[tuple[int, int, float]],
+    base: np.ndarray,
+) -> tuple[dimod.BinaryQuadraticModel, np.ndarray, int, float]:
+    """The move QUBO Delta(d) of f (module docstring) around ``weights``, whose (E, L) is
+    ``base``: ``(bqm, c, pairs evaluated, best)`` with c the coefficients of f = c . (E, L)
+    and ``best`` the exact Delta f of the best single or evaluated pair move (0 if none is
     below 0)."""
-    base = np.array(_errors_and_loss(ctx, weights), dtype=float)
 
     def gain(ks: Sequence[int]) -> np.ndarray:  # (Delta E, Delta L) of moves ks applied
         ws = _apply_moves(weights, [(1.0, *moves[k]) for k in ks])
@@ -184,23 +187,21 @@ def _move_model(
     order = np.argsort(primary + 1e-9 * single[:, 1], kind="stable")
     spins = [int(k) for k in order[: ctx.max_spins]]  # the QUBO's variables
     pool = order[: min(QUBO_PAIR_CANDIDATES, len(spins))]
-    pair = {}
-    for x, k in enumerate(pool):
-        for l_ in pool[x + 1 :]:
-            if moves[k][:2] != moves[l_][:2]:
-                pair[int(k), int(l_)] = gain([k, l_]) - single[k] - single[l_]
-    dl = np.abs(
-        np.concatenate(
-            [single[:, 1], [g[1] + single[k, 1] + single[l_, 1] for (k, l_), g in pair.items()]]
-        )
-    )
-    eps = 1.0 / (2.0 * (1.0 + float(dl.max(initial=0.0))))
-    weight = np.array([1.0, eps]) if ctx.select == "accuracy" else np.array([0.0, 1.0])
-    a = single @ weight
+    both = {  # (Delta E, Delta L) of each evaluated pair
+        (int(k), int(l_)): gain([k, l_])
+        for x, k in enumerate(pool)
+        for l_ in pool[x + 1 :]
+        if moves[k][:2] != moves[l_][:2]
+    }
+    totals = np.array([*single, *both.values()]).reshape(-1, 2)
+    eps = 1.0 / (2.0 * (1.0 + float(np.abs(totals[:, 1]).max(initial=0.0))))
+    c = np.array([1.0, eps]) if ctx.select == "accuracy" else np.array([0.0, 1.0])
+    a = single @ c
     bqm = dimod.BinaryQuadraticModel({k: a[k] for k in spins}, {}, 0.0, dimod.BINARY)
-    for (k, l_), g in pair.items():
-        if float(g @ weight) != 0.0:
-            bqm.add_interaction(k, l_, float(g @ weight))
+    for (k, l_), g in both.items():
+        b = float((g - single[k] - single[l_]) @ c)
+        if b != 0.0:
+            bqm.add_interaction(k, l_, b)
     big = 1.0 + float(np.abs(a).sum())
     by_weight: dict[tuple[int, int], list[int]] = {}
     for k in spins:
@@ -209,9 +210,7 @@ def _move_model(
         for x, k in enumerate(ks):
             for l_ in ks[x + 1 :]:
                 bqm.add_interaction(k, l_, big)
-    pair_gains = [a[k] + a[l_] + float(g @ weight) for (k, l_), g in pair.items()]
-    best = float(min([0.0, *a, *pair_gains]))
-    return bqm, eps if ctx.select == "accuracy" else 0.0, len(pair), best
+    return bqm, c, len(both), float(min(0.0, float((totals @ c).min(initial=0.0))))
 
 
 def _model_order(bqm: dimod.BinaryQuadraticModel, chosen: list[int]) -> list[int]:
@@ -220,11 +219,12 @@ def _model_order(bqm: dimod.BinaryQuadraticModel, chosen: list[int]) -> list[int
     if len(chosen) <= 2:
         return sorted(chosen, key=lambda k: bqm.get_linear(k))
     a = np.array([bqm.get_linear(k) for k in chosen])
+    index = {k: x for x, k in enumerate(chosen)}
     B = np.zeros((len(chosen), len(chosen)))
     for x, k in enumerate(chosen):
-        for y_, l_ in enumerate(chosen):
-            if x != y_ and (k, l_) in bqm.quadratic:
-                B[x, y_] = bqm.get_quadratic(k, l_)
+        for l_, b in bqm.adj[k].items():
+            if l_ in index:
+                B[x, index[l_]] = b
     pairs = a[:, None] + a[None, :] + B + np.diag(np.full(len(chosen), np.inf))
     first = np.unravel_index(int(np.argmin(pairs)), pairs.shape)
     order = [int(first[0]), int(first[1])]
@@ -249,12 +249,14 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
     answer is measured against) with ``beats_best_pair`` (the kept move's true Delta f is below
     it: the Ising solve found a move no single or pair move matches)."""
     moves = _adjacent_moves(weights, ctx.codes)
-    bqm, eps, pairs, best_pair = _move_model(ctx, weights, moves)
+    base_err, base_loss = _errors_and_loss(ctx, weights)
+    bqm, c, pairs, best_pair = _move_model(
+        ctx, weights, moves, np.array([base_err, base_loss], dtype=float)
+    )
     params = dict(ctx.sample_kwargs)
     if "seed" in getattr(ctx.sampler, "parameters", {}):
         params["seed"] = ctx.seed
     ss = ctx.sampler.sample(bqm, **params)
-    base_err, base_loss = _errors_and_loss(ctx, weights)
     n = ctx.X.shape[0]
     best_key = _rank(1.0 - base_err / n, base_loss / n, ctx.select)
     best = weights
@@ -264,7 +266,7 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
         "candidates": len(moves),
         "spins": bqm.num_variables,
         "pairs": pairs,
-        "loss_weight": eps,
+        "loss_weight": float(c[1]) if ctx.select == "accuracy" else 0.0,
         "model_gain": 0.0,
         "error_gain": 0,
         "loss_gain": 0.0,
@@ -293,7 +295,7 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
                     error_gain=err - base_err,
                     loss_gain=loss - base_loss,
                 )
-    true_gain = record["error_gain"] + eps * record["loss_gain"] if eps else record["loss_gain"]
+    true_gain = float(np.array([record["error_gain"], record["loss_gain"]]) @ c)
     record["beats_best_pair"] = bool(record["applied"] and true_gain < best_pair - 1e-9)
     return best, record
 

@@ -676,7 +676,7 @@ def _apply_registered_moves(
         setup.how.sampler,
         dict(setup.how.sample_kwargs),
         int(setup.seeds[2].spawn(1)[0].generate_state(1)[0]) % 2**31 + t,
-        setup.max_spins if setup.max_spins is not None else (setup.how.limit or (None,))[0],
+        setup.how.spin_cap,
     )
     for name in setup.moves:
         q, rec = MOVES[name](ctx, q)

@@ -36,6 +36,14 @@ class _Solve:
     limit: tuple[int, str] | None
     max_spins: int | None = None
 
+    @property
+    def spin_cap(self) -> int | None:
+        """The most spins one sampler call may take: the budget if set, else the sampler's
+        declared size (None: no cap)."""
+        if self.max_spins is not None:
+            return self.max_spins
+        return None if self.limit is None else self.limit[0]
+
 
 def _weights_list(ws: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(w, dtype=np.float64).copy() for w in ws]
