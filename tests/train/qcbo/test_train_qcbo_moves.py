@@ -89,6 +89,13 @@ def _move_setup(seed: int):
     return X, np.where(y > 0, 1, -1), codes, net, ws
 
 
+class _Idle(dimod.ExactSolver):
+    """Answers d = 0 (no move) only."""
+
+    def sample(self, bqm, **kw):
+        return dimod.SampleSet.from_samples_bqm(dict.fromkeys(bqm.variables, 0), bqm)
+
+
 class _Recorder(dimod.ExactSolver):
     """Every state, lowest energy first; keeps the QUBO it was given."""
 
@@ -147,16 +154,24 @@ def test_qubo_move_finds_a_pair_where_no_single_move_lowers_the_errors() -> None
             break
     else:
         pytest.fail("no network with an improving pair and no improving single move")
-    out, info = move_qubo(MoveContext(net, codes, X, ypm, ypm, "accuracy", _Recorder(), {}, 0), ws)
-    assert info["applied"] and info["moves"] >= 2
-    assert errors(net, out, X, ypm) <= best_pair
-    # the best pair's exact Delta f: its errors plus eps times its loss change
-    assert best_pair - base + 0.5 > info["best_pair_gain"] > best_pair - base - 0.5
-    # the exact solver's answer is the model's minimum: at least as good as the best pair
-    f_out = info["error_gain"] + info["loss_weight"] * info["loss_gain"]
-    assert f_out <= info["best_pair_gain"] + 1e-9
-    assert info["beats_best_pair"] == (f_out < info["best_pair_gain"] - 1e-9)
-    assert info["error_gain"] == errors(net, out, X, ypm) - base
+    for sampler in (_Recorder(), _Idle()):
+        ctx = MoveContext(net, codes, X, ypm, ypm, "accuracy", sampler, {}, 0)
+        out, info = move_qubo(ctx, ws)
+        assert info["applied"] and info["moves"] >= 2
+        assert errors(net, out, X, ypm) <= best_pair
+        # the best pair's exact Delta f: its errors plus eps times its loss change
+        assert best_pair - base + 0.5 > info["best_pair_gain"] > best_pair - base - 0.5
+        # the kept move is at least as good as the best pair, which is offered beside the
+        # sampler's answer; the sampler's is kept only if it ranks strictly above the pair
+        f_out = info["error_gain"] + info["loss_weight"] * info["loss_gain"]
+        assert f_out <= info["best_pair_gain"] + 1e-9
+        assert info["source"] in ("pair", "sampler")
+        assert info["beats_best_pair"] == (info["source"] == "sampler")
+        if info["source"] == "pair":
+            assert f_out == pytest.approx(info["best_pair_gain"], abs=1e-9)
+        assert info["error_gain"] == errors(net, out, X, ypm) - base
+    # a sampler with no answer below 0: the best pair alone was the move
+    assert info["source"] == "pair" and not info["beats_best_pair"]
 
 
 BUDGET = 36

@@ -28,12 +28,16 @@ the lowest a_k (all pairs when m <= P; the rest keep b = 0); two moves of the sa
 exclude each other (b = 1 + sum |a|). Under a spin cap (``MoveContext.max_spins``: the
 trainer's ``max_spins`` or the sampler's declared size) only the cap's number of moves with the
 lowest a_k are variables, so the move's solve fits the budget every subproblem does. The
-sampler (the trainer's oracle, e.g. dense-SA) minimises Delta. For each returned d with Delta(d) < 0, its moves are ordered by the model (the
-pair with the lowest Delta first, then greedily the move that lowers Delta most) and the
-prefixes of 1, 2, 4, ..., all of them are applied: a trust region, since the model is exact for
-one or two moves and was measured far off for many (e.g. Delta = -85 predicted for 39 moves).
-The best prefix is kept only if it ranks strictly better on the training set than w
-(``select``'s rank), so the move never worsens the training score.
+sampler (the trainer's oracle, e.g. dense-SA) minimises Delta. For each returned d with
+Delta(d) < 0, its moves are ordered by the model (the pair with the lowest Delta first, then
+greedily the move that lowers Delta most) and the prefixes of 1, 2, 4, ..., all of them are
+applied: a trust region, since the model is exact for one or two moves and was measured far
+off for many (e.g. Delta = -85 predicted for 39 moves).
+The best single or pair move (its Delta f is exact, already evaluated) is tried first, then
+the prefixes; the best of them is kept only if it ranks strictly better on the training set
+than w (``select``'s rank), so the move never worsens the training score, and a sampler's
+answer is kept only if it ranks strictly above the best pair: the record says which won
+(``source``), so a run shows how often the Ising solve found more than a pair search does.
 
 Why the error count: at the end points of the single-flip line search (``select="accuracy"``)
 no single move raises the accuracy, and the moves that lower the loss lower the accuracy (at a
@@ -49,7 +53,7 @@ single-flip line search cannot find. Cost: m + P(P - 1)/2 forward passes and one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,11 +176,11 @@ def _move_model(
     weights: list[np.ndarray],
     moves: list[tuple[int, int, float]],
     base: np.ndarray,
-) -> tuple[dimod.BinaryQuadraticModel, np.ndarray, int, float]:
+) -> tuple[dimod.BinaryQuadraticModel, np.ndarray, int, tuple[float, tuple[int, ...]]]:
     """The move QUBO Delta(d) of f (module docstring) around ``weights``, whose (E, L) is
-    ``base``: ``(bqm, c, pairs evaluated, best)`` with c the coefficients of f = c . (E, L)
-    and ``best`` the exact Delta f of the best single or evaluated pair move (0 if none is
-    below 0)."""
+    ``base``: ``(bqm, c, pairs evaluated, (best, ks))`` with c the coefficients of
+    f = c . (E, L), and ``best`` the exact Delta f of the best single or evaluated pair move
+    ``ks`` (``(0.0, ())`` if none is below 0)."""
 
     def gain(ks: Sequence[int]) -> np.ndarray:  # (Delta E, Delta L) of moves ks applied
         ws = _apply_moves(weights, [(1.0, *moves[k]) for k in ks])
@@ -196,6 +200,10 @@ def _move_model(
     totals = np.array([*single, *both.values()]).reshape(-1, 2)
     eps = 1.0 / (2.0 * (1.0 + float(np.abs(totals[:, 1]).max(initial=0.0))))
     c = np.array([1.0, eps]) if ctx.select == "accuracy" else np.array([0.0, 1.0])
+    keys = [(k,) for k in range(len(moves))] + list(both)
+    f = totals @ c
+    best = int(np.argmin(f)) if f.size else 0
+    best_move = (float(f[best]), keys[best]) if f.size and f[best] < 0 else (0.0, ())
     a = single @ c
     bqm = dimod.BinaryQuadraticModel({k: a[k] for k in spins}, {}, 0.0, dimod.BINARY)
     for (k, l_), g in both.items():
@@ -210,7 +218,7 @@ def _move_model(
         for x, k in enumerate(ks):
             for l_ in ks[x + 1 :]:
                 bqm.add_interaction(k, l_, big)
-    return bqm, c, len(both), float(min(0.0, float((totals @ c).min(initial=0.0))))
+    return bqm, c, len(both), best_move
 
 
 def _model_order(bqm: dimod.BinaryQuadraticModel, chosen: list[int]) -> list[int]:
@@ -241,16 +249,17 @@ def _model_order(bqm: dimod.BinaryQuadraticModel, chosen: list[int]) -> list[int
 
 def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[str, Any]]:
     """The weight-space QUBO move (module docstring). Returns the weights (moved or not) and
-    ``applied``, ``moves`` (weights changed), ``candidates`` (m), ``spins`` (the QUBO's
-    variables, at most ``ctx.max_spins``), ``pairs`` (evaluated),
-    ``loss_weight`` (eps; 0 for ``select="loss"``), ``model_gain`` (Delta of the applied d),
-    ``error_gain`` and ``loss_gain`` (the true changes of E and L, or 0), and ``best_pair_gain``
-    (the exact Delta f of the best single or pair move, 0 if none lowers f: what the sampler's
-    answer is measured against) with ``beats_best_pair`` (the kept move's true Delta f is below
-    it: the Ising solve found a move no single or pair move matches)."""
+    ``applied``, ``source`` (``"pair"``: the best single or pair move was kept, ``"sampler"``:
+    a prefix of the sampler's answer ranked strictly above it, ``""``: nothing was kept),
+    ``moves`` (weights changed), ``candidates`` (m), ``spins`` (the QUBO's variables, at most
+    ``ctx.max_spins``), ``pairs`` (evaluated), ``loss_weight`` (eps; 0 for ``select="loss"``),
+    ``model_gain`` (Delta of the applied d), ``error_gain`` and ``loss_gain`` (the true changes
+    of E and L, or 0), ``best_pair_gain`` (the exact Delta f of the best single or pair move, 0
+    if none lowers f) and ``beats_best_pair`` (the sampler's answer was kept: the Ising solve
+    found a move that no single or pair move matches)."""
     moves = _adjacent_moves(weights, ctx.codes)
     base_err, base_loss = _errors_and_loss(ctx, weights)
-    bqm, c, pairs, best_pair = _move_model(
+    bqm, c, pairs, (best_pair, pair_moves) = _move_model(
         ctx, weights, moves, np.array([base_err, base_loss], dtype=float)
     )
     params = dict(ctx.sample_kwargs)
@@ -262,6 +271,7 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
     best = weights
     record: dict[str, Any] = {
         "applied": False,
+        "source": "",
         "moves": 0,
         "candidates": len(moves),
         "spins": bqm.num_variables,
@@ -273,31 +283,42 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
         "best_pair_gain": best_pair,
     }
     tried: set[tuple[int, ...]] = set()
+    for source, subset in _move_candidates(bqm, ss, pair_moves):
+        if subset in tried:
+            continue
+        tried.add(subset)
+        ws = _apply_moves(weights, [(1.0, *moves[k]) for k in subset])
+        err, loss = _errors_and_loss(ctx, ws)
+        key = _rank(1.0 - err / n, loss / n, ctx.select)
+        if key < best_key:
+            best_key, best = key, ws
+            record.update(
+                applied=True,
+                source=source,
+                moves=len(subset),
+                model_gain=float(bqm.energy({v: int(v in subset) for v in bqm.variables})),
+                error_gain=err - base_err,
+                loss_gain=loss - base_loss,
+            )
+    record["beats_best_pair"] = record["source"] == "sampler"
+    return best, record
+
+
+def _move_candidates(
+    bqm: dimod.BinaryQuadraticModel, ss: dimod.SampleSet, pair_moves: tuple[int, ...]
+) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """The move's candidates, in the order they are tried: the best single or pair move (if it
+    lowers f), then for each of the sampler's answers with Delta < 0 the prefixes (1, 2, 4, ...,
+    all) of its moves in the model's order (the trust region, module docstring)."""
+    if pair_moves:
+        yield "pair", tuple(sorted(pair_moves))
     for sample, energy in ss.data(["sample", "energy"]):
         chosen = [k for k in bqm.variables if sample[k] == 1]
         if not chosen or energy >= 0:
             continue
         ordered = _model_order(bqm, chosen)
         for size in _prefix_sizes(len(ordered))[1:]:
-            subset = tuple(sorted(ordered[:size]))
-            if subset in tried:
-                continue
-            tried.add(subset)
-            ws = _apply_moves(weights, [(1.0, *moves[k]) for k in subset])
-            err, loss = _errors_and_loss(ctx, ws)
-            key = _rank(1.0 - err / n, loss / n, ctx.select)
-            if key < best_key:
-                best_key, best = key, ws
-                record.update(
-                    applied=True,
-                    moves=len(subset),
-                    model_gain=float(bqm.energy({v: int(v in subset) for v in bqm.variables})),
-                    error_gain=err - base_err,
-                    loss_gain=loss - base_loss,
-                )
-    true_gain = float(np.array([record["error_gain"], record["loss_gain"]]) @ c)
-    record["beats_best_pair"] = bool(record["applied"] and true_gain < best_pair - 1e-9)
-    return best, record
+            yield "sampler", tuple(sorted(ordered[:size]))
 
 
 MOVES: dict[str, Callable[[MoveContext, list[np.ndarray]], tuple[Any, dict[str, Any]]]] = {
