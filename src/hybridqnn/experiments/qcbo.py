@@ -474,8 +474,9 @@ def _run_qcbo(
         "qubo_moves_applied": sum(bool(h.get("qubo_applied")) for h in res.history),
         # training errors the kept QUBO moves removed (the Ising move's own share of the learning)
         "qubo_errors_removed": -sum(h.get("qubo_error_gain", 0) for h in res.history),
-        # kept QUBO moves better than the best single or pair move (the sampler's own win)
-        "qubo_beats_best_pair": sum(bool(h.get("qubo_beats_best_pair")) for h in res.history),
+        # kept QUBO moves that were the sampler's answer, ranked above the best single or pair
+        # move offered beside it (the Ising solve's own win)
+        "qubo_beats_best_pair": sum(h.get("qubo_source") == "sampler" for h in res.history),
         "ph_iterations": len(res.history),
         "best_iteration": res.best_iteration,
     }

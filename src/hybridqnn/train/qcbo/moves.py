@@ -254,9 +254,9 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
     ``moves`` (weights changed), ``candidates`` (m), ``spins`` (the QUBO's variables, at most
     ``ctx.max_spins``), ``pairs`` (evaluated), ``loss_weight`` (eps; 0 for ``select="loss"``),
     ``model_gain`` (Delta of the applied d), ``error_gain`` and ``loss_gain`` (the true changes
-    of E and L, or 0), ``best_pair_gain`` (the exact Delta f of the best single or pair move, 0
-    if none lowers f) and ``beats_best_pair`` (the sampler's answer was kept: the Ising solve
-    found a move that no single or pair move matches)."""
+    of E and L, or 0) and ``best_pair_gain`` (the exact Delta f of the best single or pair move,
+    0 if none lowers f). ``source == "sampler"`` means the Ising solve found a move that no
+    single or pair move matches."""
     moves = _adjacent_moves(weights, ctx.codes)
     base_err, base_loss = _errors_and_loss(ctx, weights)
     bqm, c, pairs, (best_pair, pair_moves) = _move_model(
@@ -300,7 +300,6 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
                 error_gain=err - base_err,
                 loss_gain=loss - base_loss,
             )
-    record["beats_best_pair"] = record["source"] == "sampler"
     return best, record
 
 
