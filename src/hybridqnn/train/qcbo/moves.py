@@ -201,9 +201,11 @@ def _move_model(
     eps = 1.0 / (2.0 * (1.0 + float(np.abs(totals[:, 1]).max(initial=0.0))))
     c = np.array([1.0, eps]) if ctx.select == "accuracy" else np.array([0.0, 1.0])
     keys = [(k,) for k in range(len(moves))] + list(both)
-    f = totals @ c
-    best = int(np.argmin(f)) if f.size else 0
-    best_move = (float(f[best]), keys[best]) if f.size and f[best] < 0 else (0.0, ())
+    best_move = min(  # the first lowest, as argmin
+        ((float(g), ks) for g, ks in zip(totals @ c, keys, strict=True) if g < 0),
+        key=lambda t: t[0],
+        default=(0.0, ()),
+    )
     a = single @ c
     bqm = dimod.BinaryQuadraticModel({k: a[k] for k in spins}, {}, 0.0, dimod.BINARY)
     for (k, l_), g in both.items():
