@@ -40,6 +40,7 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
         "qat-quantized-activations",
         "qph-qcgd",
         "greedy-moves",
+        "greedy-pairs",
         "greedy-moves-restarts",
         "mono-penalty",
         "spin-count",
@@ -51,7 +52,14 @@ def test_qcbo_fmnist_quick(tmp_path: Path, shared_data: Path) -> None:
     control = rows["greedy-moves"]
     assert control["init_train_accuracy"] == qph["init_train_accuracy"]
     assert control["ph_iterations"] == qph["ph_iterations"] and "oracle_calls" not in control
-    assert any("minus the classical control" in n for n in report["notes"])
+    assert any("minus the classical control greedy-moves" in n for n in report["notes"])
+    # the control with QPH's classical parts: line search and exact pair move, same start
+    pairs = rows["greedy-pairs"]
+    assert pairs["init_train_accuracy"] == qph["init_train_accuracy"]
+    assert pairs["ph_iterations"] == qph["ph_iterations"] and "oracle_calls" not in pairs
+    assert 0 <= pairs["pair_moves_applied"] <= pairs["ph_iterations"]
+    assert pairs["pair_errors_removed"] >= 0 and "qubo_moves_applied" not in pairs
+    assert any("minus the classical control greedy-pairs" in n for n in report["notes"])
     multi = rows["greedy-moves-restarts"]
     assert multi["restarts"] == 2 and multi["accuracy_vs_qat"] == pytest.approx(
         multi["test_accuracy"] - rows["qat-ste-adam"]["test_accuracy"]
@@ -197,11 +205,14 @@ def test_bench_qcbo_quick(tmp_path: Path, shared_data: Path) -> None:
         "qat-quantized-activations (the QCBO's network)",
         "qph-qcgd[dense-sa]",
         "greedy-moves (classical control)",
+        "greedy-pairs: line search and exact pair move (classical control)",
         "greedy-moves, best of 2 starts (classical control)",
     }
     q = impls["qph-qcgd[dense-sa]"]
     g = impls["greedy-moves (classical control)"]
     assert g["init_train_accuracy"] == q["init_train_accuracy"]
+    gp = impls["greedy-pairs: line search and exact pair move (classical control)"]
+    assert gp["init_train_accuracy"] == q["init_train_accuracy"] and gp["pair_errors_removed"] >= 0
     assert q["baseline"] == "qat-ste-adam"
     assert q["speedup_vs_baseline"] == pytest.approx(
         impls["qat-ste-adam"]["seconds"] / q["seconds"]

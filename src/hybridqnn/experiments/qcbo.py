@@ -49,12 +49,16 @@ minutes. QAT runs twice per setting, from the same seed: with full-precision act
 (``qat-ste-adam``, a stronger baseline than quantized ones) and on the QCBO's own network
 (``qat-quantized-activations``: each hidden activation rounded to its K-bit grid on the FIP
 activation range, straight-through estimator), the like-for-like comparison that separates what
-the network's worst-case activation grid costs from what the training method costs. Two
+the network's worst-case activation grid costs from what the training method costs. Three
 classical controls run beside the QCBO methods: ``greedy-moves``, QPH's line search from QPH's
-start with every weight voting and no subproblem (what the subproblems add), and
-``greedy-moves-restarts``, the same search from ``control_restarts`` random starts, best
-training score kept (QAT gets ``qat_restarts`` starts too; single-start local searches stop at
-start-dependent local optima). ``ph_start = "qat"`` starts QPH and the single-start control from
+start with every weight voting and no subproblem (what the subproblems add); ``greedy-pairs``
+(``pair_control``), the same search followed in each iteration by the QUBO move's exact best
+single or pair move with no sampler (``fit_greedy_moves(moves=["pair"])``: every classical part
+of QPH with ``moves = ["qubo"]`` and none of its Ising solves, so QPH minus it is what the Ising
+solves added); and ``greedy-moves-restarts``, the same search from ``control_restarts`` random
+starts, best training score kept (QAT gets ``qat_restarts`` starts too; single-start local
+searches stop at start-dependent local optima). ``ph_start = "qat"`` starts QPH and the
+single-start controls from
 the setting's ``qat-quantized-activations`` network instead of random levels (classical
 pretraining, then QPH; every row has a ``start`` column). Measured on the 8 two-class settings
 (1,000 training and 2,000 test samples, 5 activation bits, 5 PH iterations of 3 QCGD oracle
@@ -194,6 +198,14 @@ class QCBOParams:
         metadata={
             "help": "also run the classical control: the same line search from the same start "
             "with no subproblems (fit_greedy_moves)"
+        },
+    )
+    pair_control: bool = field(
+        default=True,
+        metadata={
+            "help": "also run the control with QPH's classical parts and none of its Ising "
+            "solves: the line search and the exact best single or pair move (fit_greedy_moves "
+            "moves=['pair']) from the same start"
         },
     )
     control_restarts: int = param(
@@ -471,9 +483,7 @@ def _run_qcbo(
         "init_train_accuracy": res.initial["train_accuracy"],
         "accepted_steps": sum((h["moved_weights"] or 0) > 0 for h in res.history),
         "improving_solve_fraction": res.improving_solve_fraction,
-        "qubo_moves_applied": sum(bool(h.get("qubo_applied")) for h in res.history),
-        # training errors the kept QUBO moves removed (the Ising move's own share of the learning)
-        "qubo_errors_removed": -sum(h.get("qubo_error_gain", 0) for h in res.history),
+        **_move_columns(p.moves, res.history),
         # kept QUBO moves that were the sampler's answer, ranked above the best single or pair
         # move offered beside it (the Ising solve's own win)
         "qubo_beats_best_pair": sum(h.get("qubo_source") == "sampler" for h in res.history),
@@ -481,6 +491,17 @@ def _run_qcbo(
         "best_iteration": res.best_iteration,
     }
     return row, res
+
+
+def _move_columns(moves: list[str], history: list[dict[str, Any]]) -> dict[str, int]:
+    """Per registered move: ``<move>_moves_applied`` (iterations whose move was kept) and
+    ``<move>_errors_removed`` (training errors the kept moves removed: the move's own share of
+    the learning)."""
+    out = {}
+    for name in moves:
+        out[f"{name}_moves_applied"] = sum(bool(h.get(f"{name}_applied")) for h in history)
+        out[f"{name}_errors_removed"] = -sum(h.get(f"{name}_error_gain", 0) for h in history)
+    return out
 
 
 def _trained_row(
@@ -517,10 +538,12 @@ def _start_name(warm_start: Any) -> str:
 
 
 def _run_greedy(
-    ctx: RunContext, p: QCBOParams, d: _Data, setting: str, seed: int, restarts: int = 1, warm_start: Any = None
+    ctx: RunContext, p: QCBOParams, d: _Data, setting: str, seed: int, restarts: int = 1, warm_start: Any = None,
+    moves: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], Any]:
     """The classical control: :func:`fit_greedy_moves` with the QPH runs' network, start
-    (``seed`` or ``warm_start``) and iteration count (``greedy-moves``); with ``restarts`` > 1,
+    (``seed`` or ``warm_start``) and iteration count (``greedy-moves``; with ``moves=("pair",)``
+    ``greedy-pairs``: QPH's classical parts, its Ising solves left out); with ``restarts`` > 1,
     the multi-start control from random starts, ``control_iterations`` per start
     (``greedy-moves-restarts``). Returns the row and the :class:`QCBOResult`."""
     multi = restarts > 1
@@ -528,7 +551,7 @@ def _run_greedy(
 
     sizes = _sizes(p, d)
     codes = _codes(setting, len(sizes) - 1)
-    method = "greedy-moves-restarts" if multi else "greedy-moves"
+    method = "greedy-moves-restarts" if multi else "greedy-pairs" if moves else "greedy-moves"
     iterations = p.control_iterations if multi else p.ph_iterations
     with ctx.phase(f"{method} control ({d.task}, {setting})", iterations * restarts, "iteration") as bar, Timer() as timer:
         res = fit_greedy_moves(
@@ -537,6 +560,7 @@ def _run_greedy(
             restarts=restarts,
             warm_start=warm_start,
             seed=seed,
+            moves=moves,
             progress=bar,
             **_network_kwargs(p, d.X.shape[1]),
         )
@@ -547,6 +571,7 @@ def _run_greedy(
         "start": _start_name(warm_start),
         "init_train_accuracy": res.initial["train_accuracy"],
         "accepted_steps": sum(h["moved_weights"] > 0 for h in res.history),
+        **_move_columns(list(moves), res.history),
         "ph_iterations": len(res.history),
         "best_iteration": res.best_iteration,
     }
@@ -721,7 +746,7 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
     every QCBO method and control ``("start", task, setting)``."""
     results: dict[tuple[str, str], dict[str, float]] = {}
     histories: dict[str, list[float]] = {}
-    per_setting = 2 + int(p.greedy_control) + int(bool(p.control_restarts)) + len(p.methods)
+    per_setting = 2 + int(p.greedy_control) + int(p.pair_control) + int(bool(p.control_restarts)) + len(p.methods)
     # outer bar: the networks trained; closed by the runner
     total = len(p.tasks) * len(p.hidden) * (1 + len(p.settings) * per_setting)
     outer = ctx.phase(ctx.config.name, total, "network")
@@ -765,10 +790,12 @@ def _run_setting(
         "resources_done": False,
     }
     start_seed = ctx.seed_for("start", task, setting)
-    controls = [("greedy-moves", 1, warm)] if p.greedy_control else []
-    controls += [("greedy-moves-restarts", p.control_restarts, None)] if p.control_restarts else []
-    for method, restarts, start in controls:
-        row, res = _run_greedy(ctx, p, d, setting, start_seed, restarts=restarts, warm_start=start)
+    controls = [(1, warm, ())] if p.greedy_control else []
+    controls += [(1, warm, ("pair",))] if p.pair_control else []
+    controls += [(p.control_restarts, None, ())] if p.control_restarts else []
+    for restarts, start, moves in controls:
+        row, res = _run_greedy(ctx, p, d, setting, start_seed, restarts, start, moves)
+        method = row["method"]
         _versus_qat(row, qat, qat_q)
         _add_row(ctx, row, d, res)
         out[method] = row["test_accuracy"]
@@ -815,25 +842,38 @@ def _plot(
                 title="QCBO: training spline loss per QPH iteration")
 
 
+_PAIRED_CONTROLS = (
+    ("greedy-moves", "the same line search from the same start, no subproblems", "the line search"),
+    (
+        "greedy-pairs",
+        "the same line search and the QUBO move's exact best single or pair move, from the same "
+        "start: every classical part of QPH, none of its Ising solves",
+        "the line search and the pair search",
+    ),
+)
+"""The single-start controls QPH is paired with in the notes: (method, what it is, what did the
+learning where QPH matches it)."""
+
+
 def _summarise(ctx: RunContext, p: QCBOExperimentParams, rows: list[dict[str, Any]]) -> None:
     acc = [r for r in rows if "test_accuracy" in r]
-    control = {(r["task"], r["setting"]): r for r in acc if r["method"] == "greedy-moves"}
-    paired = [
-        (r, control[(r["task"], r["setting"])])
-        for r in acc
-        if r["method"].startswith("qph") and (r["task"], r["setting"]) in control
-    ]
-    if paired:
-        ctx.note(
-            "Decomposed QPH minus the classical control (the same line search from the same "
-            "start, no subproblems), test accuracy: "
-            + ", ".join(
-                f"{r['method']} {r['task']} {r['setting']}: {r['test_accuracy'] - c['test_accuracy']:+.4f} "
-                f"({r['train_time_s']:.0f} s vs {c['train_time_s']:.1f} s)"
-                for r, c in paired
+    for method, what, who in _PAIRED_CONTROLS:
+        control = {(r["task"], r["setting"]): r for r in acc if r["method"] == method}
+        paired = [
+            (r, control[(r["task"], r["setting"])])
+            for r in acc
+            if r["method"].startswith("qph") and (r["task"], r["setting"]) in control
+        ]
+        if paired:
+            ctx.note(
+                f"Decomposed QPH minus the classical control {method} ({what}), test accuracy: "
+                + ", ".join(
+                    f"{r['method']} {r['task']} {r['setting']}: {r['test_accuracy'] - c['test_accuracy']:+.4f} "
+                    f"({r['train_time_s']:.0f} s vs {c['train_time_s']:.1f} s)"
+                    for r, c in paired
+                )
+                + f". Where this is near zero, {who}, not QPH's Ising solves, did the learning."
             )
-            + ". Where this is near zero, the line search, not the QCBO subproblems, did the learning."
-        )
     multi = [r for r in acc if r["method"] == "greedy-moves-restarts" and r["task"] != "all"]
     if multi:
         ctx.note(
@@ -1168,11 +1208,17 @@ def _bench_row(
 
 def _bench_controls(ctx: RunContext, p: QCBOBenchParams, d: _Data, case: str, seed: int, qat_s: float) -> None:
     """The classical controls' rows, from the first QPH repeat's start ``seed``: the line search
-    from that start (``greedy_control``) and the best of ``control_restarts`` starts."""
+    from that start (``greedy_control``), with the exact pair move (``pair_control``) and the
+    best of ``control_restarts`` starts."""
+    columns = ("train_accuracy", "init_train_accuracy", "accepted_steps", "ph_iterations")
     if p.greedy_control:
         g, _ = _run_greedy(ctx, p, d, p.setting, seed)
-        columns = ("train_accuracy", "init_train_accuracy", "accepted_steps", "ph_iterations")
         ctx.add_row(_bench_row(case, "greedy-moves (classical control)", [g], qat_s, columns))
+    if p.pair_control:
+        g, _ = _run_greedy(ctx, p, d, p.setting, seed, moves=("pair",))
+        impl = "greedy-pairs: line search and exact pair move (classical control)"
+        pair = ("pair_moves_applied", "pair_errors_removed")
+        ctx.add_row(_bench_row(case, impl, [g], qat_s, (*columns, *pair)))
     if p.control_restarts:
         g, _ = _run_greedy(ctx, p, d, p.setting, seed, restarts=p.control_restarts)
         impl = f"greedy-moves, best of {p.control_restarts} starts (classical control)"

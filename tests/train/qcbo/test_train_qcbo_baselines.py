@@ -46,6 +46,24 @@ def test_greedy_control_starts_where_qph_starts_and_learns_without_subproblems()
         fit_greedy_moves(X, y, SIZES, rho=0.3, **SMALL)
 
 
+def test_greedy_control_takes_the_pair_move_and_no_move_that_needs_a_sampler() -> None:
+    """moves=["pair"]: after each line search the exact best single or pair move, kept only if
+    it lowers the training errors (select="accuracy": errors, then loss); the record is in the
+    history with the move's prefix. "qubo" needs a sampler: one clear line."""
+    X, y = _toy(40, seed=1)
+    plain = fit_greedy_moves(X, y, SIZES, iterations=3, seed=4, **SMALL)
+    pairs = fit_greedy_moves(X, y, SIZES, iterations=3, seed=4, moves=["pair"], **SMALL)
+    assert pairs.initial == plain.initial
+    assert "pair_applied" not in plain.history[0]
+    for h in pairs.history:
+        assert h["pair_applied"] == (h["pair_source"] == "pair")
+        assert h["pair_error_gain"] <= 0 if h["pair_applied"] else h["pair_error_gain"] == 0
+    assert any(h["pair_applied"] for h in pairs.history)
+    assert pairs.accuracy(X, y) >= plain.initial["train_accuracy"]
+    with pytest.raises(ValueError, match="'moves' must be one of pair; got 'qubo'"):
+        fit_greedy_moves(X, y, SIZES, moves=["qubo"], **SMALL)
+
+
 def test_greedy_moves_network_keywords_are_fit_qcbos() -> None:
     """fit_greedy_moves takes fit_qcbo's network keywords with fit_qcbo's defaults."""
     import inspect

@@ -171,6 +171,14 @@ def test_qubo_move_finds_a_pair_where_no_single_move_lowers_the_errors() -> None
         assert info["error_gain"] == errors(net, out, X, ypm) - base
     # a sampler with no answer below 0: the best pair alone was the move
     assert info["source"] == "pair"
+    # the pair move is that move with no sampler at all (the Ising solve's classical control)
+    from hybridqnn.train.qcbo.moves import move_pair
+
+    pair_out, pair_info = move_pair(MoveContext(net, codes, X, ypm, ypm, "accuracy", None, {}, 0), ws)
+    assert all(np.array_equal(a, b) for a, b in zip(pair_out, out, strict=True))
+    kept = ("applied", "source", "moves", "error_gain", "loss_gain", "best_pair_gain")
+    assert {k: pair_info[k] for k in kept} == {k: info[k] for k in kept}
+    assert "spins" not in pair_info
 
 
 BUDGET = 36

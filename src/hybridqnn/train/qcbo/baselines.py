@@ -19,7 +19,13 @@ from hybridqnn.problems.qcbo import (
     check_network_data,
 )
 from hybridqnn.train.progress import Progress, check_progress
-from hybridqnn.train.qcbo.moves import _adjacent_moves, _line_search
+from hybridqnn.train.qcbo.moves import (
+    MOVES,
+    SAMPLER_FREE_MOVES,
+    MoveContext,
+    _adjacent_moves,
+    _line_search,
+)
 from hybridqnn.train.qcbo.network import (
     _Architecture,
     _best_qcbo_start,
@@ -52,6 +58,7 @@ def fit_greedy_moves(
     seed: int | None = None,
     restarts: int = 1,
     warm_start: QCBOResult | QATResult | None = None,
+    moves: Sequence[str] = (),
     progress: Progress | None = None,
     **network: Any,
 ) -> QCBOResult:
@@ -72,13 +79,18 @@ def fit_greedy_moves(
     restarts) on the same samples; over the 8 two-class settings it is 3.8 points above to 3.0
     below QAT.
 
-    ``warm_start`` starts from a trained network instead. ``network`` takes :func:`fit_qcbo`'s
+    ``warm_start`` starts from a trained network instead. ``moves`` are registered moves that
+    call no sampler (:data:`~hybridqnn.train.qcbo.moves.SAMPLER_FREE_MOVES`), applied after the
+    line search as :func:`fit_qcbo` applies its ``moves``: ``moves=["pair"]`` beside
+    ``fit_qcbo(moves=["qubo"])`` is the control with every classical part of QPH (line search,
+    exact pair search) and none of its Ising solves. ``network`` takes :func:`fit_qcbo`'s
     network keywords with its defaults (``activations``, ``segments``, ``activation_bits``,
     ``loss``, ``loss_segments``, ``bias``, ``input_low``, ``input_high``, ``input_unit``: the
     integer grid; :data:`~hybridqnn.train.qcbo.network.NETWORK_DEFAULTS`).
 
     Returns a :class:`QCBOResult` with empty ``spins``; ``history`` records ``iteration``,
-    ``train_loss``, ``train_accuracy``, ``moved_weights``, ``scales`` and ``seconds``.
+    ``train_loss``, ``train_accuracy``, ``moved_weights``, ``scales``, ``seconds`` and each
+    move's record, its keys prefixed with the move's name (as :func:`fit_qcbo`'s).
     ``progress(t, iterations)`` is called after each iteration (:mod:`hybridqnn.train.progress`;
     restarts share one count).
     """
@@ -88,7 +100,7 @@ def fit_greedy_moves(
         return _best_qcbo_start(fit_greedy_moves, {**args, **network}, restarts, seed, select)
     setup = _greedy_setup(
         {"X": X, "y": y, "sizes": sizes, "weights": weights, **network},
-        iterations, bit_scale, scale_target, select, seed,
+        iterations, bit_scale, scale_target, select, seed, moves,
     )
     progress = check_progress(progress)
     start = time.perf_counter()
@@ -120,6 +132,7 @@ class _GreedySetup:
     scale_target: float
     select: str
     seed: int | None
+    moves: tuple[str, ...]
 
 
 def _greedy_setup(
@@ -129,6 +142,7 @@ def _greedy_setup(
     scale_target: float,
     select: str,
     seed: int | None,
+    moves: Sequence[str],
 ) -> _GreedySetup:
     """Validate :func:`fit_greedy_moves`'s arguments: first ``network`` (the data, sizes,
     weights and network keywords, :func:`_network_setup_from`), then the settings in the
@@ -147,6 +161,7 @@ def _greedy_setup(
         scale_target=check_float("scale_target", scale_target, 0.0, low_open=True),
         select=check_choice("select", select, ("accuracy", "loss")),
         seed=None if seed is None else check_int("seed", seed, 0),
+        moves=tuple(check_choice("moves", m, SAMPLER_FREE_MOVES) for m in moves),
     )
 
 
@@ -181,6 +196,7 @@ def _greedy_step(
     moves = [(1.0, *m) for m in _adjacent_moves(ws, codes)]
     score = partial(_train_score, arch.network(codes), X, y_model, y_pm, setup.select)
     moved, ws = _line_search(ws, moves, score)
+    ws, move_info = _greedy_moves(setup, ws, codes, t)
     if setup.bit_scale:
         units = [w / c.scale for w, c in zip(ws, codes, strict=True)]
         new_codes = _bit_scales(units, codes, X, y_model, arch, setup.scale_target, hidden=False)
@@ -194,8 +210,27 @@ def _greedy_step(
         "moved_weights": moved,
         "scales": [c.scale for c in codes],
         "seconds": time.perf_counter() - t0,
+        **move_info,
     }
     return ws, codes, record
+
+
+def _greedy_moves(
+    setup: _GreedySetup, ws: list[np.ndarray], codes: list[WeightCode], t: int
+) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """Each of ``setup.moves`` in turn on ``ws`` (no sampler, no spin cap): the weights and the
+    moves' records, keys prefixed with the move's name."""
+    info: dict[str, Any] = {}
+    if not setup.moves:
+        return ws, info
+    net = setup.arch.network(codes)
+    ctx = MoveContext(
+        net, list(codes), setup.X, setup.y_model, setup.y_pm, setup.select, None, {}, t
+    )
+    for name in setup.moves:
+        ws, rec = MOVES[name](ctx, ws)
+        info.update({f"{name}_{k}": v for k, v in rec.items()})
+    return ws, info
 
 
 def fit_qat(

@@ -38,6 +38,8 @@ the prefixes; the best of them is kept only if it ranks strictly better on the t
 than w (``select``'s rank), so the move never worsens the training score, and a sampler's
 answer is kept only if it ranks strictly above the best pair: the record says which won
 (``source``), so a run shows how often the Ising solve found more than a pair search does.
+The pair move (``"pair"``) is this move without the sampler: the best single or pair move
+alone, the classical control of the Ising solve (:func:`move_pair`).
 
 Why the error count: at the end points of the single-flip line search (``select="accuracy"``)
 no single move raises the accuracy, and the moves that lower the loss lower the accuracy (at a
@@ -259,15 +261,36 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
     of E and L, or 0) and ``best_pair_gain`` (the exact Delta f of the best single or pair move,
     0 if none lowers f). ``source == "sampler"`` means the Ising solve found a move that no
     single or pair move matches."""
+    return _move(ctx, weights, solve=True)
+
+
+def move_pair(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[str, Any]]:
+    """The QUBO move without its Ising solve: the exact best single or pair move of f (module
+    docstring; the same m + P(P - 1)/2 forward passes), kept if it ranks strictly better on the
+    training set than w. No sampler is called (``ctx.sampler`` may be None). The control for the
+    question the ``"qubo"`` move's ``source`` answers per move: run with ``"pair"`` in place of
+    ``"qubo"``, a trainer loses exactly what the sampler found. The record has
+    :func:`move_qubo`'s keys less ``spins``, ``loss_weight`` and ``model_gain``."""
+    best, record = _move(ctx, weights, solve=False)
+    for key in ("spins", "loss_weight", "model_gain"):
+        del record[key]
+    return best, record
+
+
+def _move(ctx: MoveContext, weights: list[np.ndarray], solve: bool) -> tuple[Any, dict[str, Any]]:
+    """:func:`move_qubo` (``solve``: the sampler minimises the move QUBO) or :func:`move_pair`
+    (the best single or pair move alone)."""
     moves = _adjacent_moves(weights, ctx.codes)
     base_err, base_loss = _errors_and_loss(ctx, weights)
     bqm, c, pairs, (best_pair, pair_moves) = _move_model(
         ctx, weights, moves, np.array([base_err, base_loss], dtype=float)
     )
-    params = dict(ctx.sample_kwargs)
-    if "seed" in getattr(ctx.sampler, "parameters", {}):
-        params["seed"] = ctx.seed
-    ss = ctx.sampler.sample(bqm, **params)
+    ss = None
+    if solve:
+        params = dict(ctx.sample_kwargs)
+        if "seed" in getattr(ctx.sampler, "parameters", {}):
+            params["seed"] = ctx.seed
+        ss = ctx.sampler.sample(bqm, **params)
     n = ctx.X.shape[0]
     best_key = _rank(1.0 - base_err / n, base_loss / n, ctx.select)
     best = weights
@@ -306,13 +329,16 @@ def move_qubo(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
 
 
 def _move_candidates(
-    bqm: dimod.BinaryQuadraticModel, ss: dimod.SampleSet, pair_moves: tuple[int, ...]
+    bqm: dimod.BinaryQuadraticModel, ss: dimod.SampleSet | None, pair_moves: tuple[int, ...]
 ) -> Iterator[tuple[str, tuple[int, ...]]]:
     """The move's candidates, in the order they are tried: the best single or pair move (if it
-    lowers f), then for each of the sampler's answers with Delta < 0 the prefixes (1, 2, 4, ...,
-    all) of its moves in the model's order (the trust region, module docstring)."""
+    lowers f), then for each of the sampler's answers with Delta < 0 (none without ``ss``) the
+    prefixes (1, 2, 4, ..., all) of its moves in the model's order (the trust region, module
+    docstring)."""
     if pair_moves:
         yield "pair", tuple(sorted(pair_moves))
+    if ss is None:
+        return
     for sample, energy in ss.data(["sample", "energy"]):
         chosen = [k for k in bqm.variables if sample[k] == 1]
         if not chosen or energy >= 0:
@@ -324,5 +350,10 @@ def _move_candidates(
 
 MOVES: dict[str, Callable[[MoveContext, list[np.ndarray]], tuple[Any, dict[str, Any]]]] = {
     "qubo": move_qubo,
+    "pair": move_pair,
 }
 """Registered extra moves, by name (``fit_qcbo(moves=[...])``)."""
+
+SAMPLER_FREE_MOVES = ("pair",)
+"""The registered moves that call no sampler: the ones the classical control
+(:func:`~hybridqnn.train.qcbo.baselines.fit_greedy_moves`) can take."""
