@@ -58,18 +58,16 @@ of QPH with ``moves = ["qubo"]`` and none of its Ising solves, so QPH minus it i
 solves added); and ``greedy-moves-restarts``, the same search from ``control_restarts`` random
 starts, best training score kept (QAT gets ``qat_restarts`` starts too; single-start local
 searches stop at start-dependent local optima). ``ph_start = "qat"`` starts QPH and the
-single-start controls from
-the setting's ``qat-quantized-activations`` network instead of random levels (classical
-pretraining, then QPH; every row has a ``start`` column). Measured on the 8 two-class settings
-(1,000 training and 2,000 test samples, 5 activation bits, 5 PH iterations of 3 QCGD oracle
-calls): QPH then ends 1.55 points below to 0.75 above QAT (within 1 point in 6 of 8; the two
-misses, T-shirt/trouser ternary -1.2 and shirt/T-shirt 1-bit -1.55, are its start's gap, with
-0 and 1 weights moved), and 0 to +1.5 points from its start but for one -0.15; the control from
-the same start is within 0.55 points of QPH in all 8, so the line search, not the subproblems,
-makes the moves there too.
+single-start controls from the setting's ``qat-quantized-activations`` network instead of random
+levels (classical pretraining, then QPH; every row has a ``start`` column). Measured on the 8 two-class settings
+(16-4-1, 1,000 training samples, the QUBO move; tables in ``docs/methods/qcbo.md``): from the
+QAT starts (5 PH iterations) QPH ends within 0.85 test points of ``greedy-pairs`` in all 8, and
+from random starts (8 iterations) ``greedy-pairs`` ends above QPH in 7 of 8, in 1/13-1/110 of
+the time: at these sizes the line search and the pair search, not the Ising solves, do the
+learning.
 
 Saved models (``models/`` of the run, :mod:`hybridqnn.deploy.kinds.qcbo`): ``qcbo-fmnist`` saves
-every network it trains beside its row (QPH, monolithic, both controls and QAT as
+every network it trains beside its row (QPH, monolithic, the controls and QAT as
 ``qcbo-network``; ``qat-ste-adam`` and ``full-precision`` as ``qcbo-relu-mlp``), with the input
 preparation ``qcbo-block-means`` that ``hybridqnn predict`` uses to reproduce the row's test
 accuracy. ``qcbo-convergence`` saves none: it is a solver study of QCGD on one QCBO of

@@ -90,7 +90,11 @@ Extra moves (``moves``; :data:`hybridqnn.train.qcbo.moves.MOVES`) run after the 
 and are kept only if they improve the training score (``select``'s rank): ``qubo`` is the
 weight-space QUBO move, an Ising problem over single and pair moves of the weights (a pair-exact
 model of the training errors, then the loss) solved by the oracle, with the best single or pair
-move offered beside the oracle's answer (:mod:`hybridqnn.train.qcbo.moves`).
+move offered beside the oracle's answer (:mod:`hybridqnn.train.qcbo.moves`); ``pair`` is that
+best single or pair move alone, no oracle call. ``fit_greedy_moves(moves=["pair"])`` is the
+control with every classical part of QPH and none of its Ising solves: from the QAT starts of
+the 8 two-class settings below QPH ends within 0.85 test points of it, and from random starts
+it ends above QPH in 7 of 8, in 1/13-1/110 of the time.
 
 Starts (``restarts``, ``warm_start``). QPH, like every local search over discrete weights, stops
 at a start-dependent network: on 300 T-shirt/trouser samples (1-bit 16-4-1, 5 iterations) four
