@@ -355,7 +355,7 @@ def test_qcbo_fmnist_quick_saves_models_that_reproduce_their_rows(
     report = json.loads((out / "report.json").read_text())
     saved = {m["path"]: m for m in report["models"]}
     trained = [r for r in report["rows"] if "test_accuracy" in r]
-    assert len(saved) == len(trained) == 7
+    assert len(saved) == len(trained) == 8
     for rel, entry in saved.items():
         meta = read_metadata(out / rel)
         row = report["rows"][entry["row"]]

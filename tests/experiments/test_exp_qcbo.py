@@ -278,3 +278,22 @@ def test_bench_row_takes_medians_over_repeats_and_keeps_the_column_order() -> No
         "meets_target", "oracle_calls",
     ]
     assert _bench_row("c", "qat-ste-adam", runs[:1], 4.0)["speedup_vs_baseline"] == 1.0
+
+
+def test_move_columns_are_per_move_and_count_the_samplers_wins_for_qubo_only() -> None:
+    from hybridqnn.experiments.qcbo import _move_columns
+
+    history = [
+        {"qubo_applied": True, "qubo_source": "sampler", "qubo_error_gain": -5},
+        {"qubo_applied": True, "qubo_source": "pair", "qubo_error_gain": -2},
+        {"qubo_applied": False, "qubo_source": "", "qubo_error_gain": 0},
+        {},  # an iteration without the move (e.g. a block sweep's inner blocks)
+    ]
+    assert _move_columns(["qubo"], history) == {
+        "qubo_moves_applied": 2,
+        "qubo_errors_removed": 7,
+        "qubo_beats_best_pair": 1,
+    }
+    pair = [{"pair_applied": True, "pair_source": "pair", "pair_error_gain": -3}]
+    assert _move_columns(["pair"], pair) == {"pair_moves_applied": 1, "pair_errors_removed": 3}
+    assert _move_columns([], history) == {}

@@ -21,6 +21,6 @@ HEAD_OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 #: :data:`hybridqnn.problems.splines.LOSSES`.
 LOSSES: tuple[str, ...] = ("logistic", "cross-entropy", "hinge", "mse")
 #: The keys of :data:`hybridqnn.train.qcbo.moves.MOVES`.
-MOVES: tuple[str, ...] = ("qubo",)
+MOVES: tuple[str, ...] = ("qubo", "pair")
 #: :data:`hybridqnn.data.graphs.GRAPH_DATASETS`.
 GRAPH_DATASETS: tuple[str, ...] = ("karate", "cora", "citeseer", "pubmed")
