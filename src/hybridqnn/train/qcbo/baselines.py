@@ -20,11 +20,11 @@ from hybridqnn.problems.qcbo import (
 )
 from hybridqnn.train.progress import Progress, check_progress
 from hybridqnn.train.qcbo.moves import (
-    MOVES,
     SAMPLER_FREE_MOVES,
     MoveContext,
     _adjacent_moves,
     _line_search,
+    apply_moves,
 )
 from hybridqnn.train.qcbo.network import (
     _Architecture,
@@ -194,9 +194,11 @@ def _greedy_step(
     t0 = time.perf_counter()
     X, y_model, y_pm, arch = setup.X, setup.y_model, setup.y_pm, setup.arch
     moves = [(1.0, *m) for m in _adjacent_moves(ws, codes)]
-    score = partial(_train_score, arch.network(codes), X, y_model, y_pm, setup.select)
-    moved, ws = _line_search(ws, moves, score)
-    ws, move_info = _greedy_moves(setup, ws, codes, t)
+    net = arch.network(codes)
+    moved, ws = _line_search(ws, moves, partial(_train_score, net, X, y_model, y_pm, setup.select))
+    # the sampler-free moves, as fit_qcbo applies its moves (no sampler, no spin cap)
+    ctx = MoveContext(net, list(codes), X, y_model, y_pm, setup.select, None, {}, t)
+    ws, move_info = apply_moves(setup.moves, ctx, ws)
     if setup.bit_scale:
         units = [w / c.scale for w, c in zip(ws, codes, strict=True)]
         new_codes = _bit_scales(units, codes, X, y_model, arch, setup.scale_target, hidden=False)
@@ -213,24 +215,6 @@ def _greedy_step(
         **move_info,
     }
     return ws, codes, record
-
-
-def _greedy_moves(
-    setup: _GreedySetup, ws: list[np.ndarray], codes: list[WeightCode], t: int
-) -> tuple[list[np.ndarray], dict[str, Any]]:
-    """Each of ``setup.moves`` in turn on ``ws`` (no sampler, no spin cap): the weights and the
-    moves' records, keys prefixed with the move's name."""
-    info: dict[str, Any] = {}
-    if not setup.moves:
-        return ws, info
-    net = setup.arch.network(codes)
-    ctx = MoveContext(
-        net, list(codes), setup.X, setup.y_model, setup.y_pm, setup.select, None, {}, t
-    )
-    for name in setup.moves:
-        ws, rec = MOVES[name](ctx, ws)
-        info.update({f"{name}_{k}": v for k, v in rec.items()})
-    return ws, info
 
 
 def fit_qat(

@@ -271,15 +271,12 @@ def move_pair(ctx: MoveContext, weights: list[np.ndarray]) -> tuple[Any, dict[st
     question the ``"qubo"`` move's ``source`` answers per move: run with ``"pair"`` in place of
     ``"qubo"``, a trainer loses exactly what the sampler found. The record has
     :func:`move_qubo`'s keys less ``spins``, ``loss_weight`` and ``model_gain``."""
-    best, record = _move(ctx, weights, solve=False)
-    for key in ("spins", "loss_weight", "model_gain"):
-        del record[key]
-    return best, record
+    return _move(ctx, weights, solve=False)
 
 
 def _move(ctx: MoveContext, weights: list[np.ndarray], solve: bool) -> tuple[Any, dict[str, Any]]:
-    """:func:`move_qubo` (``solve``: the sampler minimises the move QUBO) or :func:`move_pair`
-    (the best single or pair move alone)."""
+    """:func:`move_qubo` (``solve``: the sampler minimises the move QUBO; the record has the
+    QUBO's keys too) or :func:`move_pair` (the best single or pair move alone)."""
     moves = _adjacent_moves(weights, ctx.codes)
     base_err, base_loss = _errors_and_loss(ctx, weights)
     bqm, c, pairs, (best_pair, pair_moves) = _move_model(
@@ -299,14 +296,14 @@ def _move(ctx: MoveContext, weights: list[np.ndarray], solve: bool) -> tuple[Any
         "source": "",
         "moves": 0,
         "candidates": len(moves),
-        "spins": bqm.num_variables,
         "pairs": pairs,
-        "loss_weight": float(c[1]) if ctx.select == "accuracy" else 0.0,
-        "model_gain": 0.0,
         "error_gain": 0,
         "loss_gain": 0.0,
         "best_pair_gain": best_pair,
     }
+    if solve:
+        loss_weight = float(c[1]) if ctx.select == "accuracy" else 0.0
+        record.update(spins=bqm.num_variables, loss_weight=loss_weight, model_gain=0.0)
     tried: set[tuple[int, ...]] = set()
     for source, subset in _move_candidates(bqm, ss, pair_moves):
         if subset in tried:
@@ -321,10 +318,13 @@ def _move(ctx: MoveContext, weights: list[np.ndarray], solve: bool) -> tuple[Any
                 applied=True,
                 source=source,
                 moves=len(subset),
-                model_gain=float(bqm.energy({v: int(v in subset) for v in bqm.variables})),
                 error_gain=err - base_err,
                 loss_gain=loss - base_loss,
             )
+            if solve:
+                record["model_gain"] = float(
+                    bqm.energy({v: int(v in subset) for v in bqm.variables})
+                )
     return best, record
 
 
@@ -354,6 +354,19 @@ MOVES: dict[str, Callable[[MoveContext, list[np.ndarray]], tuple[Any, dict[str, 
 }
 """Registered extra moves, by name (``fit_qcbo(moves=[...])``)."""
 
+
 SAMPLER_FREE_MOVES = ("pair",)
 """The registered moves that call no sampler: the ones the classical control
 (:func:`~hybridqnn.train.qcbo.baselines.fit_greedy_moves`) can take."""
+
+
+def apply_moves(
+    names: Sequence[str], ctx: MoveContext, weights: list[np.ndarray]
+) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """Each registered move of ``names`` in turn, on the previous one's weights: the final
+    weights and the moves' records, each key prefixed with its move's name (``qubo_applied``)."""
+    info: dict[str, Any] = {}
+    for name in names:
+        weights, rec = MOVES[name](ctx, weights)
+        info.update({f"{name}_{k}": v for k, v in rec.items()})
+    return weights, info

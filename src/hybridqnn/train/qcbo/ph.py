@@ -36,7 +36,7 @@ from hybridqnn._checks import check_bool, check_choice, check_float, check_int
 from hybridqnn.problems.qcbo import WeightBlock, WeightCode
 from hybridqnn.solvers.registry import cqm_method_names, get_cqm_solver
 from hybridqnn.train.progress import Progress, check_progress
-from hybridqnn.train.qcbo.moves import MOVES, MoveContext, _line_search, _votes
+from hybridqnn.train.qcbo.moves import MOVES, MoveContext, _line_search, _votes, apply_moves
 from hybridqnn.train.qcbo.network import (
     _Architecture,
     _best_qcbo_start,
@@ -662,10 +662,9 @@ def _consensus(
 def _apply_registered_moves(
     setup: PHSetup, state: PHState, q: list[np.ndarray], t: int
 ) -> tuple[list[np.ndarray], dict[str, Any]]:
-    """Step 3: each of ``setup.moves`` in turn; a move returns its network and a record."""
-    info: dict[str, Any] = {}
+    """Step 3: each of ``setup.moves`` in turn (:func:`~hybridqnn.train.qcbo.moves.apply_moves`)."""
     if not setup.moves:
-        return q, info
+        return q, {}
     ctx = MoveContext(
         setup.arch.network(state.codes),
         list(state.codes),
@@ -678,10 +677,7 @@ def _apply_registered_moves(
         int(setup.seeds[2].spawn(1)[0].generate_state(1)[0]) % 2**31 + t,
         setup.how.spin_cap,
     )
-    for name in setup.moves:
-        q, rec = MOVES[name](ctx, q)
-        info.update({f"{name}_{k}": v for k, v in rec.items()})
-    return q, info
+    return apply_moves(setup.moves, ctx, q)
 
 
 def _hedge(
