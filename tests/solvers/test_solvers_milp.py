@@ -152,3 +152,77 @@ def test_empty_models() -> None:
     assert len(ss) == 1 and len(ss.variables) == 0 and ss.first.energy == pytest.approx(1.5)
     cqm = dimod.ConstrainedQuadraticModel()
     assert MILPSolver().sample_cqm(cqm).first.energy == pytest.approx(0.0)
+
+
+def _with_squares(seed: int, n: int, n_squares: int) -> tuple[dimod.BinaryQuadraticModel, list]:
+    """A random BINARY BQM plus n_squares random w (a^T x + c)^2 with integer a, c, and those
+    triples (the form the squares keyword takes)."""
+    rng = np.random.default_rng(seed)
+    bqm = random_bqm(n, "BINARY", seed=seed)
+    squares = []
+    for _ in range(n_squares):
+        a = {v: int(rng.integers(-6, 7)) for v in bqm.variables if rng.random() < 0.7}
+        c, w = int(rng.integers(-8, 9)), float(rng.uniform(0.0, 40.0))
+        squares.append((w, a, c))
+        square = dimod.BinaryQuadraticModel({v: b for v, b in a.items()}, {}, c, "BINARY")
+        bqm += w * square * square  # dimod reduces x^2 to x for BINARY
+    return bqm, squares
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 9), n_squares=st.integers(0, 4))
+def test_squares_give_the_same_optimum_as_enumeration(seed: int, n: int, n_squares: int) -> None:
+    """With ``squares`` (tangent cuts of s^2, outer approximation) the optimum is exact."""
+    bqm, squares = _with_squares(seed, n, n_squares)
+    ss = MILPSolver().sample(bqm, squares=squares)
+    assert ss.first.energy == pytest.approx(
+        dimod.ExactSolver().sample(bqm).first.energy, rel=1e-9, abs=1e-7
+    )
+    dimod.testing.assert_sampleset_energies(ss, bqm)
+    assert ss.info["milp"]["optimal"] is True and ss.info["milp"]["rounds"] >= 1
+
+
+def test_squares_need_more_than_one_round_when_the_start_cuts_miss() -> None:
+    """(x0 + ... + x11 - 3)^2 with a reward of 12.6 per bit: the optimum is at s = 6, where the
+    start cuts (exact at -4..5 and 8, 9) under-estimate s^2, so the loop adds the tangent at 6
+    and the answer is still the optimum."""
+    xs = [f"x{i}" for i in range(12)]
+    square = dimod.BinaryQuadraticModel({v: 1.0 for v in xs}, {}, -3.0, "BINARY")
+    bqm = square * square + dimod.BinaryQuadraticModel({v: -12.6 for v in xs}, {}, 0.0, "BINARY")
+    ss = MILPSolver().sample(bqm, squares=[(1.0, {v: 1 for v in xs}, -3)])
+    assert sum(ss.first.sample.values()) == 9
+    assert ss.first.energy == pytest.approx(36.0 - 12.6 * 9)
+    assert ss.info["milp"]["rounds"] >= 2
+
+
+@pytest.mark.parametrize(
+    ("squares", "error", "message"),
+    [
+        ("ab", TypeError, "'squares' must be a sequence of (w, a, c) triples, got str"),
+        ([(1.0, {"a": 1})], TypeError, "'squares' entry 0 must be a (w, a, c) triple"),
+        ([(-1.0, {"a": 1}, 0)], ValueError, "'squares entry 0 weight' must be"),
+        (
+            [(1.0, {"z": 1}, 0)],
+            ValueError,
+            "'squares' entry 0 has variable 'z', which is not in the bqm",
+        ),
+        (
+            [(1.0, {"a": 0.5}, 0)],
+            ValueError,
+            "'squares entry 0 coefficient of a' must be an integer",
+        ),
+        ([(1.0, {"a": 1}, 0.25)], ValueError, "'squares entry 0 constant' must be an integer"),
+    ],
+)
+def test_bad_squares_are_named(squares, error, message) -> None:
+    bqm = dimod.BinaryQuadraticModel({"a": 1.0, "b": -1.0}, {("a", "b"): 2.0}, 0.0, "BINARY")
+    with pytest.raises(error) as info:
+        MILPSolver().sample(bqm, squares=squares)
+    assert message in str(info.value)
+
+
+def test_squares_need_a_binary_bqm() -> None:
+    with pytest.raises(ValueError, match="'squares' needs a BINARY bqm"):
+        MILPSolver().sample(
+            dimod.BinaryQuadraticModel({"a": 1.0}, {}, 0.0, "SPIN"), squares=[(1.0, {"a": 1}, 0)]
+        )

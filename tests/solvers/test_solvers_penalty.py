@@ -227,3 +227,24 @@ def test_norms_make_each_violation_a_squared_distance(seed: int) -> None:
                 assert (scaled == 0.0) == met[label]
                 assert met[label] or scaled >= 1.0 / norm - 1e-12
             assert scaled >= 0.0
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_forms_are_the_squared_rows_linear_forms(seed: int) -> None:
+    """PenaltyParts.forms: (a, c) with v_i(z) = (a^T z + c)^2 at every bit vector for each
+    squared row (slack bits included), None for a Rosenberg product row; the norms are |a|^2."""
+    cqm = _integer_cqm(seed)
+    parts = penalty_parts(cqm)
+    assert len(parts.forms) == len(parts.violations)
+    forms = dict(zip([label for label, _ in parts.violations], parts.forms, strict=True))
+    assert forms["prod"] is None and forms["onehot"] is not None
+    rng = np.random.default_rng(seed)
+    for z in rng.integers(0, 2, size=(16, len(parts.variables))):
+        point = dict(zip(parts.variables, z.tolist(), strict=True))
+        for (_, viol), form, norm in zip(parts.violations, parts.forms, parts.norms, strict=True):
+            if form is None:
+                continue
+            a, c = form
+            value = sum(b * point[v] for v, b in a.items()) + c
+            assert viol.energy(point) == pytest.approx(value * value, abs=1e-9)
+            assert norm == pytest.approx(sum(b * b for b in a.values()))

@@ -337,3 +337,32 @@ def test_preconditioning_lets_cold_dense_sa_find_a_feasible_atom() -> None:
     assert any(t["sample_feasible"] for t in pre.trace)  # an oracle atom, not a repair
     exact = MILPSolver().sample_cqm(model.cqm).first.energy
     assert pre.sampleset.first.energy >= exact - 1e-9
+
+
+def test_exact_oracle_gets_the_squared_rows_and_its_answers_stay_optimal() -> None:
+    """An oracle that takes ``squares`` (MILPSolver) gets every squared row of an integer
+    lifting with a positive weight, and its answer is the QUBO's optimum (enumeration)."""
+    calls: list[tuple[float, float, int]] = []
+
+    class Spy(MILPSolver):
+        def sample(self, bqm, **kwargs):
+            squares = kwargs["squares"]
+            assert all(w > 0 for w, _, _ in squares)
+            ss = super().sample(bqm, **kwargs)
+            calls.append(
+                (ss.first.energy, dimod.ExactSolver().sample(bqm).first.energy, len(squares))
+            )
+            return ss
+
+    x = [dimod.Binary(f"x{i}") for i in range(4)]
+    cqm = dimod.ConstrainedQuadraticModel()
+    cqm.set_objective(-x[0] - 2 * x[1] + 3 * x[0] * x[2] - x[3] + x[1] * x[3])
+    cqm.add_constraint(x[0] + x[1] + x[2] == 1, label="onehot")
+    cqm.add_constraint(2 * x[1] + 3 * x[3] <= 4, label="le")
+    res = qcgd(cqm, Spy(), iterations=6, seed=0, beta0=10.0)
+    assert len(calls) == 6 and res.sampleset.first.is_feasible
+    assert sum(n > 0 for _, _, n in calls) >= 3
+    for with_squares, exact, _ in calls:
+        assert with_squares == pytest.approx(exact, rel=1e-9, abs=1e-9)
+    with pytest.raises(ValueError, match="'sample_kwargs' must not contain 'squares'"):
+        qcgd(cqm, MILPSolver(), iterations=1, sample_kwargs={"squares": []})

@@ -71,6 +71,10 @@ class PenaltyParts:
             v_i / ||a_i||^2 is the squared Euclidean distance from z to the hyperplane
             a_i^T z + c_i = 0; 1.0 for a Rosenberg product violation (already 0 or >= 1 with
             coefficients of at most 3).
+        forms: per violation (same order), (a, c) with v_i = (a^T z + c)^2 for a squared row
+            (a: coefficient per bit, slack bits included; c: the constant), or None for a
+            Rosenberg product violation. An exact oracle can model the square of this linear
+            form instead of the expanded products (:class:`~hybridqnn.solvers.milp.MILPSolver`).
     """
 
     objective: dimod.BinaryQuadraticModel
@@ -85,6 +89,7 @@ class PenaltyParts:
     )
     integral: bool = True
     norms: list[float] = field(default_factory=list)
+    forms: list[tuple[dict, float] | None] = field(default_factory=list)
 
     def lift(self, sample: Mapping[Hashable, float]) -> np.ndarray:
         """A CQM sample as a bit vector over :attr:`variables`: each auxiliary product bit is
@@ -166,6 +171,7 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
     check_finite_model("cqm objective", objective)
     violations: list[tuple[Hashable, dimod.BinaryQuadraticModel]] = []
     norms: list[float] = []
+    forms: list[tuple[dict, float] | None] = []
     aux: dict[tuple[Hashable, Hashable], Hashable] = {}
     aux_viol: list[tuple[Hashable, dimod.BinaryQuadraticModel]] = []
     extra: list[Hashable] = []
@@ -190,6 +196,7 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
             if a == -q and k not in (i, j):
                 violations.append((label, _rosenberg(i, j, k)))
                 norms.append(1.0)
+                forms.append(None)
                 continue
         for (i, j), q in quad.items():
             key = (i, j) if (j, i) not in aux else (j, i)
@@ -230,6 +237,7 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
             slacks.append((label, g_lin, const_n, slack_bits_of))
         violations.append((label, _square(lin_n, const_n)))
         norms.append(float(sum(b * b for b in lin_n.values())))
+        forms.append((lin_n, const_n))
     variables = cqm_vars + extra
     return PenaltyParts(
         objective,
@@ -242,6 +250,7 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         slacks,
         all_integral,
         norms + [1.0] * len(aux_viol),
+        forms + [None] * len(aux_viol),
     )
 
 

@@ -157,7 +157,7 @@ SOLVER_KEYWORDS: Mapping[str, Mapping[str, Keyword]] = MappingProxyType(
             fixed_point_bits=Keyword("int", 1, 32, nullable=True),
         ),
         "exact": _table(),
-        "milp": _table(time_limit=_POS_OR_NONE, seed=_COMMON["seed"]),
+        "milp": _table(time_limit=_POS_OR_NONE, seed=_COMMON["seed"], squares=_ANY),
         "sb": _table(
             **_COMMON,
             mode=Keyword("str", choices=("ballistic", "discrete")),

@@ -18,6 +18,26 @@ problem's optimum (not a relaxation). One y column is shared by every expression
 constraints) that uses the same pair. Quadratic terms that involve an INTEGER or REAL variable
 are not linearised; they are an error naming the term.
 
+**Squares of integer linear forms** (``sample(bqm, squares=...)``). A BQM that contains
+w (a^T x + c)^2 with integer a, c and w >= 0 (the squared constraint rows of a penalty or QCGD
+lifting, :attr:`hybridqnn.problems.penalty.PenaltyParts.forms`) expands each square into
+|a|^2 / 2 products, and the linearisation above of those products has a weak relaxation: on the
+2-sample 16-4-1 QCBO of ``qcbo-convergence`` (321 lifted bits) one QCGD oracle call was not
+solved in 60 s. Given the squares, the solver instead minimises
+
+    rest(x) + sum_i w_i t_i,   s_i = a_i^T x + c_i,   t_i >= (2k + 1) s_i - k (k + 1)  (k in K_i),
+
+where rest = bqm - sum_i w_i (a_i^T x + c_i)^2 (coefficients that cancel to within 10^-9 of
+the subtracted magnitude are dropped as rounding) is linearised as above. Each cut is the
+discrete tangent of s^2 at the integer k (the line through (k, k^2) and (k + 1, (k + 1)^2)), so
+max_k of them is s^2 at k and k + 1 for every k in K_i and below it at every other integer: the
+MILP is a relaxation. K_i starts as {0, -1, +-1, +-2, +-4, ...} within s_i's
+range; after each HiGHS solve every row whose t_i lies below s_i^2 gets the tangent at its
+(integer) s_i, and the loop stops when none does. The last solve's point then has true energy
+equal to its relaxed objective, so it is an exact optimum of ``bqm`` (outer approximation;
+finite, since s_i takes finitely many integer values). The same oracle call above takes
+0.1-0.3 s.
+
 Deterministic: HiGHS is run single-threaded with a zero relative gap, so the same problem gives
 the same sample; ``seed`` is accepted for interface compatibility and has no effect.
 """
@@ -25,7 +45,7 @@ the same sample; ``seed`` is accepted for interface compatibility and has no eff
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import dimod
@@ -133,7 +153,7 @@ class MILPSolver(dimod.Sampler):
     ``seed`` given (it has no effect).
     """
 
-    parameters = {"time_limit": [], "seed": []}
+    parameters = {"time_limit": [], "seed": [], "squares": []}
     properties = {"exact": True}
 
     def sample(
@@ -142,17 +162,30 @@ class MILPSolver(dimod.Sampler):
         *,
         time_limit: float | None = None,
         seed: int | None = None,
+        squares: Sequence[tuple[float, Mapping[Hashable, float], float]] | None = None,
     ) -> dimod.SampleSet:
-        """Minimise ``bqm`` exactly: E(x) = offset + Σ_v h_v x_v + Σ_{u<v} J_uv x_u x_v."""
+        """Minimise ``bqm`` exactly: E(x) = offset + Σ_v h_v x_v + Σ_{u<v} J_uv x_u x_v.
+
+        ``squares``: optional (w, a, c) triples, w >= 0 and a (a mapping over ``bqm``'s
+        variables) and c integers, whose w (a^T x + c)^2 are part of a BINARY ``bqm``; each is
+        then modelled by tangent cuts of s^2 instead of its expanded products (module
+        docstring). The optimum is the same; the solve is far faster where the squares dominate.
+        ``info["milp"]["rounds"]`` counts the HiGHS solves of the cut loop (1 without squares).
+        """
         start = time.perf_counter_ns()
         if not isinstance(bqm, dimod.BinaryQuadraticModel):
             raise TypeError(f"'bqm' must be a dimod.BinaryQuadraticModel, got {type(bqm).__name__}")
         check_finite_model("bqm", bqm)
         limit = _check_time_limit(time_limit)
+        squares = _check_squares(squares, bqm)
         variables = list(bqm.variables)
         vartype_of = {v: bqm.vartype for v in variables}
         lin = _Linearisation(variables, vartype_of, {v: (0.0, 1.0) for v in variables})
-        values, info, stamps = _solve(lin, lin.expression(bqm, "'bqm'"), [], limit)
+        if squares:
+            values, info, stamps = _solve_with_squares(lin, bqm, squares, limit)
+        else:
+            values, info, stamps = _solve(lin, lin.expression(bqm, "'bqm'"), [], limit)
+            info["rounds"] = 1
         sample = _decode(values, variables, vartype_of)
         ss = dimod.SampleSet.from_samples_bqm(
             (np.asarray([sample], dtype=np.int8).reshape(1, len(variables)), variables), bqm
@@ -327,4 +360,120 @@ def _solve(
             "optimal": res.status == 0,
             "mip_gap": float(getattr(res, "mip_gap", 0.0) or 0.0),
         }
+    return values, info, (begin, time.perf_counter_ns())
+
+
+def _check_squares(
+    squares: Any, bqm: dimod.BinaryQuadraticModel
+) -> list[tuple[float, dict[Hashable, int], int]]:
+    """``squares`` as (w, {variable: integer}, integer) triples, or a one-line error naming the
+    entry, the rule and what it got."""
+    if squares is None:
+        return []
+    if isinstance(squares, (str, bytes)) or not isinstance(squares, Sequence):
+        raise TypeError(f"'squares' must be a sequence of (w, a, c) triples, got {type(squares).__name__}")
+    if squares and bqm.vartype is not dimod.BINARY:
+        raise ValueError("'squares' needs a BINARY bqm (the squares are over 0/1 bits), got a SPIN bqm")
+    out = []
+    for k, entry in enumerate(squares):
+        if not (isinstance(entry, Sequence) and len(entry) == 3 and isinstance(entry[1], Mapping)):
+            raise TypeError(f"'squares' entry {k} must be a (w, a, c) triple with a a mapping, got {entry!r}")
+        w, a, c = entry
+        w = check_float(f"squares entry {k} weight", w, 0.0)
+        coef: dict[Hashable, int] = {}
+        for v, b in a.items():
+            if v not in bqm.variables:
+                raise ValueError(f"'squares' entry {k} has variable {v!r}, which is not in the bqm")
+            coef[v] = _integer(f"squares entry {k} coefficient of {v}", b)
+        out.append((w, coef, _integer(f"squares entry {k} constant", c)))
+    return out
+
+
+def _integer(name: str, value: Any) -> int:
+    """``value`` as an int if it is a finite float within 10^-9 of an integer, else a one-line
+    error (the tangent cuts are exact only at integer points)."""
+    x = check_float(name, value)
+    if abs(x - round(x)) > 1e-9 * max(1.0, abs(x)):
+        raise ValueError(f"{name!r} must be an integer (the cuts are exact at integer points only), got {value!r}")
+    return int(round(x))
+
+
+def _rest(
+    bqm: dimod.BinaryQuadraticModel, squares: list[tuple[float, dict[Hashable, int], int]]
+) -> dimod.BinaryQuadraticModel:
+    """bqm - sum_i w_i (a_i^T x + c_i)^2 over bits, each coefficient that cancels to within
+    10^-9 of the magnitude subtracted from it set to 0 (floating-point rounding, not data)."""
+    rest = bqm.copy()
+    size = dimod.BinaryQuadraticModel(dimod.BINARY)
+    for w, a, c in squares:
+        if w == 0.0:
+            continue
+        items = list(a.items())
+        for p, (u, au) in enumerate(items):
+            rest.add_linear(u, -w * (au * au + 2 * c * au))
+            size.add_linear(u, abs(w * (au * au + 2 * c * au)))
+            for v, av in items[p + 1 :]:
+                rest.add_quadratic(u, v, -2.0 * w * au * av)
+                size.add_quadratic(u, v, abs(2.0 * w * au * av))
+        rest.offset -= w * c * c
+    for u, b in list(rest.iter_linear()):
+        if b != 0.0 and abs(b) <= 1e-9 * size.linear.get(u, 0.0):
+            rest.set_linear(u, 0.0)
+    for u, v, b in list(rest.iter_quadratic()):
+        if abs(b) <= 1e-9 * (size.adj[u].get(v, 0.0) if u in size.adj else 0.0):
+            rest.remove_interaction(u, v)
+    return rest
+
+
+def _tangent(t: int, s: int, k: int) -> tuple[dict[int, float], str, float, Any]:
+    """t >= (2k + 1) s - k (k + 1): the tangent of s^2 at the integer k, as a MILP row."""
+    return ({t: 1.0, s: -(2.0 * k + 1.0)}, "ge", -float(k * (k + 1)), ("tangent", k))
+
+
+def _solve_with_squares(
+    lin: _Linearisation,
+    bqm: dimod.BinaryQuadraticModel,
+    squares: list[tuple[float, dict[Hashable, int], int]],
+    time_limit: float | None,
+) -> tuple[np.ndarray, dict[str, Any], tuple[int, int]]:
+    """The outer-approximation loop of the module docstring: HiGHS solves with tangent cuts,
+    adding the tangent at s_i for every row with t_i < s_i^2, until none is left."""
+    coef, const = lin.expression(_rest(bqm, squares), "'bqm'")
+    rows: list[tuple[dict[int, float], str, float, Any]] = []
+    cuts: list[tuple[int, int, set[int]]] = []
+    for w, a, c in squares:
+        if w == 0.0:
+            continue
+        lo = c + sum(min(b, 0) for b in a.values())
+        hi = c + sum(max(b, 0) for b in a.values())
+        s, t = len(lin.lower), len(lin.lower) + 1
+        lin.lower += [float(lo), 0.0]
+        lin.upper += [float(hi), float(max(lo * lo, hi * hi))]
+        lin.integral += [0, 0]  # s is integer at every 0/1 point; t is continuous
+        coef[t] = w
+        rows.append(({s: 1.0, **{lin.index[v]: -float(b) for v, b in a.items()}}, "eq", float(c), "square"))
+        points = {0, -1}
+        step = 1
+        while step <= max(abs(lo), abs(hi)):
+            points |= {step, -step}
+            step *= 2
+        points = {k for k in points if lo - 1 <= k <= hi}
+        rows += [_tangent(t, s, k) for k in sorted(points)]
+        cuts.append((s, t, points))
+    begin = time.perf_counter_ns()
+    rounds = 0
+    while True:
+        rounds += 1
+        left = None if time_limit is None else time_limit - (time.perf_counter_ns() - begin) / 1e9
+        values, info, _ = _solve(lin, (coef, const), rows, None if left is None else max(left, 1e-3))
+        added = 0
+        for s, t, points in cuts:
+            k = int(round(values[s]))
+            if values[t] < k * k - 1e-6 * max(1.0, k * k) and k not in points:
+                points.add(k)
+                rows.append(_tangent(t, s, k))
+                added += 1
+        if not added or not info["optimal"]:
+            break
+    info["rounds"] = rounds
     return values, info, (begin, time.perf_counter_ns())
