@@ -462,10 +462,14 @@ def _solve_with_squares(
         cuts.append((s, t, points))
     begin = time.perf_counter_ns()
     rounds = 0
+    info: dict[str, Any] = {}
     while True:
-        rounds += 1
         left = None if time_limit is None else time_limit - (time.perf_counter_ns() - begin) / 1e9
-        values, info, _ = _solve(lin, (coef, const), rows, None if left is None else max(left, 1e-3))
+        if rounds and left is not None and left <= 0.0:
+            info["optimal"] = False  # the last round's point, not proven: cuts were still added
+            break
+        rounds += 1
+        values, info, _ = _solve(lin, (coef, const), rows, left)
         added = 0
         for s, t, points in cuts:
             k = int(round(values[s]))
