@@ -145,8 +145,9 @@ def _coefficient_bits(label: str, bits: int) -> None:
 
 
 @dataclass(frozen=True)
-class QCBOParams:
-    """Settings shared by the QCBO experiments and the benchmark."""
+class QCBOModelParams:
+    """The QCBO itself, shared by every QCBO experiment: the inputs, the spline network, the
+    integer grid, and the oracle's settings (QCGD's beta0, the oracle keywords, the MILP time)."""
 
     pool_side: int = param(
         4, help="inputs are side x side block means of the 28x28 image", low=1, high=28, check=_divides_28
@@ -157,6 +158,36 @@ class QCBOParams:
     loss: str = param("logistic", help="loss spline", choices=LOSSES)
     loss_segments: int = param(8, help="segments of the loss spline", low=1, high=MAX_WIDTH)
     bias: bool = True
+    beta0: float = param(1.0, help="QCGD initial penalty", **POSITIVE)
+    input_unit: float = param(
+        0.0,
+        help="input grid q (a power of two) of the integer-exact QCBO for QPH and the "
+        "control; 0: the real-coefficient model",
+        low=0.0,
+    )
+    sample_kwargs: dict[str, Any] = field(
+        default_factory=lambda: {"num_reads": 2, "num_sweeps": 100},
+        metadata={"help": "passed to the oracle's sample() (checked against the oracles it goes to)"},
+    )
+    milp_time_limit: float = param(5.0, help="seconds per exact (MILP) subproblem", **POSITIVE)
+
+    def __post_init__(self) -> None:
+        from hybridqnn.solvers.keywords import check_sample_kwargs
+
+        check_declared(self)
+        for solver in self.sample_kwargs_solvers():
+            check_sample_kwargs(solver, self.sample_kwargs)
+
+    def sample_kwargs_solvers(self) -> list[str]:
+        """The solvers ``sample_kwargs`` is passed to (each subclass says which)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class QCBOParams(QCBOModelParams):
+    """QPH training, its controls and QAT: the settings shared by ``qcbo-fmnist`` and the
+    benchmark (not by ``qcbo-convergence``, which runs QCGD alone)."""
+
     ph_iterations: int = param(6, help="QPH iterations", **COUNT)
     ph_restarts: int = param(
         1,
@@ -178,13 +209,6 @@ class QCBOParams:
         "line-search", help="mean (textbook PH) or line-search", choices=("mean", "line-search")
     )
     qcgd_iterations: int = param(5, help="QCGD oracle calls per subproblem", **COUNT)
-    beta0: float = param(1.0, help="QCGD initial penalty", **POSITIVE)
-    input_unit: float = param(
-        0.0,
-        help="input grid q (a power of two) of the integer-exact QCBO for QPH and the "
-        "control; 0: the real-coefficient model",
-        low=0.0,
-    )
     moves: list[str] = param(
         default_factory=list,
         help="extra QPH moves after the line search (fit_qcbo moves; 'qubo': the "
@@ -218,11 +242,6 @@ class QCBOParams:
     solver: str = solver_field(
         "dense-sa", help="registry name of the oracle (QCGD / penalty)", excluded=("milp", "exact")
     )
-    sample_kwargs: dict[str, Any] = field(
-        default_factory=lambda: {"num_reads": 2, "num_sweeps": 100},
-        metadata={"help": "passed to the oracle's sample() (checked against solver)"},
-    )
-    milp_time_limit: float = param(5.0, help="seconds per exact (MILP) subproblem", **POSITIVE)
     qat_epochs: int = param(60, help="QAT epochs", **COUNT)
     qat_lr: float = param(1e-2, help="QAT learning rate", **POSITIVE)
     qat_batch_size: int = param(32, help="QAT batch size", **COUNT)
@@ -230,15 +249,8 @@ class QCBOParams:
         3, help="QAT / full-precision runs; the lowest training loss is kept", **COUNT
     )
 
-    def __post_init__(self) -> None:
-        from hybridqnn.solvers.keywords import check_sample_kwargs
-
-        check_declared(self)
-        for solver in self.sample_kwargs_solvers():
-            check_sample_kwargs(solver, self.sample_kwargs)
-
     def sample_kwargs_solvers(self) -> list[str]:
-        """The solvers ``sample_kwargs`` is passed to: ``solver`` (subclasses may say others)."""
+        """The solvers ``sample_kwargs`` is passed to: ``solver``."""
         return [self.solver]
 
 
@@ -283,7 +295,7 @@ class QCBOExperimentParams(QCBOParams):
 
 
 @dataclass(frozen=True)
-class QCBOConvergenceParams(QCBOParams):
+class QCBOConvergenceParams(QCBOModelParams):
     """QCGD convergence under noisy / limited-precision oracles on one small QCBO."""
 
     task: str = param("0-1", help="'all' or a class pair 'A-B'", check=_check_task)
@@ -314,7 +326,7 @@ class QCBOConvergenceParams(QCBOParams):
     )
 
     def sample_kwargs_solvers(self) -> list[str]:
-        """The oracles but milp (which takes ``milp_time_limit``); ``solver`` is not used here."""
+        """The oracles but milp (which takes ``milp_time_limit``)."""
         return [oracle for oracle in self.oracles if oracle != "milp"]
 
 
@@ -344,7 +356,7 @@ class _Data:
     spec: dict[str, Any]  # how a saved model's test inputs are made (hybridqnn.deploy.inputs)
 
 
-def _data(p: QCBOParams, task: str, n_train: int, n_test: int, seed: int, data_dir: Any) -> _Data:
+def _data(p: QCBOModelParams, task: str, n_train: int, n_test: int, seed: int, data_dir: Any) -> _Data:
     from hybridqnn.data import block_means, load_dataset, task_subset
 
     ds = task_subset(load_dataset("fashion-mnist", data_dir=data_dir), task, n_train, n_test, seed)
@@ -379,7 +391,7 @@ def _codes(setting: str, num_layers: int) -> list[Any]:
     return [WeightCode("binary")] * (num_layers - 1) + [WeightCode("kbit", bits=3)]
 
 
-def _sizes(p: QCBOParams, d: _Data) -> tuple[int, ...]:
+def _sizes(p: QCBOModelParams, d: _Data) -> tuple[int, ...]:
     return (d.X.shape[1], *p.hidden, d.n_out)
 
 
@@ -403,7 +415,7 @@ def _fit_kwargs(p: QCBOParams, method: str) -> dict[str, Any]:
 _BOX = 1.0  # pooled pixel means lie in [0, 1]
 
 
-def _network_kwargs(p: QCBOParams, num_inputs: int) -> dict[str, Any]:
+def _network_kwargs(p: QCBOModelParams, num_inputs: int) -> dict[str, Any]:
     """The quantized spline network's description shared by build_qcbo, fit_qcbo and
     fit_greedy_moves: splines, activation bits, the loss, the bias, the input box [0, 1]^d and
     the input grid."""
