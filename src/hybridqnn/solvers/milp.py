@@ -22,8 +22,9 @@ are not linearised; they are an error naming the term.
 w (a^T x + c)^2 with integer a, c and w >= 0 (the squared constraint rows of a penalty or QCGD
 lifting, :attr:`hybridqnn.problems.penalty.PenaltyParts.forms`) expands each square into
 |a|^2 / 2 products, and the linearisation above of those products has a weak relaxation: on the
-2-sample 16-4-1 QCBO of ``qcbo-convergence`` (321 lifted bits) one QCGD oracle call was not
-solved in 60 s. Given the squares, the solver instead minimises
+2-sample 16-4-1 QCBO of ``qcbo-convergence`` (321 lifted bits, 3,404 products, rows of at most
+21 terms with multipliers up to 10^5 times the objective's scale) no QCGD oracle call was
+proven optimal in 60 s. Given the squares, the solver instead minimises
 
     rest(x) + sum_i w_i t_i,   s_i = a_i^T x + c_i,   t_i >= (2k + 1) s_i - k (k + 1)  (k in K_i),
 
@@ -35,8 +36,8 @@ MILP is a relaxation. K_i starts as {0, -1, +-1, +-2, +-4, ...} within s_i's
 range; after each HiGHS solve every row whose t_i lies below s_i^2 gets the tangent at its
 (integer) s_i, and the loop stops when none does. The last solve's point then has true energy
 equal to its relaxed objective, so it is an exact optimum of ``bqm`` (outer approximation;
-finite, since s_i takes finitely many integer values). The same oracle call above takes
-0.1-0.3 s.
+finite, since s_i takes finitely many integer values). The 100 oracle calls of the shipped
+``qcbo-convergence`` run on that model then take 1.0 s median and 3.6 s at most, all proven.
 
 Deterministic: HiGHS is run single-threaded with a zero relative gap, so the same problem gives
 the same sample; ``seed`` is accepted for interface compatibility and has no effect.
