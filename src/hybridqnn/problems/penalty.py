@@ -66,11 +66,6 @@ class PenaltyParts:
             :meth:`lift`).
         integral: whether every constraint had integer data (then every violation of an
             infeasible point is >= 1 and a feasible point lifts to violation exactly 0).
-        norms: per violation (same order), ||a_i||^2, the squared norm of the coefficients of
-            its normalised linear form a_i^T z + c_i over the bits z (slack bits included):
-            v_i / ||a_i||^2 is the squared Euclidean distance from z to the hyperplane
-            a_i^T z + c_i = 0; 1.0 for a Rosenberg product violation (already 0 or >= 1 with
-            coefficients of at most 3).
         forms: per violation (same order), (a, c) with v_i = (a^T z + c)^2 for a squared row
             (a: coefficient per bit, slack bits included; c: the constant), or None for a
             Rosenberg product violation. An exact oracle can model the square of this linear
@@ -88,8 +83,16 @@ class PenaltyParts:
         default_factory=list
     )
     integral: bool = True
-    norms: list[float] = field(default_factory=list)
     forms: list[tuple[dict, float] | None] = field(default_factory=list)
+
+    @property
+    def norms(self) -> list[float]:
+        """Per violation (same order), ||a_i||^2, the squared norm of the coefficients of its
+        normalised linear form a_i^T z + c_i over the bits z (slack bits included; from
+        :attr:`forms`): v_i / ||a_i||^2 is the squared Euclidean distance from z to the
+        hyperplane a_i^T z + c_i = 0; 1.0 for a Rosenberg product violation (already 0 or >= 1
+        with coefficients of at most 3)."""
+        return [1.0 if f is None else float(sum(b * b for b in f[0].values())) for f in self.forms]
 
     def lift(self, sample: Mapping[Hashable, float]) -> np.ndarray:
         """A CQM sample as a bit vector over :attr:`variables`: each auxiliary product bit is
@@ -170,7 +173,6 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         objective.add_variable(v)
     check_finite_model("cqm objective", objective)
     violations: list[tuple[Hashable, dimod.BinaryQuadraticModel]] = []
-    norms: list[float] = []
     forms: list[tuple[dict, float] | None] = []
     aux: dict[tuple[Hashable, Hashable], Hashable] = {}
     aux_viol: list[tuple[Hashable, dimod.BinaryQuadraticModel]] = []
@@ -195,7 +197,6 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
             (k, a), ((i, j), q) = next(iter(lin.items())), next(iter(quad.items()))
             if a == -q and k not in (i, j):
                 violations.append((label, _rosenberg(i, j, k)))
-                norms.append(1.0)
                 forms.append(None)
                 continue
         for (i, j), q in quad.items():
@@ -236,7 +237,6 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
                 num_slack += 1
             slacks.append((label, g_lin, const_n, slack_bits_of))
         violations.append((label, _square(lin_n, const_n)))
-        norms.append(float(sum(b * b for b in lin_n.values())))
         forms.append((lin_n, const_n))
     variables = cqm_vars + extra
     return PenaltyParts(
@@ -249,7 +249,6 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         len(aux),
         slacks,
         all_integral,
-        norms + [1.0] * len(aux_viol),
         forms + [None] * len(aux_viol),
     )
 
