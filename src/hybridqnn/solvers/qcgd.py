@@ -85,8 +85,8 @@ The exact oracle on the 2-sample model. An oracle whose ``parameters`` list ``sq
 the squared rows of G_t as (mult_i u_i, a_i, c_i) (:meth:`_Lifted.squares`, u_i the
 preconditioning factor), so that :class:`~hybridqnn.solvers.milp.MILPSolver` models each
 (a_i^T x + c_i)^2 by tangent cuts instead of its expanded products. Each call on the 2-sample
-16-4-1 model (1-bit activations, 321 lifted bits) then takes 1.0 s median (3.6 s at most), proven optimal, where the
-product linearisation was not proven in 60 s. Measured, T = 100, beta_0 = 100, no
+16-4-1 model (1-bit activations, 321 lifted bits) then takes 1.0 s median (3.6 s at most),
+proven optimal, where the product linearisation was not proven in 60 s. Measured, T = 100, beta_0 = 100, no
 preconditioning (the ``qcbo-convergence`` config): warm-started, 98% of the second half's atoms
 feasible, the best at the optimum (gap 0%), slope -1.96, ||r|| sqrt(t) non-increasing over all
 100 oracle iterates (the start X_1, feasible with r = 0, is not one of them), 142 s; cold, the
