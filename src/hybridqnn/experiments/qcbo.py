@@ -169,7 +169,9 @@ class QCBOModelParams:
         default_factory=lambda: {"num_reads": 2, "num_sweeps": 100},
         metadata={"help": "passed to the oracle's sample() (checked against the oracles it goes to)"},
     )
-    milp_time_limit: float = param(5.0, help="seconds per exact (MILP) subproblem", **POSITIVE)
+    milp_time_limit: float = param(
+        5.0, help="seconds per exact (MILP) solve: a subproblem, or a QCGD oracle call", **POSITIVE
+    )
 
     def __post_init__(self) -> None:
         from hybridqnn.solvers.keywords import check_sample_kwargs
