@@ -307,16 +307,19 @@ def _slack_coefficients(
 
 
 def _square(lin: dict[Hashable, float], const: float) -> dimod.BinaryQuadraticModel:
-    """(sum_j a_j x_j + c)^2 over bits: x_j^2 = x_j."""
+    """(sum_j a_j x_j + c)^2 over bits (x_j^2 = x_j): linear a_j^2 + 2 c a_j, quadratic
+    2 a_p a_q for p < q, offset c^2 (built from arrays: a row of m bits has m(m - 1)/2
+    products, and a QPH run builds tens of thousands of rows)."""
     labels = list(lin)
-    a = np.array([lin[v] for v in labels])
-    linear = {v: a[k] * a[k] + 2.0 * const * a[k] for k, v in enumerate(labels)}
-    quadratic = {
-        (labels[p], labels[q]): 2.0 * a[p] * a[q]
-        for p in range(len(labels))
-        for q in range(p + 1, len(labels))
-    }
-    return dimod.BinaryQuadraticModel(linear, quadratic, const * const, dimod.BINARY)
+    a = np.fromiter(lin.values(), dtype=np.float64, count=len(labels))
+    p, q = np.triu_indices(len(labels), 1)
+    return dimod.BinaryQuadraticModel.from_numpy_vectors(
+        a * a + 2.0 * const * a,
+        (p, q, 2.0 * a[p] * a[q]),
+        const * const,
+        dimod.BINARY,
+        variable_order=labels,
+    )
 
 
 def penalty_bqm(
