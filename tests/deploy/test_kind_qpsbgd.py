@@ -308,20 +308,38 @@ def test_gcn_packed_reference_and_no_onnx(gcn_case, tmp_path: Path) -> None:
         logits = model(inputs.x, inputs.adjacency).double().numpy()
     ref = np.asarray(reference.forward(graph, inputs.x.numpy(), adj), dtype=np.float64)
     assert np.abs(ref - logits).max() <= 1e-5
-    np.testing.assert_array_equal(
-        reference.predict(graph, inputs.x.numpy(), adj)[inputs.nodes.numpy()], kind_of(model).predict(model, inputs)
-    )
+    nodes = inputs.nodes.numpy()
+    deployed = reference.predict(graph, inputs.x.numpy(), adj)[nodes]
+    torch_labels = kind_of(model).predict(model, inputs)
+    tied = _gcn_ties(model, inputs.x.numpy(), adj)[nodes]
+    np.testing.assert_array_equal(deployed[~tied], torch_labels[~tied])
     from hybridqnn.deploy.onnx_export import to_onnx
 
     with pytest.raises(NotExportableError, match="cannot be expressed in ONNX"):
         to_onnx(graph)
 
 
+def _gcn_ties(model: nn.Module, x: np.ndarray, adj: np.ndarray) -> np.ndarray:
+    """Nodes whose label float32 rounding may decide: in exact (float64) arithmetic,
+    H = Â x sign(W_1)ᵀ has an exact 0 in a row of the node's neighbourhood (Â includes the self
+    loop), whose sign float32 noise picks, or the node's two best logits of
+    Â sign(H) sign(W_2)ᵀ tie."""
+    a = np.asarray(adj, dtype=np.float64)
+    w1 = np.where(model.conv1.weight.detach().double().numpy() >= 0, 1.0, -1.0)
+    w2 = np.where(model.conv2.weight.detach().double().numpy() >= 0, 1.0, -1.0)
+    h = a @ (np.asarray(x, dtype=np.float64) @ w1.T)
+    zero = (np.abs(h) < 1e-9).any(axis=1)
+    logits = np.sort(a @ np.where(h >= 0, 1.0, -1.0) @ w2.T, axis=1)
+    return ((a != 0).astype(np.float64) @ zero > 0) | (logits[:, -1] - logits[:, -2] < 1e-9)
+
+
 def test_gcn_packed_reference_on_cora_differs_from_torch_only_at_ties(tmp_path: Path) -> None:
     """On Cora (0/1 features) many hidden pre-activations are exactly 0: torch's float32
     (Â x) sign(W)ᵀ gives them rounding noise of either sign, the deployed graph computes the
-    integer x sign(W)ᵀ first (the kind module's docstring). The labels then differ on a few
-    nodes (measured 12 of 2708 after 5 QP-SBGD steps), never on many."""
+    integer x sign(W)ᵀ first (the kind module's docstring). The labels then differ only at
+    nodes such a tie can decide (:func:`_gcn_ties`), and which of those differ depends on the
+    CPU's float32 kernels: 12 of 2708 after 3 steps on one development machine, 31 on an AMD
+    EPYC with AVX-512, with the same code."""
     pytest.importorskip("torch_geometric")
     from hybridqnn.data import load_graph_dataset
     from hybridqnn.train import train_gcn
@@ -336,7 +354,10 @@ def test_gcn_packed_reference_on_cora_differs_from_torch_only_at_ties(tmp_path: 
     graph = _packed(model, tmp_path)
     deployed = reference.predict(graph, g.x.numpy(), adj.to_dense().numpy())
     torch_labels = kind_of(model).predict(model, GraphInputs(g.x, adj))
-    assert np.mean(deployed == torch_labels) >= 0.99
+    tied = _gcn_ties(model, g.x.numpy(), adj.to_dense().numpy())
+    differ = deployed != torch_labels
+    assert not (differ & ~tied).any(), np.flatnonzero(differ & ~tied)[:10]
+    assert (~tied).mean() > 0.5  # the check is not vacuous: most nodes have no tie (89% here)
 
 
 def test_inputs_of_the_wrong_data_set_are_one_line_errors(gcn_case) -> None:
