@@ -37,6 +37,7 @@ from hybridqnn.nn import (
     BinaryMLP,
     Scale,
     SignActivation,
+    binarize,
 )
 from hybridqnn.solvers import get_sampler
 from hybridqnn.train import optimizers_for
@@ -324,12 +325,13 @@ def _gcn_ties(model: nn.Module, x: np.ndarray, adj: np.ndarray) -> np.ndarray:
     H = Â x sign(W_1)ᵀ has an exact 0 in a row of the node's neighbourhood (Â includes the self
     loop), whose sign float32 noise picks, or the node's two best logits of
     Â sign(H) sign(W_2)ᵀ tie."""
+    def sign(t: torch.Tensor | np.ndarray) -> np.ndarray:  # the model's sign(0) = +1
+        return binarize(torch.as_tensor(t).detach().double()).numpy()
+
     a = np.asarray(adj, dtype=np.float64)
-    w1 = np.where(model.conv1.weight.detach().double().numpy() >= 0, 1.0, -1.0)
-    w2 = np.where(model.conv2.weight.detach().double().numpy() >= 0, 1.0, -1.0)
-    h = a @ (np.asarray(x, dtype=np.float64) @ w1.T)
+    h = a @ (np.asarray(x, dtype=np.float64) @ sign(model.conv1.weight).T)
     zero = (np.abs(h) < 1e-9).any(axis=1)
-    logits = np.sort(a @ np.where(h >= 0, 1.0, -1.0) @ w2.T, axis=1)
+    logits = np.sort(a @ sign(h) @ sign(model.conv2.weight).T, axis=1)
     return ((a != 0).astype(np.float64) @ zero > 0) | (logits[:, -1] - logits[:, -2] < 1e-9)
 
 
