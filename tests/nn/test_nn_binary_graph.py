@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from hybridqnn.data.graphs import gcn_adjacency, load_karate_club
 from hybridqnn.nn.binary import BinaryLinear, binary_layer_of
-from hybridqnn.nn.binary_graph import BinaryGCNConv
+from hybridqnn.nn.binary_graph import BinaryGCNConv, aggregate
 
 pytest.importorskip("torch_geometric", reason="graph tests need the 'graph' extra")
 
@@ -137,6 +137,45 @@ def test_matches_dense_formula_on_random_graphs(n: int, f: int, out: int, seed: 
     d = 1.0 / np.sqrt(a.sum(1))
     expected = (d[:, None] * a * d[None, :]) @ h.numpy() @ _sign(conv.weight).detach().numpy().T
     np.testing.assert_allclose(conv(h, adj).detach().numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def _sequential_sum(a: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Row i of A·M in float32, adding A_ij M_j one term at a time in ascending j."""
+    out = np.zeros((a.shape[0], m.shape[1]), dtype=np.float32)
+    for i, j in zip(*np.nonzero(a), strict=True):
+        out[i] += np.float32(a[i, j]) * m[j]
+    return out
+
+
+@given(n=st.integers(1, 9), c=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_aggregate_adds_each_row_in_ascending_column_order(n: int, c: int, seed: int) -> None:
+    """The fixed order is the whole point: every way of handing over Â (dense, coalesced
+    sparse, an uncoalesced COO with its entries shuffled) gives the same bits as a plain loop
+    that adds A_ij M_j in ascending j, and equal columns of M give equal output columns."""
+    rng = np.random.default_rng(seed)
+    a = (rng.random((n, n)) < 0.5) * rng.random((n, n)).astype(np.float32)
+    m = rng.integers(-3, 4, size=(n, c)).astype(np.float32)
+    m = np.concatenate([m, m[:, :1]], axis=1)  # a tied column
+    expected = _sequential_sum(a, m)
+    dense = torch.from_numpy(a)
+    rows, cols = np.nonzero(a)
+    order = rng.permutation(len(rows))
+    shuffled = torch.sparse_coo_tensor(
+        torch.tensor(np.stack([rows[order], cols[order]]), dtype=torch.int64),
+        torch.from_numpy(a[rows[order], cols[order]]),
+        (n, n),
+    )
+    for adj in (dense, dense.to_sparse(), shuffled):
+        out = aggregate(adj, torch.from_numpy(m)).numpy()
+        np.testing.assert_array_equal(out, expected)
+        np.testing.assert_array_equal(out[:, -1], out[:, 0])
+
+
+def test_aggregate_is_differentiable() -> None:
+    torch.manual_seed(0)
+    adj = (torch.rand(5, 6, dtype=torch.float64) * (torch.rand(5, 6) < 0.5)).to_sparse()
+    m = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: aggregate(adj, t), (m,))
 
 
 @pytest.mark.parametrize(

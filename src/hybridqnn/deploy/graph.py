@@ -41,6 +41,10 @@ would disagree. With ``z = x W^T + b`` and ``t = rel (|x| |W|^T + |b|)``, one ou
 ``z'_c = max_d z_d`` where ``z_c >= max_d z_d - t_c - max_d t_d`` (tied with the largest, so the
 first argmax is the first of the tied), and ``z' = z`` elsewhere.
 
+``graph_conv`` computes the integer-valued ``x W^T`` (binary weights, 0/1 node features) first
+and adds row i's terms ``A_ij (x W^T)_j`` in ascending j, one rounding per product: the order of
+the torch layer (:func:`hybridqnn.nn.binary_graph.aggregate`), so its exact ties fall alike.
+
 Packed file (``safetensors``, no pickle): string metadata ``format = "hybridqnn-packed"``,
 ``format_version = "1"`` and ``graph`` = the JSON of :meth:`Graph.to_json`; one tensor per param,
 named ``op<i>.<role>``: a float param in the graph's dtype with the param's shape, a uniform param

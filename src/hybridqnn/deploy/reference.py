@@ -128,7 +128,22 @@ def _conv2d(
 
 
 def _graph_conv(x: np.ndarray, *, weight: np.ndarray, adjacency: Any, dtype: np.dtype, **_: Any) -> np.ndarray:
-    return np.asarray(adjacency @ (x @ weight.T), dtype=dtype)
+    """``A (x W^T)`` summed as :func:`hybridqnn.nn.binary_graph.aggregate` sums it: row i adds
+    A_ij (x W^T)_j over its stored entries in ascending j, each product rounded once, so exact
+    ties (0/1 features, ±1 weights) fall as they do in torch on any CPU."""
+    m = np.asarray(x @ weight.T, dtype=dtype)
+    if isinstance(adjacency, np.ndarray):
+        rows, cols = np.nonzero(adjacency)
+        values = adjacency[rows, cols]
+    else:  # scipy.sparse CSR (_check_adjacency)
+        a = adjacency.copy()
+        a.sum_duplicates()  # also sorts each row's columns
+        a.eliminate_zeros()
+        coo = a.tocoo()
+        rows, cols, values = coo.row, coo.col, coo.data
+    out = np.zeros((adjacency.shape[0], m.shape[1]), dtype=dtype)
+    np.add.at(out, rows, values.astype(dtype)[:, None] * m[cols])
+    return out
 
 
 def _sign(x: np.ndarray, *, zero: float, dtype: np.dtype, **_: Any) -> np.ndarray:

@@ -10,17 +10,28 @@ optionally followed by the sign activation (hardtanh straight-through backward,
 arXiv 2310.15128, BMVC 2024) trains binary GCNs with QP-SBGD but its GCN code is not public, so
 how QP-SBGD is applied to a graph convolution is our choice:
 
-**Propagate first, then an inner** :class:`~hybridqnn.nn.binary.BinaryLinear`. The layer
-computes X = Â·H (sparse) and then ``self.lin(X)`` = X·sign(W)^T. Because the product is
-associative this is the same H' as applying the weights first, but the inner binary layer now
+**QP-SBGD sees the propagated input.** The inner :class:`~hybridqnn.nn.binary.BinaryLinear`
 records X = ÂH as *its* input and V = dL/dH' as the gradient at its output, so QP-SBGD's
 layer-local problem is exactly the Jacobian of H' with respect to the weights:
 dL/dW = Vᵀ(ÂH), and the least-squares projection per output channel j is
 min over g in {±1}^{n_in} of ‖v_j − (ÂH) g‖². Every optimizer that handles
 ``BinaryLinear`` (QP-SBGD, BinaryConnect, ProxQuant) therefore handles this layer unchanged;
-``conv.lin.weight`` is the (only) binary parameter. The cost is that the propagation runs on
-the wider of the two sides (``in_channels``) rather than the narrower; for the sizes of the
-paper's experiments (Cora: 1433 → 16 → 7) this is a sparse product of a few milliseconds.
+``conv.lin.weight`` is the (only) binary parameter.
+
+**The output is computed weights first, summed in a fixed order:** H' = Â (H sign(W)ᵀ), with
+:func:`aggregate` adding each node's neighbour terms one by one in ascending column order. The
+product is associative, so this is the same H' as (ÂH) sign(W)ᵀ, but the two orders round
+differently, and with binary weights the difference decides outputs: on integer features
+(one-hot karate, 0/1 Cora) H sign(W)ᵀ is exact, and many pre-activations are exactly 0 (or two
+logits exactly equal) in exact arithmetic. A BLAS or sparse kernel picks its summation order
+(and whether it fuses multiply-adds) by the CPU's instruction set, so those ties broke
+differently from one CPU to another and so did the whole training run after the first flipped
+sign (the same seed gave karate a training loss of 0.291 on one CPU and 0.339 on another).
+Summed in a fixed order with one rounding per product, the forward pass is bit-identical on
+every CPU, and equal logits stay equal (``argmax`` then takes the first). Recording ÂH costs
+one extra sparse product per training step, only while autograd records. (On features that
+are not integers, H sign(W)ᵀ itself is a BLAS product and rounds by the CPU; ties are then
+coincidences, not structure.)
 
 The normalised adjacency Â is computed with torch_geometric's ``gcn_norm`` (see
 :func:`hybridqnn.data.graphs.gcn_adjacency`). ``forward`` takes either Â itself (a sparse or
@@ -35,12 +46,34 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from hybridqnn._checks import check_bool, check_int
 from hybridqnn.nn.binary import BinaryLinear
+from hybridqnn.nn.functional import binarize
 
-__all__ = ["BinaryGCNConv"]
+__all__ = ["BinaryGCNConv", "aggregate"]
+
+
+def aggregate(adj: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Return Â·M summed in a fixed order: (Â·M)_i = Σ_j Â_ij M_j over the stored entries of row i
+    in ascending j, each product Â_ij M_j rounded once before it is added.
+
+    ``adj`` is Â (``(N_out, N_in)``, sparse or dense: a dense one is converted, its zeros
+    dropped) and ``m`` is ``(N_in, C)``. On a CPU the result is bit-identical on every
+    instruction set (``index_add_`` adds rows one at a time), unlike ``torch.sparse.mm``; on
+    CUDA the additions are atomic and their order is not fixed. Differentiable in ``m`` and in
+    the values of ``adj``.
+    """
+    a = (adj if adj.is_sparse else adj.to_sparse()).coalesce()
+    row, col = a.indices()
+    terms = a.values().to(m.dtype).unsqueeze(1) * m.index_select(0, col)
+    return m.new_zeros(a.shape[0], m.shape[1]).index_add_(0, row, terms)
+
+
+def _matmul(a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return torch.sparse.mm(a, x) if a.is_sparse else a @ x
 
 
 class BinaryGCNConv(nn.Module):
@@ -131,8 +164,9 @@ class BinaryGCNConv(nn.Module):
             )
         return adj
 
-    def propagate(self, x: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-        """Return Â·X (the inner layer's input), with Â given or built from an edge_index."""
+    def _checked(self, x: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
+        """Check ``x`` and ``adj`` and return Â (given, or built from an edge_index) on x's
+        device and dtype."""
         if not isinstance(x, torch.Tensor) or x.ndim != 2:
             raise ValueError(
                 f"'x' must be a (N, {self.in_channels}) tensor, got "
@@ -148,16 +182,25 @@ class BinaryGCNConv(nn.Module):
             raise ValueError(
                 f"'adj' as an edge_index must have shape (2, E), got {tuple(adj.shape)}"
             )
-        a = self._adjacency(adj, x.shape[0]).to(dtype=x.dtype, device=x.device)
-        return torch.sparse.mm(a, x) if a.is_sparse else a @ x
+        return self._adjacency(adj, x.shape[0]).to(dtype=x.dtype, device=x.device)
+
+    def propagate(self, x: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
+        """Return Â·X, the input the inner layer records for QP-SBGD."""
+        return _matmul(self._checked(x, adj), x)
 
     def forward(self, x: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-        """H' = lin(Â·x): ``x`` (N, in_channels), ``adj`` Â (M, N) or an edge_index (2, E).
+        """H' = Â (x sign(W)ᵀ) (+ b), summed by :func:`aggregate`: ``x`` (N, in_channels),
+        ``adj`` Â (M, N) or an edge_index (2, E).
 
         A rectangular ``adj`` (rows of Â for M output nodes, e.g. ``Â[rows]``) computes the
         outputs of those nodes only; the inner layer then records only their rows of ÂH.
         """
-        return self.lin(self.propagate(x, adj))
+        a = self._checked(x, adj)
+        pre = aggregate(a, F.linear(x, binarize(self.lin.weight)))
+        if self.lin.bias is not None:
+            pre = pre + self.lin.bias
+        recording = torch.is_grad_enabled() and pre.requires_grad
+        return self.lin._record(_matmul(a, x) if recording else x, pre)
 
     def extra_repr(self) -> str:
         return (

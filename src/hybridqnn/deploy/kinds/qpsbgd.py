@@ -21,13 +21,11 @@ Outputs of width 1 are binary decisions (class 1 where the output is >= 0, as
 
 **Ties in the GCN.** With 0/1 node features and ±1 weights, x sign(W)ᵀ is an integer, so a
 hidden pre-activation Â x sign(W)ᵀ is often exactly 0 (186 of Cora's 2708 × 16 after a few
-QP-SBGD steps). Torch evaluates it as (Â x) sign(W)ᵀ in float32 and gets rounding noise of
-~1e-7 there, whose sign is arbitrary; the deployed ``graph_conv`` computes the integer first and
-gets exactly 0 (sign +1, as the math says) wherever it is 0 on every neighbour (sums that cancel
-only through Â stay rounding-dependent in any float order). Measured on Cora: 12 of 2708 nodes
-(2 of the 1000 test nodes) are then classified differently by torch and by the packed
-reference; on the karate club none. ``predict`` (and so ``hybridqnn predict``) runs the torch model, which
-reproduces the report's accuracy.
+QP-SBGD steps), and two logits can be exactly equal. Their float32 value then depends on the
+order of the additions. The torch layer (:func:`hybridqnn.nn.binary_graph.aggregate`) and the
+deployed ``graph_conv`` both compute the integer first and add each row's terms in ascending
+column order, one rounding per product, so they agree bit for bit (tested on Cora and the
+karate club) and ``hybridqnn predict`` gives the labels the report scored.
 
 **Training problem.** QP-SBGD solves, per step and per binary layer, one least-squares QUBO per
 output neuron, min over g in {±1}^n of ‖v_j − X g‖², with n the layer's fan-in (the row size of
