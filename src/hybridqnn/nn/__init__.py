@@ -2,7 +2,7 @@
 extractors, spline activations."""
 
 from hybridqnn.nn.binary import BinaryConv2d, BinaryLayer, BinaryLinear, SignActivation, binarize
-from hybridqnn.nn.binary_graph import BinaryGCNConv
+from hybridqnn.nn.binary_graph import BinaryGCNConv, aggregate
 from hybridqnn.nn.features import RandomConvFeatures
 from hybridqnn.nn.models import BinaryGCN, BinaryLogisticRegression, BinaryMLP, RealGCNConv, Scale
 from hybridqnn.nn.natural import (
@@ -32,5 +32,6 @@ __all__ = [
     "SignMLP",
     "SplineActivation",
     "WeakMeasurement",
+    "aggregate",
     "binarize",
 ]
