@@ -68,6 +68,24 @@ def test_no_terminal_or_disabled_draws_nothing() -> None:
         assert out.getvalue() == ""
 
 
+def test_without_a_bar_a_phase_logs_its_step_at_most_every_log_every_seconds(caplog) -> None:
+    """A run under nohup or with --no-progress says where it is in its --verbose log."""
+    with caplog.at_level("INFO", logger="hybridqnn"):
+        with Phase("QPH training", 5, "QPH iteration", enabled=False, log_every=0.0) as phase:
+            time.sleep(0.01)
+            phase(2, 5)
+        with Phase("SGD", 3, "epoch", file=io.StringIO()) as fast:  # not a terminal: no bar
+            fast.advance(3)  # within the default minute: nothing
+        term = FakeTerminal()
+        with Phase("bar", 2, file=term, log_every=0.0) as drawn:  # a bar: no log line
+            drawn.advance()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1, lines
+    assert re.fullmatch(r"QPH training: QPH iteration 2 of 5, 00:00 elapsed, ETA 00:00", lines[0])
+    with pytest.raises(ValueError, match="'log_every' must be"):
+        Phase("x", 1, log_every=-1.0)
+
+
 def test_context_phases_are_closed_by_the_runner_and_progress_iterates(tmp_path: Path, monkeypatch) -> None:
     term = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", term)

@@ -10,19 +10,30 @@ stays on the first line while each fit's phase runs under it. A finished bar is 
 (``leave=False``), so nothing is left on the terminal and nothing is ever written to stdout.
 
 Bars are drawn only when the run asked for them (:class:`~hybridqnn.experiments.context.RunContext`
-``progress``, off with ``--no-progress``) and stderr is a terminal; otherwise a phase is a
-no-op, and the run's numbers and files are the same either way.
+``progress``, off with ``--no-progress``) and stderr is a terminal. Otherwise (a run under
+``nohup``, in a batch job, or with ``--no-progress``) a phase writes its step as an INFO log line
+(shown with ``--verbose``) at most every ``log_every`` seconds, so a long run says where it is:
+
+    hybridqnn: INFO: qph-qcgd (0-1, binary): QPH iteration 3 of 5, 21:04 elapsed, ETA 14:02
+
+A phase that ends within ``log_every`` seconds writes nothing. The run's numbers and files are
+the same either way.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any, TextIO
 
+from hybridqnn._checks import check_float
+
 __all__ = ["BAR_FORMAT", "Phase", "logs_above_bars"]
+
+logger = logging.getLogger(__name__)
 
 #: The bar: the phase, step k of n of its unit, the time spent and the ETA.
 BAR_FORMAT = "{desc}: {unit} {n_fmt} of {total_fmt} |{bar}| {elapsed}, ETA {remaining}"
@@ -35,12 +46,20 @@ class Phase:
         name: What is running, e.g. ``"SGD baseline (digits)"``.
         total: Steps in the phase (>= 0); a fit's callback may change it (``progress(k, n)``).
         unit: The name of one step, shown as ``<unit> k of n``.
-        enabled: Draw a bar (when ``file`` is a terminal); False: every call is a no-op.
+        enabled: Draw a bar (when ``file`` is a terminal).
         file: Where the bar goes (default: ``sys.stderr`` at creation).
+        log_every: Without a bar, seconds between INFO log lines of the step (module docstring).
     """
 
     def __init__(
-        self, name: str, total: int, unit: str = "step", *, enabled: bool = True, file: TextIO | None = None
+        self,
+        name: str,
+        total: int,
+        unit: str = "step",
+        *,
+        enabled: bool = True,
+        file: TextIO | None = None,
+        log_every: float = 60.0,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"'name' must be a non-empty str, got {name!r}")
@@ -49,6 +68,8 @@ class Phase:
         self.name, self.total, self.unit = name, total, unit
         self.done = 0
         self._bar: Any = None
+        self._log_every = check_float("log_every", log_every, 0.0)
+        self._start = self._logged = time.monotonic()
         if enabled:
             from tqdm.auto import tqdm
 
@@ -56,6 +77,8 @@ class Phase:
                 total=total, desc=name, unit=unit, file=file if file is not None else sys.stderr,
                 leave=False, disable=None, dynamic_ncols=True, bar_format=BAR_FORMAT,
             )
+            if self._bar.disable:  # not a terminal: tqdm draws nothing
+                self._bar = None
 
     def __call__(self, k: int, n: int) -> None:
         """The library callback: step ``k`` of ``n`` is done."""
@@ -73,6 +96,17 @@ class Phase:
         self.done += steps
         if self._bar is not None:
             self._bar.update(steps)
+        elif logger.isEnabledFor(logging.INFO) and time.monotonic() - self._logged >= self._log_every:
+            self._log()
+
+    def _log(self) -> None:
+        self._logged = now = time.monotonic()
+        elapsed = now - self._start
+        left = elapsed / self.done * (self.total - self.done) if 0 < self.done <= self.total else None
+        logger.info(
+            "%s: %s %d of %d, %s elapsed, ETA %s", self.name, self.unit, self.done, self.total,
+            _clock(elapsed), "?" if left is None else _clock(left),
+        )
 
     @property
     def closed(self) -> bool:
@@ -92,6 +126,13 @@ class Phase:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _clock(seconds: float) -> str:
+    """``mm:ss``, or ``h:mm:ss`` from an hour on (tqdm's format)."""
+    m, sec = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
 
 
 def logs_above_bars(enabled: bool) -> AbstractContextManager[Any]:
