@@ -199,8 +199,11 @@ class BinaryGCNConv(nn.Module):
         pre = aggregate(a, F.linear(x, binarize(self.lin.weight)))
         if self.lin.bias is not None:
             pre = pre + self.lin.bias
-        recording = torch.is_grad_enabled() and pre.requires_grad
-        return self.lin._record(_matmul(a, x) if recording else x, pre)
+        if not (torch.is_grad_enabled() and pre.requires_grad):
+            return self.lin._record(x, pre)  # not recording: the input is not kept
+        with torch.no_grad():  # the record is a detached copy: no graph for ÂH
+            inputs = _matmul(a, x)
+        return self.lin._record(inputs, pre)
 
     def extra_repr(self) -> str:
         return (
