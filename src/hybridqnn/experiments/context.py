@@ -230,7 +230,8 @@ class RunContext:
 
     def phase(self, name: str, total: int, unit: str = "step") -> Phase:
         """A named phase of ``total`` steps on a progress bar (stderr, with an ETA) when progress
-        is enabled and stderr is a terminal; otherwise a no-op. Use it as a context manager;
+        is enabled and stderr is a terminal; otherwise INFO log lines of its step, at most once
+        a minute (:mod:`hybridqnn.experiments.progress`). Use it as a context manager;
         it is also the library's ``progress=`` callback (:mod:`hybridqnn.experiments.progress`)::
 
             with ctx.phase(f"SGD baseline ({name})", p.sgd_epochs, "epoch") as bar:

@@ -103,9 +103,11 @@ class Phase:
         self._logged = now = time.monotonic()
         elapsed = now - self._start
         left = elapsed / self.done * (self.total - self.done) if 0 < self.done <= self.total else None
+        from tqdm import tqdm  # its clock format, as on the bars
+
         logger.info(
             "%s: %s %d of %d, %s elapsed, ETA %s", self.name, self.unit, self.done, self.total,
-            _clock(elapsed), "?" if left is None else _clock(left),
+            tqdm.format_interval(elapsed), "?" if left is None else tqdm.format_interval(left),
         )
 
     @property
@@ -126,13 +128,6 @@ class Phase:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def _clock(seconds: float) -> str:
-    """``mm:ss``, or ``h:mm:ss`` from an hour on (tqdm's format)."""
-    m, sec = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
 
 
 def logs_above_bars(enabled: bool) -> AbstractContextManager[Any]:
