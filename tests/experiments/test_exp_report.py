@@ -29,6 +29,7 @@ def test_render_markdown_sections():
         "status": "ok",
         "seed": 3,
         "quick": True,
+        "overrides": ["epochs=2", 'tasks=["0-1"]'],
         "wall_time_s": 12.345,
         "versions": {"torch": "2.1", "python": "3.11.2", "dimod": None},
         "rows": [{"method": "qubo-head", "test_accuracy": 0.9}],
@@ -40,6 +41,8 @@ def test_render_markdown_sections():
     assert md.startswith("# quickstart (qubo-head)\n")
     assert "- **Status:** ok" in md and "- **Seed:** 3 (quick mode)" in md
     assert "- **Wall time:** 12.3 s" in md
+    assert '- **Set on the command line:** `epochs=2`, `tasks=["0-1"]`' in md
+    assert "Set on the command line" not in render_markdown({**report, "overrides": []})
     assert "- **Versions:** python 3.11.2, torch 2.1, dimod (not installed)" in md
     assert md.index("## Results") < md.index("## Paper reports") < md.index("## Notes")
     assert "| claim | value |" in md and "![loss](loss.png)" in md

@@ -399,7 +399,9 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
 
 def _facts(report: Mapping[str, Any]) -> list[str]:
-    """The bullet list: status, kind, seed (quick mode), wall time, start, device, versions, error."""
+    """The bullet list: status, kind, seed (quick mode), the ``--set`` overrides (the
+    description above states the config's own values), wall time, start, device, versions,
+    error."""
     facts = [f"- **Status:** {report.get('status', '?')}"]
     if report.get("kind"):
         facts.append(f"- **Kind:** {report['kind']}")
@@ -407,6 +409,9 @@ def _facts(report: Mapping[str, Any]) -> list[str]:
     if report.get("quick"):
         seed_line += " (quick mode)"
     facts.append(seed_line)
+    overrides = report.get("overrides")
+    if isinstance(overrides, list | tuple) and overrides:
+        facts.append("- **Set on the command line:** " + ", ".join(f"`{o}`" for o in overrides))
     wall = report.get("wall_time_s")
     if isinstance(wall, numbers.Real):
         facts.append(f"- **Wall time:** {float(wall):.1f} s")
