@@ -110,6 +110,7 @@ PAPER_CLAIMS: tuple[dict[str, Any], ...] = (
     {"claim": "training time", "paper": "significantly reduced (v4 TL;DR)"},
 )
 
+PAPER_ACCURACY, PAPER_BITS = 0.9495, 1.1  # the paper's headline: accuracy at bits per weight
 SETTINGS = ("binary", "ternary", "2bit", "mixed")
 QCBO_METHODS = ("qph-qcgd", "qph-penalty", "qph-milp", "mono-qcgd", "mono-penalty", "mono-milp")
 PH_STARTS = ("random", "qat")
@@ -952,10 +953,16 @@ def _summarise(ctx: RunContext, p: QCBOExperimentParams, rows: list[dict[str, An
 
 def headline_fmnist(rows: list[dict[str, Any]], p: Any = None) -> str:
     """The best decomposed (QPH) row against QAT and against the single-start classical controls
-    from the same start, then the paper's 94.95 % and how many QCBO rows reach it."""
+    from the same start, then the paper's 94.95 % and how many two-class QCBO rows at
+    <= 1.1 bits per weight (1-bit here; mixed is 1.14) reach it."""
     acc = [r for r in rows if r.get("test_accuracy") is not None]
     best = max((r for r in acc if r["method"].startswith("qph")), key=lambda r: r["test_accuracy"], default=None)
-    reach = [r for r in acc if r["method"].startswith(("qph", "mono")) and r["test_accuracy"] >= 0.9495]
+    qcbo = [
+        r for r in acc
+        if r["method"].startswith(("qph", "mono")) and r.get("task") != "all"
+        and float(r.get("bits_per_weight") or 32) <= PAPER_BITS
+    ]
+    reach = [r for r in qcbo if r["test_accuracy"] >= PAPER_ACCURACY]
     text = "no QPH row"
     if best is not None:
         text = f"best QPH: {best['method']} {best['task']} {best['setting']} {best['test_accuracy']:.3f}"
@@ -966,7 +973,10 @@ def headline_fmnist(rows: list[dict[str, Any]], p: Any = None) -> str:
                                 and r["setting"] == best["setting"]), None)
                 text += f", {best['test_accuracy'] - control['test_accuracy']:+.3f} vs {method}" if control else ""
             text += ")"
-    return text + f"; paper: 94.95 % at 1.1 bits on a CIM (task not stated), reached by {len(reach)} QCBO rows here"
+    return text + (
+        f"; paper: 94.95 % at 1.1 bits on a CIM (task not stated), reached by {len(reach)} of the "
+        f"{len(qcbo)} two-class QCBO rows at <= 1.1 bits here"
+    )
 
 
 register(
