@@ -262,13 +262,8 @@ def test_warm_start_bad_input() -> None:
         fit_qcbo(X, y, SIZES, sampler=get_sampler("dense-sa"), warm_start=qat, **SMALL)
 
 
-def test_ph_state_steps_multipliers_track_the_centre_and_rho_the_scale() -> None:
-    """lambda_b += rho_l (w_b - q) with q the next centre, so sum_b n_b lambda_b =
-    n rho (w_bar - q) after one iteration; rho_l follows (s_l(0) / s_l(t))^2; the history
-    reports the improving solves."""
-    from hybridqnn.train.qcbo.ph import _ph_setup, _ph_start, _pool, ph_iteration
-
-    X, y = _toy(6)
+def _exact_ph_kwargs(**change: object) -> dict:
+    """``_ph_setup`` keywords of a small exact (MILP) QPH: 3 subproblems of 2 samples."""
     kw = dict(
         sampler=MILPSolver(),
         method="cqm",
@@ -301,6 +296,17 @@ def test_ph_state_steps_multipliers_track_the_centre_and_rho_the_scale() -> None
         input_high=BOX["input_high"],
         input_unit=None,
     )
+    return {**kw, **change}
+
+
+def test_ph_state_steps_multipliers_track_the_centre_and_rho_the_scale() -> None:
+    """lambda_b += rho_l (w_b - q) with q the next centre, so sum_b n_b lambda_b =
+    n rho (w_bar - q) after one iteration; rho_l follows (s_l(0) / s_l(t))^2; the history
+    reports the improving solves."""
+    from hybridqnn.train.qcbo.ph import _ph_setup, _ph_start, _pool, ph_iteration
+
+    X, y = _toy(6)
+    kw = _exact_ph_kwargs()
     setup = _ph_setup(X, y, SIZES, None, **kw)
     state = _ph_start(setup, None)
     scales0 = [c.scale for c in state.codes]
@@ -321,6 +327,28 @@ def test_ph_state_steps_multipliers_track_the_centre_and_rho_the_scale() -> None
     assert rec["rho_layers"] == pytest.approx([0.5 / r**2 for r in ratio])
     assert rec["solves"] == 3 and 0 <= rec["improving_solves"] <= 3
     assert rec["improving_solve_fraction"] == rec["improving_solves"] / 3
+
+
+def test_a_solve_that_returns_the_centre_does_not_count_as_improving() -> None:
+    """An improving solve is one whose answer beats the centre (the consensus it was handed),
+    not the subproblem's own last answer: with a stale incumbent and a rho so large that the
+    exact answer is the centre, no solve improves (counted against the incumbent, all 3
+    would: each stale incumbent pays the proximal term)."""
+    from hybridqnn.train.qcbo.ph import _ph_setup, _ph_start, _pool, ph_iteration
+
+    X, y = _toy(6)
+    setup = _ph_setup(X, y, SIZES, None, **_exact_ph_kwargs(rho=1e4, bit_scale=False))
+    state = _ph_start(setup, None)
+    for inc in state.inc:  # a stale incumbent: the centre with its first weight flipped
+        inc[0].flat[0] = -inc[0].flat[0]
+    with _pool("serial", None) as pool:
+        centre = [w.copy() for w in state.center]
+        ph_iteration(setup, state, 0, pool)
+    rec = state.history[-1]
+    assert rec["residual"] == 0.0 and rec["moved_weights"] == 0  # every answer is the centre
+    for w, c in zip(state.inc[0], centre, strict=True):
+        np.testing.assert_array_equal(w, c)
+    assert rec["improving_solves"] == 0 and rec["improving_solve_fraction"] == 0.0
 
 
 def test_integer_grid_training_keeps_power_of_two_scales() -> None:

@@ -83,8 +83,10 @@ Since issue 18, rho is per layer and follows the weight scale: rho_l(t) = rho rh
 step rescales a layer; each QCGD solve is warm-started from its subproblem's incumbent
 (completed to a feasible CQM point) and scales the objective by the model's FIP range
 (:attr:`hybridqnn.problems.qcbo.QCBOModel.objective_range`); and the history reports
-``improving_solves`` (subproblem solves whose best oracle candidate scored below the incumbent)
-and :attr:`QCBOResult.improving_solve_fraction`.
+``improving_solves`` (subproblem solves whose best oracle candidate scored below the centre
+w_bar, the consensus the subproblem was handed; not below its own last answer, which after a
+consensus move any solve that returns the new consensus beats) and
+:attr:`QCBOResult.improving_solve_fraction`.
 
 Extra moves (``moves``; :data:`hybridqnn.train.qcbo.moves.MOVES`) run after the consensus step
 and are kept only if they improve the training score (``select``'s rank): ``qubo`` is the

@@ -124,9 +124,10 @@ class QCBOResult:
 
     @property
     def improving_solve_fraction(self) -> float | None:
-        """The share of subproblem solves whose answer beat the subproblem's incumbent (the
-        exact subproblem objective of the best oracle candidate below the incumbent's), over
-        all iterations; None without subproblems (:func:`fit_greedy_moves`)."""
+        """The share of subproblem solves whose answer beat the centre, the consensus network
+        the subproblem was handed (the exact subproblem objective of the best oracle candidate
+        below the centre's), over all iterations; None without subproblems
+        (:func:`fit_greedy_moves`)."""
         solves = sum(h.get("solves", 0) for h in self.history)
         if not solves:
             return None

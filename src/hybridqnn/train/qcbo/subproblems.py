@@ -153,7 +153,15 @@ def _best_candidate(
     """The best-scoring candidate (decoded weights of the returned rows, lowest energy first,
     up to ``max_candidates``; plus the incumbent with ``keep_incumbent``), scored exactly by
     f_b(w) + lambda^T w + sum_l (rho_l/2)||w^l - w_bar^l||^2, and whether the best oracle
-    candidate beat the incumbent (an improving solve)."""
+    candidate beat the centre w_bar, the consensus network the subproblem was handed (an
+    improving solve: the oracle proposes a change to the consensus that the subproblem
+    prefers).
+
+    The reference is the centre, not the incumbent (the subproblem's own last answer, its warm
+    start): after a consensus move the incumbent is the previous consensus, so a solve that
+    merely returns the current one would count as improving. From QAT starts that was every
+    solve after the first iteration (the answers equal to the centre, the consensus moving by
+    the QUBO move alone), and it made the share look like 80% (issue 18)."""
     order = np.argsort(np.asarray(ss.record.energy, dtype=np.float64), kind="stable")
     variables = list(ss.variables)
     seen: set[bytes] = set()
@@ -173,11 +181,10 @@ def _best_candidate(
 
     scored = [(value(ws), source, ws) for source, ws in candidates]
     best_oracle = min((v for v, _, _ in scored), default=np.inf)
-    inc_value = np.inf if incumbent is None else value(_weights_list(incumbent))
     if how.keep_incumbent and incumbent is not None:
-        scored.append((inc_value, "incumbent", _weights_list(incumbent)))
+        scored.append((value(_weights_list(incumbent)), "incumbent", _weights_list(incumbent)))
     best = scored[0]
     for cand in scored[1:]:
         if cand[0] < best[0] - 1e-12:
             best = cand
-    return best, bool(best_oracle < inc_value - 1e-12)
+    return best, bool(best_oracle < value(_weights_list(w_bar)) - 1e-12)
