@@ -496,6 +496,7 @@ def _run_qcbo(
         "start": _start_name(warm_start),
         "init_train_accuracy": res.initial["train_accuracy"],
         "accepted_steps": sum((h["moved_weights"] or 0) > 0 for h in res.history),
+        "line_search_moved_weights": sum(h["moved_weights"] or 0 for h in res.history),
         "improving_solve_fraction": res.improving_solve_fraction,
         **_move_columns(p.moves, res.history),
         "ph_iterations": len(res.history),
@@ -586,6 +587,7 @@ def _run_greedy(
         "start": _start_name(warm_start),
         "init_train_accuracy": res.initial["train_accuracy"],
         "accepted_steps": sum(h["moved_weights"] > 0 for h in res.history),
+        "line_search_moved_weights": sum(h["moved_weights"] for h in res.history),
         **_move_columns(list(moves), res.history),
         "ph_iterations": len(res.history),
         "best_iteration": res.best_iteration,
@@ -1210,7 +1212,8 @@ _BENCH_BASELINE = "qat-ste-adam"
 #: The columns a bench qcbo QPH row copies from its first repeat's ``qcbo-fmnist`` row.
 _BENCH_QPH_COLUMNS = (
     "oracle_calls", "time_per_call_s", "oracle_share", "spins_per_solve", "monolithic_spins", "train_accuracy",
-    "init_train_accuracy", "accepted_steps", "improving_solve_fraction", "ph_iterations",
+    "init_train_accuracy", "accepted_steps", "line_search_moved_weights", "improving_solve_fraction",
+    "ph_iterations",
 )
 """The QPH row's columns in ``bench qcbo``, then its moves' (:func:`_move_columns`)."""
 
