@@ -142,6 +142,30 @@ def test_qcbo_fmnist_qat_start_quick(
     assert "'ph_start' must be one of random, qat; got 'warm'" in capsys.readouterr().err
 
 
+def test_accuracy_figure_plots_only_methods_in_every_setting(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two settings, resource rows added after the first one's QPH: the accuracy figure gets a
+    test accuracy per method and setting, and no bookkeeping (a "resources_done" flag was
+    once plotted as a method at 0 in every setting after the first)."""
+    from hybridqnn.experiments import qcbo
+
+    plotted: list[dict] = []
+    monkeypatch.setattr(qcbo, "_plot", lambda ctx, results, histories: plotted.append(results))
+    sets = 'settings=["binary","mixed"] methods=["qph-qcgd"] control_restarts=0 pair_control=false'
+    _run(
+        ["run", "qcbo-fmnist", "--out", str(tmp_path / "fm2"),
+         *(a for s in sets.split() for a in ("--set", s))],
+        shared_data,
+    )
+    (results,) = plotted
+    methods = {"full-precision", "qat-ste-adam", "qat-quantized-activations", "greedy-moves", "qph-qcgd"}
+    assert set(results) == {("0-1", "binary"), ("0-1", "mixed")}
+    for accuracy in results.values():
+        assert set(accuracy) == methods
+        assert all(isinstance(a, float) and 0.0 <= a <= 1.0 for a in accuracy.values())
+
+
 def test_qcbo_convergence_quick(tmp_path: Path, shared_data: Path) -> None:
     out = tmp_path / "conv"
     _run(["run", "qcbo-convergence", "--out", str(out)], shared_data)

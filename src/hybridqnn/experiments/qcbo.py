@@ -777,20 +777,20 @@ def run_qcbo_fmnist(ctx: RunContext, p: QCBOExperimentParams) -> None:
             outer.advance()
             for setting in p.settings:
                 label = setting if len(p.hidden) == 1 else f"{setting} h{width}"
-                runs = _run_setting(ctx, pw, d, setting, outer, not resource_done)
-                resource_done = resource_done or runs.pop("resources_done")
-                histories.update({f"{task} {label} {m}": h for m, h in runs.pop("histories").items()})
-                results[(task, label)] = {**runs, "full-precision": fp["test_accuracy"]}
+                accuracy, losses, added = _run_setting(ctx, pw, d, setting, outer, not resource_done)
+                resource_done = resource_done or added
+                histories.update({f"{task} {label} {m}": h for m, h in losses.items()})
+                results[(task, label)] = {**accuracy, "full-precision": fp["test_accuracy"]}
     _plot(ctx, results, histories)
     _summarise(ctx, p, ctx.rows)
 
 
 def _run_setting(
     ctx: RunContext, p: QCBOExperimentParams, d: _Data, setting: str, outer: Any, resources: bool
-) -> dict[str, Any]:
-    """One (task, width, setting) of :func:`run_qcbo_fmnist`: its rows, and per method the test
-    accuracy, plus ``histories`` (QPH training loss per iteration) and ``resources_done`` (the
-    resource rows were added, after the first QPH method when ``resources``)."""
+) -> tuple[dict[str, float], dict[str, list[float]], bool]:
+    """One (task, width, setting) of :func:`run_qcbo_fmnist`: its rows; returns the test
+    accuracy per method, the QPH training loss per iteration per method, and whether the
+    resource rows were added (after the first QPH method, when ``resources``)."""
     task = d.task
     qat_seed = ctx.seed_for("qat", task, setting)
     qat, qat_res = _run_baseline(ctx, p, d, setting, qat_seed)
@@ -800,12 +800,9 @@ def _run_setting(
     _add_row(ctx, qat, d, qat_res)
     _add_row(ctx, qat_q, d, qat_q_res)
     outer.advance(2)
-    out: dict[str, Any] = {
-        "qat-ste-adam": qat["test_accuracy"],
-        "qat-quantized-activations": qat_q["test_accuracy"],
-        "histories": {},
-        "resources_done": False,
-    }
+    out = {"qat-ste-adam": qat["test_accuracy"], "qat-quantized-activations": qat_q["test_accuracy"]}
+    histories: dict[str, list[float]] = {}
+    added = False
     start_seed = ctx.seed_for("start", task, setting)
     controls = [(1, warm, ())] if p.greedy_control else []
     controls += [(1, warm, ("pair",))] if p.pair_control else []
@@ -823,14 +820,14 @@ def _run_setting(
             _versus_qat(row, qat, qat_q)
         _add_row(ctx, row, d, res, _qcbo_training(p, method, res))
         out[method] = row["test_accuracy"]
-        out["histories"][method] = [h["train_loss"] for h in res.history]
+        histories[method] = [h["train_loss"] for h in res.history]
         outer.advance()
-        if resources and not out["resources_done"] and method.startswith("qph"):
+        if resources and not added and method.startswith("qph"):
             with ctx.phase("spin counts and hardware estimate", 1):
                 for r in _resource_rows(p, d, setting, res, p.hardware_timeout):
                     _add_row(ctx, r)
-            out["resources_done"] = True
-    return out
+            added = True
+    return out, histories, added
 
 
 def _versus_qat(row: dict[str, Any], qat: dict[str, Any], qat_q: dict[str, Any]) -> None:
