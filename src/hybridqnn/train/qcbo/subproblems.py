@@ -155,13 +155,9 @@ def _best_candidate(
     f_b(w) + lambda^T w + sum_l (rho_l/2)||w^l - w_bar^l||^2, and whether the best oracle
     candidate beat the centre w_bar, the consensus network the subproblem was handed (an
     improving solve: the oracle proposes a change to the consensus that the subproblem
-    prefers).
-
-    The reference is the centre, not the incumbent (the subproblem's own last answer, its warm
-    start): after a consensus move the incumbent is the previous consensus, so a solve that
-    merely returns the current one would count as improving. From QAT starts that was 99-100%
-    of the solves after the first iteration (the answers at or next to the centre, the
-    consensus moving by the QUBO move alone), and it made the share look like 80% (issue 18)."""
+    prefers). The reference is the centre, not the incumbent (the subproblem's own last answer,
+    its warm start): after a consensus move the incumbent is the previous consensus, which any
+    solve that merely returns the current one beats."""
     order = np.argsort(np.asarray(ss.record.energy, dtype=np.float64), kind="stable")
     variables = list(ss.variables)
     seen: set[bytes] = set()
@@ -182,7 +178,8 @@ def _best_candidate(
     scored = [(value(ws), source, ws) for source, ws in candidates]
     best_oracle = min((v for v, _, _ in scored), default=np.inf)
     if how.keep_incumbent and incumbent is not None:
-        scored.append((value(_weights_list(incumbent)), "incumbent", _weights_list(incumbent)))
+        inc = _weights_list(incumbent)
+        scored.append((value(inc), "incumbent", inc))
     best = scored[0]
     for cand in scored[1:]:
         if cand[0] < best[0] - 1e-12:
