@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import dimod
@@ -47,7 +48,7 @@ import numpy as np
 
 from hybridqnn._checks import check_finite_model, check_float, check_int
 
-__all__ = ["PenaltyParts", "penalty_bqm", "penalty_parts"]
+__all__ = ["PenaltyParts", "penalty_bqm", "penalty_parts", "penalty_variables"]
 
 
 @dataclass(eq=False)
@@ -56,8 +57,11 @@ class PenaltyParts:
 
     Attributes:
         objective: f as a BINARY BQM over the CQM's variables (spins written as bits).
-        violations: (constraint label, v_i as a BINARY BQM) in the CQM's constraint order,
-            followed by the Rosenberg violations of auxiliary product bits (label ("aux", u, v)).
+        rows: per violation, in the CQM's constraint order followed by the auxiliary product
+            bits (label ("aux", u, v)): (label, its normalised linear row (a, c) with
+            v_i = (a^T z + c)^2, a the coefficient per bit, slack bits included) or (label,
+            (i, j, k)) for the Rosenberg violation of x_k = x_i x_j.
+            :attr:`violations` and :attr:`forms` are built from them.
         variables: every bit: the CQM's variables, then slack and auxiliary bits.
         spins: the CQM's SPIN variables (mapped back as s = 2x - 1).
         num_slack, num_aux: counts of added bits.
@@ -66,14 +70,10 @@ class PenaltyParts:
             :meth:`lift`).
         integral: whether every constraint had integer data (then every violation of an
             infeasible point is >= 1 and a feasible point lifts to violation exactly 0).
-        forms: per violation (same order), (a, c) with v_i = (a^T z + c)^2 for a squared row
-            (a: coefficient per bit, slack bits included; c: the constant), or None for a
-            Rosenberg product violation. An exact oracle can model the square of this linear
-            form instead of the expanded products (:class:`~hybridqnn.solvers.milp.MILPSolver`).
     """
 
     objective: dimod.BinaryQuadraticModel
-    violations: list[tuple[Hashable, dimod.BinaryQuadraticModel]]
+    rows: list[tuple[Hashable, SquaredRow | tuple[Hashable, Hashable, Hashable]]]
     variables: list[Hashable]
     cqm_variables: list[Hashable]
     spins: frozenset = field(default_factory=frozenset)
@@ -83,7 +83,23 @@ class PenaltyParts:
         default_factory=list
     )
     integral: bool = True
-    forms: list[tuple[dict, float] | None] = field(default_factory=list)
+
+    @cached_property
+    def violations(self) -> list[tuple[Hashable, dimod.BinaryQuadraticModel]]:
+        """(label, v_i as a BINARY BQM) per row (same order). Built on first use: a row of m
+        bits has m(m - 1)/2 products, and QCGD needs only :meth:`triplets`."""
+        return [
+            (label, _rosenberg(*row) if isinstance(row, tuple) else _square(row.a, row.c))
+            for label, row in self.rows
+        ]
+
+    @property
+    def forms(self) -> list[tuple[dict, float] | None]:
+        """Per violation (same order), (a, c) with v_i = (a^T z + c)^2 for a squared row, or
+        None for a Rosenberg product violation. An exact oracle can model the square of this
+        linear form instead of the expanded products
+        (:class:`~hybridqnn.solvers.milp.MILPSolver`)."""
+        return [None if isinstance(row, tuple) else (row.a, row.c) for _, row in self.rows]
 
     @property
     def norms(self) -> list[float]:
@@ -93,6 +109,48 @@ class PenaltyParts:
         hyperplane a_i^T z + c_i = 0; 1.0 for a Rosenberg product violation (already 0 or >= 1
         with coefficients of at most 3)."""
         return [1.0 if f is None else float(sum(b * b for b in f[0].values())) for f in self.forms]
+
+    def triplets(
+        self, index: Mapping[Hashable, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every v_i as upper-triangular terms over bit positions ``index``: ``(rows, cols,
+        weights, owner, offsets)`` with v_i(z) = sum over the terms t of violation
+        owner[t] = i of weights[t] z[rows[t]] z[cols[t]] (rows <= cols; the diagonal holds
+        the linear terms, z^2 = z) plus offsets[i]. The same values :attr:`violations`
+        holds, written from the rows with arrays: (a^T z + c)^2 has a_j^2 + 2 c a_j on the
+        diagonal, 2 a_p a_q above it and c^2 as offset; a Rosenberg row 3 at (k, k), 1 at
+        (i, j), -2 at (i, k) and (j, k)."""
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        offsets = np.zeros(len(self.rows))
+        for n, (_, row) in enumerate(self.rows):
+            if isinstance(row, tuple):
+                i, j, k = (index[v] for v in row)
+                r = np.array([k, i, i, j])
+                c = np.array([k, j, k, k])
+                parts.append((np.minimum(r, c), np.maximum(r, c), np.array([3.0, 1.0, -2.0, -2.0])))
+                continue
+            pos = np.fromiter((index[v] for v in row.a), np.int64, len(row.a))
+            a = np.fromiter(row.a.values(), np.float64, len(row.a))
+            p, q = np.triu_indices(len(pos), 1)
+            parts.append(
+                (
+                    np.concatenate([pos, np.minimum(pos[p], pos[q])]),
+                    np.concatenate([pos, np.maximum(pos[p], pos[q])]),
+                    np.concatenate([a * a + 2.0 * row.c * a, 2.0 * a[p] * a[q]]),
+                )
+            )
+            offsets[n] = row.c * row.c
+        if not parts:
+            empty = np.zeros(0, np.int64)
+            return empty, empty, np.zeros(0), empty, offsets
+        owner = np.repeat(np.arange(len(parts)), [w.size for _, _, w in parts])
+        return (
+            np.concatenate([r for r, _, _ in parts]),
+            np.concatenate([c for _, c, _ in parts]),
+            np.concatenate([w for _, _, w in parts]),
+            owner,
+            offsets,
+        )
 
     def lift(self, sample: Mapping[Hashable, float]) -> np.ndarray:
         """A CQM sample as a bit vector over :attr:`variables`: each auxiliary product bit is
@@ -161,6 +219,55 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         cqm: BINARY/SPIN variables, hard constraints, linear or quadratic.
         slack_bits: slack bits per real-coefficient inequality (1..24).
     """
+    red = _reduce(cqm, slack_bits)
+    return PenaltyParts(
+        red.objective,
+        red.rows,
+        red.variables,
+        red.cqm_vars,
+        red.spins,
+        red.num_slack,
+        red.num_aux,
+        red.slacks,
+        red.integral,
+    )
+
+
+def penalty_variables(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) -> list[Hashable]:
+    """``penalty_parts(cqm, slack_bits=...).variables`` (the CQM's variables, then the slack and
+    auxiliary bits: the Ising problem an oracle sees) without building the violation
+    functions, the expensive part (a row of m bits has m(m - 1)/2 products)."""
+    return _reduce(cqm, slack_bits).variables
+
+
+@dataclass(eq=False)
+class SquaredRow:
+    """A normalised linear row a^T z + c over bits (slack bits included) whose violation is
+    its square, (a^T z + c)^2."""
+
+    a: dict[Hashable, float]
+    c: float
+
+
+@dataclass(eq=False)
+class _Reduction:
+    """Steps 1-3 of the module docstring, before any violation function is built: per
+    violation (label, its squared row, or the (i, j, k) of a Rosenberg product x_k = x_i x_j),
+    the constraints' rows first, then the auxiliary products."""
+
+    objective: dimod.BinaryQuadraticModel
+    cqm_vars: list[Hashable]
+    spins: frozenset
+    rows: list[tuple[Hashable, SquaredRow | tuple[Hashable, Hashable, Hashable]]]
+    variables: list[Hashable]
+    num_slack: int
+    num_aux: int
+    slacks: list[tuple[Hashable, dict, float, list[tuple[Hashable, float]]]]
+    integral: bool
+
+
+def _reduce(cqm: dimod.ConstrainedQuadraticModel, slack_bits: int) -> _Reduction:
+    """The reduction of :func:`penalty_parts` without the violation functions."""
     spins = _checked_spins(cqm)
     slack_bits = check_int("slack_bits", slack_bits, 1, 24)
     model = cqm.spin_to_binary(inplace=False) if spins else cqm
@@ -172,10 +279,9 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
     for v in cqm_vars:
         objective.add_variable(v)
     check_finite_model("cqm objective", objective)
-    violations: list[tuple[Hashable, dimod.BinaryQuadraticModel]] = []
-    forms: list[tuple[dict, float] | None] = []
+    rows: list[tuple[Hashable, SquaredRow | tuple[Hashable, Hashable, Hashable]]] = []
     aux: dict[tuple[Hashable, Hashable], Hashable] = {}
-    aux_viol: list[tuple[Hashable, dimod.BinaryQuadraticModel]] = []
+    aux_rows: list[tuple[Hashable, tuple[Hashable, Hashable, Hashable]]] = []
     extra: list[Hashable] = []
     num_slack = 0
     slacks: list[tuple[Hashable, dict, float, list[tuple[Hashable, float]]]] = []
@@ -187,24 +293,25 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
             raise ValueError(
                 f"'cqm' constraint {label!r} is soft; only hard constraints are supported"
             )
-        check_finite_model(f"cqm constraint {label}", lhs)
-        check_float(f"cqm constraint {label} rhs", float(con.rhs))
         lin = {v: float(b) for v, b in lhs.linear.items() if b != 0}
         quad = {uv: float(b) for uv, b in lhs.quadratic.items() if b != 0}
+        values = np.fromiter([*lin.values(), *quad.values(), float(lhs.offset)], np.float64)
+        if not np.all(np.isfinite(values)):
+            check_finite_model(f"cqm constraint {label}", lhs)  # raises, naming the term
+        check_float(f"cqm constraint {label} rhs", float(con.rhs))
         const = float(lhs.offset) - float(con.rhs)
         sense = con.sense.value if hasattr(con.sense, "value") else str(con.sense)
         if sense == "==" and len(lin) == 1 and len(quad) == 1 and const == 0.0:
             (k, a), ((i, j), q) = next(iter(lin.items())), next(iter(quad.items()))
             if a == -q and k not in (i, j):
-                violations.append((label, _rosenberg(i, j, k)))
-                forms.append(None)
+                rows.append((label, (i, j, k)))
                 continue
         for (i, j), q in quad.items():
             key = (i, j) if (j, i) not in aux else (j, i)
             if key not in aux:
                 aux[key] = ("aux", i, j)
                 extra.append(aux[key])
-                aux_viol.append((aux[key], _rosenberg(i, j, aux[key])))
+                aux_rows.append((aux[key], (i, j, aux[key])))
             lin[aux[key]] = lin.get(aux[key], 0.0) + q
         if sense == ">=":
             lin = {v: -b for v, b in lin.items()}
@@ -236,20 +343,17 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
                 slack_bits_of.append((s, c))
                 num_slack += 1
             slacks.append((label, g_lin, const_n, slack_bits_of))
-        violations.append((label, _square(lin_n, const_n)))
-        forms.append((lin_n, const_n))
-    variables = cqm_vars + extra
-    return PenaltyParts(
+        rows.append((label, SquaredRow(lin_n, const_n)))
+    return _Reduction(
         objective,
-        violations + aux_viol,
-        variables,
         cqm_vars,
         spins,
+        rows + aux_rows,
+        cqm_vars + extra,
         num_slack,
         len(aux),
         slacks,
         all_integral,
-        forms + [None] * len(aux_viol),
     )
 
 

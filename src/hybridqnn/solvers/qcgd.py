@@ -297,15 +297,8 @@ class _Lifted:
         self.c_r, self.c_c, c_w = _upper(parts.objective, index)
         self.c_w = c_w * self.scale
         self.k0 = parts.objective.offset * self.scale
-        self.m = m = len(parts.violations)
-        pieces = [_upper(b, index) for _, b in parts.violations]
-        self.v_r = np.concatenate([p[0] for p in pieces]) if m else np.zeros(0, np.int64)
-        self.v_c = np.concatenate([p[1] for p in pieces]) if m else np.zeros(0, np.int64)
-        self.v_w = np.concatenate([p[2] for p in pieces]) if m else np.zeros(0)
-        self.v_k = (
-            np.repeat(np.arange(m), [p[0].size for p in pieces]) if m else np.zeros(0, np.int64)
-        )
-        self.kappa = np.array([b.offset for _, b in parts.violations], dtype=np.float64)
+        self.m = m = len(parts.rows)
+        self.v_r, self.v_c, self.v_w, self.v_k, self.kappa = parts.triplets(index)
         self.unit = np.ones(m)
         if precondition and m:
             self.unit = 1.0 / np.maximum(np.asarray(parts.norms, dtype=np.float64), 1e-300)
