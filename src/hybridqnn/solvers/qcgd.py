@@ -142,8 +142,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 
 from hybridqnn._checks import check_bool, check_float, check_int
+from hybridqnn.problems.cqm_scoring import CQMScorer
 from hybridqnn.problems.penalty import PenaltyParts, penalty_parts
-from hybridqnn.solvers.penalty import cqm_sampleset
 
 __all__ = ["QCGDResult", "QCGDSolver", "dual_step", "qcgd", "qcgd_convergence", "trace_summary"]
 
@@ -387,15 +387,15 @@ class _Run:
         self.least: tuple[float, np.ndarray] | None = None
         self.oracle_seconds = 0.0
         self.seq = np.random.SeedSequence(self.seed)
+        self.scorer = CQMScorer(cqm)
+        self.labels = self.scorer.variables
         offset = 0
         self.start_bits = None
         if x0 is not None:
             x = self.parts.lift(x0)
             self.start_bits = x
             self.obj, self.r = lifted.values(x)
-            self.con = self._violations(
-                np.array([[x0[v] for v in cqm.variables]]), list(cqm.variables)
-            )[0]
+            self.con = self.scorer.violations(np.array([[x0[v] for v in self.labels]]))[0]
             if self.X is not None:
                 self.X = np.outer(x, x)
             offset = 1
@@ -432,16 +432,6 @@ class _Run:
             answer, trace, self.X, list(lifted.variables) if self.X is not None else []
         )
 
-    def _violations(self, rows: np.ndarray, cqm_vars: list) -> np.ndarray:
-        """Per row (over ``cqm_vars``), its CQM constraint violations (clipped)."""
-        out = np.empty((len(rows), len(self.cqm.constraints)))
-        for i, row in enumerate(rows):
-            viol = self.cqm.violations(
-                dict(zip(cqm_vars, row, strict=True)), skip_satisfied=False, clip=True
-            )
-            out[i] = list(viol.values())
-        return out
-
     def _oracle(self, t: int, beta: float) -> np.ndarray:
         """The oracle's rows (bits over the lifted variables) for G_t; the first is x_t."""
         params = dict(self.kwargs)
@@ -473,7 +463,7 @@ class _Run:
 
     def step(self, t: int, offset: int) -> dict[str, Any]:
         """Iteration t: the LMO, the lifted update, the dual step, candidates, the trace row."""
-        lifted, cqm = self.lifted, self.cqm
+        lifted = self.lifted
         k = t + offset  # the iteration count CGAL's schedules see
         beta = self.beta0 * np.sqrt(k + 1.0)
         rows = self._oracle(t, beta)
@@ -488,27 +478,16 @@ class _Run:
         y_new = self.y + gamma * self.r
         if self.dual_bound is None or np.linalg.norm(y_new) <= self.dual_bound:
             self.y = y_new
-        cqm_set = cqm_sampleset(
-            cqm,
-            self.parts,
-            dimod.SampleSet.from_samples(
-                (rows.astype(np.int8), lifted.variables), dimod.BINARY, energy=np.zeros(len(rows))
-            ),
-        )
-        cqm_rows = np.asarray(cqm_set.record.sample)
-        self.labels = list(cqm_set.variables)
-        energies = np.asarray(cqm_set.record.energy, dtype=np.float64)
-        feas = np.asarray(cqm_set.record.is_feasible, dtype=bool)
-        viol_x = self._violations(cqm_rows[:1], list(cqm_set.variables))[0]
-        self.con = (1 - eta) * self.con + eta * viol_x
+        cqm_rows, _ = self.parts.to_cqm_samples(rows.astype(np.int8), lifted.variables)
         if self.repair is not None:
-            cqm_vars = list(cqm_set.variables)
-            fixed = [dict(self.repair(dict(zip(cqm_vars, row, strict=True)))) for row in cqm_rows]
-            rep_rows = np.array([[f[v] for v in cqm_vars] for f in fixed], dtype=np.int8)
-            rep = dimod.SampleSet.from_samples_cqm((rep_rows, cqm_vars), cqm, sort_labels=False)
-            energies = np.concatenate([energies, np.asarray(rep.record.energy, dtype=np.float64)])
-            feas = np.concatenate([feas, np.asarray(rep.record.is_feasible, dtype=bool)])
+            fixed = [dict(self.repair(dict(zip(self.labels, row, strict=True)))) for row in cqm_rows]
+            rep_rows = np.array([[f[v] for v in self.labels] for f in fixed], dtype=np.int8)
             cqm_rows = np.vstack([cqm_rows, rep_rows])
+        energies = self.scorer.energies(cqm_rows)
+        viol = self.scorer.violations(cqm_rows)
+        feas = self.scorer.feasible(viol)
+        viol_x = viol[0]
+        self.con = (1 - eta) * self.con + eta * viol_x
         if np.any(feas):
             i = int(np.argmin(np.where(feas, energies, np.inf)))
             if self.best is None or energies[i] < self.best[0]:
