@@ -462,7 +462,7 @@ def quantize_activation(
         idx = np.ceil(u - 0.5 - tol)
     else:
         idx = np.floor(u + 0.5 + tol)
-    idx = np.clip(idx, 0, 2**bits - 1)
+    idx = np.minimum(np.maximum(idx, 0.0), 2**bits - 1)  # np.clip, without its overhead
     return np.where(step > 0, low + idx * step, low)
 
 

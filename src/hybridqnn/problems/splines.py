@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -156,6 +157,13 @@ class LinearSpline:
     knots: np.ndarray
     values: np.ndarray
 
+    def __post_init__(self) -> None:
+        # read-only float copies, so the cached slopes and intercepts stay those of the knots
+        for name in ("knots", "values"):
+            array = np.array(getattr(self, name), dtype=np.float64)
+            array.setflags(write=False)
+            object.__setattr__(self, name, array)
+
     @property
     def segments(self) -> int:
         """M, the number of linear pieces."""
@@ -174,12 +182,12 @@ class LinearSpline:
         """h, the segment width."""
         return (self.high - self.low) / self.segments
 
-    @property
+    @cached_property
     def slopes(self) -> np.ndarray:
         """alpha_k, shape (M,)."""
         return np.diff(self.values) / np.diff(self.knots)
 
-    @property
+    @cached_property
     def intercepts(self) -> np.ndarray:
         """beta_k = f(t_k) - alpha_k t_k, shape (M,)."""
         return self.values[:-1] - self.slopes * self.knots[:-1]
@@ -188,7 +196,7 @@ class LinearSpline:
         """k with t_k <= z < t_{k+1} (clipped to [0, M - 1]; z = high gives M - 1)."""
         z = np.asarray(z, dtype=np.float64)
         k = np.searchsorted(self.knots, z, side="right") - 1
-        return np.clip(k, 0, self.segments - 1)
+        return np.minimum(np.maximum(k, 0), self.segments - 1)  # np.clip, without its overhead
 
     def __call__(self, z: np.ndarray | float) -> np.ndarray:
         """s(z) (linear extrapolation outside [low, high])."""
