@@ -77,7 +77,8 @@ class CQMScorer:
 
     Args:
         cqm: a ``dimod.ConstrainedQuadraticModel`` with hard constraints only.
-        rtol, atol: dimod's feasibility tolerances.
+        rtol: dimod's relative feasibility tolerance.
+        atol: dimod's absolute feasibility tolerance.
     """
 
     def __init__(
