@@ -119,9 +119,17 @@ def test_environment_variable_honoured(
     with get_executor(max_workers=2) as pool:
         assert isinstance(pool, cls)
         assert list(pool.map(square, [2, 3])) == [4, 9]
-    # an explicit spec wins over the environment
+    # an explicit spec wins over the environment, and the environment over a caller's default
     with get_executor("thread", max_workers=2) as pool:
         assert isinstance(pool, ThreadPoolExecutor)
+    with get_executor(max_workers=2, default="thread") as pool:
+        assert isinstance(pool, cls)
+
+
+def test_a_callers_default_applies_without_spec_or_environment() -> None:
+    with get_executor(max_workers=2, default="process") as pool:
+        assert isinstance(pool, ProcessPoolExecutor)
+        assert pool.submit(square, 5).result() == 25
 
 
 def test_environment_variable_bad_value(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,14 +5,17 @@
 - ``None`` or ``"thread"``: a local thread pool sized to the machine. This is the default
   because dwave-samplers and NumPy release the GIL in their kernels (measured 1.65x on 2 cores
   for four SA solves), and threads need no pickling: samplers that hold a network client (a
-  D-Wave QPU) cannot be pickled, and dense BQMs are large.
+  D-Wave QPU) cannot be pickled, and dense BQMs are large. A caller whose tasks are mostly
+  Python code, which holds the GIL, may pass another ``default`` (QPH's subproblems: a process
+  pool, see :func:`hybridqnn.train.qcbo.fit_qcbo`).
 - ``"serial"``: runs each task inline when submitted (deterministic, for debugging).
 - ``"process"``: a local process pool (tasks and their arguments must be picklable).
 - ``"dask://HOST:PORT"`` (or ``"tcp://HOST:PORT"``): a Dask cluster through
   ``distributed.Client`` (``pip install 'hybridqnn[distributed]'``), optionally with
   ``?timeout=SECONDS``.
 
-The environment variable ``HYBRIDQNN_EXECUTOR`` gives the spec when none is passed.
+The environment variable ``HYBRIDQNN_EXECUTOR`` gives the spec when none is passed (before the
+caller's ``default``).
 
 A Dask run never waits silently. While tasks wait and the scheduler has no worker, a
 ``logging.warning`` names the scheduler and the number of waiting tasks (within about
@@ -74,15 +77,15 @@ class ExecutorSpec:
     timeout: float | None = None
 
 
-def parse_executor_spec(spec: str | None) -> ExecutorSpec:
-    """Check and parse an executor spec (None: ``HYBRIDQNN_EXECUTOR``, then ``"thread"``).
+def parse_executor_spec(spec: str | None, default: str = "thread") -> ExecutorSpec:
+    """Check and parse an executor spec (None: ``HYBRIDQNN_EXECUTOR``, then ``default``).
 
     Raises:
         TypeError: ``spec`` is not a string.
         ValueError: an unknown kind, a Dask address without a host or with a bad port, an
             unknown query key, or a timeout that is not a positive number of seconds or ``none``.
     """
-    spec = spec if spec is not None else os.environ.get(EXECUTOR_ENV) or "thread"
+    spec = spec if spec is not None else os.environ.get(EXECUTOR_ENV) or default
     if not isinstance(spec, str):
         raise TypeError(f"'executor' must be a string such as 'thread' or 'dask://HOST:PORT', got {type(spec).__name__}")
     if spec in _LOCAL:
@@ -139,9 +142,12 @@ def default_workers() -> int:
 
 
 @contextmanager
-def get_executor(spec: str | None = None, max_workers: int | None = None) -> Iterator[Executor]:
-    """Context manager yielding the executor named by ``spec`` (see module docstring)."""
-    parsed = parse_executor_spec(spec)
+def get_executor(
+    spec: str | None = None, max_workers: int | None = None, *, default: str = "thread"
+) -> Iterator[Executor]:
+    """Context manager yielding the executor named by ``spec`` (see module docstring; None:
+    ``HYBRIDQNN_EXECUTOR``, then ``default``)."""
+    parsed = parse_executor_spec(spec, default)
     workers = max_workers or default_workers()
     if parsed.kind == "serial" or (parsed.kind == "thread" and workers == 1):
         yield SerialExecutor()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dimod
 import numpy as np
 import pytest
 from qcbo_toys import BOX, SIZES, SMALL, _assert_best_of, _qat_on_the_qcbo_network, _toy
@@ -310,7 +311,7 @@ def test_ph_state_steps_multipliers_track_the_centre_and_rho_the_scale() -> None
     setup = _ph_setup(X, y, SIZES, None, **kw)
     state = _ph_start(setup, None)
     scales0 = [c.scale for c in state.codes]
-    with _pool("serial", None) as pool:
+    with _pool("serial", None, setup.how) as pool:
         ph_iteration(setup, state, 0, pool)
         ratio = [c.scale / s for c, s in zip(state.codes, scales0, strict=True)]
         for li in range(2):
@@ -341,7 +342,7 @@ def test_a_solve_that_returns_the_centre_does_not_count_as_improving() -> None:
     state = _ph_start(setup, None)
     for inc in state.inc:  # a stale incumbent: the centre with its first weight flipped
         inc[0].flat[0] = -inc[0].flat[0]
-    with _pool("serial", None) as pool:
+    with _pool("serial", None, setup.how) as pool:
         centre = [w.copy() for w in state.center]
         ph_iteration(setup, state, 0, pool)
     rec = state.history[-1]
@@ -460,3 +461,43 @@ def test_a_block_that_outgrows_the_budget_during_training_is_halved_or_named() -
         r"solve \(samples \[5, 6\]\): raise max_spins or use a narrower layer$",
     ):
         _split_over_budget(setup, WeightBlock(1, 2, 3), over)
+
+
+class _LockedSampler(dimod.Sampler):
+    """A sampler that cannot be pickled (it holds a lock, as a QPU client holds a connection)."""
+
+    properties: dict = {}
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.child = get_sampler("dense-sa")
+
+    @property
+    def parameters(self) -> dict:
+        return dict(self.child.parameters)
+
+    def sample(self, bqm, **kwargs):
+        with self.lock:
+            return self.child.sample(bqm, **kwargs)
+
+
+def test_runs_given_no_executor_use_processes_unless_the_solver_cannot_be_pickled(monkeypatch) -> None:
+    """With no executor and no HYBRIDQNN_EXECUTOR, QPH's subproblems run in a process pool (they
+    are Python code that holds the GIL); in threads when the solver cannot be pickled or there is
+    one worker; and such a run trains without a pickling error."""
+    from hybridqnn.train.qcbo.ph import _default_executor, _ph_setup
+
+    monkeypatch.delenv("HYBRIDQNN_EXECUTOR", raising=False)
+    X, y = _toy(6)
+    setup = _ph_setup(X, y, SIZES, None, **_exact_ph_kwargs())
+    assert _default_executor(setup.how, 2) == "process"
+    assert _default_executor(setup.how, 1) == "thread"
+    locked = _ph_setup(X, y, SIZES, None, **_exact_ph_kwargs(sampler=_LockedSampler(), method="qcgd"))
+    assert _default_executor(locked.how, 2) == "thread"
+    result = fit_qcbo(
+        X, y, SIZES, sampler=_LockedSampler(), ph_iterations=1, qcgd_iterations=1,
+        sample_kwargs={"num_reads": 1, "num_sweeps": 20}, max_workers=2, seed=0,
+    )
+    assert result.timing["oracle_calls"] > 0
