@@ -11,7 +11,7 @@ from dwave.samplers import SimulatedAnnealingSampler
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hybridqnn.problems.penalty import penalty_bqm, penalty_parts, penalty_variables
+from hybridqnn.problems.penalty import penalty_bqm, penalty_parts
 from hybridqnn.problems.qcbo import WeightCode, build_qcbo
 from hybridqnn.solvers.milp import MILPSolver
 from hybridqnn.solvers.penalty import PenaltyCQMSampler
@@ -251,16 +251,14 @@ def test_forms_are_the_squared_rows_linear_forms(seed: int) -> None:
 
 
 @given(st.integers(0, 2**32 - 1), st.booleans())
-def test_triplets_and_variables_are_the_violations_without_building_them(seed: int, real: bool) -> None:
+def test_triplets_are_the_violations_as_arrays(seed: int, real: bool) -> None:
     """PenaltyParts.triplets writes every violation function as upper-triangular arrays with
-    the values of its BQM (squared rows and Rosenberg products, integer or real data), and
-    penalty_variables lists penalty_parts' bits without building either."""
+    the values of its BQM (squared rows and Rosenberg products, integer or real data)."""
     cqm = _integer_cqm(seed)
     if real:
         x = [dimod.Binary(f"x{i}") for i in range(3)]
         cqm.add_constraint(0.7 * x[0] + 0.45 * x[1] - 0.3 * x[2] <= 0.8, label="real")
     parts = penalty_parts(cqm, slack_bits=3)
-    assert penalty_variables(cqm, slack_bits=3) == parts.variables
     index = {v: i for i, v in enumerate(parts.variables)}
     rows, cols, weights, owner, offsets = parts.triplets(index)
     assert np.all(rows <= cols)

@@ -48,7 +48,16 @@ import numpy as np
 
 from hybridqnn._checks import check_finite_model, check_float, check_int
 
-__all__ = ["PenaltyParts", "penalty_bqm", "penalty_parts", "penalty_variables"]
+__all__ = ["PenaltyParts", "SquaredRow", "penalty_bqm", "penalty_parts"]
+
+
+@dataclass(eq=False)
+class SquaredRow:
+    """A normalised linear row a^T z + c over bits (slack bits included) whose violation is
+    its square, (a^T z + c)^2."""
+
+    a: dict[Hashable, float]
+    c: float
 
 
 @dataclass(eq=False)
@@ -87,7 +96,8 @@ class PenaltyParts:
     @cached_property
     def violations(self) -> list[tuple[Hashable, dimod.BinaryQuadraticModel]]:
         """(label, v_i as a BINARY BQM) per row (same order). Built on first use: a row of m
-        bits has m(m - 1)/2 products, and QCGD needs only :meth:`triplets`."""
+        bits has m(m - 1)/2 products, and QCGD and a spin count need none of them (QCGD uses
+        :meth:`triplets`)."""
         return [
             (label, _rosenberg(*row) if isinstance(row, tuple) else _square(row.a, row.c))
             for label, row in self.rows
@@ -219,55 +229,6 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
         cqm: BINARY/SPIN variables, hard constraints, linear or quadratic.
         slack_bits: slack bits per real-coefficient inequality (1..24).
     """
-    red = _reduce(cqm, slack_bits)
-    return PenaltyParts(
-        red.objective,
-        red.rows,
-        red.variables,
-        red.cqm_vars,
-        red.spins,
-        red.num_slack,
-        red.num_aux,
-        red.slacks,
-        red.integral,
-    )
-
-
-def penalty_variables(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) -> list[Hashable]:
-    """``penalty_parts(cqm, slack_bits=...).variables`` (the CQM's variables, then the slack and
-    auxiliary bits: the Ising problem an oracle sees) without building the violation
-    functions, the expensive part (a row of m bits has m(m - 1)/2 products)."""
-    return _reduce(cqm, slack_bits).variables
-
-
-@dataclass(eq=False)
-class SquaredRow:
-    """A normalised linear row a^T z + c over bits (slack bits included) whose violation is
-    its square, (a^T z + c)^2."""
-
-    a: dict[Hashable, float]
-    c: float
-
-
-@dataclass(eq=False)
-class _Reduction:
-    """Steps 1-3 of the module docstring, before any violation function is built: per
-    violation (label, its squared row, or the (i, j, k) of a Rosenberg product x_k = x_i x_j),
-    the constraints' rows first, then the auxiliary products."""
-
-    objective: dimod.BinaryQuadraticModel
-    cqm_vars: list[Hashable]
-    spins: frozenset
-    rows: list[tuple[Hashable, SquaredRow | tuple[Hashable, Hashable, Hashable]]]
-    variables: list[Hashable]
-    num_slack: int
-    num_aux: int
-    slacks: list[tuple[Hashable, dict, float, list[tuple[Hashable, float]]]]
-    integral: bool
-
-
-def _reduce(cqm: dimod.ConstrainedQuadraticModel, slack_bits: int) -> _Reduction:
-    """The reduction of :func:`penalty_parts` without the violation functions."""
     spins = _checked_spins(cqm)
     slack_bits = check_int("slack_bits", slack_bits, 1, 24)
     model = cqm.spin_to_binary(inplace=False) if spins else cqm
@@ -344,12 +305,12 @@ def _reduce(cqm: dimod.ConstrainedQuadraticModel, slack_bits: int) -> _Reduction
                 num_slack += 1
             slacks.append((label, g_lin, const_n, slack_bits_of))
         rows.append((label, SquaredRow(lin_n, const_n)))
-    return _Reduction(
+    return PenaltyParts(
         objective,
-        cqm_vars,
-        spins,
         rows + aux_rows,
         cqm_vars + extra,
+        cqm_vars,
+        spins,
         num_slack,
         len(aux),
         slacks,

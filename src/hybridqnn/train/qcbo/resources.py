@@ -12,7 +12,7 @@ import numpy as np
 
 from hybridqnn._checks import check_int
 from hybridqnn.problems.fip import FIPResult
-from hybridqnn.problems.penalty import penalty_variables
+from hybridqnn.problems.penalty import penalty_parts
 from hybridqnn.problems.qcbo import (
     QCBOModel,
     WeightBlock,
@@ -111,7 +111,7 @@ def spin_formula(
 
 def ising_spins(model: QCBOModel, slack_bits: int) -> int:
     """Bits of the Ising problem an oracle sees for ``model``: CQM variables + slack + aux bits."""
-    return len(penalty_variables(model.cqm, slack_bits=slack_bits))
+    return len(penalty_parts(model.cqm, slack_bits=slack_bits).variables)
 
 
 def spins_by_layer(variables: Sequence[Any]) -> dict[int, int]:

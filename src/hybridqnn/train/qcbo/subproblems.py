@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from hybridqnn.problems.penalty import penalty_variables
+from hybridqnn.problems.penalty import penalty_parts
 from hybridqnn.problems.qcbo import WeightBlock
 from hybridqnn.solvers.sampling import oracle_calls, sample_cqm
 from hybridqnn.train.qcbo.network import _Build
@@ -90,7 +90,7 @@ def _solve_subproblem(
     if how.max_spins is not None and spins is not None and spins > how.max_spins:
         return {"over_budget": spins, "ids": [int(i) for i in ids]}
     if how.limit is not None and spins is not None and spins > how.limit[0]:
-        per_layer = spins_by_layer(penalty_variables(sub.cqm, slack_bits=how.slack_bits))
+        per_layer = spins_by_layer(penalty_parts(sub.cqm, slack_bits=how.slack_bits).variables)
         layer = max(per_layer, key=lambda li: per_layer[li])
         n_in, n_out = build.sizes[layer - 1], build.sizes[layer]
         raise ValueError(
