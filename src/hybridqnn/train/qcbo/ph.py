@@ -140,9 +140,7 @@ def fit_qcbo(
         repair: the solvers also score each returned row completed to a feasible point.
         keep_incumbent: the subproblem's previous weights are a candidate answer too.
         max_candidates: the most distinct returned rows (lowest energy first) scored per solve.
-        executor: ``thread``, ``process``, ``serial``, ``dask://HOST:PORT`` or an ``Executor``;
-            None: ``HYBRIDQNN_EXECUTOR``, else a process pool (threads if the solver cannot be
-            pickled or there is one worker: QPH's subproblems are Python code that holds the GIL).
+        executor: ``thread``, ``process``, ``serial``, ``dask://HOST:PORT``, an ``Executor``, or None (``_default_executor``).
         max_workers: the local pool size.
         consensus: ``mean`` (standard PH) or ``line-search``.
         select: return the consensus with the best training ``accuracy`` or spline ``loss``.
