@@ -98,10 +98,7 @@ class PenaltyParts:
         """(label, v_i as a BINARY BQM) per row (same order). Built on first use: a row of m
         bits has m(m - 1)/2 products, and QCGD and a spin count need none of them (QCGD uses
         :meth:`triplets`)."""
-        return [
-            (label, _rosenberg(*row) if isinstance(row, tuple) else _square(row.a, row.c))
-            for label, row in self.rows
-        ]
+        return [(label, _row_bqm(row)) for label, row in self.rows]
 
     @property
     def forms(self) -> list[tuple[dict, float] | None]:
@@ -126,39 +123,25 @@ class PenaltyParts:
         """Every v_i as upper-triangular terms over bit positions ``index``: ``(rows, cols,
         weights, owner, offsets)`` with v_i(z) = sum over the terms t of violation
         owner[t] = i of weights[t] z[rows[t]] z[cols[t]] (rows <= cols; the diagonal holds
-        the linear terms, z^2 = z) plus offsets[i]. The same values :attr:`violations`
-        holds, written from the rows with arrays: (a^T z + c)^2 has a_j^2 + 2 c a_j on the
-        diagonal, 2 a_p a_q above it and c^2 as offset; a Rosenberg row 3 at (k, k), 1 at
-        (i, j), -2 at (i, k) and (j, k)."""
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        the linear terms, z^2 = z) plus offsets[i]: the terms of :attr:`violations`
+        (:func:`_row_terms`) as arrays, without building a BQM."""
+        rows, cols, weights, owner = [], [], [], []
         offsets = np.zeros(len(self.rows))
         for n, (_, row) in enumerate(self.rows):
-            if isinstance(row, tuple):
-                i, j, k = (index[v] for v in row)
-                r = np.array([k, i, i, j])
-                c = np.array([k, j, k, k])
-                parts.append((np.minimum(r, c), np.maximum(r, c), np.array([3.0, 1.0, -2.0, -2.0])))
-                continue
-            pos = np.fromiter((index[v] for v in row.a), np.int64, len(row.a))
-            a = np.fromiter(row.a.values(), np.float64, len(row.a))
-            p, q = np.triu_indices(len(pos), 1)
-            parts.append(
-                (
-                    np.concatenate([pos, np.minimum(pos[p], pos[q])]),
-                    np.concatenate([pos, np.maximum(pos[p], pos[q])]),
-                    np.concatenate([a * a + 2.0 * row.c * a, 2.0 * a[p] * a[q]]),
-                )
-            )
-            offsets[n] = row.c * row.c
-        if not parts:
+            labels, linear, (p, q, quad), offsets[n] = _row_terms(row)
+            pos = np.fromiter((index[v] for v in labels), np.int64, len(labels))
+            rows += [pos, np.minimum(pos[p], pos[q])]
+            cols += [pos, np.maximum(pos[p], pos[q])]
+            weights += [linear, quad]
+            owner.append(np.full(len(labels) + len(quad), n))
+        if not owner:
             empty = np.zeros(0, np.int64)
             return empty, empty, np.zeros(0), empty, offsets
-        owner = np.repeat(np.arange(len(parts)), [w.size for _, _, w in parts])
         return (
-            np.concatenate([r for r, _, _ in parts]),
-            np.concatenate([c for _, c, _ in parts]),
-            np.concatenate([w for _, _, w in parts]),
-            owner,
+            np.concatenate(rows),
+            np.concatenate(cols),
+            np.concatenate(weights),
+            np.concatenate(owner),
             offsets,
         )
 
@@ -318,13 +301,6 @@ def penalty_parts(cqm: dimod.ConstrainedQuadraticModel, *, slack_bits: int = 3) 
     )
 
 
-def _rosenberg(i: Hashable, j: Hashable, k: Hashable) -> dimod.BinaryQuadraticModel:
-    """x_i x_j - 2 x_i x_k - 2 x_j x_k + 3 x_k: 0 iff x_k = x_i x_j, else >= 1 (Rosenberg 1975)."""
-    return dimod.BinaryQuadraticModel(
-        {k: 3.0}, {(i, j): 1.0, (i, k): -2.0, (j, k): -2.0}, 0.0, dimod.BINARY
-    )
-
-
 def _checked_spins(cqm: Any) -> frozenset:
     """The SPIN variables of ``cqm``, a CQM over BINARY/SPIN variables (else a one-line error)."""
     if not isinstance(cqm, dimod.ConstrainedQuadraticModel):
@@ -371,19 +347,36 @@ def _slack_coefficients(
     return [step * 2**k for k in range(slack_bits)]
 
 
-def _square(lin: dict[Hashable, float], const: float) -> dimod.BinaryQuadraticModel:
-    """(sum_j a_j x_j + c)^2 over bits (x_j^2 = x_j): linear a_j^2 + 2 c a_j, quadratic
-    2 a_p a_q for p < q, offset c^2 (built from arrays: a row of m bits has m(m - 1)/2
-    products, and a QPH run builds tens of thousands of rows)."""
-    labels = list(lin)
-    a = np.fromiter(lin.values(), dtype=np.float64, count=len(labels))
+def _row_terms(
+    row: SquaredRow | tuple[Hashable, Hashable, Hashable],
+) -> tuple[list[Hashable], np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], float]:
+    """A violation's terms over its own bits: ``(labels, linear, (p, q, quadratic), offset)``
+    with v(z) = sum_j linear_j z_j + sum_t quadratic_t z_{p_t} z_{q_t} + offset (p < q,
+    indices into ``labels``; z^2 = z for bits).
+
+    - A squared row (a^T z + c)^2: linear a_j^2 + 2 c a_j, quadratic 2 a_p a_q for every
+      p < q, offset c^2 (arrays: a row of m bits has m(m - 1)/2 products).
+    - A Rosenberg (1975) product row (i, j, k): x_i x_j - 2 x_i x_k - 2 x_j x_k + 3 x_k, 0 iff
+      x_k = x_i x_j, else >= 1.
+    """
+    if isinstance(row, tuple):
+        return (
+            list(row),
+            np.array([0.0, 0.0, 3.0]),
+            (np.array([0, 0, 1]), np.array([1, 2, 2]), np.array([1.0, -2.0, -2.0])),
+            0.0,
+        )
+    labels = list(row.a)
+    a = np.fromiter(row.a.values(), dtype=np.float64, count=len(labels))
     p, q = np.triu_indices(len(labels), 1)
+    return labels, a * a + 2.0 * row.c * a, (p, q, 2.0 * a[p] * a[q]), row.c * row.c
+
+
+def _row_bqm(row: SquaredRow | tuple[Hashable, Hashable, Hashable]) -> dimod.BinaryQuadraticModel:
+    """A violation function as a BINARY BQM (:func:`_row_terms`)."""
+    labels, linear, quadratic, offset = _row_terms(row)
     return dimod.BinaryQuadraticModel.from_numpy_vectors(
-        a * a + 2.0 * const * a,
-        (p, q, 2.0 * a[p] * a[q]),
-        const * const,
-        dimod.BINARY,
-        variable_order=labels,
+        linear, quadratic, offset, dimod.BINARY, variable_order=labels
     )
 
 

@@ -403,15 +403,15 @@ def _rest(
     bqm: dimod.BinaryQuadraticModel, squares: list[tuple[float, dict[Hashable, int], int]]
 ) -> dimod.BinaryQuadraticModel:
     """bqm - sum_i w_i (a_i^T x + c_i)^2 over bits (each square expanded by
-    :func:`hybridqnn.problems.penalty._square`, the expansion the lifting itself uses), each
+    :func:`hybridqnn.problems.penalty._row_bqm`, the expansion the lifting itself uses), each
     coefficient that cancels to within 10^-9 of the magnitude subtracted from it set to 0
     (floating-point rounding, not data)."""
-    from hybridqnn.problems.penalty import _square
+    from hybridqnn.problems.penalty import SquaredRow, _row_bqm
 
     rest = bqm.copy()
     size = dimod.BinaryQuadraticModel(dimod.BINARY)
     for w, a, c in squares:
-        square = _square({v: float(b) for v, b in a.items()}, float(c))
+        square = _row_bqm(SquaredRow({v: float(b) for v, b in a.items()}, float(c)))
         rest.add_linear_from((v, -w * b) for v, b in square.linear.items())
         rest.add_quadratic_from((u, v, -w * b) for (u, v), b in square.quadratic.items())
         rest.offset -= w * square.offset
